@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: GPL-2.0
+# rscst: the stable entry points (see README.md).
+#   make / make modules [KDIR=/path/to/built/kernel]  build the modules
+#   make check        every test tier this machine can run
+#   make check-host   fmt, clippy, unit tests of crates/
+#   make check-vm [SUITE=name]  VM suites (all when SUITE is empty)
+#   make demo         set up the lab if needed and run the demo in a VM
+#   make bench        side-by-side benchmarks -> bench/results/latest.md
+
+SHELL := /bin/bash
+REPO := $(CURDIR)
+FLAVOUR ?= debug
+# Without KDIR, the lab's cached kernel (built on first use).
+KDIR ?=
+SUITE ?=
+
+.PHONY: all modules clean check check-host check-vm demo bench lab bindings
+
+all: modules
+
+lab:
+	@bash lab/setup-host.sh
+
+modules:
+	@bash lab/build-modules.sh "$(FLAVOUR)" "$(KDIR)"
+
+check-host:
+	@bash tests/host/run.sh
+
+check-vm:
+	@bash lab/check-vm.sh "$(SUITE)"
+
+check:
+	@bash lab/check.sh
+
+demo:
+	@bash lab/demo.sh
+
+bench:
+	@bash lab/bench.sh
+
+clean:
+	@find core fabrics dev_handlers user_backend -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \
+		-o -name '.*.cmd' -o -name 'modules.order' -o -name 'Module.symvers' -o -name '*.rmeta' 2>/dev/null | xargs -r rm -f
+	@rm -rf sys/generated Module.symvers modules.order

@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The command lifecycle: the steps of `crate::lifecycle` performed for real.
+//!
+//! Contexts: `rx` and `start` may be called in atomic context (the loopback
+//! fabric's queuecommand); parsing and emulation never sleep; handler
+//! execution runs inline only for handlers whose `exec` never sleeps and is
+//! otherwise deferred to the core workqueue. `exec_done` may come from any
+//! context; `tx_done` too.
+
+use crate::abi::{dir, io_op, CmdDesc, MAX_CDB_LEN, SENSE_BUF_LEN};
+use crate::lifecycle::{may_exec_in, Context, Event, State};
+use crate::lun::Mapped;
+use crate::scsi::cdb::{Cdb, DataDir, Op};
+use crate::scsi::device::DeviceParams;
+use crate::scsi::emulate::{emulate_disk, Action};
+use crate::scsi::sense::Sense;
+use crate::scsi::status;
+use crate::session::Session;
+use crate::sys::ops::{defer, CmdPtr};
+use crate::sys::sg::SgList;
+use crate::sys::work::{current_cpu, WorkItem};
+use core::ffi::c_void;
+use core::sync::atomic::Ordering;
+use kernel::alloc::flags::GFP_ATOMIC;
+use kernel::prelude::*;
+use kernel::sync::Arc;
+
+/// Scratch space for emulated responses (INQUIRY, MODE SENSE, ...).
+const SCRATCH_LEN: usize = 512;
+/// Vendor identification reported in INQUIRY.
+const VENDOR: &[u8] = b"RSCST";
+/// Product revision reported in INQUIRY.
+const REVISION: &[u8] = b"0100";
+
+/// A command. `desc` comes first: its address is the ABI handle.
+#[repr(C)]
+pub struct Cmd {
+    /// What fabrics and handlers see.
+    pub desc: CmdDesc,
+    /// Where the command is.
+    pub state: State,
+    /// The session it came in on.
+    pub session: Arc<Session>,
+    /// The device its LUN maps to, if any.
+    pub mapped: Option<Mapped>,
+    /// Decoded CDB (after parsing).
+    pub cdb: Option<Cdb>,
+    /// In-flight table slot.
+    pub slot: usize,
+    /// For deferral to the workqueue.
+    pub work: WorkItem,
+}
+
+/// What a fabric hands in with a new command.
+pub struct Rx<'a> {
+    /// Flat LUN.
+    pub lun: u64,
+    /// CDB bytes.
+    pub cdb: &'a [u8],
+    /// Task tag.
+    pub tag: u64,
+    /// [`dir`] the fabric expects.
+    pub expected_dir: u8,
+    /// Transfer length the fabric expects.
+    pub expected_len: u32,
+    /// The initiator's buffer (OWN_SG fabrics) or null.
+    pub sg: *mut c_void,
+    /// Entries in `sg`.
+    pub sg_cnt: u32,
+}
+
+/// The context flag a fabric passes, as a lifecycle context.
+pub fn context(atomic: bool) -> Context {
+    if atomic {
+        Context::Atomic
+    } else {
+        Context::Thread
+    }
+}
+
+fn advance(c: &mut Cmd, ev: Event) {
+    match c.state.next(ev) {
+        Ok(s) => c.state = s,
+        Err(e) => pr_err!("rscst: command tag {:#x}: {:?} not allowed in {:?}\n", c.desc.tag, e.event, e.from),
+    }
+}
+
+fn set_check(c: &mut Cmd, sense: Sense) {
+    c.desc.status = status::CHECK_CONDITION;
+    c.desc.sense_len = sense.write_fixed(&mut c.desc.sense) as u8;
+    c.session.stats.errors.fetch_add(1, Ordering::Relaxed);
+}
+
+fn sg(c: &mut Cmd) -> SgList<'_> {
+    // The buffer belongs to the command for its whole life (OWN_SG: the
+    // initiator's request, which outlives the command; see the ABI rules).
+    crate::sys::ops::cmd_sg(&mut c.desc)
+}
+
+/// Creates a command (any context). The fabric then calls `start`.
+pub fn rx(session: Arc<Session>, rx: &Rx<'_>) -> Result<CmdPtr> {
+    if session.dying.load(Ordering::Acquire) {
+        return Err(ENODEV);
+    }
+    let (slot, _id) = session.track(rx.tag, rx.lun)?;
+    let mut cdb = [0u8; MAX_CDB_LEN];
+    let n = rx.cdb.len().min(MAX_CDB_LEN);
+    cdb[..n].copy_from_slice(&rx.cdb[..n]);
+    let desc = CmdDesc {
+        tag: rx.tag,
+        lun: rx.lun,
+        cdb,
+        cdb_len: n as u8,
+        expected_dir: rx.expected_dir,
+        data_dir: dir::NONE,
+        status: status::GOOD,
+        sense_len: 0,
+        aborted: 0,
+        io_op: 0,
+        fua: 0,
+        expected_len: rx.expected_len,
+        data_len: 0,
+        resid: 0,
+        sg: rx.sg,
+        sg_cnt: rx.sg_cnt,
+        block_shift: 9,
+        lba: 0,
+        blocks: 0,
+        cpu: current_cpu(),
+        sense: [0; SENSE_BUF_LEN],
+        fabric_priv: core::ptr::null_mut(),
+        dev_priv: core::ptr::null_mut(),
+    };
+    let s = session.clone();
+    let cmd = Cmd { desc, state: State::New, session, mapped: None, cdb: None, slot, work: WorkItem::default() };
+    CmdPtr::alloc(cmd).inspect_err(|_| s.untrack(slot))
+}
+
+/// Parses and runs a command as far as it can go in `ctx`.
+pub fn start(mut cmd: CmdPtr, ctx: Context) {
+    let c = cmd.get();
+    c.session.stats.commands.fetch_add(1, Ordering::Relaxed);
+    match parse(c) {
+        Ok(needs_data) => {
+            advance(c, Event::Parsed { needs_data });
+            if needs_data {
+                let fabric = c.session.target.fabric.ops;
+                if let Err(mut back) = fabric.rdy_to_xfer(cmd) {
+                    let c = back.get();
+                    set_check(c, Sense::INTERNAL_TARGET_FAILURE);
+                    advance(c, Event::Rejected);
+                    respond(back);
+                }
+                return;
+            }
+            ready(cmd, ctx)
+        }
+        Err(sense) => {
+            set_check(c, sense);
+            advance(c, Event::Rejected);
+            respond(cmd)
+        }
+    }
+}
+
+/// Decodes the CDB and resolves the LUN; returns whether write data must be
+/// fetched first.
+fn parse(c: &mut Cmd) -> Result<bool, Sense> {
+    let len = usize::from(c.desc.cdb_len);
+    let cdb = Cdb::decode(&c.desc.cdb[..len])?;
+    c.cdb = Some(cdb);
+    c.mapped = c.session.target.luns.lookup(c.desc.lun);
+    let block_size = c.mapped.as_ref().map_or(512, |m| m.dev.geo.block_size);
+    c.desc.block_shift = block_size.trailing_zeros();
+    if c.mapped.is_none() && !matches!(cdb.op, Op::Inquiry { .. } | Op::ReportLuns { .. } | Op::RequestSense { .. }) {
+        return Err(Sense::LUN_NOT_SUPPORTED);
+    }
+    let (d, data_len) = match cdb.data_dir() {
+        DataDir::None => (dir::NONE, 0),
+        DataDir::Read => (dir::READ, cdb.transfer_len(block_size)),
+        DataDir::Write => (dir::WRITE, cdb.transfer_len(block_size)),
+    };
+    c.desc.data_dir = d;
+    let data_len = u32::try_from(data_len).map_err(|_| Sense::INVALID_FIELD_IN_CDB)?;
+    c.desc.data_len = data_len;
+    let is_io = matches!(cdb.op, Op::Read { .. } | Op::Write { .. });
+    if is_io && data_len > c.desc.expected_len {
+        // The initiator's buffer is too small for what the CDB asks.
+        return Err(Sense::INVALID_FIELD_IN_CDB);
+    }
+    if d == dir::WRITE && c.desc.expected_dir != dir::WRITE && data_len != 0 {
+        return Err(Sense::INVALID_FIELD_IN_CDB);
+    }
+    let own_sg = c.session.target.fabric.ops.own_sg();
+    Ok(d == dir::WRITE && data_len != 0 && !own_sg)
+}
+
+/// Write data arrived (or the transfer failed).
+pub fn rx_data_done(mut cmd: CmdPtr, ok: bool) {
+    let c = cmd.get();
+    if !ok {
+        set_check(c, Sense::ABORTED_COMMAND);
+        advance(c, Event::Rejected);
+        return respond(cmd);
+    }
+    advance(c, Event::DataReceived);
+    // rx_data_done may come from softirq (network fabrics).
+    ready(cmd, Context::Atomic)
+}
+
+fn params_for<'a>(m: &'a Mapped, rel_tgt_id: u16) -> DeviceParams<'a> {
+    let d = &m.dev;
+    let name = d.name.as_bytes();
+    DeviceParams {
+        block_size: d.geo.block_size,
+        num_blocks: d.geo.num_blocks,
+        read_only: d.geo.read_only || m.read_only,
+        write_cache: d.geo.write_cache,
+        rotational: d.geo.rotational,
+        removable: false,
+        vendor: VENDOR,
+        product: name,
+        revision: REVISION,
+        serial: &d.usn,
+        naa_id: d.naa_id,
+        t10_vendor_designator: name,
+        relative_port: rel_tgt_id,
+        target_port_group: 0,
+        target_port_name: b"",
+    }
+}
+
+/// Emulates or dispatches a command whose data is present.
+fn ready(mut cmd: CmdPtr, ctx: Context) {
+    let c = cmd.get();
+    if c.session.is_aborted(c.slot) {
+        advance(c, Event::Rejected);
+        return respond(cmd);
+    }
+    let Some(cdb) = c.cdb else {
+        set_check(c, Sense::INTERNAL_TARGET_FAILURE);
+        advance(c, Event::Rejected);
+        return respond(cmd);
+    };
+    let mut scratch = [0u8; SCRATCH_LEN];
+    let action = match c.mapped.as_ref() {
+        Some(m) => emulate_disk(&cdb, &params_for(m, c.session.target.rel_tgt_id), &mut scratch),
+        None => Action::Core,
+    };
+    match action {
+        Action::DataIn { len } => {
+            let n = sg(c).copy_from(&scratch[..len.min(SCRATCH_LEN)]);
+            c.desc.resid = c.desc.expected_len as i32 - n as i32;
+            finish_emulated(cmd)
+        }
+        Action::Good => finish_emulated(cmd),
+        Action::Check(sense) => {
+            set_check(c, sense);
+            finish_emulated(cmd)
+        }
+        Action::Read { lba, blocks, fua } => dispatch(cmd, ctx, io_op::READ, lba, blocks, fua),
+        Action::Write { lba, blocks, fua } => dispatch(cmd, ctx, io_op::WRITE, lba, blocks, fua),
+        Action::Flush { lba, blocks, .. } => dispatch(cmd, ctx, io_op::FLUSH, lba, blocks, false),
+        Action::Core => {
+            emulate_in_core(c, &cdb);
+            finish_emulated(cmd)
+        }
+    }
+}
+
+/// The commands whose answer depends on core state: REPORT LUNS, REQUEST
+/// SENSE, MODE SELECT, and INQUIRY of an unmapped LUN.
+fn emulate_in_core(c: &mut Cmd, cdb: &Cdb) {
+    match cdb.op {
+        Op::ReportLuns { alloc_len, .. } => {
+            let mut luns = KVec::new();
+            let mut oom = false;
+            c.session.target.luns.for_each_lun(|l| oom |= luns.push(l, GFP_ATOMIC).is_err());
+            let need = 8 + 8 * luns.len();
+            let mut buf = KVec::new();
+            if oom || buf.extend_with(need.min(alloc_len as usize), 0u8, GFP_ATOMIC).is_err() {
+                return set_check(c, Sense::INTERNAL_TARGET_FAILURE);
+            }
+            let n = crate::scsi::luns::encode_report_luns(luns.iter().copied(), alloc_len, &mut buf);
+            let copied = sg(c).copy_from(&buf[..n]);
+            c.desc.resid = c.desc.expected_len as i32 - copied as i32;
+        }
+        Op::RequestSense { desc, alloc_len } => {
+            let sense = if c.mapped.is_some() { Sense::NO_SENSE } else { Sense::LUN_NOT_SUPPORTED };
+            let mut buf = [0u8; 64];
+            let n = crate::scsi::request_sense::encode_request_sense(sense, desc, alloc_len, &mut buf);
+            let copied = sg(c).copy_from(&buf[..n]);
+            c.desc.resid = c.desc.expected_len as i32 - copied as i32;
+        }
+        Op::Inquiry { evpd: false, alloc_len, .. } if c.mapped.is_none() => {
+            // SPC-4: peripheral qualifier 3 (no LU at this LUN), type 0x1f.
+            let mut buf = [0u8; 36];
+            buf[0] = 0x7f;
+            buf[2] = 0x06;
+            buf[3] = 0x02;
+            buf[4] = 31;
+            let n = buf.len().min(usize::from(alloc_len));
+            let copied = sg(c).copy_from(&buf[..n]);
+            c.desc.resid = c.desc.expected_len as i32 - copied as i32;
+        }
+        Op::ModeSelect { param_len: 0, .. } => {}
+        Op::ModeSelect { .. } => set_check(c, Sense::INVALID_FIELD_IN_PARAMETER_LIST),
+        _ => set_check(c, if c.mapped.is_none() { Sense::LUN_NOT_SUPPORTED } else { Sense::INVALID_OPCODE }),
+    }
+}
+
+fn finish_emulated(mut cmd: CmdPtr) {
+    advance(cmd.get(), Event::Execute { emulated: true });
+    respond(cmd)
+}
+
+fn dispatch(mut cmd: CmdPtr, ctx: Context, op: u8, lba: u64, blocks: u32, fua: bool) {
+    let c = cmd.get();
+    c.desc.io_op = op;
+    c.desc.lba = lba;
+    c.desc.blocks = blocks;
+    c.desc.fua = u8::from(fua);
+    let Some(m) = c.mapped.as_ref() else {
+        set_check(c, Sense::LUN_NOT_SUPPORTED);
+        advance(c, Event::Rejected);
+        return respond(cmd);
+    };
+    c.desc.dev_priv = m.dev.dev_priv as *mut c_void;
+    let atomic_ok = m.dev.handler.ops.exec_atomic();
+    let bytes = u64::from(blocks) << c.desc.block_shift;
+    match op {
+        io_op::READ => {
+            c.session.stats.read_cmds.fetch_add(1, Ordering::Relaxed);
+            c.session.stats.read_bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
+        io_op::WRITE => {
+            c.session.stats.write_cmds.fetch_add(1, Ordering::Relaxed);
+            c.session.stats.write_bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
+        _ => {}
+    }
+    c.desc.resid = c.desc.expected_len as i32 - c.desc.data_len as i32;
+    if may_exec_in(ctx, atomic_ok) {
+        exec(cmd)
+    } else if let Some(core) = crate::sys::abi::CORE.get() {
+        defer(&core.wq, cmd)
+    }
+}
+
+/// The deferred step, in a workqueue thread.
+pub fn run_deferred(cmd: CmdPtr) {
+    exec(cmd)
+}
+
+fn exec(mut cmd: CmdPtr) {
+    let c = cmd.get();
+    if c.session.is_aborted(c.slot) {
+        advance(c, Event::Rejected);
+        return respond(cmd);
+    }
+    advance(c, Event::Execute { emulated: false });
+    let Some(handler) = c.mapped.as_ref().map(|m| m.dev.handler.ops) else { return };
+    handler.exec(cmd)
+}
+
+/// The handler finished (any context).
+pub fn exec_done(mut cmd: CmdPtr, sense: Sense) {
+    let c = cmd.get();
+    if sense.key != 0 {
+        set_check(c, sense);
+        c.desc.resid = c.desc.expected_len as i32;
+    }
+    advance(c, Event::ExecDone);
+    respond(cmd)
+}
+
+/// Hands the response to the fabric (or, for an aborted command, lets the
+/// fabric release it silently).
+fn respond(mut cmd: CmdPtr) {
+    let c = cmd.get();
+    if c.session.is_aborted(c.slot) {
+        c.desc.aborted = 1;
+        c.desc.status = status::TASK_ABORTED;
+    }
+    advance(c, Event::Transmit);
+    let fabric = c.session.target.fabric.ops;
+    fabric.xmit_response(cmd)
+}
+
+/// The fabric is done: release everything (any context).
+pub fn tx_done(mut cmd: CmdPtr) {
+    let c = cmd.get();
+    advance(c, Event::TxDone);
+    if let Some(m) = c.mapped.take() {
+        m.dev.inflight.fetch_sub(1, Ordering::AcqRel);
+    }
+    c.session.untrack(c.slot);
+    cmd.free()
+}

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Devices: a handler's backing store plus the identity the core reports for
+//! it (`devices/<name>/`).
+
+use crate::handler::Handler;
+use crate::msg::MgmtResult;
+use crate::registry::{Core, Graveyard, Registry, Teardown};
+use crate::sys::sysfs::{Attr, AttrOps, Dir, Link, TextBuf};
+use core::fmt::Write;
+use core::sync::atomic::{AtomicU32, Ordering};
+use kernel::alloc::flags::GFP_KERNEL;
+use kernel::fmt;
+use kernel::prelude::*;
+use kernel::str::CString;
+use kernel::sync::{Arc, Mutex};
+use kernel::{new_mutex};
+use crate::mgmt_err;
+
+/// Longest wait for a device's commands to drain before detaching anyway
+/// would be unsafe; we keep waiting but complain.
+const DRAIN_WARN_MS: u32 = 30_000;
+
+/// What the emulation reports about the device.
+#[derive(Clone, Copy)]
+pub struct Geometry {
+    /// Block size in bytes.
+    pub block_size: u32,
+    /// log2(block_size).
+    pub block_shift: u32,
+    /// Capacity in blocks.
+    pub num_blocks: u64,
+    /// Refuses writes.
+    pub read_only: bool,
+    /// Volatile write cache present.
+    pub write_cache: bool,
+    /// Rotating medium.
+    pub rotational: bool,
+}
+
+/// A device exported (or exportable) as LUNs.
+#[pin_data]
+pub struct Device {
+    /// Device name (unique).
+    pub name: CString,
+    /// Its handler.
+    pub handler: Arc<Handler>,
+    /// The handler's device context.
+    pub dev_priv: usize,
+    /// Size and flags.
+    pub geo: Geometry,
+    /// Unit serial number (VPD 0x80), 8 hex digits derived from the name.
+    pub usn: [u8; 8],
+    /// 64-bit identity for the NAA designator.
+    pub naa_id: u64,
+    /// LUNs that map this device.
+    pub exported: AtomicU32,
+    /// Commands holding the device (looked up and not yet freed).
+    pub inflight: AtomicU32,
+    #[pin]
+    sysfs: Mutex<DeviceSysfs>,
+}
+
+struct DeviceSysfs {
+    handler_link: Option<Link>,
+    attrs: KVec<Attr>,
+    exported_dir: Option<Dir>,
+    dir: Option<Dir>,
+}
+
+/// SCSI peripheral device type names, as SCST prints them.
+pub fn type_name(t: u8) -> &'static str {
+    match t {
+        0 => "Direct-access device (e.g., magnetic disk)",
+        1 => "Sequential-access device (e.g., magnetic tape)",
+        5 => "CD/DVD device",
+        8 => "Medium changer device",
+        _ => "Unknown",
+    }
+}
+
+/// FNV-1a: a stable identity from the device name (SCST also derives its
+/// default serial from the name).
+fn name_hash(name: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn hex8(v: u32) -> [u8; 8] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 8];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = HEX[((v >> (28 - 4 * i)) & 0xf) as usize];
+    }
+    out
+}
+
+#[derive(Clone, Copy)]
+enum DevAttrKind {
+    Type,
+    BlockSize,
+    Size,
+    SizeMb,
+    ReadOnly,
+    T10DevId,
+    Usn,
+    Handler(u32),
+}
+
+struct DevAttr {
+    dev: Arc<Device>,
+    kind: DevAttrKind,
+}
+
+impl AttrOps for DevAttr {
+    fn show(&self, out: &mut TextBuf<'_>) {
+        let d = &self.dev;
+        let bytes = d.geo.num_blocks << d.geo.block_shift;
+        let _ = match self.kind {
+            DevAttrKind::Type => {
+                let t = d.handler.ops.device_type();
+                writeln!(out, "{} - {}", t, type_name(t))
+            }
+            DevAttrKind::BlockSize => writeln!(out, "{}", d.geo.block_size),
+            DevAttrKind::Size => writeln!(out, "{}", bytes),
+            DevAttrKind::SizeMb => writeln!(out, "{}", bytes >> 20),
+            DevAttrKind::ReadOnly => writeln!(out, "{}", u8::from(d.geo.read_only)),
+            DevAttrKind::T10DevId => {
+                out.push(d.name.as_bytes());
+                writeln!(out)
+            }
+            DevAttrKind::Usn => {
+                out.push(&d.usn);
+                writeln!(out)
+            }
+            DevAttrKind::Handler(i) => {
+                let mut buf = [0u8; 512];
+                let n = d.handler.ops.show_attr(d.dev_priv, i, &mut buf);
+                out.push(&buf[..n]);
+                writeln!(out)
+            }
+        };
+    }
+}
+
+impl Device {
+    /// The `exported/` directory, for LUN back-links.
+    pub fn with_exported_dir<R>(&self, f: impl FnOnce(Option<&Dir>) -> R) -> R {
+        let s = self.sysfs.lock();
+        f(s.exported_dir.as_ref())
+    }
+
+    /// Runs `f` with the device's own directory.
+    pub fn with_dir<R>(&self, f: impl FnOnce(Option<&Dir>) -> R) -> R {
+        let s = self.sysfs.lock();
+        f(s.dir.as_ref())
+    }
+
+    fn build_sysfs(self: &Arc<Self>, core: &Core) -> Result {
+        let dir = Dir::new(Some(&core.devices_dir), &self.name)?;
+        let mut attrs = KVec::new();
+        let core_attrs: [(&core::ffi::CStr, DevAttrKind); 7] = [
+            (c"type", DevAttrKind::Type),
+            (c"blocksize", DevAttrKind::BlockSize),
+            (c"size", DevAttrKind::Size),
+            (c"size_mb", DevAttrKind::SizeMb),
+            (c"read_only", DevAttrKind::ReadOnly),
+            (c"t10_dev_id", DevAttrKind::T10DevId),
+            (c"usn", DevAttrKind::Usn),
+        ];
+        for (name, kind) in core_attrs {
+            let ops = Arc::new(DevAttr { dev: self.clone(), kind }, GFP_KERNEL)?;
+            attrs.push(dir.add_attr(name, 0o444, ops)?, GFP_KERNEL)?;
+        }
+        for (i, name) in self.handler.ops.attr_names().enumerate() {
+            let ops = Arc::new(DevAttr { dev: self.clone(), kind: DevAttrKind::Handler(i as u32) }, GFP_KERNEL)?;
+            attrs.push(dir.add_attr(name, 0o444, ops)?, GFP_KERNEL)?;
+        }
+        let exported_dir = Dir::new(Some(&dir), c"exported")?;
+        let handler_dir_link = self.handler_link(&dir)?;
+        self.handler.link_device(&dir, &self.name)?;
+        let mut s = self.sysfs.lock();
+        s.handler_link = handler_dir_link;
+        s.attrs = attrs;
+        s.exported_dir = Some(exported_dir);
+        s.dir = Some(dir);
+        Ok(())
+    }
+
+    fn handler_link(&self, dir: &Dir) -> Result<Option<Link>> {
+        // devices/<d>/handler -> handlers/<h>
+        self.handler.with_dir(|hdir| hdir.map(|h| dir.add_link(h, c"handler")).transpose())
+    }
+}
+
+impl Teardown for Device {
+    fn teardown(&self) {
+        self.handler.unlink_device(self.name.as_bytes());
+        {
+            let mut s = self.sysfs.lock();
+            s.attrs = KVec::new();
+            s.handler_link = None;
+            s.exported_dir = None;
+            s.dir = None;
+        }
+        // No LUN maps the device any more; wait for commands that found it
+        // before that, then release the backend.
+        let mut waited = 0u32;
+        while !crate::sys::time::wait_until(DRAIN_WARN_MS, 5, || self.inflight.load(Ordering::Acquire) == 0) {
+            waited += DRAIN_WARN_MS;
+            pr_warn!("rscst: device {:?}: still {} commands after {} ms\n",
+                self.name, self.inflight.load(Ordering::Relaxed), waited);
+        }
+        self.handler.ops.detach(self.dev_priv);
+        pr_info!("rscst: device {:?} deleted\n", self.name);
+    }
+}
+
+fn check_setup(s: &crate::abi::DeviceSetup) -> Result<Geometry, &'static str> {
+    let bs = s.block_size;
+    if !(512..=4096).contains(&bs) || !bs.is_power_of_two() {
+        return Err("block size must be 512, 1024, 2048 or 4096");
+    }
+    Ok(Geometry {
+        block_size: bs,
+        block_shift: bs.trailing_zeros(),
+        num_blocks: s.num_blocks,
+        read_only: s.read_only != 0,
+        write_cache: s.write_cache != 0,
+        rotational: s.rotational != 0,
+    })
+}
+
+/// `add_device NAME params` on `handler`.
+pub fn add(core: &Core, reg: &mut Registry, handler: &Arc<Handler>, name: &str, params: &str) -> MgmtResult {
+    if !crate::mgmt::commands::is_valid_device_name(name) {
+        return Err(mgmt_err!(EINVAL, "invalid device name '{}'", name));
+    }
+    if reg.device(name.as_bytes()).is_some() {
+        return Err(mgmt_err!(EEXIST, "device {} already exists", name));
+    }
+    let mut msg = [0u8; 160];
+    let setup = handler.ops.attach(name.as_bytes(), params.as_bytes(), &mut msg).map_err(|e| {
+        let end = msg.iter().position(|b| *b == 0).unwrap_or(msg.len());
+        let text = core::str::from_utf8(&msg[..end]).unwrap_or("?");
+        crate::msg::MgmtError::new(e, format_args!("add_device {}: {}", name, text))
+    })?;
+    let geo = match check_setup(&setup) {
+        Ok(g) => g,
+        Err(why) => {
+            handler.ops.detach(setup.dev_priv);
+            return Err(mgmt_err!(EINVAL, "add_device {}: handler reported a bad geometry: {}", name, why));
+        }
+    };
+    let hash = name_hash(name.as_bytes());
+    let dev = CString::try_from_fmt(fmt!("{}", name))
+        .and_then(|cname| {
+            Arc::pin_init(
+                pin_init!(Device {
+                    name: cname,
+                    handler: handler.clone(),
+                    dev_priv: setup.dev_priv,
+                    geo,
+                    usn: hex8((hash >> 32) as u32 ^ hash as u32),
+                    naa_id: hash,
+                    exported: AtomicU32::new(0),
+                    inflight: AtomicU32::new(0),
+                    sysfs <- new_mutex!(DeviceSysfs {
+                        handler_link: None,
+                        attrs: KVec::new(),
+                        exported_dir: None,
+                        dir: None,
+                    }),
+                }),
+                GFP_KERNEL,
+            )
+        });
+    let dev = match dev {
+        Ok(d) => d,
+        Err(e) => {
+            handler.ops.detach(setup.dev_priv);
+            return Err(crate::msg::MgmtError::new(e, format_args!("add_device {}: out of memory", name)));
+        }
+    };
+    if let Err(e) = dev.build_sysfs(core).and_then(|_| reg.add_device(dev.clone())) {
+        // Teardown removes what was created and detaches.
+        dev.teardown();
+        return Err(crate::msg::MgmtError::new(e, format_args!("add_device {}: sysfs failed", name)));
+    }
+    pr_info!("rscst: device {} added ({} blocks of {} bytes)\n", name, geo.num_blocks, geo.block_size);
+    Ok(())
+}
+
+/// `del_device NAME`: refused while LUNs export it.
+pub fn del(reg: &mut Registry, grave: &mut Graveyard, name: &[u8]) -> MgmtResult {
+    let Some(d) = reg.device(name) else {
+        return Err(mgmt_err!(ENOENT, "device {} not found", core::str::from_utf8(name).unwrap_or("?")));
+    };
+    let n = d.exported.load(Ordering::Acquire);
+    if n != 0 {
+        return Err(mgmt_err!(EBUSY, "device {:?} is exported as {} LUN(s): delete them first", d.name, n));
+    }
+    force_del(reg, grave, name)
+}
+
+/// Deletes a device whatever maps it (handler unregistration: targets drop
+/// their LUNs of it first).
+pub fn force_del(reg: &mut Registry, grave: &mut Graveyard, name: &[u8]) -> MgmtResult {
+    if let Some(d) = reg.device(name) {
+        if d.exported.load(Ordering::Acquire) != 0 {
+            let d = d.clone();
+            crate::lun::drop_device_everywhere(reg, &d, grave)?;
+        }
+    }
+    match reg.take_device(name) {
+        Some(d) => grave.bury(d),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Fabrics (target drivers): registration and `targets/<driver>/mgmt`
+//! (`add_target`, `del_target`, and the driver's own commands).
+
+use crate::mgmt::commands::{parse_driver_cmd, DriverCmd};
+use crate::msg::MgmtResult;
+use crate::registry::{Core, Graveyard, Registry, Teardown};
+use crate::sys::ops::FabricRef;
+use crate::sys::sysfs::{Attr, AttrOps, Dir, TextBuf};
+use core::fmt::Write;
+use kernel::alloc::flags::GFP_KERNEL;
+use kernel::prelude::*;
+use kernel::sync::{Arc, Mutex};
+use kernel::{new_mutex};
+use crate::mgmt_err;
+
+/// A registered fabric.
+#[pin_data]
+pub struct Fabric {
+    /// Its ops table.
+    pub ops: FabricRef,
+    #[pin]
+    sysfs: Mutex<FabricSysfs>,
+}
+
+struct FabricSysfs {
+    attrs: KVec<Attr>,
+    dir: Option<Dir>,
+}
+
+impl Fabric {
+    /// Runs `f` with `targets/<driver>/`.
+    pub fn with_dir<R>(&self, f: impl FnOnce(Option<&Dir>) -> R) -> R {
+        let s = self.sysfs.lock();
+        f(s.dir.as_ref())
+    }
+}
+
+impl Teardown for Fabric {
+    fn teardown(&self) {
+        let mut s = self.sysfs.lock();
+        s.attrs = KVec::new();
+        s.dir = None;
+    }
+}
+
+struct FabricMgmt {
+    fabric: Arc<Fabric>,
+}
+
+impl AttrOps for FabricMgmt {
+    fn show(&self, out: &mut TextBuf<'_>) {
+        let _ = write!(
+            out,
+            "Usage: echo \"add_target target_name [parameters]\" >mgmt\n       \
+             echo \"del_target target_name\" >mgmt\n"
+        );
+        out.push(self.fabric.ops.mgmt_help().to_bytes());
+    }
+
+    fn store(&self, input: &[u8]) -> Result {
+        let Some(core) = crate::sys::abi::CORE.get() else { return Err(ENODEV) };
+        let fabric = &self.fabric;
+        core.run_mgmt(input, |reg, grave| match parse_driver_cmd(input) {
+            Ok(DriverCmd::AddTarget { name, params }) => crate::target::add(reg, fabric, name, params.as_str()),
+            Ok(DriverCmd::DelTarget { name }) => crate::target::del(reg, grave, fabric, name.as_bytes()),
+            Ok(DriverCmd::Other { .. }) => {
+                let mut msg = [0u8; 160];
+                fabric.ops.mgmt(input, &mut msg).map_err(|e| {
+                    let end = msg.iter().position(|b| *b == 0).unwrap_or(msg.len());
+                    let text = core::str::from_utf8(&msg[..end]).unwrap_or("?");
+                    crate::msg::MgmtError::new(e, format_args!("{}", text))
+                })
+            }
+            Err(e) => Err(mgmt_err!(EINVAL, "{}", e.message())),
+        })
+    }
+}
+
+/// Registers a fabric (from `rscst_register_fabric`).
+pub fn register(core: &Core, ops: FabricRef) -> Result {
+    let mut reg = core.reg.lock();
+    if reg.fabrics.iter().any(|f| f.ops.name() == ops.name()) {
+        return Err(EEXIST);
+    }
+    let dir = Dir::new(Some(&core.targets_dir), ops.name())?;
+    let f = Arc::pin_init(
+        pin_init!(Fabric { ops, sysfs <- new_mutex!(FabricSysfs { attrs: KVec::new(), dir: Some(dir) }) }),
+        GFP_KERNEL,
+    )?;
+    {
+        let mut s = f.sysfs.lock();
+        let Some(dir) = s.dir.as_ref() else { return Err(EINVAL) };
+        let mgmt = dir.add_attr(c"mgmt", 0o644, Arc::new(FabricMgmt { fabric: f.clone() }, GFP_KERNEL)?)?;
+        s.attrs.push(mgmt, GFP_KERNEL)?;
+    }
+    reg.fabrics.push(f, GFP_KERNEL)?;
+    pr_info!("rscst: target driver {:?} registered\n", ops.name());
+    Ok(())
+}
+
+/// Unregisters a fabric, deleting its targets first.
+pub fn unregister(core: &Core, ops: *const crate::abi::FabricOps) {
+    let _ = core.run_mgmt(b"unregister_fabric", |reg: &mut Registry, grave: &mut Graveyard| -> MgmtResult {
+        let Some(f) = reg.fabrics.iter().find(|f| f.ops.is(ops)).cloned() else {
+            return Ok(());
+        };
+        crate::target::del_all(reg, grave, &f)?;
+        let mut keep = KVec::new();
+        for x in reg.fabrics.iter() {
+            if !Arc::ptr_eq(x, &f) {
+                keep.push(x.clone(), GFP_KERNEL).map_err(|_| mgmt_err!(ENOMEM, "oom"))?;
+            }
+        }
+        reg.fabrics = keep;
+        grave.bury(f)
+    });
+}

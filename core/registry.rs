@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The core object: the sysfs root and the registries of handlers, devices
+//! and fabrics.
+//!
+//! Locking: `Core::reg` (a mutex) serialises every management operation and
+//! is never taken on the data path. Sysfs entries are created under it but
+//! removed only after it is released ("teardown" below), because removing a
+//! sysfs file waits for its running show/store calls, which may be waiting for
+//! this very mutex. Lock order: `reg` -> `Target::luns` / `Session::inflight`
+//! (spinlocks) -> nothing.
+
+use crate::device::Device;
+use crate::fabric::Fabric;
+use crate::handler::Handler;
+use crate::msg::{MgmtResult, Msg};
+use crate::sys::sysfs::{Attr, AttrOps, Dir, TextBuf};
+use crate::sys::work::Workqueue;
+use core::fmt::Write;
+use kernel::alloc::flags::GFP_KERNEL;
+use kernel::prelude::*;
+use kernel::sync::{Arc, Mutex};
+use kernel::new_mutex;
+
+/// Version string shown in /sys/kernel/scst_tgt/version.
+pub const VERSION: &str = "0.1.0";
+
+/// Objects whose sysfs entries go away after the registry lock is released.
+pub trait Teardown: Send + Sync {
+    /// Removes sysfs entries, drains commands, releases backends.
+    fn teardown(&self);
+}
+
+/// What management operations collect for removal after unlocking.
+pub struct Graveyard(KVec<Arc<dyn Teardown>>);
+
+impl Graveyard {
+    /// Queues `obj` for teardown after the lock is released.
+    pub fn bury(&mut self, obj: Arc<dyn Teardown>) -> MgmtResult {
+        self.0.push(obj, GFP_KERNEL).map_err(|_| crate::mgmt_err!(ENOMEM, "out of memory"))
+    }
+}
+
+/// Every registered object.
+#[derive(Default)]
+pub struct Registry {
+    /// Device handlers by registration order.
+    pub handlers: KVec<Arc<Handler>>,
+    /// Devices; `None` marks a freed slot.
+    pub devices: KVec<Option<Arc<Device>>>,
+    /// Fabrics (target drivers).
+    pub fabrics: KVec<Arc<Fabric>>,
+    /// Targets of every fabric; `None` marks a freed slot.
+    pub targets: KVec<Option<Arc<crate::target::Target>>>,
+}
+
+impl Registry {
+    /// The device called `name`.
+    pub fn device(&self, name: &[u8]) -> Option<&Arc<Device>> {
+        self.devices.iter().flatten().find(|d| d.name.as_bytes() == name)
+    }
+
+    /// Stores a device in a free slot.
+    pub fn add_device(&mut self, d: Arc<Device>) -> Result {
+        if let Some(slot) = self.devices.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(d);
+            return Ok(());
+        }
+        self.devices.push(Some(d), GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Removes the device called `name`.
+    pub fn take_device(&mut self, name: &[u8]) -> Option<Arc<Device>> {
+        self.devices
+            .iter_mut()
+            .find(|s| s.as_ref().is_some_and(|d| d.name.as_bytes() == name))
+            .and_then(|s| s.take())
+    }
+}
+
+/// The result of the last management command, for `last_sysfs_mgmt_res`.
+struct LastResult {
+    errno: i32,
+    msg: Msg,
+}
+
+/// The core.
+#[pin_data]
+pub struct Core {
+    attrs: KVec<Attr>,
+    /// Registries; the management lock.
+    #[pin]
+    pub reg: Mutex<Registry>,
+    #[pin]
+    last: Mutex<LastResult>,
+    /// Thread pool for command steps that may sleep.
+    pub wq: Workqueue,
+    /// `handlers/`.
+    pub handlers_dir: Dir,
+    /// `devices/`.
+    pub devices_dir: Dir,
+    /// `targets/`.
+    pub targets_dir: Dir,
+    /// `sgv/`.
+    pub sgv_dir: Dir,
+    /// `device_groups/` (ALUA, later).
+    pub device_groups_dir: Dir,
+    /// `/sys/kernel/scst_tgt`.
+    pub root: Dir,
+}
+
+struct VersionAttr;
+impl AttrOps for VersionAttr {
+    fn show(&self, out: &mut TextBuf<'_>) {
+        let _ = writeln!(out, "{}", VERSION);
+    }
+}
+
+struct LastResAttr;
+impl AttrOps for LastResAttr {
+    fn show(&self, out: &mut TextBuf<'_>) {
+        if let Some(core) = crate::sys::abi::CORE.get() {
+            let last = core.last.lock();
+            let _ = writeln!(out, "{}", last.errno);
+            if !last.msg.as_bytes().is_empty() {
+                out.push(last.msg.as_bytes());
+                out.push(b"\n");
+            }
+        }
+    }
+}
+
+impl Core {
+    /// Creates the sysfs root and an empty registry.
+    pub fn new() -> Result<Arc<Core>> {
+        let root = Dir::new(None, c"scst_tgt")?;
+        let handlers_dir = Dir::new(Some(&root), c"handlers")?;
+        let devices_dir = Dir::new(Some(&root), c"devices")?;
+        let targets_dir = Dir::new(Some(&root), c"targets")?;
+        let sgv_dir = Dir::new(Some(&root), c"sgv")?;
+        let device_groups_dir = Dir::new(Some(&root), c"device_groups")?;
+        let mut attrs = KVec::new();
+        attrs.push(root.add_attr(c"version", 0o444, Arc::new(VersionAttr, GFP_KERNEL)?)?, GFP_KERNEL)?;
+        attrs.push(
+            root.add_attr(c"last_sysfs_mgmt_res", 0o444, Arc::new(LastResAttr, GFP_KERNEL)?)?,
+            GFP_KERNEL,
+        )?;
+        let wq = Workqueue::new(c"rscst_wq")?;
+        Arc::pin_init(
+            pin_init!(Core {
+                attrs,
+                reg <- new_mutex!(Registry::default(), "rscst_registry"),
+                last <- new_mutex!(LastResult { errno: 0, msg: Msg::new() }, "rscst_last_res"),
+                wq,
+                handlers_dir,
+                devices_dir,
+                targets_dir,
+                sgv_dir,
+                device_groups_dir,
+                root,
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Runs one management command: under the registry lock, then the
+    /// teardown of what it removed, then records the result for
+    /// `last_sysfs_mgmt_res` and the kernel log. Returns the errno for the
+    /// writer.
+    pub fn run_mgmt(
+        &self,
+        what: &[u8],
+        f: impl FnOnce(&mut Registry, &mut Graveyard) -> MgmtResult,
+    ) -> Result {
+        let mut grave = Graveyard(KVec::new());
+        let res = {
+            let mut reg = self.reg.lock();
+            f(&mut reg, &mut grave)
+        };
+        for obj in grave.0.iter() {
+            obj.teardown();
+        }
+        drop(grave);
+        let mut last = self.last.lock();
+        match res {
+            Ok(()) => {
+                last.errno = 0;
+                last.msg = Msg::new();
+                Ok(())
+            }
+            Err(e) => {
+                let cmd = core::str::from_utf8(what).unwrap_or("?").trim_end();
+                pr_err!("rscst: \"{}\": {}\n", cmd, e.msg.as_str());
+                last.errno = e.err.to_errno();
+                last.msg = e.msg;
+                Err(e.err)
+            }
+        }
+    }
+}

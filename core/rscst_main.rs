@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0
+//! rscst.ko: the transport-neutral SCSI target core.
+//!
+//! Fabrics (rscst_local, later iSCSI, SRP, FC) hand in commands; device
+//! handlers (rscst_vdisk, ...) execute block I/O; the core owns every SCSI rule
+//! in between and the SCST-compatible sysfs tree at /sys/kernel/scst_tgt.
+//! See Documentation/architecture.md for who calls whom and the lock order.
+
+use kernel::prelude::*;
+
+#[path = "../crates/abi/src/lib.rs"]
+pub mod abi;
+#[path = "../crates/lifecycle/src/lib.rs"]
+pub mod lifecycle;
+#[path = "../crates/mgmt/src/lib.rs"]
+pub mod mgmt;
+#[path = "../crates/scsi/src/lib.rs"]
+pub mod scsi;
+
+pub mod cmd;
+pub mod device;
+pub mod fabric;
+pub mod handler;
+pub mod lun;
+pub mod msg;
+pub mod registry;
+pub mod session;
+pub mod sys;
+pub mod target;
+pub mod tmf;
+
+module! {
+    type: Rscst,
+    name: "rscst",
+    author: "rscst developers",
+    description: "rscst SCSI target core (SCST-compatible)",
+    license: "GPL",
+    alias: ["scst"],
+}
+
+struct Rscst;
+
+impl kernel::Module for Rscst {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let core = registry::Core::new()?;
+        sys::abi::CORE.set(core);
+        pr_info!("rscst {} loaded (ABI {})\n", registry::VERSION, abi::ABI_VERSION);
+        Ok(Rscst)
+    }
+}
+
+impl Drop for Rscst {
+    fn drop(&mut self) {
+        // Fabrics and handlers hold references to this module, so none is left.
+        drop(sys::abi::CORE.take());
+        pr_info!("rscst unloaded\n");
+    }
+}

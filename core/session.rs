@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Sessions (I_T nexuses): the commands in flight on each, their counters and
+//! `targets/<driver>/<target>/sessions/<initiator>/`.
+//!
+//! Locking: `inflight` is a spinlock taken on the data path (command
+//! arrival, abort checks, release) and by TMFs; it protects only the slot
+//! table. Lock order: `Target::sessions` (mutex) -> `inflight`.
+
+use crate::sys::sysfs::{Attr, AttrOps, Dir, TextBuf};
+use crate::target::Target;
+use core::fmt::Write;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use kernel::alloc::flags::{GFP_ATOMIC, GFP_KERNEL};
+use kernel::fmt;
+use kernel::prelude::*;
+use kernel::str::CString;
+use kernel::sync::{Arc, Mutex, SpinLock};
+use kernel::{new_mutex, new_spinlock};
+
+/// How long session teardown waits for aborted commands before warning.
+const DRAIN_WARN_MS: u32 = 30_000;
+
+/// One command in flight, as TMFs see it.
+#[derive(Clone, Copy)]
+pub struct Track {
+    /// Unique per session.
+    pub id: u64,
+    /// Initiator task tag.
+    pub tag: u64,
+    /// LUN.
+    pub lun: u64,
+    /// Aborted by a TMF or session loss.
+    pub aborted: bool,
+}
+
+/// The session's in-flight table.
+pub struct InFlight {
+    slots: KVec<Option<Track>>,
+    next_id: u64,
+    free_hint: usize,
+    count: usize,
+}
+
+impl InFlight {
+    /// Marks every command matching `pred` aborted; appends their ids to `ids`.
+    pub fn abort_matching(&mut self, mut pred: impl FnMut(&Track) -> bool, ids: &mut KVec<u64>) {
+        for t in self.slots.iter_mut().flatten() {
+            if pred(t) {
+                t.aborted = true;
+                let _ = ids.push(t.id, GFP_ATOMIC);
+            }
+        }
+    }
+
+    /// Whether any of `ids` is still in flight.
+    pub fn any_of(&self, ids: &[u64]) -> bool {
+        self.slots.iter().flatten().any(|t| ids.contains(&t.id))
+    }
+}
+
+/// Per-session counters, shown in sysfs.
+#[derive(Default)]
+pub struct Stats {
+    /// Commands received.
+    pub commands: AtomicU64,
+    /// READ commands.
+    pub read_cmds: AtomicU64,
+    /// WRITE commands.
+    pub write_cmds: AtomicU64,
+    /// Bytes read.
+    pub read_bytes: AtomicU64,
+    /// Bytes written.
+    pub write_bytes: AtomicU64,
+    /// Commands that ended with CHECK CONDITION.
+    pub errors: AtomicU64,
+}
+
+/// An I_T nexus.
+#[pin_data]
+pub struct Session {
+    /// The target it logged into.
+    pub target: Arc<Target>,
+    /// Initiator name.
+    pub initiator: CString,
+    /// The fabric's session context.
+    pub sess_priv: usize,
+    /// Set when unregistering: new commands are refused.
+    pub dying: AtomicBool,
+    /// Counters.
+    pub stats: Stats,
+    /// Commands in flight.
+    #[pin]
+    pub inflight: SpinLock<InFlight>,
+    #[pin]
+    sysfs: Mutex<SessionSysfs>,
+}
+
+struct SessionSysfs {
+    attrs: KVec<Attr>,
+    dir: Option<Dir>,
+}
+
+impl Session {
+    /// Enters a new command into the in-flight table: (slot, id).
+    pub fn track(&self, tag: u64, lun: u64) -> Result<(usize, u64)> {
+        let mut f = self.inflight.lock();
+        let id = f.next_id;
+        f.next_id += 1;
+        let t = Track { id, tag, lun, aborted: false };
+        let hint = f.free_hint;
+        let slot = match f.slots.get(hint) {
+            Some(None) => hint,
+            _ => match f.slots.iter().position(|s| s.is_none()) {
+                Some(i) => i,
+                None => {
+                    f.slots.push(None, GFP_ATOMIC)?;
+                    f.slots.len() - 1
+                }
+            },
+        };
+        f.slots[slot] = Some(t);
+        f.count += 1;
+        Ok((slot, id))
+    }
+
+    /// Removes a command from the in-flight table.
+    pub fn untrack(&self, slot: usize) {
+        let mut f = self.inflight.lock();
+        if let Some(s) = f.slots.get_mut(slot) {
+            if s.take().is_some() {
+                f.count -= 1;
+                f.free_hint = slot;
+            }
+        }
+    }
+
+    /// Whether the command in `slot` was aborted.
+    pub fn is_aborted(&self, slot: usize) -> bool {
+        let f = self.inflight.lock();
+        matches!(f.slots.get(slot), Some(Some(t)) if t.aborted)
+    }
+
+    /// Commands in flight.
+    pub fn active(&self) -> usize {
+        self.inflight.lock().count
+    }
+
+    /// Aborts every command (session loss) and waits for them.
+    fn drain(&self) {
+        let mut ids = KVec::new();
+        self.inflight.lock().abort_matching(|_| true, &mut ids);
+        let mut waited = 0;
+        while !crate::sys::time::wait_until(DRAIN_WARN_MS, 2, || self.active() == 0) {
+            waited += DRAIN_WARN_MS;
+            pr_warn!("rscst: session {:?}: {} commands still in flight after {} ms\n",
+                self.initiator, self.active(), waited);
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum SessAttrKind {
+    InitiatorName,
+    ActiveCommands,
+    Commands,
+    ReadCmds,
+    WriteCmds,
+    ReadKb,
+    WriteKb,
+    Errors,
+}
+
+struct SessAttr {
+    sess: Arc<Session>,
+    kind: SessAttrKind,
+}
+
+impl AttrOps for SessAttr {
+    fn show(&self, out: &mut TextBuf<'_>) {
+        let s = &self.sess.stats;
+        let ld = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let _ = match self.kind {
+            SessAttrKind::InitiatorName => {
+                out.push(self.sess.initiator.as_bytes());
+                writeln!(out)
+            }
+            SessAttrKind::ActiveCommands => writeln!(out, "{}", self.sess.active()),
+            SessAttrKind::Commands => writeln!(out, "{}", ld(&s.commands)),
+            SessAttrKind::ReadCmds => writeln!(out, "{}", ld(&s.read_cmds)),
+            SessAttrKind::WriteCmds => writeln!(out, "{}", ld(&s.write_cmds)),
+            SessAttrKind::ReadKb => writeln!(out, "{}", ld(&s.read_bytes) >> 10),
+            SessAttrKind::WriteKb => writeln!(out, "{}", ld(&s.write_bytes) >> 10),
+            SessAttrKind::Errors => writeln!(out, "{}", ld(&s.errors)),
+        };
+    }
+}
+
+fn build_sysfs(s: &Arc<Session>) -> Result {
+    let dir = s.target.with_sessions_dir(|d| d.map(|d| Dir::new(Some(d), &s.initiator)).transpose())?;
+    let Some(dir) = dir else { return Ok(()) };
+    let mut attrs = KVec::new();
+    let list: [(&core::ffi::CStr, SessAttrKind); 8] = [
+        (c"initiator_name", SessAttrKind::InitiatorName),
+        (c"active_commands", SessAttrKind::ActiveCommands),
+        (c"commands", SessAttrKind::Commands),
+        (c"read_cmd_count", SessAttrKind::ReadCmds),
+        (c"write_cmd_count", SessAttrKind::WriteCmds),
+        (c"read_io_count_kb", SessAttrKind::ReadKb),
+        (c"write_io_count_kb", SessAttrKind::WriteKb),
+        (c"error_count", SessAttrKind::Errors),
+    ];
+    for (name, kind) in list {
+        attrs.push(dir.add_attr(name, 0o444, Arc::new(SessAttr { sess: s.clone(), kind }, GFP_KERNEL)?)?, GFP_KERNEL)?;
+    }
+    let mut sy = s.sysfs.lock();
+    sy.attrs = attrs;
+    sy.dir = Some(dir);
+    Ok(())
+}
+
+fn teardown_sysfs(s: &Session) {
+    let mut sy = s.sysfs.lock();
+    sy.attrs = KVec::new();
+    sy.dir = None;
+}
+
+/// Registers a session of `target` for `initiator` (process context).
+pub fn register(target: &Arc<Target>, initiator: &[u8], sess_priv: usize) -> Result<Arc<Session>> {
+    let name = core::str::from_utf8(initiator).map_err(|_| EINVAL)?;
+    if !crate::mgmt::commands::is_valid_initiator_name(name) || name.contains('/') || name == "." || name == ".." {
+        pr_err!("rscst: invalid initiator name\n");
+        return Err(EINVAL);
+    }
+    let mut list = target.sessions.lock();
+    if list.iter().flatten().any(|s| s.initiator.as_bytes() == initiator) {
+        pr_err!("rscst: session {} already exists on {:?}\n", name, target.name);
+        return Err(EEXIST);
+    }
+    let cname = CString::try_from_fmt(fmt!("{}", name))?;
+    let s = Arc::pin_init(
+        pin_init!(Session {
+            target: target.clone(),
+            initiator: cname,
+            sess_priv,
+            dying: AtomicBool::new(false),
+            stats: Stats::default(),
+            inflight <- new_spinlock!(InFlight { slots: KVec::new(), next_id: 1, free_hint: 0, count: 0 }, "rscst_inflight"),
+            sysfs <- new_mutex!(SessionSysfs { attrs: KVec::new(), dir: None }),
+        }),
+        GFP_KERNEL,
+    )?;
+    if let Err(e) = build_sysfs(&s) {
+        teardown_sysfs(&s);
+        return Err(e);
+    }
+    let res = match list.iter_mut().find(|x| x.is_none()) {
+        Some(slot) => {
+            *slot = Some(s.clone());
+            Ok(())
+        }
+        None => list.push(Some(s.clone()), GFP_KERNEL),
+    };
+    if let Err(e) = res {
+        teardown_sysfs(&s);
+        return Err(e.into());
+    }
+    pr_info!("rscst: session {} on target {:?}\n", name, target.name);
+    Ok(s)
+}
+
+/// Unregisters a session: aborts and waits for its commands (process context).
+pub fn unregister(s: Arc<Session>) {
+    s.dying.store(true, Ordering::Release);
+    s.drain();
+    {
+        let mut list = s.target.sessions.lock();
+        for slot in list.iter_mut() {
+            if slot.as_ref().is_some_and(|x| Arc::ptr_eq(x, &s)) {
+                *slot = None;
+            }
+        }
+    }
+    teardown_sysfs(&s);
+    pr_info!("rscst: session {:?} closed\n", s.initiator);
+}

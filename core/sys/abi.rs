@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The C functions rscst.ko exports to fabrics and handlers (signatures in
+//! crates/abi `exports`), translating raw handles into safe ones.
+
+use super::global::Global;
+use super::ops::{CmdPtr, FabricRef, HandlerRef, TableError};
+use crate::abi::{self, exports, CmdDesc, FabricOps, HandlerOps};
+use crate::registry::Core;
+use crate::session::Session;
+use crate::target::Target;
+use core::ffi::{c_int, c_void};
+use kernel::error::code;
+use kernel::prelude::*;
+use kernel::sync::{Arc, ArcBorrow};
+
+/// The core, for entry points that carry no context.
+pub static CORE: Global<Core> = Global::new();
+
+fn report(what: &str, e: TableError) -> c_int {
+    pr_err!("rscst: {} refused: {:?}\n", what, e);
+    code::EINVAL.to_errno()
+}
+
+/// Converts a fabric's target handle back.
+///
+/// # Safety
+/// `tgt` came from `target_handle` for a target that still exists (fabrics
+/// may use it only between `add_target` and `del_target` returning).
+unsafe fn target_from_handle(tgt: *mut abi::Target) -> Option<Arc<Target>> {
+    if tgt.is_null() {
+        return None;
+    }
+    // SAFETY: per the caller the target's Arc is alive.
+    let b: ArcBorrow<'_, Target> = unsafe { ArcBorrow::from_raw(tgt.cast::<Target>()) };
+    Some(b.into())
+}
+
+/// The handle a fabric gets for a target (borrowed, see `target_from_handle`).
+pub fn target_handle(t: &Arc<Target>) -> *mut abi::Target {
+    let p: *const Target = &**t;
+    p.cast_mut().cast()
+}
+
+/// # Safety
+/// `sess` came from `rscst_session_register` and is not yet unregistered.
+unsafe fn session_borrow<'a>(sess: *mut abi::Session) -> ArcBorrow<'a, Session> {
+    // SAFETY: per the caller the session's Arc is alive.
+    unsafe { ArcBorrow::from_raw(sess.cast::<Session>()) }
+}
+
+/// Returns the ABI version (lets clients check before registering).
+#[no_mangle]
+pub unsafe extern "C" fn rscst_abi_version() -> u32 {
+    abi::ABI_VERSION
+}
+const _: exports::AbiVersion = rscst_abi_version;
+
+/// See [`exports::RegisterHandler`].
+#[no_mangle]
+pub unsafe extern "C" fn rscst_register_handler(ops: *const HandlerOps) -> c_int {
+    let Some(core) = CORE.get() else { return code::ENODEV.to_errno() };
+    // SAFETY: the ABI requires a valid table that outlives registration.
+    match unsafe { HandlerRef::validate(ops) } {
+        Ok(h) => match crate::handler::register(core, h) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        },
+        Err(e) => report("handler", e),
+    }
+}
+const _: exports::RegisterHandler = rscst_register_handler;
+
+/// See [`exports::UnregisterHandler`].
+#[no_mangle]
+pub unsafe extern "C" fn rscst_unregister_handler(ops: *const HandlerOps) {
+    if let Some(core) = CORE.get() {
+        crate::handler::unregister(core, ops);
+    }
+}
+const _: exports::UnregisterHandler = rscst_unregister_handler;
+
+/// See [`exports::RegisterFabric`].
+#[no_mangle]
+pub unsafe extern "C" fn rscst_register_fabric(ops: *const FabricOps) -> c_int {
+    let Some(core) = CORE.get() else { return code::ENODEV.to_errno() };
+    // SAFETY: the ABI requires a valid table that outlives registration.
+    match unsafe { FabricRef::validate(ops) } {
+        Ok(f) => match crate::fabric::register(core, f) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        },
+        Err(e) => report("fabric", e),
+    }
+}
+const _: exports::RegisterFabric = rscst_register_fabric;
+
+/// See [`exports::UnregisterFabric`].
+#[no_mangle]
+pub unsafe extern "C" fn rscst_unregister_fabric(ops: *const FabricOps) {
+    if let Some(core) = CORE.get() {
+        crate::fabric::unregister(core, ops);
+    }
+}
+const _: exports::UnregisterFabric = rscst_unregister_fabric;
+
+/// See [`exports::SessionRegister`].
+#[no_mangle]
+pub unsafe extern "C" fn rscst_session_register(
+    tgt: *mut abi::Target,
+    initiator: *const u8,
+    initiator_len: usize,
+    sess_priv: *mut c_void,
+) -> *mut abi::Session {
+    // SAFETY: the fabric passes the handle it got in add_target (ABI rule).
+    let Some(target) = (unsafe { target_from_handle(tgt) }) else {
+        return core::ptr::null_mut();
+    };
+    if initiator.is_null() {
+        return core::ptr::null_mut();
+    }
+    // SAFETY: the fabric passes `initiator_len` readable bytes.
+    let name = unsafe { core::slice::from_raw_parts(initiator, initiator_len) };
+    match crate::session::register(&target, name, sess_priv as usize) {
+        Ok(s) => Arc::into_raw(s).cast_mut().cast(),
+        Err(e) => {
+            pr_err!("rscst: session registration failed: {:?}\n", e);
+            core::ptr::null_mut()
+        }
+    }
+}
+const _: exports::SessionRegister = rscst_session_register;
+
+/// See [`exports::SessionUnregister`].
+#[no_mangle]
+pub unsafe extern "C" fn rscst_session_unregister(sess: *mut abi::Session) {
+    if sess.is_null() {
+        return;
+    }
+    // SAFETY: the pointer came from Arc::into_raw in rscst_session_register
+    // and the fabric gives up its reference here.
+    let s: Arc<Session> = unsafe { Arc::from_raw(sess.cast::<Session>()) };
+    crate::session::unregister(s);
+}
+const _: exports::SessionUnregister = rscst_session_unregister;
+
+/// See [`exports::RxCmd`].
+#[no_mangle]
+pub unsafe extern "C" fn rscst_rx_cmd(
+    sess: *mut abi::Session,
+    lun: u64,
+    cdb: *const u8,
+    cdb_len: u32,
+    tag: u64,
+    expected_dir: u8,
+    expected_len: u32,
+    sg: *mut c_void,
+    sg_cnt: u32,
+) -> *mut CmdDesc {
+    if sess.is_null() || cdb.is_null() {
+        return core::ptr::null_mut();
+    }
+    // SAFETY: a registered session (ABI rule).
+    let s: Arc<Session> = unsafe { session_borrow(sess) }.into();
+    let len = (cdb_len as usize).min(abi::MAX_CDB_LEN);
+    // SAFETY: the fabric passes `cdb_len` readable bytes; we read at most that.
+    let cdb = unsafe { core::slice::from_raw_parts(cdb, len) };
+    let rx = crate::cmd::Rx { lun, cdb, tag, expected_dir, expected_len, sg, sg_cnt };
+    match crate::cmd::rx(s, &rx) {
+        Ok(c) => c.into_desc(),
+        Err(_) => core::ptr::null_mut(),
+    }
+}
+const _: exports::RxCmd = rscst_rx_cmd;
+
+/// See [`exports::CmdStart`].
+#[no_mangle]
+pub unsafe extern "C" fn rscst_cmd_start(cmd: *mut CmdDesc, atomic: bool) {
+    if cmd.is_null() {
+        return;
+    }
+    // SAFETY: the fabric hands back the command it got from rscst_rx_cmd.
+    let c = unsafe { CmdPtr::from_desc(cmd) };
+    crate::cmd::start(c, crate::cmd::context(atomic));
+}
+const _: exports::CmdStart = rscst_cmd_start;
+
+/// See [`exports::CmdRxDataDone`].
+#[no_mangle]
+pub unsafe extern "C" fn rscst_cmd_rx_data_done(cmd: *mut CmdDesc, ok: bool) {
+    if cmd.is_null() {
+        return;
+    }
+    // SAFETY: the fabric hands back the command it got in rdy_to_xfer.
+    let c = unsafe { CmdPtr::from_desc(cmd) };
+    crate::cmd::rx_data_done(c, ok);
+}
+const _: exports::CmdRxDataDone = rscst_cmd_rx_data_done;
+
+/// See [`exports::CmdExecDone`].
+#[no_mangle]
+pub unsafe extern "C" fn rscst_cmd_exec_done(cmd: *mut CmdDesc, key: u8, asc: u8, ascq: u8) {
+    if cmd.is_null() {
+        return;
+    }
+    // SAFETY: the handler hands back the command it got in exec.
+    let c = unsafe { CmdPtr::from_desc(cmd) };
+    crate::cmd::exec_done(c, crate::scsi::sense::Sense::new(key, asc, ascq));
+}
+const _: exports::CmdExecDone = rscst_cmd_exec_done;
+
+/// See [`exports::CmdTxDone`].
+#[no_mangle]
+pub unsafe extern "C" fn rscst_cmd_tx_done(cmd: *mut CmdDesc) {
+    if cmd.is_null() {
+        return;
+    }
+    // SAFETY: the fabric hands back the command it got in xmit_response.
+    let c = unsafe { CmdPtr::from_desc(cmd) };
+    crate::cmd::tx_done(c);
+}
+const _: exports::CmdTxDone = rscst_cmd_tx_done;
+
+/// See [`exports::TaskMgmt`].
+#[no_mangle]
+pub unsafe extern "C" fn rscst_task_mgmt(sess: *mut abi::Session, function: u8, lun: u64, tag: u64) -> c_int {
+    if sess.is_null() {
+        return abi::tmf_result::FAILED;
+    }
+    // SAFETY: a registered session (ABI rule).
+    let s: Arc<Session> = unsafe { session_borrow(sess) }.into();
+    crate::tmf::run(&s, function, lun, tag)
+}
+const _: exports::TaskMgmt = rscst_task_mgmt;

@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: GPL-2.0
+//! rscst.ko's only `unsafe` layer: kernel bindings, sysfs, the workqueue,
+//! scatter-gather access and the exported C ABI. Everything above it is safe
+//! Rust.
+
+#[path = "../../sys/bindings.rs"]
+pub mod bindings;
+#[path = "../../sys/sg.rs"]
+pub mod sg;
+
+pub mod abi;
+#[path = "../../sys/global.rs"]
+pub mod global;
+pub mod ops;
+pub mod sysfs;
+pub mod time;
+pub mod work;

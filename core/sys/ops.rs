@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Safe handles on the ops tables fabrics and handlers register, and on the
+//! commands handed across the ABI.
+
+use crate::abi::{CmdDesc, DeviceSetup, FabricOps, HandlerOps};
+use crate::cmd::Cmd;
+use core::ffi::{c_void, CStr};
+use core::ptr::NonNull;
+use kernel::alloc::flags::GFP_ATOMIC;
+use kernel::error::{Error, Result};
+use kernel::prelude::*;
+
+/// Why a table was refused at registration.
+#[derive(Debug)]
+pub enum TableError {
+    /// ABI version differs.
+    Version(u32),
+    /// Structure size differs (module built against another ABI).
+    Size(u32),
+    /// A required field is missing.
+    Missing(&'static str),
+}
+
+/// Reads a NUL-terminated C string of a registered table.
+///
+/// # Safety
+/// `p` is null or a NUL-terminated string valid for `'a`.
+unsafe fn table_str<'a>(p: *const core::ffi::c_char) -> Option<&'a CStr> {
+    // SAFETY: guaranteed by the caller.
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) })
+}
+
+/// A registered handler's ops table.
+///
+/// # Invariants
+/// Points to a table that passed `validate` and stays valid and unchanged
+/// until the handler unregisters, which the core only allows after dropping
+/// every `HandlerRef`-using object.
+#[derive(Clone, Copy)]
+pub struct HandlerRef(NonNull<HandlerOps>);
+
+// SAFETY: the table is immutable while registered and its callbacks are
+// required to be thread-safe by the ABI contract.
+unsafe impl Send for HandlerRef {}
+// SAFETY: as above.
+unsafe impl Sync for HandlerRef {}
+
+impl HandlerRef {
+    /// Checks a table handed to `rscst_register_handler`.
+    ///
+    /// # Safety
+    /// `p` is null or a valid table that outlives the registration.
+    pub unsafe fn validate(p: *const HandlerOps) -> Result<Self, TableError> {
+        let ptr = NonNull::new(p.cast_mut()).ok_or(TableError::Missing("table"))?;
+        // SAFETY: valid per the caller.
+        let t = unsafe { ptr.as_ref() };
+        if t.abi_version != crate::abi::ABI_VERSION {
+            return Err(TableError::Version(t.abi_version));
+        }
+        if t.struct_size as usize != core::mem::size_of::<HandlerOps>() {
+            return Err(TableError::Size(t.struct_size));
+        }
+        if t.name.is_null() {
+            return Err(TableError::Missing("name"));
+        }
+        if t.attach.is_none() || t.exec.is_none() {
+            return Err(TableError::Missing("attach/exec"));
+        }
+        // INVARIANT: checked above; lifetime per the caller.
+        Ok(HandlerRef(ptr))
+    }
+
+    fn t(&self) -> &HandlerOps {
+        // SAFETY: valid while registered (invariant).
+        unsafe { self.0.as_ref() }
+    }
+
+    /// Identity of the table.
+    pub fn is(&self, p: *const HandlerOps) -> bool {
+        core::ptr::eq(self.0.as_ptr(), p)
+    }
+
+    /// Handler name.
+    pub fn name(&self) -> &CStr {
+        // SAFETY: non-null (validated), NUL-terminated per the ABI.
+        unsafe { table_str(self.t().name) }.unwrap_or(c"?")
+    }
+
+    /// `add_device` parameter help.
+    pub fn params_help(&self) -> &CStr {
+        // SAFETY: null or NUL-terminated per the ABI.
+        unsafe { table_str(self.t().params_help) }.unwrap_or(c"")
+    }
+
+    /// Whether `exec` never sleeps.
+    pub fn exec_atomic(&self) -> bool {
+        self.t().flags & crate::abi::handler_flags::EXEC_ATOMIC != 0
+    }
+
+    /// SCSI peripheral device type.
+    pub fn device_type(&self) -> u8 {
+        self.t().device_type as u8
+    }
+
+    /// Opens a device; on failure `msg` holds the handler's reason.
+    pub fn attach(&self, name: &[u8], params: &[u8], msg: &mut [u8]) -> Result<DeviceSetup> {
+        let mut setup = DeviceSetup::default();
+        let Some(attach) = self.t().attach else {
+            return Err(kernel::error::code::EINVAL);
+        };
+        // SAFETY: all pointers are valid for the given lengths for the call;
+        // the handler writes only `setup` and at most `msg.len()` bytes of msg.
+        let ret = unsafe {
+            attach(
+                self.t().ctx,
+                name.as_ptr(),
+                name.len(),
+                params.as_ptr(),
+                params.len(),
+                &mut setup,
+                msg.as_mut_ptr(),
+                msg.len(),
+            )
+        };
+        if ret != 0 {
+            return Err(Error::from_errno(ret));
+        }
+        Ok(setup)
+    }
+
+    /// Releases a device (all its commands are done).
+    pub fn detach(&self, dev_priv: usize) {
+        if let Some(detach) = self.t().detach {
+            // SAFETY: `dev_priv` is what `attach` returned and is released once.
+            unsafe { detach(dev_priv as *mut c_void) };
+        }
+    }
+
+    /// Hands `cmd` to the handler, which now owns it until `exec_done`.
+    pub fn exec(&self, cmd: CmdPtr) {
+        let Some(exec) = self.t().exec else { return };
+        // SAFETY: ownership of the command passes to the handler (ABI rule);
+        // it comes back through rscst_cmd_exec_done.
+        unsafe { exec(cmd.into_desc()) };
+    }
+
+    /// Names of the handler's extra device attributes.
+    pub fn attr_names(&self) -> impl Iterator<Item = &CStr> + '_ {
+        let mut p = self.t().attr_names;
+        core::iter::from_fn(move || {
+            if p.is_null() {
+                return None;
+            }
+            // SAFETY: a NUL-separated list ended by an empty name (ABI).
+            let name = unsafe { CStr::from_ptr(p) };
+            if name.is_empty() {
+                return None;
+            }
+            // SAFETY: the next name starts after this one's NUL, still in the list.
+            p = unsafe { p.add(name.count_bytes() + 1) };
+            Some(name)
+        })
+    }
+
+    /// Formats extra attribute `index` of a device into `buf`.
+    pub fn show_attr(&self, dev_priv: usize, index: u32, buf: &mut [u8]) -> usize {
+        let Some(show) = self.t().show_attr else { return 0 };
+        // SAFETY: `buf` is valid for its length; the handler writes within it.
+        let n = unsafe { show(dev_priv as *mut c_void, index, buf.as_mut_ptr(), buf.len()) };
+        n.min(buf.len())
+    }
+}
+
+/// A registered fabric's ops table. Invariants as for [`HandlerRef`].
+#[derive(Clone, Copy)]
+pub struct FabricRef(NonNull<FabricOps>);
+
+// SAFETY: as for HandlerRef.
+unsafe impl Send for FabricRef {}
+// SAFETY: as for HandlerRef.
+unsafe impl Sync for FabricRef {}
+
+impl FabricRef {
+    /// Checks a table handed to `rscst_register_fabric`.
+    ///
+    /// # Safety
+    /// `p` is null or a valid table that outlives the registration.
+    pub unsafe fn validate(p: *const FabricOps) -> Result<Self, TableError> {
+        let ptr = NonNull::new(p.cast_mut()).ok_or(TableError::Missing("table"))?;
+        // SAFETY: valid per the caller.
+        let t = unsafe { ptr.as_ref() };
+        if t.abi_version != crate::abi::ABI_VERSION {
+            return Err(TableError::Version(t.abi_version));
+        }
+        if t.struct_size as usize != core::mem::size_of::<FabricOps>() {
+            return Err(TableError::Size(t.struct_size));
+        }
+        if t.name.is_null() {
+            return Err(TableError::Missing("name"));
+        }
+        if t.xmit_response.is_none() {
+            return Err(TableError::Missing("xmit_response"));
+        }
+        // INVARIANT: checked above; lifetime per the caller.
+        Ok(FabricRef(ptr))
+    }
+
+    fn t(&self) -> &FabricOps {
+        // SAFETY: valid while registered (invariant).
+        unsafe { self.0.as_ref() }
+    }
+
+    /// Identity of the table.
+    pub fn is(&self, p: *const FabricOps) -> bool {
+        core::ptr::eq(self.0.as_ptr(), p)
+    }
+
+    /// Driver name.
+    pub fn name(&self) -> &CStr {
+        // SAFETY: non-null (validated), NUL-terminated per the ABI.
+        unsafe { table_str(self.t().name) }.unwrap_or(c"?")
+    }
+
+    /// Help for driver-specific mgmt commands.
+    pub fn mgmt_help(&self) -> &CStr {
+        // SAFETY: null or NUL-terminated per the ABI.
+        unsafe { table_str(self.t().mgmt_help) }.unwrap_or(c"")
+    }
+
+    /// Whether commands arrive with the initiator's own buffers.
+    pub fn own_sg(&self) -> bool {
+        self.t().flags & crate::abi::fabric_flags::OWN_SG != 0
+    }
+
+    /// `add_target`: returns the fabric's target context.
+    pub fn add_target(&self, tgt: *mut crate::abi::Target, name: &[u8], params: &[u8]) -> Result<usize> {
+        let Some(f) = self.t().add_target else {
+            return Err(kernel::error::code::EINVAL);
+        };
+        let mut priv_: *mut c_void = core::ptr::null_mut();
+        // SAFETY: valid pointers for the given lengths; `tgt` is an opaque
+        // handle the fabric passes back to rscst_session_register.
+        let ret = unsafe {
+            f(self.t().ctx, tgt, name.as_ptr(), name.len(), params.as_ptr(), params.len(), &mut priv_)
+        };
+        if ret != 0 {
+            return Err(Error::from_errno(ret));
+        }
+        Ok(priv_ as usize)
+    }
+
+    /// `del_target`.
+    pub fn del_target(&self, tgt_priv: usize) {
+        if let Some(f) = self.t().del_target {
+            // SAFETY: `tgt_priv` came from add_target and is released once.
+            unsafe { f(tgt_priv as *mut c_void) };
+        }
+    }
+
+    /// A driver-specific mgmt command.
+    pub fn mgmt(&self, line: &[u8], msg: &mut [u8]) -> Result {
+        let Some(f) = self.t().mgmt else {
+            return Err(kernel::error::code::EINVAL);
+        };
+        // SAFETY: valid buffers for their lengths.
+        let ret = unsafe { f(self.t().ctx, line.as_ptr(), line.len(), msg.as_mut_ptr(), msg.len()) };
+        if ret != 0 {
+            return Err(Error::from_errno(ret));
+        }
+        Ok(())
+    }
+
+    /// `enabled` changed.
+    pub fn enable(&self, tgt_priv: usize, on: bool) -> Result {
+        let Some(f) = self.t().enable else { return Ok(()) };
+        // SAFETY: `tgt_priv` came from add_target.
+        let ret = unsafe { f(tgt_priv as *mut c_void, on) };
+        if ret != 0 {
+            return Err(Error::from_errno(ret));
+        }
+        Ok(())
+    }
+
+    /// Asks the fabric for write data; it owns the command until rx_data_done.
+    pub fn rdy_to_xfer(&self, cmd: CmdPtr) -> Result<(), CmdPtr> {
+        let Some(f) = self.t().rdy_to_xfer else { return Err(cmd) };
+        let desc = cmd.into_desc();
+        // SAFETY: ownership passes to the fabric (ABI rule) on success.
+        let ret = unsafe { f(desc) };
+        if ret != 0 {
+            // SAFETY: on failure the fabric did not take the command.
+            return Err(unsafe { CmdPtr::from_desc(desc) });
+        }
+        Ok(())
+    }
+
+    /// Hands the response to the fabric; it owns the command until tx_done.
+    pub fn xmit_response(&self, cmd: CmdPtr) {
+        let Some(f) = self.t().xmit_response else { return };
+        // SAFETY: ownership passes to the fabric (ABI rule).
+        unsafe { f(cmd.into_desc()) };
+    }
+
+    /// A LUN of a target appeared or is going away.
+    pub fn luns_changed(&self, tgt_priv: usize, lun: u64, added: bool) {
+        if let Some(f) = self.t().luns_changed {
+            // SAFETY: `tgt_priv` came from add_target.
+            unsafe { f(tgt_priv as *mut c_void, lun, added) };
+        }
+    }
+}
+
+/// Exclusive ownership of a command in flight (a leaked `KBox<Cmd>`).
+///
+/// # Invariants
+/// Points to a live `Cmd` allocated by `CmdPtr::alloc`; exactly one `CmdPtr`
+/// (or one fabric/handler holding the raw descriptor) exists per command.
+pub struct CmdPtr(NonNull<Cmd>);
+
+// SAFETY: a command moves between threads with its single owner.
+unsafe impl Send for CmdPtr {}
+
+impl CmdPtr {
+    /// Allocates a command (atomic allocation: fabrics call in from any context).
+    pub fn alloc(cmd: Cmd) -> Result<Self> {
+        let b = KBox::new(cmd, GFP_ATOMIC)?;
+        // INVARIANT: fresh allocation, single owner.
+        Ok(CmdPtr(NonNull::from(KBox::leak(b))))
+    }
+
+    /// The command.
+    pub fn get(&mut self) -> &mut Cmd {
+        // SAFETY: live and exclusively ours (invariant).
+        unsafe { self.0.as_mut() }
+    }
+
+    /// Gives up ownership as the ABI handle.
+    pub fn into_desc(self) -> *mut CmdDesc {
+        let p = self.0.as_ptr();
+        core::mem::forget(self);
+        // `desc` is the first field of the repr(C) Cmd.
+        p.cast()
+    }
+
+    /// Takes ownership back from an ABI handle.
+    ///
+    /// # Safety
+    /// `desc` came from `into_desc` and its holder hands ownership back.
+    pub unsafe fn from_desc(desc: *mut CmdDesc) -> Self {
+        // SAFETY: per the caller, non-null and pointing at a live Cmd.
+        CmdPtr(unsafe { NonNull::new_unchecked(desc.cast()) })
+    }
+
+    /// The embedded work item, for deferring the command to a thread.
+    pub fn into_work(self) -> NonNull<super::work::WorkItem> {
+        let p = self.0.as_ptr();
+        core::mem::forget(self);
+        // SAFETY: `p` is live; taking a field address does not create a reference.
+        unsafe { NonNull::new_unchecked(core::ptr::addr_of_mut!((*p).work)) }
+    }
+
+    /// Takes ownership back from a queued work item.
+    ///
+    /// # Safety
+    /// `work` came from `into_work` and the work has just run.
+    pub unsafe fn from_work(work: NonNull<super::work::WorkItem>) -> Self {
+        let off = core::mem::offset_of!(Cmd, work);
+        // SAFETY: `work` lies `off` bytes into a live Cmd (per the caller).
+        CmdPtr(unsafe { NonNull::new_unchecked(work.as_ptr().cast::<u8>().sub(off).cast()) })
+    }
+
+    /// Releases the command.
+    pub fn free(self) {
+        let p = self.0.as_ptr();
+        core::mem::forget(self);
+        // SAFETY: allocated by KBox in `alloc`; we are the only owner.
+        drop(unsafe { KBox::from_raw(p) });
+    }
+}
+
+impl Drop for CmdPtr {
+    fn drop(&mut self) {
+        // A command must be handed on or freed explicitly; leaking it here
+        // would strand its session. Free it rather than leak.
+        kernel::pr_err!("rscst: command dropped without completion\n");
+        // SAFETY: as in `free`.
+        drop(unsafe { KBox::from_raw(self.0.as_ptr()) });
+    }
+}
+
+/// Runs a deferred command step in a workqueue thread.
+struct CmdWork;
+
+impl super::work::WorkRun for CmdWork {
+    fn run(item: NonNull<super::work::WorkItem>) {
+        // SAFETY: only `defer` queues command work items, from `into_work`.
+        let cmd = unsafe { CmdPtr::from_work(item) };
+        crate::cmd::run_deferred(cmd);
+    }
+}
+
+/// Continues `cmd` in a thread of `wq` (`crate::cmd::run_deferred`).
+pub fn defer(wq: &super::work::Workqueue, cmd: CmdPtr) {
+    let item = cmd.into_work();
+    // SAFETY: the command is live and owned by the queued work until it runs;
+    // a command is queued at most once at a time (single owner).
+    unsafe { wq.queue::<CmdWork>(item) };
+}
+
+/// The data buffer of a command, as a scatter-gather list.
+pub fn cmd_sg(desc: &mut CmdDesc) -> super::sg::SgList<'_> {
+    // SAFETY: `sg`/`sg_cnt` were handed in by the fabric with the command
+    // (ABI: valid until tx_done) and the command is exclusively ours.
+    unsafe { super::sg::SgList::from_raw(desc.sg, desc.sg_cnt) }
+}

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Targets: `targets/<driver>/<name>/` with `enabled`, `rel_tgt_id`, `luns/`,
+//! `ini_groups/` and `sessions/`.
+
+use crate::fabric::Fabric;
+use crate::lun::{LunOwner, LunSet};
+use crate::msg::MgmtResult;
+use crate::registry::{Graveyard, Registry, Teardown};
+use crate::session::Session;
+use crate::sys::sysfs::{Attr, AttrOps, Dir, TextBuf};
+use core::fmt::Write;
+use core::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
+use kernel::alloc::flags::GFP_KERNEL;
+use kernel::fmt;
+use kernel::prelude::*;
+use kernel::str::CString;
+use kernel::sync::{Arc, Mutex};
+use kernel::{new_mutex};
+use crate::mgmt_err;
+
+static NEXT_REL_TGT_ID: AtomicU16 = AtomicU16::new(1);
+
+/// A target of some fabric.
+#[pin_data]
+pub struct Target {
+    /// Target name (an IQN for iSCSI, free-form for scst_local).
+    pub name: CString,
+    /// Its fabric.
+    pub fabric: Arc<Fabric>,
+    /// The fabric's target context (0 until add_target returned).
+    pub tgt_priv: AtomicUsize,
+    /// Accepting new sessions / commands.
+    pub enabled: AtomicBool,
+    /// Relative target port identifier (VPD 0x83).
+    pub rel_tgt_id: u16,
+    /// The default LUN set.
+    #[pin]
+    pub luns: LunSet,
+    /// Live sessions; `None` marks a freed slot.
+    #[pin]
+    pub sessions: Mutex<KVec<Option<Arc<Session>>>>,
+    #[pin]
+    sysfs: Mutex<TargetSysfs>,
+}
+
+struct TargetSysfs {
+    attrs: KVec<Attr>,
+    sessions_dir: Option<Dir>,
+    ini_groups_dir: Option<Dir>,
+    dir: Option<Dir>,
+}
+
+impl Target {
+    /// The fabric's context.
+    pub fn priv_(&self) -> usize {
+        self.tgt_priv.load(Ordering::Acquire)
+    }
+
+    /// Runs `f` with `sessions/`.
+    pub fn with_sessions_dir<R>(&self, f: impl FnOnce(Option<&Dir>) -> R) -> R {
+        let s = self.sysfs.lock();
+        f(s.sessions_dir.as_ref())
+    }
+
+    /// Every live session.
+    pub fn sessions(&self) -> Result<KVec<Arc<Session>>> {
+        let mut v = KVec::new();
+        for s in self.sessions.lock().iter().flatten() {
+            v.push(s.clone(), GFP_KERNEL)?;
+        }
+        Ok(v)
+    }
+}
+
+impl LunOwner for Target {
+    fn lun_changed(&self, lun: u64, added: bool) {
+        self.fabric.ops.luns_changed(self.priv_(), lun, added);
+    }
+    fn lun_set(&self) -> &LunSet {
+        &self.luns
+    }
+}
+
+impl Teardown for Target {
+    fn teardown(&self) {
+        self.luns.teardown();
+        let mut s = self.sysfs.lock();
+        s.attrs = KVec::new();
+        s.sessions_dir = None;
+        s.ini_groups_dir = None;
+        s.dir = None;
+    }
+}
+
+#[derive(Clone, Copy)]
+enum TgtAttrKind {
+    Enabled,
+    RelTgtId,
+}
+
+struct TgtAttr {
+    tgt: Arc<Target>,
+    kind: TgtAttrKind,
+}
+
+impl AttrOps for TgtAttr {
+    fn show(&self, out: &mut TextBuf<'_>) {
+        let _ = match self.kind {
+            TgtAttrKind::Enabled => writeln!(out, "{}", u8::from(self.tgt.enabled.load(Ordering::Acquire))),
+            TgtAttrKind::RelTgtId => writeln!(out, "{}", self.tgt.rel_tgt_id),
+        };
+    }
+
+    fn store(&self, input: &[u8]) -> Result {
+        let TgtAttrKind::Enabled = self.kind else { return Err(EPERM) };
+        let Some(core) = crate::sys::abi::CORE.get() else { return Err(ENODEV) };
+        let t = &self.tgt;
+        core.run_mgmt(input, |_reg, _grave| {
+            let text = core::str::from_utf8(input).unwrap_or("").trim();
+            let on = crate::mgmt::params::parse_bool(text)
+                .map_err(|_| mgmt_err!(EINVAL, "enabled takes 0 or 1, not '{}'", text))?;
+            t.fabric.ops.enable(t.priv_(), on).map_err(|e| {
+                crate::msg::MgmtError::new(e, format_args!("target {:?}: driver refused enabled={}", t.name, u8::from(on)))
+            })?;
+            t.enabled.store(on, Ordering::Release);
+            Ok(())
+        })
+    }
+}
+
+fn find<'a>(reg: &'a Registry, fabric: &Arc<Fabric>, name: &[u8]) -> Option<&'a Arc<Target>> {
+    reg.targets.iter().flatten().find(|t| Arc::ptr_eq(&t.fabric, fabric) && t.name.as_bytes() == name)
+}
+
+fn build_sysfs(t: &Arc<Target>) -> Result {
+    let dir = t.fabric.with_dir(|d| d.map(|d| Dir::new(Some(d), &t.name)).transpose())?.ok_or(ENODEV)?;
+    let mut attrs = KVec::new();
+    for (name, kind, mode) in [(c"enabled", TgtAttrKind::Enabled, 0o644), (c"rel_tgt_id", TgtAttrKind::RelTgtId, 0o444)] {
+        attrs.push(dir.add_attr(name, mode, Arc::new(TgtAttr { tgt: t.clone(), kind }, GFP_KERNEL)?)?, GFP_KERNEL)?;
+    }
+    let owner: Arc<dyn LunOwner> = t.clone();
+    t.luns.create_sysfs(&dir, owner)?;
+    let sessions_dir = Dir::new(Some(&dir), c"sessions")?;
+    let ini_groups_dir = Dir::new(Some(&dir), c"ini_groups")?;
+    let mut s = t.sysfs.lock();
+    s.attrs = attrs;
+    s.sessions_dir = Some(sessions_dir);
+    s.ini_groups_dir = Some(ini_groups_dir);
+    s.dir = Some(dir);
+    Ok(())
+}
+
+/// `add_target NAME [params]`.
+pub fn add(reg: &mut Registry, fabric: &Arc<Fabric>, name: &str, params: &str) -> MgmtResult {
+    if !crate::mgmt::commands::is_valid_target_name(name) {
+        return Err(mgmt_err!(EINVAL, "invalid target name '{}'", name));
+    }
+    if find(reg, fabric, name.as_bytes()).is_some() {
+        return Err(mgmt_err!(EEXIST, "target {} already exists", name));
+    }
+    let oom = |_| mgmt_err!(ENOMEM, "out of memory");
+    let cname = CString::try_from_fmt(fmt!("{}", name)).map_err(oom)?;
+    let t = Arc::pin_init(
+        pin_init!(Target {
+            name: cname,
+            fabric: fabric.clone(),
+            tgt_priv: AtomicUsize::new(0),
+            enabled: AtomicBool::new(false),
+            rel_tgt_id: NEXT_REL_TGT_ID.fetch_add(1, Ordering::Relaxed),
+            luns <- LunSet::new(),
+            sessions <- new_mutex!(KVec::new()),
+            sysfs <- new_mutex!(TargetSysfs { attrs: KVec::new(), sessions_dir: None, ini_groups_dir: None, dir: None }),
+        }),
+        GFP_KERNEL,
+    )
+    .map_err(oom)?;
+    if let Err(e) = build_sysfs(&t) {
+        t.teardown();
+        return Err(crate::msg::MgmtError::new(e, format_args!("target {}: sysfs failed", name)));
+    }
+    let handle = crate::sys::abi::target_handle(&t);
+    match fabric.ops.add_target(handle, name.as_bytes(), params.as_bytes()) {
+        Ok(p) => t.tgt_priv.store(p, Ordering::Release),
+        Err(e) => {
+            t.teardown();
+            return Err(crate::msg::MgmtError::new(e, format_args!("target {}: driver refused it", name)));
+        }
+    }
+    let slot = reg.targets.iter_mut().find(|s| s.is_none());
+    let res = match slot {
+        Some(s) => {
+            *s = Some(t.clone());
+            Ok(())
+        }
+        None => reg.targets.push(Some(t.clone()), GFP_KERNEL),
+    };
+    if res.is_err() {
+        fabric.ops.del_target(t.priv_());
+        t.teardown();
+        return Err(mgmt_err!(ENOMEM, "out of memory"));
+    }
+    pr_info!("rscst: target {} added to {:?}\n", name, fabric.ops.name());
+    Ok(())
+}
+
+fn remove(reg: &mut Registry, grave: &mut Graveyard, t: &Arc<Target>) -> MgmtResult {
+    // The fabric drops its sessions (they unregister synchronously).
+    t.enabled.store(false, Ordering::Release);
+    t.fabric.ops.del_target(t.priv_());
+    for slot in reg.targets.iter_mut() {
+        if slot.as_ref().is_some_and(|x| Arc::ptr_eq(x, t)) {
+            *slot = None;
+        }
+    }
+    grave.bury(t.clone())
+}
+
+/// `del_target NAME`.
+pub fn del(reg: &mut Registry, grave: &mut Graveyard, fabric: &Arc<Fabric>, name: &[u8]) -> MgmtResult {
+    let Some(t) = find(reg, fabric, name).cloned() else {
+        return Err(mgmt_err!(ENOENT, "target {} not found", core::str::from_utf8(name).unwrap_or("?")));
+    };
+    remove(reg, grave, &t)
+}
+
+/// Deletes every target of `fabric` (fabric unregistration).
+pub fn del_all(reg: &mut Registry, grave: &mut Graveyard, fabric: &Arc<Fabric>) -> MgmtResult {
+    let mut ts = KVec::new();
+    for t in reg.targets.iter().flatten().filter(|t| Arc::ptr_eq(&t.fabric, fabric)) {
+        ts.push(t.clone(), GFP_KERNEL).map_err(|_| mgmt_err!(ENOMEM, "oom"))?;
+    }
+    for t in ts.iter() {
+        remove(reg, grave, t)?;
+    }
+    Ok(())
+}

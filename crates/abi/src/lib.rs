@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The C ABI between `rscst.ko` and the fabric and device-handler modules.
+//!
+//! Rust items cannot cross `.ko` boundaries in Linux 6.12, so modules talk
+//! through `#[repr(C)]` tables and exported `extern "C"` functions. This file
+//! is the single declaration of that ABI: the core and every module compile it
+//! in (`#[path]`), and the host tests pin its layout. Bump [`ABI_VERSION`] on
+//! any change to a structure here; registration refuses a mismatch of version
+//! or structure size.
+//!
+//! Ownership rules (the same for every fabric and handler):
+//! - A command ([`CmdDesc`]) is owned by the core from `rscst_rx_cmd` until the
+//!   fabric calls `rscst_cmd_tx_done`; the fabric may read it in between and
+//!   writes only `fabric_priv`.
+//! - A handler owns a command between its `exec` callback and its call to
+//!   `rscst_cmd_exec_done`, and may write only the data buffer and, on
+//!   failure, the sense fields through `rscst_cmd_exec_done`.
+
+#![cfg_attr(not(CONFIG_RUST), no_std)]
+#![allow(unsafe_code)] // `unsafe extern "C" fn` pointer types only; no unsafe blocks.
+
+use core::ffi::{c_char, c_int, c_void};
+
+/// Version of the structures below.
+pub const ABI_VERSION: u32 = 1;
+
+/// Longest CDB a command carries (variable-length CDBs up to 32 bytes).
+pub const MAX_CDB_LEN: usize = 32;
+/// Sense bytes a command carries (SPC-4 allows up to 252; 96 covers fixed and
+/// descriptor sense with a few descriptors, as SCST does).
+pub const SENSE_BUF_LEN: usize = 96;
+/// Longest initiator or target name, including the NUL (iSCSI names are <= 223).
+pub const NAME_LEN: usize = 256;
+
+/// Data direction of a command, as the fabric saw it and as the CDB says.
+pub mod dir {
+    /// No data phase.
+    pub const NONE: u8 = 0;
+    /// Data-in: target to initiator (READ).
+    pub const READ: u8 = 1;
+    /// Data-out: initiator to target (WRITE).
+    pub const WRITE: u8 = 2;
+    /// Both (bidirectional commands, XDWRITEREAD).
+    pub const BIDI: u8 = 3;
+}
+
+/// What a handler's `exec` is asked to do (the core emulates everything else).
+pub mod io_op {
+    /// Read `blocks` at `lba` into the command's buffer.
+    pub const READ: u8 = 1;
+    /// Write the command's buffer to `blocks` at `lba`.
+    pub const WRITE: u8 = 2;
+    /// Make `blocks` at `lba` (0 = to the end) durable.
+    pub const FLUSH: u8 = 3;
+}
+
+/// Task management functions (SAM-5), as fabrics pass them in.
+pub mod tmf {
+    /// ABORT TASK (one command by tag).
+    pub const ABORT_TASK: u8 = 1;
+    /// ABORT TASK SET (all of this I_T nexus's commands on a LUN).
+    pub const ABORT_TASK_SET: u8 = 2;
+    /// CLEAR TASK SET (all commands on a LUN, every nexus).
+    pub const CLEAR_TASK_SET: u8 = 3;
+    /// LOGICAL UNIT RESET.
+    pub const LUN_RESET: u8 = 4;
+    /// TARGET RESET (every LUN of the target).
+    pub const TARGET_RESET: u8 = 5;
+    /// I_T NEXUS RESET (every command of the session).
+    pub const NEXUS_LOSS: u8 = 6;
+}
+
+/// Results of a task management function.
+pub mod tmf_result {
+    use core::ffi::c_int;
+    /// Function complete.
+    pub const COMPLETE: c_int = 0;
+    /// The task or LUN does not exist.
+    pub const NOT_FOUND: c_int = 1;
+    /// Function rejected (unsupported).
+    pub const REJECTED: c_int = 2;
+    /// Function failed.
+    pub const FAILED: c_int = 3;
+}
+
+/// Fabric flags.
+pub mod fabric_flags {
+    /// The fabric hands in the initiator's scatter-gather list with each
+    /// command (loopback: zero copy); otherwise the core allocates from SGV.
+    pub const OWN_SG: u32 = 1 << 0;
+    /// `xmit_response` may be called in atomic context.
+    pub const XMIT_ATOMIC: u32 = 1 << 1;
+}
+
+/// Handler flags.
+pub mod handler_flags {
+    /// `exec` never sleeps: the core may call it from the fabric's context
+    /// (which may be atomic) instead of deferring to a thread.
+    pub const EXEC_ATOMIC: u32 = 1 << 0;
+}
+
+/// Opaque: a target as the core knows it.
+#[repr(C)]
+pub struct Target {
+    _opaque: [u8; 0],
+}
+
+/// Opaque: a session (I_T nexus) as the core knows it.
+#[repr(C)]
+pub struct Session {
+    _opaque: [u8; 0],
+}
+
+/// Opaque: a device as the core knows it.
+#[repr(C)]
+pub struct Device {
+    _opaque: [u8; 0],
+}
+
+/// The part of a command that fabrics and handlers may see. It heads the
+/// core's command object, so a `*mut CmdDesc` is the command's handle.
+#[repr(C)]
+pub struct CmdDesc {
+    /// Initiator's task tag.
+    pub tag: u64,
+    /// LUN as a flat number (the fabric decodes SAM addressing).
+    pub lun: u64,
+    /// The CDB; `cdb_len` bytes are valid.
+    pub cdb: [u8; MAX_CDB_LEN],
+    /// Valid bytes in `cdb`.
+    pub cdb_len: u8,
+    /// [`dir`] value the fabric expects.
+    pub expected_dir: u8,
+    /// [`dir`] value the CDB implies (set by the core before `rdy_to_xfer`).
+    pub data_dir: u8,
+    /// SCSI status for the response (valid in `xmit_response`).
+    pub status: u8,
+    /// Valid bytes in `sense`.
+    pub sense_len: u8,
+    /// Non-zero when the command was aborted by a TMF or session loss: the
+    /// fabric must not send a response, only release it with `tx_done`.
+    pub aborted: u8,
+    /// [`io_op`] for the handler's `exec`.
+    pub io_op: u8,
+    /// Force unit access requested.
+    pub fua: u8,
+    /// Transfer length the fabric announced.
+    pub expected_len: u32,
+    /// Bytes the command really transfers (set by the core after parsing).
+    pub data_len: u32,
+    /// Residual for the response: positive for underrun, negative for overrun.
+    pub resid: i32,
+    /// Scatter-gather list (`struct scatterlist *`) holding the data.
+    pub sg: *mut c_void,
+    /// Entries in `sg`.
+    pub sg_cnt: u32,
+    /// log2 of the device's block size (for `lba`/`blocks`).
+    pub block_shift: u32,
+    /// First block for `io_op`.
+    pub lba: u64,
+    /// Block count for `io_op`.
+    pub blocks: u32,
+    /// CPU the command arrived on (for handlers that keep per-CPU queues).
+    pub cpu: u32,
+    /// Sense data for a CHECK CONDITION.
+    pub sense: [u8; SENSE_BUF_LEN],
+    /// The fabric's per-command context.
+    pub fabric_priv: *mut c_void,
+    /// The handler's per-device context (set by the core before `exec`).
+    pub dev_priv: *mut c_void,
+}
+
+/// What a handler reports about a device it attached.
+#[repr(C)]
+#[derive(Default)]
+pub struct DeviceSetup {
+    /// The handler's per-device context, passed back to `exec` and `detach`.
+    pub dev_priv: usize,
+    /// Capacity in blocks.
+    pub num_blocks: u64,
+    /// Block size in bytes (512..=4096, a power of two).
+    pub block_size: u32,
+    /// The device refuses writes.
+    pub read_only: u8,
+    /// The device has a volatile write cache (WCE=1 in the caching page).
+    pub write_cache: u8,
+    /// The medium rotates.
+    pub rotational: u8,
+    /// Reserved, zero.
+    pub _reserved: u8,
+}
+
+/// A device handler (vdisk_fileio, vdisk_nullio, ...), registered with
+/// `rscst_register_handler`. The table must stay valid until unregistered.
+#[repr(C)]
+pub struct HandlerOps {
+    /// Must be [`ABI_VERSION`].
+    pub abi_version: u32,
+    /// Must be `size_of::<HandlerOps>()`.
+    pub struct_size: u32,
+    /// NUL-terminated handler name, the directory under `handlers/`.
+    pub name: *const c_char,
+    /// [`handler_flags`].
+    pub flags: u32,
+    /// SCSI peripheral device type it emulates (0 = disk, 5 = CD/DVD).
+    pub device_type: u32,
+    /// The handler's global context, passed to `attach`.
+    pub ctx: *mut c_void,
+    /// NUL-terminated help for `add_device` parameters (shown by the handler's
+    /// `mgmt` file), e.g. "filename, blocksize, read_only".
+    pub params_help: *const c_char,
+    /// Opens a device: parse `params` (the `k=v; k=v` string, not
+    /// NUL-terminated), fill `setup`. Returns 0 or a negative errno; on error
+    /// it may write a NUL-terminated message into `msg` (`msg_len` bytes).
+    pub attach: Option<
+        unsafe extern "C" fn(
+            ctx: *mut c_void,
+            name: *const u8,
+            name_len: usize,
+            params: *const u8,
+            params_len: usize,
+            setup: *mut DeviceSetup,
+            msg: *mut u8,
+            msg_len: usize,
+        ) -> c_int,
+    >,
+    /// Releases a device after the core drained its commands.
+    pub detach: Option<unsafe extern "C" fn(dev_priv: *mut c_void)>,
+    /// Starts `cmd.io_op`; completes later (or at once) through
+    /// `rscst_cmd_exec_done`. Called in thread context unless the handler set
+    /// [`handler_flags::EXEC_ATOMIC`].
+    pub exec: Option<unsafe extern "C" fn(cmd: *mut CmdDesc)>,
+    /// Writes attribute `index` (0-based, in `attr_names` order) of a device
+    /// into `buf` (`len` bytes, NUL-free), returns bytes written.
+    pub show_attr: Option<
+        unsafe extern "C" fn(dev_priv: *mut c_void, index: u32, buf: *mut u8, len: usize) -> usize,
+    >,
+    /// Names of attributes shown under `devices/<name>/` besides the core's
+    /// own: NUL-separated, ended by an empty name (`b"filename\0nv_cache\0\0"`).
+    /// May be null.
+    pub attr_names: *const c_char,
+}
+
+/// A fabric (target driver: scst_local, iscsi, srpt, ...), registered with
+/// `rscst_register_fabric`. The table must stay valid until unregistered.
+#[repr(C)]
+pub struct FabricOps {
+    /// Must be [`ABI_VERSION`].
+    pub abi_version: u32,
+    /// Must be `size_of::<FabricOps>()`.
+    pub struct_size: u32,
+    /// NUL-terminated driver name: the directory under `targets/`.
+    pub name: *const c_char,
+    /// [`fabric_flags`].
+    pub flags: u32,
+    /// Reserved, zero.
+    pub _reserved: u32,
+    /// The fabric's global context.
+    pub ctx: *mut c_void,
+    /// NUL-terminated help for the driver's own `mgmt` commands.
+    pub mgmt_help: *const c_char,
+    /// A target was created by `add_target NAME [params]`. Returns 0 or a
+    /// negative errno; sets `*tgt_priv`.
+    pub add_target: Option<
+        unsafe extern "C" fn(
+            ctx: *mut c_void,
+            tgt: *mut Target,
+            name: *const u8,
+            name_len: usize,
+            params: *const u8,
+            params_len: usize,
+            tgt_priv: *mut *mut c_void,
+        ) -> c_int,
+    >,
+    /// The target is being deleted: drop its sessions (the core waits for
+    /// them to unregister).
+    pub del_target: Option<unsafe extern "C" fn(tgt_priv: *mut c_void)>,
+    /// Any other command written to `targets/<driver>/mgmt`
+    /// (e.g. scst_local's `add_session`). Returns 0 or a negative errno and
+    /// may leave a NUL-terminated message in `msg`.
+    pub mgmt: Option<
+        unsafe extern "C" fn(
+            ctx: *mut c_void,
+            line: *const u8,
+            len: usize,
+            msg: *mut u8,
+            msg_len: usize,
+        ) -> c_int,
+    >,
+    /// `enabled` was written for a target.
+    pub enable: Option<unsafe extern "C" fn(tgt_priv: *mut c_void, enable: bool) -> c_int>,
+    /// Write data is needed in `cmd.sg`: the fabric fetches it and calls
+    /// `rscst_cmd_rx_data_done`. Not called for [`fabric_flags::OWN_SG`]
+    /// fabrics whose data is already there.
+    pub rdy_to_xfer: Option<unsafe extern "C" fn(cmd: *mut CmdDesc) -> c_int>,
+    /// The response is ready (status, sense, data in `sg`). The fabric sends
+    /// it, or skips sending when `cmd.aborted`, then calls `rscst_cmd_tx_done`.
+    pub xmit_response: Option<unsafe extern "C" fn(cmd: *mut CmdDesc)>,
+    /// A LUN of a target appeared (`added`) or is about to disappear (called
+    /// before the core stops serving it, so the initiator can flush).
+    /// Process context, management lock held: do not call back into
+    /// management.
+    pub luns_changed: Option<unsafe extern "C" fn(tgt_priv: *mut c_void, lun: u64, added: bool)>,
+}
+
+/// Signatures of the functions `rscst.ko` exports. The core checks its
+/// definitions against them and every client its declarations, so both sides
+/// of the module boundary agree at compile time.
+pub mod exports {
+    use super::*;
+
+    /// `rscst_abi_version() -> ABI_VERSION`.
+    pub type AbiVersion = unsafe extern "C" fn() -> u32;
+    /// `rscst_register_handler(ops) -> 0 | -errno`.
+    pub type RegisterHandler = unsafe extern "C" fn(ops: *const HandlerOps) -> c_int;
+    /// `rscst_unregister_handler(ops)`: deletes its devices first.
+    pub type UnregisterHandler = unsafe extern "C" fn(ops: *const HandlerOps);
+    /// `rscst_register_fabric(ops) -> 0 | -errno`.
+    pub type RegisterFabric = unsafe extern "C" fn(ops: *const FabricOps) -> c_int;
+    /// `rscst_unregister_fabric(ops)`: deletes its targets first.
+    pub type UnregisterFabric = unsafe extern "C" fn(ops: *const FabricOps);
+    /// `rscst_session_register(tgt, initiator, len, sess_priv) -> session | NULL`.
+    /// Process context.
+    pub type SessionRegister = unsafe extern "C" fn(
+        tgt: *mut Target,
+        initiator: *const u8,
+        initiator_len: usize,
+        sess_priv: *mut c_void,
+    ) -> *mut Session;
+    /// `rscst_session_unregister(session)`: aborts and waits for its commands.
+    /// Process context.
+    pub type SessionUnregister = unsafe extern "C" fn(sess: *mut Session);
+    /// `rscst_rx_cmd(...) -> command | NULL` (NULL: out of memory, answer
+    /// BUSY). Any context. The fabric may set `fabric_priv` and then must
+    /// call `rscst_cmd_start`.
+    pub type RxCmd = unsafe extern "C" fn(
+        sess: *mut Session,
+        lun: u64,
+        cdb: *const u8,
+        cdb_len: u32,
+        tag: u64,
+        expected_dir: u8,
+        expected_len: u32,
+        sg: *mut c_void,
+        sg_cnt: u32,
+    ) -> *mut CmdDesc;
+    /// `rscst_cmd_start(cmd, atomic)`: `atomic` says whether the caller's
+    /// context may not sleep.
+    pub type CmdStart = unsafe extern "C" fn(cmd: *mut CmdDesc, atomic: bool);
+    /// `rscst_cmd_rx_data_done(cmd, ok)`: write data arrived (or failed).
+    pub type CmdRxDataDone = unsafe extern "C" fn(cmd: *mut CmdDesc, ok: bool);
+    /// `rscst_cmd_exec_done(cmd, key, asc, ascq)`: handler finished; key 0 =
+    /// GOOD, otherwise CHECK CONDITION with that sense. Any context.
+    pub type CmdExecDone = unsafe extern "C" fn(cmd: *mut CmdDesc, key: u8, asc: u8, ascq: u8);
+    /// `rscst_cmd_tx_done(cmd)`: the fabric is finished with the command.
+    pub type CmdTxDone = unsafe extern "C" fn(cmd: *mut CmdDesc);
+    /// `rscst_task_mgmt(sess, function, lun, tag) -> tmf_result`. Blocks
+    /// until every affected command is released. Process context.
+    pub type TaskMgmt =
+        unsafe extern "C" fn(sess: *mut Session, function: u8, lun: u64, tag: u64) -> c_int;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem::{offset_of, size_of};
+
+    // The layout is the ABI: changing it without bumping ABI_VERSION breaks
+    // every out-of-tree fabric, so pin it.
+    #[test]
+    fn cmd_desc_layout_is_pinned() {
+        assert_eq!(offset_of!(CmdDesc, tag), 0);
+        assert_eq!(offset_of!(CmdDesc, lun), 8);
+        assert_eq!(offset_of!(CmdDesc, cdb), 16);
+        assert_eq!(offset_of!(CmdDesc, cdb_len), 48);
+        assert_eq!(offset_of!(CmdDesc, expected_len), 56);
+        assert_eq!(offset_of!(CmdDesc, sg), 72);
+        assert_eq!(offset_of!(CmdDesc, sense), 104);
+        assert_eq!(size_of::<CmdDesc>(), 216);
+    }
+
+    #[test]
+    fn ops_tables_have_stable_sizes() {
+        assert_eq!(size_of::<HandlerOps>(), 80);
+        assert_eq!(size_of::<FabricOps>(), 96);
+        assert_eq!(size_of::<DeviceSetup>(), 24);
+    }
+}

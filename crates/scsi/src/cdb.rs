@@ -1,0 +1,1027 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Command descriptor block decoding: turns raw CDB bytes into a validated [`Op`].
+//!
+//! Validation policy: fields that request a feature this target does not implement (NACA,
+//! protection information, CMDDT, power conditions, unknown service actions or report
+//! selections, obsolete PMI/LBA combinations, reserved BYTCHK) are rejected with
+//! INVALID FIELD IN CDB. Other reserved and obsolete bits are ignored, which SPC-4 permits
+//! and which keeps old initiators working.
+
+use super::sense::Sense;
+use super::wr::{get_be16, get_be32, get_be64, get_u8};
+
+/// Operation codes (SPC-4 / SBC-3), including some the emulation does not implement.
+pub mod opcode {
+    /// TEST UNIT READY.
+    pub const TEST_UNIT_READY: u8 = 0x00;
+    /// REQUEST SENSE.
+    pub const REQUEST_SENSE: u8 = 0x03;
+    /// FORMAT UNIT.
+    pub const FORMAT_UNIT: u8 = 0x04;
+    /// READ(6).
+    pub const READ_6: u8 = 0x08;
+    /// WRITE(6).
+    pub const WRITE_6: u8 = 0x0A;
+    /// INQUIRY.
+    pub const INQUIRY: u8 = 0x12;
+    /// MODE SELECT(6).
+    pub const MODE_SELECT_6: u8 = 0x15;
+    /// RESERVE(6).
+    pub const RESERVE_6: u8 = 0x16;
+    /// RELEASE(6).
+    pub const RELEASE_6: u8 = 0x17;
+    /// MODE SENSE(6).
+    pub const MODE_SENSE_6: u8 = 0x1A;
+    /// START STOP UNIT.
+    pub const START_STOP_UNIT: u8 = 0x1B;
+    /// RECEIVE DIAGNOSTIC RESULTS.
+    pub const RECEIVE_DIAGNOSTIC_RESULTS: u8 = 0x1C;
+    /// SEND DIAGNOSTIC.
+    pub const SEND_DIAGNOSTIC: u8 = 0x1D;
+    /// PREVENT ALLOW MEDIUM REMOVAL.
+    pub const PREVENT_ALLOW_MEDIUM_REMOVAL: u8 = 0x1E;
+    /// READ CAPACITY(10).
+    pub const READ_CAPACITY_10: u8 = 0x25;
+    /// READ(10).
+    pub const READ_10: u8 = 0x28;
+    /// WRITE(10).
+    pub const WRITE_10: u8 = 0x2A;
+    /// WRITE AND VERIFY(10).
+    pub const WRITE_AND_VERIFY_10: u8 = 0x2E;
+    /// VERIFY(10).
+    pub const VERIFY_10: u8 = 0x2F;
+    /// SYNCHRONIZE CACHE(10).
+    pub const SYNCHRONIZE_CACHE_10: u8 = 0x35;
+    /// WRITE BUFFER.
+    pub const WRITE_BUFFER: u8 = 0x3B;
+    /// READ BUFFER(10).
+    pub const READ_BUFFER: u8 = 0x3C;
+    /// WRITE SAME(10).
+    pub const WRITE_SAME_10: u8 = 0x41;
+    /// UNMAP.
+    pub const UNMAP: u8 = 0x42;
+    /// LOG SELECT.
+    pub const LOG_SELECT: u8 = 0x4C;
+    /// LOG SENSE.
+    pub const LOG_SENSE: u8 = 0x4D;
+    /// MODE SELECT(10).
+    pub const MODE_SELECT_10: u8 = 0x55;
+    /// RESERVE(10).
+    pub const RESERVE_10: u8 = 0x56;
+    /// RELEASE(10).
+    pub const RELEASE_10: u8 = 0x57;
+    /// MODE SENSE(10).
+    pub const MODE_SENSE_10: u8 = 0x5A;
+    /// PERSISTENT RESERVE IN.
+    pub const PERSISTENT_RESERVE_IN: u8 = 0x5E;
+    /// PERSISTENT RESERVE OUT.
+    pub const PERSISTENT_RESERVE_OUT: u8 = 0x5F;
+    /// Variable-length CDB (group 3).
+    pub const VARIABLE_LENGTH: u8 = 0x7F;
+    /// EXTENDED COPY.
+    pub const EXTENDED_COPY: u8 = 0x83;
+    /// RECEIVE COPY RESULTS.
+    pub const RECEIVE_COPY_RESULTS: u8 = 0x84;
+    /// READ(16).
+    pub const READ_16: u8 = 0x88;
+    /// COMPARE AND WRITE.
+    pub const COMPARE_AND_WRITE: u8 = 0x89;
+    /// WRITE(16).
+    pub const WRITE_16: u8 = 0x8A;
+    /// WRITE AND VERIFY(16).
+    pub const WRITE_AND_VERIFY_16: u8 = 0x8E;
+    /// VERIFY(16).
+    pub const VERIFY_16: u8 = 0x8F;
+    /// SYNCHRONIZE CACHE(16).
+    pub const SYNCHRONIZE_CACHE_16: u8 = 0x91;
+    /// WRITE SAME(16).
+    pub const WRITE_SAME_16: u8 = 0x93;
+    /// SERVICE ACTION IN(16).
+    pub const SERVICE_ACTION_IN_16: u8 = 0x9E;
+    /// REPORT LUNS.
+    pub const REPORT_LUNS: u8 = 0xA0;
+    /// MAINTENANCE IN.
+    pub const MAINTENANCE_IN: u8 = 0xA3;
+    /// MAINTENANCE OUT.
+    pub const MAINTENANCE_OUT: u8 = 0xA4;
+    /// READ(12).
+    pub const READ_12: u8 = 0xA8;
+    /// WRITE(12).
+    pub const WRITE_12: u8 = 0xAA;
+    /// VERIFY(12).
+    pub const VERIFY_12: u8 = 0xAF;
+
+    /// SERVICE ACTION IN(16) service action: READ CAPACITY(16).
+    pub const SAI_READ_CAPACITY_16: u8 = 0x10;
+    /// SERVICE ACTION IN(16) service action: GET LBA STATUS.
+    pub const SAI_GET_LBA_STATUS: u8 = 0x12;
+    /// MAINTENANCE IN service action: REPORT TARGET PORT GROUPS.
+    pub const MI_REPORT_TARGET_PORT_GROUPS: u8 = 0x0A;
+    /// MAINTENANCE IN service action: REPORT SUPPORTED OPERATION CODES.
+    pub const MI_REPORT_SUPPORTED_OPCODES: u8 = 0x0C;
+    /// MAINTENANCE IN service action: REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS.
+    pub const MI_REPORT_SUPPORTED_TMFS: u8 = 0x0D;
+}
+
+/// Length of a CDB from its group code (byte 0 bits 7..5): 6, 10, 10, reserved, 16, 12,
+/// vendor, vendor. Returns `None` for the reserved group 3 (which also holds the
+/// variable-length 7Fh CDB, whose length is in the CDB itself) and the vendor groups 6 and 7.
+pub fn cdb_len(opcode: u8) -> Option<usize> {
+    match opcode >> 5 {
+        0 => Some(6),
+        1 | 2 => Some(10),
+        4 => Some(16),
+        5 => Some(12),
+        _ => None,
+    }
+}
+
+/// Direction of the data phase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataDir {
+    /// No data phase.
+    None,
+    /// Data-in: target to initiator.
+    Read,
+    /// Data-out: initiator to target.
+    Write,
+}
+
+/// What the command is, decoded from the CDB (validated: required fields, lengths).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// TEST UNIT READY.
+    TestUnitReady,
+    /// INQUIRY (EVPD=0 implies `page == 0`).
+    Inquiry {
+        /// Vital product data requested.
+        evpd: bool,
+        /// VPD page code.
+        page: u8,
+        /// Allocation length.
+        alloc_len: u16,
+    },
+    /// REQUEST SENSE.
+    RequestSense {
+        /// Descriptor-format sense requested.
+        desc: bool,
+        /// Allocation length.
+        alloc_len: u8,
+    },
+    /// REPORT LUNS (SELECT REPORT is 00h, 01h, 02h, 10h, 11h or 12h).
+    ReportLuns {
+        /// SELECT REPORT field.
+        select_report: u8,
+        /// Allocation length.
+        alloc_len: u32,
+    },
+    /// READ CAPACITY(10).
+    ReadCapacity10 {},
+    /// READ CAPACITY(16) (SERVICE ACTION IN(16), service action 10h).
+    ReadCapacity16 {
+        /// Allocation length.
+        alloc_len: u32,
+    },
+    /// MODE SENSE(6) or MODE SENSE(10).
+    ModeSense {
+        /// Page code (6 bits).
+        page: u8,
+        /// Subpage code.
+        subpage: u8,
+        /// Page control: 0 current, 1 changeable, 2 default, 3 saved.
+        pc: u8,
+        /// Disable block descriptors.
+        dbd: bool,
+        /// Long LBA block descriptors accepted (MODE SENSE(10) only).
+        llbaa: bool,
+        /// Allocation length.
+        alloc_len: u16,
+        /// MODE SENSE(10) rather than (6).
+        ten: bool,
+    },
+    /// READ(6/10/12/16); READ(6) with a zero length means 256 blocks.
+    Read {
+        /// First logical block.
+        lba: u64,
+        /// Number of blocks.
+        blocks: u32,
+        /// Force unit access.
+        fua: bool,
+    },
+    /// WRITE(6/10/12/16); WRITE(6) with a zero length means 256 blocks.
+    Write {
+        /// First logical block.
+        lba: u64,
+        /// Number of blocks.
+        blocks: u32,
+        /// Force unit access.
+        fua: bool,
+    },
+    /// SYNCHRONIZE CACHE(10/16).
+    SyncCache {
+        /// First logical block.
+        lba: u64,
+        /// Number of blocks, 0 meaning through the last block.
+        blocks: u32,
+        /// Return status before the flush completes.
+        immed: bool,
+    },
+    /// START STOP UNIT (POWER CONDITION 0 only).
+    StartStopUnit {
+        /// START bit.
+        start: bool,
+        /// Load/eject bit.
+        loej: bool,
+        /// Immediate bit.
+        immed: bool,
+    },
+    /// VERIFY(10/12/16).
+    Verify {
+        /// First logical block.
+        lba: u64,
+        /// Number of blocks.
+        blocks: u32,
+        /// BYTCHK field (0, 1 or 3; 2 is rejected by the decoder).
+        bytchk: u8,
+    },
+    /// PREVENT ALLOW MEDIUM REMOVAL.
+    PreventAllowMediumRemoval {
+        /// PREVENT field (2 bits).
+        prevent: u8,
+    },
+    /// MODE SELECT(6) or MODE SELECT(10).
+    ModeSelect {
+        /// Page format bit.
+        pf: bool,
+        /// Save pages bit.
+        sp: bool,
+        /// Parameter list length.
+        param_len: u16,
+        /// MODE SELECT(10) rather than (6).
+        ten: bool,
+    },
+    /// REPORT SUPPORTED OPERATION CODES (MAINTENANCE IN, service action 0Ch).
+    ReportSupportedOpcodes {
+        /// Return command timeouts descriptors.
+        rctd: bool,
+        /// REPORTING OPTIONS (0..=3).
+        options: u8,
+        /// REQUESTED OPERATION CODE.
+        req_opcode: u8,
+        /// REQUESTED SERVICE ACTION.
+        req_sa: u16,
+        /// Allocation length.
+        alloc_len: u32,
+    },
+}
+
+/// A decoded CDB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cdb {
+    /// The decoded operation.
+    pub op: Op,
+    /// The operation code (byte 0), e.g. to tell READ(10) from READ(16).
+    pub opcode: u8,
+}
+
+/// Whether `opcode` is one [`Cdb::decode`] understands (it may still reject the CDB's
+/// fields or service action).
+pub fn is_supported_opcode(opcode: u8) -> bool {
+    use opcode::*;
+    matches!(
+        opcode,
+        TEST_UNIT_READY
+            | REQUEST_SENSE
+            | READ_6
+            | WRITE_6
+            | INQUIRY
+            | MODE_SELECT_6
+            | MODE_SENSE_6
+            | START_STOP_UNIT
+            | PREVENT_ALLOW_MEDIUM_REMOVAL
+            | READ_CAPACITY_10
+            | READ_10
+            | WRITE_10
+            | VERIFY_10
+            | SYNCHRONIZE_CACHE_10
+            | MODE_SELECT_10
+            | MODE_SENSE_10
+            | READ_16
+            | WRITE_16
+            | VERIFY_16
+            | SYNCHRONIZE_CACHE_16
+            | SERVICE_ACTION_IN_16
+            | REPORT_LUNS
+            | MAINTENANCE_IN
+            | READ_12
+            | WRITE_12
+            | VERIFY_12
+    )
+}
+
+const BAD: Sense = Sense::INVALID_FIELD_IN_CDB;
+
+/// RDPROTECT / WRPROTECT / VRPROTECT (byte 1 bits 7..5) must be zero: no protection
+/// information support.
+fn no_protect(c: &[u8]) -> Result<(), Sense> {
+    if get_u8(c, 1) & 0xE0 != 0 {
+        Err(BAD)
+    } else {
+        Ok(())
+    }
+}
+
+fn bit(c: &[u8], byte: usize, mask: u8) -> bool {
+    get_u8(c, byte) & mask != 0
+}
+
+fn rw(c: &[u8], lba: u64, blocks: u32, write: bool) -> Result<Op, Sense> {
+    no_protect(c)?;
+    let fua = bit(c, 1, 0x08);
+    Ok(if write {
+        Op::Write { lba, blocks, fua }
+    } else {
+        Op::Read { lba, blocks, fua }
+    })
+}
+
+fn verify(c: &[u8], lba: u64, blocks: u32) -> Result<Op, Sense> {
+    no_protect(c)?;
+    let bytchk = (get_u8(c, 1) >> 1) & 3;
+    if bytchk == 2 {
+        return Err(BAD);
+    }
+    Ok(Op::Verify {
+        lba,
+        blocks,
+        bytchk,
+    })
+}
+
+impl Cdb {
+    /// Decodes a CDB.
+    ///
+    /// Unknown opcode (or empty input) -> `Err(Sense::INVALID_OPCODE)`. Known opcode with a
+    /// bad field (CDB shorter than its group length, NACA set, a field requesting an
+    /// unsupported feature, unsupported service action) -> `Err(Sense::INVALID_FIELD_IN_CDB)`.
+    /// `cdb` may be longer than the opcode's length (fabrics pass 16 or 32-byte buffers).
+    /// Never panics.
+    pub fn decode(cdb: &[u8]) -> Result<Cdb, Sense> {
+        use opcode::*;
+        let opcode = *cdb.first().ok_or(Sense::INVALID_OPCODE)?;
+        if !is_supported_opcode(opcode) {
+            return Err(Sense::INVALID_OPCODE);
+        }
+        let len = cdb_len(opcode).ok_or(Sense::INVALID_OPCODE)?;
+        let c = cdb.get(..len).ok_or(BAD)?;
+        // CONTROL byte: NACA (bit 2) needs ACA support, which this target lacks.
+        if c.last().copied().unwrap_or(0) & 0x04 != 0 {
+            return Err(BAD);
+        }
+        let op = match opcode {
+            TEST_UNIT_READY => Op::TestUnitReady,
+            REQUEST_SENSE => Op::RequestSense {
+                desc: bit(c, 1, 0x01),
+                alloc_len: get_u8(c, 4),
+            },
+            INQUIRY => {
+                let evpd = bit(c, 1, 0x01);
+                let page = get_u8(c, 2);
+                // CMDDT (obsolete) is not supported; EVPD=0 requires PAGE CODE 0.
+                if bit(c, 1, 0x02) || (!evpd && page != 0) {
+                    return Err(BAD);
+                }
+                Op::Inquiry {
+                    evpd,
+                    page,
+                    alloc_len: get_be16(c, 3),
+                }
+            }
+            MODE_SELECT_6 | MODE_SELECT_10 => {
+                let ten = opcode == MODE_SELECT_10;
+                Op::ModeSelect {
+                    pf: bit(c, 1, 0x10),
+                    sp: bit(c, 1, 0x01),
+                    param_len: if ten {
+                        get_be16(c, 7)
+                    } else {
+                        u16::from(get_u8(c, 4))
+                    },
+                    ten,
+                }
+            }
+            MODE_SENSE_6 | MODE_SENSE_10 => {
+                let ten = opcode == MODE_SENSE_10;
+                let b2 = get_u8(c, 2);
+                Op::ModeSense {
+                    page: b2 & 0x3F,
+                    subpage: get_u8(c, 3),
+                    pc: b2 >> 6,
+                    dbd: bit(c, 1, 0x08),
+                    llbaa: ten && bit(c, 1, 0x10),
+                    alloc_len: if ten {
+                        get_be16(c, 7)
+                    } else {
+                        u16::from(get_u8(c, 4))
+                    },
+                    ten,
+                }
+            }
+            START_STOP_UNIT => {
+                let b4 = get_u8(c, 4);
+                // POWER CONDITION other than START_VALID: no power condition support.
+                if b4 >> 4 != 0 {
+                    return Err(BAD);
+                }
+                Op::StartStopUnit {
+                    start: b4 & 0x01 != 0,
+                    loej: b4 & 0x02 != 0,
+                    immed: bit(c, 1, 0x01),
+                }
+            }
+            PREVENT_ALLOW_MEDIUM_REMOVAL => Op::PreventAllowMediumRemoval {
+                prevent: get_u8(c, 4) & 0x03,
+            },
+            READ_6 | WRITE_6 => {
+                let lba = (u64::from(get_u8(c, 1) & 0x1F) << 16) | u64::from(get_be16(c, 2));
+                let blocks = match get_u8(c, 4) {
+                    0 => 256,
+                    n => u32::from(n),
+                };
+                let fua = false;
+                if opcode == WRITE_6 {
+                    Op::Write { lba, blocks, fua }
+                } else {
+                    Op::Read { lba, blocks, fua }
+                }
+            }
+            READ_CAPACITY_10 => {
+                // PMI=0 requires LOGICAL BLOCK ADDRESS 0 (SBC-3).
+                if !bit(c, 8, 0x01) && get_be32(c, 2) != 0 {
+                    return Err(BAD);
+                }
+                Op::ReadCapacity10 {}
+            }
+            READ_10 | WRITE_10 => rw(
+                c,
+                u64::from(get_be32(c, 2)),
+                u32::from(get_be16(c, 7)),
+                opcode == WRITE_10,
+            )?,
+            READ_12 | WRITE_12 => rw(
+                c,
+                u64::from(get_be32(c, 2)),
+                get_be32(c, 6),
+                opcode == WRITE_12,
+            )?,
+            READ_16 | WRITE_16 => rw(c, get_be64(c, 2), get_be32(c, 10), opcode == WRITE_16)?,
+            VERIFY_10 => verify(c, u64::from(get_be32(c, 2)), u32::from(get_be16(c, 7)))?,
+            VERIFY_12 => verify(c, u64::from(get_be32(c, 2)), get_be32(c, 6))?,
+            VERIFY_16 => verify(c, get_be64(c, 2), get_be32(c, 10))?,
+            SYNCHRONIZE_CACHE_10 => Op::SyncCache {
+                lba: u64::from(get_be32(c, 2)),
+                blocks: u32::from(get_be16(c, 7)),
+                immed: bit(c, 1, 0x02),
+            },
+            SYNCHRONIZE_CACHE_16 => Op::SyncCache {
+                lba: get_be64(c, 2),
+                blocks: get_be32(c, 10),
+                immed: bit(c, 1, 0x02),
+            },
+            SERVICE_ACTION_IN_16 => {
+                if get_u8(c, 1) & 0x1F != SAI_READ_CAPACITY_16 {
+                    return Err(BAD);
+                }
+                if !bit(c, 14, 0x01) && get_be64(c, 2) != 0 {
+                    return Err(BAD);
+                }
+                Op::ReadCapacity16 {
+                    alloc_len: get_be32(c, 10),
+                }
+            }
+            REPORT_LUNS => {
+                let select_report = get_u8(c, 2);
+                if !matches!(select_report, 0x00..=0x02 | 0x10..=0x12) {
+                    return Err(BAD);
+                }
+                Op::ReportLuns {
+                    select_report,
+                    alloc_len: get_be32(c, 6),
+                }
+            }
+            MAINTENANCE_IN => {
+                if get_u8(c, 1) & 0x1F != MI_REPORT_SUPPORTED_OPCODES {
+                    return Err(BAD);
+                }
+                let b2 = get_u8(c, 2);
+                let options = b2 & 0x07;
+                if options > 3 {
+                    return Err(BAD);
+                }
+                Op::ReportSupportedOpcodes {
+                    rctd: b2 & 0x80 != 0,
+                    options,
+                    req_opcode: get_u8(c, 3),
+                    req_sa: get_be16(c, 4),
+                    alloc_len: get_be32(c, 6),
+                }
+            }
+            _ => return Err(Sense::INVALID_OPCODE),
+        };
+        Ok(Cdb { op, opcode })
+    }
+
+    /// Data direction (by command type; a zero-length transfer keeps its direction).
+    pub fn data_dir(&self) -> DataDir {
+        match self.op {
+            Op::Inquiry { .. }
+            | Op::RequestSense { .. }
+            | Op::ReportLuns { .. }
+            | Op::ReadCapacity10 {}
+            | Op::ReadCapacity16 { .. }
+            | Op::ModeSense { .. }
+            | Op::Read { .. }
+            | Op::ReportSupportedOpcodes { .. } => DataDir::Read,
+            Op::Write { .. } | Op::ModeSelect { .. } => DataDir::Write,
+            Op::Verify { bytchk, .. } if bytchk != 0 => DataDir::Write,
+            Op::TestUnitReady
+            | Op::SyncCache { .. }
+            | Op::StartStopUnit { .. }
+            | Op::Verify { .. }
+            | Op::PreventAllowMediumRemoval { .. } => DataDir::None,
+        }
+    }
+
+    /// Number of bytes the data phase transfers for a device with `block_size`:
+    /// blocks * block_size for I/O, the allocation or parameter list length for others
+    /// (8 for READ CAPACITY(10)), 0 for none. VERIFY with BYTCHK=1 transfers `blocks` blocks,
+    /// with BYTCHK=3 a single block.
+    pub fn transfer_len(&self, block_size: u32) -> u64 {
+        let bs = u64::from(block_size);
+        match self.op {
+            Op::Inquiry { alloc_len, .. } => u64::from(alloc_len),
+            Op::RequestSense { alloc_len, .. } => u64::from(alloc_len),
+            Op::ReportLuns { alloc_len, .. } => u64::from(alloc_len),
+            Op::ReadCapacity10 {} => 8,
+            Op::ReadCapacity16 { alloc_len } => u64::from(alloc_len),
+            Op::ModeSense { alloc_len, .. } => u64::from(alloc_len),
+            Op::ReportSupportedOpcodes { alloc_len, .. } => u64::from(alloc_len),
+            Op::ModeSelect { param_len, .. } => u64::from(param_len),
+            Op::Read { blocks, .. } | Op::Write { blocks, .. } => {
+                u64::from(blocks).saturating_mul(bs)
+            }
+            Op::Verify { blocks, bytchk, .. } => match bytchk {
+                0 => 0,
+                3 if blocks != 0 => bs,
+                3 => 0,
+                _ => u64::from(blocks).saturating_mul(bs),
+            },
+            Op::TestUnitReady
+            | Op::SyncCache { .. }
+            | Op::StartStopUnit { .. }
+            | Op::PreventAllowMediumRemoval { .. } => 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::opcode::*;
+    use super::*;
+
+    fn dec(b: &[u8]) -> Result<Op, Sense> {
+        Cdb::decode(b).map(|c| c.op)
+    }
+
+    #[test]
+    fn group_lengths() {
+        assert_eq!(cdb_len(0x00), Some(6));
+        assert_eq!(cdb_len(0x1F), Some(6));
+        assert_eq!(cdb_len(0x28), Some(10));
+        assert_eq!(cdb_len(0x5A), Some(10));
+        assert_eq!(cdb_len(0x60), None);
+        assert_eq!(cdb_len(0x7F), None);
+        assert_eq!(cdb_len(0x88), Some(16));
+        assert_eq!(cdb_len(0xA0), Some(12));
+        assert_eq!(cdb_len(0xC0), None);
+        assert_eq!(cdb_len(0xFF), None);
+    }
+
+    #[test]
+    fn unknown_and_empty() {
+        assert_eq!(dec(&[]), Err(Sense::INVALID_OPCODE));
+        for op in [
+            0x01, 0x04, 0x16, 0x41, 0x42, 0x5E, 0x7F, 0x89, 0x93, 0xC0, 0xFF,
+        ] {
+            assert_eq!(dec(&[op; 32]), Err(Sense::INVALID_OPCODE), "{op:#x}");
+            assert_eq!(dec(&[op]), Err(Sense::INVALID_OPCODE), "{op:#x}");
+        }
+    }
+
+    #[test]
+    fn supported_list_matches_decoder() {
+        for op in 0..=255u8 {
+            let mut b = [0u8; 32];
+            b[0] = op;
+            let r = dec(&b);
+            assert_eq!(
+                is_supported_opcode(op),
+                r != Err(Sense::INVALID_OPCODE),
+                "{op:#x}"
+            );
+            if is_supported_opcode(op) {
+                let n = cdb_len(op).unwrap();
+                // Exactly the group length is enough; one byte less is a bad field.
+                assert_eq!(dec(&b[..n]), r, "{op:#x}");
+                assert_eq!(dec(&b[..n - 1]), Err(Sense::INVALID_FIELD_IN_CDB));
+            }
+        }
+    }
+
+    #[test]
+    fn naca_rejected() {
+        assert_eq!(dec(&[0, 0, 0, 0, 0, 0x04]), Err(BAD));
+        assert_eq!(dec(&[0, 0, 0, 0, 0, 0x03]), Ok(Op::TestUnitReady));
+        let mut r10 = [0u8; 10];
+        r10[0] = READ_10;
+        r10[9] = 0x04;
+        assert_eq!(dec(&r10), Err(BAD));
+    }
+
+    #[test]
+    fn inquiry() {
+        assert_eq!(
+            dec(&[0x12, 0, 0, 0x01, 0x02, 0]),
+            Ok(Op::Inquiry {
+                evpd: false,
+                page: 0,
+                alloc_len: 0x0102
+            })
+        );
+        assert_eq!(
+            dec(&[0x12, 1, 0x83, 0, 0xFF, 0]),
+            Ok(Op::Inquiry {
+                evpd: true,
+                page: 0x83,
+                alloc_len: 0xFF
+            })
+        );
+        assert_eq!(dec(&[0x12, 0, 0x80, 0, 0xFF, 0]), Err(BAD));
+        assert_eq!(dec(&[0x12, 2, 0, 0, 0xFF, 0]), Err(BAD));
+        let c = Cdb::decode(&[0x12, 0, 0, 0, 36, 0]).unwrap();
+        assert_eq!(c.opcode, INQUIRY);
+        assert_eq!(c.data_dir(), DataDir::Read);
+        assert_eq!(c.transfer_len(512), 36);
+    }
+
+    #[test]
+    fn request_sense() {
+        let c = Cdb::decode(&[0x03, 1, 0, 0, 252, 0]).unwrap();
+        assert_eq!(
+            c.op,
+            Op::RequestSense {
+                desc: true,
+                alloc_len: 252
+            }
+        );
+        assert_eq!(c.data_dir(), DataDir::Read);
+        assert_eq!(c.transfer_len(4096), 252);
+    }
+
+    #[test]
+    fn report_luns() {
+        let mut b = [0u8; 12];
+        b[0] = REPORT_LUNS;
+        b[6..10].copy_from_slice(&0x0001_0000u32.to_be_bytes());
+        for sel in [0u8, 1, 2, 0x10, 0x11, 0x12] {
+            b[2] = sel;
+            let c = Cdb::decode(&b).unwrap();
+            assert_eq!(
+                c.op,
+                Op::ReportLuns {
+                    select_report: sel,
+                    alloc_len: 0x10000
+                }
+            );
+            assert_eq!(c.transfer_len(512), 0x10000);
+        }
+        for sel in [3u8, 0x0F, 0x13, 0xF8, 0xFF] {
+            b[2] = sel;
+            assert_eq!(dec(&b), Err(BAD));
+        }
+    }
+
+    #[test]
+    fn read_capacity() {
+        let c = Cdb::decode(&[0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0]).unwrap();
+        assert_eq!(c.op, Op::ReadCapacity10 {});
+        assert_eq!(c.transfer_len(512), 8);
+        assert_eq!(c.data_dir(), DataDir::Read);
+        assert_eq!(dec(&[0x25, 0, 0, 0, 0, 1, 0, 0, 0, 0]), Err(BAD));
+        assert_eq!(
+            dec(&[0x25, 0, 0, 0, 0, 1, 0, 0, 1, 0]),
+            Ok(Op::ReadCapacity10 {})
+        );
+        let mut b = [0u8; 16];
+        b[0] = SERVICE_ACTION_IN_16;
+        b[1] = SAI_READ_CAPACITY_16;
+        b[13] = 32;
+        assert_eq!(dec(&b), Ok(Op::ReadCapacity16 { alloc_len: 32 }));
+        b[9] = 1;
+        assert_eq!(dec(&b), Err(BAD));
+        b[14] = 1;
+        assert_eq!(dec(&b), Ok(Op::ReadCapacity16 { alloc_len: 32 }));
+        b[1] = SAI_GET_LBA_STATUS;
+        assert_eq!(dec(&b), Err(BAD));
+    }
+
+    #[test]
+    fn mode_sense() {
+        assert_eq!(
+            dec(&[0x1A, 0x08, 0x48, 0, 0xC0, 0]),
+            Ok(Op::ModeSense {
+                page: 0x08,
+                subpage: 0,
+                pc: 1,
+                dbd: true,
+                llbaa: false,
+                alloc_len: 0xC0,
+                ten: false
+            })
+        );
+        // LLBAA bit is ignored in MODE SENSE(6).
+        assert_eq!(
+            dec(&[0x1A, 0x10, 0xFF, 0xFF, 4, 0]),
+            Ok(Op::ModeSense {
+                page: 0x3F,
+                subpage: 0xFF,
+                pc: 3,
+                dbd: false,
+                llbaa: false,
+                alloc_len: 4,
+                ten: false
+            })
+        );
+        let c = Cdb::decode(&[0x5A, 0x10, 0x0A, 0, 0, 0, 0, 0x12, 0x34, 0]).unwrap();
+        assert_eq!(
+            c.op,
+            Op::ModeSense {
+                page: 0x0A,
+                subpage: 0,
+                pc: 0,
+                dbd: false,
+                llbaa: true,
+                alloc_len: 0x1234,
+                ten: true
+            }
+        );
+        assert_eq!(c.transfer_len(512), 0x1234);
+    }
+
+    #[test]
+    fn mode_select() {
+        let c = Cdb::decode(&[0x15, 0x11, 0, 0, 24, 0]).unwrap();
+        assert_eq!(
+            c.op,
+            Op::ModeSelect {
+                pf: true,
+                sp: true,
+                param_len: 24,
+                ten: false
+            }
+        );
+        assert_eq!(c.data_dir(), DataDir::Write);
+        assert_eq!(c.transfer_len(512), 24);
+        let c = Cdb::decode(&[0x55, 0x10, 0, 0, 0, 0, 0, 0x01, 0x00, 0]).unwrap();
+        assert_eq!(
+            c.op,
+            Op::ModeSelect {
+                pf: true,
+                sp: false,
+                param_len: 256,
+                ten: true
+            }
+        );
+    }
+
+    #[test]
+    fn read_write_6() {
+        let c = Cdb::decode(&[0x08, 0x1F, 0xFF, 0xFE, 0, 0]).unwrap();
+        assert_eq!(
+            c.op,
+            Op::Read {
+                lba: 0x1F_FFFE,
+                blocks: 256,
+                fua: false
+            }
+        );
+        assert_eq!(c.transfer_len(512), 256 * 512);
+        assert_eq!(c.data_dir(), DataDir::Read);
+        // Bits 7..5 of byte 1 (old LUN field) are ignored for the 6-byte commands.
+        let c = Cdb::decode(&[0x0A, 0xE0, 0x00, 0x10, 8, 0]).unwrap();
+        assert_eq!(
+            c.op,
+            Op::Write {
+                lba: 0x10,
+                blocks: 8,
+                fua: false
+            }
+        );
+        assert_eq!(c.data_dir(), DataDir::Write);
+        assert_eq!(c.transfer_len(4096), 8 * 4096);
+    }
+
+    #[test]
+    fn read_write_10_12_16() {
+        let r10 = [0x28, 0x08, 0x12, 0x34, 0x56, 0x78, 0, 0xAB, 0xCD, 0];
+        assert_eq!(
+            dec(&r10),
+            Ok(Op::Read {
+                lba: 0x1234_5678,
+                blocks: 0xABCD,
+                fua: true
+            })
+        );
+        let w10 = [0x2A, 0x10, 0, 0, 0, 1, 0x1F, 0, 0, 0];
+        assert_eq!(
+            dec(&w10),
+            Ok(Op::Write {
+                lba: 1,
+                blocks: 0,
+                fua: false
+            })
+        );
+        let r12 = [0xA8, 0, 0, 0, 0, 2, 0x01, 0x02, 0x03, 0x04, 0, 0];
+        assert_eq!(
+            dec(&r12),
+            Ok(Op::Read {
+                lba: 2,
+                blocks: 0x0102_0304,
+                fua: false
+            })
+        );
+        let w12 = [0xAA, 0x08, 0, 0, 0, 2, 0, 0, 0, 9, 0, 0];
+        assert_eq!(
+            dec(&w12),
+            Ok(Op::Write {
+                lba: 2,
+                blocks: 9,
+                fua: true
+            })
+        );
+        let mut r16 = [0u8; 16];
+        r16[0] = READ_16;
+        r16[2..10].copy_from_slice(&0x0102_0304_0506_0708u64.to_be_bytes());
+        r16[10..14].copy_from_slice(&u32::MAX.to_be_bytes());
+        let c = Cdb::decode(&r16).unwrap();
+        assert_eq!(
+            c.op,
+            Op::Read {
+                lba: 0x0102_0304_0506_0708,
+                blocks: u32::MAX,
+                fua: false
+            }
+        );
+        assert_eq!(c.transfer_len(4096), u64::from(u32::MAX) * 4096);
+        r16[0] = WRITE_16;
+        r16[1] = 0x08;
+        assert_eq!(
+            dec(&r16),
+            Ok(Op::Write {
+                lba: 0x0102_0304_0506_0708,
+                blocks: u32::MAX,
+                fua: true
+            })
+        );
+        // Protection information requested: rejected.
+        for p in [0x20u8, 0x40, 0x80] {
+            for op in [READ_10, WRITE_10, READ_12, WRITE_12, READ_16, WRITE_16] {
+                let mut b = [0u8; 16];
+                b[0] = op;
+                b[1] = p;
+                assert_eq!(dec(&b), Err(BAD), "{op:#x} {p:#x}");
+            }
+        }
+    }
+
+    #[test]
+    fn sync_cache() {
+        let c = Cdb::decode(&[0x35, 0x02, 0, 0, 0, 5, 0, 0, 3, 0]).unwrap();
+        assert_eq!(
+            c.op,
+            Op::SyncCache {
+                lba: 5,
+                blocks: 3,
+                immed: true
+            }
+        );
+        assert_eq!(c.data_dir(), DataDir::None);
+        assert_eq!(c.transfer_len(512), 0);
+        let mut b = [0u8; 16];
+        b[0] = SYNCHRONIZE_CACHE_16;
+        b[9] = 7;
+        b[13] = 1;
+        assert_eq!(
+            dec(&b),
+            Ok(Op::SyncCache {
+                lba: 7,
+                blocks: 1,
+                immed: false
+            })
+        );
+    }
+
+    #[test]
+    fn start_stop_prevent_tur() {
+        assert_eq!(
+            dec(&[0x1B, 1, 0, 0, 0x03, 0]),
+            Ok(Op::StartStopUnit {
+                start: true,
+                loej: true,
+                immed: true
+            })
+        );
+        assert_eq!(
+            dec(&[0x1B, 0, 0, 0, 0x04, 0]),
+            Ok(Op::StartStopUnit {
+                start: false,
+                loej: false,
+                immed: false
+            })
+        );
+        assert_eq!(dec(&[0x1B, 0, 0, 0, 0x11, 0]), Err(BAD));
+        let c = Cdb::decode(&[0x1E, 0, 0, 0, 0xFF, 0]).unwrap();
+        assert_eq!(c.op, Op::PreventAllowMediumRemoval { prevent: 3 });
+        assert_eq!(c.data_dir(), DataDir::None);
+        let c = Cdb::decode(&[0, 0, 0, 0, 0, 0]).unwrap();
+        assert_eq!(c.op, Op::TestUnitReady);
+        assert_eq!(c.data_dir(), DataDir::None);
+        assert_eq!(c.transfer_len(512), 0);
+    }
+
+    #[test]
+    fn verify() {
+        let c = Cdb::decode(&[0x2F, 0, 0, 0, 0, 9, 0, 0, 4, 0]).unwrap();
+        assert_eq!(
+            c.op,
+            Op::Verify {
+                lba: 9,
+                blocks: 4,
+                bytchk: 0
+            }
+        );
+        assert_eq!(c.data_dir(), DataDir::None);
+        assert_eq!(c.transfer_len(512), 0);
+        let c = Cdb::decode(&[0x2F, 0x02, 0, 0, 0, 9, 0, 0, 4, 0]).unwrap();
+        assert_eq!(c.data_dir(), DataDir::Write);
+        assert_eq!(c.transfer_len(512), 2048);
+        let c = Cdb::decode(&[0x2F, 0x06, 0, 0, 0, 9, 0, 0, 4, 0]).unwrap();
+        assert_eq!(c.transfer_len(512), 512);
+        assert_eq!(dec(&[0x2F, 0x04, 0, 0, 0, 9, 0, 0, 4, 0]), Err(BAD));
+        assert_eq!(dec(&[0x2F, 0x20, 0, 0, 0, 9, 0, 0, 4, 0]), Err(BAD));
+        assert_eq!(
+            dec(&[0xAF, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0]),
+            Ok(Op::Verify {
+                lba: 1,
+                blocks: 2,
+                bytchk: 0
+            })
+        );
+        let mut b = [0u8; 16];
+        b[0] = VERIFY_16;
+        b[9] = 3;
+        b[13] = 5;
+        assert_eq!(
+            dec(&b),
+            Ok(Op::Verify {
+                lba: 3,
+                blocks: 5,
+                bytchk: 0
+            })
+        );
+    }
+
+    #[test]
+    fn rsoc() {
+        let b = [0xA3, 0x0C, 0x82, 0x9E, 0x00, 0x10, 0, 0, 0x10, 0, 0, 0];
+        let c = Cdb::decode(&b).unwrap();
+        assert_eq!(
+            c.op,
+            Op::ReportSupportedOpcodes {
+                rctd: true,
+                options: 2,
+                req_opcode: 0x9E,
+                req_sa: 0x10,
+                alloc_len: 0x1000
+            }
+        );
+        assert_eq!(c.data_dir(), DataDir::Read);
+        assert_eq!(c.transfer_len(512), 0x1000);
+        let mut bad = b;
+        bad[2] = 0x04;
+        assert_eq!(dec(&bad), Err(BAD));
+        let mut other_sa = b;
+        other_sa[1] = MI_REPORT_TARGET_PORT_GROUPS;
+        assert_eq!(dec(&other_sa), Err(BAD));
+    }
+}

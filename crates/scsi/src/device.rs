@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Description of a logical unit as seen by the emulation (filled by the core from device
+//! attributes).
+
+/// What the emulation needs to know about a logical unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeviceParams<'a> {
+    /// Logical block size in bytes (512, 1024, 2048 or 4096).
+    pub block_size: u32,
+    /// Capacity in logical blocks.
+    pub num_blocks: u64,
+    /// Write protected: WP bit in the mode parameter header; writes fail with
+    /// WRITE PROTECTED.
+    pub read_only: bool,
+    /// Volatile write cache enabled: WCE bit of the caching mode page (08h).
+    pub write_cache: bool,
+    /// Rotating medium. When false, VPD page B1h reports MEDIUM ROTATION RATE 1
+    /// (non-rotating); when true, 0 (not reported).
+    pub rotational: bool,
+    /// Removable medium (RMB bit of standard INQUIRY data).
+    pub removable: bool,
+    /// T10 vendor identification, padded/truncated to 8 bytes with spaces in INQUIRY.
+    pub vendor: &'a [u8],
+    /// Product identification, padded/truncated to 16 bytes.
+    pub product: &'a [u8],
+    /// Product revision level, padded/truncated to 4 bytes.
+    pub revision: &'a [u8],
+    /// Unit serial number for VPD page 80h (ASCII), truncated to 64 bytes.
+    pub serial: &'a [u8],
+    /// Source of the NAA 5 (IEEE Registered) designator: the low 36 bits become the
+    /// VENDOR SPECIFIC IDENTIFIER after the IEEE company id 00-14-05.
+    pub naa_id: u64,
+    /// Vendor-specific part of the T10 vendor ID designator (e.g. the device name);
+    /// truncated to 64 bytes.
+    pub t10_vendor_designator: &'a [u8],
+    /// Relative target port identifier (1-based) for the relative target port designator.
+    pub relative_port: u16,
+    /// Target port group for the target port group designator.
+    pub target_port_group: u16,
+    /// SCSI name string of the target port (e.g. `iqn...,t,0x1`); emitted only when
+    /// non-empty, NUL terminated and padded to a multiple of 4, truncated to 251 bytes.
+    pub target_port_name: &'a [u8],
+}
+
+impl DeviceParams<'_> {
+    /// A device of 0 blocks of 512 bytes with empty strings; convenient base for tests.
+    pub const EMPTY: DeviceParams<'static> = DeviceParams {
+        block_size: 512,
+        num_blocks: 0,
+        read_only: false,
+        write_cache: false,
+        rotational: false,
+        removable: false,
+        vendor: b"",
+        product: b"",
+        revision: b"",
+        serial: b"",
+        naa_id: 0,
+        t10_vendor_designator: b"",
+        relative_port: 1,
+        target_port_group: 0,
+        target_port_name: b"",
+    };
+
+    /// The last logical block address (0 for an empty device).
+    pub fn last_lba(&self) -> u64 {
+        self.num_blocks.saturating_sub(1)
+    }
+}

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Fuzzing entry point: decodes and emulates a CDB against device parameters derived from
+//! the input, checking the crate's output invariants.
+
+use super::cdb::{Cdb, Op};
+use super::device::DeviceParams;
+use super::emulate::{emulate_disk, Action};
+use super::wr::{get_be64, get_u8};
+
+/// Bytes of fuzz input used for the device parameters before the CDB.
+pub const FUZZ_HEADER_LEN: usize = 12;
+
+const BLOCK_SIZES: [u32; 4] = [512, 1024, 2048, 4096];
+
+/// Splits `data` into device parameters, output buffer length and CDB bytes.
+///
+/// Layout: byte 0 block size (bits 1..0) and flags (bit 2 read-only, 3 write cache,
+/// 4 rotational, 5 removable); bytes 1..9 capacity seed; byte 9 capacity shaping (bits 1..0:
+/// raw, 16-bit, near `u64::MAX`, zero); byte 10 output length (bit 7 clear: 512, else
+/// `(b & 0x7F) * 5`); byte 11 CDB length (mod 33). Then the CDB, then string material.
+pub fn fuzz_params(data: &[u8]) -> (DeviceParams<'_>, usize, &[u8]) {
+    let b0 = get_u8(data, 0);
+    let seed = get_be64(data, 1);
+    let num_blocks = match get_u8(data, 9) & 3 {
+        0 => seed,
+        1 => seed & 0xFFFF,
+        2 => u64::MAX.saturating_sub(seed & 0xFF),
+        _ => 0,
+    };
+    let b10 = get_u8(data, 10);
+    let out_len = if b10 & 0x80 == 0 {
+        512
+    } else {
+        usize::from(b10 & 0x7F).saturating_mul(5)
+    };
+    let body = data.get(FUZZ_HEADER_LEN..).unwrap_or(&[]);
+    let cdb_len = usize::from(get_u8(data, 11) % 33).min(body.len());
+    let (cdb, strings) = body.split_at(cdb_len);
+    // Cut the string material into pieces of varying length.
+    let (vendor, r) = strings.split_at(strings.len().min(9));
+    let (product, r) = r.split_at(r.len().min(17));
+    let (serial, r) = r.split_at(r.len().min(70));
+    let (t10, name) = r.split_at(r.len().min(70));
+    let dev = DeviceParams {
+        block_size: BLOCK_SIZES.get(usize::from(b0 & 3)).copied().unwrap_or(512),
+        num_blocks,
+        read_only: b0 & 0x04 != 0,
+        write_cache: b0 & 0x08 != 0,
+        rotational: b0 & 0x10 != 0,
+        removable: b0 & 0x20 != 0,
+        vendor,
+        product,
+        revision: product,
+        serial,
+        naa_id: seed,
+        t10_vendor_designator: t10,
+        relative_port: u16::from(b10),
+        target_port_group: u16::from(b0),
+        target_port_name: name,
+    };
+    (dev, out_len, cdb)
+}
+
+/// Runs one fuzz case and returns whether every invariant held: decoding and emulation are
+/// deterministic, data-in lengths fit both `out` and the allocation length, and block I/O
+/// is non-empty, in range and never a write to a read-only device.
+pub fn fuzz_check(data: &[u8]) -> bool {
+    let (dev, out_len, cdb) = fuzz_params(data);
+    let Ok(c) = Cdb::decode(cdb) else {
+        return true;
+    };
+    let mut a = [0u8; 640];
+    let mut b = [0x55u8; 640];
+    let (Some(oa), Some(ob)) = (a.get_mut(..out_len), b.get_mut(..out_len)) else {
+        return true;
+    };
+    let ra = emulate_disk(&c, &dev, oa);
+    let rb = emulate_disk(&c, &dev, ob);
+    if ra != rb {
+        return false;
+    }
+    match ra {
+        Action::DataIn { len } => {
+            let alloc = c.transfer_len(dev.block_size);
+            len <= out_len
+                && u64::try_from(len).is_ok_and(|l| l <= alloc)
+                && oa.get(..len) == ob.get(..len)
+        }
+        Action::Read { lba, blocks, fua } => {
+            blocks > 0
+                && lba
+                    .checked_add(u64::from(blocks))
+                    .is_some_and(|e| e <= dev.num_blocks)
+                && c.op == Op::Read { lba, blocks, fua }
+        }
+        Action::Write { lba, blocks, fua } => {
+            blocks > 0
+                && !dev.read_only
+                && lba
+                    .checked_add(u64::from(blocks))
+                    .is_some_and(|e| e <= dev.num_blocks)
+                && c.op == Op::Write { lba, blocks, fua }
+        }
+        Action::Flush { lba, blocks, .. } => {
+            (lba == 0 && blocks == 0)
+                || lba
+                    .checked_add(u64::from(blocks))
+                    .is_some_and(|e| e <= dev.num_blocks)
+        }
+        Action::Good | Action::Core | Action::Check(_) => true,
+    }
+}
+
+/// Decodes and emulates a CDB with parameters derived from the first bytes of `data` (see
+/// [`fuzz_params`]). Cheap; panics only in test or `cfg(fuzzing)` builds, when an invariant
+/// checked by [`fuzz_check`] fails.
+pub fn fuzz_one(data: &[u8]) {
+    let ok = fuzz_check(data);
+    #[cfg(any(test, fuzzing))]
+    assert!(ok, "scsi fuzz invariant violated");
+    #[cfg(not(any(test, fuzzing)))]
+    let _ = ok;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::sense::Sense;
+    use super::*;
+    use std::{vec, vec::Vec};
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            let mut x = self.0;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            self.0 = x;
+            x
+        }
+        fn byte(&mut self) -> u8 {
+            self.next() as u8
+        }
+    }
+
+    /// Opcodes worth hitting often: the supported ones plus a few others.
+    const INTERESTING: &[u8] = &[
+        0x00, 0x03, 0x08, 0x0A, 0x12, 0x15, 0x1A, 0x1B, 0x1E, 0x25, 0x28, 0x2A, 0x2F, 0x35, 0x55,
+        0x5A, 0x88, 0x8A, 0x8F, 0x91, 0x9E, 0xA0, 0xA3, 0xA8, 0xAA, 0xAF, 0x7F, 0xC0,
+    ];
+
+    fn random_case(r: &mut Rng, buf: &mut Vec<u8>) {
+        buf.clear();
+        let n = (r.next() % 400) as usize;
+        for _ in 0..n {
+            buf.push(r.byte());
+        }
+        if buf.len() > FUZZ_HEADER_LEN && r.next() % 4 != 0 {
+            buf[FUZZ_HEADER_LEN] = INTERESTING[(r.next() as usize) % INTERESTING.len()];
+        }
+        // Make service actions and small fields plausible sometimes.
+        if buf.len() > FUZZ_HEADER_LEN + 2 && r.next() % 2 == 0 {
+            let v = [0x10u8, 0x0C, 0x01, 0x00, 0x08][(r.next() % 5) as usize];
+            buf[FUZZ_HEADER_LEN + 1] = v;
+        }
+        if buf.len() > FUZZ_HEADER_LEN + 4 && r.next() % 2 == 0 {
+            buf[FUZZ_HEADER_LEN + 2] =
+                [0x00, 0x08, 0x3F, 0x0A, 0x83, 0x80, 0xB0][(r.next() % 7) as usize];
+        }
+    }
+
+    #[test]
+    fn random_inputs_hold_invariants() {
+        let mut r = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut buf = Vec::new();
+        let mut decoded = 0;
+        for _ in 0..200_000 {
+            random_case(&mut r, &mut buf);
+            assert!(fuzz_check(&buf), "case {buf:02x?}");
+            fuzz_one(&buf);
+            let (_, _, cdb) = fuzz_params(&buf);
+            if Cdb::decode(cdb).is_ok() {
+                decoded += 1;
+            }
+        }
+        assert!(decoded > 10_000, "too few valid CDBs: {decoded}");
+    }
+
+    #[test]
+    fn random_cdbs_all_lengths() {
+        // Cdb::decode and emulate_disk never panic on random CDBs of lengths 0..=32 with
+        // random parameters, and responses are truncated exactly.
+        let mut r = Rng(0xDEAD_BEEF_CAFE_F00D);
+        let sizes = [
+            0u64,
+            1,
+            2,
+            255,
+            1000,
+            0xFFFF_FFFF,
+            0x1_0000_0000,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        for i in 0..100_000u32 {
+            let len = (i % 33) as usize;
+            let mut cdb = [0u8; 32];
+            for b in cdb.iter_mut() {
+                *b = r.byte();
+            }
+            if r.next() % 3 != 0 {
+                cdb[0] = INTERESTING[(r.next() as usize) % INTERESTING.len()];
+            }
+            if r.next() % 2 == 0 {
+                // Clear NACA so more commands get through.
+                for b in cdb.iter_mut().skip(5) {
+                    *b &= !0x04;
+                }
+            }
+            let dev = DeviceParams {
+                block_size: BLOCK_SIZES[(r.next() % 4) as usize],
+                num_blocks: sizes[(r.next() as usize) % sizes.len()],
+                read_only: r.next() % 2 == 0,
+                write_cache: r.next() % 2 == 0,
+                rotational: r.next() % 2 == 0,
+                removable: r.next() % 2 == 0,
+                ..DeviceParams::EMPTY
+            };
+            let Ok(c) = Cdb::decode(&cdb[..len]) else {
+                continue;
+            };
+            let mut full = [0u8; 2048];
+            let fa = emulate_disk(&c, &dev, &mut full);
+            let out_len = (r.next() % 600) as usize;
+            let mut out = vec![0xA5u8; out_len];
+            let a = emulate_disk(&c, &dev, &mut out);
+            match (fa, a) {
+                (Action::DataIn { len: fl }, Action::DataIn { len }) => {
+                    assert!(fl as u64 <= c.transfer_len(dev.block_size));
+                    assert_eq!(len, fl.min(out_len), "{c:?}");
+                    assert_eq!(&out[..len], &full[..len]);
+                }
+                (x, y) => assert_eq!(x, y),
+            }
+        }
+    }
+
+    #[test]
+    fn short_and_empty_inputs() {
+        for n in 0..64usize {
+            let data: Vec<u8> = (0..n as u8).collect();
+            fuzz_one(&data);
+        }
+        fuzz_one(&[]);
+        // A write to a read-only device through the fuzz layout.
+        let mut d = vec![0x04u8, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 10];
+        d.extend_from_slice(&[0x2A, 0, 0, 0, 0, 0, 0, 0, 1, 0]);
+        let (dev, out_len, cdb) = fuzz_params(&d);
+        assert!(dev.read_only);
+        assert_eq!(out_len, 512);
+        let c = Cdb::decode(cdb).unwrap();
+        let mut out = [0u8; 512];
+        assert_eq!(
+            emulate_disk(&c, &dev, &mut out),
+            Action::Check(Sense::WRITE_PROTECTED)
+        );
+        assert!(fuzz_check(&d));
+    }
+}

@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: GPL-2.0
+//! INQUIRY data for a direct-access block device: standard data (SPC-4 6.6.2) and the vital
+//! product data pages 00h, 80h, 83h, B0h and B1h.
+
+use super::device::DeviceParams;
+use super::sense::Sense;
+use super::wr::Wr;
+
+/// VPD pages implemented by [`encode_vpd`], in ascending order.
+pub const SUPPORTED_VPD_PAGES: [u8; 5] = [0x00, 0x80, 0x83, 0xB0, 0xB1];
+
+/// Length of the standard INQUIRY data produced (ADDITIONAL LENGTH + 5).
+pub const STANDARD_INQUIRY_LEN: usize = 96;
+
+/// Peripheral qualifier 000b (connected) and device type 00h (direct access block device).
+pub const PERIPHERAL_DISK: u8 = 0x00;
+
+/// IEEE company id used in the NAA 5 designator.
+pub const NAA_IEEE_COMPANY_ID: u64 = 0x00_14_05;
+
+/// Version descriptors claimed: SAM-5, SPC-4, SBC-3 (no version claimed).
+pub const VERSION_DESCRIPTORS: [u16; 3] = [0x00A0, 0x0460, 0x04C0];
+
+/// Maximum bytes of [`DeviceParams::serial`] in VPD page 80h.
+pub const MAX_SERIAL_LEN: usize = 64;
+/// Maximum bytes of [`DeviceParams::t10_vendor_designator`] in VPD page 83h.
+pub const MAX_T10_VENDOR_SPECIFIC_LEN: usize = 64;
+/// Maximum bytes of [`DeviceParams::target_port_name`] before the terminating NUL.
+pub const MAX_SCSI_NAME_LEN: usize = 251;
+
+/// Encodes standard INQUIRY data (96 bytes) truncated to `alloc_len` and `out`; returns the
+/// number of bytes written.
+pub fn encode_standard_inquiry(dev: &DeviceParams<'_>, alloc_len: u16, out: &mut [u8]) -> usize {
+    let mut w = Wr::new(out, usize::from(alloc_len));
+    w.u8(PERIPHERAL_DISK);
+    w.u8(if dev.removable { 0x80 } else { 0 });
+    w.u8(0x06); // VERSION: SPC-4
+    w.u8(0x12); // NORMACA=0, HISUP=1, RESPONSE DATA FORMAT=2
+    w.u8(0); // ADDITIONAL LENGTH, patched below
+    w.u8(0); // SCCS ACC TPGS 3PC PROTECT
+    w.u8(0); // ENCSERV MULTIP ADDR16
+    w.u8(0x02); // CMDQUE
+    w.ascii(dev.vendor, 8, b' ');
+    w.ascii(dev.product, 16, b' ');
+    w.ascii(dev.revision, 4, b' ');
+    w.zeros(20); // vendor specific (36..56)
+    w.u8(0); // CLOCKING QAS IUS
+    w.u8(0); // reserved
+    for v in VERSION_DESCRIPTORS {
+        w.be16(v);
+    }
+    w.zeros(STANDARD_INQUIRY_LEN.saturating_sub(w.pos()));
+    let add = u8::try_from(w.pos().saturating_sub(5)).unwrap_or(u8::MAX);
+    w.set_u8(4, add);
+    w.finish()
+}
+
+/// Encodes VPD page `page` truncated to `alloc_len` and `out`; returns the number of bytes
+/// written, or INVALID FIELD IN CDB for a page not in [`SUPPORTED_VPD_PAGES`].
+pub fn encode_vpd(
+    page: u8,
+    dev: &DeviceParams<'_>,
+    alloc_len: u16,
+    out: &mut [u8],
+) -> Result<usize, Sense> {
+    if !SUPPORTED_VPD_PAGES.contains(&page) {
+        return Err(Sense::INVALID_FIELD_IN_CDB);
+    }
+    let mut w = Wr::new(out, usize::from(alloc_len));
+    w.u8(PERIPHERAL_DISK);
+    w.u8(page);
+    w.be16(0); // PAGE LENGTH, patched below
+    match page {
+        0x00 => w.bytes(&SUPPORTED_VPD_PAGES),
+        0x80 => {
+            let n = dev.serial.len().min(MAX_SERIAL_LEN);
+            w.ascii(dev.serial, n, b' ');
+        }
+        0x83 => device_identification(&mut w, dev),
+        0xB0 => block_limits(&mut w),
+        0xB1 => block_device_characteristics(&mut w, dev),
+        _ => return Err(Sense::INVALID_FIELD_IN_CDB),
+    }
+    let len = u16::try_from(w.pos().saturating_sub(4)).unwrap_or(u16::MAX);
+    w.set_be16(2, len);
+    Ok(w.finish())
+}
+
+/// Writes a designation descriptor header.
+fn designator(w: &mut Wr<'_>, code_set: u8, assoc_type: u8, len: usize) {
+    w.u8(code_set); // PROTOCOL IDENTIFIER 0, CODE SET
+    w.u8(assoc_type); // PIV=0, ASSOCIATION, DESIGNATOR TYPE
+    w.u8(0);
+    w.u8(u8::try_from(len).unwrap_or(u8::MAX));
+}
+
+const CODE_SET_BINARY: u8 = 1;
+const CODE_SET_ASCII: u8 = 2;
+const CODE_SET_UTF8: u8 = 3;
+const ASSOC_LU: u8 = 0x00;
+const ASSOC_PORT: u8 = 0x10;
+
+/// The NAA 5 (IEEE Registered) identifier derived from `naa_id`.
+pub fn naa5(naa_id: u64) -> u64 {
+    (5u64 << 60) | (NAA_IEEE_COMPANY_ID << 36) | (naa_id & 0x0000_000F_FFFF_FFFF)
+}
+
+fn device_identification(w: &mut Wr<'_>, dev: &DeviceParams<'_>) {
+    // NAA (type 3), binary, logical unit.
+    designator(w, CODE_SET_BINARY, ASSOC_LU | 0x03, 8);
+    w.be64(naa5(dev.naa_id));
+    // T10 vendor ID (type 1), ASCII, logical unit.
+    let vs = dev
+        .t10_vendor_designator
+        .len()
+        .min(MAX_T10_VENDOR_SPECIFIC_LEN);
+    designator(w, CODE_SET_ASCII, ASSOC_LU | 0x01, vs.saturating_add(8));
+    w.ascii(dev.vendor, 8, b' ');
+    w.ascii(dev.t10_vendor_designator, vs, b' ');
+    // Relative target port (type 4), target port.
+    designator(w, CODE_SET_BINARY, ASSOC_PORT | 0x04, 4);
+    w.be16(0);
+    w.be16(dev.relative_port);
+    // Target port group (type 5), target port.
+    designator(w, CODE_SET_BINARY, ASSOC_PORT | 0x05, 4);
+    w.be16(0);
+    w.be16(dev.target_port_group);
+    // SCSI name string (type 8), UTF-8, target port: NUL terminated, padded to 4.
+    let name = dev
+        .target_port_name
+        .split(|&b| b == 0)
+        .next()
+        .unwrap_or(&[]);
+    let n = name.len().min(MAX_SCSI_NAME_LEN);
+    if n > 0 {
+        let padded = n.saturating_add(4) & !3;
+        designator(w, CODE_SET_UTF8, ASSOC_PORT | 0x08, padded);
+        for &b in name.iter().take(n) {
+            w.u8(b);
+        }
+        w.zeros(padded.saturating_sub(n));
+    }
+}
+
+fn block_limits(w: &mut Wr<'_>) {
+    w.u8(0); // WSNZ
+    w.u8(0); // MAXIMUM COMPARE AND WRITE LENGTH: not supported
+    w.be16(1); // OPTIMAL TRANSFER LENGTH GRANULARITY
+    w.be32(0); // MAXIMUM TRANSFER LENGTH: no limit reported
+    w.be32(0); // OPTIMAL TRANSFER LENGTH: not reported
+    w.be32(0); // MAXIMUM PREFETCH LENGTH
+    w.be32(0); // MAXIMUM UNMAP LBA COUNT
+    w.be32(0); // MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT
+    w.be32(0); // OPTIMAL UNMAP GRANULARITY
+    w.be32(0); // UGAVALID, UNMAP GRANULARITY ALIGNMENT
+    w.be64(0); // MAXIMUM WRITE SAME LENGTH
+    w.zeros(20); // atomic limits and reserved, up to byte 63
+}
+
+fn block_device_characteristics(w: &mut Wr<'_>, dev: &DeviceParams<'_>) {
+    w.be16(if dev.rotational { 0 } else { 1 }); // MEDIUM ROTATION RATE
+    w.u8(0); // PRODUCT TYPE
+    w.u8(0); // WABEREQ WACEREQ NOMINAL FORM FACTOR
+    w.u8(0); // FUAB VBULS
+    w.zeros(55); // reserved, up to byte 63
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::wr::printable;
+    use super::*;
+    use std::{vec, vec::Vec};
+
+    fn is_printable(c: &[u8]) -> bool {
+        c.iter().all(|&b| printable(b) == b)
+    }
+
+    fn dev() -> DeviceParams<'static> {
+        DeviceParams {
+            block_size: 512,
+            num_blocks: 1 << 21,
+            read_only: false,
+            write_cache: true,
+            rotational: false,
+            removable: false,
+            vendor: b"RSCST",
+            product: b"DISK",
+            revision: b"0.1",
+            serial: b"SN123",
+            naa_id: 0xABCD_1234_5678,
+            t10_vendor_designator: b"disk0",
+            relative_port: 1,
+            target_port_group: 7,
+            target_port_name: b"iqn.x,t,0x1",
+        }
+    }
+
+    #[test]
+    fn standard() {
+        let mut out = [0xEEu8; 512];
+        let n = encode_standard_inquiry(&dev(), 512, &mut out);
+        assert_eq!(n, 96);
+        let mut want = [0u8; 96];
+        want[..8].copy_from_slice(&[0, 0, 6, 0x12, 91, 0, 0, 2]);
+        want[8..16].copy_from_slice(b"RSCST   ");
+        want[16..32].copy_from_slice(b"DISK            ");
+        want[32..36].copy_from_slice(b"0.1 ");
+        want[58..64].copy_from_slice(&[0x00, 0xA0, 0x04, 0x60, 0x04, 0xC0]);
+        assert_eq!(&out[..96], &want[..]);
+        assert!(is_printable(&out[8..36]));
+
+        let mut d = dev();
+        d.removable = true;
+        d.vendor = b"VENDORNAMETOOLONG";
+        d.product = b"P\x00\x7f\xff";
+        let n = encode_standard_inquiry(&d, 36, &mut out);
+        assert_eq!(n, 36);
+        assert_eq!(out[1], 0x80);
+        assert_eq!(&out[8..16], b"VENDORNA");
+        assert_eq!(&out[16..32], b"P               ");
+        assert_eq!(out[4], 91);
+    }
+
+    #[test]
+    fn standard_truncation() {
+        let mut full = [0u8; 96];
+        encode_standard_inquiry(&dev(), 96, &mut full);
+        for alloc in 0..=100u16 {
+            let mut out = [0xEEu8; 100];
+            let n = encode_standard_inquiry(&dev(), alloc, &mut out);
+            assert_eq!(n, usize::from(alloc).min(96));
+            assert_eq!(&out[..n], &full[..n]);
+            assert!(out[n..].iter().all(|&b| b == 0xEE));
+        }
+        for olen in 0..=100usize {
+            let mut out = [0xEEu8; 100];
+            let n = encode_standard_inquiry(&dev(), 0xFFFF, &mut out[..olen]);
+            assert_eq!(n, olen.min(96));
+            assert_eq!(&out[..n], &full[..n]);
+        }
+    }
+
+    fn vpd(page: u8, d: &DeviceParams<'_>) -> Vec<u8> {
+        let mut out = [0xEEu8; 1024];
+        let n = encode_vpd(page, d, 0xFFFF, &mut out).unwrap();
+        let v = out[..n].to_vec();
+        assert_eq!(usize::from(u16::from_be_bytes([v[2], v[3]])) + 4, n);
+        assert_eq!(v[0], 0);
+        assert_eq!(v[1], page);
+        v
+    }
+
+    #[test]
+    fn supported_pages() {
+        assert_eq!(vpd(0, &dev()), [0, 0, 0, 5, 0x00, 0x80, 0x83, 0xB0, 0xB1]);
+        for p in SUPPORTED_VPD_PAGES {
+            vpd(p, &dev());
+        }
+        for p in [0x01u8, 0x81, 0x86, 0x89, 0xB2, 0xB7, 0xFF] {
+            let mut out = [0u8; 64];
+            assert_eq!(
+                encode_vpd(p, &dev(), 64, &mut out),
+                Err(Sense::INVALID_FIELD_IN_CDB)
+            );
+        }
+    }
+
+    #[test]
+    fn serial() {
+        assert_eq!(vpd(0x80, &dev()), b"\x00\x80\x00\x05SN123");
+        let long = [b'9'; 100];
+        let mut d = dev();
+        d.serial = &long;
+        let v = vpd(0x80, &d);
+        assert_eq!(v.len(), 4 + 64);
+        d.serial = b"";
+        assert_eq!(vpd(0x80, &d), [0, 0x80, 0, 0]);
+        d.serial = b"a\nb";
+        assert_eq!(vpd(0x80, &d), b"\x00\x80\x00\x03a b");
+    }
+
+    #[test]
+    fn device_id() {
+        let v = vpd(0x83, &dev());
+        // NAA 5: 5h | 001405h | low 36 bits of naa_id.
+        let naa = naa5(0xABCD_1234_5678);
+        assert_eq!(naa, 0x5001_405D_1234_5678);
+        let mut want = vec![0, 0x83, 0, 0];
+        want.extend_from_slice(&[0x01, 0x03, 0, 8]);
+        want.extend_from_slice(&naa.to_be_bytes());
+        want.extend_from_slice(&[0x02, 0x01, 0, 13]);
+        want.extend_from_slice(b"RSCST   disk0");
+        want.extend_from_slice(&[0x01, 0x14, 0, 4, 0, 0, 0, 1]);
+        want.extend_from_slice(&[0x01, 0x15, 0, 4, 0, 0, 0, 7]);
+        want.extend_from_slice(&[0x03, 0x18, 0, 12]);
+        want.extend_from_slice(b"iqn.x,t,0x1\0");
+        let len = (want.len() - 4) as u16;
+        want[2..4].copy_from_slice(&len.to_be_bytes());
+        assert_eq!(v, want);
+    }
+
+    #[test]
+    fn device_id_name_padding_and_limits() {
+        let mut d = dev();
+        d.target_port_name = b"";
+        let v = vpd(0x83, &d);
+        assert_eq!(v.len(), 4 + 12 + 17 + 8 + 8);
+        for (name, padded) in [(&b"abc"[..], 4usize), (b"abcd", 8), (b"abcde", 8)] {
+            d.target_port_name = name;
+            let v = vpd(0x83, &d);
+            let desc = &v[4 + 12 + 17 + 16..];
+            assert_eq!(desc[..4], [0x03, 0x18, 0, padded as u8]);
+            assert_eq!(&desc[4..4 + name.len()], name);
+            assert!(desc[4 + name.len()..].iter().all(|&b| b == 0));
+            assert_eq!(desc.len(), 4 + padded);
+        }
+        let long = [b'n'; 400];
+        let longv = [b'v'; 400];
+        d.target_port_name = &long;
+        d.t10_vendor_designator = &longv;
+        let v = vpd(0x83, &d);
+        assert_eq!(v.len(), 4 + 12 + 4 + 8 + 64 + 8 + 8 + 4 + 252);
+        assert!(v.len() <= 512);
+        // A NUL ends the name.
+        d.target_port_name = b"ab\0cd";
+        let v = vpd(0x83, &d);
+        assert_eq!(&v[v.len() - 8..], &[0x03, 0x18, 0, 4, b'a', b'b', 0, 0]);
+        d.target_port_name = b"\0abc";
+        assert_eq!(vpd(0x83, &d).len(), 4 + 12 + 4 + 8 + 64 + 8 + 8);
+    }
+
+    #[test]
+    fn block_limits_and_characteristics() {
+        let v = vpd(0xB0, &dev());
+        assert_eq!(v.len(), 64);
+        assert_eq!(&v[..8], &[0, 0xB0, 0, 0x3C, 0, 0, 0, 1]);
+        assert!(v[8..].iter().all(|&b| b == 0));
+        let v = vpd(0xB1, &dev());
+        assert_eq!(v.len(), 64);
+        assert_eq!(&v[..6], &[0, 0xB1, 0, 0x3C, 0, 1]);
+        assert!(v[6..].iter().all(|&b| b == 0));
+        let mut d = dev();
+        d.rotational = true;
+        let v = vpd(0xB1, &d);
+        assert_eq!(&v[4..6], &[0, 0]);
+    }
+
+    #[test]
+    fn vpd_truncation() {
+        for page in SUPPORTED_VPD_PAGES {
+            let full = vpd(page, &dev());
+            for alloc in 0..=(full.len() as u16 + 2) {
+                let mut out = [0xEEu8; 600];
+                let n = encode_vpd(page, &dev(), alloc, &mut out).unwrap();
+                assert_eq!(n, usize::from(alloc).min(full.len()));
+                assert_eq!(&out[..n], &full[..n]);
+                assert!(out[n..].iter().all(|&b| b == 0xEE));
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0
+//! `vdisk_fileio`: a disk backed by a regular file or a block device node,
+//! through the page cache (SCST's vdisk_fileio). Runs in the core's threads.
+
+use crate::abi::{io_op, HandlerOps};
+use crate::sys::adapter::{handler_ops, DevHandler, Geometry, MsgOut};
+use crate::sys::client::{IoCmd, OpsCell};
+use crate::sys::file::KernelFile;
+use core::fmt::Write;
+use kernel::alloc::flags::GFP_KERNEL;
+use kernel::fmt;
+use kernel::prelude::*;
+use kernel::str::CString;
+
+// SBC sense for failed backend I/O.
+const MEDIUM_ERROR: u8 = 0x03;
+const UNRECOVERED_READ_ERROR: (u8, u8) = (0x11, 0x00);
+const WRITE_ERROR: (u8, u8) = (0x0c, 0x00);
+const HARDWARE_ERROR: u8 = 0x04;
+const INTERNAL_TARGET_FAILURE: (u8, u8) = (0x44, 0x00);
+
+/// A fileio device.
+pub struct Fileio {
+    file: KernelFile,
+    filename: CString,
+    write_through: bool,
+    nv_cache: bool,
+}
+
+/// The handler.
+pub struct FileioHandler;
+
+const PARAMS: &[&str] = &["filename", "blocksize", "read_only", "write_through", "nv_cache", "rotational"];
+
+impl DevHandler for FileioHandler {
+    type Dev = Fileio;
+
+    fn attach(_name: &str, params: &str, msg: &mut MsgOut<'_>) -> Result<(KBox<Fileio>, Geometry)> {
+        let p = crate::params::parse(params, PARAMS, msg)?;
+        let Some(filename) = p.filename else {
+            let _ = write!(msg, "filename is required");
+            return Err(EINVAL);
+        };
+        if !filename.starts_with('/') {
+            let _ = write!(msg, "filename must be an absolute path");
+            return Err(EINVAL);
+        }
+        let cname = CString::try_from_fmt(fmt!("{}", filename))?;
+        let file = KernelFile::open(&cname, p.read_only).inspect_err(|e| {
+            let _ = write!(msg, "cannot open {}: error {}", filename, e.to_errno());
+        })?;
+        let bs = p.block_size.unwrap_or(512);
+        let size = file.size()?;
+        if size < u64::from(bs) {
+            let _ = write!(msg, "{} is smaller than one block ({} bytes)", filename, size);
+            return Err(EINVAL);
+        }
+        let geo = Geometry {
+            block_size: bs,
+            num_blocks: size / u64::from(bs),
+            read_only: p.read_only,
+            write_cache: !p.write_through,
+            rotational: p.rotational,
+        };
+        let dev = Fileio {
+            file,
+            filename: cname,
+            write_through: p.write_through,
+            nv_cache: p.nv_cache,
+        };
+        Ok((KBox::new(dev, GFP_KERNEL)?, geo))
+    }
+
+    fn exec(dev: &Fileio, mut cmd: IoCmd) {
+        let shift = cmd.block_shift();
+        let pos = cmd.lba() << shift;
+        let len = (cmd.blocks() as usize) << shift;
+        let sense = match cmd.op() {
+            io_op::READ => match dev.file.read_sg(&cmd.sg(), pos, len) {
+                Ok(n) if n == len => None,
+                _ => Some((MEDIUM_ERROR, UNRECOVERED_READ_ERROR.0, UNRECOVERED_READ_ERROR.1)),
+            },
+            io_op::WRITE => {
+                let wrote = dev.file.write_sg(&cmd.sg(), pos, len);
+                let synced = match wrote {
+                    Ok(n) if n == len => {
+                        if dev.write_through || cmd.fua() {
+                            dev.file.sync_range(pos, pos + len as u64 - 1, true).is_ok()
+                        } else {
+                            true
+                        }
+                    }
+                    _ => false,
+                };
+                (!synced).then_some((MEDIUM_ERROR, WRITE_ERROR.0, WRITE_ERROR.1))
+            }
+            io_op::FLUSH => {
+                let end = if cmd.blocks() == 0 { u64::MAX } else { pos + len as u64 - 1 };
+                if dev.nv_cache || dev.file.sync_range(pos, end, false).is_ok() {
+                    None
+                } else {
+                    Some((MEDIUM_ERROR, WRITE_ERROR.0, WRITE_ERROR.1))
+                }
+            }
+            _ => Some((HARDWARE_ERROR, INTERNAL_TARGET_FAILURE.0, INTERNAL_TARGET_FAILURE.1)),
+        };
+        cmd.complete(sense)
+    }
+
+    fn show_attr(dev: &Fileio, index: u32, out: &mut MsgOut<'_>) {
+        let _ = match index {
+            0 => write!(out, "{}", dev.filename.to_str().unwrap_or("?")),
+            1 => write!(out, "{}", u8::from(dev.write_through)),
+            _ => write!(out, "{}", u8::from(dev.nv_cache)),
+        };
+    }
+}
+
+/// The ops table registered with the core.
+pub static OPS: OpsCell<HandlerOps> = OpsCell(handler_ops::<FileioHandler>(
+    c"vdisk_fileio",
+    0,
+    c"filename, blocksize, read_only, write_through, nv_cache, rotational",
+    b"filename\0write_through\0nv_cache\0\0",
+));
+

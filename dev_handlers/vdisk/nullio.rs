@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0
+//! `vdisk_nullio`: a disk without storage. Writes are discarded; reads return
+//! whatever the initiator's buffer held, or zeros with `read_zero=1`. For
+//! measuring the target stack itself.
+
+use crate::abi::{handler_flags, io_op, HandlerOps};
+use crate::sys::adapter::{handler_ops, DevHandler, Geometry, MsgOut};
+use crate::sys::client::{IoCmd, OpsCell};
+use core::fmt::Write;
+use kernel::alloc::flags::GFP_KERNEL;
+use kernel::prelude::*;
+
+/// Size when none is given.
+const DEFAULT_SIZE: u64 = 1 << 30;
+
+/// A nullio device.
+pub struct Nullio {
+    read_zero: bool,
+}
+
+/// The handler.
+pub struct NullioHandler;
+
+const PARAMS: &[&str] = &["size", "size_mb", "blocksize", "read_only", "read_zero", "rotational"];
+
+impl DevHandler for NullioHandler {
+    type Dev = Nullio;
+
+    fn attach(_name: &str, params: &str, msg: &mut MsgOut<'_>) -> Result<(KBox<Nullio>, Geometry)> {
+        let p = crate::params::parse(params, PARAMS, msg)?;
+        let bs = p.block_size.unwrap_or(512);
+        let size = p.size.unwrap_or(DEFAULT_SIZE);
+        if size < u64::from(bs) {
+            let _ = write!(msg, "size {} is smaller than one block", size);
+            return Err(EINVAL);
+        }
+        let geo = Geometry {
+            block_size: bs,
+            num_blocks: size / u64::from(bs),
+            read_only: p.read_only,
+            write_cache: false,
+            rotational: p.rotational,
+        };
+        Ok((KBox::new(Nullio { read_zero: p.read_zero }, GFP_KERNEL)?, geo))
+    }
+
+    fn exec(dev: &Nullio, mut cmd: IoCmd) {
+        if cmd.op() == io_op::READ && dev.read_zero {
+            let len = (cmd.blocks() as usize) << cmd.block_shift();
+            cmd.sg().zero(len);
+        }
+        cmd.complete(None)
+    }
+
+    fn show_attr(dev: &Nullio, index: u32, out: &mut MsgOut<'_>) {
+        if index == 0 {
+            let _ = write!(out, "{}", u8::from(dev.read_zero));
+        }
+    }
+}
+
+/// The ops table registered with the core.
+pub static OPS: OpsCell<HandlerOps> = OpsCell(handler_ops::<NullioHandler>(
+    c"vdisk_nullio",
+    handler_flags::EXEC_ATOMIC,
+    c"size, size_mb, blocksize, read_only, read_zero, rotational",
+    b"read_zero\0\0",
+));

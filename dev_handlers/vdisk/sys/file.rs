@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Kernel file I/O on a backing file or block device node, straight from and
+//! into a command's scatter-gather pages (no bounce buffer).
+
+use super::bindings;
+use super::sg::SgList;
+use kernel::str::CStr;
+use core::ptr::NonNull;
+use kernel::alloc::flags::GFP_KERNEL;
+use kernel::error::{code, Error, Result};
+use kernel::prelude::*;
+
+const O_RDONLY: i32 = 0;
+const O_RDWR: i32 = 2;
+const O_LARGEFILE: i32 = 0o100000;
+const SEEK_END: i32 = 2;
+const ITER_DEST: u32 = 0;
+const ITER_SOURCE: u32 = 1;
+
+/// An open file.
+///
+/// # Invariants
+/// `f` is a file opened by `filp_open`, closed on drop.
+pub struct KernelFile {
+    f: NonNull<bindings::file>,
+}
+
+// SAFETY: struct file is refcounted and usable from any thread.
+unsafe impl Send for KernelFile {}
+// SAFETY: read/write/fsync on a file are thread-safe (positions are explicit).
+unsafe impl Sync for KernelFile {}
+
+impl KernelFile {
+    /// Opens `path` read-write, or read-only. Thread context.
+    pub fn open(path: &CStr, read_only: bool) -> Result<Self> {
+        let flags = O_LARGEFILE | if read_only { O_RDONLY } else { O_RDWR };
+        // SAFETY: `path` is NUL-terminated; filp_open returns a file or ERR_PTR.
+        let f = unsafe { bindings::filp_open(path.as_char_ptr().cast(), flags, 0) };
+        let v = f as isize;
+        if (-4095..0).contains(&v) {
+            return Err(Error::from_errno(v as i32));
+        }
+        // INVARIANT: a valid file from filp_open.
+        NonNull::new(f).map(|f| KernelFile { f }).ok_or(code::EINVAL)
+    }
+
+    /// Size in bytes (regular files and block devices alike).
+    pub fn size(&self) -> Result<u64> {
+        // SAFETY: valid file (invariant); vfs_llseek with SEEK_END does not
+        // change shared state we rely on (all I/O uses explicit positions).
+        let r = unsafe { bindings::vfs_llseek(self.f.as_ptr(), 0, SEEK_END) };
+        if r < 0 {
+            return Err(Error::from_errno(r as i32));
+        }
+        Ok(r as u64)
+    }
+
+    fn bvecs(sg: &SgList<'_>, len: usize) -> Result<KVec<bindings::bio_vec>> {
+        let mut v = KVec::with_capacity(sg.nents() as usize, GFP_KERNEL)?;
+        let mut left = len;
+        let mut err = None;
+        sg.for_each_segment(|page, off, seg_len| {
+            if left == 0 {
+                return false;
+            }
+            let n = (seg_len as usize).min(left);
+            let bv = bindings::bio_vec { bv_page: page, bv_len: n as u32, bv_offset: off };
+            if let Err(e) = v.push(bv, GFP_KERNEL) {
+                err = Some(e);
+                return false;
+            }
+            left -= n;
+            true
+        });
+        if let Some(e) = err {
+            return Err(e.into());
+        }
+        if left != 0 {
+            return Err(code::EINVAL);
+        }
+        Ok(v)
+    }
+
+    fn rw(&self, sg: &SgList<'_>, pos: u64, len: usize, write: bool) -> Result<usize> {
+        let bv = Self::bvecs(sg, len)?;
+        let mut iter = bindings::iov_iter::default();
+        let mut off = pos as bindings::loff_t;
+        let dir = if write { ITER_SOURCE } else { ITER_DEST };
+        // SAFETY: `bv` describes `len` bytes of pages owned by the command for
+        // the duration of this call; `iter` and `off` are valid locals.
+        let r = unsafe {
+            bindings::iov_iter_bvec(&mut iter, dir, bv.as_ptr(), bv.len() as u64, len);
+            if write {
+                bindings::vfs_iter_write(self.f.as_ptr(), &mut iter, &mut off, 0)
+            } else {
+                bindings::vfs_iter_read(self.f.as_ptr(), &mut iter, &mut off, 0)
+            }
+        };
+        if r < 0 {
+            return Err(Error::from_errno(r as i32));
+        }
+        Ok(r as usize)
+    }
+
+    /// Reads `len` bytes at `pos` into `sg`; returns bytes read. Thread context.
+    pub fn read_sg(&self, sg: &SgList<'_>, pos: u64, len: usize) -> Result<usize> {
+        self.rw(sg, pos, len, false)
+    }
+
+    /// Writes `len` bytes at `pos` from `sg`; returns bytes written. Thread context.
+    pub fn write_sg(&self, sg: &SgList<'_>, pos: u64, len: usize) -> Result<usize> {
+        self.rw(sg, pos, len, true)
+    }
+
+    /// Makes `[start, end]` durable (`end == u64::MAX`: to the end of file).
+    pub fn sync_range(&self, start: u64, end: u64, datasync: bool) -> Result {
+        let end = end.min(i64::MAX as u64);
+        // SAFETY: valid file (invariant).
+        let r = unsafe {
+            bindings::vfs_fsync_range(self.f.as_ptr(), start as i64, end as i64, i32::from(datasync))
+        };
+        if r < 0 {
+            return Err(Error::from_errno(r));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for KernelFile {
+    fn drop(&mut self) {
+        // SAFETY: opened by filp_open (invariant), closed once.
+        unsafe { bindings::filp_close(self.f.as_ptr(), core::ptr::null_mut()) };
+    }
+}

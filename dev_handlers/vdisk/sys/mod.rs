@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: GPL-2.0
+//! rscst_vdisk.ko's only `unsafe` layer: bindings, the client ABI, the
+//! handler ops-table adapter and kernel file I/O.
+
+#[path = "../../../sys/bindings.rs"]
+pub mod bindings;
+#[path = "../../../sys/client.rs"]
+pub mod client;
+#[path = "../../../sys/msgout.rs"]
+pub mod msgout;
+#[path = "../../../sys/sg.rs"]
+pub mod sg;
+
+pub mod adapter;
+pub mod file;

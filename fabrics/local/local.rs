@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-2.0
+//! scst_local's targets and sessions: `add_target NAME`, then
+//! `add_session TARGET SESSION` creates a SCSI host for that session.
+//!
+//! Locking: `State::targets` then `LocalTarget::sessions` (mutexes, process
+//! context). The core calls `lun_changed` and `del_target` with its
+//! management lock held; we never call back into management.
+
+use crate::abi::{dir, fabric_flags, tmf, tmf_result, FabricOps};
+use crate::sys::client::{FabricCmd, OpsCell, SessionHandle, TargetHandle};
+use crate::sys::fabric_ops::{fabric_ops, FabricDriver};
+use crate::sys::global::Global;
+use crate::sys::msgout::MsgOut;
+use crate::sys::scsi_host::{Dir, HostOps, RootDevice, ScsiCmd, ScsiHost, Template};
+use core::fmt::Write;
+use kernel::alloc::flags::GFP_KERNEL;
+use kernel::fmt;
+use kernel::prelude::*;
+use kernel::str::CString;
+use kernel::sync::{Arc, Mutex};
+use kernel::new_mutex;
+
+/// Commands a host queues at once.
+const CAN_QUEUE: i32 = 256;
+/// Highest LUN the hosts scan.
+const MAX_LUN: u64 = 16384;
+
+/// Module-wide state.
+pub static STATE: Global<State> = Global::new();
+
+/// The ops table registered with the core.
+pub static OPS: OpsCell<FabricOps> = OpsCell(fabric_ops::<Local>(
+    c"scst_local",
+    fabric_flags::OWN_SG | fabric_flags::XMIT_ATOMIC,
+    c"       echo \"add_session target_name session_name\" >mgmt\n       echo \"del_session target_name session_name\" >mgmt\n",
+));
+
+/// The module's state.
+#[pin_data]
+pub struct State {
+    tmpl: Template<LocalSession>,
+    root: RootDevice,
+    #[pin]
+    targets: Mutex<KVec<Option<Arc<LocalTarget>>>>,
+}
+
+impl State {
+    /// Creates the host template and the parent device.
+    pub fn new(module: &'static ThisModule) -> Result<Arc<State>> {
+        let tmpl = Template::new(c"rscst_local", module, CAN_QUEUE)?;
+        let root = RootDevice::new(c"rscst_local", module)?;
+        Arc::pin_init(pin_init!(State { tmpl, root, targets <- new_mutex!(KVec::new()) }), GFP_KERNEL)
+    }
+}
+
+/// A target.
+#[pin_data]
+pub struct LocalTarget {
+    name: CString,
+    handle: TargetHandle,
+    #[pin]
+    sessions: Mutex<KVec<Option<SessionEntry>>>,
+}
+
+struct SessionEntry {
+    name: CString,
+    /// Dropping the host removes it and then unregisters the core session.
+    host: ScsiHost<LocalSession>,
+}
+
+/// A session: the core session served by one SCSI host.
+pub struct LocalSession {
+    handle: SessionHandle,
+}
+
+impl HostOps for LocalSession {
+    fn queue(&self, cmd: ScsiCmd) -> Result<(), ScsiCmd> {
+        let d = match cmd.dir() {
+            Dir::None => dir::NONE,
+            Dir::Read => dir::READ,
+            Dir::Write => dir::WRITE,
+        };
+        let (sg, nents) = cmd.sg();
+        match self.handle.rx_cmd(cmd.lun(), cmd.cdb(), cmd.tag(), d, cmd.bufflen(), sg, nents) {
+            Some(mut fc) => {
+                fc.set_priv(cmd.into_raw());
+                fc.start(true);
+                Ok(())
+            }
+            None => Err(cmd),
+        }
+    }
+
+    fn abort(&self, lun: u64, tag: u64) -> bool {
+        // Not found means it completed already: the abort succeeded too.
+        self.handle.task_mgmt(tmf::ABORT_TASK, lun, tag) != tmf_result::FAILED
+    }
+
+    fn lun_reset(&self, lun: u64) -> bool {
+        self.handle.task_mgmt(tmf::LUN_RESET, lun, 0) == tmf_result::COMPLETE
+    }
+
+    fn target_reset(&self) -> bool {
+        self.handle.task_mgmt(tmf::TARGET_RESET, 0, 0) == tmf_result::COMPLETE
+    }
+}
+
+/// The fabric.
+pub struct Local;
+
+fn find_target(st: &State, name: &str) -> Option<Arc<LocalTarget>> {
+    st.targets.lock().iter().flatten().find(|t| t.name.as_bytes() == name.as_bytes()).cloned()
+}
+
+fn add_session(st: &State, tgt: &str, sess: &str, msg: &mut MsgOut<'_>) -> Result {
+    let Some(t) = find_target(st, tgt) else {
+        let _ = write!(msg, "target {} not found", tgt);
+        return Err(ENOENT);
+    };
+    if !crate::mgmt::commands::is_valid_device_name(sess) {
+        let _ = write!(msg, "invalid session name '{}'", sess);
+        return Err(EINVAL);
+    }
+    let mut list = t.sessions.lock();
+    if list.iter().flatten().any(|s| s.name.as_bytes() == sess.as_bytes()) {
+        let _ = write!(msg, "session {} already exists", sess);
+        return Err(EEXIST);
+    }
+    // The handle is live: we run under the core's management lock, as does
+    // del_target (see TargetHandle).
+    let handle = SessionHandle::register(t.handle, sess.as_bytes(), 0).inspect_err(|_| {
+        let _ = write!(msg, "the core refused session {}", sess);
+    })?;
+    let ops = Arc::new(LocalSession { handle }, GFP_KERNEL)?;
+    let host = ScsiHost::new(&st.tmpl, &st.root, ops, MAX_LUN)?;
+    pr_info!("rscst_local: session {} of {} is host{}\n", sess, tgt, host.host_no());
+    let entry = SessionEntry { name: CString::try_from_fmt(fmt!("{}", sess))?, host };
+    match list.iter_mut().find(|s| s.is_none()) {
+        Some(slot) => *slot = Some(entry),
+        None => list.push(Some(entry), GFP_KERNEL)?,
+    }
+    Ok(())
+}
+
+fn del_session(st: &State, tgt: &str, sess: &str, msg: &mut MsgOut<'_>) -> Result {
+    let Some(t) = find_target(st, tgt) else {
+        let _ = write!(msg, "target {} not found", tgt);
+        return Err(ENOENT);
+    };
+    let gone = {
+        let mut list = t.sessions.lock();
+        list.iter_mut().find(|s| s.as_ref().is_some_and(|s| s.name.as_bytes() == sess.as_bytes())).and_then(|s| s.take())
+    };
+    match gone {
+        Some(entry) => {
+            drop(entry);
+            Ok(())
+        }
+        None => {
+            let _ = write!(msg, "session {} not found on {}", sess, tgt);
+            Err(ENOENT)
+        }
+    }
+}
+
+impl FabricDriver for Local {
+    type Target = LocalTarget;
+
+    fn add_target(tgt: TargetHandle, name: &str, params: &str) -> Result<Arc<LocalTarget>> {
+        let Some(st) = STATE.get() else { return Err(ENODEV) };
+        if !params.trim().is_empty() {
+            return Err(EINVAL);
+        }
+        let cname = CString::try_from_fmt(fmt!("{}", name))?;
+        let t = Arc::pin_init(
+            pin_init!(LocalTarget {
+                name: cname,
+                handle: tgt,
+                sessions <- new_mutex!(KVec::new()),
+            }),
+            GFP_KERNEL,
+        )?;
+        let mut list = st.targets.lock();
+        match list.iter_mut().find(|s| s.is_none()) {
+            Some(slot) => *slot = Some(t.clone()),
+            None => list.push(Some(t.clone()), GFP_KERNEL)?,
+        }
+        Ok(t)
+    }
+
+    fn del_target(t: Arc<LocalTarget>) {
+        // Hosts go first: each drop removes the host and unregisters its session.
+        let sessions = core::mem::take(&mut *t.sessions.lock());
+        drop(sessions);
+        if let Some(st) = STATE.get() {
+            for slot in st.targets.lock().iter_mut() {
+                if slot.as_ref().is_some_and(|x| Arc::ptr_eq(x, &t)) {
+                    *slot = None;
+                }
+            }
+        }
+    }
+
+    fn mgmt(line: &str, msg: &mut MsgOut<'_>) -> Result {
+        let Some(st) = STATE.get() else { return Err(ENODEV) };
+        let mut words = line.split_ascii_whitespace();
+        let (verb, tgt, sess) = (words.next(), words.next(), words.next());
+        if words.next().is_some() {
+            let _ = write!(msg, "too many arguments");
+            return Err(EINVAL);
+        }
+        match (verb, tgt, sess) {
+            (Some("add_session"), Some(t), Some(s)) => add_session(&st, t, s, msg),
+            (Some("del_session"), Some(t), Some(s)) => del_session(&st, t, s, msg),
+            (Some("add_session" | "del_session"), _, _) => {
+                let _ = write!(msg, "usage: {} target_name session_name", verb.unwrap_or(""));
+                Err(EINVAL)
+            }
+            _ => {
+                let _ = write!(msg, "unknown command");
+                Err(EINVAL)
+            }
+        }
+    }
+
+    fn xmit_response(cmd: FabricCmd) {
+        if let Some(scmd) = crate::sys::scsi_host::cmd_from_priv(cmd.priv_()) {
+            if !cmd.aborted() {
+                // Complete before releasing: a TMF waiting for this command
+                // must not return before the midlayer got its answer.
+                scmd.complete(cmd.status(), cmd.sense(), cmd.resid());
+            }
+        }
+        cmd.tx_done();
+    }
+
+    fn lun_changed(t: &LocalTarget, lun: u64, added: bool) {
+        let list = t.sessions.lock();
+        for s in list.iter().flatten() {
+            if added {
+                s.host.add_lun(lun);
+            } else {
+                s.host.remove_lun(lun);
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0
+//! rscst_local.ko: the loopback fabric (SCST's scst_local). Each session is a
+//! SCSI host on this machine whose LUNs appear as /dev/sdX and /dev/sgN.
+
+use kernel::prelude::*;
+
+#[path = "../../crates/abi/src/lib.rs"]
+pub mod abi;
+#[path = "../../crates/mgmt/src/lib.rs"]
+pub mod mgmt;
+
+pub mod local;
+pub mod sys;
+
+use sys::client::FabricRegistration;
+
+module! {
+    type: LocalModule,
+    name: "rscst_local",
+    author: "rscst developers",
+    description: "rscst loopback fabric (SCST scst_local)",
+    license: "GPL",
+    alias: ["scst_local"],
+}
+
+struct LocalModule {
+    reg: Option<FabricRegistration>,
+}
+
+impl kernel::Module for LocalModule {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        local::STATE.set(local::State::new(module)?);
+        match FabricRegistration::new(&local::OPS) {
+            Ok(reg) => Ok(LocalModule { reg: Some(reg) }),
+            Err(e) => {
+                drop(local::STATE.take());
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for LocalModule {
+    fn drop(&mut self) {
+        // Unregistering deletes every target (and so every host) first.
+        drop(self.reg.take());
+        drop(local::STATE.take());
+    }
+}

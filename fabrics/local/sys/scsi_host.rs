@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: GPL-2.0
+//! A SCSI host whose commands a safe [`HostOps`] serves: the loopback
+//! initiator side. queuecommand runs in atomic context; the error-handler
+//! callbacks run in the SCSI EH thread (process context).
+
+use super::bindings;
+use core::ffi::{c_int, CStr};
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+use kernel::alloc::flags::GFP_KERNEL;
+use kernel::error::{code, Error, Result};
+use kernel::prelude::*;
+use kernel::sync::Arc;
+
+const DMA_TO_DEVICE: u32 = 1;
+const DMA_FROM_DEVICE: u32 = 2;
+const SCSI_MLQUEUE_HOST_BUSY: c_int = 0x1055;
+const EH_SUCCESS: c_int = 0x2002;
+const EH_FAILED: c_int = 0x2003;
+const SCSI_SENSE_BUFFERSIZE: usize = 96;
+
+/// Data direction of a SCSI command.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    /// No data.
+    None,
+    /// Device to host.
+    Read,
+    /// Host to device.
+    Write,
+}
+
+/// A command from the SCSI midlayer, owned until `complete`.
+///
+/// # Invariants
+/// A live scsi_cmnd handed to queuecommand, not yet completed.
+pub struct ScsiCmd(NonNull<bindings::scsi_cmnd>);
+
+// SAFETY: a scsi_cmnd may be completed from any context.
+unsafe impl Send for ScsiCmd {}
+
+impl ScsiCmd {
+    fn c(&self) -> &bindings::scsi_cmnd {
+        // SAFETY: live (invariant).
+        unsafe { self.0.as_ref() }
+    }
+
+    /// LUN.
+    pub fn lun(&self) -> u64 {
+        // SAFETY: a live command has a live device.
+        unsafe { (*self.c().device).lun }
+    }
+    /// CDB bytes.
+    pub fn cdb(&self) -> &[u8] {
+        let c = self.c();
+        // SAFETY: `cmnd` holds at least `cmd_len` bytes (SCSI midlayer).
+        unsafe { core::slice::from_raw_parts(c.cmnd.as_ptr(), usize::from(c.cmd_len).min(c.cmnd.len())) }
+    }
+    /// Data direction.
+    pub fn dir(&self) -> Dir {
+        match self.c().sc_data_direction {
+            DMA_TO_DEVICE => Dir::Write,
+            DMA_FROM_DEVICE => Dir::Read,
+            _ => Dir::None,
+        }
+    }
+    /// Buffer length.
+    pub fn bufflen(&self) -> u32 {
+        self.c().sdb.length
+    }
+    /// The scatterlist and its entry count.
+    pub fn sg(&self) -> (*mut core::ffi::c_void, u32) {
+        let t = &self.c().sdb.table;
+        (t.sgl.cast(), t.nents)
+    }
+    /// A tag unique among this host's commands in flight.
+    pub fn tag(&self) -> u64 {
+        self.0.as_ptr() as u64
+    }
+    /// The raw pointer (stored as the fabric's per-command context).
+    pub fn into_raw(self) -> usize {
+        self.0.as_ptr() as usize
+    }
+    /// Takes a command back from `into_raw`.
+    ///
+    /// # Safety
+    /// `p` came from `into_raw` and the command was not completed since.
+    pub unsafe fn from_raw(p: usize) -> Option<Self> {
+        NonNull::new(p as *mut bindings::scsi_cmnd).map(ScsiCmd)
+    }
+
+    /// Completes the command with `status`, `sense` and residual `resid`.
+    pub fn complete(self, status: u8, sense: &[u8], resid: i32) {
+        let p = self.0.as_ptr();
+        // SAFETY: live and ours until scsi_done (invariant); the sense buffer
+        // holds SCSI_SENSE_BUFFERSIZE bytes.
+        unsafe {
+            (*p).result = c_int::from(status);
+            if !sense.is_empty() && !(*p).sense_buffer.is_null() {
+                let n = sense.len().min(SCSI_SENSE_BUFFERSIZE);
+                core::ptr::copy_nonoverlapping(sense.as_ptr(), (*p).sense_buffer, n);
+            }
+            (*p).resid_len = resid.max(0) as u32;
+            bindings::scsi_done(p);
+        }
+    }
+}
+
+/// The command a fabric stored as its per-command context in `queue`
+/// (`ScsiCmd::into_raw`), when the core hands the command back.
+pub fn cmd_from_priv(p: usize) -> Option<ScsiCmd> {
+    // SAFETY: the core returns each command exactly once to xmit_response,
+    // with the context `queue` stored, and the scsi_cmnd stays live until we
+    // complete it.
+    unsafe { ScsiCmd::from_raw(p) }
+}
+
+/// What serves a host.
+pub trait HostOps: Send + Sync + 'static {
+    /// A new command (atomic context). Err(cmd): busy, the midlayer retries.
+    fn queue(&self, cmd: ScsiCmd) -> Result<(), ScsiCmd>;
+    /// ABORT TASK for `tag` (EH thread). True on success.
+    fn abort(&self, lun: u64, tag: u64) -> bool;
+    /// LOGICAL UNIT RESET (EH thread).
+    fn lun_reset(&self, lun: u64) -> bool;
+    /// TARGET RESET (EH thread); also used for host reset.
+    fn target_reset(&self) -> bool;
+}
+
+/// A root device the hosts hang off (their parent in sysfs).
+///
+/// # Invariants
+/// A device from __root_device_register, unregistered on drop.
+pub struct RootDevice(NonNull<bindings::device>);
+
+// SAFETY: a registered device may be referenced from any thread.
+unsafe impl Send for RootDevice {}
+// SAFETY: as above.
+unsafe impl Sync for RootDevice {}
+
+impl RootDevice {
+    /// Registers /sys/devices/`name`.
+    pub fn new(name: &CStr, module: &'static ThisModule) -> Result<Self> {
+        // SAFETY: `name` is NUL-terminated; `module` is this module.
+        let d = unsafe { bindings::__root_device_register(name.as_ptr(), module.as_ptr().cast()) };
+        let v = d as isize;
+        if (-4095..0).contains(&v) {
+            return Err(Error::from_errno(v as i32));
+        }
+        NonNull::new(d).map(RootDevice).ok_or(code::ENOMEM)
+    }
+}
+
+impl Drop for RootDevice {
+    fn drop(&mut self) {
+        // SAFETY: registered in `new` (invariant).
+        unsafe { bindings::root_device_unregister(self.0.as_ptr()) };
+    }
+}
+
+/// A host template for hosts served by `T`.
+pub struct Template<T: HostOps> {
+    t: KBox<bindings::scsi_host_template>,
+    _name: &'static CStr,
+    _p: PhantomData<T>,
+}
+
+// SAFETY: the template is immutable after construction.
+unsafe impl<T: HostOps> Send for Template<T> {}
+// SAFETY: as above.
+unsafe impl<T: HostOps> Sync for Template<T> {}
+
+impl<T: HostOps> Template<T> {
+    /// Builds the template (`can_queue` commands per host).
+    pub fn new(name: &'static CStr, module: &'static ThisModule, can_queue: i32) -> Result<Self> {
+        let mut t = KBox::new(bindings::scsi_host_template::default(), GFP_KERNEL)?;
+        t.module = module.as_ptr().cast();
+        t.name = name.as_ptr();
+        t.proc_name = name.as_ptr();
+        t.queuecommand = Some(queuecommand::<T>);
+        t.eh_abort_handler = Some(eh_abort::<T>);
+        t.eh_device_reset_handler = Some(eh_device_reset::<T>);
+        t.eh_target_reset_handler = Some(eh_target_reset::<T>);
+        t.eh_host_reset_handler = Some(eh_host_reset::<T>);
+        t.can_queue = can_queue;
+        t.this_id = -1;
+        t.sg_tablesize = 0xffff;
+        t.cmd_per_lun = can_queue as i16;
+        t.max_sectors = 0xffff;
+        t.dma_boundary = u64::MAX as _;
+        t.max_segment_size = u32::MAX;
+        t.set_skip_settle_delay(1);
+        Ok(Template { t, _name: name, _p: PhantomData })
+    }
+}
+
+/// A registered SCSI host; removed (waiting for its commands) on drop.
+///
+/// # Invariants
+/// `shost` is an added host whose hostdata holds `Arc::into_raw(ops)`.
+pub struct ScsiHost<T: HostOps> {
+    shost: NonNull<bindings::Scsi_Host>,
+    _p: PhantomData<T>,
+}
+
+// SAFETY: SCSI host APIs are thread-safe.
+unsafe impl<T: HostOps> Send for ScsiHost<T> {}
+// SAFETY: as above.
+unsafe impl<T: HostOps> Sync for ScsiHost<T> {}
+
+impl<T: HostOps> ScsiHost<T> {
+    /// Allocates, adds and scans a host served by `ops`. Process context.
+    pub fn new(tmpl: &Template<T>, parent: &RootDevice, ops: Arc<T>, max_lun: u64) -> Result<Self> {
+        // SAFETY: the template outlives every host (module state, dropped last).
+        let sh = unsafe { bindings::scsi_host_alloc(&*tmpl.t, core::mem::size_of::<usize>() as c_int) };
+        let sh = NonNull::new(sh).ok_or(code::ENOMEM)?;
+        // SAFETY: a fresh host with room for one usize of hostdata.
+        unsafe {
+            let h = sh.as_ptr();
+            (*h).max_id = 1;
+            (*h).max_channel = 0;
+            (*h).max_lun = max_lun;
+            (*h).max_cmd_len = 32;
+            *(*h).hostdata.as_mut_ptr() = Arc::into_raw(ops) as core::ffi::c_ulong;
+            let ret = bindings::scsi_add_host_with_dma(h, parent.0.as_ptr(), parent.0.as_ptr());
+            if ret != 0 {
+                drop(Arc::from_raw(*(*h).hostdata.as_ptr() as *const T));
+                bindings::scsi_host_put(h);
+                return Err(Error::from_errno(ret));
+            }
+            bindings::scsi_scan_host(h);
+        }
+        // INVARIANT: added, hostdata set.
+        Ok(ScsiHost { shost: sh, _p: PhantomData })
+    }
+
+    /// Host number (hostN).
+    pub fn host_no(&self) -> u32 {
+        // SAFETY: live host (invariant).
+        unsafe { (*self.shost.as_ptr()).host_no }
+    }
+
+    /// Makes a new LUN visible (process context).
+    pub fn add_lun(&self, lun: u64) {
+        // SAFETY: live host; scsi_add_device probes synchronously.
+        let sdev = unsafe { bindings::__scsi_add_device(self.shost.as_ptr(), 0, 0, lun, core::ptr::null_mut()) };
+        let v = sdev as isize;
+        if !sdev.is_null() && !(-4095..0).contains(&v) {
+            // SAFETY: __scsi_add_device returned a referenced device.
+            unsafe { bindings::scsi_device_put(sdev) };
+        }
+    }
+
+    /// Removes a LUN's device (process context).
+    pub fn remove_lun(&self, lun: u64) {
+        // SAFETY: live host.
+        let sdev = unsafe { bindings::scsi_device_lookup(self.shost.as_ptr(), 0, 0, lun) };
+        if !sdev.is_null() {
+            // SAFETY: a referenced device from scsi_device_lookup.
+            unsafe {
+                bindings::scsi_remove_device(sdev);
+                bindings::scsi_device_put(sdev);
+            }
+        }
+    }
+}
+
+impl<T: HostOps> Drop for ScsiHost<T> {
+    fn drop(&mut self) {
+        let h = self.shost.as_ptr();
+        // SAFETY: live host (invariant). scsi_remove_host waits for commands
+        // and devices; afterwards nothing calls our callbacks.
+        unsafe {
+            bindings::scsi_remove_host(h);
+            drop(Arc::from_raw(*(*h).hostdata.as_ptr() as *const T));
+            bindings::scsi_host_put(h);
+        }
+    }
+}
+
+/// # Safety
+/// `h` is one of our hosts (hostdata holds an `Arc<T>` raw pointer).
+unsafe fn ops_of<'a, T: HostOps>(h: *mut bindings::Scsi_Host) -> &'a T {
+    // SAFETY: per the caller; the Arc lives until the host is removed, which
+    // waits for every callback.
+    unsafe { &*(*(*h).hostdata.as_ptr() as *const T) }
+}
+
+/// # Safety
+/// Called by the midlayer for one of our hosts.
+unsafe fn cmd_ops<'a, T: HostOps>(cmd: *mut bindings::scsi_cmnd) -> &'a T {
+    // SAFETY: a live command has a live device of our host.
+    unsafe { ops_of::<T>((*(*cmd).device).host) }
+}
+
+unsafe extern "C" fn queuecommand<T: HostOps>(h: *mut bindings::Scsi_Host, cmd: *mut bindings::scsi_cmnd) -> c_int {
+    let Some(c) = NonNull::new(cmd) else { return SCSI_MLQUEUE_HOST_BUSY };
+    // SAFETY: midlayer callback for our host.
+    let ops = unsafe { ops_of::<T>(h) };
+    match ops.queue(ScsiCmd(c)) {
+        Ok(()) => 0,
+        Err(_) => SCSI_MLQUEUE_HOST_BUSY,
+    }
+}
+
+fn disposition(ok: bool) -> c_int {
+    if ok {
+        EH_SUCCESS
+    } else {
+        EH_FAILED
+    }
+}
+
+unsafe extern "C" fn eh_abort<T: HostOps>(cmd: *mut bindings::scsi_cmnd) -> c_int {
+    // SAFETY: EH callback for our host with a live command.
+    let (ops, lun) = unsafe { (cmd_ops::<T>(cmd), (*(*cmd).device).lun) };
+    disposition(ops.abort(lun, cmd as u64))
+}
+
+unsafe extern "C" fn eh_device_reset<T: HostOps>(cmd: *mut bindings::scsi_cmnd) -> c_int {
+    // SAFETY: as above.
+    let (ops, lun) = unsafe { (cmd_ops::<T>(cmd), (*(*cmd).device).lun) };
+    disposition(ops.lun_reset(lun))
+}
+
+unsafe extern "C" fn eh_target_reset<T: HostOps>(cmd: *mut bindings::scsi_cmnd) -> c_int {
+    // SAFETY: as above.
+    let ops = unsafe { cmd_ops::<T>(cmd) };
+    disposition(ops.target_reset())
+}
+
+unsafe extern "C" fn eh_host_reset<T: HostOps>(cmd: *mut bindings::scsi_cmnd) -> c_int {
+    // SAFETY: as above.
+    let ops = unsafe { cmd_ops::<T>(cmd) };
+    disposition(ops.target_reset())
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Builds rscst's modules against KDIR (default: the lab's cached kernel of
+# the given flavour), warnings as errors, after regenerating the bindings
+# when the kernel tree changed.
+source "$(dirname "$0")/lib.sh"
+flavour=${1:-debug}
+kdir=${2:-}
+if [ -z "$kdir" ]; then
+	bash "$LAB_DIR/setup-host.sh" >&2
+	kdir=$(bash "$LAB_DIR/kernel/build.sh" "$flavour")
+fi
+[ -f "$kdir/Module.symvers" ] || die "$kdir is not a built kernel tree"
+gen="$REPO_DIR/sys/generated/bindings.rs"
+stamp="$REPO_DIR/sys/generated/.kdir"
+want="$kdir $(sha256sum "$REPO_DIR/sys/bindings.h" "$REPO_DIR/sys/allowlist" "$REPO_DIR/sys/gen-bindings.sh" | sha256sum | cut -c1-16)"
+if [ ! -f "$gen" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+	log "generating bindings for $kdir"
+	bash "$REPO_DIR/sys/gen-bindings.sh" "$kdir" "$gen"
+	echo "$want" >"$stamp"
+fi
+export RUST_LIB_SRC
+RUST_LIB_SRC=$(rust_lib_src)
+make -s -C "$kdir" M="$REPO_DIR" KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings modules
+echo "$kdir" >"$REPO_DIR/sys/generated/.last-kdir"

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Runs VM suites (all of tests/vm/*.sh, or the one named) against freshly
+# built modules; prints "N passed, N failed" over all of them.
+#   check-vm.sh [SUITE]
+source "$(dirname "$0")/lib.sh"
+want=${1:-}
+bash "$LAB_DIR/setup-host.sh" >&2
+bash "$LAB_DIR/kernel/build.sh" debug >/dev/null
+bash "$LAB_DIR/rootfs/build.sh" >/dev/null
+bash "$LAB_DIR/build-modules.sh" debug
+suites=()
+for f in "$REPO_DIR"/tests/vm/*.sh; do
+	n=$(basename "$f" .sh)
+	[ "$n" = lib ] && continue
+	[ -n "$want" ] && [ "$n" != "$want" ] && continue
+	suites+=("$n")
+done
+[ ${#suites[@]} -gt 0 ] || die "no VM suite named '$want'"
+total_p=0
+total_f=0
+for s in "${suites[@]}"; do
+	t=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$REPO_DIR/tests/vm/$s.sh")
+	rc=0
+	bash "$LAB_DIR/run-vm.sh" "$s" "${t:-900}" || rc=$?
+	log="$REPO_DIR/out/$s/suite.log"
+	cat "$log" 2>/dev/null || true
+	p=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" 2>/dev/null | tail -1)
+	f=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" 2>/dev/null | tail -1)
+	p=${p:-0}
+	f=${f:-0}
+	# A clean suite whose boot or kernel log failed still counts as a failure.
+	if [ $rc != 0 ] && [ "$f" = 0 ]; then f=1; fi
+	log "suite $s: $p passed, $f failed"
+	total_p=$((total_p + p))
+	total_f=$((total_f + f))
+done
+echo "vm: $total_p passed, $total_f failed"
+[ $total_f = 0 ]

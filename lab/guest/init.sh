@@ -1,0 +1,36 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Runs inside the lab guest as PID 1's child: starts what the suites need,
+# runs tests/vm/$SUITE.sh, and leaves rc, suite.log, dmesg.txt and
+# kmemleak.txt in /mnt/out for the host.
+out=/mnt/out
+suite=$(sed -n 's/.*rscst\.suite=\([^ ]*\).*/\1/p' /proc/cmdline)
+echo "rscst guest: suite '$suite'"
+hostname rscst-lab
+ip link set lo up 2>/dev/null
+echo 0 >/proc/sys/kernel/hung_task_panic 2>/dev/null
+if [ "$suite" = probe ]; then
+	echo 0 >"$out/rc"
+	exit 0
+fi
+script=/mnt/rscst/tests/vm/$suite.sh
+[ -f "$script" ] || script=/mnt/rscst/lab/guest/$suite.sh
+if [ ! -f "$script" ]; then
+	echo "no such suite: $script" | tee "$out/suite.log"
+	echo 2 >"$out/rc"
+	exit 0
+fi
+# Leak scans need a quiet period; clear what boot left behind.
+[ -w /sys/kernel/debug/kmemleak ] && echo clear >/sys/kernel/debug/kmemleak
+cd /mnt/rscst || exit 1
+RSCST_OUT=$out sh -c "bash $script" >"$out/suite.log" 2>&1
+echo $? >"$out/rc.suite"
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan >/sys/kernel/debug/kmemleak
+	sleep 1
+	echo scan >/sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak >"$out/kmemleak.txt"
+fi
+dmesg >"$out/dmesg.txt"
+cp "$out/rc.suite" "$out/rc"
+cat "$out/suite.log"

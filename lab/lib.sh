@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared settings for the lab scripts: where the machine-local cache lives and
+# how the heavy artefacts are keyed. Sourced, never run.
+
+set -euo pipefail
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$LAB_DIR/.." && pwd)
+# Machine-local, outside the repository: survives fresh clones on a warm machine.
+RSCST_CACHE=${RSCST_CACHE:-/var/cache/rscst}
+RUST_SRC_PKG_VERSION=${RUST_SRC_PKG_VERSION:-}
+BINDGEN_VERSION=0.69.5
+BINDGEN_ROOT="$RSCST_CACHE/bindgen-$BINDGEN_VERSION"
+export PATH="$BINDGEN_ROOT/bin:$PATH"
+
+log() { printf '[lab %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+rustc_version() { rustc --version | awk '{print $2}'; }
+
+# The Rust library sources the kernel needs must match rustc exactly.
+rust_lib_src() { echo "/usr/src/rustc-$(rustc_version)/library"; }
+
+kernel_src_tarball() {
+	ls /usr/src/linux-source-6.12.tar.xz 2>/dev/null || true
+}
+
+kernel_pkg_version() {
+	dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || true
+}
+
+# Key = (kernel package version, config fragment hash, rustc version, flavour).
+kernel_key() {
+	local flavour=${1:-debug}
+	local h
+	h=$(cat "$LAB_DIR/kernel/base.config" "$LAB_DIR/kernel/$flavour.config" \
+		"$LAB_DIR/kernel/build.sh" | sha256sum | cut -c1-12)
+	echo "$(kernel_pkg_version)-$flavour-$h-rustc$(rustc_version)"
+}
+
+kernel_dir() { echo "$RSCST_CACHE/kernel/$(kernel_key "${1:-debug}")/linux"; }
+kernel_mods_dir() { echo "$RSCST_CACHE/kernel/$(kernel_key "${1:-debug}")/modroot"; }
+
+rootfs_key() {
+	cat "$LAB_DIR/rootfs/build.sh" "$LAB_DIR/rootfs/packages" | sha256sum | cut -c1-12
+}
+rootfs_image() { echo "$RSCST_CACHE/rootfs/$(rootfs_key)/rootfs.img"; }

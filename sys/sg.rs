@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Scatter-gather lists handed across the C ABI: copying small buffers in and
+//! out, and walking the entries as (page, offset, length) segments for I/O.
+
+use super::bindings;
+
+/// A borrowed scatter-gather list (`struct scatterlist *` plus entry count).
+///
+/// # Invariants
+/// `sg` is null (and `nents` 0) or points to a valid chain of at least `nents`
+/// entries that stays valid and unmodified by others for `'a`.
+pub struct SgList<'a> {
+    sg: *mut bindings::scatterlist,
+    nents: u32,
+    _life: core::marker::PhantomData<&'a mut ()>,
+}
+
+impl<'a> SgList<'a> {
+    /// Wraps a raw list.
+    ///
+    /// # Safety
+    /// The caller guarantees the invariants of [`SgList`] for `'a`.
+    pub unsafe fn from_raw(sg: *mut core::ffi::c_void, nents: u32) -> Self {
+        let nents = if sg.is_null() { 0 } else { nents };
+        // INVARIANT: guaranteed by the caller.
+        SgList { sg: sg.cast(), nents, _life: core::marker::PhantomData }
+    }
+
+    /// Number of entries.
+    pub fn nents(&self) -> u32 {
+        self.nents
+    }
+
+    /// Copies `src` into the start of the list; returns bytes copied.
+    pub fn copy_from(&mut self, src: &[u8]) -> usize {
+        if self.nents == 0 || src.is_empty() {
+            return 0;
+        }
+        // SAFETY: the list is valid for `nents` entries (type invariant) and
+        // `src` is a valid slice; sg_copy_from_buffer bounds the copy by both.
+        unsafe {
+            bindings::sg_copy_from_buffer(self.sg, self.nents, src.as_ptr().cast(), src.len())
+        }
+    }
+
+    /// Copies the start of the list into `dst`; returns bytes copied.
+    pub fn copy_to(&self, dst: &mut [u8]) -> usize {
+        if self.nents == 0 || dst.is_empty() {
+            return 0;
+        }
+        // SAFETY: as in `copy_from`; `dst` is a valid mutable slice.
+        unsafe {
+            bindings::sg_copy_to_buffer(self.sg, self.nents, dst.as_mut_ptr().cast(), dst.len())
+        }
+    }
+
+    /// Calls `f(page, offset, len)` for each entry, in order, until it returns
+    /// false. `page` is a `struct page *` for building bio_vecs.
+    pub fn for_each_segment(&self, mut f: impl FnMut(*mut bindings::page, u32, u32) -> bool) {
+        let mut sg = self.sg;
+        for _ in 0..self.nents {
+            if sg.is_null() {
+                break;
+            }
+            // SAFETY: `sg` is one of the first `nents` entries (type invariant;
+            // sg_next follows chain links and returns NULL at the end).
+            let (page, off, len) = unsafe {
+                let e = &*sg;
+                // sg_page(): the low two bits of page_link mark chain/end.
+                ((e.page_link & !0x3) as usize as *mut bindings::page, e.offset, e.length)
+            };
+            if !f(page, off, len) {
+                break;
+            }
+            // SAFETY: as above.
+            sg = unsafe { bindings::sg_next(sg) };
+        }
+    }
+}
+
+impl SgList<'_> {
+    /// Zeroes the first `len` bytes of the list.
+    pub fn zero(&mut self, len: usize) {
+        if self.nents == 0 {
+            return;
+        }
+        // SAFETY: valid list (type invariant); sg_zero_buffer bounds itself by
+        // the list's length.
+        unsafe { bindings::sg_zero_buffer(self.sg, self.nents, len, 0) };
+    }
+}

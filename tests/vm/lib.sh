@@ -1,0 +1,103 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared helpers for the VM suites (sourced inside the lab guest).
+# Every check prints "ok - NAME" or "not ok - NAME" with the evidence; the
+# suite ends with "N passed, N failed".
+
+PASS=0
+FAIL=0
+SKIP=0
+SCST=/sys/kernel/scst_tgt
+REPO=${REPO:-/mnt/rscst}
+
+ok() { PASS=$((PASS + 1)); echo "ok - $1"; }
+not_ok() { FAIL=$((FAIL + 1)); echo "not ok - $1"; }
+skip() { SKIP=$((SKIP + 1)); echo "skip - $1: $2"; }
+
+# check NAME CMD...: passes when CMD exits 0; shows its output otherwise.
+check() {
+	local name=$1
+	shift
+	local o
+	if o=$("$@" 2>&1); then
+		ok "$name"
+	else
+		not_ok "$name"
+		printf '%s\n' "$o" | tail -25 | sed 's/^/    # /'
+	fi
+}
+
+# check_fails NAME CMD...: passes when CMD exits non-zero.
+check_fails() {
+	local name=$1
+	shift
+	if "$@" >/dev/null 2>&1; then
+		not_ok "$name (unexpectedly succeeded: $*)"
+	else
+		ok "$name"
+	fi
+}
+
+# expect_eq NAME ACTUAL EXPECTED
+expect_eq() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1"
+		echo "    # expected: '$3'"
+		echo "    # actual:   '$2'"
+	fi
+}
+
+# expect_match NAME TEXT REGEX
+expect_match() {
+	if printf '%s\n' "$2" | grep -Eq -- "$3"; then
+		ok "$1"
+	else
+		not_ok "$1"
+		echo "    # '$3' not found in:"
+		printf '%s\n' "$2" | head -20 | sed 's/^/    #   /'
+	fi
+}
+
+finish() {
+	echo "$PASS passed, $FAIL failed, $SKIP skipped"
+	[ "$FAIL" = 0 ]
+}
+
+# mgmt FILE CMD: writes a management command; fails like the write did.
+mgmt() {
+	echo "$2" >"$1"
+}
+
+# The SCSI host created by the last add_session (highest rscst_local host).
+local_host() {
+	local h best=-1 n
+	for h in /sys/class/scsi_host/host*; do
+		[ "$(cat "$h/proc_name" 2>/dev/null)" = rscst_local ] || continue
+		n=${h##*/host}
+		[ "$n" -gt "$best" ] && best=$n
+	done
+	echo "$best"
+}
+
+# sd_of HOST LUN / sg_of HOST LUN: the block / generic device of a LUN.
+sd_of() { ls "/sys/bus/scsi/devices/$1:0:0:$2/block/" 2>/dev/null | head -1; }
+sg_of() { ls "/sys/bus/scsi/devices/$1:0:0:$2/scsi_generic/" 2>/dev/null | head -1; }
+
+# wait_for SECONDS CMD...: polls CMD until it succeeds.
+wait_for() {
+	local t=$1
+	shift
+	local i=0
+	while [ $i -lt $((t * 10)) ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+load_rscst() {
+	insmod "$REPO/core/rscst.ko" && insmod "$REPO/dev_handlers/vdisk/rscst_vdisk.ko" &&
+		insmod "$REPO/fabrics/local/rscst_local.ko"
+}
