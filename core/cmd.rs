@@ -169,7 +169,7 @@ fn parse(c: &mut Cmd) -> Result<bool, Sense> {
     let len = usize::from(c.desc.cdb_len);
     let cdb = Cdb::decode(&c.desc.cdb[..len])?;
     c.cdb = Some(cdb);
-    c.mapped = c.session.target.luns.lookup(c.desc.lun);
+    c.mapped = c.session.lookup(c.desc.lun);
     let block_size = c.mapped.as_ref().map_or(512, |m| m.dev.geo.block_size);
     c.desc.block_shift = block_size.trailing_zeros();
     if c.mapped.is_none() && !matches!(cdb.op, Op::Inquiry { .. } | Op::ReportLuns { .. } | Op::RequestSense { .. }) {
@@ -275,7 +275,7 @@ fn emulate_in_core(c: &mut Cmd, cdb: &Cdb) {
         Op::ReportLuns { alloc_len, .. } => {
             let mut luns = KVec::new();
             let mut oom = false;
-            c.session.target.luns.for_each_lun(|l| oom |= luns.push(l, GFP_ATOMIC).is_err());
+            c.session.for_each_lun(|l| oom |= luns.push(l, GFP_ATOMIC).is_err());
             let need = 8 + 8 * luns.len();
             let mut buf = KVec::new();
             if oom || buf.extend_with(need.min(alloc_len as usize), 0u8, GFP_ATOMIC).is_err() {

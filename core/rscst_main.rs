@@ -20,6 +20,7 @@ pub mod scsi;
 pub mod cmd;
 pub mod device;
 pub mod fabric;
+pub mod group;
 pub mod handler;
 pub mod lun;
 pub mod msg;

@@ -4,8 +4,12 @@
 //!
 //! Locking: `inflight` is a spinlock taken on the data path (command
 //! arrival, abort checks, release) and by TMFs; it protects only the slot
-//! table. Lock order: `Target::sessions` (mutex) -> `inflight`.
+//! table. `group` is a spinlock taken on the data path to find the session's
+//! LUN set. Lock order: `Target::groups` -> `Target::sessions` (mutexes) ->
+//! `group` -> `LunSet::table` -> `inflight`.
 
+use crate::group::Group;
+use crate::lun::{LunSet, Mapped};
 use crate::sys::sysfs::{Attr, AttrOps, Dir, TextBuf};
 use crate::target::Target;
 use core::fmt::Write;
@@ -91,6 +95,9 @@ pub struct Session {
     /// Commands in flight.
     #[pin]
     pub inflight: SpinLock<InFlight>,
+    /// The access group whose LUNs the session sees (None: the target's).
+    #[pin]
+    group: SpinLock<Option<Arc<Group>>>,
     #[pin]
     sysfs: Mutex<SessionSysfs>,
 }
@@ -101,6 +108,58 @@ struct SessionSysfs {
 }
 
 impl Session {
+    fn with_luns<R>(&self, f: impl FnOnce(&LunSet) -> R) -> R {
+        let g = self.group.lock();
+        match g.as_ref() {
+            Some(g) => f(&g.luns),
+            None => f(&self.target.luns),
+        }
+    }
+
+    /// Looks a LUN up in the session's LUN set (data path, any context).
+    pub fn lookup(&self, lun: u64) -> Option<Mapped> {
+        self.with_luns(|s| s.lookup(lun))
+    }
+
+    /// Calls `f` with every LUN the session sees (REPORT LUNS).
+    pub fn for_each_lun(&self, f: impl FnMut(u64)) {
+        self.with_luns(|s| s.for_each_lun(f))
+    }
+
+    /// Whether the session sees `group`'s LUNs (None: the target's).
+    pub fn is_bound_to(&self, group: Option<&Arc<Group>>) -> bool {
+        match (self.group.lock().as_ref(), group) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
+    /// Binds the session to `group`, telling the fabric which LUNs vanish
+    /// and appear (management context).
+    pub fn rebind(&self, group: Option<Arc<Group>>) {
+        if self.is_bound_to(group.as_ref()) {
+            return;
+        }
+        let mut old = KVec::new();
+        self.for_each_lun(|l| {
+            let _ = old.push(l, GFP_ATOMIC);
+        });
+        let fabric = self.target.fabric.ops;
+        let tpriv = self.target.priv_();
+        for l in old.iter() {
+            fabric.luns_changed(tpriv, self, *l, false);
+        }
+        *self.group.lock() = group;
+        let mut new = KVec::new();
+        self.for_each_lun(|l| {
+            let _ = new.push(l, GFP_ATOMIC);
+        });
+        for l in new.iter() {
+            fabric.luns_changed(tpriv, self, *l, true);
+        }
+    }
+
     /// Enters a new command into the in-flight table: (slot, id).
     pub fn track(&self, tag: u64, lun: u64) -> Result<(usize, u64)> {
         let mut f = self.inflight.lock();
@@ -231,6 +290,7 @@ pub fn register(target: &Arc<Target>, initiator: &[u8], sess_priv: usize) -> Res
         pr_err!("rscst: invalid initiator name\n");
         return Err(EINVAL);
     }
+    let group = crate::group::match_initiator(target, name);
     let mut list = target.sessions.lock();
     if list.iter().flatten().any(|s| s.initiator.as_bytes() == initiator) {
         pr_err!("rscst: session {} already exists on {:?}\n", name, target.name);
@@ -245,6 +305,7 @@ pub fn register(target: &Arc<Target>, initiator: &[u8], sess_priv: usize) -> Res
             dying: AtomicBool::new(false),
             stats: Stats::default(),
             inflight <- new_spinlock!(InFlight { slots: KVec::new(), next_id: 1, free_hint: 0, count: 0 }, "rscst_inflight"),
+            group <- new_spinlock!(group, "rscst_session_group"),
             sysfs <- new_mutex!(SessionSysfs { attrs: KVec::new(), dir: None }),
         }),
         GFP_KERNEL,

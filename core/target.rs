@@ -39,6 +39,9 @@ pub struct Target {
     /// Live sessions; `None` marks a freed slot.
     #[pin]
     pub sessions: Mutex<KVec<Option<Arc<Session>>>>,
+    /// Access groups (`ini_groups/`), in creation order.
+    #[pin]
+    pub groups: Mutex<KVec<Arc<crate::group::Group>>>,
     #[pin]
     sysfs: Mutex<TargetSysfs>,
 }
@@ -54,6 +57,12 @@ impl Target {
     /// The fabric's context.
     pub fn priv_(&self) -> usize {
         self.tgt_priv.load(Ordering::Acquire)
+    }
+
+    /// Runs `f` with `ini_groups/`.
+    pub fn with_groups_dir<R>(&self, f: impl FnOnce(Option<&Dir>) -> R) -> R {
+        let s = self.sysfs.lock();
+        f(s.ini_groups_dir.as_ref())
     }
 
     /// Runs `f` with `sessions/`.
@@ -74,7 +83,9 @@ impl Target {
 
 impl LunOwner for Target {
     fn lun_changed(&self, lun: u64, added: bool) {
-        self.fabric.ops.luns_changed(self.priv_(), lun, added);
+        for s in self.sessions().unwrap_or_default().iter().filter(|s| s.is_bound_to(None)) {
+            self.fabric.ops.luns_changed(self.priv_(), s, lun, added);
+        }
     }
     fn lun_set(&self) -> &LunSet {
         &self.luns
@@ -83,6 +94,10 @@ impl LunOwner for Target {
 
 impl Teardown for Target {
     fn teardown(&self) {
+        let groups = core::mem::take(&mut *self.groups.lock());
+        for g in groups.iter() {
+            g.teardown();
+        }
         self.luns.teardown();
         let mut s = self.sysfs.lock();
         s.attrs = KVec::new();
@@ -142,6 +157,10 @@ fn build_sysfs(t: &Arc<Target>) -> Result {
     t.luns.create_sysfs(&dir, owner)?;
     let sessions_dir = Dir::new(Some(&dir), c"sessions")?;
     let ini_groups_dir = Dir::new(Some(&dir), c"ini_groups")?;
+    attrs.push(
+        ini_groups_dir.add_attr(c"mgmt", 0o644, Arc::new(crate::group::GroupsMgmt { tgt: t.clone() }, GFP_KERNEL)?)?,
+        GFP_KERNEL,
+    )?;
     let mut s = t.sysfs.lock();
     s.attrs = attrs;
     s.sessions_dir = Some(sessions_dir);
@@ -169,6 +188,7 @@ pub fn add(reg: &mut Registry, fabric: &Arc<Fabric>, name: &str, params: &str) -
             rel_tgt_id: NEXT_REL_TGT_ID.fetch_add(1, Ordering::Relaxed),
             luns <- LunSet::new(),
             sessions <- new_mutex!(KVec::new()),
+            groups <- new_mutex!(KVec::new()),
             sysfs <- new_mutex!(TargetSysfs { attrs: KVec::new(), sessions_dir: None, ini_groups_dir: None, dir: None }),
         }),
         GFP_KERNEL,

@@ -246,6 +246,12 @@ impl SessionHandle {
         NonNull::new(p).map(FabricCmd)
     }
 
+    /// An identity to compare with the session the core names in
+    /// `luns_changed`.
+    pub fn id(&self) -> usize {
+        self.0.as_ptr() as usize
+    }
+
     /// Runs a task management function; blocks (process context).
     pub fn task_mgmt(&self, function: u8, lun: u64, tag: u64) -> c_int {
         // SAFETY: live session (invariant).

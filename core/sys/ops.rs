@@ -301,11 +301,13 @@ impl FabricRef {
         unsafe { f(cmd.into_desc()) };
     }
 
-    /// A LUN of a target appeared or is going away.
-    pub fn luns_changed(&self, tgt_priv: usize, lun: u64, added: bool) {
+    /// A LUN appeared for a session or is going away from it.
+    pub fn luns_changed(&self, tgt_priv: usize, sess: &crate::session::Session, lun: u64, added: bool) {
         if let Some(f) = self.t().luns_changed {
-            // SAFETY: `tgt_priv` came from add_target.
-            unsafe { f(tgt_priv as *mut c_void, lun, added) };
+            let sess: *const crate::session::Session = sess;
+            // SAFETY: `tgt_priv` came from add_target; `sess` is the handle the
+            // fabric got from rscst_session_register (it only compares it).
+            unsafe { f(tgt_priv as *mut c_void, sess.cast_mut().cast(), lun, added) };
         }
     }
 }

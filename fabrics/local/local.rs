@@ -64,6 +64,8 @@ pub struct LocalTarget {
 
 struct SessionEntry {
     name: CString,
+    /// The core session's identity (see `FabricDriver::lun_changed`).
+    session_id: usize,
     /// Dropping the host removes it and then unregisters the core session.
     host: ScsiHost<LocalSession>,
 }
@@ -131,10 +133,11 @@ fn add_session(st: &State, tgt: &str, sess: &str, msg: &mut MsgOut<'_>) -> Resul
     let handle = SessionHandle::register(t.handle, sess.as_bytes(), 0).inspect_err(|_| {
         let _ = write!(msg, "the core refused session {}", sess);
     })?;
+    let session_id = handle.id();
     let ops = Arc::new(LocalSession { handle }, GFP_KERNEL)?;
     let host = ScsiHost::new(&st.tmpl, &st.root, ops, MAX_LUN)?;
     pr_info!("rscst_local: session {} of {} is host{}\n", sess, tgt, host.host_no());
-    let entry = SessionEntry { name: CString::try_from_fmt(fmt!("{}", sess))?, host };
+    let entry = SessionEntry { name: CString::try_from_fmt(fmt!("{}", sess))?, session_id, host };
     match list.iter_mut().find(|s| s.is_none()) {
         Some(slot) => *slot = Some(entry),
         None => list.push(Some(entry), GFP_KERNEL)?,
@@ -234,9 +237,9 @@ impl FabricDriver for Local {
         cmd.tx_done();
     }
 
-    fn lun_changed(t: &LocalTarget, lun: u64, added: bool) {
+    fn lun_changed(t: &LocalTarget, session: usize, lun: u64, added: bool) {
         let list = t.sessions.lock();
-        for s in list.iter().flatten() {
+        for s in list.iter().flatten().filter(|s| s.session_id == session) {
             if added {
                 s.host.add_lun(lun);
             } else {

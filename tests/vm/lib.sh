@@ -26,6 +26,16 @@ check() {
 	fi
 }
 
+# wait_bg NAME PID LOG: passes when background job PID exited 0; shows LOG otherwise.
+wait_bg() {
+	if wait "$2"; then
+		ok "$1"
+	else
+		not_ok "$1"
+		tail -25 "$3" | sed 's/^/    # /'
+	fi
+}
+
 # check_fails NAME CMD...: passes when CMD exits non-zero.
 check_fails() {
 	local name=$1

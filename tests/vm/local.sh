@@ -54,4 +54,125 @@ check "write 4 MiB" dd if=/tmp/pattern of=$SD0 bs=1M oflag=direct 2>/dev/null
 check "read back equals written" cmp -n 4194304 /tmp/pattern $SD0
 check "backing file holds the data" cmp -n 4194304 /tmp/pattern /root/disk1.img
 
+
+# Management errors: the write fails, the reason is readable, nothing changes.
+check_fails "unknown mgmt command is refused" mgmt $SCST/handlers/vdisk_fileio/mgmt "frobnicate disk9"
+expect_match "last_sysfs_mgmt_res has errno and reason" "$(cat $SCST/last_sysfs_mgmt_res)" "^-22"
+check_fails "unknown device parameter is refused" mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device disk9 filename=/root/disk1.img; colour=blue"
+expect_match "reason names the parameter" "$(cat $SCST/last_sysfs_mgmt_res)" "colour"
+check "refused device was not created" test ! -e $SCST/devices/disk9
+check_fails "duplicate device is refused" mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device disk1 filename=/root/disk1.img"
+check_fails "missing backing file is refused" mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device disk9 filename=/nonexistent"
+check_fails "deleting an exported device is refused" mgmt $SCST/handlers/vdisk_fileio/mgmt "del_device disk1"
+expect_match "EBUSY reported" "$(cat $SCST/last_sysfs_mgmt_res)" "^-16"
+check_fails "duplicate LUN is refused" mgmt $SCST/targets/scst_local/t1/luns/mgmt "add null1 0"
+check_fails "LUN of unknown device is refused" mgmt $SCST/targets/scst_local/t1/luns/mgmt "add nosuch 7"
+check_fails "malformed LUN number is refused" mgmt $SCST/targets/scst_local/t1/luns/mgmt "add null1 x7"
+check "good command resets last_sysfs_mgmt_res" sh -c "echo 'add_device null9 size_mb=8' >$SCST/handlers/vdisk_nullio/mgmt && test \"\$(cat $SCST/last_sysfs_mgmt_res)\" = 0"
+check "del_device works" mgmt $SCST/handlers/vdisk_nullio/mgmt "del_device null9"
+
+# Exact sense data.
+raw=$(sg_raw -r 512 $SG0 ee 00 00 00 00 00 00 00 00 00 2>&1)
+expect_match "unsupported opcode: ILLEGAL REQUEST" "$raw" "Illegal Request"
+expect_match "unsupported opcode: INVALID COMMAND OPERATION CODE" "$raw" "Invalid command operation code"
+raw=$(sg_raw -r 512 $SG0 88 00 00 00 00 00 00 08 00 00 00 00 00 01 00 00 2>&1)
+expect_match "READ(16) past the end: LBA OUT OF RANGE" "$raw" "Logical block address out of range"
+raw=$(sg_raw -r 512 $SG0 28 00 00 07 ff ff 00 00 01 00 2>&1)
+expect_match "READ(10) of the last block succeeds" "$raw" "SCSI Status: Good"
+raw=$(sg_raw -r 96 $SG0 03 00 00 00 60 00 2>&1)
+expect_match "REQUEST SENSE answers" "$raw" "SCSI Status: Good"
+
+# A read-only LUN.
+check "add read-only LUN 3" mgmt $SCST/targets/scst_local/t1/luns/mgmt "add disk1 3 read_only=1"
+check "read-only LUN appears" wait_for 10 test -n "$(sg_of $H 3)"
+SG3=/dev/$(sg_of $H 3)
+head -c 512 /dev/zero >/tmp/zero512
+raw=$(sg_raw -s 512 -i /tmp/zero512 $SG3 2a 00 00 00 00 00 00 00 01 00 2>&1)
+expect_match "write to read-only LUN: DATA PROTECT" "$raw" "Sense key: Data Protect"
+expect_match "write to read-only LUN: WRITE PROTECTED" "$raw" "Write protected"
+check "remove LUN 3" mgmt $SCST/targets/scst_local/t1/luns/mgmt "del 3"
+check "removed LUN disappears" wait_for 10 test -z "$(sg_of $H 3)"
+
+# A filesystem survives unmount and remount; the backing file holds it.
+check "mkfs.ext4" mkfs.ext4 -q -F $SD0
+mkdir -p /mnt/t
+check "mount" mount $SD0 /mnt/t
+for i in 1 2 3; do dd if=/dev/urandom of=/mnt/t/f$i bs=1M count=8 status=none; done
+(cd /mnt/t && sha256sum f1 f2 f3) >/tmp/sums
+check "rmmod rscst_local refused while mounted" sh -c '! rmmod rscst_local 2>/dev/null'
+check "rmmod rscst refused while in use" sh -c '! rmmod rscst 2>/dev/null'
+check "LUN still works after refused rmmod" sh -c "cd /mnt/t && sha256sum -c /tmp/sums"
+check "umount" umount /mnt/t
+check "remount" mount $SD0 /mnt/t
+check "checksums match after remount" sh -c "cd /mnt/t && sha256sum -c /tmp/sums"
+check "umount again" umount /mnt/t
+check "device bytes equal backing file" cmp $SD0 /root/disk1.img
+
+# fio with verification; resets during I/O.
+fio_verify() { # NAME DEVICE EXTRA...
+	local name=$1 dev=$2
+	shift 2
+	fio --name="$name" --filename="$dev" --rw=randwrite --bs=4k --iodepth=32 --numjobs=2 \
+		--ioengine=libaio --direct=1 --size=32M --offset_increment=64M --verify=crc32c \
+		--verify_fatal=1 --group_reporting "$@" >/tmp/fio-$name.log 2>&1
+}
+check "fio randwrite + crc32c verify (iodepth 32, 2 jobs)" fio_verify plain $SD0
+fio_verify reset_d $SD0 --loops=2 &
+FIO=$!
+sleep 3
+check "sg_reset -d (LUN reset) during fio" sg_reset -d $SD0
+sleep 2
+check "sg_reset -d again" sg_reset -d $SD0
+wait_bg "fio verify passes across LUN resets" $FIO /tmp/fio-reset_d.log
+fio_verify reset_t $SD0 --loops=2 &
+FIO=$!
+sleep 3
+check "sg_reset -t (target reset) during fio" sg_reset -t $SD0
+wait_bg "fio verify passes across a target reset" $FIO /tmp/fio-reset_t.log
+expect_match "core saw the TMFs" "$(dmesg | grep -c 'rscst: TMF')" "^[1-9]"
+
+# LUN add and remove while another LUN is busy.
+check "add nullio device null2" mgmt $SCST/handlers/vdisk_nullio/mgmt "add_device null2 size_mb=64"
+fio_verify busy $SD0 --loops=2 &
+FIO=$!
+sleep 2
+check "add LUN 2 under load" mgmt $SCST/targets/scst_local/t1/luns/mgmt "add null2 2"
+check "LUN 2 appears without rescan" wait_for 10 test -n "$(sd_of $H 2)"
+check "I/O to the new LUN" dd if=/dev/$(sd_of $H 2) of=/dev/null bs=1M count=8 iflag=direct status=none
+check "remove LUN 2 under load" mgmt $SCST/targets/scst_local/t1/luns/mgmt "del 2"
+check "LUN 2 disappears without rescan" wait_for 10 test -z "$(sd_of $H 2)"
+wait_bg "busy LUN unaffected (fio verify)" $FIO /tmp/fio-busy.log
+check "delete null2" mgmt $SCST/handlers/vdisk_nullio/mgmt "del_device null2"
+
+# Access groups: initiator s2 sees only its group's LUN.
+check "create group g1" mgmt $SCST/targets/scst_local/t1/ini_groups/mgmt "create g1"
+check "group LUN 0 -> null1" mgmt $SCST/targets/scst_local/t1/ini_groups/g1/luns/mgmt "add null1 0"
+check "initiator s2 into g1" mgmt $SCST/targets/scst_local/t1/ini_groups/g1/initiators/mgmt "add s2"
+check "initiator file exists" test -f $SCST/targets/scst_local/t1/ini_groups/g1/initiators/s2
+check "add session s2" mgmt $SCST/targets/scst_local/mgmt "add_session t1 s2"
+H2=$(local_host)
+check "s2 sees LUN 0" wait_for 10 test -n "$(sg_of $H2 0)"
+expect_match "s2's LUN 0 is null1" "$(sg_inq /dev/$(sg_of $H2 0) 2>&1)" "Product identification: null1"
+expect_match "s2 sees one LUN" "$(sg_luns /dev/$(sg_of $H2 0) 2>&1)" "Lun list length = 8 "
+check "s2 has no LUN 1" test -z "$(sg_of $H2 1)"
+expect_match "s1 still sees disk1 at LUN 0" "$(sg_inq $SG0 2>&1)" "Product identification: disk1"
+check "initiator s2 leaves g1" mgmt $SCST/targets/scst_local/t1/ini_groups/g1/initiators/mgmt "del s2"
+check "s2 now sees the default LUN 1" wait_for 10 test -n "$(sg_of $H2 1)"
+expect_match "s2's LUN 0 is disk1 now" "$(sg_inq /dev/$(sg_of $H2 0) 2>&1)" "Product identification: disk1"
+check "delete group g1" mgmt $SCST/targets/scst_local/t1/ini_groups/mgmt "del g1"
+check "del_session s2" mgmt $SCST/targets/scst_local/mgmt "del_session t1 s2"
+check "s2's host is gone" test ! -e /sys/class/scsi_host/host$H2
+
+# Session counters.
+expect_match "session counts commands" "$(cat $SCST/targets/scst_local/t1/sessions/s1/commands)" "^[1-9][0-9]*$"
+expect_match "session counts written KiB" "$(cat $SCST/targets/scst_local/t1/sessions/s1/write_io_count_kb)" "^[1-9][0-9]*$"
+
+# Tear everything down and unload.
+check "del_session s1" mgmt $SCST/targets/scst_local/mgmt "del_session t1 s1"
+check "del_target t1" mgmt $SCST/targets/scst_local/mgmt "del_target t1"
+check "del_device disk1" mgmt $SCST/handlers/vdisk_fileio/mgmt "del_device disk1"
+check "del_device null1" mgmt $SCST/handlers/vdisk_nullio/mgmt "del_device null1"
+check "rmmod all" rmmod rscst_local rscst_vdisk rscst
+check "sysfs tree gone" test ! -e $SCST
+
 finish

@@ -296,11 +296,12 @@ pub struct FabricOps {
     /// The response is ready (status, sense, data in `sg`). The fabric sends
     /// it, or skips sending when `cmd.aborted`, then calls `rscst_cmd_tx_done`.
     pub xmit_response: Option<unsafe extern "C" fn(cmd: *mut CmdDesc)>,
-    /// A LUN of a target appeared (`added`) or is about to disappear (called
-    /// before the core stops serving it, so the initiator can flush).
-    /// Process context, management lock held: do not call back into
+    /// A LUN appeared for session `sess` (`added`) or is about to disappear
+    /// from it (called before the core stops serving it, so the initiator can
+    /// flush). Process context, management lock held: do not call back into
     /// management.
-    pub luns_changed: Option<unsafe extern "C" fn(tgt_priv: *mut c_void, lun: u64, added: bool)>,
+    pub luns_changed:
+        Option<unsafe extern "C" fn(tgt_priv: *mut c_void, sess: *mut Session, lun: u64, added: bool)>,
 }
 
 /// Signatures of the functions `rscst.ko` exports. The core checks its

@@ -20,8 +20,11 @@ pub trait FabricDriver: 'static {
     fn mgmt(line: &str, msg: &mut MsgOut<'_>) -> Result;
     /// Sends the response (or not, when aborted) and releases the command.
     fn xmit_response(cmd: FabricCmd);
-    /// A LUN appeared or is about to go.
-    fn lun_changed(tgt: &Self::Target, lun: u64, added: bool);
+    /// A LUN appeared for the session whose [`SessionHandle::id`] is
+    /// `session`, or is about to go from it.
+    ///
+    /// [`SessionHandle::id`]: super::client::SessionHandle::id
+    fn lun_changed(tgt: &Self::Target, session: usize, lun: u64, added: bool);
 }
 
 /// Builds the ops table for `T`.
@@ -112,11 +115,11 @@ unsafe extern "C" fn xmit_response<T: FabricDriver>(cmd: *mut CmdDesc) {
 
 /// # Safety
 /// `p` came from `add_target::<T>` and the target is not deleted yet.
-unsafe extern "C" fn lun_changed<T: FabricDriver>(p: *mut c_void, lun: u64, added: bool) {
+unsafe extern "C" fn lun_changed<T: FabricDriver>(p: *mut c_void, sess: *mut crate::abi::Session, lun: u64, added: bool) {
     if p.is_null() {
         return;
     }
     // SAFETY: the Arc from add_target is alive until del_target.
     let t: ArcBorrow<'_, T::Target> = unsafe { ArcBorrow::from_raw(p.cast::<T::Target>()) };
-    T::lun_changed(&t, lun, added)
+    T::lun_changed(&t, sess as usize, lun, added)
 }

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Access groups (SCST `ini_groups`): a named LUN set shown to the initiators
+//! whose names match one of the group's patterns; every other initiator sees
+//! the target's default LUNs.
+//!
+//! `ini_groups/mgmt`: `create NAME`, `del NAME`.
+//! `ini_groups/NAME/initiators/mgmt`: `add PATTERN`, `del PATTERN`,
+//! `move PATTERN GROUP`, `clear`. `ini_groups/NAME/luns/mgmt` as for targets.
+//! Groups are matched in creation order; the first match wins.
+
+use crate::lun::{LunOwner, LunSet};
+use crate::mgmt::commands::{parse_group_cmd, parse_initiator_cmd, GroupCmd, InitiatorCmd};
+use crate::mgmt::wildcard::initiator_matches;
+use crate::mgmt_err;
+use crate::msg::MgmtResult;
+use crate::registry::Teardown;
+use crate::sys::sysfs::{Attr, AttrOps, Dir, TextBuf};
+use crate::target::Target;
+use kernel::alloc::flags::GFP_KERNEL;
+use kernel::fmt;
+use kernel::prelude::*;
+use kernel::str::CString;
+use kernel::sync::{Arc, Mutex};
+use kernel::new_mutex;
+
+/// An access group of a target.
+#[pin_data]
+pub struct Group {
+    /// Group name.
+    pub name: CString,
+    /// The target it belongs to.
+    pub target: Arc<Target>,
+    /// Its LUNs.
+    #[pin]
+    pub luns: LunSet,
+    #[pin]
+    inner: Mutex<GroupInner>,
+}
+
+struct InitiatorEntry {
+    pattern: CString,
+    _file: Attr,
+}
+
+struct GroupInner {
+    initiators: KVec<InitiatorEntry>,
+    attrs: KVec<Attr>,
+    initiators_dir: Option<Dir>,
+    dir: Option<Dir>,
+}
+
+impl Group {
+    fn matches(&self, name: &str) -> bool {
+        self.inner.lock().initiators.iter().any(|e| initiator_matches(e.pattern.to_str().unwrap_or(""), name))
+    }
+}
+
+impl LunOwner for Group {
+    fn lun_changed(&self, lun: u64, added: bool) {
+        let t = &self.target;
+        let me = self.target.groups.lock().iter().find(|g| core::ptr::eq(&***g, self)).cloned();
+        for s in t.sessions().unwrap_or_default().iter().filter(|s| s.is_bound_to(me.as_ref())) {
+            t.fabric.ops.luns_changed(t.priv_(), s, lun, added);
+        }
+    }
+    fn lun_set(&self) -> &LunSet {
+        &self.luns
+    }
+}
+
+impl Teardown for Group {
+    fn teardown(&self) {
+        self.luns.teardown();
+        let mut i = self.inner.lock();
+        i.initiators = KVec::new();
+        i.attrs = KVec::new();
+        i.initiators_dir = None;
+        i.dir = None;
+    }
+}
+
+/// The group an initiator's sessions bind to.
+pub fn match_initiator(t: &Target, name: &str) -> Option<Arc<Group>> {
+    t.groups.lock().iter().find(|g| g.matches(name)).cloned()
+}
+
+/// Re-evaluates every session's group (after group or initiator changes).
+fn rebind_all(t: &Target) {
+    for s in t.sessions().unwrap_or_default().iter() {
+        let name = s.initiator.to_str().unwrap_or("");
+        s.rebind(match_initiator(t, name));
+    }
+}
+
+/// The initiator file: shows the pattern.
+struct InitiatorFile;
+
+impl AttrOps for InitiatorFile {
+    fn show(&self, _out: &mut TextBuf<'_>) {}
+}
+
+struct InitiatorsMgmt {
+    group: Arc<Group>,
+}
+
+const INITIATORS_HELP: &str = "Usage: echo \"add INITIATOR_NAME\" >mgmt\n       \
+echo \"del INITIATOR_NAME\" >mgmt\n       \
+echo \"move INITIATOR_NAME DEST_GROUP_NAME\" >mgmt\n       \
+echo \"clear\" >mgmt\n";
+
+impl InitiatorsMgmt {
+    fn add(&self, g: &Arc<Group>, pattern: &str) -> MgmtResult {
+        if pattern.contains('/') || pattern == "." || pattern == ".." {
+            return Err(mgmt_err!(EINVAL, "initiator name '{}' cannot be a sysfs file name", pattern));
+        }
+        for other in g.target.groups.lock().iter() {
+            if other.inner.lock().initiators.iter().any(|e| e.pattern.as_bytes() == pattern.as_bytes()) {
+                return Err(mgmt_err!(EEXIST, "initiator {} already in group {:?}", pattern, other.name));
+            }
+        }
+        let oom = |_| mgmt_err!(ENOMEM, "out of memory");
+        let cpat = CString::try_from_fmt(fmt!("{}", pattern)).map_err(oom)?;
+        let mut inner = g.inner.lock();
+        let Some(dir) = inner.initiators_dir.as_ref() else {
+            return Err(mgmt_err!(ENOENT, "group is being deleted"));
+        };
+        let file = dir
+            .add_attr(&cpat, 0o444, Arc::new(InitiatorFile, GFP_KERNEL).map_err(|_| mgmt_err!(ENOMEM, "oom"))?)
+            .map_err(|e| crate::msg::MgmtError::new(e, format_args!("cannot create file for {}", pattern)))?;
+        inner.initiators.push(InitiatorEntry { pattern: cpat, _file: file }, GFP_KERNEL).map_err(|_| mgmt_err!(ENOMEM, "oom"))?;
+        Ok(())
+    }
+
+    fn del(&self, g: &Arc<Group>, pattern: &str) -> MgmtResult {
+        let mut inner = g.inner.lock();
+        let before = inner.initiators.len();
+        let mut keep = KVec::new();
+        for e in core::mem::take(&mut inner.initiators) {
+            if e.pattern.as_bytes() != pattern.as_bytes() {
+                keep.push(e, GFP_KERNEL).map_err(|_| mgmt_err!(ENOMEM, "oom"))?;
+            }
+        }
+        let removed = before != keep.len();
+        inner.initiators = keep;
+        if removed {
+            Ok(())
+        } else {
+            Err(mgmt_err!(ENOENT, "initiator {} not in group {:?}", pattern, g.name))
+        }
+    }
+}
+
+impl AttrOps for InitiatorsMgmt {
+    fn show(&self, out: &mut TextBuf<'_>) {
+        out.push(INITIATORS_HELP.as_bytes());
+    }
+
+    fn store(&self, input: &[u8]) -> Result {
+        let Some(core) = crate::sys::abi::CORE.get() else { return Err(ENODEV) };
+        let g = &self.group;
+        core.run_mgmt(input, |_reg, _grave| {
+            match parse_initiator_cmd(input) {
+                Ok(InitiatorCmd::Add { name }) => self.add(g, name)?,
+                Ok(InitiatorCmd::Del { name }) => self.del(g, name)?,
+                Ok(InitiatorCmd::Clear) => {
+                    g.inner.lock().initiators = KVec::new();
+                }
+                Ok(InitiatorCmd::Move { name, group }) => {
+                    let dest = g.target.groups.lock().iter().find(|x| x.name.as_bytes() == group.as_bytes()).cloned();
+                    let Some(dest) = dest else {
+                        return Err(mgmt_err!(ENOENT, "group {} not found", group));
+                    };
+                    self.del(g, name)?;
+                    self.add(&dest, name)?;
+                }
+                Err(e) => return Err(mgmt_err!(EINVAL, "{}", e.message())),
+            }
+            rebind_all(&g.target);
+            Ok(())
+        })
+    }
+}
+
+/// `ini_groups/mgmt`.
+pub struct GroupsMgmt {
+    /// The target.
+    pub tgt: Arc<Target>,
+}
+
+impl GroupsMgmt {
+    fn create(&self, name: &str) -> MgmtResult {
+        let t = &self.tgt;
+        if !crate::mgmt::commands::is_valid_device_name(name) || name == "mgmt" {
+            return Err(mgmt_err!(EINVAL, "invalid group name '{}'", name));
+        }
+        if t.groups.lock().iter().any(|g| g.name.as_bytes() == name.as_bytes()) {
+            return Err(mgmt_err!(EEXIST, "group {} already exists", name));
+        }
+        let oom = |_| mgmt_err!(ENOMEM, "out of memory");
+        let cname = CString::try_from_fmt(fmt!("{}", name)).map_err(oom)?;
+        let g = Arc::pin_init(
+            pin_init!(Group {
+                name: cname,
+                target: t.clone(),
+                luns <- LunSet::new(),
+                inner <- new_mutex!(GroupInner { initiators: KVec::new(), attrs: KVec::new(), initiators_dir: None, dir: None }),
+            }),
+            GFP_KERNEL,
+        )
+        .map_err(oom)?;
+        if let Err(e) = build_sysfs(t, &g) {
+            g.teardown();
+            return Err(crate::msg::MgmtError::new(e, format_args!("group {}: sysfs failed", name)));
+        }
+        t.groups.lock().push(g, GFP_KERNEL).map_err(|_| mgmt_err!(ENOMEM, "out of memory"))?;
+        Ok(())
+    }
+
+    fn del(&self, name: &str, grave: &mut crate::registry::Graveyard) -> MgmtResult {
+        let t = &self.tgt;
+        let gone = {
+            let mut groups = t.groups.lock();
+            let Some(pos) = groups.iter().position(|g| g.name.as_bytes() == name.as_bytes()) else {
+                return Err(mgmt_err!(ENOENT, "group {} not found", name));
+            };
+            let mut keep = KVec::new();
+            let mut gone = None;
+            for (i, g) in core::mem::take(&mut *groups).into_iter().enumerate() {
+                if i == pos {
+                    gone = Some(g);
+                } else {
+                    keep.push(g, GFP_KERNEL).map_err(|_| mgmt_err!(ENOMEM, "oom"))?;
+                }
+            }
+            *groups = keep;
+            gone
+        };
+        // Sessions that saw this group go back to the default LUNs.
+        rebind_all(t);
+        match gone {
+            Some(g) => grave.bury(g),
+            None => Ok(()),
+        }
+    }
+}
+
+const GROUPS_HELP: &str = "Usage: echo \"create GROUP_NAME\" >mgmt\n       echo \"del GROUP_NAME\" >mgmt\n";
+
+impl AttrOps for GroupsMgmt {
+    fn show(&self, out: &mut TextBuf<'_>) {
+        out.push(GROUPS_HELP.as_bytes());
+    }
+
+    fn store(&self, input: &[u8]) -> Result {
+        let Some(core) = crate::sys::abi::CORE.get() else { return Err(ENODEV) };
+        core.run_mgmt(input, |_reg, grave| match parse_group_cmd(input) {
+            Ok(GroupCmd::Create { name }) => self.create(name),
+            Ok(GroupCmd::Del { name }) => self.del(name, grave),
+            Err(e) => Err(mgmt_err!(EINVAL, "{}", e.message())),
+        })
+    }
+}
+
+fn build_sysfs(t: &Arc<Target>, g: &Arc<Group>) -> Result {
+    let dir = t.with_groups_dir(|d| d.map(|d| Dir::new(Some(d), &g.name)).transpose())?.ok_or(ENODEV)?;
+    let owner: Arc<dyn LunOwner> = g.clone();
+    g.luns.create_sysfs(&dir, owner)?;
+    let initiators_dir = Dir::new(Some(&dir), c"initiators")?;
+    let mgmt = initiators_dir.add_attr(c"mgmt", 0o644, Arc::new(InitiatorsMgmt { group: g.clone() }, GFP_KERNEL)?)?;
+    let mut inner = g.inner.lock();
+    inner.attrs.push(mgmt, GFP_KERNEL)?;
+    inner.initiators_dir = Some(initiators_dir);
+    inner.dir = Some(dir);
+    Ok(())
+}

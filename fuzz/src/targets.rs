@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The fuzz target bodies: one function per parser of untrusted bytes, shared by the
+//! libFuzzer binaries and the stable driver.
+
+use scsi::sense::{Sense, SENSE_LEN};
+
+/// A fuzz target: its name (also the name of its binary and of its corpus directory), its
+/// body and mutation tokens that help the blind stable driver reach deeper states.
+#[derive(Clone, Copy, Debug)]
+pub struct Target {
+    /// Name of the target, its `fuzz_targets/<name>.rs` file and `corpus/<name>/` directory.
+    pub name: &'static str,
+    /// The target body; panics when an invariant is violated.
+    pub run: fn(&[u8]),
+    /// Byte strings the mutator may insert or overwrite with.
+    pub dict: &'static [&'static [u8]],
+}
+
+/// Every fuzz target.
+pub const TARGETS: &[Target] = &[
+    Target {
+        name: "scsi_cdb",
+        run: scsi_cdb,
+        dict: SCSI_DICT,
+    },
+    Target {
+        name: "mgmt_line",
+        run: mgmt_line,
+        dict: MGMT_DICT,
+    },
+    Target {
+        name: "scsi_sense_parse",
+        run: scsi_sense_parse,
+        dict: SENSE_DICT,
+    },
+];
+
+/// Looks a target up by name.
+pub fn target(name: &str) -> Option<&'static Target> {
+    TARGETS.iter().find(|t| t.name == name)
+}
+
+/// CDB decoding and disk emulation over device parameters derived from the input (layout:
+/// see `scsi::fuzz::fuzz_params`: a 12-byte header, then the CDB, then string material).
+///
+/// `scsi::fuzz::fuzz_one` asserts its invariants only under `cfg(fuzzing)` (set by
+/// `cargo fuzz`), so the result of `fuzz_check` is asserted here as well for the stable
+/// driver.
+pub fn scsi_cdb(data: &[u8]) {
+    assert!(
+        scsi::fuzz::fuzz_check(data),
+        "scsi fuzz invariant violated"
+    );
+    scsi::fuzz::fuzz_one(data);
+}
+
+/// Every `mgmt` command-line parser and helper on arbitrary bytes; must never panic.
+pub fn mgmt_line(data: &[u8]) {
+    mgmt::fuzz::fuzz_one(data);
+}
+
+/// `Sense::parse` on arbitrary bytes; whatever it accepts must survive a round trip
+/// through every encoder unchanged, and the fixed-format encoding of a parsed sense must
+/// be a fixed point of parse + encode.
+pub fn scsi_sense_parse(data: &[u8]) {
+    let parsed = Sense::parse(data);
+    assert_eq!(parsed, Sense::parse(data), "parse is not deterministic");
+
+    // The encoders accept any triple (the key is masked to 4 bits) and truncate.
+    let raw = Sense::new(
+        byte(data, 0),
+        byte(data, 1),
+        byte(data, 2),
+    );
+    let masked = Sense::new(raw.key & 0x0F, raw.asc, raw.ascq);
+    let mut short = [0xEEu8; SENSE_LEN + 2];
+    let n = usize::from(byte(data, 3)) % short.len();
+    let got = raw.write_fixed(&mut short[..n]);
+    assert_eq!(got, n.min(SENSE_LEN), "write_fixed length into {n} bytes");
+    assert!(short[got..].iter().all(|&b| b == 0xEE), "write past end");
+    let mut full = [0u8; SENSE_LEN];
+    assert_eq!(raw.write_fixed(&mut full), SENSE_LEN);
+    assert_eq!(short[..got], full[..got], "truncated write is not a prefix");
+    assert_eq!(Sense::parse(&full), Some(masked), "{raw:?} fixed round trip");
+
+    let Some(s) = parsed else {
+        return;
+    };
+    assert!(s.key <= 0x0F, "parsed key not masked: {s:?}");
+
+    // Fixed format, without and with INFORMATION.
+    let mut fixed = [0u8; SENSE_LEN];
+    assert_eq!(s.write_fixed(&mut fixed), SENSE_LEN);
+    let reparsed = Sense::parse(&fixed);
+    assert_eq!(reparsed, Some(s), "fixed round trip of {s:?}: {fixed:02x?}");
+    let mut again = [0u8; SENSE_LEN];
+    if let Some(r) = reparsed {
+        assert_eq!(r.write_fixed(&mut again), SENSE_LEN);
+    }
+    assert_eq!(fixed, again, "fixed encoding is not stable");
+    let info = u32::from_be_bytes([byte(data, 3), byte(data, 4), byte(data, 5), byte(data, 6)]);
+    let mut with_info = [0u8; SENSE_LEN];
+    assert_eq!(s.write_fixed_with_info(info, &mut with_info), SENSE_LEN);
+    assert_eq!(
+        Sense::parse(&with_info),
+        Some(s),
+        "fixed+info round trip of {s:?}"
+    );
+
+    // Descriptor format.
+    let mut desc = [0u8; 8];
+    assert_eq!(s.write_descriptor(&mut desc), 8);
+    assert_eq!(Sense::parse(&desc), Some(s), "descriptor round trip of {s:?}");
+
+    // Parsing looks at a prefix only: trailing bytes never change an accepted result.
+    let mut longer = data.to_vec();
+    longer.extend_from_slice(&[0xA5; 3]);
+    assert_eq!(Sense::parse(&longer), Some(s), "trailing bytes changed the result");
+}
+
+fn byte(data: &[u8], i: usize) -> u8 {
+    data.get(i).copied().unwrap_or(0)
+}
+
+/// Opcodes, service actions, page codes and length bytes for the CDB target.
+const SCSI_DICT: &[&[u8]] = &[
+    &[0x00],
+    &[0x03],
+    &[0x08],
+    &[0x0A],
+    &[0x12],
+    &[0x12, 0x01, 0x80],
+    &[0x12, 0x01, 0x83],
+    &[0x12, 0x01, 0xB0],
+    &[0x15],
+    &[0x1A, 0x00, 0x3F],
+    &[0x1A, 0x08, 0x08],
+    &[0x1B],
+    &[0x1E],
+    &[0x25],
+    &[0x28],
+    &[0x2A],
+    &[0x2F],
+    &[0x35],
+    &[0x55],
+    &[0x5A, 0x00, 0x3F],
+    &[0x88],
+    &[0x8A],
+    &[0x8F],
+    &[0x91],
+    &[0x9E, 0x10],
+    &[0xA0],
+    &[0xA3, 0x0C],
+    &[0xA3, 0x0A],
+    &[0xA8],
+    &[0xAA],
+    &[0xAF],
+    &[0xFF, 0xFF, 0xFF, 0xFF],
+    &[0x00, 0x00, 0x00, 0x00],
+    &[0x00, 0x00, 0x00, 0x01],
+    &[0x7F, 0xFF, 0xFF, 0xFF],
+    &[0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF],
+];
+
+/// Command words, separators and values for the `mgmt` target.
+const MGMT_DICT: &[&[u8]] = &[
+    b"add_device ",
+    b"del_device ",
+    b"add_target ",
+    b"del_target ",
+    b"add ",
+    b"del ",
+    b"replace ",
+    b"clear",
+    b"create ",
+    b"move ",
+    b"disk1 ",
+    b"0 ",
+    b"0x1f ",
+    b"18446744073709551615",
+    b"18446744073709551616",
+    b"filename=/x",
+    b"blocksize=4096",
+    b"read_only=1",
+    b"; ",
+    b";;",
+    b"=",
+    b"==",
+    b"iqn.1994-05.com.redhat:*",
+    b" ",
+    b"\t",
+    b"\n",
+    b"\r",
+    b"\0",
+    b"*a?",
+    b"**",
+    b"!",
+    b"4K",
+    b"1G",
+    b"16E",
+    b"\xC3\xA9",
+    b"\xE2\x82\xAC",
+    b"\xF0\x9F\x92\xBE",
+    b"\xFF",
+];
+
+/// Response codes and field values for the sense target.
+const SENSE_DICT: &[&[u8]] = &[
+    &[0x70],
+    &[0x71],
+    &[0x72],
+    &[0x73],
+    &[0xF0],
+    &[0xF1],
+    &[0x0A],
+    &[0x05, 0x24, 0x00],
+    &[0x06, 0x29, 0x00],
+    &[0xFF, 0xFF, 0xFF],
+];
