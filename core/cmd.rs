@@ -81,7 +81,7 @@ pub fn context(atomic: bool) -> Context {
 fn advance(c: &mut Cmd, ev: Event) {
     match c.state.next(ev) {
         Ok(s) => c.state = s,
-        Err(e) => pr_err!("rscst: command tag {:#x}: {:?} not allowed in {:?}\n", c.desc.tag, e.event, e.from),
+        Err(e) => pr_err!("command tag {:#x}: {:?} not allowed in {:?}\n", c.desc.tag, e.event, e.from),
     }
 }
 

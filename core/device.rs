@@ -211,11 +211,11 @@ impl Teardown for Device {
         let mut waited = 0u32;
         while !crate::sys::time::wait_until(DRAIN_WARN_MS, 5, || self.inflight.load(Ordering::Acquire) == 0) {
             waited += DRAIN_WARN_MS;
-            pr_warn!("rscst: device {:?}: still {} commands after {} ms\n",
+            pr_warn!("device {:?}: still {} commands after {} ms\n",
                 self.name, self.inflight.load(Ordering::Relaxed), waited);
         }
         self.handler.ops.detach(self.dev_priv);
-        pr_info!("rscst: device {:?} deleted\n", self.name);
+        pr_info!("device {:?} deleted\n", self.name);
     }
 }
 
@@ -290,7 +290,7 @@ pub fn add(core: &Core, reg: &mut Registry, handler: &Arc<Handler>, name: &str, 
         dev.teardown();
         return Err(crate::msg::MgmtError::new(e, format_args!("add_device {}: sysfs failed", name)));
     }
-    pr_info!("rscst: device {} added ({} blocks of {} bytes)\n", name, geo.num_blocks, geo.block_size);
+    pr_info!("device {} added ({} blocks of {} bytes)\n", name, geo.num_blocks, geo.block_size);
     Ok(())
 }
 

@@ -95,7 +95,7 @@ pub fn register(core: &Core, ops: FabricRef) -> Result {
         s.attrs.push(mgmt, GFP_KERNEL)?;
     }
     reg.fabrics.push(f, GFP_KERNEL)?;
-    pr_info!("rscst: target driver {:?} registered\n", ops.name());
+    pr_info!("target driver {:?} registered\n", ops.name());
     Ok(())
 }
 

@@ -118,7 +118,7 @@ impl AttrOps for HandlerType {
 pub fn register(core: &Core, ops: HandlerRef) -> Result {
     let mut reg = core.reg.lock();
     if reg.handlers.iter().any(|h| h.name() == ops.name()) {
-        pr_err!("rscst: handler {:?} already registered\n", ops.name());
+        pr_err!("handler {:?} already registered\n", ops.name());
         return Err(EEXIST);
     }
     let dir = Dir::new(Some(&core.handlers_dir), ops.name())?;
@@ -138,7 +138,7 @@ pub fn register(core: &Core, ops: HandlerRef) -> Result {
         s.attrs.push(ty, GFP_KERNEL)?;
     }
     reg.handlers.push(h, GFP_KERNEL)?;
-    pr_info!("rscst: handler {:?} registered\n", ops.name());
+    pr_info!("handler {:?} registered\n", ops.name());
     Ok(())
 }
 

@@ -209,7 +209,7 @@ impl LunSet {
         }
         dev.exported.fetch_add(1, Ordering::AcqRel);
         owner.lun_changed(lun, true);
-        pr_info!("rscst: LUN {} -> device {:?}{}\n", lun, dev.name, if read_only { " (read-only)" } else { "" });
+        pr_info!("LUN {} -> device {:?}{}\n", lun, dev.name, if read_only { " (read-only)" } else { "" });
         Ok(())
     }
 

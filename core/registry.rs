@@ -190,7 +190,7 @@ impl Core {
             }
             Err(e) => {
                 let cmd = core::str::from_utf8(what).unwrap_or("?").trim_end();
-                pr_err!("rscst: \"{}\": {}\n", cmd, e.msg.as_str());
+                pr_err!("\"{}\": {}\n", cmd, e.msg.as_str());
                 last.errno = e.err.to_errno();
                 last.msg = e.msg;
                 Err(e.err)

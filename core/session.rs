@@ -211,7 +211,7 @@ impl Session {
         let mut waited = 0;
         while !crate::sys::time::wait_until(DRAIN_WARN_MS, 2, || self.active() == 0) {
             waited += DRAIN_WARN_MS;
-            pr_warn!("rscst: session {:?}: {} commands still in flight after {} ms\n",
+            pr_warn!("session {:?}: {} commands still in flight after {} ms\n",
                 self.initiator, self.active(), waited);
         }
     }
@@ -287,13 +287,13 @@ fn teardown_sysfs(s: &Session) {
 pub fn register(target: &Arc<Target>, initiator: &[u8], sess_priv: usize) -> Result<Arc<Session>> {
     let name = core::str::from_utf8(initiator).map_err(|_| EINVAL)?;
     if !crate::mgmt::commands::is_valid_initiator_name(name) || name.contains('/') || name == "." || name == ".." {
-        pr_err!("rscst: invalid initiator name\n");
+        pr_err!("invalid initiator name\n");
         return Err(EINVAL);
     }
     let group = crate::group::match_initiator(target, name);
     let mut list = target.sessions.lock();
     if list.iter().flatten().any(|s| s.initiator.as_bytes() == initiator) {
-        pr_err!("rscst: session {} already exists on {:?}\n", name, target.name);
+        pr_err!("session {} already exists on {:?}\n", name, target.name);
         return Err(EEXIST);
     }
     let cname = CString::try_from_fmt(fmt!("{}", name))?;
@@ -325,7 +325,7 @@ pub fn register(target: &Arc<Target>, initiator: &[u8], sess_priv: usize) -> Res
         teardown_sysfs(&s);
         return Err(e.into());
     }
-    pr_info!("rscst: session {} on target {:?}\n", name, target.name);
+    pr_info!("session {} on target {:?}\n", name, target.name);
     Ok(s)
 }
 
@@ -342,5 +342,5 @@ pub fn unregister(s: Arc<Session>) {
         }
     }
     teardown_sysfs(&s);
-    pr_info!("rscst: session {:?} closed\n", s.initiator);
+    pr_info!("session {:?} closed\n", s.initiator);
 }

@@ -219,7 +219,7 @@ pub fn add(reg: &mut Registry, fabric: &Arc<Fabric>, name: &str, params: &str) -
         t.teardown();
         return Err(mgmt_err!(ENOMEM, "out of memory"));
     }
-    pr_info!("rscst: target {} added to {:?}\n", name, fabric.ops.name());
+    pr_info!("target {} added to {:?}\n", name, fabric.ops.name());
     Ok(())
 }
 

@@ -55,11 +55,11 @@ pub fn run(sess: &Arc<Session>, function: u8, lun: u64, tag: u64) -> c_int {
     for (s, ids) in waits.iter() {
         let done = crate::sys::time::wait_until(TMF_TIMEOUT_MS, 1, || !s.inflight.lock().any_of(ids));
         if !done {
-            pr_err!("rscst: TMF {} on {:?}: aborted commands did not finish\n", function, s.initiator);
+            pr_err!("TMF {} on {:?}: aborted commands did not finish\n", function, s.initiator);
             return tmf_result::FAILED;
         }
     }
-    pr_info!("rscst: TMF {} lun {} from {:?}: {} done\n", function, lun, sess.initiator,
+    pr_info!("TMF {} lun {} from {:?}: {} done\n", function, lun, sess.initiator,
         if found { "aborted commands" } else { "nothing to abort," });
     if function == tmf::ABORT_TASK && !found {
         return tmf_result::NOT_FOUND;

@@ -17,7 +17,7 @@ use kernel::sync::{Arc, ArcBorrow};
 pub static CORE: Global<Core> = Global::new();
 
 fn report(what: &str, e: TableError) -> c_int {
-    pr_err!("rscst: {} refused: {:?}\n", what, e);
+    pr_err!("{} refused: {:?}\n", what, e);
     code::EINVAL.to_errno()
 }
 
@@ -123,7 +123,7 @@ pub unsafe extern "C" fn rscst_session_register(
     match crate::session::register(&target, name, sess_priv as usize) {
         Ok(s) => Arc::into_raw(s).cast_mut().cast(),
         Err(e) => {
-            pr_err!("rscst: session registration failed: {:?}\n", e);
+            pr_err!("session registration failed: {:?}\n", e);
             core::ptr::null_mut()
         }
     }

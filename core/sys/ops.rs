@@ -384,7 +384,7 @@ impl Drop for CmdPtr {
     fn drop(&mut self) {
         // A command must be handed on or freed explicitly; leaking it here
         // would strand its session. Free it rather than leak.
-        kernel::pr_err!("rscst: command dropped without completion\n");
+        kernel::pr_err!("command dropped without completion\n");
         // SAFETY: as in `free`.
         drop(unsafe { KBox::from_raw(self.0.as_ptr()) });
     }

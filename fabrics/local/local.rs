@@ -136,7 +136,7 @@ fn add_session(st: &State, tgt: &str, sess: &str, msg: &mut MsgOut<'_>) -> Resul
     let session_id = handle.id();
     let ops = Arc::new(LocalSession { handle }, GFP_KERNEL)?;
     let host = ScsiHost::new(&st.tmpl, &st.root, ops, MAX_LUN)?;
-    pr_info!("rscst_local: session {} of {} is host{}\n", sess, tgt, host.host_no());
+    pr_info!("session {} of {} is host{}\n", sess, tgt, host.host_no());
     let entry = SessionEntry { name: CString::try_from_fmt(fmt!("{}", sess))?, session_id, host };
     match list.iter_mut().find(|s| s.is_none()) {
         Some(slot) => *slot = Some(entry),
@@ -227,10 +227,14 @@ impl FabricDriver for Local {
     }
 
     fn xmit_response(cmd: FabricCmd) {
+        // Complete before releasing: a TMF waiting for this command must not
+        // return before the midlayer got its answer.
         if let Some(scmd) = crate::sys::scsi_host::cmd_from_priv(cmd.priv_()) {
-            if !cmd.aborted() {
-                // Complete before releasing: a TMF waiting for this command
-                // must not return before the midlayer got its answer.
+            if cmd.aborted() {
+                // Aborted by a reset: the midlayer retries DID_RESET. A command
+                // the error handler already owns (it timed out) ignores this.
+                scmd.complete_reset();
+            } else {
                 scmd.complete(cmd.status(), cmd.sense(), cmd.resid());
             }
         }

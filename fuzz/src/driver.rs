@@ -58,32 +58,61 @@ impl Rng {
     pub fn byte(&mut self) -> u8 {
         (self.next_u64() >> 24) as u8
     }
+
+    /// A random byte; for text inputs, 7 times out of 8 a printable ASCII one, so that
+    /// mutations do not mostly produce invalid UTF-8.
+    pub fn byte_for(&mut self, text: bool) -> u8 {
+        if text && self.below(8) != 0 {
+            b' ' + self.below(95) as u8
+        } else {
+            self.byte()
+        }
+    }
 }
 
-/// Bytes that tend to sit on boundaries.
+/// Bytes that tend to sit on boundaries of binary formats.
 const INTERESTING: [u8; 12] = [
     0x00, 0x01, 0x02, 0x0A, 0x20, 0x3F, 0x7F, 0x80, 0xC0, 0xFE, 0xFF, b'=',
 ];
 
+/// Bytes that tend to sit on boundaries of text formats.
+const INTERESTING_TEXT: [u8; 16] = [
+    b' ', b'\t', b'\n', b'\r', b'=', b';', b'*', b'?', b'!', b'0', b'9', b'x', b'_', 0x00, 0x7F,
+    0xFF,
+];
+
 /// Applies one random mutation to `buf`. `corpus` supplies splice material and `dict`
-/// tokens. The result is at most [`MAX_INPUT`] bytes.
-pub fn mutate_once(rng: &mut Rng, buf: &mut Vec<u8>, corpus: &[Vec<u8>], dict: &[&[u8]]) {
+/// tokens; `text` biases new bytes towards printable ASCII. The result is at most
+/// [`MAX_INPUT`] bytes.
+pub fn mutate_once(
+    rng: &mut Rng,
+    buf: &mut Vec<u8>,
+    corpus: &[Vec<u8>],
+    dict: &[&[u8]],
+    text: bool,
+) {
     let len = buf.len();
     match rng.below(13) {
         // Flip one bit.
         0 if len > 0 => {
             let i = rng.below(len);
-            buf[i] ^= 1 << rng.below(8);
+            // Text: mostly stay within ASCII (bit 7 makes invalid UTF-8).
+            let bits = if text && rng.below(8) != 0 { 7 } else { 8 };
+            buf[i] ^= 1 << rng.below(bits);
         }
         // Random byte.
         1 if len > 0 => {
             let i = rng.below(len);
-            buf[i] = rng.byte();
+            buf[i] = rng.byte_for(text);
         }
         // Interesting byte.
         2 if len > 0 => {
             let i = rng.below(len);
-            buf[i] = INTERESTING[rng.below(INTERESTING.len())];
+            buf[i] = if text {
+                INTERESTING_TEXT[rng.below(INTERESTING_TEXT.len())]
+            } else {
+                INTERESTING[rng.below(INTERESTING.len())]
+            };
         }
         // Small add/subtract.
         3 if len > 0 => {
@@ -99,7 +128,7 @@ pub fn mutate_once(rng: &mut Rng, buf: &mut Vec<u8>, corpus: &[Vec<u8>], dict: &
         4 => {
             let at = rng.below(len + 1);
             let n = rng.below(8) + 1;
-            let bytes: Vec<u8> = (0..n).map(|_| rng.byte()).collect();
+            let bytes: Vec<u8> = (0..n).map(|_| rng.byte_for(text)).collect();
             buf.splice(at..at, bytes);
         }
         // Delete a range.
@@ -143,7 +172,7 @@ pub fn mutate_once(rng: &mut Rng, buf: &mut Vec<u8>, corpus: &[Vec<u8>], dict: &
             }
         }
         // Big-endian 16/32-bit boundary value (CDB lengths, LBAs, allocation lengths).
-        11 if len > 1 => {
+        11 if len > 1 && !text => {
             let width = if rng.below(2) == 0 { 2 } else { 4 }.min(len);
             let at = rng.below(len - width + 1);
             let v: u32 = match rng.below(5) {
@@ -161,30 +190,36 @@ pub fn mutate_once(rng: &mut Rng, buf: &mut Vec<u8>, corpus: &[Vec<u8>], dict: &
             let b = if len > 0 {
                 buf[rng.below(len)]
             } else {
-                rng.byte()
+                rng.byte_for(text)
             };
             let at = rng.below(len + 1);
-            let n = [16, 64, 256, 4096][rng.below(4)];
+            let n = [16, 64, 256, 4096][rng.below(4).min(rng.below(4))];
             buf.splice(at..at, std::iter::repeat(b).take(n));
         }
         _ => {
             let at = rng.below(len + 1);
-            buf.insert(at, rng.byte());
+            buf.insert(at, rng.byte_for(text));
         }
     }
     buf.truncate(MAX_INPUT);
 }
 
 /// Builds the next input: a corpus entry (or nothing, if the corpus is empty) with 1 to
-/// 8 stacked mutations.
-pub fn next_input(rng: &mut Rng, buf: &mut Vec<u8>, corpus: &[Vec<u8>], dict: &[&[u8]]) {
+/// 8 stacked mutations (see [`mutate_once`]).
+pub fn next_input(
+    rng: &mut Rng,
+    buf: &mut Vec<u8>,
+    corpus: &[Vec<u8>],
+    dict: &[&[u8]],
+    text: bool,
+) {
     buf.clear();
     if !corpus.is_empty() {
         buf.extend_from_slice(&corpus[rng.below(corpus.len())]);
     }
     let rounds = 1 + rng.below(8);
     for _ in 0..rounds {
-        mutate_once(rng, buf, corpus, dict);
+        mutate_once(rng, buf, corpus, dict, text);
     }
 }
 
@@ -246,7 +281,12 @@ impl fmt::Display for Crash {
         if let Some(file) = &self.file {
             write!(f, "\n  file: {}", file.display())?;
         }
-        write!(f, "\n  input ({} bytes): {}", self.input.len(), hex(&self.input))
+        write!(
+            f,
+            "\n  input ({} bytes): {}",
+            self.input.len(),
+            hex(&self.input)
+        )
     }
 }
 
@@ -303,8 +343,7 @@ pub fn load_corpus(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     files
         .into_iter()
         .map(|p| {
-            let data =
-                fs::read(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
+            let data = fs::read(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
             (p, data)
         })
         .collect()
@@ -407,7 +446,7 @@ pub fn run(target: &Target, cfg: &Config) -> Report {
     let mut buf = Vec::with_capacity(MAX_INPUT);
     let mut iterations = 0;
     while iterations < cfg.iterations {
-        next_input(&mut rng, &mut buf, &corpus, target.dict);
+        next_input(&mut rng, &mut buf, &corpus, target.dict, target.text);
         iterations += 1;
         if let Some(message) = catch(target.run, &buf) {
             let file = match save_crash(&cfg.crash_dir, target.name, &buf) {
@@ -487,7 +526,7 @@ mod tests {
             let mut buf = Vec::new();
             let mut out = Vec::new();
             for _ in 0..2000 {
-                next_input(&mut rng, &mut buf, &corpus, dict);
+                next_input(&mut rng, &mut buf, &corpus, dict, seed % 2 == 0);
                 assert!(buf.len() <= MAX_INPUT);
                 out.push(buf.clone());
             }
@@ -505,7 +544,8 @@ mod tests {
         let mut rng = Rng::new(1);
         let mut buf = Vec::new();
         for _ in 0..10_000 {
-            next_input(&mut rng, &mut buf, &[], &[]);
+            next_input(&mut rng, &mut buf, &[], &[], false);
+            next_input(&mut rng, &mut buf, &[], &[], true);
         }
     }
 

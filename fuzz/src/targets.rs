@@ -14,6 +14,8 @@ pub struct Target {
     pub run: fn(&[u8]),
     /// Byte strings the mutator may insert or overwrite with.
     pub dict: &'static [&'static [u8]],
+    /// Whether inputs are mostly text (the mutator then favours printable ASCII).
+    pub text: bool,
 }
 
 /// Every fuzz target.
@@ -22,16 +24,19 @@ pub const TARGETS: &[Target] = &[
         name: "scsi_cdb",
         run: scsi_cdb,
         dict: SCSI_DICT,
+        text: false,
     },
     Target {
         name: "mgmt_line",
         run: mgmt_line,
         dict: MGMT_DICT,
+        text: true,
     },
     Target {
         name: "scsi_sense_parse",
         run: scsi_sense_parse,
         dict: SENSE_DICT,
+        text: false,
     },
 ];
 
@@ -47,10 +52,7 @@ pub fn target(name: &str) -> Option<&'static Target> {
 /// `cargo fuzz`), so the result of `fuzz_check` is asserted here as well for the stable
 /// driver.
 pub fn scsi_cdb(data: &[u8]) {
-    assert!(
-        scsi::fuzz::fuzz_check(data),
-        "scsi fuzz invariant violated"
-    );
+    assert!(scsi::fuzz::fuzz_check(data), "scsi fuzz invariant violated");
     scsi::fuzz::fuzz_one(data);
 }
 
@@ -67,11 +69,7 @@ pub fn scsi_sense_parse(data: &[u8]) {
     assert_eq!(parsed, Sense::parse(data), "parse is not deterministic");
 
     // The encoders accept any triple (the key is masked to 4 bits) and truncate.
-    let raw = Sense::new(
-        byte(data, 0),
-        byte(data, 1),
-        byte(data, 2),
-    );
+    let raw = Sense::new(byte(data, 0), byte(data, 1), byte(data, 2));
     let masked = Sense::new(raw.key & 0x0F, raw.asc, raw.ascq);
     let mut short = [0xEEu8; SENSE_LEN + 2];
     let n = usize::from(byte(data, 3)) % short.len();
@@ -81,7 +79,11 @@ pub fn scsi_sense_parse(data: &[u8]) {
     let mut full = [0u8; SENSE_LEN];
     assert_eq!(raw.write_fixed(&mut full), SENSE_LEN);
     assert_eq!(short[..got], full[..got], "truncated write is not a prefix");
-    assert_eq!(Sense::parse(&full), Some(masked), "{raw:?} fixed round trip");
+    assert_eq!(
+        Sense::parse(&full),
+        Some(masked),
+        "{raw:?} fixed round trip"
+    );
 
     let Some(s) = parsed else {
         return;
@@ -110,12 +112,20 @@ pub fn scsi_sense_parse(data: &[u8]) {
     // Descriptor format.
     let mut desc = [0u8; 8];
     assert_eq!(s.write_descriptor(&mut desc), 8);
-    assert_eq!(Sense::parse(&desc), Some(s), "descriptor round trip of {s:?}");
+    assert_eq!(
+        Sense::parse(&desc),
+        Some(s),
+        "descriptor round trip of {s:?}"
+    );
 
     // Parsing looks at a prefix only: trailing bytes never change an accepted result.
     let mut longer = data.to_vec();
     longer.extend_from_slice(&[0xA5; 3]);
-    assert_eq!(Sense::parse(&longer), Some(s), "trailing bytes changed the result");
+    assert_eq!(
+        Sense::parse(&longer),
+        Some(s),
+        "trailing bytes changed the result"
+    );
 }
 
 fn byte(data: &[u8], i: usize) -> u8 {

@@ -56,7 +56,11 @@ fn every_target_has_a_binary_a_corpus_and_a_test() {
         );
     }
     let bins = fs::read_dir(dir.join("fuzz_targets")).unwrap().count();
-    assert_eq!(bins, targets::TARGETS.len(), "fuzz_targets/ and TARGETS differ");
+    assert_eq!(
+        bins,
+        targets::TARGETS.len(),
+        "fuzz_targets/ and TARGETS differ"
+    );
 }
 
 fn panics_on_magic(data: &[u8]) {
@@ -77,6 +81,7 @@ fn driver_reports_and_saves_crashes() {
         name: "selftest",
         run: panics_on_magic,
         dict: &[&[0xAD]],
+        text: false,
     };
     let cfg = Config {
         corpus_root: tmp.join("corpus"),

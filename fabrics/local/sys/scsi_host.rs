@@ -89,6 +89,18 @@ impl ScsiCmd {
         NonNull::new(p as *mut bindings::scsi_cmnd).map(ScsiCmd)
     }
 
+    /// Completes the command with host byte DID_RESET (aborted by a reset;
+    /// the midlayer retries it).
+    pub fn complete_reset(self) {
+        const DID_RESET: c_int = 0x08;
+        let p = self.0.as_ptr();
+        // SAFETY: live and ours until scsi_done (invariant).
+        unsafe {
+            (*p).result = DID_RESET << 16;
+            bindings::scsi_done(p);
+        }
+    }
+
     /// Completes the command with `status`, `sense` and residual `resid`.
     pub fn complete(self, status: u8, sense: &[u8], resid: i32) {
         let p = self.0.as_ptr();
