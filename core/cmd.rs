@@ -47,6 +47,8 @@ pub struct Cmd {
     pub cdb: Option<Cdb>,
     /// In-flight table slot.
     pub slot: usize,
+    /// The SGV buffer when the fabric brought none.
+    pub buf: Option<crate::sgv::SgvBuf>,
     /// For deferral to the workqueue.
     pub work: WorkItem,
 }
@@ -132,7 +134,7 @@ pub fn rx(session: Arc<Session>, rx: &Rx<'_>) -> Result<CmdPtr> {
         dev_priv: core::ptr::null_mut(),
     };
     let s = session.clone();
-    let cmd = Cmd { desc, state: State::New, session, mapped: None, cdb: None, slot, work: WorkItem::default() };
+    let cmd = Cmd { desc, state: State::New, session, mapped: None, cdb: None, slot, buf: None, work: WorkItem::default() };
     CmdPtr::alloc(cmd).inspect_err(|_| s.untrack(slot))
 }
 
@@ -140,7 +142,7 @@ pub fn rx(session: Arc<Session>, rx: &Rx<'_>) -> Result<CmdPtr> {
 pub fn start(mut cmd: CmdPtr, ctx: Context) {
     let c = cmd.get();
     c.session.stats.commands.fetch_add(1, Ordering::Relaxed);
-    match parse(c) {
+    match parse(c).and_then(|needs| alloc_buf(c, ctx).map(|own| needs && own)) {
         Ok(needs_data) => {
             advance(c, Event::Parsed { needs_data });
             if needs_data {
@@ -191,8 +193,24 @@ fn parse(c: &mut Cmd) -> Result<bool, Sense> {
     if d == dir::WRITE && c.desc.expected_dir != dir::WRITE && data_len != 0 {
         return Err(Sense::INVALID_FIELD_IN_CDB);
     }
-    let own_sg = c.session.target.fabric.ops.own_sg();
-    Ok(d == dir::WRITE && data_len != 0 && !own_sg)
+    Ok(d == dir::WRITE && data_len != 0)
+}
+
+/// Gives the command an SGV buffer when the fabric brought none; returns
+/// whether the core allocated (then write data must be fetched into it).
+fn alloc_buf(c: &mut Cmd, ctx: Context) -> Result<bool, Sense> {
+    if !c.desc.sg.is_null() || c.desc.data_len == 0 {
+        return Ok(false);
+    }
+    let Some(core) = crate::sys::abi::CORE.get() else { return Err(Sense::INTERNAL_TARGET_FAILURE) };
+    let len = u64::from(c.desc.data_len);
+    // Busy rather than fail: the initiator retries.
+    let mut b = core.sgv.alloc(len, ctx == Context::Atomic).map_err(|_| Sense::INSUFFICIENT_RESOURCES)?;
+    let (sg, n) = b.shape(len);
+    c.desc.sg = sg;
+    c.desc.sg_cnt = n;
+    c.buf = Some(b);
+    Ok(true)
 }
 
 /// Write data arrived (or the transfer failed).
@@ -393,6 +411,13 @@ pub fn tx_done(mut cmd: CmdPtr) {
     advance(c, Event::TxDone);
     if let Some(m) = c.mapped.take() {
         m.dev.inflight.fetch_sub(1, Ordering::AcqRel);
+    }
+    if let Some(b) = c.buf.take() {
+        c.desc.sg = core::ptr::null_mut();
+        c.desc.sg_cnt = 0;
+        if let Some(core) = crate::sys::abi::CORE.get() {
+            core.sgv.free(b);
+        }
     }
     c.session.untrack(c.slot);
     cmd.free()

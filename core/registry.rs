@@ -95,6 +95,9 @@ pub struct Core {
     last: Mutex<LastResult>,
     /// Thread pool for command steps that may sleep.
     pub wq: Workqueue,
+    /// Data buffers for commands without the initiator's own.
+    #[pin]
+    pub sgv: crate::sgv::Sgv,
     /// `handlers/`.
     pub handlers_dir: Dir,
     /// `devices/`.
@@ -146,12 +149,14 @@ impl Core {
             GFP_KERNEL,
         )?;
         let wq = Workqueue::new(c"rscst_wq")?;
+        attrs.push(sgv_dir.add_attr(c"global_stats", 0o444, Arc::new(crate::sgv::SgvStats, GFP_KERNEL)?)?, GFP_KERNEL)?;
         Arc::pin_init(
             pin_init!(Core {
                 attrs,
                 reg <- new_mutex!(Registry::default(), "rscst_registry"),
                 last <- new_mutex!(LastResult { errno: 0, msg: Msg::new() }, "rscst_last_res"),
                 wq,
+                sgv <- crate::sgv::Sgv::new(),
                 handlers_dir,
                 devices_dir,
                 targets_dir,

@@ -16,6 +16,8 @@ pub mod lifecycle;
 pub mod mgmt;
 #[path = "../crates/scsi/src/lib.rs"]
 pub mod scsi;
+#[path = "../crates/sgv/src/lib.rs"]
+pub mod sgv_policy;
 
 pub mod cmd;
 pub mod device;
@@ -26,6 +28,7 @@ pub mod lun;
 pub mod msg;
 pub mod registry;
 pub mod session;
+pub mod sgv;
 pub mod sys;
 pub mod target;
 pub mod tmf;

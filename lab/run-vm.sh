@@ -52,7 +52,7 @@ timeout -k 10 "$timeout_s" qemu-system-x86_64 \
 	-kernel "$kdir/arch/x86/boot/bzImage" \
 	-append "console=ttyS0 root=/dev/vda rw init=/sbin/rscst-init panic=-1 oops=panic loglevel=6 rscst.suite=$suite" \
 	-drive "file=$img,if=virtio,format=raw,snapshot=on" \
-	$(fsdev fs0 "$REPO_DIR" rscst 1) $(fsdev fs1 "$out" out 0) $(fsdev fs2 "$mods" modules 1) \
+	$(fsdev fs0 "${RSCST_SHARE_DIR:-$REPO_DIR}" rscst 1) $(fsdev fs1 "$out" out 0) $(fsdev fs2 "$mods" modules 1) \
 	-nographic -no-reboot -monitor none -serial "file:$out/console.log" \
 	>"$out/qemu.log" 2>&1
 qrc=$?

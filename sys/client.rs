@@ -34,6 +34,8 @@ extern "C" {
         sg_cnt: u32,
     ) -> *mut CmdDesc;
     fn rscst_cmd_start(cmd: *mut CmdDesc, atomic: bool);
+    fn rscst_cmd_rx_data_done(cmd: *mut CmdDesc, ok: bool);
+    fn rscst_sg_copy(dst: *mut c_void, dst_nents: u32, src: *mut c_void, src_nents: u32, len: usize) -> usize;
     fn rscst_cmd_exec_done(cmd: *mut CmdDesc, key: u8, asc: u8, ascq: u8);
     fn rscst_cmd_tx_done(cmd: *mut CmdDesc);
     fn rscst_task_mgmt(sess: *mut abi::Session, function: u8, lun: u64, tag: u64) -> c_int;
@@ -49,6 +51,8 @@ const _: exports::SessionRegister = rscst_session_register;
 const _: exports::SessionUnregister = rscst_session_unregister;
 const _: exports::RxCmd = rscst_rx_cmd;
 const _: exports::CmdStart = rscst_cmd_start;
+const _: exports::CmdRxDataDone = rscst_cmd_rx_data_done;
+const _: exports::SgCopy = rscst_sg_copy;
 const _: exports::CmdExecDone = rscst_cmd_exec_done;
 const _: exports::CmdTxDone = rscst_cmd_tx_done;
 const _: exports::TaskMgmt = rscst_task_mgmt;
@@ -319,6 +323,42 @@ impl FabricCmd {
     /// Aborted: send nothing, just `tx_done`.
     pub fn aborted(&self) -> bool {
         self.d().aborted != 0
+    }
+
+    /// The command's data buffer (scatterlist, entries).
+    pub fn sg(&self) -> (*mut c_void, u32) {
+        (self.d().sg, self.d().sg_cnt)
+    }
+
+    /// Bytes the command transfers.
+    pub fn data_len(&self) -> u32 {
+        self.d().data_len
+    }
+
+    /// Copies `len` bytes from a scatterlist into the command's buffer.
+    ///
+    /// # Safety
+    /// `sg` is a valid scatterlist of `nents` entries for the call.
+    pub unsafe fn copy_in(&mut self, sg: *mut c_void, nents: u32, len: usize) -> usize {
+        let (d, n) = self.sg();
+        // SAFETY: our buffer is valid while we own the command; `sg` per the caller.
+        unsafe { rscst_sg_copy(d, n, sg, nents, len) }
+    }
+
+    /// Copies `len` bytes from the command's buffer into a scatterlist.
+    ///
+    /// # Safety
+    /// `sg` is a valid scatterlist of `nents` entries for the call.
+    pub unsafe fn copy_out(&self, sg: *mut c_void, nents: u32, len: usize) -> usize {
+        let (s, n) = self.sg();
+        // SAFETY: as in `copy_in`.
+        unsafe { rscst_sg_copy(sg, nents, s, n, len) }
+    }
+
+    /// Write data is in the buffer (or could not be fetched).
+    pub fn rx_data_done(self, ok: bool) {
+        // SAFETY: ownership returns to the core (self consumed).
+        unsafe { rscst_cmd_rx_data_done(self.0.as_ptr(), ok) };
     }
 
     /// Lets the core run it (`atomic`: the caller may not sleep).

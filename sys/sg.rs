@@ -26,6 +26,11 @@ impl<'a> SgList<'a> {
         SgList { sg: sg.cast(), nents, _life: core::marker::PhantomData }
     }
 
+    /// The raw list, for kernel calls in the sys layers.
+    pub fn raw(&self) -> (*mut bindings::scatterlist, u32) {
+        (self.sg, self.nents)
+    }
+
     /// Number of entries.
     pub fn nents(&self) -> u32 {
         self.nents

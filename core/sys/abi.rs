@@ -4,6 +4,7 @@
 
 use super::global::Global;
 use super::ops::{CmdPtr, FabricRef, HandlerRef, TableError};
+use super::sg::SgList;
 use crate::abi::{self, exports, CmdDesc, FabricOps, HandlerOps};
 use crate::registry::Core;
 use crate::session::Session;
@@ -231,3 +232,18 @@ pub unsafe extern "C" fn rscst_task_mgmt(sess: *mut abi::Session, function: u8, 
     crate::tmf::run(&s, function, lun, tag)
 }
 const _: exports::TaskMgmt = rscst_task_mgmt;
+
+/// See [`exports::SgCopy`].
+#[no_mangle]
+pub unsafe extern "C" fn rscst_sg_copy(
+    dst: *mut c_void,
+    dst_nents: u32,
+    src: *mut c_void,
+    src_nents: u32,
+    len: usize,
+) -> usize {
+    // SAFETY: the caller passes two valid scatterlists it owns for the call.
+    let (mut d, s) = unsafe { (SgList::from_raw(dst, dst_nents), SgList::from_raw(src, src_nents)) };
+    super::pages::sg_copy(&mut d, &s, len)
+}
+const _: exports::SgCopy = rscst_sg_copy;

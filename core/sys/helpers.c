@@ -3,6 +3,8 @@
 #include <linux/sysfs.h>
 #include <linux/workqueue.h>
 #include <linux/smp.h>
+#include <linux/gfp.h>
+#include <linux/mm.h>
 
 void rscst_sys_attr_init(struct attribute *attr);
 void rscst_sys_init_work(struct work_struct *work, work_func_t fn);
@@ -34,4 +36,18 @@ struct workqueue_struct *rscst_sys_alloc_wq(const char *name)
 unsigned int rscst_sys_cpu(void)
 {
 	return raw_smp_processor_id();
+}
+
+struct page *rscst_sys_alloc_page(bool atomic);
+void *rscst_sys_page_address(struct page *page);
+
+/* One page for an SGV buffer; GFP_ATOMIC when the caller cannot sleep. */
+struct page *rscst_sys_alloc_page(bool atomic)
+{
+	return alloc_page((atomic ? GFP_ATOMIC : GFP_KERNEL) | __GFP_NOWARN);
+}
+
+void *rscst_sys_page_address(struct page *page)
+{
+	return page_address(page);
 }

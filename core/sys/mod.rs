@@ -12,6 +12,7 @@ pub mod abi;
 #[path = "../../sys/global.rs"]
 pub mod global;
 pub mod ops;
+pub mod pages;
 pub mod sysfs;
 pub mod time;
 pub mod work;

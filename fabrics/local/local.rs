@@ -32,7 +32,7 @@ pub static STATE: Global<State> = Global::new();
 pub static OPS: OpsCell<FabricOps> = OpsCell(fabric_ops::<Local>(
     c"scst_local",
     fabric_flags::OWN_SG | fabric_flags::XMIT_ATOMIC,
-    c"       echo \"add_session target_name session_name\" >mgmt\n       echo \"del_session target_name session_name\" >mgmt\n",
+    c"       echo \"add_session target_name session_name\" >mgmt\n       echo \"del_session target_name session_name\" >mgmt\n\nadd_target parameters: zero_copy=0 copies data through the core's SGV buffers\n",
 ));
 
 /// The module's state.
@@ -57,6 +57,7 @@ impl State {
 #[pin_data]
 pub struct LocalTarget {
     name: CString,
+    zero_copy: bool,
     handle: TargetHandle,
     #[pin]
     sessions: Mutex<KVec<Option<SessionEntry>>>,
@@ -73,6 +74,9 @@ struct SessionEntry {
 /// A session: the core session served by one SCSI host.
 pub struct LocalSession {
     handle: SessionHandle,
+    /// Hand the core the midlayer's buffers (true) or let it use SGV
+    /// buffers and copy, as a network fabric would (false).
+    zero_copy: bool,
 }
 
 impl HostOps for LocalSession {
@@ -82,7 +86,7 @@ impl HostOps for LocalSession {
             Dir::Read => dir::READ,
             Dir::Write => dir::WRITE,
         };
-        let (sg, nents) = cmd.sg();
+        let (sg, nents) = if self.zero_copy { cmd.sg() } else { (core::ptr::null_mut(), 0) };
         match self.handle.rx_cmd(cmd.lun(), cmd.cdb(), cmd.tag(), d, cmd.bufflen(), sg, nents) {
             Some(mut fc) => {
                 fc.set_priv(cmd.into_raw());
@@ -134,7 +138,7 @@ fn add_session(st: &State, tgt: &str, sess: &str, msg: &mut MsgOut<'_>) -> Resul
         let _ = write!(msg, "the core refused session {}", sess);
     })?;
     let session_id = handle.id();
-    let ops = Arc::new(LocalSession { handle }, GFP_KERNEL)?;
+    let ops = Arc::new(LocalSession { handle, zero_copy: t.zero_copy }, GFP_KERNEL)?;
     let host = ScsiHost::new(&st.tmpl, &st.root, ops, MAX_LUN)?;
     pr_info!("session {} of {} is host{}\n", sess, tgt, host.host_no());
     let entry = SessionEntry { name: CString::try_from_fmt(fmt!("{}", sess))?, session_id, host };
@@ -171,13 +175,18 @@ impl FabricDriver for Local {
 
     fn add_target(tgt: TargetHandle, name: &str, params: &str) -> Result<Arc<LocalTarget>> {
         let Some(st) = STATE.get() else { return Err(ENODEV) };
-        if !params.trim().is_empty() {
-            return Err(EINVAL);
+        let mut zero_copy = true;
+        for p in crate::mgmt::params::Params::new(params) {
+            match p {
+                Ok(("zero_copy", v)) => zero_copy = crate::mgmt::params::parse_bool(v).map_err(|_| EINVAL)?,
+                _ => return Err(EINVAL),
+            }
         }
         let cname = CString::try_from_fmt(fmt!("{}", name))?;
         let t = Arc::pin_init(
             pin_init!(LocalTarget {
                 name: cname,
+                zero_copy,
                 handle: tgt,
                 sessions <- new_mutex!(KVec::new()),
             }),
@@ -226,6 +235,14 @@ impl FabricDriver for Local {
         }
     }
 
+    fn rdy_to_xfer(mut cmd: FabricCmd) {
+        let ok = match crate::sys::scsi_host::cmd_from_priv(cmd.priv_()) {
+            Some(scmd) => scmd.copy_into(&mut cmd) == cmd.data_len() as usize,
+            None => false,
+        };
+        cmd.rx_data_done(ok);
+    }
+
     fn xmit_response(cmd: FabricCmd) {
         // Complete before releasing: a TMF waiting for this command must not
         // return before the midlayer got its answer.
@@ -235,6 +252,11 @@ impl FabricDriver for Local {
                 // the error handler already owns (it timed out) ignores this.
                 scmd.complete_reset();
             } else {
+                if cmd.sg().0 != scmd.sg().0 && scmd.dir() == Dir::Read {
+                    // Copy mode: the data is in the core's SGV buffer.
+                    let len = (scmd.bufflen() as i64 - i64::from(cmd.resid().max(0))).max(0) as usize;
+                    scmd.copy_from(&cmd, len);
+                }
                 scmd.complete(cmd.status(), cmd.sense(), cmd.resid());
             }
         }

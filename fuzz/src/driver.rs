@@ -139,7 +139,7 @@ pub fn mutate_once(
         }
         // Truncate.
         6 => buf.truncate(rng.below(len + 1)),
-        // Copy a chunk of the input over another place in it.
+        // Duplicate a chunk of the input at another place in it.
         7 if len > 1 => {
             let from = rng.below(len);
             let n = rng.below((len - from).min(32)) + 1;

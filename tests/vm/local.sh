@@ -163,6 +163,28 @@ check "delete group g1" mgmt $SCST/targets/scst_local/t1/ini_groups/mgmt "del g1
 check "del_session s2" mgmt $SCST/targets/scst_local/mgmt "del_session t1 s2"
 check "s2's host is gone" test ! -e /sys/class/scsi_host/host$H2
 
+# Copy mode: data through the core's SGV buffers, as a network fabric does.
+check "add target with zero_copy=0" mgmt $SCST/targets/scst_local/mgmt "add_target tc zero_copy=0"
+truncate -s 128M /root/disk2.img
+check "add fileio device disk2" mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device disk2 filename=/root/disk2.img; blocksize=4096"
+check "export disk2 on tc" mgmt $SCST/targets/scst_local/tc/luns/mgmt "add disk2 0"
+check "add session c1" mgmt $SCST/targets/scst_local/mgmt "add_session tc c1"
+HC=$(local_host)
+check "copy-mode LUN appears" wait_for 10 test -n "$(sd_of $HC 0)"
+SDC=/dev/$(sd_of $HC 0)
+expect_match "copy-mode INQUIRY" "$(sg_inq /dev/$(sg_of $HC 0) 2>&1)" "Product identification: disk2"
+check "copy-mode fio verify" fio --name=copy --filename=$SDC --rw=randwrite --bs=4k --bsrange=4k-256k --iodepth=16 \
+	--ioengine=libaio --direct=1 --size=64M --verify=crc32c --verify_fatal=1
+check "copy-mode data reached the file" sh -c "dd if=$SDC bs=1M count=64 status=none | cmp - /root/disk2.img -n 67108864"
+sgv=$(cat $SCST/sgv/global_stats)
+echo "$sgv" | sed 's/^/    # /'
+hits=$(echo "$sgv" | awk '$1 ~ /^[0-9]+$/ {h += $2} END {print h + 0}')
+expect_match "SGV cache reuses buffers (hits > 0)" "$hits" "^[1-9][0-9]*$"
+inuse=$(echo "$sgv" | awk '$1 ~ /^[0-9]+$/ {u += $5} END {print u + 0}')
+expect_eq "no SGV buffer in use when idle" "$inuse" "0"
+check "del_target tc" mgmt $SCST/targets/scst_local/mgmt "del_target tc"
+check "del_device disk2" mgmt $SCST/handlers/vdisk_fileio/mgmt "del_device disk2"
+
 # Session counters.
 expect_match "session counts commands" "$(cat $SCST/targets/scst_local/t1/sessions/s1/commands)" "^[1-9][0-9]*$"
 expect_match "session counts written KiB" "$(cat $SCST/targets/scst_local/t1/sessions/s1/write_io_count_kb)" "^[1-9][0-9]*$"

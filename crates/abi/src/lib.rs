@@ -355,6 +355,11 @@ pub mod exports {
     pub type CmdExecDone = unsafe extern "C" fn(cmd: *mut CmdDesc, key: u8, asc: u8, ascq: u8);
     /// `rscst_cmd_tx_done(cmd)`: the fabric is finished with the command.
     pub type CmdTxDone = unsafe extern "C" fn(cmd: *mut CmdDesc);
+    /// `rscst_sg_copy(dst, dst_nents, src, src_nents, len) -> bytes copied`:
+    /// copies between two scatterlists (a fabric moving data between its
+    /// transport buffers and a command's SGV buffer). Any context.
+    pub type SgCopy =
+        unsafe extern "C" fn(dst: *mut c_void, dst_nents: u32, src: *mut c_void, src_nents: u32, len: usize) -> usize;
     /// `rscst_task_mgmt(sess, function, lun, tag) -> tmf_result`. Blocks
     /// until every affected command is released. Process context.
     pub type TaskMgmt =

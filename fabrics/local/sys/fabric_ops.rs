@@ -18,6 +18,8 @@ pub trait FabricDriver: 'static {
     fn del_target(tgt: Arc<Self::Target>);
     /// A driver-specific mgmt command.
     fn mgmt(line: &str, msg: &mut MsgOut<'_>) -> Result;
+    /// Fetches write data into the command's buffer, then `rx_data_done`.
+    fn rdy_to_xfer(cmd: FabricCmd);
     /// Sends the response (or not, when aborted) and releases the command.
     fn xmit_response(cmd: FabricCmd);
     /// A LUN appeared for the session whose [`SessionHandle::id`] is
@@ -41,7 +43,7 @@ pub const fn fabric_ops<T: FabricDriver>(name: &'static CStr, flags: u32, help: 
         del_target: Some(del_target::<T>),
         mgmt: Some(mgmt::<T>),
         enable: None,
-        rdy_to_xfer: None,
+        rdy_to_xfer: Some(rdy_to_xfer::<T>),
         xmit_response: Some(xmit_response::<T>),
         luns_changed: Some(lun_changed::<T>),
     }
@@ -101,6 +103,19 @@ unsafe extern "C" fn mgmt<T: FabricDriver>(
     match T::mgmt(line, &mut out) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
+    }
+}
+
+/// # Safety
+/// ABI `rdy_to_xfer` contract.
+unsafe extern "C" fn rdy_to_xfer<T: FabricDriver>(cmd: *mut CmdDesc) -> c_int {
+    // SAFETY: the core hands us the command.
+    match unsafe { FabricCmd::from_raw(cmd) } {
+        Some(c) => {
+            T::rdy_to_xfer(c);
+            0
+        }
+        None => EINVAL.to_errno(),
     }
 }
 

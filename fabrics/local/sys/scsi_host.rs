@@ -73,6 +73,20 @@ impl ScsiCmd {
         let t = &self.c().sdb.table;
         (t.sgl.cast(), t.nents)
     }
+    /// Copies the midlayer's write data into `cmd`'s own buffer.
+    pub fn copy_into(&self, cmd: &mut super::client::FabricCmd) -> usize {
+        let (sg, n) = self.sg();
+        // SAFETY: the midlayer's scatterlist is valid while the command is live.
+        unsafe { cmd.copy_in(sg, n, self.bufflen() as usize) }
+    }
+
+    /// Copies `len` bytes of `cmd`'s read data into the midlayer's buffer.
+    pub fn copy_from(&self, cmd: &super::client::FabricCmd, len: usize) -> usize {
+        let (sg, n) = self.sg();
+        // SAFETY: as in `copy_into`.
+        unsafe { cmd.copy_out(sg, n, len.min(self.bufflen() as usize)) }
+    }
+
     /// A tag unique among this host's commands in flight.
     pub fn tag(&self) -> u64 {
         self.0.as_ptr() as u64

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Policy of the SGV buffer cache, sans IO: which size class a data buffer
+//! belongs to, and whether a freed buffer is kept for reuse.
+//!
+//! Buffers are built of single pages (never higher orders, which fail under
+//! fragmentation) and grouped in power-of-two size classes from one page to
+//! [`MAX_CACHED_PAGES_PER_BUF`] pages, so a freed buffer serves any later
+//! request of its class without rebuilding its scatter-gather list. Larger
+//! requests are served exactly and never cached.
+
+#![cfg_attr(not(CONFIG_RUST), no_std)]
+#![forbid(unsafe_code)]
+
+/// log2 of the page size.
+pub const PAGE_SHIFT: u32 = 12;
+/// Page size in bytes.
+pub const PAGE_SIZE: u64 = 1 << PAGE_SHIFT;
+/// Number of size classes: 1, 2, 4, ... 256 pages.
+pub const NUM_CLASSES: usize = 9;
+/// Pages in the largest cached class (1 MiB).
+pub const MAX_CACHED_PAGES_PER_BUF: u32 = 1 << (NUM_CLASSES - 1);
+
+/// Where a request of some length is served from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fit {
+    /// From size class `class`, a buffer of `pages` pages (>= the request).
+    Class {
+        /// Index of the class.
+        class: usize,
+        /// Pages of a buffer of that class.
+        pages: u32,
+    },
+    /// Too large to cache: an exact buffer of `pages` pages.
+    Uncached {
+        /// Pages needed.
+        pages: u32,
+    },
+}
+
+/// Pages needed for `len` bytes; None for 0 bytes or beyond u32 pages.
+pub fn pages_for(len: u64) -> Option<u32> {
+    if len == 0 {
+        return None;
+    }
+    let pages = len.div_ceil(PAGE_SIZE);
+    u32::try_from(pages).ok()
+}
+
+/// Where a request for `len` bytes is served from (None for 0 bytes or an
+/// impossible size).
+pub fn fit(len: u64) -> Option<Fit> {
+    let pages = pages_for(len)?;
+    if pages > MAX_CACHED_PAGES_PER_BUF {
+        return Some(Fit::Uncached { pages });
+    }
+    let rounded = pages.next_power_of_two();
+    Some(Fit::Class { class: rounded.trailing_zeros() as usize, pages: rounded })
+}
+
+/// Pages of a buffer of `class`.
+pub fn class_pages(class: usize) -> u32 {
+    1u32 << class.min(NUM_CLASSES - 1)
+}
+
+/// Bytes of a buffer of `class`.
+pub fn class_bytes(class: usize) -> u64 {
+    u64::from(class_pages(class)) << PAGE_SHIFT
+}
+
+/// How much the cache may keep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Pages kept in free buffers across all classes.
+    pub max_cached_pages: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        // 64 MiB: enough for a queue of 32 commands of 1 MiB on two fabrics.
+        Limits { max_cached_pages: 16384 }
+    }
+}
+
+/// Whether a freed buffer of `class` is kept, given `cached_pages` already
+/// kept in free buffers.
+pub fn keep_on_free(class: usize, cached_pages: u64, limits: &Limits) -> bool {
+    class < NUM_CLASSES && cached_pages.saturating_add(u64::from(class_pages(class))) <= limits.max_cached_pages
+}
+
+/// Per-class counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClassStats {
+    /// Requests served by a cached buffer.
+    pub hits: u64,
+    /// Requests that built a new buffer.
+    pub misses: u64,
+    /// Free buffers kept now.
+    pub cached: u64,
+    /// Buffers handed out now.
+    pub in_use: u64,
+}
+
+impl ClassStats {
+    /// Counts a request served from the cache (`hit`) or by a new buffer.
+    pub fn on_alloc(&mut self, hit: bool) {
+        if hit {
+            self.hits = self.hits.saturating_add(1);
+            self.cached = self.cached.saturating_sub(1);
+        } else {
+            self.misses = self.misses.saturating_add(1);
+        }
+        self.in_use = self.in_use.saturating_add(1);
+    }
+
+    /// Counts a buffer returned, `kept` in the cache or released.
+    pub fn on_free(&mut self, kept: bool) {
+        self.in_use = self.in_use.saturating_sub(1);
+        if kept {
+            self.cached = self.cached.saturating_add(1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_round_up_to_powers_of_two_pages() {
+        assert_eq!(fit(0), None);
+        assert_eq!(fit(1), Some(Fit::Class { class: 0, pages: 1 }));
+        assert_eq!(fit(4096), Some(Fit::Class { class: 0, pages: 1 }));
+        assert_eq!(fit(4097), Some(Fit::Class { class: 1, pages: 2 }));
+        assert_eq!(fit(3 * 4096), Some(Fit::Class { class: 2, pages: 4 }));
+        assert_eq!(fit(1 << 20), Some(Fit::Class { class: 8, pages: 256 }));
+        assert_eq!(fit((1 << 20) + 1), Some(Fit::Uncached { pages: 257 }));
+        assert_eq!(fit(u64::MAX), None);
+    }
+
+    #[test]
+    fn every_length_fits_in_its_class() {
+        let mut len = 1u64;
+        while len <= 4 << 20 {
+            for l in [len - 1, len, len + 1] {
+                match fit(l) {
+                    Some(Fit::Class { class, pages }) => {
+                        assert!(class_bytes(class) >= l);
+                        assert_eq!(class_pages(class), pages);
+                        // Not more than twice what was asked (plus a page).
+                        assert!(class_bytes(class) < 2 * l + PAGE_SIZE);
+                    }
+                    Some(Fit::Uncached { pages }) => assert!(u64::from(pages) * PAGE_SIZE >= l),
+                    None => assert_eq!(l, 0),
+                }
+            }
+            len *= 3;
+        }
+    }
+
+    #[test]
+    fn cache_limit_is_respected() {
+        let lim = Limits { max_cached_pages: 8 };
+        assert!(keep_on_free(3, 0, &lim));
+        assert!(!keep_on_free(3, 1, &lim));
+        assert!(keep_on_free(0, 7, &lim));
+        assert!(!keep_on_free(0, 8, &lim));
+        assert!(!keep_on_free(NUM_CLASSES, 0, &lim));
+    }
+
+    #[test]
+    fn stats_track_hits_and_cached() {
+        let mut s = ClassStats::default();
+        s.on_alloc(false);
+        s.on_free(true);
+        assert_eq!((s.misses, s.cached, s.in_use), (1, 1, 0));
+        s.on_alloc(true);
+        assert_eq!((s.hits, s.cached, s.in_use), (1, 0, 1));
+        s.on_free(false);
+        assert_eq!((s.cached, s.in_use), (0, 0));
+    }
+}
