@@ -115,6 +115,16 @@ struct DevAttr {
     kind: DevAttrKind,
 }
 
+/// Writes `value`, then SCST's `[key]` line when it differs from the
+/// default, so configuration savers know to record it.
+pub fn key_attr(out: &mut TextBuf<'_>, value: impl core::fmt::Display, non_default: bool) -> core::fmt::Result {
+    writeln!(out, "{}", value)?;
+    if non_default {
+        writeln!(out, "[key]")?;
+    }
+    Ok(())
+}
+
 impl AttrOps for DevAttr {
     fn show(&self, out: &mut TextBuf<'_>) {
         let d = &self.dev;
@@ -124,10 +134,10 @@ impl AttrOps for DevAttr {
                 let t = d.handler.ops.device_type();
                 writeln!(out, "{} - {}", t, type_name(t))
             }
-            DevAttrKind::BlockSize => writeln!(out, "{}", d.geo.block_size),
+            DevAttrKind::BlockSize => key_attr(out, d.geo.block_size, d.geo.block_size != 512),
             DevAttrKind::Size => writeln!(out, "{}", bytes),
             DevAttrKind::SizeMb => writeln!(out, "{}", bytes >> 20),
-            DevAttrKind::ReadOnly => writeln!(out, "{}", u8::from(d.geo.read_only)),
+            DevAttrKind::ReadOnly => key_attr(out, u8::from(d.geo.read_only), d.geo.read_only),
             DevAttrKind::T10DevId => {
                 out.push(d.name.as_bytes());
                 writeln!(out)

@@ -11,7 +11,6 @@ use crate::mgmt::commands::{parse_lun_cmd, LunCmd};
 use crate::msg::MgmtResult;
 use crate::registry::{Graveyard, Registry, Teardown};
 use crate::sys::sysfs::{Attr, AttrOps, Dir, Link, TextBuf};
-use core::fmt::Write;
 use core::sync::atomic::Ordering;
 use kernel::alloc::flags::{GFP_ATOMIC, GFP_KERNEL};
 use kernel::fmt;
@@ -70,7 +69,7 @@ struct LunReadOnly {
 
 impl AttrOps for LunReadOnly {
     fn show(&self, out: &mut TextBuf<'_>) {
-        let _ = writeln!(out, "{}", u8::from(self.read_only));
+        let _ = crate::device::key_attr(out, u8::from(self.read_only), self.read_only);
     }
 }
 

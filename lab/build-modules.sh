@@ -21,5 +21,16 @@ if [ ! -f "$gen" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 export RUST_LIB_SRC
 RUST_LIB_SRC=$(rust_lib_src)
-make -s -C "$kdir" M="$REPO_DIR" KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings modules
+# Compiler warnings are errors; objtool's (e.g. code falling through into
+# a panic path it cannot see) fail the build too.
+log_file=$(mktemp)
+rc=0
+make -s -C "$kdir" M="$REPO_DIR" KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings modules >"$log_file" 2>&1 || rc=$?
+cat "$log_file"
+if [ $rc = 0 ] && grep -q "warning:" "$log_file"; then
+	log "module build printed warnings: failing"
+	rc=1
+fi
+rm -f "$log_file"
+[ $rc = 0 ] || exit $rc
 echo "$kdir" >"$REPO_DIR/sys/generated/.last-kdir"

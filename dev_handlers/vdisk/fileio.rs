@@ -57,7 +57,7 @@ impl DevHandler for FileioHandler {
         }
         let geo = Geometry {
             block_size: bs,
-            num_blocks: size / u64::from(bs),
+            num_blocks: size >> bs.trailing_zeros(),
             read_only: p.read_only,
             write_cache: !p.write_through,
             rotational: p.rotational,
@@ -109,10 +109,20 @@ impl DevHandler for FileioHandler {
 
     fn show_attr(dev: &Fileio, index: u32, out: &mut MsgOut<'_>) {
         let _ = match index {
-            0 => write!(out, "{}", dev.filename.to_str().unwrap_or("?")),
-            1 => write!(out, "{}", u8::from(dev.write_through)),
-            _ => write!(out, "{}", u8::from(dev.nv_cache)),
+            // Always given at add_device: a key attribute in SCST's sense.
+            0 => write!(out, "{}\n[key]", dev.filename.to_str().unwrap_or("?")),
+            1 => key_flag(out, dev.write_through),
+            _ => key_flag(out, dev.nv_cache),
         };
+    }
+}
+
+/// A 0/1 attribute, marked `[key]` when set (not the default).
+fn key_flag(out: &mut MsgOut<'_>, v: bool) -> core::fmt::Result {
+    if v {
+        write!(out, "1\n[key]")
+    } else {
+        write!(out, "0")
     }
 }
 

@@ -36,7 +36,7 @@ impl DevHandler for NullioHandler {
         }
         let geo = Geometry {
             block_size: bs,
-            num_blocks: size / u64::from(bs),
+            num_blocks: size >> bs.trailing_zeros(),
             read_only: p.read_only,
             write_cache: false,
             rotational: p.rotational,
@@ -54,7 +54,7 @@ impl DevHandler for NullioHandler {
 
     fn show_attr(dev: &Nullio, index: u32, out: &mut MsgOut<'_>) {
         if index == 0 {
-            let _ = write!(out, "{}", u8::from(dev.read_zero));
+            let _ = if dev.read_zero { write!(out, "1\n[key]") } else { write!(out, "0") };
         }
     }
 }

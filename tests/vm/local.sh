@@ -16,8 +16,11 @@ truncate -s 256M /root/disk1.img
 check "add fileio device" mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device disk1 filename=/root/disk1.img; blocksize=512"
 check "add nullio device" mgmt $SCST/handlers/vdisk_nullio/mgmt "add_device null1 size_mb=1024; blocksize=4096; read_zero=1"
 expect_eq "fileio size attr" "$(cat $SCST/devices/disk1/size)" "268435456"
-expect_eq "fileio filename attr" "$(cat $SCST/devices/disk1/filename)" "/root/disk1.img"
-expect_eq "nullio blocksize attr" "$(cat $SCST/devices/null1/blocksize)" "4096"
+expect_eq "fileio filename attr (a key attribute)" "$(cat $SCST/devices/disk1/filename)" "/root/disk1.img
+[key]"
+expect_eq "default blocksize is not a key" "$(cat $SCST/devices/disk1/blocksize)" "512"
+expect_eq "nullio blocksize attr (non-default: key)" "$(cat $SCST/devices/null1/blocksize)" "4096
+[key]"
 expect_eq "device handler link" "$(basename "$(readlink $SCST/devices/disk1/handler)")" "vdisk_fileio"
 
 # Target, LUNs, session.
@@ -82,6 +85,8 @@ expect_match "READ(10) of the last block succeeds" "$raw" "SCSI Status: Good"
 raw=$(sg_raw -r 96 $SG0 03 00 00 00 60 00 2>&1)
 expect_match "REQUEST SENSE answers" "$raw" "SCSI Status: Good"
 
+check "SYNCHRONIZE CACHE" sg_sync $SG0
+
 # A read-only LUN.
 check "add read-only LUN 3" mgmt $SCST/targets/scst_local/t1/luns/mgmt "add disk1 3 read_only=1"
 check "read-only LUN appears" wait_for 10 test -n "$(sg_of $H 3)"
@@ -129,6 +134,11 @@ FIO=$!
 sleep 3
 check "sg_reset -t (target reset) during fio" sg_reset -t $SD0
 wait_bg "fio verify passes across a target reset" $FIO /tmp/fio-reset_t.log
+fio_verify reset_h $SD0 &
+FIO=$!
+sleep 3
+check "sg_reset -H (host reset) during fio" sg_reset -H $SD0
+wait_bg "fio verify passes across a host reset" $FIO /tmp/fio-reset_h.log
 expect_match "core saw the TMFs" "$(dmesg | grep -c 'rscst: TMF')" "^[1-9]"
 
 # LUN add and remove while another LUN is busy.
@@ -162,6 +172,24 @@ expect_match "s2's LUN 0 is disk1 now" "$(sg_inq /dev/$(sg_of $H2 0) 2>&1)" "Pro
 check "delete group g1" mgmt $SCST/targets/scst_local/t1/ini_groups/mgmt "del g1"
 check "del_session s2" mgmt $SCST/targets/scst_local/mgmt "del_session t1 s2"
 check "s2's host is gone" test ! -e /sys/class/scsi_host/host$H2
+
+# A block device node as backing store (scsi_debug's disk).
+check "scsi_debug loads" modprobe scsi_debug dev_size_mb=32
+SDBG=""
+for d in /sys/bus/scsi/devices/*; do
+	[ "$(cat $d/model 2>/dev/null | tr -d ' ')" = scsi_debug ] && SDBG=/dev/$(ls $d/block | head -1)
+done
+check "scsi_debug disk found" test -b "$SDBG"
+check "fileio on a block device" mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device bdev1 filename=$SDBG"
+expect_eq "block device size" "$(cat $SCST/devices/bdev1/size)" "33554432"
+check "export bdev1 as LUN 4" mgmt $SCST/targets/scst_local/t1/luns/mgmt "add bdev1 4"
+check "LUN 4 appears" wait_for 10 test -n "$(sd_of $H 4)"
+dd if=/dev/urandom of=/tmp/p2 bs=64k count=16 status=none
+check "write through to the block device" dd if=/tmp/p2 of=/dev/$(sd_of $H 4) bs=64k oflag=direct status=none
+check "block device holds the data" cmp -n 1048576 /tmp/p2 $SDBG
+check "unexport LUN 4" mgmt $SCST/targets/scst_local/t1/luns/mgmt "del 4"
+check "del_device bdev1" mgmt $SCST/handlers/vdisk_fileio/mgmt "del_device bdev1"
+check "scsi_debug unloads" rmmod scsi_debug
 
 # Copy mode: data through the core's SGV buffers, as a network fabric does.
 check "add target with zero_copy=0" mgmt $SCST/targets/scst_local/mgmt "add_target tc zero_copy=0"

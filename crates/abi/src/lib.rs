@@ -300,8 +300,9 @@ pub struct FabricOps {
     /// from it (called before the core stops serving it, so the initiator can
     /// flush). Process context, management lock held: do not call back into
     /// management.
-    pub luns_changed:
-        Option<unsafe extern "C" fn(tgt_priv: *mut c_void, sess: *mut Session, lun: u64, added: bool)>,
+    pub luns_changed: Option<
+        unsafe extern "C" fn(tgt_priv: *mut c_void, sess: *mut Session, lun: u64, added: bool),
+    >,
 }
 
 /// Signatures of the functions `rscst.ko` exports. The core checks its
@@ -358,8 +359,13 @@ pub mod exports {
     /// `rscst_sg_copy(dst, dst_nents, src, src_nents, len) -> bytes copied`:
     /// copies between two scatterlists (a fabric moving data between its
     /// transport buffers and a command's SGV buffer). Any context.
-    pub type SgCopy =
-        unsafe extern "C" fn(dst: *mut c_void, dst_nents: u32, src: *mut c_void, src_nents: u32, len: usize) -> usize;
+    pub type SgCopy = unsafe extern "C" fn(
+        dst: *mut c_void,
+        dst_nents: u32,
+        src: *mut c_void,
+        src_nents: u32,
+        len: usize,
+    ) -> usize;
     /// `rscst_task_mgmt(sess, function, lun, tag) -> tmf_result`. Blocks
     /// until every affected command is released. Process context.
     pub type TaskMgmt =

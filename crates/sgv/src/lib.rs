@@ -54,7 +54,10 @@ pub fn fit(len: u64) -> Option<Fit> {
         return Some(Fit::Uncached { pages });
     }
     let rounded = pages.next_power_of_two();
-    Some(Fit::Class { class: rounded.trailing_zeros() as usize, pages: rounded })
+    Some(Fit::Class {
+        class: rounded.trailing_zeros() as usize,
+        pages: rounded,
+    })
 }
 
 /// Pages of a buffer of `class`.
@@ -77,14 +80,17 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         // 64 MiB: enough for a queue of 32 commands of 1 MiB on two fabrics.
-        Limits { max_cached_pages: 16384 }
+        Limits {
+            max_cached_pages: 16384,
+        }
     }
 }
 
 /// Whether a freed buffer of `class` is kept, given `cached_pages` already
 /// kept in free buffers.
 pub fn keep_on_free(class: usize, cached_pages: u64, limits: &Limits) -> bool {
-    class < NUM_CLASSES && cached_pages.saturating_add(u64::from(class_pages(class))) <= limits.max_cached_pages
+    class < NUM_CLASSES
+        && cached_pages.saturating_add(u64::from(class_pages(class))) <= limits.max_cached_pages
 }
 
 /// Per-class counters.
@@ -132,7 +138,13 @@ mod tests {
         assert_eq!(fit(4096), Some(Fit::Class { class: 0, pages: 1 }));
         assert_eq!(fit(4097), Some(Fit::Class { class: 1, pages: 2 }));
         assert_eq!(fit(3 * 4096), Some(Fit::Class { class: 2, pages: 4 }));
-        assert_eq!(fit(1 << 20), Some(Fit::Class { class: 8, pages: 256 }));
+        assert_eq!(
+            fit(1 << 20),
+            Some(Fit::Class {
+                class: 8,
+                pages: 256
+            })
+        );
         assert_eq!(fit((1 << 20) + 1), Some(Fit::Uncached { pages: 257 }));
         assert_eq!(fit(u64::MAX), None);
     }
@@ -159,7 +171,9 @@ mod tests {
 
     #[test]
     fn cache_limit_is_respected() {
-        let lim = Limits { max_cached_pages: 8 };
+        let lim = Limits {
+            max_cached_pages: 8,
+        };
         assert!(keep_on_free(3, 0, &lim));
         assert!(!keep_on_free(3, 1, &lim));
         assert!(keep_on_free(0, 7, &lim));
