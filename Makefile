@@ -40,6 +40,6 @@ bench:
 	@bash lab/bench.sh
 
 clean:
-	@find core fabrics dev_handlers user_backend -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \
+	@find core fabrics dev_handlers -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \
 		-o -name '.*.cmd' -o -name 'modules.order' -o -name 'Module.symvers' -o -name '*.rmeta' 2>/dev/null | xargs -r rm -f
 	@rm -rf sys/generated Module.symvers modules.order

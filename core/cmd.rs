@@ -87,7 +87,15 @@ fn advance(c: &mut Cmd, ev: Event) {
     }
 }
 
+/// Not a sense: answer BUSY so the initiator retries (out of buffers).
+const BUSY: Sense = Sense::new(0xff, 0, 0);
+
 fn set_check(c: &mut Cmd, sense: Sense) {
+    if sense == BUSY {
+        c.desc.status = status::BUSY;
+        c.desc.sense_len = 0;
+        return;
+    }
     c.desc.status = status::CHECK_CONDITION;
     c.desc.sense_len = sense.write_fixed(&mut c.desc.sense) as u8;
     c.session.stats.errors.fetch_add(1, Ordering::Relaxed);
@@ -204,8 +212,7 @@ fn alloc_buf(c: &mut Cmd, ctx: Context) -> Result<bool, Sense> {
     }
     let Some(core) = crate::sys::abi::CORE.get() else { return Err(Sense::INTERNAL_TARGET_FAILURE) };
     let len = u64::from(c.desc.data_len);
-    // Busy rather than fail: the initiator retries.
-    let mut b = core.sgv.alloc(len, ctx == Context::Atomic).map_err(|_| Sense::INSUFFICIENT_RESOURCES)?;
+    let mut b = core.sgv.alloc(len, ctx == Context::Atomic).map_err(|_| BUSY)?;
     let (sg, n) = b.shape(len);
     c.desc.sg = sg;
     c.desc.sg_cnt = n;
@@ -409,6 +416,13 @@ fn respond(mut cmd: CmdPtr) {
 pub fn tx_done(mut cmd: CmdPtr) {
     let c = cmd.get();
     advance(c, Event::TxDone);
+    release(c);
+    cmd.free()
+}
+
+/// Gives back what a command holds: its device reference, SGV buffer and
+/// in-flight entry. Idempotent.
+pub fn release(c: &mut Cmd) {
     if let Some(m) = c.mapped.take() {
         m.dev.inflight.fetch_sub(1, Ordering::AcqRel);
     }
@@ -420,5 +434,4 @@ pub fn tx_done(mut cmd: CmdPtr) {
         }
     }
     c.session.untrack(c.slot);
-    cmd.free()
 }

@@ -209,13 +209,11 @@ impl Device {
 impl Teardown for Device {
     fn teardown(&self) {
         self.handler.unlink_device(self.name.as_bytes());
-        {
+        let parts = {
             let mut s = self.sysfs.lock();
-            s.attrs = KVec::new();
-            s.handler_link = None;
-            s.exported_dir = None;
-            s.dir = None;
-        }
+            (core::mem::take(&mut s.attrs), s.handler_link.take(), s.exported_dir.take(), s.dir.take())
+        };
+        drop(parts);
         // No LUN maps the device any more; wait for commands that found it
         // before that, then release the backend.
         let mut waited = 0u32;

@@ -8,6 +8,7 @@ use crate::registry::{Core, Graveyard, Registry, Teardown};
 use crate::sys::ops::FabricRef;
 use crate::sys::sysfs::{Attr, AttrOps, Dir, TextBuf};
 use core::fmt::Write;
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
@@ -19,6 +20,8 @@ use crate::mgmt_err;
 pub struct Fabric {
     /// Its ops table.
     pub ops: FabricRef,
+    /// Set (under `Core::reg`) when unregistering: stores refuse.
+    pub dead: AtomicBool,
     #[pin]
     sysfs: Mutex<FabricSysfs>,
 }
@@ -38,9 +41,11 @@ impl Fabric {
 
 impl Teardown for Fabric {
     fn teardown(&self) {
-        let mut s = self.sysfs.lock();
-        s.attrs = KVec::new();
-        s.dir = None;
+        let parts = {
+            let mut s = self.sysfs.lock();
+            (core::mem::take(&mut s.attrs), s.dir.take())
+        };
+        drop(parts);
     }
 }
 
@@ -62,6 +67,7 @@ impl AttrOps for FabricMgmt {
         let Some(core) = crate::sys::abi::CORE.get() else { return Err(ENODEV) };
         let fabric = &self.fabric;
         core.run_mgmt(input, |reg, grave| match parse_driver_cmd(input) {
+            _ if fabric.dead.load(Ordering::Acquire) => Err(mgmt_err!(ENOENT, "target driver is being unregistered")),
             Ok(DriverCmd::AddTarget { name, params }) => crate::target::add(reg, fabric, name, params.as_str()),
             Ok(DriverCmd::DelTarget { name }) => crate::target::del(reg, grave, fabric, name.as_bytes()),
             Ok(DriverCmd::Other { .. }) => {
@@ -85,7 +91,7 @@ pub fn register(core: &Core, ops: FabricRef) -> Result {
     }
     let dir = Dir::new(Some(&core.targets_dir), ops.name())?;
     let f = Arc::pin_init(
-        pin_init!(Fabric { ops, sysfs <- new_mutex!(FabricSysfs { attrs: KVec::new(), dir: Some(dir) }) }),
+        pin_init!(Fabric { ops, dead: AtomicBool::new(false), sysfs <- new_mutex!(FabricSysfs { attrs: KVec::new(), dir: Some(dir) }) }),
         GFP_KERNEL,
     )?;
     {
@@ -113,6 +119,7 @@ pub fn unregister(core: &Core, ops: *const crate::abi::FabricOps) {
             }
         }
         reg.fabrics = keep;
+        f.dead.store(true, Ordering::Release);
         grave.bury(f)
     });
 }

@@ -16,6 +16,7 @@ use crate::msg::MgmtResult;
 use crate::registry::Teardown;
 use crate::sys::sysfs::{Attr, AttrOps, Dir, TextBuf};
 use crate::target::Target;
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::fmt;
 use kernel::prelude::*;
@@ -33,6 +34,8 @@ pub struct Group {
     /// Its LUNs.
     #[pin]
     pub luns: LunSet,
+    /// Set (under `Core::reg`) when deleted: stores refuse.
+    pub dead: AtomicBool,
     #[pin]
     inner: Mutex<GroupInner>,
 }
@@ -66,16 +69,19 @@ impl LunOwner for Group {
     fn lun_set(&self) -> &LunSet {
         &self.luns
     }
+    fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::Acquire) || self.target.dead.load(Ordering::Acquire)
+    }
 }
 
 impl Teardown for Group {
     fn teardown(&self) {
         self.luns.teardown();
-        let mut i = self.inner.lock();
-        i.initiators = KVec::new();
-        i.attrs = KVec::new();
-        i.initiators_dir = None;
-        i.dir = None;
+        let parts = {
+            let mut i = self.inner.lock();
+            (core::mem::take(&mut i.initiators), core::mem::take(&mut i.attrs), i.initiators_dir.take(), i.dir.take())
+        };
+        drop(parts);
     }
 }
 
@@ -92,7 +98,7 @@ fn rebind_all(t: &Target) {
     }
 }
 
-/// The initiator file: shows the pattern.
+/// An initiator file: its name is the pattern; it has no content.
 struct InitiatorFile;
 
 impl AttrOps for InitiatorFile {
@@ -159,6 +165,9 @@ impl AttrOps for InitiatorsMgmt {
         let Some(core) = crate::sys::abi::CORE.get() else { return Err(ENODEV) };
         let g = &self.group;
         core.run_mgmt(input, |_reg, _grave| {
+            if g.is_dead() {
+                return Err(mgmt_err!(ENOENT, "group is being deleted"));
+            }
             match parse_initiator_cmd(input) {
                 Ok(InitiatorCmd::Add { name }) => self.add(g, name)?,
                 Ok(InitiatorCmd::Del { name }) => self.del(g, name)?,
@@ -170,8 +179,15 @@ impl AttrOps for InitiatorsMgmt {
                     let Some(dest) = dest else {
                         return Err(mgmt_err!(ENOENT, "group {} not found", group));
                     };
+                    if !g.inner.lock().initiators.iter().any(|e| e.pattern.as_bytes() == name.as_bytes()) {
+                        return Err(mgmt_err!(ENOENT, "initiator {} not in group {:?}", name, g.name));
+                    }
                     self.del(g, name)?;
-                    self.add(&dest, name)?;
+                    if let Err(e) = self.add(&dest, name) {
+                        // Put it back where it was: a refused command changes nothing.
+                        let _ = self.add(g, name);
+                        return Err(e);
+                    }
                 }
                 Err(e) => return Err(mgmt_err!(EINVAL, "{}", e.message())),
             }
@@ -203,6 +219,7 @@ impl GroupsMgmt {
                 name: cname,
                 target: t.clone(),
                 luns <- LunSet::new(),
+                dead: AtomicBool::new(false),
                 inner <- new_mutex!(GroupInner { initiators: KVec::new(), attrs: KVec::new(), initiators_dir: None, dir: None }),
             }),
             GFP_KERNEL,
@@ -238,7 +255,10 @@ impl GroupsMgmt {
         // Sessions that saw this group go back to the default LUNs.
         rebind_all(t);
         match gone {
-            Some(g) => grave.bury(g),
+            Some(g) => {
+                g.dead.store(true, Ordering::Release);
+                grave.bury(g)
+            }
             None => Ok(()),
         }
     }
@@ -254,6 +274,7 @@ impl AttrOps for GroupsMgmt {
     fn store(&self, input: &[u8]) -> Result {
         let Some(core) = crate::sys::abi::CORE.get() else { return Err(ENODEV) };
         core.run_mgmt(input, |_reg, grave| match parse_group_cmd(input) {
+            _ if self.tgt.dead.load(Ordering::Acquire) => Err(mgmt_err!(ENOENT, "target is being deleted")),
             Ok(GroupCmd::Create { name }) => self.create(name),
             Ok(GroupCmd::Del { name }) => self.del(name, grave),
             Err(e) => Err(mgmt_err!(EINVAL, "{}", e.message())),

@@ -8,6 +8,7 @@ use crate::registry::{Core, Graveyard, Registry, Teardown};
 use crate::sys::ops::HandlerRef;
 use crate::sys::sysfs::{Attr, AttrOps, Dir, Link, TextBuf};
 use core::fmt::Write;
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::prelude::*;
 use kernel::str::CString;
@@ -20,6 +21,8 @@ use crate::mgmt_err;
 pub struct Handler {
     /// Its ops table.
     pub ops: HandlerRef,
+    /// Set (under `Core::reg`) when unregistering: stores refuse.
+    pub dead: AtomicBool,
     /// `handlers/<name>/` and its files.
     #[pin]
     sysfs: Mutex<HandlerSysfs>,
@@ -67,10 +70,13 @@ impl Handler {
 
 impl Teardown for Handler {
     fn teardown(&self) {
-        let mut s = self.sysfs.lock();
-        s.links = KVec::new();
-        s.attrs = KVec::new();
-        s.dir = None;
+        // Dropping a file waits for its running stores, which may wait for
+        // this mutex: take everything out, then drop it unlocked.
+        let parts = {
+            let mut s = self.sysfs.lock();
+            (core::mem::take(&mut s.links), core::mem::take(&mut s.attrs), s.dir.take())
+        };
+        drop(parts);
     }
 }
 
@@ -94,6 +100,7 @@ impl AttrOps for HandlerMgmt {
     fn store(&self, input: &[u8]) -> Result {
         let Some(core) = crate::sys::abi::CORE.get() else { return Err(ENODEV) };
         core.run_mgmt(input, |reg, grave| match parse_handler_cmd(input) {
+            _ if self.handler.dead.load(Ordering::Acquire) => Err(mgmt_err!(ENOENT, "handler is being unregistered")),
             Ok(HandlerCmd::AddDevice { name, params }) => {
                 crate::device::add(core, reg, &self.handler, name, params.as_str())
             }
@@ -125,6 +132,7 @@ pub fn register(core: &Core, ops: HandlerRef) -> Result {
     let h = Arc::pin_init(
         pin_init!(Handler {
             ops,
+            dead: AtomicBool::new(false),
             sysfs <- new_mutex!(HandlerSysfs { links: KVec::new(), attrs: KVec::new(), dir: Some(dir) }),
         }),
         GFP_KERNEL,
@@ -171,6 +179,7 @@ pub fn unregister(core: &Core, ops: *const crate::abi::HandlerOps) {
         }
         reg.handlers = keep;
         if let Some(h) = gone {
+            h.dead.store(true, Ordering::Release);
             grave.bury(h)?;
         }
         Ok(())

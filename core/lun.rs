@@ -52,7 +52,7 @@ pub struct LunSet {
 
 struct LunSysfs {
     lun: u64,
-    attrs: KVec<Attr>,
+    _attrs: KVec<Attr>,
     _link: Link,
     _dir: Dir,
 }
@@ -79,6 +79,8 @@ pub trait LunOwner: Send + Sync {
     fn lun_changed(&self, lun: u64, added: bool);
     /// The LUN set this is.
     fn lun_set(&self) -> &LunSet;
+    /// Deleted (checked under `Core::reg`): management refuses.
+    fn is_dead(&self) -> bool;
 }
 
 struct LunMgmt {
@@ -104,6 +106,7 @@ impl AttrOps for LunMgmt {
         let owner = &*self.owner;
         let set = owner.lun_set();
         core.run_mgmt(input, |reg, _grave| match parse_lun_cmd(input) {
+            _ if owner.is_dead() => Err(mgmt_err!(ENOENT, "target or group is being deleted")),
             Ok(LunCmd::Add { device, lun, params }) => set.add(owner, reg, device, lun, params, false),
             Ok(LunCmd::Replace { device, lun, params }) => set.add(owner, reg, device, lun, params, true),
             Ok(LunCmd::Del { lun }) => set.del(owner, lun),
@@ -273,7 +276,7 @@ impl LunSet {
         let Some(link) = link else { return Err(ENODEV) };
         let mut attrs = KVec::new();
         attrs.push(dir.add_attr(c"read_only", 0o444, Arc::new(LunReadOnly { read_only }, GFP_KERNEL)?)?, GFP_KERNEL)?;
-        let entry = LunSysfs { lun, attrs, _link: link, _dir: dir };
+        let entry = LunSysfs { lun, _attrs: attrs, _link: link, _dir: dir };
         match s.luns.iter_mut().find(|e| e.is_none()) {
             Some(slot) => *slot = Some(entry),
             None => s.luns.push(Some(entry), GFP_KERNEL)?,
@@ -282,16 +285,24 @@ impl LunSet {
     }
 
     fn del_sysfs(&self, lun: u64) {
-        // Management context, under Core::reg but not under any sysfs file of
-        // this LUN: removing it cannot wait on ourselves.
-        let mut s = self.sysfs.lock();
-        for slot in s.luns.iter_mut() {
-            if slot.as_ref().is_some_and(|e| e.lun == lun) {
-                if let Some(mut e) = slot.take() {
-                    e.attrs = KVec::new();
-                }
+        let gone = {
+            let mut s = self.sysfs.lock();
+            s.luns.iter_mut().find(|e| e.as_ref().is_some_and(|e| e.lun == lun)).and_then(|e| e.take())
+        };
+        // Removed unlocked: the LUN's files take no lock, but keep the rule.
+        drop(gone);
+    }
+
+    /// LUN numbers that map `dev` (for LUN-scoped TMFs).
+    pub fn luns_of(&self, dev: &Device) -> KVec<u64> {
+        let mut v = KVec::new();
+        let t = self.table.lock();
+        for e in t.iter().flatten() {
+            if core::ptr::eq(&*e.dev, dev) {
+                let _ = v.push(e.lun, GFP_ATOMIC);
             }
         }
+        v
     }
 }
 
@@ -299,10 +310,11 @@ impl Teardown for LunSet {
     fn teardown(&self) {
         // The fabric already dropped its sessions: nobody to tell.
         let _ = self.clear(None);
-        let mut s = self.sysfs.lock();
-        s.attrs = KVec::new();
-        s.luns = KVec::new();
-        s.dir = None;
+        let parts = {
+            let mut s = self.sysfs.lock();
+            (core::mem::take(&mut s.attrs), core::mem::take(&mut s.luns), s.dir.take())
+        };
+        drop(parts);
     }
 }
 
@@ -310,6 +322,13 @@ impl Teardown for LunSet {
 pub fn drop_device_everywhere(reg: &Registry, dev: &Arc<Device>, _grave: &mut Graveyard) -> MgmtResult {
     for t in reg.targets.iter().flatten() {
         t.luns.drop_device(&**t, dev);
+        let mut groups = KVec::new();
+        for g in t.groups.lock().iter() {
+            groups.push(g.clone(), GFP_KERNEL).map_err(|_| mgmt_err!(ENOMEM, "out of memory"))?;
+        }
+        for g in groups.iter() {
+            g.luns.drop_device(&**g, dev);
+        }
     }
     Ok(())
 }

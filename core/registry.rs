@@ -6,8 +6,14 @@
 //! is never taken on the data path. Sysfs entries are created under it but
 //! removed only after it is released ("teardown" below), because removing a
 //! sysfs file waits for its running show/store calls, which may be waiting for
-//! this very mutex. Lock order: `reg` -> `Target::luns` / `Session::inflight`
-//! (spinlocks) -> nothing.
+//! this very mutex, and every store first checks that its object is not
+//! dead (flags set under `reg` when an object is removed).
+//!
+//! Lock order (outermost first): `Core::reg` -> an object's sysfs mutex
+//! (`Handler::sysfs`, `Device::sysfs`, `LunSet::sysfs`, `Target::sysfs`,
+//! `Group::inner`) -> `Target::groups` -> `Target::sessions` ->
+//! `Session::group` -> `LunSet::table` -> `Session::inflight`; `Core::last`
+//! and `Sgv::pools` nest inside nothing else.
 
 use crate::device::Device;
 use crate::fabric::Fabric;

@@ -126,6 +126,11 @@ impl Session {
         self.with_luns(|s| s.for_each_lun(f))
     }
 
+    /// LUN numbers at which the session sees `dev`.
+    pub fn luns_of(&self, dev: &crate::device::Device) -> KVec<u64> {
+        self.with_luns(|s| s.luns_of(dev))
+    }
+
     /// Whether the session sees `group`'s LUNs (None: the target's).
     pub fn is_bound_to(&self, group: Option<&Arc<Group>>) -> bool {
         match (self.group.lock().as_ref(), group) {
@@ -150,7 +155,10 @@ impl Session {
         for l in old.iter() {
             fabric.luns_changed(tpriv, self, *l, false);
         }
-        *self.group.lock() = group;
+        // Drop the old group outside the spinlock (its last reference would
+        // remove sysfs files, which sleeps).
+        let old_group = core::mem::replace(&mut *self.group.lock(), group);
+        drop(old_group);
         let mut new = KVec::new();
         self.for_each_lun(|l| {
             let _ = new.push(l, GFP_ATOMIC);
@@ -289,6 +297,10 @@ pub fn register(target: &Arc<Target>, initiator: &[u8], sess_priv: usize) -> Res
     if !crate::mgmt::commands::is_valid_initiator_name(name) || name.contains('/') || name == "." || name == ".." {
         pr_err!("invalid initiator name\n");
         return Err(EINVAL);
+    }
+    if !target.enabled.load(Ordering::Acquire) {
+        pr_err!("target {:?} is not enabled\n", target.name);
+        return Err(ENODEV);
     }
     let group = crate::group::match_initiator(target, name);
     let mut list = target.sessions.lock();

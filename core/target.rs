@@ -29,8 +29,10 @@ pub struct Target {
     pub fabric: Arc<Fabric>,
     /// The fabric's target context (0 until add_target returned).
     pub tgt_priv: AtomicUsize,
-    /// Accepting new sessions / commands.
+    /// Accepting new sessions (fabrics without an `enable` op start enabled).
     pub enabled: AtomicBool,
+    /// Set (under `Core::reg`) when deleted: stores refuse.
+    pub dead: AtomicBool,
     /// Relative target port identifier (VPD 0x83).
     pub rel_tgt_id: u16,
     /// The default LUN set.
@@ -90,6 +92,9 @@ impl LunOwner for Target {
     fn lun_set(&self) -> &LunSet {
         &self.luns
     }
+    fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::Acquire)
+    }
 }
 
 impl Teardown for Target {
@@ -99,11 +104,11 @@ impl Teardown for Target {
             g.teardown();
         }
         self.luns.teardown();
-        let mut s = self.sysfs.lock();
-        s.attrs = KVec::new();
-        s.sessions_dir = None;
-        s.ini_groups_dir = None;
-        s.dir = None;
+        let parts = {
+            let mut s = self.sysfs.lock();
+            (core::mem::take(&mut s.attrs), s.sessions_dir.take(), s.ini_groups_dir.take(), s.dir.take())
+        };
+        drop(parts);
     }
 }
 
@@ -131,6 +136,9 @@ impl AttrOps for TgtAttr {
         let Some(core) = crate::sys::abi::CORE.get() else { return Err(ENODEV) };
         let t = &self.tgt;
         core.run_mgmt(input, |_reg, _grave| {
+            if t.dead.load(Ordering::Acquire) {
+                return Err(mgmt_err!(ENOENT, "target is being deleted"));
+            }
             let text = core::str::from_utf8(input).unwrap_or("").trim();
             let on = crate::mgmt::params::parse_bool(text)
                 .map_err(|_| mgmt_err!(EINVAL, "enabled takes 0 or 1, not '{}'", text))?;
@@ -184,7 +192,8 @@ pub fn add(reg: &mut Registry, fabric: &Arc<Fabric>, name: &str, params: &str) -
             name: cname,
             fabric: fabric.clone(),
             tgt_priv: AtomicUsize::new(0),
-            enabled: AtomicBool::new(false),
+            enabled: AtomicBool::new(!fabric.ops.has_enable()),
+            dead: AtomicBool::new(false),
             rel_tgt_id: NEXT_REL_TGT_ID.fetch_add(1, Ordering::Relaxed),
             luns <- LunSet::new(),
             sessions <- new_mutex!(KVec::new()),
@@ -226,6 +235,7 @@ pub fn add(reg: &mut Registry, fabric: &Arc<Fabric>, name: &str, params: &str) -
 fn remove(reg: &mut Registry, grave: &mut Graveyard, t: &Arc<Target>) -> MgmtResult {
     // The fabric drops its sessions (they unregister synchronously).
     t.enabled.store(false, Ordering::Release);
+    t.dead.store(true, Ordering::Release);
     t.fabric.ops.del_target(t.priv_());
     for slot in reg.targets.iter_mut() {
         if slot.as_ref().is_some_and(|x| Arc::ptr_eq(x, t)) {

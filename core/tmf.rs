@@ -36,10 +36,15 @@ pub fn run(sess: &Arc<Session>, function: u8, lun: u64, tag: u64) -> c_int {
         tmf::ABORT_TASK => mark(sess, &|t| t.tag == tag),
         tmf::ABORT_TASK_SET => mark(sess, &|t| t.lun == lun),
         tmf::CLEAR_TASK_SET | tmf::LUN_RESET => {
+            // The logical unit behind `lun` for this session, wherever other
+            // sessions (other access groups) see it.
+            let Some(m) = sess.lookup(lun) else { return tmf_result::NOT_FOUND };
             let mut any = false;
             for s in all_sessions().iter() {
-                any |= mark(s, &|t| t.lun == lun);
+                let luns = s.luns_of(&m.dev);
+                any |= !luns.is_empty() && mark(s, &|t| luns.contains(&t.lun));
             }
+            m.dev.inflight.fetch_sub(1, core::sync::atomic::Ordering::AcqRel);
             any
         }
         tmf::TARGET_RESET => {

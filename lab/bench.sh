@@ -30,14 +30,15 @@ lines = [
     "fio: `--rw=randread --bs=4k --iodepth=32 --numjobs=1 --ioengine=libaio --direct=1`,",
     "15 s per run after 2 s ramp, scenarios interleaved, median of the runs.",
     "",
-    "| scenario | runs (IOPS) | median IOPS | vs LIO tcm_loop | vs null_blk |",
-    "|---|---|---|---|---|",
+    "| scenario | runs (IOPS) | median IOPS | vs LIO tcm_loop | vs scsi_debug | vs null_blk |",
+    "|---|---|---|---|---|---|",
 ]
 names = {"null_blk": "null_blk (block layer only)", "rscst_local": "rscst_local + vdisk_nullio",
-         "lio_tcm_loop": "LIO tcm_loop + rd_mcp (rd_nullio=1)"}
-for k in ["rscst_local", "lio_tcm_loop", "null_blk"]:
+         "lio_tcm_loop": "LIO tcm_loop + rd_mcp (rd_nullio=1)",
+         "scsi_debug": "scsi_debug fake_rw=1 (SCSI initiator stack, no target)"}
+for k in ["rscst_local", "lio_tcm_loop", "scsi_debug", "null_blk"]:
     runs = ", ".join(str(x) for x in data[k])
-    lines.append(f"| {names[k]} | {runs} | {int(med[k])} | {med[k]/lio:.2f}x | {med[k]/med['null_blk']:.2f}x |")
+    lines.append(f"| {names[k]} | {runs} | {int(med[k])} | {med[k]/lio:.2f}x | {med[k]/med['scsi_debug']:.2f}x | {med[k]/med['null_blk']:.2f}x |")
 open(sys.argv[2], "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY

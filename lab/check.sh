@@ -6,6 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 start=$(date +%s)
 bash "$LAB_DIR/setup-host.sh"
+bash "$LAB_DIR/prune-cache.sh"
 host_p=0
 host_f=0
 if bash "$REPO_DIR/tests/host/run.sh" >/tmp/rscst-host.log 2>&1; then :; fi

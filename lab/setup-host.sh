@@ -10,7 +10,6 @@ HOST_PKGS=(gcc make bc flex bison libelf-dev libssl-dev cpio kmod xz-utils
 	libclang-dev qemu-system-x86 debootstrap e2fsprogs rsync linux-source-6.12
 	python3 busybox-static)
 
-stamp="$RSCST_CACHE/host-setup.$(echo "${HOST_PKGS[*]}" "$(rustc_version)" | sha256sum | cut -c1-12)"
 mkdir -p "$RSCST_CACHE"
 
 missing_pkgs() {
@@ -72,5 +71,4 @@ for c in rustfmt clippy; do
 	rustup component list --installed 2>/dev/null | grep -q "^$c" || log "warning: rustup component $c missing"
 done
 
-touch "$stamp"
 log "host ready: rustc $(rustc_version), $(bindgen --version), kernel source $(kernel_pkg_version)"

@@ -69,7 +69,7 @@ fn check_core_abi() -> Result {
     // SAFETY: no preconditions.
     let v = unsafe { rscst_abi_version() };
     if v != abi::ABI_VERSION {
-        kernel::pr_err!("rscst: core ABI {} but this module was built for {}\n", v, abi::ABI_VERSION);
+        kernel::pr_err!("core ABI {} but this module was built for {}\n", v, abi::ABI_VERSION);
         return Err(code::EINVAL);
     }
     Ok(())

@@ -10,7 +10,9 @@ use kernel::sync::Arc;
 /// # Invariants
 /// The pointer is null or came from `Arc::into_raw`; it is set once in module
 /// init before any entry point can run and taken in module exit after every
-/// user (fabric, handler, sysfs file) is gone, so `get` never races `take`.
+/// client module is gone. The core's own sysfs files still use `get` until
+/// the object is dropped; they are removed first when it drops (its `attrs`
+/// field comes first), and `get` on a taken slot returns None.
 pub struct Global<T> {
     ptr: AtomicPtr<T>,
 }

@@ -221,15 +221,15 @@ impl FabricRef {
         unsafe { table_str(self.t().name) }.unwrap_or(c"?")
     }
 
+    /// Whether targets must be enabled explicitly (the fabric has `enable`).
+    pub fn has_enable(&self) -> bool {
+        self.t().enable.is_some()
+    }
+
     /// Help for driver-specific mgmt commands.
     pub fn mgmt_help(&self) -> &CStr {
         // SAFETY: null or NUL-terminated per the ABI.
         unsafe { table_str(self.t().mgmt_help) }.unwrap_or(c"")
-    }
-
-    /// Whether commands arrive with the initiator's own buffers.
-    pub fn own_sg(&self) -> bool {
-        self.t().flags & crate::abi::fabric_flags::OWN_SG != 0
     }
 
     /// `add_target`: returns the fabric's target context.
@@ -382,9 +382,10 @@ impl CmdPtr {
 
 impl Drop for CmdPtr {
     fn drop(&mut self) {
-        // A command must be handed on or freed explicitly; leaking it here
-        // would strand its session. Free it rather than leak.
+        // A command must be handed on or freed explicitly. Dropping one is a
+        // bug; release what it holds so drains do not wait for it forever.
         kernel::pr_err!("command dropped without completion\n");
+        crate::cmd::release(self.get());
         // SAFETY: as in `free`.
         drop(unsafe { KBox::from_raw(self.0.as_ptr()) });
     }

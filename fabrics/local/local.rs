@@ -6,7 +6,7 @@
 //! context). The core calls `lun_changed` and `del_target` with its
 //! management lock held; we never call back into management.
 
-use crate::abi::{dir, fabric_flags, tmf, tmf_result, FabricOps};
+use crate::abi::{dir, tmf, tmf_result, FabricOps};
 use crate::sys::client::{FabricCmd, OpsCell, SessionHandle, TargetHandle};
 use crate::sys::fabric_ops::{fabric_ops, FabricDriver};
 use crate::sys::global::Global;
@@ -31,7 +31,7 @@ pub static STATE: Global<State> = Global::new();
 /// The ops table registered with the core.
 pub static OPS: OpsCell<FabricOps> = OpsCell(fabric_ops::<Local>(
     c"scst_local",
-    fabric_flags::OWN_SG | fabric_flags::XMIT_ATOMIC,
+    0,
     c"       echo \"add_session target_name session_name\" >mgmt\n       echo \"del_session target_name session_name\" >mgmt\n\nadd_target parameters: zero_copy=0 copies data through the core's SGV buffers\n",
 ));
 

@@ -14,6 +14,14 @@ iops() { # DEVICE -> IOPS (integer)
 	fio --name=bench --filename="$1" $FIO_ARGS | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["jobs"][0]["read"]["iops"]))'
 }
 
+# scsi_debug: the SCSI initiator stack with a target that does nothing,
+# the ceiling for any loopback target.
+modprobe scsi_debug dev_size_mb=1024 delay=0 ndelay=0 fake_rw=1 max_queue=256
+SDBG=""
+for d in /sys/bus/scsi/devices/*; do
+	[ "$(cat $d/model 2>/dev/null | tr -d ' ')" = scsi_debug ] && SDBG=/dev/$(ls $d/block | head -1)
+done
+
 # null_blk: the block layer alone.
 modprobe null_blk nr_devices=1 queue_mode=2 irqmode=0 gb=1 bs=512
 NULLB=/dev/nullb0
@@ -47,14 +55,15 @@ for i in $(seq 50); do
 	[ -n "$LIO" ] && [ "$LIO" != /dev/ ] && break
 	sleep 0.2
 done
-echo "devices: null_blk=$NULLB rscst=$RSCST lio=$LIO"
+echo "devices: null_blk=$NULLB scsi_debug=$SDBG rscst=$RSCST lio=$LIO"
 
 results="{"
 declare -A R
 for rep in $(seq $REPS); do
-	for s in null_blk rscst_local lio_tcm_loop; do
+	for s in null_blk scsi_debug rscst_local lio_tcm_loop; do
 		case $s in
 		null_blk) d=$NULLB ;;
+		scsi_debug) d=$SDBG ;;
 		rscst_local) d=$RSCST ;;
 		lio_tcm_loop) d=$LIO ;;
 		esac
@@ -63,7 +72,7 @@ for rep in $(seq $REPS); do
 		R[$s]="${R[$s]:-}${R[$s]:+,}$v"
 	done
 done
-for s in null_blk rscst_local lio_tcm_loop; do
+for s in null_blk scsi_debug rscst_local lio_tcm_loop; do
 	results="$results\"$s\": [${R[$s]}],"
 done
 echo "${results%,}}" >/mnt/out/bench.json

@@ -8,13 +8,19 @@
 //! any change to a structure here; registration refuses a mismatch of version
 //! or structure size.
 //!
-//! Ownership rules (the same for every fabric and handler):
-//! - A command ([`CmdDesc`]) is owned by the core from `rscst_rx_cmd` until the
-//!   fabric calls `rscst_cmd_tx_done`; the fabric may read it in between and
-//!   writes only `fabric_priv`.
-//! - A handler owns a command between its `exec` callback and its call to
-//!   `rscst_cmd_exec_done`, and may write only the data buffer and, on
-//!   failure, the sense fields through `rscst_cmd_exec_done`.
+//! Ownership rules (the same for every fabric and handler): a command
+//! ([`CmdDesc`]) has exactly one owner at a time.
+//! - The fabric owns it from `rscst_rx_cmd` to `rscst_cmd_start`, during
+//!   `rdy_to_xfer` until `rscst_cmd_rx_data_done`, and from `xmit_response`
+//!   until `rscst_cmd_tx_done`. It writes only `fabric_priv` and the data
+//!   buffer (write data).
+//! - A handler owns it from its `exec` callback until `rscst_cmd_exec_done`
+//!   and writes only the data buffer (read data).
+//! - The core owns it otherwise.
+//!
+//! Contexts: entry points marked "any context" may be called from process
+//! context or with preemption disabled, but not yet from hard or soft IRQ
+//! context (the core's spinlocks are not IRQ-safe in 6.12's Rust API).
 
 #![cfg_attr(not(CONFIG_RUST), no_std)]
 #![allow(unsafe_code)] // `unsafe extern "C" fn` pointer types only; no unsafe blocks.
@@ -81,15 +87,6 @@ pub mod tmf_result {
     pub const REJECTED: c_int = 2;
     /// Function failed.
     pub const FAILED: c_int = 3;
-}
-
-/// Fabric flags.
-pub mod fabric_flags {
-    /// The fabric hands in the initiator's scatter-gather list with each
-    /// command (loopback: zero copy); otherwise the core allocates from SGV.
-    pub const OWN_SG: u32 = 1 << 0;
-    /// `xmit_response` may be called in atomic context.
-    pub const XMIT_ATOMIC: u32 = 1 << 1;
 }
 
 /// Handler flags.
@@ -251,7 +248,7 @@ pub struct FabricOps {
     pub struct_size: u32,
     /// NUL-terminated driver name: the directory under `targets/`.
     pub name: *const c_char,
-    /// [`fabric_flags`].
+    /// Reserved, zero.
     pub flags: u32,
     /// Reserved, zero.
     pub _reserved: u32,
@@ -272,8 +269,8 @@ pub struct FabricOps {
             tgt_priv: *mut *mut c_void,
         ) -> c_int,
     >,
-    /// The target is being deleted: drop its sessions (the core waits for
-    /// them to unregister).
+    /// The target is being deleted: unregister its sessions before
+    /// returning.
     pub del_target: Option<unsafe extern "C" fn(tgt_priv: *mut c_void)>,
     /// Any other command written to `targets/<driver>/mgmt`
     /// (e.g. scst_local's `add_session`). Returns 0 or a negative errno and
@@ -289,9 +286,10 @@ pub struct FabricOps {
     >,
     /// `enabled` was written for a target.
     pub enable: Option<unsafe extern "C" fn(tgt_priv: *mut c_void, enable: bool) -> c_int>,
-    /// Write data is needed in `cmd.sg`: the fabric fetches it and calls
-    /// `rscst_cmd_rx_data_done`. Not called for [`fabric_flags::OWN_SG`]
-    /// fabrics whose data is already there.
+    /// Write data is needed in `cmd.sg` (an SGV buffer: the fabric passed
+    /// no buffer with the command): the fabric fetches it and calls
+    /// `rscst_cmd_rx_data_done`. Commands that came with the initiator's own
+    /// buffer (loopback zero copy) never get here.
     pub rdy_to_xfer: Option<unsafe extern "C" fn(cmd: *mut CmdDesc) -> c_int>,
     /// The response is ready (status, sense, data in `sg`). The fabric sends
     /// it, or skips sending when `cmd.aborted`, then calls `rscst_cmd_tx_done`.
