@@ -267,17 +267,25 @@ fn ready(mut cmd: CmdPtr, ctx: Context) {
         advance(c, Event::Rejected);
         return respond(cmd);
     };
-    let mut scratch = [0u8; SCRATCH_LEN];
     let action = match c.mapped.as_ref() {
-        Some(m) => emulate_disk(&cdb, &params_for(m, c.session.target.rel_tgt_id), &mut scratch),
+        // READ and WRITE produce no response data: no scratch buffer to
+        // zero on the data path.
+        Some(m) if matches!(cdb.op, Op::Read { .. } | Op::Write { .. }) => {
+            emulate_disk(&cdb, &params_for(m, c.session.target.rel_tgt_id), &mut [])
+        }
+        Some(m) => {
+            let mut scratch = [0u8; SCRATCH_LEN];
+            let a = emulate_disk(&cdb, &params_for(m, c.session.target.rel_tgt_id), &mut scratch);
+            if let Action::DataIn { len } = a {
+                let n = sg(c).copy_from(&scratch[..len.min(SCRATCH_LEN)]);
+                c.desc.resid = c.desc.expected_len as i32 - n as i32;
+            }
+            a
+        }
         None => Action::Core,
     };
     match action {
-        Action::DataIn { len } => {
-            let n = sg(c).copy_from(&scratch[..len.min(SCRATCH_LEN)]);
-            c.desc.resid = c.desc.expected_len as i32 - n as i32;
-            finish_emulated(cmd)
-        }
+        Action::DataIn { .. } => finish_emulated(cmd),
         Action::Good => finish_emulated(cmd),
         Action::Check(sense) => {
             set_check(c, sense);
@@ -366,6 +374,7 @@ fn dispatch(mut cmd: CmdPtr, ctx: Context, op: u8, lba: u64, blocks: u32, fua: b
     }
     c.desc.resid = c.desc.expected_len as i32 - c.desc.data_len as i32;
     if may_exec_in(ctx, atomic_ok) {
+        // `ready` just checked for an abort.
         exec(cmd)
     } else if let Some(core) = crate::sys::abi::CORE.get() {
         defer(&core.wq, cmd)
@@ -373,16 +382,18 @@ fn dispatch(mut cmd: CmdPtr, ctx: Context, op: u8, lba: u64, blocks: u32, fua: b
 }
 
 /// The deferred step, in a workqueue thread.
-pub fn run_deferred(cmd: CmdPtr) {
-    exec(cmd)
-}
-
-fn exec(mut cmd: CmdPtr) {
+pub fn run_deferred(mut cmd: CmdPtr) {
+    // Aborted while queued: do not run it.
     let c = cmd.get();
     if c.session.is_aborted(c.slot) {
         advance(c, Event::Rejected);
         return respond(cmd);
     }
+    exec(cmd)
+}
+
+fn exec(mut cmd: CmdPtr) {
+    let c = cmd.get();
     advance(c, Event::Execute { emulated: false });
     let Some(handler) = c.mapped.as_ref().map(|m| m.dev.handler.ops) else { return };
     handler.exec(cmd)

@@ -16,7 +16,7 @@ iops() { # DEVICE -> IOPS (integer)
 
 # scsi_debug: the SCSI initiator stack with a target that does nothing,
 # the ceiling for any loopback target.
-modprobe scsi_debug dev_size_mb=1024 delay=0 ndelay=0 fake_rw=1 max_queue=256
+modprobe scsi_debug dev_size_mb=1024 delay=0 fake_rw=1 max_queue=192
 SDBG=""
 for d in /sys/bus/scsi/devices/*; do
 	[ "$(cat $d/model 2>/dev/null | tr -d ' ')" = scsi_debug ] && SDBG=/dev/$(ls $d/block | head -1)
@@ -56,6 +56,13 @@ for i in $(seq 50); do
 	sleep 0.2
 done
 echo "devices: null_blk=$NULLB scsi_debug=$SDBG rscst=$RSCST lio=$LIO"
+for d in "$NULLB" "$SDBG" "$RSCST" "$LIO"; do
+	if [ ! -b "$d" ]; then
+		echo "bench: a device is missing ('$d'); not measuring"
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+done
 
 results="{"
 declare -A R
