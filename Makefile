@@ -2,7 +2,7 @@
 # rscst: the stable entry points (see README.md).
 #   make / make modules [KDIR=/path/to/built/kernel]  build the modules
 #   make check        every test tier this machine can run
-#   make check-host   fmt, clippy, unit tests of crates/
+#   make check-host   fmt, clippy, unit tests of crates/, the fuzz driver
 #   make check-vm [SUITE=name]  VM suites (all when SUITE is empty)
 #   make demo         set up the lab if needed and run the demo in a VM
 #   make bench        side-by-side benchmarks -> bench/results/latest.md
@@ -14,7 +14,7 @@ FLAVOUR ?= debug
 KDIR ?=
 SUITE ?=
 
-.PHONY: all modules clean check check-host check-vm demo bench lab bindings
+.PHONY: all modules clean check check-host check-vm demo bench lab
 
 all: modules
 

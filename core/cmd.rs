@@ -65,7 +65,8 @@ pub struct Rx<'a> {
     pub expected_dir: u8,
     /// Transfer length the fabric expects.
     pub expected_len: u32,
-    /// The initiator's buffer (OWN_SG fabrics) or null.
+    /// The initiator's buffer (loopback zero copy) or null: the core then
+    /// allocates one from SGV.
     pub sg: *mut c_void,
     /// Entries in `sg`.
     pub sg_cnt: u32,
@@ -102,8 +103,8 @@ fn set_check(c: &mut Cmd, sense: Sense) {
 }
 
 fn sg(c: &mut Cmd) -> SgList<'_> {
-    // The buffer belongs to the command for its whole life (OWN_SG: the
-    // initiator's request, which outlives the command; see the ABI rules).
+    // The buffer belongs to the command for its whole life: the initiator's
+    // (which outlives the command, see the ABI rules) or its SGV buffer.
     crate::sys::ops::cmd_sg(&mut c.desc)
 }
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-//! LUN tables (a target's default set, later each access group's) and their
+//! LUN tables (a target's default set and each access group's) and their
 //! `luns/` sysfs directory with its `mgmt` file.
 //!
 //! Locking: `table` is a spinlock taken on the data path (LUN lookup) and by
@@ -73,7 +73,7 @@ impl AttrOps for LunReadOnly {
     }
 }
 
-/// Hooks the owner of a LUN set (a target) gets.
+/// Hooks the owner of a LUN set (a target or an access group) gets.
 pub trait LunOwner: Send + Sync {
     /// A LUN appeared, or is about to go: tell the fabric.
     fn lun_changed(&self, lun: u64, added: bool);

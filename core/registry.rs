@@ -9,11 +9,12 @@
 //! this very mutex, and every store first checks that its object is not
 //! dead (flags set under `reg` when an object is removed).
 //!
-//! Lock order (outermost first): `Core::reg` -> an object's sysfs mutex
-//! (`Handler::sysfs`, `Device::sysfs`, `LunSet::sysfs`, `Target::sysfs`,
-//! `Group::inner`) -> `Target::groups` -> `Target::sessions` ->
-//! `Session::group` -> `LunSet::table` -> `Session::inflight`; `Core::last`
-//! and `Sgv::pools` nest inside nothing else.
+//! Lock order (a partial order; a lock is only taken while holding locks
+//! listed before it): `Core::reg` -> `Target::groups` -> `Group::inner` ->
+//! `Target::sessions` -> the sysfs mutexes (`Handler::sysfs`,
+//! `Device::sysfs`, `LunSet::sysfs`, `Target::sysfs`, `Session::sysfs`) ->
+//! `Session::group` -> `LunSet::table` -> `Session::inflight`. `Core::last`
+//! and `Sgv::pools` are taken alone.
 
 use crate::device::Device;
 use crate::fabric::Fabric;

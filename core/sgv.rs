@@ -109,15 +109,21 @@ impl Sgv {
                 };
                 let buf = match cached {
                     Some(b) => b,
-                    None => KBox::new(PageBuf::alloc(pages, atomic)?, GFP_ATOMIC).inspect_err(|_| {
-                        self.pools.lock().stats[class].on_free(false);
-                    })?,
+                    None => match PageBuf::alloc(pages, atomic).and_then(|b| Ok(KBox::new(b, GFP_ATOMIC)?)) {
+                        Ok(b) => b,
+                        Err(e) => {
+                            // Counted as in use above: undo.
+                            self.pools.lock().stats[class].on_free(false);
+                            return Err(e);
+                        }
+                    },
                 };
                 Ok(SgvBuf { buf, class: Some(class) })
             }
             Fit::Uncached { pages } => {
+                let buf = KBox::new(PageBuf::alloc(pages, atomic)?, GFP_ATOMIC)?;
                 self.pools.lock().uncached += 1;
-                Ok(SgvBuf { buf: KBox::new(PageBuf::alloc(pages, atomic)?, GFP_ATOMIC)?, class: None })
+                Ok(SgvBuf { buf, class: None })
             }
         }
     }

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Benchmarks inside the lab guest (bench kernel, no debug options): fio 4k
-# random read, iodepth 32, against null_blk, rscst_local + vdisk_nullio and
-# LIO tcm_loop + rd_mcp (rd_nullio=1), interleaved, several repetitions.
+# random read, iodepth 32, against null_blk, scsi_debug (fake_rw=1: the SCSI
+# initiator stack's ceiling), rscst_local + vdisk_nullio and LIO tcm_loop +
+# rd_mcp (rd_nullio=1), interleaved, several repetitions.
 # Writes /mnt/out/bench.json: {"scenario": [iops, ...], ...}.
 . /mnt/rscst/tests/vm/lib.sh
 set -u

@@ -28,7 +28,7 @@
 use core::ffi::{c_char, c_int, c_void};
 
 /// Version of the structures below.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// Longest CDB a command carries (variable-length CDBs up to 32 bytes).
 pub const MAX_CDB_LEN: usize = 32;
