@@ -91,7 +91,16 @@ fn advance(c: &mut Cmd, ev: Event) {
 /// Not a sense: answer BUSY so the initiator retries (out of buffers).
 const BUSY: Sense = Sense::new(0xff, 0, 0);
 
+/// Residual for `done` bytes of `expected`: positive underrun, negative
+/// overrun, saturated (the ABI's lengths come from initiators).
+fn resid(expected: u32, done: u64) -> i32 {
+    let r = i64::from(expected) - i64::try_from(done).unwrap_or(i64::MAX);
+    r.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+}
+
 fn set_check(c: &mut Cmd, sense: Sense) {
+    // No data goes back with an error.
+    c.desc.resid = resid(c.desc.expected_len, 0);
     if sense == BUSY {
         c.desc.status = status::BUSY;
         c.desc.sense_len = 0;
@@ -192,14 +201,19 @@ fn parse(c: &mut Cmd) -> Result<bool, Sense> {
         DataDir::Write => (dir::WRITE, cdb.transfer_len(block_size)),
     };
     c.desc.data_dir = d;
-    let data_len = u32::try_from(data_len).map_err(|_| Sense::INVALID_FIELD_IN_CDB)?;
-    c.desc.data_len = data_len;
     let is_io = matches!(cdb.op, Op::Read { .. } | Op::Write { .. });
-    if is_io && data_len > c.desc.expected_len {
+    if is_io && data_len > u64::from(c.desc.expected_len) {
         // The initiator's buffer is too small for what the CDB asks.
         return Err(Sense::INVALID_FIELD_IN_CDB);
     }
-    if d == dir::WRITE && c.desc.expected_dir != dir::WRITE && data_len != 0 {
+    // Allocation and parameter list lengths beyond the initiator's buffer
+    // transfer only what fits (never allocate for the CDB's claim).
+    let data_len = data_len.min(u64::from(c.desc.expected_len)) as u32;
+    c.desc.data_len = data_len;
+    // The buffer must point the way the data flows: a data-in command
+    // with a to-device buffer would write into pages the initiator only
+    // lent for reading.
+    if data_len != 0 && c.desc.expected_dir != d {
         return Err(Sense::INVALID_FIELD_IN_CDB);
     }
     Ok(d == dir::WRITE && data_len != 0)
@@ -214,10 +228,16 @@ fn alloc_buf(c: &mut Cmd, ctx: Context) -> Result<bool, Sense> {
     let Some(core) = crate::sys::abi::CORE.get() else { return Err(Sense::INTERNAL_TARGET_FAILURE) };
     let len = u64::from(c.desc.data_len);
     let mut b = core.sgv.alloc(len, ctx == Context::Atomic).map_err(|_| BUSY)?;
-    let (sg, n) = b.shape(len);
-    c.desc.sg = sg;
+    let (list, n) = b.shape(len);
+    c.desc.sg = list;
     c.desc.sg_cnt = n;
     c.buf = Some(b);
+    // A reused buffer holds another command's data: unless the handler
+    // overwrites every byte of a READ, clear it.
+    let fills = c.mapped.as_ref().is_some_and(|m| m.dev.handler.ops.fills_reads());
+    if c.desc.data_dir == dir::READ && !(fills && matches!(c.cdb.map(|x| x.op), Some(Op::Read { .. }))) {
+        sg(c).zero(len as usize);
+    }
     Ok(true)
 }
 
@@ -230,7 +250,7 @@ pub fn rx_data_done(mut cmd: CmdPtr, ok: bool) {
         return respond(cmd);
     }
     advance(c, Event::DataReceived);
-    // rx_data_done may come from softirq (network fabrics).
+    // The fabric's context may not sleep (see the ABI context rule).
     ready(cmd, Context::Atomic)
 }
 
@@ -279,7 +299,7 @@ fn ready(mut cmd: CmdPtr, ctx: Context) {
             let a = emulate_disk(&cdb, &params_for(m, c.session.target.rel_tgt_id), &mut scratch);
             if let Action::DataIn { len } = a {
                 let n = sg(c).copy_from(&scratch[..len.min(SCRATCH_LEN)]);
-                c.desc.resid = c.desc.expected_len as i32 - n as i32;
+                c.desc.resid = resid(c.desc.expected_len, n as u64);
             }
             a
         }
@@ -317,14 +337,14 @@ fn emulate_in_core(c: &mut Cmd, cdb: &Cdb) {
             }
             let n = crate::scsi::luns::encode_report_luns(luns.iter().copied(), alloc_len, &mut buf);
             let copied = sg(c).copy_from(&buf[..n]);
-            c.desc.resid = c.desc.expected_len as i32 - copied as i32;
+            c.desc.resid = resid(c.desc.expected_len, copied as u64);
         }
         Op::RequestSense { desc, alloc_len } => {
             let sense = if c.mapped.is_some() { Sense::NO_SENSE } else { Sense::LUN_NOT_SUPPORTED };
             let mut buf = [0u8; 64];
             let n = crate::scsi::request_sense::encode_request_sense(sense, desc, alloc_len, &mut buf);
             let copied = sg(c).copy_from(&buf[..n]);
-            c.desc.resid = c.desc.expected_len as i32 - copied as i32;
+            c.desc.resid = resid(c.desc.expected_len, copied as u64);
         }
         Op::Inquiry { evpd: false, alloc_len, .. } if c.mapped.is_none() => {
             // SPC-4: peripheral qualifier 3 (no LU at this LUN), type 0x1f.
@@ -335,7 +355,7 @@ fn emulate_in_core(c: &mut Cmd, cdb: &Cdb) {
             buf[4] = 31;
             let n = buf.len().min(usize::from(alloc_len));
             let copied = sg(c).copy_from(&buf[..n]);
-            c.desc.resid = c.desc.expected_len as i32 - copied as i32;
+            c.desc.resid = resid(c.desc.expected_len, copied as u64);
         }
         Op::ModeSelect { param_len: 0, .. } => {}
         Op::ModeSelect { .. } => set_check(c, Sense::INVALID_FIELD_IN_PARAMETER_LIST),
@@ -373,7 +393,7 @@ fn dispatch(mut cmd: CmdPtr, ctx: Context, op: u8, lba: u64, blocks: u32, fua: b
         }
         _ => {}
     }
-    c.desc.resid = c.desc.expected_len as i32 - c.desc.data_len as i32;
+    c.desc.resid = resid(c.desc.expected_len, u64::from(c.desc.data_len));
     if may_exec_in(ctx, atomic_ok) {
         // `ready` just checked for an abort.
         exec(cmd)
@@ -396,8 +416,12 @@ pub fn run_deferred(mut cmd: CmdPtr) {
 fn exec(mut cmd: CmdPtr) {
     let c = cmd.get();
     advance(c, Event::Execute { emulated: false });
-    let Some(handler) = c.mapped.as_ref().map(|m| m.dev.handler.ops) else { return };
-    handler.exec(cmd)
+    let Some(dev) = c.mapped.as_ref().map(|m| m.dev.clone()) else { return };
+    // The command may complete and be freed inside `exec`; the device must
+    // not be detached (nor its module unloaded) until `exec` has returned.
+    dev.exec_active.fetch_add(1, Ordering::AcqRel);
+    dev.handler.ops.exec(cmd);
+    dev.exec_active.fetch_sub(1, Ordering::AcqRel);
 }
 
 /// The handler finished (any context).
@@ -405,7 +429,6 @@ pub fn exec_done(mut cmd: CmdPtr, sense: Sense) {
     let c = cmd.get();
     if sense.key != 0 {
         set_check(c, sense);
-        c.desc.resid = c.desc.expected_len as i32;
     }
     advance(c, Event::ExecDone);
     respond(cmd)

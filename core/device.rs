@@ -56,6 +56,9 @@ pub struct Device {
     pub exported: AtomicU32,
     /// Commands holding the device (looked up and not yet freed).
     pub inflight: AtomicU32,
+    /// Calls into the handler's `exec` that have not returned yet (a
+    /// command may be freed before its `exec` call returns).
+    pub exec_active: AtomicU32,
     #[pin]
     sysfs: Mutex<DeviceSysfs>,
 }
@@ -181,10 +184,7 @@ impl Device {
             (c"t10_dev_id", DevAttrKind::T10DevId),
             (c"usn", DevAttrKind::Usn),
         ];
-        for (name, kind) in core_attrs {
-            let ops = Arc::new(DevAttr { dev: self.clone(), kind }, GFP_KERNEL)?;
-            attrs.push(dir.add_attr(name, 0o444, ops)?, GFP_KERNEL)?;
-        }
+        dir.add_attrs(&core_attrs, &mut attrs, |kind| Ok(Arc::new(DevAttr { dev: self.clone(), kind }, GFP_KERNEL)?))?;
         for (i, name) in self.handler.ops.attr_names().enumerate() {
             let ops = Arc::new(DevAttr { dev: self.clone(), kind: DevAttrKind::Handler(i as u32) }, GFP_KERNEL)?;
             attrs.push(dir.add_attr(name, 0o444, ops)?, GFP_KERNEL)?;
@@ -216,9 +216,10 @@ impl Teardown for Device {
         drop(parts);
         // No LUN maps the device any more; wait for commands that found it
         // before that, then release the backend.
-        let mut waited = 0u32;
-        while !crate::sys::time::wait_until(DRAIN_WARN_MS, 5, || self.inflight.load(Ordering::Acquire) == 0) {
-            waited += DRAIN_WARN_MS;
+        let mut waited = 0u64;
+        let idle = || self.inflight.load(Ordering::Acquire) == 0 && self.exec_active.load(Ordering::Acquire) == 0;
+        while !crate::sys::time::wait_until(DRAIN_WARN_MS, 5, idle) {
+            waited += u64::from(DRAIN_WARN_MS);
             pr_warn!("device {:?}: still {} commands after {} ms\n",
                 self.name, self.inflight.load(Ordering::Relaxed), waited);
         }
@@ -243,7 +244,14 @@ fn check_setup(s: &crate::abi::DeviceSetup) -> Result<Geometry, &'static str> {
 }
 
 /// `add_device NAME params` on `handler`.
-pub fn add(core: &Core, reg: &mut Registry, handler: &Arc<Handler>, name: &str, params: &str) -> MgmtResult {
+pub fn add(
+    core: &Core,
+    reg: &mut Registry,
+    grave: &mut Graveyard,
+    handler: &Arc<Handler>,
+    name: &str,
+    params: &str,
+) -> MgmtResult {
     if !crate::mgmt::commands::is_valid_device_name(name) {
         return Err(mgmt_err!(EINVAL, "invalid device name '{}'", name));
     }
@@ -276,6 +284,7 @@ pub fn add(core: &Core, reg: &mut Registry, handler: &Arc<Handler>, name: &str, 
                     naa_id: hash,
                     exported: AtomicU32::new(0),
                     inflight: AtomicU32::new(0),
+                    exec_active: AtomicU32::new(0),
                     sysfs <- new_mutex!(DeviceSysfs {
                         handler_link: None,
                         attrs: KVec::new(),
@@ -294,8 +303,8 @@ pub fn add(core: &Core, reg: &mut Registry, handler: &Arc<Handler>, name: &str, 
         }
     };
     if let Err(e) = dev.build_sysfs(core).and_then(|_| reg.add_device(dev.clone())) {
-        // Teardown removes what was created and detaches.
-        dev.teardown();
+        // Teardown (after the registry lock) removes what was created and detaches.
+        grave.bury(dev)?;
         return Err(crate::msg::MgmtError::new(e, format_args!("add_device {}: sysfs failed", name)));
     }
     pr_info!("device {} added ({} blocks of {} bytes)\n", name, geo.num_blocks, geo.block_size);

@@ -68,7 +68,7 @@ impl AttrOps for FabricMgmt {
         let fabric = &self.fabric;
         core.run_mgmt(input, |reg, grave| match parse_driver_cmd(input) {
             _ if fabric.dead.load(Ordering::Acquire) => Err(mgmt_err!(ENOENT, "target driver is being unregistered")),
-            Ok(DriverCmd::AddTarget { name, params }) => crate::target::add(reg, fabric, name, params.as_str()),
+            Ok(DriverCmd::AddTarget { name, params }) => crate::target::add(reg, grave, fabric, name, params.as_str()),
             Ok(DriverCmd::DelTarget { name }) => crate::target::del(reg, grave, fabric, name.as_bytes()),
             Ok(DriverCmd::Other { .. }) => {
                 let mut msg = [0u8; 160];

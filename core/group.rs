@@ -204,7 +204,7 @@ pub struct GroupsMgmt {
 }
 
 impl GroupsMgmt {
-    fn create(&self, name: &str) -> MgmtResult {
+    fn create(&self, name: &str, grave: &mut crate::registry::Graveyard) -> MgmtResult {
         let t = &self.tgt;
         if !crate::mgmt::commands::is_valid_device_name(name) || name == "mgmt" {
             return Err(mgmt_err!(EINVAL, "invalid group name '{}'", name));
@@ -226,7 +226,9 @@ impl GroupsMgmt {
         )
         .map_err(oom)?;
         if let Err(e) = build_sysfs(t, &g) {
-            g.teardown();
+            // Removed after the registry lock is released (see registry.rs).
+            g.dead.store(true, Ordering::Release);
+            grave.bury(g)?;
             return Err(crate::msg::MgmtError::new(e, format_args!("group {}: sysfs failed", name)));
         }
         t.groups.lock().push(g, GFP_KERNEL).map_err(|_| mgmt_err!(ENOMEM, "out of memory"))?;
@@ -275,7 +277,7 @@ impl AttrOps for GroupsMgmt {
         let Some(core) = crate::sys::abi::CORE.get() else { return Err(ENODEV) };
         core.run_mgmt(input, |_reg, grave| match parse_group_cmd(input) {
             _ if self.tgt.dead.load(Ordering::Acquire) => Err(mgmt_err!(ENOENT, "target is being deleted")),
-            Ok(GroupCmd::Create { name }) => self.create(name),
+            Ok(GroupCmd::Create { name }) => self.create(name, grave),
             Ok(GroupCmd::Del { name }) => self.del(name, grave),
             Err(e) => Err(mgmt_err!(EINVAL, "{}", e.message())),
         })

@@ -102,7 +102,7 @@ impl AttrOps for HandlerMgmt {
         core.run_mgmt(input, |reg, grave| match parse_handler_cmd(input) {
             _ if self.handler.dead.load(Ordering::Acquire) => Err(mgmt_err!(ENOENT, "handler is being unregistered")),
             Ok(HandlerCmd::AddDevice { name, params }) => {
-                crate::device::add(core, reg, &self.handler, name, params.as_str())
+                crate::device::add(core, reg, grave, &self.handler, name, params.as_str())
             }
             Ok(HandlerCmd::DelDevice { name }) => crate::device::del(reg, grave, name.as_bytes()),
             Err(e) => Err(mgmt_err!(EINVAL, "{}", e.message())),

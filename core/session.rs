@@ -46,19 +46,22 @@ pub struct InFlight {
 }
 
 impl InFlight {
-    /// Marks every command matching `pred` aborted; appends their ids to `ids`.
-    pub fn abort_matching(&mut self, mut pred: impl FnMut(&Track) -> bool, ids: &mut KVec<u64>) {
+    /// Marks every command matching `pred` aborted; returns how many.
+    pub fn abort_matching(&mut self, pred: &dyn Fn(&Track) -> bool) -> usize {
+        let mut n = 0;
         for t in self.slots.iter_mut().flatten() {
             if pred(t) {
                 t.aborted = true;
-                let _ = ids.push(t.id, GFP_ATOMIC);
+                n += 1;
             }
         }
+        n
     }
 
-    /// Whether any of `ids` is still in flight.
-    pub fn any_of(&self, ids: &[u64]) -> bool {
-        self.slots.iter().flatten().any(|t| ids.contains(&t.id))
+    /// Whether an aborted command matching `pred` is still in flight. (No
+    /// allocation: a TMF waits on its predicate, not on a list of ids.)
+    pub fn aborted_left(&self, pred: &dyn Fn(&Track) -> bool) -> bool {
+        self.slots.iter().flatten().any(|t| t.aborted && pred(t))
     }
 }
 
@@ -214,11 +217,10 @@ impl Session {
 
     /// Aborts every command (session loss) and waits for them.
     fn drain(&self) {
-        let mut ids = KVec::new();
-        self.inflight.lock().abort_matching(|_| true, &mut ids);
-        let mut waited = 0;
+        self.inflight.lock().abort_matching(&|_| true);
+        let mut waited = 0u64;
         while !crate::sys::time::wait_until(DRAIN_WARN_MS, 2, || self.active() == 0) {
-            waited += DRAIN_WARN_MS;
+            waited += u64::from(DRAIN_WARN_MS);
             pr_warn!("session {:?}: {} commands still in flight after {} ms\n",
                 self.initiator, self.active(), waited);
         }
@@ -276,9 +278,7 @@ fn build_sysfs(s: &Arc<Session>) -> Result {
         (c"write_io_count_kb", SessAttrKind::WriteKb),
         (c"error_count", SessAttrKind::Errors),
     ];
-    for (name, kind) in list {
-        attrs.push(dir.add_attr(name, 0o444, Arc::new(SessAttr { sess: s.clone(), kind }, GFP_KERNEL)?)?, GFP_KERNEL)?;
-    }
+    dir.add_attrs(&list, &mut attrs, |kind| Ok(Arc::new(SessAttr { sess: s.clone(), kind }, GFP_KERNEL)?))?;
     let mut sy = s.sysfs.lock();
     sy.attrs = attrs;
     sy.dir = Some(dir);

@@ -178,7 +178,7 @@ fn build_sysfs(t: &Arc<Target>) -> Result {
 }
 
 /// `add_target NAME [params]`.
-pub fn add(reg: &mut Registry, fabric: &Arc<Fabric>, name: &str, params: &str) -> MgmtResult {
+pub fn add(reg: &mut Registry, grave: &mut Graveyard, fabric: &Arc<Fabric>, name: &str, params: &str) -> MgmtResult {
     if !crate::mgmt::commands::is_valid_target_name(name) {
         return Err(mgmt_err!(EINVAL, "invalid target name '{}'", name));
     }
@@ -203,15 +203,20 @@ pub fn add(reg: &mut Registry, fabric: &Arc<Fabric>, name: &str, params: &str) -
         GFP_KERNEL,
     )
     .map_err(oom)?;
+    // On failure the half-built target is torn down after the registry lock
+    // is released (removing its files waits for their stores, which may be
+    // waiting for that lock).
     if let Err(e) = build_sysfs(&t) {
-        t.teardown();
+        t.dead.store(true, Ordering::Release);
+        grave.bury(t)?;
         return Err(crate::msg::MgmtError::new(e, format_args!("target {}: sysfs failed", name)));
     }
     let handle = crate::sys::abi::target_handle(&t);
     match fabric.ops.add_target(handle, name.as_bytes(), params.as_bytes()) {
         Ok(p) => t.tgt_priv.store(p, Ordering::Release),
         Err(e) => {
-            t.teardown();
+            t.dead.store(true, Ordering::Release);
+            grave.bury(t)?;
             return Err(crate::msg::MgmtError::new(e, format_args!("target {}: driver refused it", name)));
         }
     }
@@ -225,7 +230,8 @@ pub fn add(reg: &mut Registry, fabric: &Arc<Fabric>, name: &str, params: &str) -
     };
     if res.is_err() {
         fabric.ops.del_target(t.priv_());
-        t.teardown();
+        t.dead.store(true, Ordering::Release);
+        grave.bury(t)?;
         return Err(mgmt_err!(ENOMEM, "out of memory"));
     }
     pr_info!("target {} added to {:?}\n", name, fabric.ops.name());

@@ -43,10 +43,6 @@ extern "C" {
 
 // Both sides of the boundary are checked against the one list of signatures.
 const _: exports::AbiVersion = rscst_abi_version;
-const _: exports::RegisterHandler = rscst_register_handler;
-const _: exports::UnregisterHandler = rscst_unregister_handler;
-const _: exports::RegisterFabric = rscst_register_fabric;
-const _: exports::UnregisterFabric = rscst_unregister_fabric;
 const _: exports::SessionRegister = rscst_session_register;
 const _: exports::SessionUnregister = rscst_session_unregister;
 const _: exports::RxCmd = rscst_rx_cmd;
@@ -75,49 +71,50 @@ fn check_core_abi() -> Result {
     Ok(())
 }
 
-/// A registered handler table; unregistered (and its devices deleted) on drop.
-pub struct HandlerRegistration(&'static OpsCell<HandlerOps>);
+/// An ops table kind the core registers.
+pub trait Table: 'static {
+    /// The core's registration function for it.
+    const REGISTER: unsafe extern "C" fn(*const Self) -> c_int;
+    /// The core's unregistration function for it.
+    const UNREGISTER: unsafe extern "C" fn(*const Self);
+}
 
-impl HandlerRegistration {
+impl Table for HandlerOps {
+    const REGISTER: exports::RegisterHandler = rscst_register_handler;
+    const UNREGISTER: exports::UnregisterHandler = rscst_unregister_handler;
+}
+
+impl Table for FabricOps {
+    const REGISTER: exports::RegisterFabric = rscst_register_fabric;
+    const UNREGISTER: exports::UnregisterFabric = rscst_unregister_fabric;
+}
+
+/// A registered ops table; unregistered on drop (the core deletes the
+/// handler's devices or the fabric's targets first).
+pub struct Registration<T: Table>(&'static OpsCell<T>);
+
+/// A registered device handler.
+pub type HandlerRegistration = Registration<HandlerOps>;
+/// A registered fabric.
+pub type FabricRegistration = Registration<FabricOps>;
+
+impl<T: Table> Registration<T> {
     /// Registers `ops`.
-    pub fn new(ops: &'static OpsCell<HandlerOps>) -> Result<Self> {
+    pub fn new(ops: &'static OpsCell<T>) -> Result<Self> {
         check_core_abi()?;
         // SAFETY: a static table, valid for the module's life (we unregister in drop).
-        let ret = unsafe { rscst_register_handler(&ops.0) };
+        let ret = unsafe { T::REGISTER(&ops.0) };
         if ret != 0 {
             return Err(Error::from_errno(ret));
         }
-        Ok(HandlerRegistration(ops))
+        Ok(Registration(ops))
     }
 }
 
-impl Drop for HandlerRegistration {
+impl<T: Table> Drop for Registration<T> {
     fn drop(&mut self) {
         // SAFETY: registered in `new`.
-        unsafe { rscst_unregister_handler(&self.0 .0) };
-    }
-}
-
-/// A registered fabric table; unregistered (targets deleted) on drop.
-pub struct FabricRegistration(&'static OpsCell<FabricOps>);
-
-impl FabricRegistration {
-    /// Registers `ops`.
-    pub fn new(ops: &'static OpsCell<FabricOps>) -> Result<Self> {
-        check_core_abi()?;
-        // SAFETY: a static table, valid for the module's life.
-        let ret = unsafe { rscst_register_fabric(&ops.0) };
-        if ret != 0 {
-            return Err(Error::from_errno(ret));
-        }
-        Ok(FabricRegistration(ops))
-    }
-}
-
-impl Drop for FabricRegistration {
-    fn drop(&mut self) {
-        // SAFETY: registered in `new`.
-        unsafe { rscst_unregister_fabric(&self.0 .0) };
+        unsafe { T::UNREGISTER(&self.0 .0) };
     }
 }
 

@@ -41,10 +41,10 @@ unsigned int rscst_sys_cpu(void)
 struct page *rscst_sys_alloc_page(bool atomic);
 void *rscst_sys_page_address(struct page *page);
 
-/* One page for an SGV buffer; GFP_ATOMIC when the caller cannot sleep. */
+/* One zeroed page for an SGV buffer; GFP_ATOMIC when the caller cannot sleep. */
 struct page *rscst_sys_alloc_page(bool atomic)
 {
-	return alloc_page((atomic ? GFP_ATOMIC : GFP_KERNEL) | __GFP_NOWARN);
+	return alloc_page((atomic ? GFP_ATOMIC : GFP_KERNEL) | __GFP_NOWARN | __GFP_ZERO);
 }
 
 void *rscst_sys_page_address(struct page *page)

@@ -30,6 +30,20 @@ unsafe fn table_str<'a>(p: *const core::ffi::c_char) -> Option<&'a CStr> {
     (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) })
 }
 
+/// Checks the header every ops table starts with.
+fn check_header(version: u32, size: u32, expected: usize, name: *const core::ffi::c_char) -> Result<(), TableError> {
+    if version != crate::abi::ABI_VERSION {
+        return Err(TableError::Version(version));
+    }
+    if size as usize != expected {
+        return Err(TableError::Size(size));
+    }
+    if name.is_null() {
+        return Err(TableError::Missing("name"));
+    }
+    Ok(())
+}
+
 /// A registered handler's ops table.
 ///
 /// # Invariants
@@ -54,15 +68,7 @@ impl HandlerRef {
         let ptr = NonNull::new(p.cast_mut()).ok_or(TableError::Missing("table"))?;
         // SAFETY: valid per the caller.
         let t = unsafe { ptr.as_ref() };
-        if t.abi_version != crate::abi::ABI_VERSION {
-            return Err(TableError::Version(t.abi_version));
-        }
-        if t.struct_size as usize != core::mem::size_of::<HandlerOps>() {
-            return Err(TableError::Size(t.struct_size));
-        }
-        if t.name.is_null() {
-            return Err(TableError::Missing("name"));
-        }
+        check_header(t.abi_version, t.struct_size, core::mem::size_of::<HandlerOps>(), t.name)?;
         if t.attach.is_none() || t.exec.is_none() {
             return Err(TableError::Missing("attach/exec"));
         }
@@ -95,6 +101,11 @@ impl HandlerRef {
     /// Whether `exec` never sleeps.
     pub fn exec_atomic(&self) -> bool {
         self.t().flags & crate::abi::handler_flags::EXEC_ATOMIC != 0
+    }
+
+    /// Whether a successful READ fills the whole buffer.
+    pub fn fills_reads(&self) -> bool {
+        self.t().flags & crate::abi::handler_flags::FILLS_READS != 0
     }
 
     /// SCSI peripheral device type.
@@ -189,15 +200,7 @@ impl FabricRef {
         let ptr = NonNull::new(p.cast_mut()).ok_or(TableError::Missing("table"))?;
         // SAFETY: valid per the caller.
         let t = unsafe { ptr.as_ref() };
-        if t.abi_version != crate::abi::ABI_VERSION {
-            return Err(TableError::Version(t.abi_version));
-        }
-        if t.struct_size as usize != core::mem::size_of::<FabricOps>() {
-            return Err(TableError::Size(t.struct_size));
-        }
-        if t.name.is_null() {
-            return Err(TableError::Missing("name"));
-        }
+        check_header(t.abi_version, t.struct_size, core::mem::size_of::<FabricOps>(), t.name)?;
         if t.xmit_response.is_none() {
             return Err(TableError::Missing("xmit_response"));
         }

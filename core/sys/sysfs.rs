@@ -162,6 +162,19 @@ impl Dir {
         Ok(Attr { raw, kobj: self.kobj })
     }
 
+    /// Adds read-only files `names`, each served by `make(kind)`, to `out`.
+    pub fn add_attrs<K: Copy>(
+        &self,
+        names: &[(&CStr, K)],
+        out: &mut KVec<Attr>,
+        make: impl Fn(K) -> Result<Arc<dyn AttrOps>>,
+    ) -> Result {
+        for (name, kind) in names {
+            out.push(self.add_attr(*name, 0o444, make(*kind)?)?, GFP_KERNEL)?;
+        }
+        Ok(())
+    }
+
     /// Adds a symlink `name` pointing at `target`.
     pub fn add_link(&self, target: &Dir, name: &(impl AsName + ?Sized)) -> Result<Link> {
         let name = name_copy(name.as_name())?;

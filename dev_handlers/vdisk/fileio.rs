@@ -2,7 +2,7 @@
 //! `vdisk_fileio`: a disk backed by a regular file or a block device node,
 //! through the page cache (SCST's vdisk_fileio). Runs in the core's threads.
 
-use crate::abi::{io_op, HandlerOps};
+use crate::abi::{handler_flags, io_op, HandlerOps};
 use crate::sys::adapter::{handler_ops, DevHandler, Geometry, MsgOut};
 use crate::sys::client::{IoCmd, OpsCell};
 use crate::sys::file::KernelFile;
@@ -129,7 +129,7 @@ fn key_flag(out: &mut MsgOut<'_>, v: bool) -> core::fmt::Result {
 /// The ops table registered with the core.
 pub static OPS: OpsCell<HandlerOps> = OpsCell(handler_ops::<FileioHandler>(
     c"vdisk_fileio",
-    0,
+    handler_flags::FILLS_READS,
     c"filename, blocksize, read_only, write_through, nv_cache, rotational",
     b"filename\0write_through\0nv_cache\0\0",
 ));

@@ -20,6 +20,9 @@ use kernel::str::CString;
 use kernel::sync::{Arc, Mutex};
 use kernel::new_mutex;
 
+/// SCSI status GOOD.
+const GOOD: u8 = 0;
+
 /// Commands a host queues at once.
 const CAN_QUEUE: i32 = 256;
 /// Highest LUN the hosts scan.
@@ -252,7 +255,7 @@ impl FabricDriver for Local {
                 // the error handler already owns (it timed out) ignores this.
                 scmd.complete_reset();
             } else {
-                if cmd.sg().0 != scmd.sg().0 && scmd.dir() == Dir::Read {
+                if cmd.sg().0 != scmd.sg().0 && scmd.dir() == Dir::Read && cmd.status() == GOOD {
                     // Copy mode: the data is in the core's SGV buffer.
                     let len = (scmd.bufflen() as i64 - i64::from(cmd.resid().max(0))).max(0) as usize;
                     scmd.copy_from(&cmd, len);

@@ -74,6 +74,8 @@ check_fails "malformed LUN number is refused" mgmt $SCST/targets/scst_local/t1/l
 check "good command resets last_sysfs_mgmt_res" sh -c "echo 'add_device null9 size_mb=8' >$SCST/handlers/vdisk_nullio/mgmt && test \"\$(cat $SCST/last_sysfs_mgmt_res)\" = 0"
 check "del_device works" mgmt $SCST/handlers/vdisk_nullio/mgmt "del_device null9"
 
+head -c 512 /dev/zero >/tmp/zero512
+
 # Exact sense data.
 raw=$(sg_raw -r 512 $SG0 ee 00 00 00 00 00 00 00 00 00 2>&1)
 expect_match "unsupported opcode: ILLEGAL REQUEST" "$raw" "Illegal Request"
@@ -87,11 +89,14 @@ expect_match "REQUEST SENSE answers" "$raw" "SCSI Status: Good"
 
 check "SYNCHRONIZE CACHE" sg_sync $SG0
 
+# A data-in CDB with a to-device buffer is refused, not written into.
+raw=$(sg_raw -s 512 -i /tmp/zero512 $SG0 28 00 00 00 00 00 00 00 01 00 2>&1)
+expect_match "READ(10) with a data-out buffer: INVALID FIELD IN CDB" "$raw" "Invalid field in cdb"
+
 # A read-only LUN.
 check "add read-only LUN 3" mgmt $SCST/targets/scst_local/t1/luns/mgmt "add disk1 3 read_only=1"
 check "read-only LUN appears" wait_for 10 test -n "$(sg_of $H 3)"
 SG3=/dev/$(sg_of $H 3)
-head -c 512 /dev/zero >/tmp/zero512
 raw=$(sg_raw -s 512 -i /tmp/zero512 $SG3 2a 00 00 00 00 00 00 00 01 00 2>&1)
 expect_match "write to read-only LUN: DATA PROTECT" "$raw" "Sense key: Data Protect"
 expect_match "write to read-only LUN: WRITE PROTECTED" "$raw" "Write protected"
@@ -204,6 +209,14 @@ expect_match "copy-mode INQUIRY" "$(sg_inq /dev/$(sg_of $HC 0) 2>&1)" "Product i
 check "copy-mode fio verify" fio --name=copy --filename=$SDC --rw=randwrite --bs=4k --bsrange=4k-256k --iodepth=16 \
 	--ioengine=libaio --direct=1 --size=64M --verify=crc32c --verify_fatal=1
 check "copy-mode data reached the file" sh -c "dd if=$SDC bs=1M count=64 status=none | cmp - /root/disk2.img -n 67108864"
+check "nullio device null3 (read_zero=0)" mgmt $SCST/handlers/vdisk_nullio/mgmt "add_device null3 size_mb=16"
+check "copy-mode nullio LUN" mgmt $SCST/targets/scst_local/tc/luns/mgmt "add null3 1"
+check "copy-mode LUN 1 appears" wait_for 10 test -n "$(sd_of $HC 1)"
+check "recycled buffers never leak earlier data (reads are zeros)" sh -c "dd if=/dev/$(sd_of $HC 1) bs=64k count=64 iflag=direct status=none | cmp - /dev/zero -n 4194304"
+raw=$(sg_raw -r 512 /dev/$(sg_of $HC 0) a0 00 00 00 00 00 ff ff ff ff 00 00 2>&1)
+expect_match "REPORT LUNS with a 4 GiB allocation length answers from the real buffer" "$raw" "SCSI Status: Good"
+check "unexport copy-mode LUN 1" mgmt $SCST/targets/scst_local/tc/luns/mgmt "del 1"
+check "del_device null3" mgmt $SCST/handlers/vdisk_nullio/mgmt "del_device null3"
 sgv=$(cat $SCST/sgv/global_stats)
 echo "$sgv" | sed 's/^/    # /'
 hits=$(echo "$sgv" | awk '$1 ~ /^[0-9]+$/ {h += $2} END {print h + 0}')

@@ -94,6 +94,10 @@ pub mod handler_flags {
     /// `exec` never sleeps: the core may call it from the fabric's context
     /// (which may be atomic) instead of deferring to a thread.
     pub const EXEC_ATOMIC: u32 = 1 << 0;
+    /// A successful READ fills every byte of the buffer. Otherwise the core
+    /// zeroes reused buffers before a READ, so no stale data of another
+    /// command can reach the initiator.
+    pub const FILLS_READS: u32 = 1 << 1;
 }
 
 /// Opaque: a target as the core knows it.
