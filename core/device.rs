@@ -17,7 +17,7 @@ use kernel::{new_mutex};
 use crate::mgmt_err;
 
 /// Longest wait for a device's commands to drain before detaching anyway
-/// would be unsafe; we keep waiting but complain.
+/// would free memory still in use; we keep waiting but complain.
 const DRAIN_WARN_MS: u32 = 30_000;
 
 /// What the emulation reports about the device.

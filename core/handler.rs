@@ -53,10 +53,7 @@ impl Handler {
         let Some(dir) = s.dir.as_ref() else { return Ok(()) };
         let link = dir.add_link(dev_dir, name)?;
         let name = CString::try_from(&**name)?;
-        match s.links.iter_mut().find(|l| l.is_none()) {
-            Some(slot) => *slot = Some((name, link)),
-            None => s.links.push(Some((name, link)), GFP_KERNEL)?,
-        }
+        crate::slots::insert(&mut s.links, (name, link), GFP_KERNEL)?;
         Ok(())
     }
 

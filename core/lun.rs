@@ -196,13 +196,7 @@ impl LunSet {
             .map_err(|e| crate::msg::MgmtError::new(e, format_args!("LUN {}: sysfs failed", lun)))?;
         {
             let mut t = self.table.lock();
-            let res = match t.iter_mut().find(|s| s.is_none()) {
-                Some(slot) => {
-                    *slot = Some(entry);
-                    Ok(())
-                }
-                None => t.push(Some(entry), GFP_ATOMIC),
-            };
+            let res = crate::slots::insert(&mut t, entry, GFP_ATOMIC);
             if res.is_err() {
                 drop(t);
                 self.del_sysfs(lun);
@@ -277,10 +271,7 @@ impl LunSet {
         let mut attrs = KVec::new();
         attrs.push(dir.add_attr(c"read_only", 0o444, Arc::new(LunReadOnly { read_only }, GFP_KERNEL)?)?, GFP_KERNEL)?;
         let entry = LunSysfs { lun, _attrs: attrs, _link: link, _dir: dir };
-        match s.luns.iter_mut().find(|e| e.is_none()) {
-            Some(slot) => *slot = Some(entry),
-            None => s.luns.push(Some(entry), GFP_KERNEL)?,
-        }
+        crate::slots::insert(&mut s.luns, entry, GFP_KERNEL)?;
         Ok(())
     }
 

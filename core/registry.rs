@@ -68,11 +68,7 @@ impl Registry {
 
     /// Stores a device in a free slot.
     pub fn add_device(&mut self, d: Arc<Device>) -> Result {
-        if let Some(slot) = self.devices.iter_mut().find(|s| s.is_none()) {
-            *slot = Some(d);
-            return Ok(());
-        }
-        self.devices.push(Some(d), GFP_KERNEL)?;
+        crate::slots::insert(&mut self.devices, d, GFP_KERNEL)?;
         Ok(())
     }
 

@@ -29,6 +29,7 @@ pub mod msg;
 pub mod registry;
 pub mod session;
 pub mod sgv;
+pub mod slots;
 pub mod sys;
 pub mod target;
 pub mod tmf;

@@ -326,13 +326,7 @@ pub fn register(target: &Arc<Target>, initiator: &[u8], sess_priv: usize) -> Res
         teardown_sysfs(&s);
         return Err(e);
     }
-    let res = match list.iter_mut().find(|x| x.is_none()) {
-        Some(slot) => {
-            *slot = Some(s.clone());
-            Ok(())
-        }
-        None => list.push(Some(s.clone()), GFP_KERNEL),
-    };
+    let res = crate::slots::insert(&mut list, s.clone(), GFP_KERNEL);
     if let Err(e) = res {
         teardown_sysfs(&s);
         return Err(e.into());

@@ -220,14 +220,7 @@ pub fn add(reg: &mut Registry, grave: &mut Graveyard, fabric: &Arc<Fabric>, name
             return Err(crate::msg::MgmtError::new(e, format_args!("target {}: driver refused it", name)));
         }
     }
-    let slot = reg.targets.iter_mut().find(|s| s.is_none());
-    let res = match slot {
-        Some(s) => {
-            *s = Some(t.clone());
-            Ok(())
-        }
-        None => reg.targets.push(Some(t.clone()), GFP_KERNEL),
-    };
+    let res = crate::slots::insert(&mut reg.targets, t.clone(), GFP_KERNEL);
     if res.is_err() {
         fabric.ops.del_target(t.priv_());
         t.dead.store(true, Ordering::Release);

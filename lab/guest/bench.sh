@@ -30,12 +30,7 @@ NULLB=/dev/nullb0
 # rscst: loopback + nullio.
 load_rscst
 mgmt $SCST/handlers/vdisk_nullio/mgmt "add_device bnull size_mb=1024"
-mgmt $SCST/targets/scst_local/mgmt "add_target bench"
-mgmt $SCST/targets/scst_local/bench/luns/mgmt "add bnull 0"
-mgmt $SCST/targets/scst_local/mgmt "add_session bench b1"
-H=$(local_host)
-wait_for 10 test -n "$(sd_of $H 0)"
-RSCST=/dev/$(sd_of $H 0)
+RSCST=$(export_local bnull bench b1)
 
 # LIO: tcm_loop + rd_mcp with rd_nullio, configured through configfs.
 modprobe target_core_mod

@@ -12,12 +12,8 @@ step "create a 512 MiB file-backed device"
 truncate -s 512M /root/demo.img
 mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device demo filename=/root/demo.img; blocksize=4096"
 step "export it: target demo, LUN 0, one loopback session"
-mgmt $SCST/targets/scst_local/mgmt "add_target demo"
-mgmt $SCST/targets/scst_local/demo/luns/mgmt "add demo 0"
-mgmt $SCST/targets/scst_local/mgmt "add_session demo initiator1"
+SD=$(export_local demo demo initiator1)
 H=$(local_host)
-wait_for 10 test -n "$(sd_of $H 0)"
-SD=/dev/$(sd_of $H 0)
 lsscsi
 sg_inq /dev/$(sg_of $H 0) | sed -n '1,12p'
 step "mkfs.ext4 $SD, write 64 MiB of files, verify after remount"

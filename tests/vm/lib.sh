@@ -107,6 +107,18 @@ wait_for() {
 	return 1
 }
 
+# export_local DEVICE TARGET SESSION: exports an existing device as LUN 0 of
+# a new scst_local target and opens a session; prints the LUN's /dev/sdX.
+export_local() {
+	mgmt $SCST/targets/scst_local/mgmt "add_target $2" &&
+		mgmt $SCST/targets/scst_local/$2/luns/mgmt "add $1 0" &&
+		mgmt $SCST/targets/scst_local/mgmt "add_session $2 $3" || return 1
+	local h
+	h=$(local_host)
+	wait_for 10 test -n "$(sd_of $h 0)" || return 1
+	echo /dev/$(sd_of $h 0)
+}
+
 load_rscst() {
 	insmod "$REPO/core/rscst.ko" && insmod "$REPO/dev_handlers/vdisk/rscst_vdisk.ko" &&
 		insmod "$REPO/fabrics/local/rscst_local.ko"
