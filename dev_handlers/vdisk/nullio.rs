@@ -3,7 +3,7 @@
 //! whatever the initiator's buffer held, or zeros with `read_zero=1`. For
 //! measuring the target stack itself.
 
-use crate::abi::{handler_flags, io_op, HandlerOps};
+use crate::abi::{io_op, HandlerOps};
 use crate::sys::adapter::{handler_ops, DevHandler, Geometry, MsgOut};
 use crate::sys::client::{IoCmd, OpsCell};
 use core::fmt::Write;
@@ -60,9 +60,14 @@ impl DevHandler for NullioHandler {
 }
 
 /// The ops table registered with the core.
+///
+/// Not `EXEC_ATOMIC` although `exec` never sleeps: running it in the
+/// loopback submitter's context serializes submission and completion on one
+/// CPU. `make bench` measured 27k IOPS inline against 44k deferred to the
+/// core's workqueue (tcm_loop: 30k) on the 2-vCPU lab guest.
 pub static OPS: OpsCell<HandlerOps> = OpsCell(handler_ops::<NullioHandler>(
     c"vdisk_nullio",
-    handler_flags::EXEC_ATOMIC,
+    0,
     c"size, size_mb, blocksize, read_only, read_zero, rotational",
     b"read_zero\0\0",
 ));
