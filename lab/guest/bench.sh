@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Benchmarks inside the lab guest (bench kernel, no debug options): fio 4k
-# random read, iodepth 32, against null_blk, scsi_debug (fake_rw=1: the SCSI
-# initiator stack's ceiling), rscst_local + vdisk_nullio and LIO tcm_loop +
-# rd_mcp (rd_nullio=1), interleaved, several repetitions.
+# random read, iodepth 32, against null_blk, scsi_debug (fake_rw=1, delay=0:
+# a SCSI host that completes inside queuecommand), rscst_local + vdisk_nullio
+# and LIO tcm_loop + rd_mcp (rd_nullio=1), interleaved, several repetitions.
 # Writes /mnt/out/bench.json: {"scenario": [iops, ...], ...}.
 . /mnt/rscst/tests/vm/lib.sh
 set -u
@@ -15,8 +15,8 @@ iops() { # DEVICE -> IOPS (integer)
 	fio --name=bench --filename="$1" $FIO_ARGS | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["jobs"][0]["read"]["iops"]))'
 }
 
-# scsi_debug: the SCSI initiator stack with a target that does nothing,
-# the ceiling for any loopback target.
+# scsi_debug: a SCSI host whose "target" does nothing and completes in the
+# submitter's context.
 modprobe scsi_debug dev_size_mb=1024 delay=0 fake_rw=1 max_queue=192
 SDBG=""
 for d in /sys/bus/scsi/devices/*; do
