@@ -112,13 +112,8 @@ pub fn unregister(core: &Core, ops: *const crate::abi::FabricOps) {
             return Ok(());
         };
         crate::target::del_all(reg, grave, &f)?;
-        let mut keep = KVec::new();
-        for x in reg.fabrics.iter() {
-            if !Arc::ptr_eq(x, &f) {
-                keep.push(x.clone(), GFP_KERNEL).map_err(|_| mgmt_err!(ENOMEM, "oom"))?;
-            }
-        }
-        reg.fabrics = keep;
+        crate::slots::take_where(&mut reg.fabrics, |x| Arc::ptr_eq(x, &f), GFP_KERNEL)
+            .map_err(|_| mgmt_err!(ENOMEM, "oom"))?;
         f.dead.store(true, Ordering::Release);
         grave.bury(f)
     });

@@ -138,16 +138,14 @@ impl InitiatorsMgmt {
     }
 
     fn del(&self, g: &Arc<Group>, pattern: &str) -> MgmtResult {
-        let mut inner = g.inner.lock();
-        let before = inner.initiators.len();
-        let mut keep = KVec::new();
-        for e in core::mem::take(&mut inner.initiators) {
-            if e.pattern.as_bytes() != pattern.as_bytes() {
-                keep.push(e, GFP_KERNEL).map_err(|_| mgmt_err!(ENOMEM, "oom"))?;
-            }
-        }
-        let removed = before != keep.len();
-        inner.initiators = keep;
+        let gone = {
+            let mut inner = g.inner.lock();
+            crate::slots::take_where(&mut inner.initiators, |e| e.pattern.as_bytes() == pattern.as_bytes(), GFP_KERNEL)
+                .map_err(|_| mgmt_err!(ENOMEM, "oom"))?
+        };
+        // The initiator files go after the group's mutex is released.
+        let removed = !gone.is_empty();
+        drop(gone);
         if removed {
             Ok(())
         } else {
@@ -239,20 +237,12 @@ impl GroupsMgmt {
         let t = &self.tgt;
         let gone = {
             let mut groups = t.groups.lock();
-            let Some(pos) = groups.iter().position(|g| g.name.as_bytes() == name.as_bytes()) else {
+            let gone = crate::slots::take_where(&mut groups, |g| g.name.as_bytes() == name.as_bytes(), GFP_KERNEL)
+                .map_err(|_| mgmt_err!(ENOMEM, "oom"))?;
+            if gone.is_empty() {
                 return Err(mgmt_err!(ENOENT, "group {} not found", name));
-            };
-            let mut keep = KVec::new();
-            let mut gone = None;
-            for (i, g) in core::mem::take(&mut *groups).into_iter().enumerate() {
-                if i == pos {
-                    gone = Some(g);
-                } else {
-                    keep.push(g, GFP_KERNEL).map_err(|_| mgmt_err!(ENOMEM, "oom"))?;
-                }
             }
-            *groups = keep;
-            gone
+            gone.into_iter().next()
         };
         // Sessions that saw this group go back to the default LUNs.
         rebind_all(t);

@@ -153,9 +153,9 @@ pub fn register(core: &Core, ops: HandlerRef) -> Result {
 /// Unregisters a handler, deleting its devices (from `rscst_unregister_handler`).
 pub fn unregister(core: &Core, ops: *const crate::abi::HandlerOps) {
     let _ = core.run_mgmt(b"unregister_handler", |reg: &mut Registry, grave: &mut Graveyard| -> MgmtResult {
-        let Some(pos) = reg.handlers.iter().position(|h| h.ops.is(ops)) else {
+        if !reg.handlers.iter().any(|h| h.ops.is(ops)) {
             return Ok(());
-        };
+        }
         let names: KVec<CString> = {
             let mut v = KVec::new();
             for d in reg.devices.iter().flatten().filter(|d| d.handler.ops.is(ops)) {
@@ -167,18 +167,9 @@ pub fn unregister(core: &Core, ops: *const crate::abi::HandlerOps) {
         for n in names.iter() {
             crate::device::force_del(reg, grave, n.as_bytes())?;
         }
-        // KVec has no remove(): rebuild without the handler.
-        let mut keep = KVec::new();
-        let mut gone = None;
-        for (i, h) in reg.handlers.iter().enumerate() {
-            if i == pos {
-                gone = Some(h.clone());
-            } else {
-                keep.push(h.clone(), GFP_KERNEL).map_err(|_| mgmt_err!(ENOMEM, "oom"))?;
-            }
-        }
-        reg.handlers = keep;
-        if let Some(h) = gone {
+        let gone = crate::slots::take_where(&mut reg.handlers, |h| h.ops.is(ops), GFP_KERNEL)
+            .map_err(|_| mgmt_err!(ENOMEM, "oom"))?;
+        for h in gone {
             h.dead.store(true, Ordering::Release);
             grave.bury(h)?;
         }
