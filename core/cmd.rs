@@ -7,7 +7,7 @@
 //! otherwise deferred to the core workqueue. `exec_done` may come from any
 //! context; `tx_done` too.
 
-use crate::abi::{dir, io_op, CmdDesc, MAX_CDB_LEN, SENSE_BUF_LEN};
+use crate::abi::{dir, io_op, CmdDesc, MAX_CDB_LEN, MAX_TRANSFER_BYTES, SENSE_BUF_LEN};
 use crate::lifecycle::{may_exec_in, Context, Event, State};
 use crate::lun::Mapped;
 use crate::scsi::cdb::{Cdb, DataDir, Op};
@@ -16,7 +16,7 @@ use crate::scsi::emulate::{emulate_disk, Action};
 use crate::scsi::sense::Sense;
 use crate::scsi::status;
 use crate::session::Session;
-use crate::sys::ops::{defer, CmdPtr};
+use crate::sys::ops::{defer, CmdPtr, DataBuf, SessionRef};
 use crate::sys::sg::SgList;
 use crate::sys::work::{current_cpu, WorkItem};
 use core::ffi::c_void;
@@ -25,8 +25,9 @@ use kernel::alloc::flags::GFP_ATOMIC;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
-/// Scratch space for emulated responses (INQUIRY, MODE SENSE, ...).
-const SCRATCH_LEN: usize = 512;
+/// Buffers up to this size are allocated in the fabric's atomic context;
+/// larger ones in a core thread, where the allocation may sleep.
+const ATOMIC_BUF_MAX: u64 = 64 << 10;
 /// Vendor identification reported in INQUIRY.
 const VENDOR: &[u8] = b"RSCST";
 /// Product revision reported in INQUIRY.
@@ -39,18 +40,19 @@ pub struct Cmd {
     pub desc: CmdDesc,
     /// Where the command is.
     pub state: State,
-    /// The session it came in on.
-    pub session: Arc<Session>,
+    /// The session it came in on (tracked there until freed).
+    pub session: SessionRef,
     /// The device its LUN maps to, if any.
     pub mapped: Option<Mapped>,
     /// Decoded CDB (after parsing).
     pub cdb: Option<Cdb>,
-    /// In-flight table slot.
-    pub slot: usize,
-    /// The SGV buffer when the fabric brought none.
-    pub buf: Option<crate::sgv::SgvBuf>,
+    /// The data buffer (the fabric's, or an SGV buffer).
+    pub data: DataBuf,
     /// For deferral to the workqueue.
     pub work: WorkItem,
+    /// Bytes a READ or WRITE asked for beyond the initiator's buffer (a
+    /// residual overflow): the command transfers the whole blocks that fit.
+    pub overflow: u32,
 }
 
 /// What a fabric hands in with a new command.
@@ -65,11 +67,9 @@ pub struct Rx<'a> {
     pub expected_dir: u8,
     /// Transfer length the fabric expects.
     pub expected_len: u32,
-    /// The initiator's buffer (loopback zero copy) or null: the core then
+    /// The initiator's buffer (loopback zero copy), or none: the core then
     /// allocates one from SGV.
-    pub sg: *mut c_void,
-    /// Entries in `sg`.
-    pub sg_cnt: u32,
+    pub data: DataBuf,
 }
 
 /// The context flag a fabric passes, as a lifecycle context.
@@ -98,6 +98,16 @@ fn resid(expected: u32, done: u64) -> i32 {
     r.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
 }
 
+/// Residual of a READ or WRITE: the overflow (negative) when the CDB asked
+/// for more than the buffer, else the buffer's unused part.
+fn io_resid(c: &Cmd) -> i32 {
+    if c.overflow != 0 {
+        -(c.overflow.min(i32::MAX as u32) as i32)
+    } else {
+        resid(c.desc.expected_len, u64::from(c.desc.data_len))
+    }
+}
+
 fn set_check(c: &mut Cmd, sense: Sense) {
     // No data goes back with an error.
     c.desc.resid = resid(c.desc.expected_len, 0);
@@ -114,15 +124,12 @@ fn set_check(c: &mut Cmd, sense: Sense) {
 fn sg(c: &mut Cmd) -> SgList<'_> {
     // The buffer belongs to the command for its whole life: the initiator's
     // (which outlives the command, see the ABI rules) or its SGV buffer.
-    crate::sys::ops::cmd_sg(&mut c.desc)
+    c.data.list()
 }
 
 /// Creates a command (any context). The fabric then calls `start`.
-pub fn rx(session: Arc<Session>, rx: &Rx<'_>) -> Result<CmdPtr> {
-    if session.dying.load(Ordering::Acquire) {
-        return Err(ENODEV);
-    }
-    let (slot, _id) = session.track(rx.tag, rx.lun)?;
+pub fn rx(session: &Session, rx: Rx<'_>) -> Result<CmdPtr> {
+    let session = SessionRef::track(session, rx.tag, rx.lun)?;
     let mut cdb = [0u8; MAX_CDB_LEN];
     let n = rx.cdb.len().min(MAX_CDB_LEN);
     cdb[..n].copy_from_slice(&rx.cdb[..n]);
@@ -141,8 +148,8 @@ pub fn rx(session: Arc<Session>, rx: &Rx<'_>) -> Result<CmdPtr> {
         expected_len: rx.expected_len,
         data_len: 0,
         resid: 0,
-        sg: rx.sg,
-        sg_cnt: rx.sg_cnt,
+        sg: core::ptr::null_mut(),
+        sg_cnt: 0,
         block_shift: 9,
         lba: 0,
         blocks: 0,
@@ -151,17 +158,36 @@ pub fn rx(session: Arc<Session>, rx: &Rx<'_>) -> Result<CmdPtr> {
         fabric_priv: core::ptr::null_mut(),
         dev_priv: core::ptr::null_mut(),
     };
-    let s = session.clone();
-    let cmd = Cmd { desc, state: State::New, session, mapped: None, cdb: None, slot, buf: None, work: WorkItem::default() };
-    CmdPtr::alloc(cmd).inspect_err(|_| s.untrack(slot))
+    let cmd = Cmd { desc, state: State::New, session, mapped: None, cdb: None, data: rx.data, work: WorkItem::default(), overflow: 0 };
+    CmdPtr::alloc(cmd)
 }
 
 /// Parses and runs a command as far as it can go in `ctx`.
 pub fn start(mut cmd: CmdPtr, ctx: Context) {
     let c = cmd.get();
     c.session.stats.commands.fetch_add(1, Ordering::Relaxed);
-    match parse(c).and_then(|needs| alloc_buf(c, ctx).map(|own| needs && own)) {
-        Ok(needs_data) => {
+    if let Err(sense) = parse(c) {
+        set_check(c, sense);
+        advance(c, Event::Rejected);
+        return respond(cmd);
+    }
+    with_buffer(cmd, ctx)
+}
+
+/// The parsed command gets its buffer (or waits for a thread to allocate a
+/// large one), then goes on to fetch write data or to run.
+fn with_buffer(mut cmd: CmdPtr, ctx: Context) {
+    let c = cmd.get();
+    let needs = c.desc.data_dir == dir::WRITE && c.desc.data_len != 0;
+    match alloc_buf(c, ctx) {
+        Ok(Buffer::InThread) => {
+            // Still `New`: `run_deferred` comes back here in a thread.
+            if let Some(core) = crate::sys::abi::CORE.get() {
+                defer(&core.wq, cmd);
+            }
+        }
+        Ok(Buffer::Ready { allocated }) => {
+            let needs_data = needs && allocated;
             advance(c, Event::Parsed { needs_data });
             if needs_data {
                 let fabric = c.session.target.fabric.ops;
@@ -202,13 +228,23 @@ fn parse(c: &mut Cmd) -> Result<bool, Sense> {
     };
     c.desc.data_dir = d;
     let is_io = matches!(cdb.op, Op::Read { .. } | Op::Write { .. });
-    if is_io && data_len > u64::from(c.desc.expected_len) {
-        // The initiator's buffer is too small for what the CDB asks.
+    if is_io && data_len > u64::from(MAX_TRANSFER_BYTES) {
+        // Longer than VPD page B0h's MAXIMUM TRANSFER LENGTH (SBC-4 5.15).
         return Err(Sense::INVALID_FIELD_IN_CDB);
     }
     // Allocation and parameter list lengths beyond the initiator's buffer
     // transfer only what fits (never allocate for the CDB's claim).
+    let wanted = data_len;
     let data_len = data_len.min(u64::from(c.desc.expected_len)) as u32;
+    if is_io && wanted > u64::from(data_len) {
+        // A READ or WRITE longer than the buffer: a residual overflow (SAM-5,
+        // RFC 7143 11.4.5.1). The whole blocks that fit are transferred; a
+        // buffer ending inside a block can hold none of it.
+        if data_len & (block_size - 1) != 0 {
+            return Err(Sense::INVALID_FIELD_IN_CDB);
+        }
+        c.overflow = u32::try_from(wanted - u64::from(data_len)).unwrap_or(u32::MAX);
+    }
     c.desc.data_len = data_len;
     // The buffer must point the way the data flows: a data-in command
     // with a to-device buffer would write into pages the initiator only
@@ -219,26 +255,34 @@ fn parse(c: &mut Cmd) -> Result<bool, Sense> {
     Ok(d == dir::WRITE && data_len != 0)
 }
 
-/// Gives the command an SGV buffer when the fabric brought none; returns
-/// whether the core allocated (then write data must be fetched into it).
-fn alloc_buf(c: &mut Cmd, ctx: Context) -> Result<bool, Sense> {
-    if !c.desc.sg.is_null() || c.desc.data_len == 0 {
-        return Ok(false);
+/// What [`alloc_buf`] did.
+enum Buffer {
+    /// The command has its buffer; `allocated` when the core gave it one
+    /// (then write data must be fetched into it).
+    Ready { allocated: bool },
+    /// Too large to allocate here: continue in a thread.
+    InThread,
+}
+
+/// Gives the command an SGV buffer when the fabric brought none.
+fn alloc_buf(c: &mut Cmd, ctx: Context) -> Result<Buffer, Sense> {
+    if !c.data.is_none() || c.desc.data_len == 0 {
+        return Ok(Buffer::Ready { allocated: false });
+    }
+    let len = u64::from(c.desc.data_len);
+    if ctx == Context::Atomic && len > ATOMIC_BUF_MAX {
+        return Ok(Buffer::InThread);
     }
     let Some(core) = crate::sys::abi::CORE.get() else { return Err(Sense::INTERNAL_TARGET_FAILURE) };
-    let len = u64::from(c.desc.data_len);
-    let mut b = core.sgv.alloc(len, ctx == Context::Atomic).map_err(|_| BUSY)?;
-    let (list, n) = b.shape(len);
-    c.desc.sg = list;
-    c.desc.sg_cnt = n;
-    c.buf = Some(b);
+    let b = core.sgv.alloc(len, ctx == Context::Atomic).map_err(|_| BUSY)?;
+    c.data = DataBuf::owned(b, len);
     // A reused buffer holds another command's data: unless the handler
     // overwrites every byte of a READ, clear it.
     let fills = c.mapped.as_ref().is_some_and(|m| m.dev.handler.ops.fills_reads());
     if c.desc.data_dir == dir::READ && !(fills && matches!(c.cdb.map(|x| x.op), Some(Op::Read { .. }))) {
         sg(c).zero(len as usize);
     }
-    Ok(true)
+    Ok(Buffer::Ready { allocated: true })
 }
 
 /// Write data arrived (or the transfer failed).
@@ -273,13 +317,14 @@ fn params_for<'a>(m: &'a Mapped, rel_tgt_id: u16) -> DeviceParams<'a> {
         relative_port: rel_tgt_id,
         target_port_group: 0,
         target_port_name: b"",
+        max_transfer_bytes: MAX_TRANSFER_BYTES,
     }
 }
 
 /// Emulates or dispatches a command whose data is present.
 fn ready(mut cmd: CmdPtr, ctx: Context) {
     let c = cmd.get();
-    if c.session.is_aborted(c.slot) {
+    if c.session.is_aborted(c.session.slot()) {
         advance(c, Event::Rejected);
         return respond(cmd);
     }
@@ -295,10 +340,17 @@ fn ready(mut cmd: CmdPtr, ctx: Context) {
             emulate_disk(&cdb, &params_for(m, c.session.target.rel_tgt_id), &mut [])
         }
         Some(m) => {
-            let mut scratch = [0u8; SCRATCH_LEN];
+            // Room for the longest emulated answer, so that only the
+            // allocation length ever cuts one. Not on the stack (over 512
+            // bytes); these commands are rare next to READ and WRITE.
+            let mut scratch = KVec::new();
+            if scratch.extend_with(MAX_RESPONSE_LEN, 0u8, GFP_ATOMIC).is_err() {
+                set_check(c, BUSY);
+                return finish_emulated(cmd);
+            }
             let a = emulate_disk(&cdb, &params_for(m, c.session.target.rel_tgt_id), &mut scratch);
             if let Action::DataIn { len } = a {
-                let n = sg(c).copy_from(&scratch[..len.min(SCRATCH_LEN)]);
+                let n = sg(c).copy_from(&scratch[..len.min(scratch.len())]);
                 c.desc.resid = resid(c.desc.expected_len, n as u64);
             }
             a
@@ -307,7 +359,11 @@ fn ready(mut cmd: CmdPtr, ctx: Context) {
     };
     match action {
         Action::DataIn { .. } => finish_emulated(cmd),
-        Action::Good => finish_emulated(cmd),
+        Action::Good => {
+            // No data went back: all of the buffer is residual.
+            c.desc.resid = resid(c.desc.expected_len, 0);
+            finish_emulated(cmd)
+        }
         Action::Check(sense) => {
             set_check(c, sense);
             finish_emulated(cmd)
@@ -370,6 +426,12 @@ fn finish_emulated(mut cmd: CmdPtr) {
 
 fn dispatch(mut cmd: CmdPtr, ctx: Context, op: u8, lba: u64, blocks: u32, fua: bool) {
     let c = cmd.get();
+    // A residual overflow transfers only the blocks the buffer holds.
+    let blocks = if op == io_op::FLUSH { blocks } else { blocks.min(c.desc.data_len >> c.desc.block_shift) };
+    if blocks == 0 && op != io_op::FLUSH {
+        c.desc.resid = io_resid(c);
+        return finish_emulated(cmd);
+    }
     c.desc.io_op = op;
     c.desc.lba = lba;
     c.desc.blocks = blocks;
@@ -379,7 +441,6 @@ fn dispatch(mut cmd: CmdPtr, ctx: Context, op: u8, lba: u64, blocks: u32, fua: b
         advance(c, Event::Rejected);
         return respond(cmd);
     };
-    c.desc.dev_priv = m.dev.dev_priv as *mut c_void;
     let atomic_ok = m.dev.handler.ops.exec_atomic();
     let bytes = u64::from(blocks) << c.desc.block_shift;
     match op {
@@ -393,7 +454,7 @@ fn dispatch(mut cmd: CmdPtr, ctx: Context, op: u8, lba: u64, blocks: u32, fua: b
         }
         _ => {}
     }
-    c.desc.resid = resid(c.desc.expected_len, u64::from(c.desc.data_len));
+    c.desc.resid = io_resid(c);
     if may_exec_in(ctx, atomic_ok) {
         // `ready` just checked for an abort.
         exec(cmd)
@@ -406,9 +467,13 @@ fn dispatch(mut cmd: CmdPtr, ctx: Context, op: u8, lba: u64, blocks: u32, fua: b
 pub fn run_deferred(mut cmd: CmdPtr) {
     // Aborted while queued: do not run it.
     let c = cmd.get();
-    if c.session.is_aborted(c.slot) {
+    if c.session.is_aborted(c.session.slot()) {
         advance(c, Event::Rejected);
         return respond(cmd);
+    }
+    if c.state == State::New {
+        // Parsed in an atomic context; its buffer is allocated here.
+        return with_buffer(cmd, Context::Thread);
     }
     exec(cmd)
 }
@@ -420,7 +485,7 @@ fn exec(mut cmd: CmdPtr) {
     // The command may complete and be freed inside `exec`; the device must
     // not be detached (nor its module unloaded) until `exec` has returned.
     dev.exec_active.fetch_add(1, Ordering::AcqRel);
-    dev.handler.ops.exec(cmd);
+    dev.handler.ops.exec(dev.ctx, cmd);
     dev.exec_active.fetch_sub(1, Ordering::AcqRel);
 }
 
@@ -438,7 +503,7 @@ pub fn exec_done(mut cmd: CmdPtr, sense: Sense) {
 /// fabric release it silently).
 fn respond(mut cmd: CmdPtr) {
     let c = cmd.get();
-    if c.session.is_aborted(c.slot) {
+    if c.session.is_aborted(c.session.slot()) {
         c.desc.aborted = 1;
         c.desc.status = status::TASK_ABORTED;
     }
@@ -455,18 +520,18 @@ pub fn tx_done(mut cmd: CmdPtr) {
     cmd.free()
 }
 
-/// Gives back what a command holds: its device reference, SGV buffer and
-/// in-flight entry. Idempotent.
+/// Gives back what a command holds: its device reference and SGV buffer.
+/// Idempotent. (Its in-flight entry goes when it is freed, see
+/// [`crate::sys::ops::SessionRef`].)
 pub fn release(c: &mut Cmd) {
     if let Some(m) = c.mapped.take() {
         m.dev.inflight.fetch_sub(1, Ordering::AcqRel);
     }
-    if let Some(b) = c.buf.take() {
+    if let Some(b) = c.data.take_owned() {
         c.desc.sg = core::ptr::null_mut();
         c.desc.sg_cnt = 0;
         if let Some(core) = crate::sys::abi::CORE.get() {
             core.sgv.free(b);
         }
     }
-    c.session.untrack(c.slot);
 }

@@ -5,6 +5,7 @@
 use crate::handler::Handler;
 use crate::msg::MgmtResult;
 use crate::registry::{Core, Graveyard, Registry, Teardown};
+use crate::sys::ops::{DevContext, DevPriv};
 use crate::sys::sysfs::{Attr, AttrOps, Dir, Link, TextBuf};
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -35,6 +36,8 @@ pub struct Geometry {
     pub write_cache: bool,
     /// Rotating medium.
     pub rotational: bool,
+    /// `size` is configuration (shown with `[key]`).
+    pub size_is_key: bool,
 }
 
 /// A device exported (or exportable) as LUNs.
@@ -44,8 +47,11 @@ pub struct Device {
     pub name: CString,
     /// Its handler.
     pub handler: Arc<Handler>,
-    /// The handler's device context.
-    pub dev_priv: usize,
+    /// The handler's device context, as commands carry it.
+    pub ctx: DevContext,
+    /// The handler's device, until teardown detaches it.
+    #[pin]
+    backend: Mutex<Option<DevPriv>>,
     /// Size and flags.
     pub geo: Geometry,
     /// Unit serial number (VPD 0x80), 8 hex digits derived from the name.
@@ -138,7 +144,7 @@ impl AttrOps for DevAttr {
                 writeln!(out, "{} - {}", t, type_name(t))
             }
             DevAttrKind::BlockSize => key_attr(out, d.geo.block_size, d.geo.block_size != 512),
-            DevAttrKind::Size => writeln!(out, "{}", bytes),
+            DevAttrKind::Size => key_attr(out, bytes, d.geo.size_is_key),
             DevAttrKind::SizeMb => writeln!(out, "{}", bytes >> 20),
             DevAttrKind::ReadOnly => key_attr(out, u8::from(d.geo.read_only), d.geo.read_only),
             DevAttrKind::T10DevId => {
@@ -151,7 +157,7 @@ impl AttrOps for DevAttr {
             }
             DevAttrKind::Handler(i) => {
                 let mut buf = [0u8; 512];
-                let n = d.handler.ops.show_attr(d.dev_priv, i, &mut buf);
+                let n = d.backend.lock().as_ref().map_or(0, |b| d.handler.ops.show_attr(b, i, &mut buf));
                 out.push(&buf[..n]);
                 writeln!(out)
             }
@@ -223,7 +229,10 @@ impl Teardown for Device {
             pr_warn!("device {:?}: still {} commands after {} ms\n",
                 self.name, self.inflight.load(Ordering::Relaxed), waited);
         }
-        self.handler.ops.detach(self.dev_priv);
+        let backend = self.backend.lock().take();
+        if let Some(b) = backend {
+            self.handler.ops.detach(b);
+        }
         pr_info!("device {:?} deleted\n", self.name);
     }
 }
@@ -240,6 +249,7 @@ fn check_setup(s: &crate::abi::DeviceSetup) -> Result<Geometry, &'static str> {
         read_only: s.read_only != 0,
         write_cache: s.write_cache != 0,
         rotational: s.rotational != 0,
+        size_is_key: s.size_is_key != 0,
     })
 }
 
@@ -259,15 +269,20 @@ pub fn add(
         return Err(mgmt_err!(EEXIST, "device {} already exists", name));
     }
     let mut msg = [0u8; 160];
-    let setup = handler.ops.attach(name.as_bytes(), params.as_bytes(), &mut msg).map_err(|e| {
+    let (backend, setup) = handler.ops.attach(name.as_bytes(), params.as_bytes(), &mut msg).map_err(|e| {
         let end = msg.iter().position(|b| *b == 0).unwrap_or(msg.len());
         let text = core::str::from_utf8(&msg[..end]).unwrap_or("?");
-        crate::msg::MgmtError::new(e, format_args!("add_device {}: {}", name, text))
+        if text.is_empty() {
+            // Every refusal says why, even when the handler did not.
+            crate::msg::MgmtError::new(e, format_args!("add_device {}: refused by the handler (error {})", name, e.to_errno()))
+        } else {
+            crate::msg::MgmtError::new(e, format_args!("add_device {}: {}", name, text))
+        }
     })?;
     let geo = match check_setup(&setup) {
         Ok(g) => g,
         Err(why) => {
-            handler.ops.detach(setup.dev_priv);
+            handler.ops.detach(backend);
             return Err(mgmt_err!(EINVAL, "add_device {}: handler reported a bad geometry: {}", name, why));
         }
     };
@@ -278,7 +293,8 @@ pub fn add(
                 pin_init!(Device {
                     name: cname,
                     handler: handler.clone(),
-                    dev_priv: setup.dev_priv,
+                    ctx: backend.context(),
+                    backend <- new_mutex!(None),
                     geo,
                     usn: hex8((hash >> 32) as u32 ^ hash as u32),
                     naa_id: hash,
@@ -298,10 +314,11 @@ pub fn add(
     let dev = match dev {
         Ok(d) => d,
         Err(e) => {
-            handler.ops.detach(setup.dev_priv);
+            handler.ops.detach(backend);
             return Err(crate::msg::MgmtError::new(e, format_args!("add_device {}: out of memory", name)));
         }
     };
+    *dev.backend.lock() = Some(backend);
     if let Err(e) = dev.build_sysfs(core).and_then(|_| reg.add_device(dev.clone())) {
         // Teardown (after the registry lock) removes what was created and detaches.
         grave.bury(dev)?;

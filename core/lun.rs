@@ -233,32 +233,27 @@ impl LunSet {
         }
     }
 
-    fn clear(&self, owner: Option<&dyn LunOwner>) -> MgmtResult {
-        let mut luns = KVec::new();
-        self.for_each_lun(|l| {
-            let _ = luns.push(l, GFP_ATOMIC);
-        });
-        for l in luns.iter() {
-            self.take(owner, *l);
+    /// Removes every LUN matching `pred`, one at a time and without
+    /// allocating, so that no failure can leave one behind; returns how many.
+    fn take_all(&self, owner: Option<&dyn LunOwner>, pred: impl Fn(&LunEntry) -> bool) -> usize {
+        let mut n = 0;
+        loop {
+            let next = self.table.lock().iter().flatten().find(|e| pred(e)).map(|e| e.lun);
+            let Some(lun) = next else { return n };
+            self.take(owner, lun);
+            n += 1;
         }
+    }
+
+    fn clear(&self, owner: Option<&dyn LunOwner>) -> MgmtResult {
+        self.take_all(owner, |_| true);
         Ok(())
     }
 
-    /// Removes every LUN of `dev` (device deletion by its handler).
+    /// Removes every LUN of `dev` (device deletion by its handler). After it
+    /// returns no LUN of this set maps `dev`.
     pub fn drop_device(&self, owner: &dyn LunOwner, dev: &Arc<Device>) -> bool {
-        let mut luns = KVec::new();
-        {
-            let t = self.table.lock();
-            for e in t.iter().flatten() {
-                if Arc::ptr_eq(&e.dev, dev) {
-                    let _ = luns.push(e.lun, GFP_ATOMIC);
-                }
-            }
-        }
-        for l in luns.iter() {
-            self.take(Some(owner), *l);
-        }
-        !luns.is_empty()
+        self.take_all(Some(owner), |e| Arc::ptr_eq(&e.dev, dev)) != 0
     }
 
     fn add_sysfs(&self, dev: &Arc<Device>, lun: u64, read_only: bool) -> Result {
@@ -284,16 +279,17 @@ impl LunSet {
         drop(gone);
     }
 
-    /// LUN numbers that map `dev` (for LUN-scoped TMFs).
-    pub fn luns_of(&self, dev: &Device) -> KVec<u64> {
+    /// LUN numbers that map `dev` (for LUN-scoped TMFs); all of them or an
+    /// error, never a partial list.
+    pub fn luns_of(&self, dev: &Device) -> Result<KVec<u64>> {
         let mut v = KVec::new();
         let t = self.table.lock();
         for e in t.iter().flatten() {
             if core::ptr::eq(&*e.dev, dev) {
-                let _ = v.push(e.lun, GFP_ATOMIC);
+                v.push(e.lun, GFP_ATOMIC)?;
             }
         }
-        v
+        Ok(v)
     }
 }
 
@@ -309,16 +305,20 @@ impl Teardown for LunSet {
     }
 }
 
-/// Removes `dev` from every target's LUN sets.
+/// Removes `dev` from every target's LUN sets. Allocates nothing, so it
+/// cannot stop halfway: afterwards no LUN anywhere maps `dev`.
 pub fn drop_device_everywhere(reg: &Registry, dev: &Arc<Device>, _grave: &mut Graveyard) -> MgmtResult {
     for t in reg.targets.iter().flatten() {
         t.luns.drop_device(&**t, dev);
-        let mut groups = KVec::new();
-        for g in t.groups.lock().iter() {
-            groups.push(g.clone(), GFP_KERNEL).map_err(|_| mgmt_err!(ENOMEM, "out of memory"))?;
-        }
-        for g in groups.iter() {
-            g.luns.drop_device(&**g, dev);
+        // One group at a time, not under the groups lock (removing a LUN
+        // calls into the fabric). Groups change only under the registry
+        // lock, which the caller holds, so indices are stable.
+        let mut i = 0;
+        loop {
+            let next = t.groups.lock().get(i).cloned();
+            let Some(g) = next else { break };
+            g.luns.drop_device(&*g, dev);
+            i += 1;
         }
     }
     Ok(())

@@ -28,7 +28,12 @@ use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 use kernel::new_mutex;
 
-/// Version string shown in /sys/kernel/scst_tgt/version.
+/// The SCST release whose sysfs interface rscst answers to: the first line of
+/// /sys/kernel/scst_tgt/version, which SCST's tools (scstadmin) read and
+/// compare against their minimum (2.0.0), exactly as SCST prints it.
+pub const SCST_COMPAT_VERSION: &str = "3.7.0";
+/// rscst's own version, on a line of its own after the SCST version (where
+/// SCST lists its build options).
 pub const VERSION: &str = "0.1.0";
 
 /// Objects whose sysfs entries go away after the registry lock is released.
@@ -118,7 +123,8 @@ pub struct Core {
 struct VersionAttr;
 impl AttrOps for VersionAttr {
     fn show(&self, out: &mut TextBuf<'_>) {
-        let _ = writeln!(out, "{}", VERSION);
+        let _ = writeln!(out, "{}", SCST_COMPAT_VERSION);
+        let _ = writeln!(out, "rscst {}", VERSION);
     }
 }
 

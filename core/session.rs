@@ -130,7 +130,7 @@ impl Session {
     }
 
     /// LUN numbers at which the session sees `dev`.
-    pub fn luns_of(&self, dev: &crate::device::Device) -> KVec<u64> {
+    pub fn luns_of(&self, dev: &crate::device::Device) -> Result<KVec<u64>> {
         self.with_luns(|s| s.luns_of(dev))
     }
 
@@ -171,9 +171,16 @@ impl Session {
         }
     }
 
-    /// Enters a new command into the in-flight table: (slot, id).
-    pub fn track(&self, tag: u64, lun: u64) -> Result<(usize, u64)> {
+    /// Enters a new command into the in-flight table and returns its slot;
+    /// refused once the session is dying. Use [`crate::sys::ops::SessionRef::track`],
+    /// which pairs it with the untrack that ends the command.
+    pub fn track(&self, tag: u64, lun: u64) -> Result<usize> {
         let mut f = self.inflight.lock();
+        // Checked under the lock `drain` takes after setting `dying`: a
+        // command is either tracked before the drain looks, or refused.
+        if self.dying.load(Ordering::Acquire) {
+            return Err(ENODEV);
+        }
         let id = f.next_id;
         f.next_id += 1;
         let t = Track { id, tag, lun, aborted: false };
@@ -190,7 +197,7 @@ impl Session {
         };
         f.slots[slot] = Some(t);
         f.count += 1;
-        Ok((slot, id))
+        Ok(slot)
     }
 
     /// Removes a command from the in-flight table.

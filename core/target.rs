@@ -7,9 +7,10 @@ use crate::lun::{LunOwner, LunSet};
 use crate::msg::MgmtResult;
 use crate::registry::{Graveyard, Registry, Teardown};
 use crate::session::Session;
+use crate::sys::ops::TgtPriv;
 use crate::sys::sysfs::{Attr, AttrOps, Dir, TextBuf};
 use core::fmt::Write;
-use core::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::fmt;
 use kernel::prelude::*;
@@ -18,8 +19,6 @@ use kernel::sync::{Arc, Mutex};
 use kernel::{new_mutex};
 use crate::mgmt_err;
 
-static NEXT_REL_TGT_ID: AtomicU16 = AtomicU16::new(1);
-
 /// A target of some fabric.
 #[pin_data]
 pub struct Target {
@@ -27,8 +26,12 @@ pub struct Target {
     pub name: CString,
     /// Its fabric.
     pub fabric: Arc<Fabric>,
-    /// The fabric's target context (0 until add_target returned).
+    /// The fabric's target context (0 until add_target returned), for the
+    /// fabric callbacks that take it by value.
     pub tgt_priv: AtomicUsize,
+    /// The fabric's target, until `del_target` consumes it.
+    #[pin]
+    fabric_target: Mutex<Option<TgtPriv>>,
     /// Accepting new sessions (fabrics without an `enable` op start enabled).
     pub enabled: AtomicBool,
     /// Set (under `Core::reg`) when deleted: stores refuse.
@@ -56,6 +59,14 @@ struct TargetSysfs {
 }
 
 impl Target {
+    /// Tells the fabric the target is gone (once: the token is taken).
+    fn del_fabric_target(&self) {
+        let tok = self.fabric_target.lock().take();
+        if let Some(tok) = tok {
+            self.fabric.ops.del_target(tok);
+        }
+    }
+
     /// The fabric's context.
     pub fn priv_(&self) -> usize {
         self.tgt_priv.load(Ordering::Acquire)
@@ -177,6 +188,13 @@ fn build_sysfs(t: &Arc<Target>) -> Result {
     Ok(())
 }
 
+/// The lowest relative target port identifier (1..=65535, SPC: 0 is
+/// reserved) that no live target holds: identifiers are reused once their
+/// target is gone and never wrap into a live one.
+fn free_rel_tgt_id(reg: &Registry) -> Option<u16> {
+    (1..=u16::MAX).find(|id| !reg.targets.iter().flatten().any(|t| t.rel_tgt_id == *id))
+}
+
 /// `add_target NAME [params]`.
 pub fn add(reg: &mut Registry, grave: &mut Graveyard, fabric: &Arc<Fabric>, name: &str, params: &str) -> MgmtResult {
     if !crate::mgmt::commands::is_valid_target_name(name) {
@@ -185,6 +203,9 @@ pub fn add(reg: &mut Registry, grave: &mut Graveyard, fabric: &Arc<Fabric>, name
     if find(reg, fabric, name.as_bytes()).is_some() {
         return Err(mgmt_err!(EEXIST, "target {} already exists", name));
     }
+    let Some(rel_tgt_id) = free_rel_tgt_id(reg) else {
+        return Err(mgmt_err!(ENOSPC, "all 65535 relative target port identifiers are in use"));
+    };
     let oom = |_| mgmt_err!(ENOMEM, "out of memory");
     let cname = CString::try_from_fmt(fmt!("{}", name)).map_err(oom)?;
     let t = Arc::pin_init(
@@ -192,9 +213,10 @@ pub fn add(reg: &mut Registry, grave: &mut Graveyard, fabric: &Arc<Fabric>, name
             name: cname,
             fabric: fabric.clone(),
             tgt_priv: AtomicUsize::new(0),
+            fabric_target <- new_mutex!(None),
             enabled: AtomicBool::new(!fabric.ops.has_enable()),
             dead: AtomicBool::new(false),
-            rel_tgt_id: NEXT_REL_TGT_ID.fetch_add(1, Ordering::Relaxed),
+            rel_tgt_id,
             luns <- LunSet::new(),
             sessions <- new_mutex!(KVec::new()),
             groups <- new_mutex!(KVec::new()),
@@ -213,7 +235,10 @@ pub fn add(reg: &mut Registry, grave: &mut Graveyard, fabric: &Arc<Fabric>, name
     }
     let handle = crate::sys::abi::target_handle(&t);
     match fabric.ops.add_target(handle, name.as_bytes(), params.as_bytes()) {
-        Ok(p) => t.tgt_priv.store(p, Ordering::Release),
+        Ok(p) => {
+            t.tgt_priv.store(p.raw(), Ordering::Release);
+            *t.fabric_target.lock() = Some(p);
+        }
         Err(e) => {
             t.dead.store(true, Ordering::Release);
             grave.bury(t)?;
@@ -222,7 +247,7 @@ pub fn add(reg: &mut Registry, grave: &mut Graveyard, fabric: &Arc<Fabric>, name
     }
     let res = crate::slots::insert(&mut reg.targets, t.clone(), GFP_KERNEL);
     if res.is_err() {
-        fabric.ops.del_target(t.priv_());
+        t.del_fabric_target();
         t.dead.store(true, Ordering::Release);
         grave.bury(t)?;
         return Err(mgmt_err!(ENOMEM, "out of memory"));
@@ -235,7 +260,7 @@ fn remove(reg: &mut Registry, grave: &mut Graveyard, t: &Arc<Target>) -> MgmtRes
     // The fabric drops its sessions (they unregister synchronously).
     t.enabled.store(false, Ordering::Release);
     t.dead.store(true, Ordering::Release);
-    t.fabric.ops.del_target(t.priv_());
+    t.del_fabric_target();
     for slot in reg.targets.iter_mut() {
         if slot.as_ref().is_some_and(|x| Arc::ptr_eq(x, t)) {
             *slot = None;

@@ -45,3 +45,31 @@ rootfs_key() {
 	cat "$LAB_DIR/rootfs/build.sh" "$LAB_DIR/rootfs/packages" | sha256sum | cut -c1-12
 }
 rootfs_image() { echo "$RSCST_CACHE/rootfs/$(rootfs_key)/rootfs.img"; }
+
+# The compiler a flavour's kernel is built with, from its fragment's
+# "# toolchain: LLVM=-19" line (GCC when there is none).
+flavour_make_flags() {
+	sed -n 's/^# toolchain: *//p' "$LAB_DIR/kernel/${1:-debug}.config"
+}
+
+# Kbuild flags that make a module build use the compiler KDIR was built with:
+# a Clang-built tree needs LLVM=-N of the same major version, and bindgen
+# that version's libclang (read from the tree's .config, so a user's own
+# kernel works too).
+kdir_make_flags() {
+	local v
+	v=$(sed -n 's/^CONFIG_CLANG_VERSION=\([0-9]*\)/\1/p' "$1/.config" 2>/dev/null)
+	if [ -n "$v" ] && [ "$v" != 0 ]; then echo "LLVM=-$((v / 10000))"; fi
+}
+
+# libclang for bindgen: the one matching the kernel's Clang, else the default.
+export_libclang_for() { # MAKE_FLAGS
+	case "$1" in
+	*LLVM=-*)
+		local n=${1##*LLVM=-}
+		n=${n%% *}
+		[ -d "/usr/lib/llvm-$n/lib" ] && export LIBCLANG_PATH="/usr/lib/llvm-$n/lib"
+		;;
+	esac
+	return 0
+}

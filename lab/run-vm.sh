@@ -43,6 +43,10 @@ fsdev() { # id path tag readonly
 	echo "-fsdev local,id=$1,path=$2,security_model=none$ro -device virtio-9p-pci,fsdev=$1,mount_tag=$3"
 }
 
+# Report every memory error KASAN finds, not only the first.
+extra_args=""
+[ "$flavour" = debug ] && extra_args="kasan_multi_shot"
+
 log "boot: suite $suite ($acc, timeout ${timeout_s}s)"
 start=$(date +%s)
 set +e
@@ -50,7 +54,7 @@ set +e
 timeout -k 10 "$timeout_s" qemu-system-x86_64 \
 	-accel "$acc" -cpu "$cpu" -smp 2 -m 4G \
 	-kernel "$kdir/arch/x86/boot/bzImage" \
-	-append "console=ttyS0 root=/dev/vda rw init=/sbin/rscst-init panic=-1 oops=panic loglevel=6 rscst.suite=$suite" \
+	-append "console=ttyS0 root=/dev/vda rw init=/sbin/rscst-init panic=-1 oops=panic loglevel=6 $extra_args rscst.suite=$suite" \
 	-drive "file=$img,if=virtio,format=raw,snapshot=on" \
 	$(fsdev fs0 "${RSCST_SHARE_DIR:-$REPO_DIR}" rscst 1) $(fsdev fs1 "$out" out 0) $(fsdev fs2 "$mods" modules 1) \
 	-nographic -no-reboot -monitor none -serial "file:$out/console.log" \
@@ -69,7 +73,15 @@ if [ "$rc" != 0 ]; then
 	log "FAIL: suite exit status: $rc"
 	fail=1
 fi
-bad='WARNING:|BUG:|Oops|general protection|Kernel panic|possible circular locking|possible recursive locking|inconsistent lock state|INFO: possible|scheduling while atomic|sleeping function called from invalid context|unreferenced object|INFO: task .* blocked|soft lockup|rcu.*stall|UBSAN|list_add corruption|list_del corruption'
+# The kernel's reports, and the core's own lines that mean a command or an
+# object was lost or left behind (see core/: pr_err/pr_warn on those paths).
+bad='WARNING:|BUG:|Oops|general protection|Kernel panic|possible circular locking|possible recursive locking|inconsistent lock state|INFO: possible|scheduling while atomic|sleeping function called from invalid context|unreferenced object|INFO: task .* blocked|soft lockup|rcu.*stall|UBSAN|list_add corruption|list_del corruption|KASAN:|KFENCE:'
+bad="$bad|rscst.*(dropped without completion|still in flight|still held|commands after|not allowed in)"
+# A kernel with kmemleak must have scanned: a run that skipped it proves nothing.
+if grep -q '^CONFIG_DEBUG_KMEMLEAK=y' "$kdir/.config" && [ "$suite" != probe ] && [ ! -f "$out/kmemleak.scanned" ]; then
+	log "FAIL: the guest did not run its kmemleak scan"
+	fail=1
+fi
 if grep -aEq "$bad" "$out/console.log" "$out/dmesg.txt" "$out/kmemleak.txt" 2>/dev/null; then
 	log "FAIL: the guest kernel reported a problem:"
 	grep -aEh -A12 "$bad" "$out/console.log" "$out/kmemleak.txt" 2>/dev/null | head -80 >&2

@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 
 HOST_PKGS=(gcc make bc flex bison libelf-dev libssl-dev cpio kmod xz-utils
 	libclang-dev qemu-system-x86 debootstrap e2fsprogs rsync linux-source-6.12
-	python3 busybox-static)
+	python3 busybox-static clang-19 lld-19 llvm-19 libclang-19-dev)
 
 mkdir -p "$RSCST_CACHE"
 

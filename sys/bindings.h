@@ -11,6 +11,7 @@
 #include <linux/highmem.h>
 #include <linux/workqueue.h>
 #include <linux/delay.h>
+#include <linux/timekeeping.h>
 #include <linux/spinlock.h>
 #include <linux/completion.h>
 #include <linux/smp.h>

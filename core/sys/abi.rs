@@ -161,12 +161,14 @@ pub unsafe extern "C" fn rscst_rx_cmd(
         return core::ptr::null_mut();
     }
     // SAFETY: a registered session (ABI rule).
-    let s: Arc<Session> = unsafe { session_borrow(sess) }.into();
+    let s = unsafe { session_borrow(sess) };
     let len = (cdb_len as usize).min(abi::MAX_CDB_LEN);
     // SAFETY: the fabric passes `cdb_len` readable bytes; we read at most that.
     let cdb = unsafe { core::slice::from_raw_parts(cdb, len) };
-    let rx = crate::cmd::Rx { lun, cdb, tag, expected_dir, expected_len, sg, sg_cnt };
-    match crate::cmd::rx(s, &rx) {
+    // SAFETY: the fabric's buffer stays valid until tx_done (ABI rule).
+    let data = unsafe { crate::sys::ops::DataBuf::lent(sg, sg_cnt) };
+    let rx = crate::cmd::Rx { lun, cdb, tag, expected_dir, expected_len, data };
+    match crate::cmd::rx(&s, rx) {
         Ok(c) => c.into_desc(),
         Err(_) => core::ptr::null_mut(),
     }

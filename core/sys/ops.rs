@@ -113,8 +113,10 @@ impl HandlerRef {
         self.t().device_type as u8
     }
 
-    /// Opens a device; on failure `msg` holds the handler's reason.
-    pub fn attach(&self, name: &[u8], params: &[u8], msg: &mut [u8]) -> Result<DeviceSetup> {
+    /// Opens a device; on failure `msg` holds the handler's reason. The
+    /// returned [`DevPriv`] is the only way to reach the device in the
+    /// handler, and `detach` consumes it.
+    pub fn attach(&self, name: &[u8], params: &[u8], msg: &mut [u8]) -> Result<(DevPriv, DeviceSetup)> {
         let mut setup = DeviceSetup::default();
         let Some(attach) = self.t().attach else {
             return Err(kernel::error::code::EINVAL);
@@ -136,22 +138,32 @@ impl HandlerRef {
         if ret != 0 {
             return Err(Error::from_errno(ret));
         }
-        Ok(setup)
+        // INVARIANT: the context `attach` just returned, not yet detached.
+        let dev = DevPriv(setup.dev_priv);
+        setup.dev_priv = 0;
+        Ok((dev, setup))
     }
 
-    /// Releases a device (all its commands are done).
-    pub fn detach(&self, dev_priv: usize) {
+    /// Releases a device (all its commands are done). Consumes the token,
+    /// so no device is released twice.
+    pub fn detach(&self, dev: DevPriv) {
         if let Some(detach) = self.t().detach {
-            // SAFETY: `dev_priv` is what `attach` returned and is released once.
-            unsafe { detach(dev_priv as *mut c_void) };
+            // SAFETY: `dev.0` is what `attach` returned (DevPriv invariant),
+            // released here once since the token is consumed.
+            unsafe { detach(dev.0 as *mut c_void) };
         }
     }
 
-    /// Hands `cmd` to the handler, which now owns it until `exec_done`.
-    pub fn exec(&self, cmd: CmdPtr) {
+    /// Hands `cmd` to the handler for device `dev`; the handler owns the
+    /// command until `exec_done`. `dev_priv` is set here, from the device's
+    /// context, whatever the descriptor held.
+    pub fn exec(&self, dev: DevContext, mut cmd: CmdPtr) {
         let Some(exec) = self.t().exec else { return };
+        cmd.get().desc.dev_priv = dev.0 as *mut c_void;
         // SAFETY: ownership of the command passes to the handler (ABI rule);
-        // it comes back through rscst_cmd_exec_done.
+        // it comes back through rscst_cmd_exec_done. `dev_priv` is the
+        // context of a device whose commands are all done before it is
+        // detached (the core's teardown waits for them).
         unsafe { exec(cmd.into_desc()) };
     }
 
@@ -174,11 +186,46 @@ impl HandlerRef {
     }
 
     /// Formats extra attribute `index` of a device into `buf`.
-    pub fn show_attr(&self, dev_priv: usize, index: u32, buf: &mut [u8]) -> usize {
+    pub fn show_attr(&self, dev: &DevPriv, index: u32, buf: &mut [u8]) -> usize {
         let Some(show) = self.t().show_attr else { return 0 };
-        // SAFETY: `buf` is valid for its length; the handler writes within it.
-        let n = unsafe { show(dev_priv as *mut c_void, index, buf.as_mut_ptr(), buf.len()) };
+        // SAFETY: `dev` is attached (DevPriv invariant: not yet consumed by
+        // detach); `buf` is valid for its length, the handler writes within it.
+        let n = unsafe { show(dev.0 as *mut c_void, index, buf.as_mut_ptr(), buf.len()) };
         n.min(buf.len())
+    }
+}
+
+/// A device's context in its handler, from a successful `attach`.
+///
+/// # Invariants
+/// Holds the context `attach` returned; the device is not detached while
+/// the token exists ([`HandlerRef::detach`] consumes it). Not `Clone`.
+pub struct DevPriv(usize);
+
+impl DevPriv {
+    /// The context for commands ([`HandlerRef::exec`]).
+    pub fn context(&self) -> DevContext {
+        DevContext(self.0)
+    }
+}
+
+/// A device's handler context as commands carry it. Valid while the device
+/// has commands in flight: the core detaches a device only after they all
+/// finished (see `Device::teardown`).
+#[derive(Clone, Copy)]
+pub struct DevContext(usize);
+
+/// A fabric's target context, from a successful `add_target`.
+///
+/// # Invariants
+/// Holds the context `add_target` returned; `del_target` has not been called
+/// for it ([`FabricRef::del_target`] consumes it). Not `Clone`.
+pub struct TgtPriv(usize);
+
+impl TgtPriv {
+    /// The raw context, for the fabric callbacks that take it by value.
+    pub fn raw(&self) -> usize {
+        self.0
     }
 }
 
@@ -236,7 +283,7 @@ impl FabricRef {
     }
 
     /// `add_target`: returns the fabric's target context.
-    pub fn add_target(&self, tgt: *mut crate::abi::Target, name: &[u8], params: &[u8]) -> Result<usize> {
+    pub fn add_target(&self, tgt: *mut crate::abi::Target, name: &[u8], params: &[u8]) -> Result<TgtPriv> {
         let Some(f) = self.t().add_target else {
             return Err(kernel::error::code::EINVAL);
         };
@@ -249,14 +296,16 @@ impl FabricRef {
         if ret != 0 {
             return Err(Error::from_errno(ret));
         }
-        Ok(priv_ as usize)
+        // INVARIANT: just returned by add_target.
+        Ok(TgtPriv(priv_ as usize))
     }
 
-    /// `del_target`.
-    pub fn del_target(&self, tgt_priv: usize) {
+    /// `del_target`. Consumes the token, so no target is deleted twice.
+    pub fn del_target(&self, tgt: TgtPriv) {
         if let Some(f) = self.t().del_target {
-            // SAFETY: `tgt_priv` came from add_target and is released once.
-            unsafe { f(tgt_priv as *mut c_void) };
+            // SAFETY: `tgt.0` came from add_target (TgtPriv invariant) and is
+            // released here once since the token is consumed.
+            unsafe { f(tgt.0 as *mut c_void) };
         }
     }
 
@@ -315,6 +364,49 @@ impl FabricRef {
     }
 }
 
+/// A command's reference to its session, without a reference count.
+///
+/// The session cannot go away under it: a session is freed only after
+/// `session::unregister` drained it, which waits until no command is tracked
+/// in its in-flight table, and one is tracked from [`SessionRef::track`]
+/// until [`CmdPtr::free`] frees the command and untracks it as its very last
+/// step. So the last reference to a session (and through it to its target)
+/// always drops in the unregistering thread, never on the data path.
+///
+/// # Invariants
+/// Points to a session in whose in-flight table slot `slot` is tracked.
+pub struct SessionRef {
+    sess: NonNull<crate::session::Session>,
+    slot: usize,
+}
+
+// SAFETY: Session is Sync; the reference is valid on any thread (invariant).
+unsafe impl Send for SessionRef {}
+// SAFETY: as above.
+unsafe impl Sync for SessionRef {}
+
+impl SessionRef {
+    /// Tracks a new command in `s` (refused once `s` is dying).
+    pub fn track(s: &crate::session::Session, tag: u64, lun: u64) -> Result<Self> {
+        let slot = s.track(tag, lun)?;
+        // INVARIANT: just tracked in `s`.
+        Ok(SessionRef { sess: NonNull::from(s), slot })
+    }
+
+    /// The command's slot in the in-flight table.
+    pub fn slot(&self) -> usize {
+        self.slot
+    }
+}
+
+impl core::ops::Deref for SessionRef {
+    type Target = crate::session::Session;
+    fn deref(&self) -> &crate::session::Session {
+        // SAFETY: tracked, so alive (invariant).
+        unsafe { self.sess.as_ref() }
+    }
+}
+
 /// Exclusive ownership of a command in flight (a leaked `KBox<Cmd>`).
 ///
 /// # Invariants
@@ -339,8 +431,13 @@ impl CmdPtr {
         unsafe { self.0.as_mut() }
     }
 
-    /// Gives up ownership as the ABI handle.
-    pub fn into_desc(self) -> *mut CmdDesc {
+    /// Gives up ownership as the ABI handle. The descriptor's buffer fields
+    /// are set from the command's [`DataBuf`] first, so what a fabric or
+    /// handler is told is always the real buffer.
+    pub fn into_desc(mut self) -> *mut CmdDesc {
+        let c = self.get();
+        c.desc.sg = c.data.sg;
+        c.desc.sg_cnt = c.data.nents;
         let p = self.0.as_ptr();
         core::mem::forget(self);
         // `desc` is the first field of the repr(C) Cmd.
@@ -374,13 +471,23 @@ impl CmdPtr {
         CmdPtr(unsafe { NonNull::new_unchecked(work.as_ptr().cast::<u8>().sub(off).cast()) })
     }
 
-    /// Releases the command.
+    /// Releases the command, then untracks it from its session: the last
+    /// access to the session (see [`SessionRef`]).
     pub fn free(self) {
         let p = self.0.as_ptr();
         core::mem::forget(self);
         // SAFETY: allocated by KBox in `alloc`; we are the only owner.
-        drop(unsafe { KBox::from_raw(p) });
+        free_cmd(unsafe { KBox::from_raw(p) });
     }
+}
+
+fn free_cmd(b: KBox<Cmd>) {
+    let (sess, slot) = (b.session.sess, b.session.slot);
+    drop(b);
+    // SAFETY: the slot is still tracked, so the session is alive (SessionRef
+    // invariant); nothing refers to the session through this command after
+    // this call.
+    unsafe { sess.as_ref() }.untrack(slot);
 }
 
 impl Drop for CmdPtr {
@@ -390,7 +497,7 @@ impl Drop for CmdPtr {
         kernel::pr_err!("command dropped without completion\n");
         crate::cmd::release(self.get());
         // SAFETY: as in `free`.
-        drop(unsafe { KBox::from_raw(self.0.as_ptr()) });
+        free_cmd(unsafe { KBox::from_raw(self.0.as_ptr()) });
     }
 }
 
@@ -413,9 +520,66 @@ pub fn defer(wq: &super::work::Workqueue, cmd: CmdPtr) {
     unsafe { wq.queue::<CmdWork>(item) };
 }
 
-/// The data buffer of a command, as a scatter-gather list.
-pub fn cmd_sg(desc: &mut CmdDesc) -> super::sg::SgList<'_> {
-    // SAFETY: `sg`/`sg_cnt` were handed in by the fabric with the command
-    // (ABI: valid until tx_done) and the command is exclusively ours.
-    unsafe { super::sg::SgList::from_raw(desc.sg, desc.sg_cnt) }
+/// A command's data buffer: the initiator's, lent by the fabric with the
+/// command, or an SGV buffer the command owns. The core reads and writes
+/// data only through this, never through the descriptor's `sg` fields
+/// (which safe code can write); those are set from it at every hand-off
+/// ([`CmdPtr::into_desc`]).
+///
+/// # Invariants
+/// `sg` is null, or a scatterlist of `nents` entries valid while this value
+/// lives: the fabric's (the ABI keeps it valid until `tx_done`) or the one
+/// of `owned`.
+pub struct DataBuf {
+    sg: *mut c_void,
+    nents: u32,
+    owned: Option<crate::sgv::SgvBuf>,
+}
+
+// SAFETY: the buffer moves with its command between threads (single owner).
+unsafe impl Send for DataBuf {}
+
+impl DataBuf {
+    /// No buffer (yet).
+    pub fn none() -> Self {
+        // INVARIANT: null.
+        DataBuf { sg: core::ptr::null_mut(), nents: 0, owned: None }
+    }
+
+    /// The buffer a fabric hands in with a command.
+    ///
+    /// # Safety
+    /// `sg` is null or a scatterlist of `nents` entries that stays valid
+    /// until the command's `tx_done` (the ABI rule for `rscst_rx_cmd`).
+    pub unsafe fn lent(sg: *mut c_void, nents: u32) -> Self {
+        // INVARIANT: per the caller.
+        DataBuf { sg, nents, owned: None }
+    }
+
+    /// An SGV buffer shaped for `len` bytes, owned by the command.
+    pub fn owned(mut buf: crate::sgv::SgvBuf, len: u64) -> Self {
+        let (sg, nents) = buf.shape(len);
+        // INVARIANT: the scatterlist of `buf`, which lives as long as we do.
+        DataBuf { sg, nents, owned: Some(buf) }
+    }
+
+    /// Whether there is a buffer.
+    pub fn is_none(&self) -> bool {
+        self.sg.is_null()
+    }
+
+    /// The buffer as a scatter-gather list.
+    pub fn list(&mut self) -> super::sg::SgList<'_> {
+        // SAFETY: valid while we live (invariant); `&mut self` keeps it so.
+        unsafe { super::sg::SgList::from_raw(self.sg, self.nents) }
+    }
+
+    /// Gives back the owned SGV buffer, if any; afterwards there is none.
+    pub fn take_owned(&mut self) -> Option<crate::sgv::SgvBuf> {
+        let b = self.owned.take()?;
+        // INVARIANT: null again.
+        self.sg = core::ptr::null_mut();
+        self.nents = 0;
+        Some(b)
+    }
 }

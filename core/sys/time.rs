@@ -10,18 +10,27 @@ pub fn sleep_ms(ms: u32) {
     unsafe { bindings::msleep(ms) };
 }
 
-/// Polls `done` every `step_ms` until it returns true; returns false if
-/// `timeout_ms` passed first (the caller reports the stuck object).
+/// Monotonic time in milliseconds.
+pub fn now_ms() -> u64 {
+    // SAFETY: ktime_get reads the monotonic clock; callable in any context.
+    let ns = unsafe { bindings::ktime_get() };
+    (ns / 1_000_000) as u64
+}
+
+/// Polls `done` every `step_ms` until it returns true; returns false once
+/// `timeout_ms` of real time passed first (the caller reports the stuck
+/// object). Elapsed time is read from the clock: a sleep of `step_ms` lasts
+/// at least a jiffy and often longer, so counting requested sleeps would
+/// stretch the timeout several times over.
 pub fn wait_until(timeout_ms: u32, step_ms: u32, mut done: impl FnMut() -> bool) -> bool {
-    let mut waited = 0;
+    let start = now_ms();
     loop {
         if done() {
             return true;
         }
-        if waited >= timeout_ms {
+        if now_ms().saturating_sub(start) >= u64::from(timeout_ms) {
             return false;
         }
         sleep_ms(step_ms);
-        waited += step_ms;
     }
 }

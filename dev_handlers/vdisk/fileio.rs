@@ -49,8 +49,14 @@ impl DevHandler for FileioHandler {
         let file = KernelFile::open(&cname, p.read_only).inspect_err(|e| {
             let _ = write!(msg, "cannot open {}: error {}", filename, e.to_errno());
         })?;
+        if !file.is_regular_or_block_device() {
+            let _ = write!(msg, "{} is neither a regular file nor a block device", filename);
+            return Err(EINVAL);
+        }
         let bs = p.block_size.unwrap_or(512);
-        let size = file.size()?;
+        let size = file.size().inspect_err(|e| {
+            let _ = write!(msg, "cannot find the size of {}: error {}", filename, e.to_errno());
+        })?;
         if size < u64::from(bs) {
             let _ = write!(msg, "{} is smaller than one block ({} bytes)", filename, size);
             return Err(EINVAL);
@@ -61,6 +67,7 @@ impl DevHandler for FileioHandler {
             read_only: p.read_only,
             write_cache: !p.write_through,
             rotational: p.rotational,
+            size_is_key: false,
         };
         let dev = Fileio {
             file,

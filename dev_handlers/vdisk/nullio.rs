@@ -40,6 +40,7 @@ impl DevHandler for NullioHandler {
             read_only: p.read_only,
             write_cache: false,
             rotational: p.rotational,
+            size_is_key: size != DEFAULT_SIZE,
         };
         Ok((KBox::new(Nullio { read_zero: p.read_zero }, GFP_KERNEL)?, geo))
     }

@@ -6,7 +6,8 @@
 //! context). The core calls `lun_changed` and `del_target` with its
 //! management lock held; we never call back into management.
 
-use crate::abi::{dir, tmf, tmf_result, FabricOps};
+use crate::scsi::luns::{flat_lun_of_linux, linux_lun_of_flat};
+use crate::abi::{dir, tmf, tmf_result, FabricOps, MAX_TRANSFER_BYTES};
 use crate::sys::client::{FabricCmd, OpsCell, SessionHandle, TargetHandle};
 use crate::sys::fabric_ops::{fabric_ops, FabricDriver};
 use crate::sys::global::Global;
@@ -25,8 +26,9 @@ const GOOD: u8 = 0;
 
 /// Commands a host queues at once.
 const CAN_QUEUE: i32 = 256;
-/// Highest LUN the hosts scan.
-const MAX_LUN: u64 = 16384;
+/// Highest Linux LUN number the hosts accept: any, since REPORT LUNS lists
+/// them (flat LUN 256 is 0x4100 to Linux; extended flat LUNs are larger).
+const MAX_LUN: u64 = u64::MAX;
 
 /// Module-wide state.
 pub static STATE: Global<State> = Global::new();
@@ -50,7 +52,7 @@ pub struct State {
 impl State {
     /// Creates the host template and the parent device.
     pub fn new(module: &'static ThisModule) -> Result<Arc<State>> {
-        let tmpl = Template::new(c"rscst_local", module, CAN_QUEUE)?;
+        let tmpl = Template::new(c"rscst_local", module, CAN_QUEUE, MAX_TRANSFER_BYTES / 512)?;
         let root = RootDevice::new(c"rscst_local", module)?;
         Arc::pin_init(pin_init!(State { tmpl, root, targets <- new_mutex!(KVec::new()) }), GFP_KERNEL)
     }
@@ -82,6 +84,14 @@ pub struct LocalSession {
     zero_copy: bool,
 }
 
+/// The core's flat LUN number for Linux's midlayer LUN number (flat LUN 256
+/// is 0x4100 to Linux, see `linux_lun_to_sam`). A number that is no flat
+/// address maps to one the core never has, so the command gets LOGICAL UNIT
+/// NOT SUPPORTED.
+fn flat_lun(linux_lun: u64) -> u64 {
+    flat_lun_of_linux(linux_lun).unwrap_or(u64::MAX)
+}
+
 impl HostOps for LocalSession {
     fn queue(&self, cmd: ScsiCmd) -> Result<(), ScsiCmd> {
         let d = match cmd.dir() {
@@ -90,7 +100,7 @@ impl HostOps for LocalSession {
             Dir::Write => dir::WRITE,
         };
         let (sg, nents) = if self.zero_copy { cmd.sg() } else { (core::ptr::null_mut(), 0) };
-        match self.handle.rx_cmd(cmd.lun(), cmd.cdb(), cmd.tag(), d, cmd.bufflen(), sg, nents) {
+        match self.handle.rx_cmd(flat_lun(cmd.lun()), cmd.cdb(), cmd.tag(), d, cmd.bufflen(), sg, nents) {
             Some(mut fc) => {
                 fc.set_priv(cmd.into_raw());
                 fc.start(true);
@@ -102,11 +112,11 @@ impl HostOps for LocalSession {
 
     fn abort(&self, lun: u64, tag: u64) -> bool {
         // Not found means it completed already: the abort succeeded too.
-        self.handle.task_mgmt(tmf::ABORT_TASK, lun, tag) != tmf_result::FAILED
+        self.handle.task_mgmt(tmf::ABORT_TASK, flat_lun(lun), tag) != tmf_result::FAILED
     }
 
     fn lun_reset(&self, lun: u64) -> bool {
-        self.handle.task_mgmt(tmf::LUN_RESET, lun, 0) == tmf_result::COMPLETE
+        self.handle.task_mgmt(tmf::LUN_RESET, flat_lun(lun), 0) == tmf_result::COMPLETE
     }
 
     fn target_reset(&self) -> bool {
@@ -270,9 +280,9 @@ impl FabricDriver for Local {
         let list = t.sessions.lock();
         for s in list.iter().flatten().filter(|s| s.session_id == session) {
             if added {
-                s.host.add_lun(lun);
+                s.host.add_lun(linux_lun_of_flat(lun));
             } else {
-                s.host.remove_lun(lun);
+                s.host.remove_lun(linux_lun_of_flat(lun));
             }
         }
     }

@@ -8,6 +8,8 @@ use kernel::prelude::*;
 pub mod abi;
 #[path = "../../crates/mgmt/src/lib.rs"]
 pub mod mgmt;
+#[path = "../../crates/scsi/src/lib.rs"]
+pub mod scsi;
 
 pub mod local;
 pub mod sys;

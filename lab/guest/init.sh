@@ -8,6 +8,11 @@ suite=$(sed -n 's/.*rscst\.suite=\([^ ]*\).*/\1/p' /proc/cmdline)
 echo "rscst guest: suite '$suite'"
 hostname rscst-lab
 ip link set lo up 2>/dev/null
+# devtmpfs has no /dev/fd; bash process substitution and /dev/stdin need it.
+[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
+[ -e /dev/stdin ] || ln -s /proc/self/fd/0 /dev/stdin
+[ -e /dev/stdout ] || ln -s /proc/self/fd/1 /dev/stdout
+[ -e /dev/stderr ] || ln -s /proc/self/fd/2 /dev/stderr
 echo 0 >/proc/sys/kernel/hung_task_panic 2>/dev/null
 if [ "$suite" = probe ]; then
 	echo 0 >"$out/rc"
@@ -29,7 +34,7 @@ if [ -w /sys/kernel/debug/kmemleak ]; then
 	echo scan >/sys/kernel/debug/kmemleak
 	sleep 1
 	echo scan >/sys/kernel/debug/kmemleak
-	cat /sys/kernel/debug/kmemleak >"$out/kmemleak.txt"
+	cat /sys/kernel/debug/kmemleak >"$out/kmemleak.txt" && touch "$out/kmemleak.scanned"
 fi
 dmesg >"$out/dmesg.txt"
 cp "$out/rc.suite" "$out/rc"

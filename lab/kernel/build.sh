@@ -23,19 +23,22 @@ fi
 
 export RUST_LIB_SRC
 RUST_LIB_SRC=$(rust_lib_src)
+# shellcheck disable=SC2207
+mk=($(flavour_make_flags "$flavour"))
+export_libclang_for "${mk[*]:-}"
 start=$(date +%s)
-log "building kernel $(kernel_key "$flavour") in $top"
+log "building kernel $(kernel_key "$flavour") in $top (${mk[*]:-gcc})"
 rm -rf "$kdir" "$top/modroot"
 mkdir -p "$kdir"
 tar -xf "$tarball" -C "$kdir" --strip-components=1
 
 cd "$kdir"
-make -s defconfig >/dev/null
-make -s kvm_guest.config >/dev/null
+make -s "${mk[@]}" defconfig >/dev/null
+make -s "${mk[@]}" kvm_guest.config >/dev/null
 scripts/kconfig/merge_config.sh -m .config "$LAB_DIR/kernel/base.config" \
 	"$LAB_DIR/kernel/$flavour.config" >/dev/null
-make -s olddefconfig >/dev/null
-make -s rustavailable >&2 || die "rust toolchain not usable by the kernel"
+make -s "${mk[@]}" olddefconfig >/dev/null
+make -s "${mk[@]}" rustavailable >&2 || die "rust toolchain not usable by the kernel"
 
 # Kconfig drops what it cannot satisfy silently: insist on what the lab needs.
 bad=0
@@ -50,8 +53,8 @@ done < <(cat "$LAB_DIR/kernel/base.config" "$LAB_DIR/kernel/$flavour.config")
 
 jobs=$(nproc)
 log "make -j$jobs bzImage modules"
-make -s -j"$jobs" bzImage modules >"$top/build.log" 2>&1 || { tail -50 "$top/build.log" >&2; die "kernel build failed (log: $top/build.log)"; }
-make -s INSTALL_MOD_PATH="$top/modroot" modules_install >/dev/null
+make -s "${mk[@]}" -j"$jobs" bzImage modules >"$top/build.log" 2>&1 || { tail -50 "$top/build.log" >&2; die "kernel build failed (log: $top/build.log)"; }
+make -s "${mk[@]}" INSTALL_MOD_PATH="$top/modroot" modules_install >/dev/null
 end=$(date +%s)
 echo "$((end - start))" >"$top/build-seconds"
 touch "$top/.built"

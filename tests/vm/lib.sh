@@ -93,8 +93,14 @@ local_host() {
 # sd_of HOST LUN / sg_of HOST LUN: the block / generic device of a LUN.
 sd_of() { ls "/sys/bus/scsi/devices/$1:0:0:$2/block/" 2>/dev/null | head -1; }
 sg_of() { ls "/sys/bus/scsi/devices/$1:0:0:$2/scsi_generic/" 2>/dev/null | head -1; }
+# has_sd/has_sg/no_sd/no_sg HOST LUN: conditions for wait_for (evaluated on each poll).
+has_sd() { test -n "$(sd_of "$1" "$2")"; }
+has_sg() { test -n "$(sg_of "$1" "$2")"; }
+no_sd() { test -z "$(sd_of "$1" "$2")"; }
+no_sg() { test -z "$(sg_of "$1" "$2")"; }
 
-# wait_for SECONDS CMD...: polls CMD until it succeeds.
+# wait_for SECONDS CMD...: polls CMD until it succeeds. CMD runs on every
+# poll, so pass a command, never "$(...)" output expanded once before the wait.
 wait_for() {
 	local t=$1
 	shift
@@ -115,7 +121,7 @@ export_local() {
 		mgmt $SCST/targets/scst_local/mgmt "add_session $2 $3" || return 1
 	local h
 	h=$(local_host)
-	wait_for 10 test -n "$(sd_of $h 0)" || return 1
+	wait_for 10 has_sd $h 0 || return 1
 	echo /dev/$(sd_of $h 0)
 }
 

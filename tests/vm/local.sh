@@ -6,7 +6,8 @@
 . "$(dirname "$0")/lib.sh"
 
 check "modules load" load_rscst
-expect_eq "version file" "$(cat $SCST/version)" "0.1.0"
+expect_eq "version file: SCST's format (release first), rscst's own version after" "$(cat $SCST/version)" "3.7.0
+rscst 0.1.0"
 check "handlers registered" test -f $SCST/handlers/vdisk_fileio/mgmt -a -f $SCST/handlers/vdisk_nullio/mgmt
 check "scst_local driver registered" test -f $SCST/targets/scst_local/mgmt
 expect_match "handler mgmt prints help" "$(cat $SCST/handlers/vdisk_fileio/mgmt)" "add_device device_name"
@@ -21,6 +22,7 @@ expect_eq "fileio filename attr (a key attribute)" "$(cat $SCST/devices/disk1/fi
 expect_eq "default blocksize is not a key" "$(cat $SCST/devices/disk1/blocksize)" "512"
 expect_eq "nullio blocksize attr (non-default: key)" "$(cat $SCST/devices/null1/blocksize)" "4096
 [key]"
+expect_eq "nullio default size (1 GiB) is not a key" "$(cat $SCST/devices/null1/size)" "1073741824"
 expect_eq "device handler link" "$(basename "$(readlink $SCST/devices/disk1/handler)")" "vdisk_fileio"
 
 # Target, LUNs, session.
@@ -29,8 +31,8 @@ check "add LUN 0" mgmt $SCST/targets/scst_local/t1/luns/mgmt "add disk1 0"
 check "add LUN 1" mgmt $SCST/targets/scst_local/t1/luns/mgmt "add null1 1"
 check "add session" mgmt $SCST/targets/scst_local/mgmt "add_session t1 s1"
 H=$(local_host)
-check "LUN 0 appears as sd" wait_for 10 test -n "$(sd_of $H 0)"
-check "LUN 1 appears as sd" wait_for 10 test -n "$(sd_of $H 1)"
+check "LUN 0 appears as sd" wait_for 10 has_sd $H 0
+check "LUN 1 appears as sd" wait_for 10 has_sd $H 1
 SD0=/dev/$(sd_of $H 0)
 SG0=/dev/$(sg_of $H 0)
 SD1=/dev/$(sd_of $H 1)
@@ -49,7 +51,9 @@ cap=$(sg_readcap -l $SG0 2>&1)
 expect_match "READ CAPACITY(16) blocks" "$cap" "Last LBA=524287"
 expect_match "READ CAPACITY(16) block size" "$cap" "Logical block length=512 bytes"
 expect_match "READ CAPACITY nullio 4096" "$(sg_readcap -l $SG1 2>&1)" "Logical block length=4096 bytes"
-expect_match "REPORT LUNS lists 0 and 1" "$(sg_luns $SG0 2>&1)" "Lun list length = 16"
+expect_eq "REPORT LUNS lists exactly LUNs 0 and 1" \
+	"$(sg_luns $SG0 2>&1 | grep -Eo '^ +[0-9a-f]{16}$' | tr -d ' ' | tr '\n' ' ')" \
+	"0000000000000000 0001000000000000 "
 
 # Data through sd.
 dd if=/dev/urandom of=/tmp/pattern bs=1M count=4 2>/dev/null
@@ -65,6 +69,8 @@ check_fails "unknown device parameter is refused" mgmt $SCST/handlers/vdisk_file
 expect_match "reason names the parameter" "$(cat $SCST/last_sysfs_mgmt_res)" "colour"
 check "refused device was not created" test ! -e $SCST/devices/disk9
 check_fails "duplicate device is refused" mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device disk1 filename=/root/disk1.img"
+check_fails "a /proc file as backing store is refused" mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device disk9 filename=/proc/self/mem"
+expect_match "the refusal says why" "$(cat $SCST/last_sysfs_mgmt_res)" "neither a regular file nor a block device"
 check_fails "missing backing file is refused" mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device disk9 filename=/nonexistent"
 check_fails "deleting an exported device is refused" mgmt $SCST/handlers/vdisk_fileio/mgmt "del_device disk1"
 expect_match "EBUSY reported" "$(cat $SCST/last_sysfs_mgmt_res)" "^-16"
@@ -72,6 +78,8 @@ check_fails "duplicate LUN is refused" mgmt $SCST/targets/scst_local/t1/luns/mgm
 check_fails "LUN of unknown device is refused" mgmt $SCST/targets/scst_local/t1/luns/mgmt "add nosuch 7"
 check_fails "malformed LUN number is refused" mgmt $SCST/targets/scst_local/t1/luns/mgmt "add null1 x7"
 check "good command resets last_sysfs_mgmt_res" sh -c "echo 'add_device null9 size_mb=8' >$SCST/handlers/vdisk_nullio/mgmt && test \"\$(cat $SCST/last_sysfs_mgmt_res)\" = 0"
+expect_eq "nullio non-default size is a key (saved configurations keep it)" "$(cat $SCST/devices/null9/size)" "8388608
+[key]"
 check "del_device works" mgmt $SCST/handlers/vdisk_nullio/mgmt "del_device null9"
 
 head -c 512 /dev/zero >/tmp/zero512
@@ -89,19 +97,47 @@ expect_match "REQUEST SENSE answers" "$raw" "SCSI Status: Good"
 
 check "SYNCHRONIZE CACHE" sg_sync $SG0
 
+# REPORT SUPPORTED OPERATION CODES, all commands with timeouts (RCTD=1): the
+# whole list (over 512 bytes) comes back, as long as its own length field says.
+sg_raw -r 4096 -o /tmp/rsoc.bin $SG0 a3 0c 80 00 00 00 00 00 10 00 00 00 >/tmp/rsoc.log 2>&1
+rsoc_len=$(stat -c %s /tmp/rsoc.bin 2>/dev/null || echo 0)
+rsoc_field=$(( $(od -An -tu1 -N4 /tmp/rsoc.bin 2>/dev/null | awk '{print ($1*16777216)+($2*65536)+($3*256)+$4}') + 4 ))
+check "RSOC with RCTD answers more than 512 bytes ($rsoc_len)" test "$rsoc_len" -gt 512
+expect_eq "RSOC with RCTD: every byte its COMMAND DATA LENGTH announces arrives" "$rsoc_len" "$rsoc_field"
+
+# Residuals: GOOD without data leaves the whole buffer residual; a READ
+# longer than the buffer (residual overflow) transfers the blocks that fit.
+expect_match "TEST UNIT READY with a 512-byte buffer: no data received" "$(sg_raw -r 512 $SG0 00 00 00 00 00 00 2>&1)" "No data received"
+raw=$(sg_raw -r 512 -o /tmp/ovf.bin $SG0 28 00 00 00 00 00 00 00 02 00 2>&1)
+expect_match "READ(10) of 2 blocks into a 1-block buffer: GOOD" "$raw" "SCSI Status: Good"
+expect_match "READ(10) of 2 blocks into a 1-block buffer: the block that fits arrives" "$raw" "Writing 512 bytes"
+check "READ(10) overflow: the block is block 0's data" cmp /tmp/ovf.bin <(dd if=$SD0 bs=512 count=1 iflag=direct status=none)
+raw=$(sg_raw -r 100 $SG0 28 00 00 00 00 00 00 00 01 00 2>&1)
+expect_match "READ(10) into a buffer ending inside a block: INVALID FIELD IN CDB" "$raw" "Invalid field in cdb"
+
 # A data-in CDB with a to-device buffer is refused, not written into.
 raw=$(sg_raw -s 512 -i /tmp/zero512 $SG0 28 00 00 00 00 00 00 00 01 00 2>&1)
 expect_match "READ(10) with a data-out buffer: INVALID FIELD IN CDB" "$raw" "Invalid field in cdb"
 
 # A read-only LUN.
 check "add read-only LUN 3" mgmt $SCST/targets/scst_local/t1/luns/mgmt "add disk1 3 read_only=1"
-check "read-only LUN appears" wait_for 10 test -n "$(sg_of $H 3)"
+check "read-only LUN appears" wait_for 10 has_sg $H 3
 SG3=/dev/$(sg_of $H 3)
 raw=$(sg_raw -s 512 -i /tmp/zero512 $SG3 2a 00 00 00 00 00 00 00 01 00 2>&1)
 expect_match "write to read-only LUN: DATA PROTECT" "$raw" "Sense key: Data Protect"
 expect_match "write to read-only LUN: WRITE PROTECTED" "$raw" "Write protected"
 check "remove LUN 3" mgmt $SCST/targets/scst_local/t1/luns/mgmt "del 3"
-check "removed LUN disappears" wait_for 10 test -z "$(sg_of $H 3)"
+check "removed LUN disappears" wait_for 10 no_sg $H 3
+
+# LUN numbers of 256 and above (flat space addressing): Linux sees flat LUN
+# 300 as 0x412c = 16684 after its REPORT LUNS scan.
+check "add LUN 300" mgmt $SCST/targets/scst_local/t1/luns/mgmt "add null1 300"
+check "LUN 300 appears (Linux LUN 16684)" wait_for 10 has_sg $H 16684
+expect_match "LUN 300 answers INQUIRY" "$(sg_inq /dev/$(sg_of $H 16684) 2>&1)" "Product identification: null1"
+expect_match "REPORT LUNS lists LUN 300 in flat space format" "$(sg_luns $SG0 2>&1)" "412c000000000000"
+check "LUN 300 reads" dd if=/dev/$(sd_of $H 16684) of=/dev/null bs=4k count=16 iflag=direct status=none
+check "remove LUN 300" mgmt $SCST/targets/scst_local/t1/luns/mgmt "del 300"
+check "LUN 300 disappears" wait_for 10 no_sg $H 16684
 
 # A filesystem survives unmount and remount; the backing file holds it.
 check "mkfs.ext4" mkfs.ext4 -q -F $SD0
@@ -127,24 +163,36 @@ fio_verify() { # NAME DEVICE EXTRA...
 		--verify_fatal=1 --group_reporting "$@" >/tmp/fio-$name.log 2>&1
 }
 check "fio randwrite + crc32c verify (iodepth 32, 2 jobs)" fio_verify plain $SD0
+
+# tmf_during_io NAME FUNCTION SG_RESET_FLAG: issues the reset while fio runs
+# and proves from the core's log that the TMF (function code FUNCTION, see
+# crates/abi) met commands in flight and aborted them.
+tmf_lines() { dmesg | grep -c "rscst: TMF $1 " || true; }
+tmf_during_io() {
+	local name=$1 fn=$2 flag=$3 before n
+	before=$(tmf_lines "$fn")
+	check "$name: sg_reset $flag during fio" sg_reset "$flag" $SD0
+	n=$(dmesg | grep "rscst: TMF $fn " | tail -n +$((before + 1)) |
+		sed -n 's/.*: \([0-9]*\) commands aborted$/\1/p' | sort -n | tail -1)
+	expect_match "$name: the TMF aborted commands that were in flight" "${n:-0}" "^[1-9][0-9]*$"
+}
 fio_verify reset_d $SD0 --loops=2 &
 FIO=$!
 sleep 3
-check "sg_reset -d (LUN reset) during fio" sg_reset -d $SD0
+tmf_during_io "LUN reset" 4 -d
 sleep 2
-check "sg_reset -d again" sg_reset -d $SD0
+tmf_during_io "second LUN reset" 4 -d
 wait_bg "fio verify passes across LUN resets" $FIO /tmp/fio-reset_d.log
 fio_verify reset_t $SD0 --loops=2 &
 FIO=$!
 sleep 3
-check "sg_reset -t (target reset) during fio" sg_reset -t $SD0
+tmf_during_io "target reset" 5 -t
 wait_bg "fio verify passes across a target reset" $FIO /tmp/fio-reset_t.log
 fio_verify reset_h $SD0 &
 FIO=$!
 sleep 3
-check "sg_reset -H (host reset) during fio" sg_reset -H $SD0
+tmf_during_io "host reset" 5 -H
 wait_bg "fio verify passes across a host reset" $FIO /tmp/fio-reset_h.log
-expect_match "core saw the TMFs" "$(dmesg | grep -c 'rscst: TMF')" "^[1-9]"
 
 # LUN add and remove while another LUN is busy.
 check "add nullio device null2" mgmt $SCST/handlers/vdisk_nullio/mgmt "add_device null2 size_mb=64"
@@ -152,10 +200,10 @@ fio_verify busy $SD0 --loops=2 &
 FIO=$!
 sleep 2
 check "add LUN 2 under load" mgmt $SCST/targets/scst_local/t1/luns/mgmt "add null2 2"
-check "LUN 2 appears without rescan" wait_for 10 test -n "$(sd_of $H 2)"
+check "LUN 2 appears without rescan" wait_for 10 has_sd $H 2
 check "I/O to the new LUN" dd if=/dev/$(sd_of $H 2) of=/dev/null bs=1M count=8 iflag=direct status=none
 check "remove LUN 2 under load" mgmt $SCST/targets/scst_local/t1/luns/mgmt "del 2"
-check "LUN 2 disappears without rescan" wait_for 10 test -z "$(sd_of $H 2)"
+check "LUN 2 disappears without rescan" wait_for 10 no_sd $H 2
 wait_bg "busy LUN unaffected (fio verify)" $FIO /tmp/fio-busy.log
 check "delete null2" mgmt $SCST/handlers/vdisk_nullio/mgmt "del_device null2"
 
@@ -166,17 +214,62 @@ check "initiator s2 into g1" mgmt $SCST/targets/scst_local/t1/ini_groups/g1/init
 check "initiator file exists" test -f $SCST/targets/scst_local/t1/ini_groups/g1/initiators/s2
 check "add session s2" mgmt $SCST/targets/scst_local/mgmt "add_session t1 s2"
 H2=$(local_host)
-check "s2 sees LUN 0" wait_for 10 test -n "$(sg_of $H2 0)"
+check "s2 sees LUN 0" wait_for 10 has_sg $H2 0
 expect_match "s2's LUN 0 is null1" "$(sg_inq /dev/$(sg_of $H2 0) 2>&1)" "Product identification: null1"
 expect_match "s2 sees one LUN" "$(sg_luns /dev/$(sg_of $H2 0) 2>&1)" "Lun list length = 8 "
 check "s2 has no LUN 1" test -z "$(sg_of $H2 1)"
 expect_match "s1 still sees disk1 at LUN 0" "$(sg_inq $SG0 2>&1)" "Product identification: disk1"
 check "initiator s2 leaves g1" mgmt $SCST/targets/scst_local/t1/ini_groups/g1/initiators/mgmt "del s2"
-check "s2 now sees the default LUN 1" wait_for 10 test -n "$(sg_of $H2 1)"
+check "s2 now sees the default LUN 1" wait_for 10 has_sg $H2 1
 expect_match "s2's LUN 0 is disk1 now" "$(sg_inq /dev/$(sg_of $H2 0) 2>&1)" "Product identification: disk1"
 check "delete group g1" mgmt $SCST/targets/scst_local/t1/ini_groups/mgmt "del g1"
 check "del_session s2" mgmt $SCST/targets/scst_local/mgmt "del_session t1 s2"
 check "s2's host is gone" test ! -e /sys/class/scsi_host/host$H2
+
+# A reset through a device node still open after its session is gone
+# (O_NDELAY skips the midlayer's state checks) reaches the removed host and
+# must be refused, not run on freed state (KASAN would fail the run).
+check "add session s3" mgmt $SCST/targets/scst_local/mgmt "add_session t1 s3"
+H3=$(local_host)
+check "s3 sees LUN 0" wait_for 10 has_sd $H3 0
+refused_before=$(dmesg | grep -c "reset on a removed host refused" || true)
+resets=$(python3 - "/dev/$(sd_of $H3 0)" "$SCST/targets/scst_local/mgmt" <<'PY' 2>&1
+import errno, fcntl, os, struct, sys
+dev, mgmt = sys.argv[1], sys.argv[2]
+fd = os.open(dev, os.O_RDWR | os.O_NONBLOCK)
+with open(mgmt, "w") as f:
+    f.write("del_session t1 s3\n")
+SG_SCSI_RESET = 0x2284
+for name, what in (("device", 1), ("target", 4), ("host", 3)):
+    try:
+        fcntl.ioctl(fd, SG_SCSI_RESET, struct.pack("i", what))
+        print(name, "ok")
+    except OSError as e:
+        print(name, errno.errorcode.get(e.errno, e.errno))
+os.close(fd)
+PY
+)
+expect_eq "device, target and host reset after del_session fail with EIO" "$(echo $resets)" "device EIO target EIO host EIO"
+expect_eq "each reached the removed host's handler, which refused it" \
+	"$(( $(dmesg | grep -c "reset on a removed host refused") - refused_before ))" "3"
+check "s3's host is gone" test ! -e /sys/class/scsi_host/host$H3
+
+# del_session while commands are in flight: the drain waits for every
+# command to be freed (they hold the session until then) and the session's
+# last reference drops in the deleting thread, not on the data path.
+check "add session s4" mgmt $SCST/targets/scst_local/mgmt "add_session t1 s4"
+H4=$(local_host)
+check "s4 sees LUN 0" wait_for 10 has_sd $H4 0
+fio --name=s4 --filename=/dev/$(sd_of $H4 0) --rw=randread --bs=4k --iodepth=32 --ioengine=libaio \
+	--direct=1 --time_based --runtime=60 >/tmp/fio-s4.log 2>&1 &
+FIO=$!
+s4_busy() { test "$(cat $SCST/targets/scst_local/t1/sessions/s4/active_commands 2>/dev/null || echo 0)" -gt 0; }
+check "s4 has commands in flight" wait_for 30 s4_busy
+check "del_session s4 under I/O" mgmt $SCST/targets/scst_local/mgmt "del_session t1 s4"
+check "s4's session directory is gone" test ! -e $SCST/targets/scst_local/t1/sessions/s4
+wait $FIO 2>/dev/null
+check "s4's host is gone" test ! -e /sys/class/scsi_host/host$H4
+expect_match "LUN 0 still serves s1 after s4 went" "$(sg_inq $SG0 2>&1)" "Product identification: disk1"
 
 # A block device node as backing store (scsi_debug's disk).
 check "scsi_debug loads" modprobe scsi_debug dev_size_mb=32
@@ -188,13 +281,42 @@ check "scsi_debug disk found" test -b "$SDBG"
 check "fileio on a block device" mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device bdev1 filename=$SDBG"
 expect_eq "block device size" "$(cat $SCST/devices/bdev1/size)" "33554432"
 check "export bdev1 as LUN 4" mgmt $SCST/targets/scst_local/t1/luns/mgmt "add bdev1 4"
-check "LUN 4 appears" wait_for 10 test -n "$(sd_of $H 4)"
+check "LUN 4 appears" wait_for 10 has_sd $H 4
 dd if=/dev/urandom of=/tmp/p2 bs=64k count=16 status=none
 check "write through to the block device" dd if=/tmp/p2 of=/dev/$(sd_of $H 4) bs=64k oflag=direct status=none
 check "block device holds the data" cmp -n 1048576 /tmp/p2 $SDBG
 check "unexport LUN 4" mgmt $SCST/targets/scst_local/t1/luns/mgmt "del 4"
 check "del_device bdev1" mgmt $SCST/handlers/vdisk_fileio/mgmt "del_device bdev1"
 check "scsi_debug unloads" rmmod scsi_debug
+
+# ABORT TASK from the SCSI error handler: a READ that times out because its
+# backing device (device-mapper over a loop device) is suspended.
+dd if=/dev/urandom of=/root/hang.img bs=1M count=16 status=none
+LOOP=$(losetup -f --show /root/hang.img)
+check "dm device over a loop device" dmsetup create hang --table "0 32768 linear $LOOP 0"
+check "fileio on the dm device" mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device hang1 filename=/dev/mapper/hang"
+check "export hang1 as LUN 5" mgmt $SCST/targets/scst_local/t1/luns/mgmt "add hang1 5"
+check "LUN 5 appears" wait_for 10 has_sd $H 5
+SDH=/dev/$(sd_of $H 5)
+echo 4 >/sys/bus/scsi/devices/$H:0:0:5/timeout
+tmf_received() { test "$(dmesg | grep -c "rscst: TMF 1 lun 5 .*: received")" -gt "$1"; }
+before=$(dmesg | grep -c "rscst: TMF 1 lun 5 .*: received" || true)
+check "suspend the dm device" dmsetup suspend hang
+# 8 MiB in: never read before, so the page cache cannot answer it.
+dd if=$SDH of=/tmp/hang-read bs=4k skip=2048 count=1 iflag=direct status=none &
+DD=$!
+check "the timed-out READ reaches the core as ABORT TASK" wait_for 60 tmf_received "$before"
+check "the READ is still held by the suspended device" kill -0 $DD
+expect_eq "the session counts the READ in flight" "$(cat $SCST/targets/scst_local/t1/sessions/s1/active_commands)" "1"
+check "resume the dm device" dmsetup resume hang
+wait_bg "the READ completes after the abort (sd retries it)" $DD /dev/null
+n=$(dmesg | grep "rscst: TMF 1 lun 5 " | grep -c ": 1 commands aborted$" || true)
+expect_match "ABORT TASK aborted the one timed-out command" "$n" "^[1-9]"
+check "retried READ returns the device's data" cmp /tmp/hang-read <(dd if=/root/hang.img bs=4k skip=2048 count=1 status=none)
+check "unexport LUN 5" mgmt $SCST/targets/scst_local/t1/luns/mgmt "del 5"
+check "del_device hang1" mgmt $SCST/handlers/vdisk_fileio/mgmt "del_device hang1"
+check "remove the dm device" dmsetup remove hang
+losetup -d $LOOP
 
 # Copy mode: data through the core's SGV buffers, as a network fabric does.
 check "add target with zero_copy=0" mgmt $SCST/targets/scst_local/mgmt "add_target tc zero_copy=0"
@@ -203,15 +325,22 @@ check "add fileio device disk2" mgmt $SCST/handlers/vdisk_fileio/mgmt "add_devic
 check "export disk2 on tc" mgmt $SCST/targets/scst_local/tc/luns/mgmt "add disk2 0"
 check "add session c1" mgmt $SCST/targets/scst_local/mgmt "add_session tc c1"
 HC=$(local_host)
-check "copy-mode LUN appears" wait_for 10 test -n "$(sd_of $HC 0)"
+check "copy-mode LUN appears" wait_for 10 has_sd $HC 0
 SDC=/dev/$(sd_of $HC 0)
 expect_match "copy-mode INQUIRY" "$(sg_inq /dev/$(sg_of $HC 0) 2>&1)" "Product identification: disk2"
 check "copy-mode fio verify" fio --name=copy --filename=$SDC --rw=randwrite --bs=4k --bsrange=4k-256k --iodepth=16 \
 	--ioengine=libaio --direct=1 --size=64M --verify=crc32c --verify_fatal=1
+dd if=/dev/urandom of=/tmp/big bs=8M count=1 status=none
+check "copy mode: one 8 MiB WRITE (its buffer allocated in a core thread)" dd if=/tmp/big of=$SDC bs=8M count=1 oflag=direct status=none
+check "copy mode: one 8 MiB READ returns it" cmp /tmp/big <(dd if=$SDC bs=8M count=1 iflag=direct status=none)
+raw=$(sg_raw -r 512 /dev/$(sg_of $HC 0) 88 00 00 00 00 00 00 00 00 00 00 00 08 01 00 00 2>&1)
+expect_match "READ(16) beyond the maximum transfer length (2049 x 4 KiB): INVALID FIELD IN CDB" "$raw" "Invalid field in cdb"
+expect_match "VPD B0h reports the maximum transfer length (8 MiB in 4 KiB blocks)" \
+	"$(sg_vpd -p bl /dev/$(sg_of $HC 0) 2>&1)" "Maximum transfer length: 2048 blocks"
 check "copy-mode data reached the file" sh -c "dd if=$SDC bs=1M count=64 status=none | cmp - /root/disk2.img -n 67108864"
 check "nullio device null3 (read_zero=0)" mgmt $SCST/handlers/vdisk_nullio/mgmt "add_device null3 size_mb=16"
 check "copy-mode nullio LUN" mgmt $SCST/targets/scst_local/tc/luns/mgmt "add null3 1"
-check "copy-mode LUN 1 appears" wait_for 10 test -n "$(sd_of $HC 1)"
+check "copy-mode LUN 1 appears" wait_for 10 has_sd $HC 1
 check "recycled buffers never leak earlier data (reads are zeros)" sh -c "dd if=/dev/$(sd_of $HC 1) bs=64k count=64 iflag=direct status=none | cmp - /dev/zero -n 4194304"
 raw=$(sg_raw -r 512 /dev/$(sg_of $HC 0) a0 00 00 00 00 00 ff ff ff ff 00 00 2>&1)
 expect_match "REPORT LUNS with a 4 GiB allocation length answers from the real buffer" "$raw" "SCSI Status: Good"
@@ -224,6 +353,10 @@ expect_match "SGV cache reuses buffers (hits > 0)" "$hits" "^[1-9][0-9]*$"
 inuse=$(echo "$sgv" | awk '$1 ~ /^[0-9]+$/ {u += $5} END {print u + 0}')
 expect_eq "no SGV buffer in use when idle" "$inuse" "0"
 check "del_target tc" mgmt $SCST/targets/scst_local/mgmt "del_target tc"
+check "add target t3" mgmt $SCST/targets/scst_local/mgmt "add_target t3"
+expect_eq "t1 holds rel_tgt_id 1" "$(cat $SCST/targets/scst_local/t1/rel_tgt_id)" "1"
+expect_eq "a new target takes the lowest free rel_tgt_id (tc's 2)" "$(cat $SCST/targets/scst_local/t3/rel_tgt_id)" "2"
+check "del_target t3" mgmt $SCST/targets/scst_local/mgmt "del_target t3"
 check "del_device disk2" mgmt $SCST/handlers/vdisk_fileio/mgmt "del_device disk2"
 
 # Session counters.

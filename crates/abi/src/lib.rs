@@ -35,6 +35,11 @@ pub const MAX_CDB_LEN: usize = 32;
 /// Sense bytes a command carries (SPC-4 allows up to 252; 96 covers fixed and
 /// descriptor sense with a few descriptors, as SCST does).
 pub const SENSE_BUF_LEN: usize = 96;
+/// The longest READ or WRITE the core accepts, in bytes: reported as VPD page
+/// B0h's MAXIMUM TRANSFER LENGTH and refused beyond it (INVALID FIELD IN
+/// CDB), so that a command's buffer (copy mode allocates one) stays bounded
+/// whatever the initiator asks. Fabrics size their requests by it.
+pub const MAX_TRANSFER_BYTES: u32 = 8 << 20;
 /// Longest initiator or target name, including the NUL (iSCSI names are <= 223).
 pub const NAME_LEN: usize = 256;
 
@@ -187,8 +192,10 @@ pub struct DeviceSetup {
     pub write_cache: u8,
     /// The medium rotates.
     pub rotational: u8,
-    /// Reserved, zero.
-    pub _reserved: u8,
+    /// The size is configuration, not a property of the backing store (nullio's
+    /// `size`): the `size` attribute then carries SCST's `[key]` marker so that
+    /// a configuration saved from sysfs keeps it. Was reserved (zero) before.
+    pub size_is_key: u8,
 }
 
 /// A device handler (vdisk_fileio, vdisk_nullio, ...), registered with

@@ -40,6 +40,9 @@ pub struct DeviceParams<'a> {
     /// SCSI name string of the target port (e.g. `iqn...,t,0x1`); emitted only when
     /// non-empty, NUL terminated and padded to a multiple of 4, truncated to 251 bytes.
     pub target_port_name: &'a [u8],
+    /// The longest READ or WRITE in bytes, reported in VPD page B0h as MAXIMUM TRANSFER
+    /// LENGTH (in blocks); 0 reports no limit.
+    pub max_transfer_bytes: u32,
 }
 
 impl DeviceParams<'_> {
@@ -60,6 +63,7 @@ impl DeviceParams<'_> {
         relative_port: 1,
         target_port_group: 0,
         target_port_name: b"",
+        max_transfer_bytes: 0,
     };
 
     /// The last logical block address (0 for an empty device).

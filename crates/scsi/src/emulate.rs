@@ -81,8 +81,18 @@ fn data(r: Result<usize, Sense>) -> Action {
     }
 }
 
+/// The longest response [`emulate_disk`] writes (REPORT SUPPORTED OPERATION CODES of every
+/// command with timeouts is the longest; everything else fits 512 bytes): an `out` of this
+/// size truncates responses only at the initiator's allocation length.
+pub const MAX_RESPONSE_LEN: usize = if super::rsoc::MAX_LEN > 512 {
+    super::rsoc::MAX_LEN
+} else {
+    512
+};
+
 /// Emulates `cdb` for a disk (SBC-3, peripheral device type 0). `out` is a scratch buffer
-/// (the core provides at least 512 bytes); responses longer than `out.len()` are truncated.
+/// (the core provides [`MAX_RESPONSE_LEN`] bytes); responses longer than `out.len()` are
+/// truncated.
 /// Never panics.
 ///
 /// Ordering of checks for I/O: range (LBA OUT OF RANGE), then zero length (GOOD), then
@@ -225,7 +235,90 @@ mod tests {
             relative_port: 1,
             target_port_group: 0,
             target_port_name: b"",
+            max_transfer_bytes: 0,
         }
+    }
+
+    /// Every data-in answer at the largest allocation length, into a buffer far larger than
+    /// MAX_RESPONSE_LEN: none may be longer (the core's buffer would cut it with GOOD).
+    #[test]
+    fn every_response_fits_max_response_len() {
+        let d = DeviceParams {
+            product: b"a-product-name-longer-than-sixteen-bytes",
+            serial: b"0123456789abcdef0123456789abcdef",
+            t10_vendor_designator: b"a-long-t10-vendor-designator-for-the-device-id-page",
+            target_port_name: b"iqn.2026-11.org.example:a-long-target-port-name-for-vpd-83",
+            ..dev()
+        };
+        let mut cdbs: Vec<Vec<u8>> = Vec::new();
+        cdbs.push(std::vec![INQUIRY, 0, 0, 0xFF, 0xFF, 0]);
+        for page in 0..=255u8 {
+            cdbs.push(std::vec![INQUIRY, 1, page, 0xFF, 0xFF, 0]);
+        }
+        for sub in [0u8, 0xFF] {
+            cdbs.push(std::vec![MODE_SENSE_6, 0, 0x3F, sub, 0xFF, 0]);
+            cdbs.push(std::vec![
+                MODE_SENSE_10,
+                0x10,
+                0x3F,
+                sub,
+                0,
+                0,
+                0,
+                0xFF,
+                0xFF,
+                0
+            ]);
+        }
+        for b2 in [0x00u8, 0x80] {
+            cdbs.push(std::vec![
+                MAINTENANCE_IN,
+                0x0C,
+                b2,
+                0,
+                0,
+                0,
+                0xFF,
+                0xFF,
+                0xFF,
+                0xFF,
+                0,
+                0
+            ]);
+        }
+        let mut longest = 0;
+        for cdb in &cdbs {
+            let Ok(c) = Cdb::decode(cdb) else { continue };
+            let mut out = std::vec![0u8; 8 * MAX_RESPONSE_LEN];
+            if let Action::DataIn { len } = emulate_disk(&c, &d, &mut out) {
+                assert!(len <= MAX_RESPONSE_LEN, "{:02x?}: {} bytes", cdb, len);
+                longest = longest.max(len);
+            }
+        }
+        // RSOC of every command with timeouts is the longest, and exactly MAX_LEN.
+        assert_eq!(longest, super::super::rsoc::MAX_LEN);
+        let c = Cdb::decode(&[
+            MAINTENANCE_IN,
+            0x0C,
+            0x80,
+            0,
+            0,
+            0,
+            0xFF,
+            0xFF,
+            0xFF,
+            0xFF,
+            0,
+            0,
+        ])
+        .expect("rsoc");
+        let mut out = std::vec![0u8; 8 * MAX_RESPONSE_LEN];
+        assert_eq!(
+            emulate_disk(&c, &d, &mut out),
+            Action::DataIn {
+                len: super::super::rsoc::MAX_LEN
+            }
+        );
     }
 
     fn emu(cdb: &[u8], d: &DeviceParams<'_>) -> (Action, Vec<u8>) {

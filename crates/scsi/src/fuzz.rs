@@ -57,6 +57,7 @@ pub fn fuzz_params(data: &[u8]) -> (DeviceParams<'_>, usize, &[u8]) {
         relative_port: u16::from(b10),
         target_port_group: u16::from(b0),
         target_port_name: name,
+        max_transfer_bytes: u32::from(b10) << 16,
     };
     (dev, out_len, cdb)
 }

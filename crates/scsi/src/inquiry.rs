@@ -77,7 +77,7 @@ pub fn encode_vpd(
             w.ascii(dev.serial, n, b' ');
         }
         0x83 => device_identification(&mut w, dev),
-        0xB0 => block_limits(&mut w),
+        0xB0 => block_limits(&mut w, dev),
         0xB1 => block_device_characteristics(&mut w, dev),
         _ => return Err(Sense::INVALID_FIELD_IN_CDB),
     }
@@ -142,11 +142,16 @@ fn device_identification(w: &mut Wr<'_>, dev: &DeviceParams<'_>) {
     }
 }
 
-fn block_limits(w: &mut Wr<'_>) {
+fn block_limits(w: &mut Wr<'_>, dev: &DeviceParams<'_>) {
     w.u8(0); // WSNZ
     w.u8(0); // MAXIMUM COMPARE AND WRITE LENGTH: not supported
     w.be16(1); // OPTIMAL TRANSFER LENGTH GRANULARITY
-    w.be32(0); // MAXIMUM TRANSFER LENGTH: no limit reported
+               // MAXIMUM TRANSFER LENGTH in blocks (0: no limit reported).
+    w.be32(
+        dev.max_transfer_bytes
+            .checked_div(dev.block_size)
+            .unwrap_or(0),
+    );
     w.be32(0); // OPTIMAL TRANSFER LENGTH: not reported
     w.be32(0); // MAXIMUM PREFETCH LENGTH
     w.be32(0); // MAXIMUM UNMAP LBA COUNT
@@ -192,6 +197,7 @@ mod tests {
             relative_port: 1,
             target_port_group: 7,
             target_port_name: b"iqn.x,t,0x1",
+            max_transfer_bytes: 0,
         }
     }
 
@@ -335,6 +341,13 @@ mod tests {
         assert_eq!(v.len(), 64);
         assert_eq!(&v[..8], &[0, 0xB0, 0, 0x3C, 0, 0, 0, 1]);
         assert!(v[8..].iter().all(|&b| b == 0));
+        // MAXIMUM TRANSFER LENGTH is in blocks.
+        let mut d = dev();
+        d.max_transfer_bytes = 8 << 20;
+        let v = vpd(0xB0, &d);
+        assert_eq!(&v[8..12], &16384u32.to_be_bytes());
+        d.block_size = 4096;
+        assert_eq!(&vpd(0xB0, &d)[8..12], &2048u32.to_be_bytes());
         let v = vpd(0xB1, &dev());
         assert_eq!(v.len(), 64);
         assert_eq!(&v[..6], &[0, 0xB1, 0, 0x3C, 0, 1]);

@@ -70,6 +70,32 @@ pub fn decode_lun(lun: [u8; 8]) -> Option<u64> {
     Some(value)
 }
 
+/// The 8-byte SAM LUN behind a Linux midlayer LUN number (`scsi_device::lun`, packed by
+/// the kernel's `int_to_scsilun`: each two-byte addressing level in turn, the first level in
+/// the low 16 bits). Flat LUN 256, for example, is `0x4100` to Linux.
+pub fn linux_lun_to_sam(lun: u64) -> [u8; 8] {
+    let [a1, a0, b1, b0, c1, c0, d1, d0] = lun.to_le_bytes();
+    [a0, a1, b0, b1, c0, c1, d0, d1]
+}
+
+/// Inverse of [`linux_lun_to_sam`] (the kernel's `scsilun_to_int`).
+pub fn sam_to_linux_lun(lun: [u8; 8]) -> u64 {
+    let [a0, a1, b0, b1, c0, c1, d0, d1] = lun;
+    u64::from_le_bytes([a1, a0, b1, b0, c1, c0, d1, d0])
+}
+
+/// The flat LUN number a Linux midlayer LUN number addresses, or `None` when it is not a
+/// single-level address [`decode_lun`] accepts.
+pub fn flat_lun_of_linux(lun: u64) -> Option<u64> {
+    decode_lun(linux_lun_to_sam(lun))
+}
+
+/// The Linux midlayer LUN number under which a flat LUN number appears after a REPORT
+/// LUNS scan.
+pub fn linux_lun_of_flat(lun: u64) -> u64 {
+    sam_to_linux_lun(encode_lun(lun))
+}
+
 /// Inverse of [`decode_lun`]: the shortest single-level encoding of `lun`, or
 /// [`LUN_NOT_SPECIFIED`] when `lun >= MAX_LUNS`.
 pub fn encode_lun(lun: u64) -> [u8; 8] {
@@ -91,6 +117,40 @@ pub fn encode_lun(lun: u64) -> [u8; 8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn linux_lun_numbers() {
+        // Peripheral addressing: Linux numbers equal flat numbers below 256.
+        for l in 0..256u64 {
+            assert_eq!(linux_lun_of_flat(l), l);
+            assert_eq!(flat_lun_of_linux(l), Some(l));
+        }
+        // Flat space: 0x40 | high bits in the first byte.
+        assert_eq!(linux_lun_of_flat(256), 0x4100);
+        assert_eq!(linux_lun_of_flat(300), 0x412C);
+        assert_eq!(linux_lun_of_flat(0x3FFF), 0x7FFF);
+        assert_eq!(flat_lun_of_linux(0x412C), Some(300));
+        // Extended flat space: D2 00 40 00 -> levels 0xD200, 0x4000.
+        assert_eq!(linux_lun_of_flat(0x4000), 0x4000_D200);
+        // Round trips over every address range.
+        let mut l = 0u64;
+        while l < MAX_LUNS {
+            assert_eq!(flat_lun_of_linux(linux_lun_of_flat(l)), Some(l), "{:#x}", l);
+            l = l * 3 + 1;
+        }
+        // Hierarchical (bus 1) and well-known LUNs address no flat LUN.
+        assert_eq!(flat_lun_of_linux(0x0100), None);
+        assert_eq!(flat_lun_of_linux(0xC101), None);
+        for x in [
+            0u64,
+            1,
+            0x4100,
+            0xFFFF_FFFF_FFFF_FFFF,
+            0x0123_4567_89AB_CDEF,
+        ] {
+            assert_eq!(sam_to_linux_lun(linux_lun_to_sam(x)), x);
+        }
+    }
 
     #[test]
     fn lun_encodings() {

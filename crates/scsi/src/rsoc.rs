@@ -163,6 +163,14 @@ fn has_plain(opcode: u8) -> bool {
         .any(|c| c.opcode == opcode && c.service_action.is_none())
 }
 
+/// Bytes of a command descriptor (SPC-4 6.35.2), without timeouts.
+const DESCRIPTOR_LEN: usize = 8;
+/// Bytes of a command timeouts descriptor (SPC-4 6.35.4).
+const TIMEOUTS_LEN: usize = 12;
+/// The longest answer: every command, each with its timeouts (RCTD=1).
+#[allow(clippy::arithmetic_side_effects)] // constants, checked at compile time
+pub const MAX_LEN: usize = 4 + COMMANDS.len() * (DESCRIPTOR_LEN + TIMEOUTS_LEN);
+
 fn timeouts(w: &mut Wr<'_>) {
     w.be16(0x0A); // DESCRIPTOR LENGTH
     w.u8(0);

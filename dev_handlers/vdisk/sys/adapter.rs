@@ -21,6 +21,8 @@ pub struct Geometry {
     pub write_cache: bool,
     /// Rotating medium.
     pub rotational: bool,
+    /// The size came from the configuration, not from the backing store.
+    pub size_is_key: bool,
 }
 
 /// A device handler in safe Rust.
@@ -93,6 +95,7 @@ unsafe extern "C" fn attach<T: DevHandler>(
             setup.read_only = u8::from(geo.read_only);
             setup.write_cache = u8::from(geo.write_cache);
             setup.rotational = u8::from(geo.rotational);
+            setup.size_is_key = u8::from(geo.size_is_key);
             0
         }
         Err(e) => e.to_errno(),

@@ -44,6 +44,18 @@ impl KernelFile {
         NonNull::new(f).map(|f| KernelFile { f }).ok_or(code::EINVAL)
     }
 
+    /// Whether the file is a regular file or a block device node: the only
+    /// kinds a disk can be backed by (not /proc files, pipes, sockets, ...).
+    pub fn is_regular_or_block_device(&self) -> bool {
+        const S_IFMT: u32 = 0o170000;
+        const S_IFREG: u32 = 0o100000;
+        const S_IFBLK: u32 = 0o060000;
+        // SAFETY: the file is open (invariant), so its f_inode is set and
+        // stays valid until filp_close.
+        let mode = u32::from(unsafe { (*(*self.f.as_ptr()).f_inode).i_mode });
+        matches!(mode & S_IFMT, S_IFREG | S_IFBLK)
+    }
+
     /// Size in bytes (regular files and block devices alike).
     pub fn size(&self) -> Result<u64> {
         // SAFETY: valid file (invariant); vfs_llseek with SEEK_END does not

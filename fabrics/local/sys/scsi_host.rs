@@ -7,6 +7,7 @@ use super::bindings;
 use core::ffi::{c_int, CStr};
 use core::marker::PhantomData;
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::error::{code, Error, Result};
 use kernel::prelude::*;
@@ -197,8 +198,9 @@ unsafe impl<T: HostOps> Send for Template<T> {}
 unsafe impl<T: HostOps> Sync for Template<T> {}
 
 impl<T: HostOps> Template<T> {
-    /// Builds the template (`can_queue` commands per host).
-    pub fn new(name: &'static CStr, module: &'static ThisModule, can_queue: i32) -> Result<Self> {
+    /// Builds the template (`can_queue` commands per host, requests of at
+    /// most `max_sectors` 512-byte sectors).
+    pub fn new(name: &'static CStr, module: &'static ThisModule, can_queue: i32, max_sectors: u32) -> Result<Self> {
         let mut t = KBox::new(bindings::scsi_host_template::default(), GFP_KERNEL)?;
         t.module = module.as_ptr().cast();
         t.name = name.as_ptr();
@@ -212,7 +214,7 @@ impl<T: HostOps> Template<T> {
         t.this_id = -1;
         t.sg_tablesize = 0xffff;
         t.cmd_per_lun = can_queue as i16;
-        t.max_sectors = 0xffff;
+        t.max_sectors = max_sectors;
         t.dma_boundary = u64::MAX as _;
         t.max_segment_size = u32::MAX;
         t.set_skip_settle_delay(1);
@@ -220,10 +222,28 @@ impl<T: HostOps> Template<T> {
     }
 }
 
+/// What a host's hostdata holds: the serving `T`, and how many error-handler
+/// callbacks are using it.
+///
+/// The hostdata lives as long as the Scsi_Host, which an open /dev/sdX or
+/// /dev/sgN keeps after `scsi_remove_host`: Linux 6.12's SG_SCSI_RESET ioctl
+/// (an O_NDELAY fd skips the state checks) still calls the EH handlers of a
+/// removed host. So removal clears `ops` and waits for `users` to drain
+/// before it drops `T`; a callback that finds `ops` cleared answers FAILED.
+///
+/// # Invariants
+/// `ops` is null or `Arc::into_raw` of a live `Arc<T>` that the host owns;
+/// it is only cleared (once, by [`ScsiHost::drop`]), never set again.
+struct HostData<T> {
+    ops: AtomicPtr<T>,
+    users: AtomicU32,
+}
+
 /// A registered SCSI host; removed (waiting for its commands) on drop.
 ///
 /// # Invariants
-/// `shost` is an added host whose hostdata holds `Arc::into_raw(ops)`.
+/// `shost` is an added host whose hostdata holds an initialised
+/// `HostData<T>`.
 pub struct ScsiHost<T: HostOps> {
     shost: NonNull<bindings::Scsi_Host>,
     _p: PhantomData<T>,
@@ -238,25 +258,30 @@ impl<T: HostOps> ScsiHost<T> {
     /// Allocates, adds and scans a host served by `ops`. Process context.
     pub fn new(tmpl: &Template<T>, parent: &RootDevice, ops: Arc<T>, max_lun: u64) -> Result<Self> {
         // SAFETY: the template outlives every host (module state, dropped last).
-        let sh = unsafe { bindings::scsi_host_alloc(&*tmpl.t, core::mem::size_of::<usize>() as c_int) };
+        let size = core::mem::size_of::<HostData<T>>() as c_int;
+        // SAFETY: the template outlives every host (module state, dropped last).
+        let sh = unsafe { bindings::scsi_host_alloc(&*tmpl.t, size) };
         let sh = NonNull::new(sh).ok_or(code::ENOMEM)?;
-        // SAFETY: a fresh host with room for one usize of hostdata.
+        let data = HostData { ops: AtomicPtr::new(Arc::into_raw(ops).cast_mut()), users: AtomicU32::new(0) };
+        // SAFETY: a fresh host with room for a HostData<T> of hostdata,
+        // which is unsigned-long aligned (enough for its atomics).
         unsafe {
             let h = sh.as_ptr();
             (*h).max_id = 1;
             (*h).max_channel = 0;
             (*h).max_lun = max_lun;
             (*h).max_cmd_len = 32;
-            *(*h).hostdata.as_mut_ptr() = Arc::into_raw(ops) as core::ffi::c_ulong;
+            host_data::<T>(h).write(data);
             let ret = bindings::scsi_add_host_with_dma(h, parent.0.as_ptr(), parent.0.as_ptr());
             if ret != 0 {
-                drop(Arc::from_raw(*(*h).hostdata.as_ptr() as *const T));
+                let d = &*host_data::<T>(h);
+                drop(Arc::from_raw(d.ops.load(Ordering::SeqCst)));
                 bindings::scsi_host_put(h);
                 return Err(Error::from_errno(ret));
             }
             bindings::scsi_scan_host(h);
         }
-        // INVARIANT: added, hostdata set.
+        // INVARIANT: added, hostdata initialised.
         Ok(ScsiHost { shost: sh, _p: PhantomData })
     }
 
@@ -294,35 +319,77 @@ impl<T: HostOps> ScsiHost<T> {
 impl<T: HostOps> Drop for ScsiHost<T> {
     fn drop(&mut self) {
         let h = self.shost.as_ptr();
-        // SAFETY: live host (invariant). scsi_remove_host waits for commands
-        // and devices; afterwards nothing calls our callbacks.
+        // SAFETY: live host (invariant). scsi_remove_host waits for commands,
+        // devices and the EH thread: afterwards only the ioctl path of an fd
+        // still open can call in, and `with_ops` guards it.
         unsafe {
             bindings::scsi_remove_host(h);
-            drop(Arc::from_raw(*(*h).hostdata.as_ptr() as *const T));
+            let d = &*host_data::<T>(h);
+            let ops = d.ops.swap(core::ptr::null_mut(), Ordering::SeqCst);
+            // A callback that loaded `ops` before the swap counted itself in
+            // `users` first (SeqCst on both sides): wait for it to finish.
+            while d.users.load(Ordering::SeqCst) != 0 {
+                bindings::msleep(1);
+            }
+            if !ops.is_null() {
+                drop(Arc::from_raw(ops));
+            }
+            // The hostdata itself stays until the last reference (an open
+            // device node) drops the Scsi_Host.
             bindings::scsi_host_put(h);
         }
     }
 }
 
 /// # Safety
-/// `h` is one of our hosts (hostdata holds an `Arc<T>` raw pointer).
-unsafe fn ops_of<'a, T: HostOps>(h: *mut bindings::Scsi_Host) -> &'a T {
-    // SAFETY: per the caller; the Arc lives until the host is removed, which
-    // waits for every callback.
-    unsafe { &*(*(*h).hostdata.as_ptr() as *const T) }
+/// `h` is one of our hosts: its hostdata holds an initialised `HostData<T>`.
+unsafe fn host_data<T>(h: *mut bindings::Scsi_Host) -> *mut HostData<T> {
+    // SAFETY: per the caller; hostdata is the host's trailing storage.
+    unsafe { (*h).hostdata.as_mut_ptr().cast::<HostData<T>>() }
+}
+
+/// Runs `f` with the serving `T` of host `h`, or returns `None` when the host
+/// was removed (its `T` dropped or being dropped).
+///
+/// # Safety
+/// `h` is one of our hosts, referenced for the duration of the call.
+unsafe fn with_ops<T: HostOps, R>(h: *mut bindings::Scsi_Host, f: impl FnOnce(&T) -> R) -> Option<R> {
+    // SAFETY: per the caller, the hostdata is initialised and alive.
+    let d = unsafe { &*host_data::<T>(h) };
+    d.users.fetch_add(1, Ordering::SeqCst);
+    let p = d.ops.load(Ordering::SeqCst);
+    let r = if p.is_null() {
+        None
+    } else {
+        // SAFETY: not yet cleared, and we are counted in `users`, so
+        // `ScsiHost::drop` keeps the Arc alive until we are done.
+        Some(f(unsafe { &*p }))
+    };
+    d.users.fetch_sub(1, Ordering::SeqCst);
+    r
 }
 
 /// # Safety
-/// Called by the midlayer for one of our hosts.
-unsafe fn cmd_ops<'a, T: HostOps>(cmd: *mut bindings::scsi_cmnd) -> &'a T {
-    // SAFETY: a live command has a live device of our host.
-    unsafe { ops_of::<T>((*(*cmd).device).host) }
+/// Called by the midlayer's error handling (EH thread or ioctl) with a
+/// command of one of our hosts.
+unsafe fn eh_with_ops<T: HostOps>(cmd: *mut bindings::scsi_cmnd, f: impl FnOnce(&T, u64) -> bool) -> c_int {
+    // SAFETY: the command's device and host are referenced by the caller.
+    let (h, lun) = unsafe { ((*(*cmd).device).host, (*(*cmd).device).lun) };
+    // SAFETY: as above.
+    let ok = unsafe { with_ops::<T, bool>(h, |ops| f(ops, lun)) };
+    if ok.is_none() {
+        pr_info!("reset on a removed host refused\n");
+    }
+    disposition(ok.unwrap_or(false))
 }
 
 unsafe extern "C" fn queuecommand<T: HostOps>(h: *mut bindings::Scsi_Host, cmd: *mut bindings::scsi_cmnd) -> c_int {
     let Some(c) = NonNull::new(cmd) else { return SCSI_MLQUEUE_HOST_BUSY };
-    // SAFETY: midlayer callback for our host.
-    let ops = unsafe { ops_of::<T>(h) };
+    // SAFETY: the midlayer queues commands only to devices of a host that is
+    // not yet removed (scsi_remove_host removes and drains every device
+    // first), so `ops` is set and stays so for this call; the hot path does
+    // without `with_ops`' counting.
+    let ops = unsafe { &*(*host_data::<T>(h)).ops.load(Ordering::Acquire) };
     match ops.queue(ScsiCmd(c)) {
         Ok(()) => 0,
         Err(_) => SCSI_MLQUEUE_HOST_BUSY,
@@ -339,24 +406,20 @@ fn disposition(ok: bool) -> c_int {
 
 unsafe extern "C" fn eh_abort<T: HostOps>(cmd: *mut bindings::scsi_cmnd) -> c_int {
     // SAFETY: EH callback for our host with a live command.
-    let (ops, lun) = unsafe { (cmd_ops::<T>(cmd), (*(*cmd).device).lun) };
-    disposition(ops.abort(lun, cmd as u64))
+    unsafe { eh_with_ops::<T>(cmd, |ops, lun| ops.abort(lun, cmd as u64)) }
 }
 
 unsafe extern "C" fn eh_device_reset<T: HostOps>(cmd: *mut bindings::scsi_cmnd) -> c_int {
     // SAFETY: as above.
-    let (ops, lun) = unsafe { (cmd_ops::<T>(cmd), (*(*cmd).device).lun) };
-    disposition(ops.lun_reset(lun))
+    unsafe { eh_with_ops::<T>(cmd, |ops, lun| ops.lun_reset(lun)) }
 }
 
 unsafe extern "C" fn eh_target_reset<T: HostOps>(cmd: *mut bindings::scsi_cmnd) -> c_int {
     // SAFETY: as above.
-    let ops = unsafe { cmd_ops::<T>(cmd) };
-    disposition(ops.target_reset())
+    unsafe { eh_with_ops::<T>(cmd, |ops, _| ops.target_reset()) }
 }
 
 unsafe extern "C" fn eh_host_reset<T: HostOps>(cmd: *mut bindings::scsi_cmnd) -> c_int {
     // SAFETY: as above.
-    let ops = unsafe { cmd_ops::<T>(cmd) };
-    disposition(ops.target_reset())
+    unsafe { eh_with_ops::<T>(cmd, |ops, _| ops.target_reset()) }
 }

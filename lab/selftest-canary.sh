@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The lab's memory-error self-test: boots the debug kernel, loads
+# tests/canary (a use-after-free and an out-of-bounds write in Rust, an
+# out-of-bounds write in C) and requires that run-vm.sh fails that run with
+# the detector's report for each. A lab whose runs would pass over such
+# errors fails here. Prints ok/not ok lines and "N passed, N failed".
+source "$(dirname "$0")/lib.sh"
+bash "$LAB_DIR/build-modules.sh" debug "$(kernel_dir debug)" tests/canary
+pass=0
+fail=0
+result() { # OK? NAME
+	if [ "$1" = 0 ]; then pass=$((pass + 1)); echo "ok - $2"; else fail=$((fail + 1)); echo "not ok - $2"; fi
+}
+rc=0
+bash "$LAB_DIR/run-vm.sh" canary 300 debug >/tmp/rscst-canary.log 2>&1 || rc=$?
+out="$REPO_DIR/out/canary"
+grep -q '^ok - canary module loaded' "$out/suite.log" 2>/dev/null
+result $? "canary module loaded in the guest"
+[ $rc != 0 ]
+result $? "run-vm.sh fails a run that commits memory errors"
+reports=$(cat "$out/console.log" "$out/dmesg.txt" 2>/dev/null)
+seen() { printf '%s\n' "$reports" | grep -Eq "$1"; }
+seen 'BUG: KASAN: slab-use-after-free in [^ ]*canary_rust_use_after_free'
+result $? "use-after-free in Rust reported (KASAN)"
+seen 'BUG: KASAN: slab-out-of-bounds in [^ ]*canary_rust_out_of_bounds'
+result $? "out-of-bounds write in Rust reported (KASAN)"
+seen 'BUG: KASAN: slab-out-of-bounds in rscst_canary_c_out_of_bounds'
+result $? "out-of-bounds write in C reported (KASAN)"
+if [ $fail != 0 ]; then
+	grep -a -E 'KASAN|canary' "$out/console.log" 2>/dev/null | head -20 | sed 's/^/    # /'
+	tail -5 /tmp/rscst-canary.log | sed 's/^/    # /'
+fi
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]
