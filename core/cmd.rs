@@ -12,19 +12,20 @@ use crate::lifecycle::{may_exec_in, Context, Event, State};
 use crate::lun::Mapped;
 use crate::scsi::cdb::{Cdb, DataDir, Op};
 use crate::scsi::device::DeviceParams;
-use crate::scsi::emulate::{emulate_disk, Action};
+use crate::scsi::emulate::{emulate_disk, Action, MAX_RESPONSE_LEN};
 use crate::scsi::sense::Sense;
 use crate::scsi::status;
 use crate::session::Session;
 use crate::sys::ops::{defer, CmdPtr, DataBuf, SessionRef};
 use crate::sys::sg::SgList;
 use crate::sys::work::{current_cpu, WorkItem};
-use core::ffi::c_void;
 use core::sync::atomic::Ordering;
 use kernel::alloc::flags::GFP_ATOMIC;
 use kernel::prelude::*;
-use kernel::sync::Arc;
 
+/// The most data any other command moves: the longest answer is REPORT LUNS
+/// of every LUN (8 + 16384 * 8 bytes), parameter lists are shorter still.
+const NON_IO_MAX_BYTES: u64 = 256 << 10;
 /// Buffers up to this size are allocated in the fabric's atomic context;
 /// larger ones in a core thread, where the allocation may sleep.
 const ATOMIC_BUF_MAX: u64 = 64 << 10;
@@ -40,8 +41,6 @@ pub struct Cmd {
     pub desc: CmdDesc,
     /// Where the command is.
     pub state: State,
-    /// The session it came in on (tracked there until freed).
-    pub session: SessionRef,
     /// The device its LUN maps to, if any.
     pub mapped: Option<Mapped>,
     /// Decoded CDB (after parsing).
@@ -53,6 +52,9 @@ pub struct Cmd {
     /// Bytes a READ or WRITE asked for beyond the initiator's buffer (a
     /// residual overflow): the command transfers the whole blocks that fit.
     pub overflow: u32,
+    /// The session it came in on, tracked there until this field drops.
+    /// Last, so that it drops last (see [`SessionRef`]).
+    pub session: SessionRef,
 }
 
 /// What a fabric hands in with a new command.
@@ -158,7 +160,7 @@ pub fn rx(session: &Session, rx: Rx<'_>) -> Result<CmdPtr> {
         fabric_priv: core::ptr::null_mut(),
         dev_priv: core::ptr::null_mut(),
     };
-    let cmd = Cmd { desc, state: State::New, session, mapped: None, cdb: None, data: rx.data, work: WorkItem::default(), overflow: 0 };
+    let cmd = Cmd { desc, state: State::New, mapped: None, cdb: None, data: rx.data, work: WorkItem::default(), overflow: 0, session };
     CmdPtr::alloc(cmd)
 }
 
@@ -233,9 +235,11 @@ fn parse(c: &mut Cmd) -> Result<bool, Sense> {
         return Err(Sense::INVALID_FIELD_IN_CDB);
     }
     // Allocation and parameter list lengths beyond the initiator's buffer
-    // transfer only what fits (never allocate for the CDB's claim).
+    // transfer only what fits, and never more than any answer or parameter
+    // list can hold: no buffer is allocated for the CDB's claim.
     let wanted = data_len;
-    let data_len = data_len.min(u64::from(c.desc.expected_len)) as u32;
+    let limit = if is_io { u64::MAX } else { NON_IO_MAX_BYTES };
+    let data_len = data_len.min(u64::from(c.desc.expected_len)).min(limit) as u32;
     if is_io && wanted > u64::from(data_len) {
         // A READ or WRITE longer than the buffer: a residual overflow (SAM-5,
         // RFC 7143 11.4.5.1). The whole blocks that fit are transferred; a

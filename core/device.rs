@@ -287,13 +287,14 @@ pub fn add(
         }
     };
     let hash = name_hash(name.as_bytes());
+    let ctx = backend.context();
     let dev = CString::try_from_fmt(fmt!("{}", name))
         .and_then(|cname| {
             Arc::pin_init(
                 pin_init!(Device {
                     name: cname,
                     handler: handler.clone(),
-                    ctx: backend.context(),
+                    ctx,
                     backend <- new_mutex!(None),
                     geo,
                     usn: hex8((hash >> 32) as u32 ^ hash as u32),

@@ -62,9 +62,11 @@ impl LunOwner for Group {
     fn lun_changed(&self, lun: u64, added: bool) {
         let t = &self.target;
         let me = self.target.groups.lock().iter().find(|g| core::ptr::eq(&***g, self)).cloned();
-        for s in t.sessions().unwrap_or_default().iter().filter(|s| s.is_bound_to(me.as_ref())) {
-            t.fabric.ops.luns_changed(t.priv_(), s, lun, added);
-        }
+        t.for_each_session(|s| {
+            if s.is_bound_to(me.as_ref()) {
+                t.fabric.ops.luns_changed(t.priv_(), s, lun, added);
+            }
+        });
     }
     fn lun_set(&self) -> &LunSet {
         &self.luns
@@ -91,11 +93,13 @@ pub fn match_initiator(t: &Target, name: &str) -> Option<Arc<Group>> {
 }
 
 /// Re-evaluates every session's group (after group or initiator changes).
+/// A session registered after the walk passed its slot chose its group
+/// after the change (see `session::register`).
 fn rebind_all(t: &Target) {
-    for s in t.sessions().unwrap_or_default().iter() {
+    t.for_each_session(|s| {
         let name = s.initiator.to_str().unwrap_or("");
         s.rebind(match_initiator(t, name));
-    }
+    });
 }
 
 /// An initiator file: its name is the pattern; it has no content.

@@ -26,6 +26,7 @@ pub mod group;
 pub mod handler;
 pub mod lun;
 pub mod msg;
+pub mod ratelimit;
 pub mod registry;
 pub mod session;
 pub mod sgv;

@@ -201,7 +201,8 @@ impl Session {
     }
 
     /// Removes a command from the in-flight table.
-    pub fn untrack(&self, slot: usize) {
+    /// Only a command's `SessionRef` calls this, when it drops.
+    pub(crate) fn untrack(&self, slot: usize) {
         let mut f = self.inflight.lock();
         if let Some(s) = f.slots.get_mut(slot) {
             if s.take().is_some() {
@@ -309,8 +310,11 @@ pub fn register(target: &Arc<Target>, initiator: &[u8], sess_priv: usize) -> Res
         pr_err!("target {:?} is not enabled\n", target.name);
         return Err(ENODEV);
     }
-    let group = crate::group::match_initiator(target, name);
+    // The group is chosen under the sessions lock: a group deleted meanwhile
+    // was either removed before this match (not chosen) or this session is
+    // in the list before the deletion's rebind walks it (rebound).
     let mut list = target.sessions.lock();
+    let group = crate::group::match_initiator(target, name);
     if list.iter().flatten().any(|s| s.initiator.as_bytes() == initiator) {
         pr_err!("session {} already exists on {:?}\n", name, target.name);
         return Err(EEXIST);

@@ -84,21 +84,29 @@ impl Target {
         f(s.sessions_dir.as_ref())
     }
 
-    /// Every live session.
-    pub fn sessions(&self) -> Result<KVec<Arc<Session>>> {
-        let mut v = KVec::new();
-        for s in self.sessions.lock().iter().flatten() {
-            v.push(s.clone(), GFP_KERNEL)?;
+    /// Calls `f` for every live session.
+    pub fn for_each_session(&self, mut f: impl FnMut(&Arc<Session>)) {
+        // One at a time, not under the lock (`f` calls into the fabric,
+        // which may sleep), and without allocating, so none is skipped.
+        let mut i = 0;
+        loop {
+            let next = self.sessions.lock().get(i).map(|s| s.clone());
+            let Some(slot) = next else { break };
+            if let Some(s) = slot {
+                f(&s);
+            }
+            i += 1;
         }
-        Ok(v)
     }
 }
 
 impl LunOwner for Target {
     fn lun_changed(&self, lun: u64, added: bool) {
-        for s in self.sessions().unwrap_or_default().iter().filter(|s| s.is_bound_to(None)) {
-            self.fabric.ops.luns_changed(self.priv_(), s, lun, added);
-        }
+        self.for_each_session(|s| {
+            if s.is_bound_to(None) {
+                self.fabric.ops.luns_changed(self.priv_(), s, lun, added);
+            }
+        });
     }
     fn lun_set(&self) -> &LunSet {
         &self.luns

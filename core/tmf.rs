@@ -18,6 +18,9 @@ use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
+/// TMFs come from initiators: their log lines are rate limited.
+static TMF_LOG: crate::ratelimit::RateLimit = crate::ratelimit::RateLimit::new(20, 5_000);
+
 /// How often a TMF waiting for a stuck command says so.
 const TMF_WARN_MS: u32 = 60_000;
 
@@ -36,7 +39,9 @@ fn abort_and_wait(s: &Session, function: u8, pred: &dyn Fn(&Track) -> bool) -> u
 
 /// Runs `function` for `sess` (see [`crate::abi::exports::TaskMgmt`]).
 pub fn run(sess: &Arc<Session>, function: u8, lun: u64, tag: u64) -> c_int {
-    pr_info!("TMF {} lun {} from {:?}: received\n", function, lun, sess.initiator);
+    if TMF_LOG.allow() {
+        pr_info!("TMF {} lun {} from {:?}: received\n", function, lun, sess.initiator);
+    }
     let target = &sess.target;
     let aborted = match function {
         tmf::ABORT_TASK => abort_and_wait(sess, function, &|t| t.tag == tag),
@@ -46,22 +51,22 @@ pub fn run(sess: &Arc<Session>, function: u8, lun: u64, tag: u64) -> c_int {
             // The logical unit behind `lun` for this session, wherever other
             // sessions (other access groups) see it.
             let Some(m) = sess.lookup(lun) else { return tmf_result::NOT_FOUND };
-            let sessions = target.sessions.lock();
             let mut aborted = 0;
             let mut failed = false;
-            for s in sessions.iter().flatten() {
+            // The sessions lock is not held while waiting: management and
+            // other targets' TMFs go on meanwhile.
+            target.for_each_session(|s| {
                 // May allocate: on failure report FAILED, and the error
                 // handler escalates to a target reset, which does not.
                 let Ok(luns) = s.luns_of(&m.dev) else {
                     failed = true;
-                    continue;
+                    return;
                 };
-                failed |= luns.is_empty() && core::ptr::eq(&**s, &**sess);
+                failed |= luns.is_empty() && Arc::ptr_eq(s, sess);
                 if !luns.is_empty() {
                     aborted += abort_and_wait(s, function, &|t| luns.contains(&t.lun));
                 }
-            }
-            drop(sessions);
+            });
             m.dev.inflight.fetch_sub(1, Ordering::AcqRel);
             if failed {
                 return tmf_result::FAILED;
@@ -69,17 +74,16 @@ pub fn run(sess: &Arc<Session>, function: u8, lun: u64, tag: u64) -> c_int {
             aborted
         }
         tmf::TARGET_RESET => {
-            let sessions = target.sessions.lock();
             let mut aborted = 0;
-            for s in sessions.iter().flatten() {
-                aborted += abort_and_wait(s, function, &|_| true);
-            }
+            target.for_each_session(|s| aborted += abort_and_wait(s, function, &|_| true));
             aborted
         }
         _ => return tmf_result::REJECTED,
     };
     // The count is what the VM suites read to prove a TMF met commands in flight.
-    pr_info!("TMF {} lun {} from {:?}: {} commands aborted\n", function, lun, sess.initiator, aborted);
+    if TMF_LOG.allow() {
+        pr_info!("TMF {} lun {} from {:?}: aborted {}\n", function, lun, sess.initiator, aborted);
+    }
     if function == tmf::ABORT_TASK && aborted == 0 {
         return tmf_result::NOT_FOUND;
     }

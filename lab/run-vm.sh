@@ -43,9 +43,10 @@ fsdev() { # id path tag readonly
 	echo "-fsdev local,id=$1,path=$2,security_model=none$ro -device virtio-9p-pci,fsdev=$1,mount_tag=$3"
 }
 
-# Report every memory error KASAN finds, not only the first.
-extra_args=""
-[ "$flavour" = debug ] && extra_args="kasan_multi_shot"
+# A kernel log large enough for a whole suite (the checks read it back), and
+# on the debug kernel every memory error KASAN finds, not only the first.
+extra_args="log_buf_len=8M"
+[ "$flavour" = debug ] && extra_args="$extra_args kasan_multi_shot"
 
 log "boot: suite $suite ($acc, timeout ${timeout_s}s)"
 start=$(date +%s)

@@ -17,8 +17,11 @@ bash "$LAB_DIR/run-vm.sh" canary 300 debug >/tmp/rscst-canary.log 2>&1 || rc=$?
 out="$REPO_DIR/out/canary"
 grep -q '^ok - canary module loaded' "$out/suite.log" 2>/dev/null
 result $? "canary module loaded in the guest"
-[ $rc != 0 ]
-result $? "run-vm.sh fails a run that commits memory errors"
+# The run must fail for the right reason: the guest finished its script
+# (rc 0, no timeout) and run-vm.sh found the kernel's reports.
+[ $rc != 0 ] && [ "$(cat "$out/rc" 2>/dev/null)" = 0 ] &&
+	grep -q "FAIL: the guest kernel reported a problem" /tmp/rscst-canary.log
+result $? "run-vm.sh fails a run that commits memory errors, for its kernel reports"
 reports=$(cat "$out/console.log" "$out/dmesg.txt" 2>/dev/null)
 seen() { printf '%s\n' "$reports" | grep -Eq "$1"; }
 seen 'BUG: KASAN: slab-use-after-free in [^ ]*canary_rust_use_after_free'

@@ -369,9 +369,11 @@ impl FabricRef {
 /// The session cannot go away under it: a session is freed only after
 /// `session::unregister` drained it, which waits until no command is tracked
 /// in its in-flight table, and one is tracked from [`SessionRef::track`]
-/// until [`CmdPtr::free`] frees the command and untracks it as its very last
-/// step. So the last reference to a session (and through it to its target)
-/// always drops in the unregistering thread, never on the data path.
+/// until the `SessionRef` is dropped. It is the last field of `Cmd`, so it
+/// drops last when a command is freed (or when a command that could not be
+/// allocated is discarded): untracking is a command's very last access to
+/// its session. So the last reference to a session (and through it to its
+/// target) always drops in the unregistering thread, never on the data path.
 ///
 /// # Invariants
 /// Points to a session in whose in-flight table slot `slot` is tracked.
@@ -396,6 +398,14 @@ impl SessionRef {
     /// The command's slot in the in-flight table.
     pub fn slot(&self) -> usize {
         self.slot
+    }
+}
+
+impl Drop for SessionRef {
+    fn drop(&mut self) {
+        // SAFETY: still tracked, so alive (invariant); nothing uses this
+        // reference afterwards.
+        unsafe { self.sess.as_ref() }.untrack(self.slot);
     }
 }
 
@@ -476,18 +486,10 @@ impl CmdPtr {
     pub fn free(self) {
         let p = self.0.as_ptr();
         core::mem::forget(self);
-        // SAFETY: allocated by KBox in `alloc`; we are the only owner.
-        free_cmd(unsafe { KBox::from_raw(p) });
+        // SAFETY: allocated by KBox in `alloc`; we are the only owner. The
+        // command's `session`, its last field, untracks it when dropped.
+        drop(unsafe { KBox::from_raw(p) });
     }
-}
-
-fn free_cmd(b: KBox<Cmd>) {
-    let (sess, slot) = (b.session.sess, b.session.slot);
-    drop(b);
-    // SAFETY: the slot is still tracked, so the session is alive (SessionRef
-    // invariant); nothing refers to the session through this command after
-    // this call.
-    unsafe { sess.as_ref() }.untrack(slot);
 }
 
 impl Drop for CmdPtr {
@@ -497,7 +499,7 @@ impl Drop for CmdPtr {
         kernel::pr_err!("command dropped without completion\n");
         crate::cmd::release(self.get());
         // SAFETY: as in `free`.
-        free_cmd(unsafe { KBox::from_raw(self.0.as_ptr()) });
+        drop(unsafe { KBox::from_raw(self.0.as_ptr()) });
     }
 }
 

@@ -49,8 +49,8 @@ impl DevHandler for FileioHandler {
         let file = KernelFile::open(&cname, p.read_only).inspect_err(|e| {
             let _ = write!(msg, "cannot open {}: error {}", filename, e.to_errno());
         })?;
-        if !file.is_regular_or_block_device() {
-            let _ = write!(msg, "{} is neither a regular file nor a block device", filename);
+        if !file.can_back_a_disk() {
+            let _ = write!(msg, "{} cannot back a disk: not a regular file or block device on a storage filesystem", filename);
             return Err(EINVAL);
         }
         let bs = p.block_size.unwrap_or(512);

@@ -99,6 +99,13 @@ has_sg() { test -n "$(sg_of "$1" "$2")"; }
 no_sd() { test -z "$(sd_of "$1" "$2")"; }
 no_sg() { test -z "$(sg_of "$1" "$2")"; }
 
+# kmsg_mark NAME: writes a marker line into the kernel log; since_mark NAME
+# prints the kernel log after the newest marker of that name. Counting log
+# lines against a marker, not against an earlier line count, stays right
+# when the log ring wraps.
+kmsg_mark() { echo "rscst-test: mark $1" >/dev/kmsg; }
+since_mark() { dmesg | awk -v m="rscst-test: mark $1" 'index($0, m) { buf = ""; next } { buf = buf $0 "\n" } END { printf "%s", buf }'; }
+
 # wait_for SECONDS CMD...: polls CMD until it succeeds. CMD runs on every
 # poll, so pass a command, never "$(...)" output expanded once before the wait.
 wait_for() {

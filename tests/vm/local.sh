@@ -70,7 +70,9 @@ expect_match "reason names the parameter" "$(cat $SCST/last_sysfs_mgmt_res)" "co
 check "refused device was not created" test ! -e $SCST/devices/disk9
 check_fails "duplicate device is refused" mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device disk1 filename=/root/disk1.img"
 check_fails "a /proc file as backing store is refused" mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device disk9 filename=/proc/self/mem"
-expect_match "the refusal says why" "$(cat $SCST/last_sysfs_mgmt_res)" "neither a regular file nor a block device"
+expect_match "the refusal says why" "$(cat $SCST/last_sysfs_mgmt_res)" "/proc/self/mem cannot back a disk"
+check_fails "an rscst sysfs file as backing store is refused" mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device disk9 filename=$SCST/version"
+expect_match "that refusal says why too" "$(cat $SCST/last_sysfs_mgmt_res)" "cannot back a disk"
 check_fails "missing backing file is refused" mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device disk9 filename=/nonexistent"
 check_fails "deleting an exported device is refused" mgmt $SCST/handlers/vdisk_fileio/mgmt "del_device disk1"
 expect_match "EBUSY reported" "$(cat $SCST/last_sysfs_mgmt_res)" "^-16"
@@ -132,7 +134,7 @@ check "removed LUN disappears" wait_for 10 no_sg $H 3
 # LUN numbers of 256 and above (flat space addressing): Linux sees flat LUN
 # 300 as 0x412c = 16684 after its REPORT LUNS scan.
 check "add LUN 300" mgmt $SCST/targets/scst_local/t1/luns/mgmt "add null1 300"
-check "LUN 300 appears (Linux LUN 16684)" wait_for 10 has_sg $H 16684
+check "LUN 300 appears (Linux LUN 16684)" wait_for 10 has_sd $H 16684
 expect_match "LUN 300 answers INQUIRY" "$(sg_inq /dev/$(sg_of $H 16684) 2>&1)" "Product identification: null1"
 expect_match "REPORT LUNS lists LUN 300 in flat space format" "$(sg_luns $SG0 2>&1)" "412c000000000000"
 check "LUN 300 reads" dd if=/dev/$(sd_of $H 16684) of=/dev/null bs=4k count=16 iflag=direct status=none
@@ -167,13 +169,11 @@ check "fio randwrite + crc32c verify (iodepth 32, 2 jobs)" fio_verify plain $SD0
 # tmf_during_io NAME FUNCTION SG_RESET_FLAG: issues the reset while fio runs
 # and proves from the core's log that the TMF (function code FUNCTION, see
 # crates/abi) met commands in flight and aborted them.
-tmf_lines() { dmesg | grep -c "rscst: TMF $1 " || true; }
 tmf_during_io() {
-	local name=$1 fn=$2 flag=$3 before n
-	before=$(tmf_lines "$fn")
+	local name=$1 fn=$2 flag=$3 n
+	kmsg_mark tmf
 	check "$name: sg_reset $flag during fio" sg_reset "$flag" $SD0
-	n=$(dmesg | grep "rscst: TMF $fn " | tail -n +$((before + 1)) |
-		sed -n 's/.*: \([0-9]*\) commands aborted$/\1/p' | sort -n | tail -1)
+	n=$(since_mark tmf | sed -n "s/.*rscst: TMF $fn .*: aborted \([0-9]*\)$/\1/p" | sort -n | tail -1)
 	expect_match "$name: the TMF aborted commands that were in flight" "${n:-0}" "^[1-9][0-9]*$"
 }
 fio_verify reset_d $SD0 --loops=2 &
@@ -232,7 +232,7 @@ check "s2's host is gone" test ! -e /sys/class/scsi_host/host$H2
 check "add session s3" mgmt $SCST/targets/scst_local/mgmt "add_session t1 s3"
 H3=$(local_host)
 check "s3 sees LUN 0" wait_for 10 has_sd $H3 0
-refused_before=$(dmesg | grep -c "reset on a removed host refused" || true)
+kmsg_mark refused
 resets=$(python3 - "/dev/$(sd_of $H3 0)" "$SCST/targets/scst_local/mgmt" <<'PY' 2>&1
 import errno, fcntl, os, struct, sys
 dev, mgmt = sys.argv[1], sys.argv[2]
@@ -240,7 +240,9 @@ fd = os.open(dev, os.O_RDWR | os.O_NONBLOCK)
 with open(mgmt, "w") as f:
     f.write("del_session t1 s3\n")
 SG_SCSI_RESET = 0x2284
+NO_ESCALATE = 0x100  # one handler each, no escalation to the next level
 for name, what in (("device", 1), ("target", 4), ("host", 3)):
+    what |= NO_ESCALATE
     try:
         fcntl.ioctl(fd, SG_SCSI_RESET, struct.pack("i", what))
         print(name, "ok")
@@ -251,12 +253,13 @@ PY
 )
 expect_eq "device, target and host reset after del_session fail with EIO" "$(echo $resets)" "device EIO target EIO host EIO"
 expect_eq "each reached the removed host's handler, which refused it" \
-	"$(( $(dmesg | grep -c "reset on a removed host refused") - refused_before ))" "3"
+	"$(since_mark refused | grep -c "reset on a removed host refused")" "3"
 check "s3's host is gone" test ! -e /sys/class/scsi_host/host$H3
 
-# del_session while commands are in flight: the drain waits for every
-# command to be freed (they hold the session until then) and the session's
-# last reference drops in the deleting thread, not on the data path.
+# del_session while fio keeps commands in flight: rscst_local's host
+# removal waits for them, the session goes, the target's other session and
+# LUNs are untouched. (The core's own drain of commands still tracked at
+# unregistration needs a fabric that unregisters first: KUnit, later.)
 check "add session s4" mgmt $SCST/targets/scst_local/mgmt "add_session t1 s4"
 H4=$(local_host)
 check "s4 sees LUN 0" wait_for 10 has_sd $H4 0
@@ -299,20 +302,42 @@ check "export hang1 as LUN 5" mgmt $SCST/targets/scst_local/t1/luns/mgmt "add ha
 check "LUN 5 appears" wait_for 10 has_sd $H 5
 SDH=/dev/$(sd_of $H 5)
 echo 4 >/sys/bus/scsi/devices/$H:0:0:5/timeout
-tmf_received() { test "$(dmesg | grep -c "rscst: TMF 1 lun 5 .*: received")" -gt "$1"; }
-before=$(dmesg | grep -c "rscst: TMF 1 lun 5 .*: received" || true)
+tmf_received() { since_mark "$1" | grep -q "rscst: TMF $2 lun 5 .*: received"; }
+kmsg_mark abort
 check "suspend the dm device" dmsetup suspend hang
 # 8 MiB in: never read before, so the page cache cannot answer it.
 dd if=$SDH of=/tmp/hang-read bs=4k skip=2048 count=1 iflag=direct status=none &
 DD=$!
-check "the timed-out READ reaches the core as ABORT TASK" wait_for 60 tmf_received "$before"
+check "the timed-out READ reaches the core as ABORT TASK" wait_for 60 tmf_received abort 1
 check "the READ is still held by the suspended device" kill -0 $DD
 expect_eq "the session counts the READ in flight" "$(cat $SCST/targets/scst_local/t1/sessions/s1/active_commands)" "1"
 check "resume the dm device" dmsetup resume hang
 wait_bg "the READ completes after the abort (sd retries it)" $DD /dev/null
-n=$(dmesg | grep "rscst: TMF 1 lun 5 " | grep -c ": 1 commands aborted$" || true)
+n=$(since_mark abort | grep -c "rscst: TMF 1 lun 5 .*: aborted 1$" || true)
 expect_match "ABORT TASK aborted the one timed-out command" "$n" "^[1-9]"
 check "retried READ returns the device's data" cmp /tmp/hang-read <(dd if=/root/hang.img bs=4k skip=2048 count=1 status=none)
+
+# A TARGET RESET waiting for a READ the suspended device holds does not hold
+# the target's session lock: a new session on the same target registers.
+echo 60 >/sys/bus/scsi/devices/$H:0:0:5/timeout
+check "suspend the dm device again" dmsetup suspend hang
+dd if=$SDH of=/tmp/hang-read2 bs=4k skip=3072 count=1 iflag=direct status=none &
+DD=$!
+s1_busy() { test "$(cat $SCST/targets/scst_local/t1/sessions/s1/active_commands)" -gt 0; }
+check "the READ is held in the core" wait_for 30 s1_busy
+kmsg_mark treset
+sg_reset -t $SDH >/tmp/reset-t.log 2>&1 &
+RST=$!
+treset_received() { since_mark treset | grep -q "rscst: TMF 5 .*: received"; }
+check "TARGET RESET reaches the core while the READ is held" wait_for 60 treset_received
+check "add_session on the same target completes while the reset waits" \
+	timeout 30 sh -c "echo 'add_session t1 s5' >$SCST/targets/scst_local/mgmt"
+check "the reset was still waiting meanwhile" kill -0 $RST
+check "resume the dm device (2)" dmsetup resume hang
+wait_bg "TARGET RESET completes after the resume" $RST /tmp/reset-t.log
+wait_bg "the held READ completes after the reset (sd retries it)" $DD /dev/null
+check "the READ returns the device's data" cmp /tmp/hang-read2 <(dd if=/root/hang.img bs=4k skip=3072 count=1 status=none)
+check "del_session s5" mgmt $SCST/targets/scst_local/mgmt "del_session t1 s5"
 check "unexport LUN 5" mgmt $SCST/targets/scst_local/t1/luns/mgmt "del 5"
 check "del_device hang1" mgmt $SCST/handlers/vdisk_fileio/mgmt "del_device hang1"
 check "remove the dm device" dmsetup remove hang
@@ -331,9 +356,18 @@ expect_match "copy-mode INQUIRY" "$(sg_inq /dev/$(sg_of $HC 0) 2>&1)" "Product i
 check "copy-mode fio verify" fio --name=copy --filename=$SDC --rw=randwrite --bs=4k --bsrange=4k-256k --iodepth=16 \
 	--ioengine=libaio --direct=1 --size=64M --verify=crc32c --verify_fatal=1
 dd if=/dev/urandom of=/tmp/big bs=8M count=1 status=none
-check "copy mode: one 8 MiB WRITE (its buffer allocated in a core thread)" dd if=/tmp/big of=$SDC bs=8M count=1 oflag=direct status=none
-check "copy mode: one 8 MiB READ returns it" cmp /tmp/big <(dd if=$SDC bs=8M count=1 iflag=direct status=none)
-raw=$(sg_raw -r 512 /dev/$(sg_of $HC 0) 88 00 00 00 00 00 00 00 00 00 00 00 08 01 00 00 2>&1)
+echo 8192 >/sys/block/${SDC#/dev/}/queue/max_sectors_kb
+expect_eq "sd accepts 8 MiB requests (the maximum transfer length)" "$(cat /sys/block/${SDC#/dev/}/queue/max_sectors_kb)" "8192"
+C1=$SCST/targets/scst_local/tc/sessions/c1
+w0=$(cat $C1/write_cmd_count)
+check "copy mode: an 8 MiB WRITE (its buffer allocated in a core thread)" dd if=/tmp/big of=$SDC bs=8M count=1 oflag=direct status=none
+expect_eq "the 8 MiB WRITE was one command" "$(( $(cat $C1/write_cmd_count) - w0 ))" "1"
+r0=$(cat $C1/read_cmd_count)
+check "copy mode: an 8 MiB READ returns it" cmp /tmp/big <(dd if=$SDC bs=8M count=1 iflag=direct status=none)
+expect_eq "the 8 MiB READ was one command" "$(( $(cat $C1/read_cmd_count) - r0 ))" "1"
+raw=$(sg_raw -r 4096 /dev/$(sg_of $HC 0) 88 00 00 00 00 00 00 00 00 00 00 00 08 00 00 00 2>&1)
+expect_match "READ(16) of the maximum transfer length (2048 x 4 KiB) into one block: GOOD (overflow)" "$raw" "SCSI Status: Good"
+raw=$(sg_raw -r 4096 /dev/$(sg_of $HC 0) 88 00 00 00 00 00 00 00 00 00 00 00 08 01 00 00 2>&1)
 expect_match "READ(16) beyond the maximum transfer length (2049 x 4 KiB): INVALID FIELD IN CDB" "$raw" "Invalid field in cdb"
 expect_match "VPD B0h reports the maximum transfer length (8 MiB in 4 KiB blocks)" \
 	"$(sg_vpd -p bl /dev/$(sg_of $HC 0) 2>&1)" "Maximum transfer length: 2048 blocks"

@@ -146,12 +146,8 @@ fn block_limits(w: &mut Wr<'_>, dev: &DeviceParams<'_>) {
     w.u8(0); // WSNZ
     w.u8(0); // MAXIMUM COMPARE AND WRITE LENGTH: not supported
     w.be16(1); // OPTIMAL TRANSFER LENGTH GRANULARITY
-               // MAXIMUM TRANSFER LENGTH in blocks (0: no limit reported).
-    w.be32(
-        dev.max_transfer_bytes
-            .checked_div(dev.block_size)
-            .unwrap_or(0),
-    );
+    let max_blocks = dev.max_transfer_bytes.checked_div(dev.block_size);
+    w.be32(max_blocks.unwrap_or(0)); // MAXIMUM TRANSFER LENGTH (0: no limit)
     w.be32(0); // OPTIMAL TRANSFER LENGTH: not reported
     w.be32(0); // MAXIMUM PREFETCH LENGTH
     w.be32(0); // MAXIMUM UNMAP LBA COUNT

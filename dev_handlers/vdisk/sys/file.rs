@@ -44,16 +44,35 @@ impl KernelFile {
         NonNull::new(f).map(|f| KernelFile { f }).ok_or(code::EINVAL)
     }
 
-    /// Whether the file is a regular file or a block device node: the only
-    /// kinds a disk can be backed by (not /proc files, pipes, sockets, ...).
-    pub fn is_regular_or_block_device(&self) -> bool {
+    /// Whether the file can back a disk: a regular file or a block device
+    /// node, and not on a kernel pseudo filesystem. Their files are regular
+    /// too (/proc/self/mem, sysfs attributes, rscst's own `mgmt` files), but
+    /// reading and writing them does something else than storing blocks.
+    pub fn can_back_a_disk(&self) -> bool {
         const S_IFMT: u32 = 0o170000;
         const S_IFREG: u32 = 0o100000;
         const S_IFBLK: u32 = 0o060000;
+        // include/uapi/linux/magic.h
+        const PSEUDO_FS_MAGIC: [core::ffi::c_ulong; 10] = [
+            0x9fa0,     // proc
+            0x62656572, // sysfs
+            0x64626720, // debugfs
+            0x74726163, // tracefs
+            0x62656570, // configfs
+            0x73636673, // securityfs
+            0x27e0eb,   // cgroup
+            0x63677270, // cgroup2
+            0xcafe4a11, // bpf
+            0x6165676C, // pstore
+        ];
         // SAFETY: the file is open (invariant), so its f_inode is set and
-        // stays valid until filp_close.
-        let mode = u32::from(unsafe { (*(*self.f.as_ptr()).f_inode).i_mode });
-        matches!(mode & S_IFMT, S_IFREG | S_IFBLK)
+        // stays valid until filp_close, and an inode's i_sb is always set.
+        let (mode, magic) = unsafe {
+            let inode = (*self.f.as_ptr()).f_inode;
+            (u32::from((*inode).i_mode), (*(*inode).i_sb).s_magic)
+        };
+        let kind_ok = matches!(mode & S_IFMT, S_IFREG | S_IFBLK);
+        kind_ok && !PSEUDO_FS_MAGIC.contains(&magic)
     }
 
     /// Size in bytes (regular files and block devices alike).

@@ -257,7 +257,6 @@ unsafe impl<T: HostOps> Sync for ScsiHost<T> {}
 impl<T: HostOps> ScsiHost<T> {
     /// Allocates, adds and scans a host served by `ops`. Process context.
     pub fn new(tmpl: &Template<T>, parent: &RootDevice, ops: Arc<T>, max_lun: u64) -> Result<Self> {
-        // SAFETY: the template outlives every host (module state, dropped last).
         let size = core::mem::size_of::<HostData<T>>() as c_int;
         // SAFETY: the template outlives every host (module state, dropped last).
         let sh = unsafe { bindings::scsi_host_alloc(&*tmpl.t, size) };
@@ -319,9 +318,11 @@ impl<T: HostOps> ScsiHost<T> {
 impl<T: HostOps> Drop for ScsiHost<T> {
     fn drop(&mut self) {
         let h = self.shost.as_ptr();
-        // SAFETY: live host (invariant). scsi_remove_host waits for commands,
-        // devices and the EH thread: afterwards only the ioctl path of an fd
-        // still open can call in, and `with_ops` guards it.
+        // SAFETY: live host (invariant). scsi_remove_host removes every
+        // device and waits for their requests, so queuecommand is never
+        // called again; the error handlers (the EH thread lives until the
+        // last scsi_host_put, and the reset ioctl of an fd still open) go
+        // through `with_ops`, which this waits for.
         unsafe {
             bindings::scsi_remove_host(h);
             let d = &*host_data::<T>(h);
