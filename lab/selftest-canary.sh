@@ -30,6 +30,10 @@ seen 'BUG: KASAN: slab-out-of-bounds in [^ ]*canary_rust_out_of_bounds'
 result $? "out-of-bounds write in Rust reported (KASAN)"
 seen 'BUG: KASAN: slab-out-of-bounds in rscst_canary_c_out_of_bounds'
 result $? "out-of-bounds write in C reported (KASAN)"
+# And nothing else: the kernel itself boots and runs clean under KASAN.
+n=$(printf '%s\n' "$reports" | grep -c 'BUG: KASAN' || true)
+[ "$n" = 6 ] # each report appears in console.log and dmesg.txt
+result $? "the three canary reports are the run's only KASAN reports ($n lines, 6 expected)"
 if [ $fail != 0 ]; then
 	grep -a -E 'KASAN|canary' "$out/console.log" 2>/dev/null | head -20 | sed 's/^/    # /'
 	tail -5 /tmp/rscst-canary.log | sed 's/^/    # /'

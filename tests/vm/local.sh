@@ -71,7 +71,7 @@ check "refused device was not created" test ! -e $SCST/devices/disk9
 check_fails "duplicate device is refused" mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device disk1 filename=/root/disk1.img"
 check_fails "a /proc file as backing store is refused" mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device disk9 filename=/proc/self/mem"
 expect_match "the refusal says why" "$(cat $SCST/last_sysfs_mgmt_res)" "/proc/self/mem cannot back a disk"
-check_fails "an rscst sysfs file as backing store is refused" mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device disk9 filename=$SCST/version"
+check_fails "an rscst mgmt file as backing store is refused" mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device disk9 filename=$SCST/handlers/vdisk_nullio/mgmt"
 expect_match "that refusal says why too" "$(cat $SCST/last_sysfs_mgmt_res)" "cannot back a disk"
 check_fails "missing backing file is refused" mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device disk9 filename=/nonexistent"
 check_fails "deleting an exported device is refused" mgmt $SCST/handlers/vdisk_fileio/mgmt "del_device disk1"
@@ -161,7 +161,7 @@ fio_verify() { # NAME DEVICE EXTRA...
 	local name=$1 dev=$2
 	shift 2
 	fio --name="$name" --filename="$dev" --rw=randwrite --bs=4k --iodepth=32 --numjobs=2 \
-		--ioengine=libaio --direct=1 --size=32M --offset_increment=64M --verify=crc32c \
+		--ioengine=libaio --direct=1 --size=16M --offset_increment=64M --verify=crc32c \
 		--verify_fatal=1 --group_reporting "$@" >/tmp/fio-$name.log 2>&1
 }
 check "fio randwrite + crc32c verify (iodepth 32, 2 jobs)" fio_verify plain $SD0
@@ -297,6 +297,8 @@ check "scsi_debug unloads" rmmod scsi_debug
 dd if=/dev/urandom of=/root/hang.img bs=1M count=16 status=none
 LOOP=$(losetup -f --show /root/hang.img)
 check "dm device over a loop device" dmsetup create hang --table "0 32768 linear $LOOP 0"
+# No udev in the guest: dmsetup makes /dev/mapper/hang itself.
+check "its /dev/mapper node" sh -c "dmsetup mknodes hang && test -b /dev/mapper/hang"
 check "fileio on the dm device" mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device hang1 filename=/dev/mapper/hang"
 check "export hang1 as LUN 5" mgmt $SCST/targets/scst_local/t1/luns/mgmt "add hang1 5"
 check "LUN 5 appears" wait_for 10 has_sd $H 5
@@ -354,7 +356,7 @@ check "copy-mode LUN appears" wait_for 10 has_sd $HC 0
 SDC=/dev/$(sd_of $HC 0)
 expect_match "copy-mode INQUIRY" "$(sg_inq /dev/$(sg_of $HC 0) 2>&1)" "Product identification: disk2"
 check "copy-mode fio verify" fio --name=copy --filename=$SDC --rw=randwrite --bs=4k --bsrange=4k-256k --iodepth=16 \
-	--ioengine=libaio --direct=1 --size=64M --verify=crc32c --verify_fatal=1
+	--ioengine=libaio --direct=1 --size=32M --verify=crc32c --verify_fatal=1
 dd if=/dev/urandom of=/tmp/big bs=8M count=1 status=none
 echo 8192 >/sys/block/${SDC#/dev/}/queue/max_sectors_kb
 expect_eq "sd accepts 8 MiB requests (the maximum transfer length)" "$(cat /sys/block/${SDC#/dev/}/queue/max_sectors_kb)" "8192"
