@@ -184,9 +184,8 @@ fn with_buffer(mut cmd: CmdPtr, ctx: Context) {
     match alloc_buf(c, ctx) {
         Ok(Buffer::InThread) => {
             // Still `New`: `run_deferred` comes back here in a thread.
-            if let Some(core) = crate::sys::abi::CORE.get() {
-                defer(&core.wq, cmd);
-            }
+            let core = c.session.target.fabric.core;
+            defer(&core.wq, cmd);
         }
         Ok(Buffer::Ready { allocated }) => {
             let needs_data = needs && allocated;
@@ -277,7 +276,7 @@ fn alloc_buf(c: &mut Cmd, ctx: Context) -> Result<Buffer, Sense> {
     if ctx == Context::Atomic && len > ATOMIC_BUF_MAX {
         return Ok(Buffer::InThread);
     }
-    let Some(core) = crate::sys::abi::CORE.get() else { return Err(Sense::INTERNAL_TARGET_FAILURE) };
+    let core = c.session.target.fabric.core;
     let b = core.sgv.alloc(len, ctx == Context::Atomic).map_err(|_| BUSY)?;
     c.data = DataBuf::owned(b, len);
     // A reused buffer holds another command's data: unless the handler
@@ -462,7 +461,8 @@ fn dispatch(mut cmd: CmdPtr, ctx: Context, op: u8, lba: u64, blocks: u32, fua: b
     if may_exec_in(ctx, atomic_ok) {
         // `ready` just checked for an abort.
         exec(cmd)
-    } else if let Some(core) = crate::sys::abi::CORE.get() {
+    } else {
+        let core = c.session.target.fabric.core;
         defer(&core.wq, cmd)
     }
 }
@@ -534,8 +534,6 @@ pub fn release(c: &mut Cmd) {
     if let Some(b) = c.data.take_owned() {
         c.desc.sg = core::ptr::null_mut();
         c.desc.sg_cnt = 0;
-        if let Some(core) = crate::sys::abi::CORE.get() {
-            core.sgv.free(b);
-        }
+        c.session.target.fabric.core.sgv.free(b);
     }
 }

@@ -5,6 +5,7 @@
 use crate::mgmt::commands::{parse_driver_cmd, DriverCmd};
 use crate::msg::MgmtResult;
 use crate::registry::{Core, Graveyard, Registry, Teardown};
+use crate::sys::abi::CoreRef;
 use crate::sys::ops::FabricRef;
 use crate::sys::sysfs::{Attr, AttrOps, Dir, TextBuf};
 use core::fmt::Write;
@@ -20,6 +21,8 @@ use crate::mgmt_err;
 pub struct Fabric {
     /// Its ops table.
     pub ops: FabricRef,
+    /// The core it is registered with.
+    pub core: CoreRef,
     /// Set (under `Core::reg`) when unregistering: stores refuse.
     pub dead: AtomicBool,
     #[pin]
@@ -64,8 +67,8 @@ impl AttrOps for FabricMgmt {
     }
 
     fn store(&self, input: &[u8]) -> Result {
-        let Some(core) = crate::sys::abi::CORE.get() else { return Err(ENODEV) };
         let fabric = &self.fabric;
+        let core = fabric.core;
         core.run_mgmt(input, |reg, grave| match parse_driver_cmd(input) {
             _ if fabric.dead.load(Ordering::Acquire) => Err(mgmt_err!(ENOENT, "target driver is being unregistered")),
             Ok(DriverCmd::AddTarget { name, params }) => crate::target::add(reg, grave, fabric, name, params.as_str()),
@@ -84,14 +87,14 @@ impl AttrOps for FabricMgmt {
 }
 
 /// Registers a fabric (from `rscst_register_fabric`).
-pub fn register(core: &Core, ops: FabricRef) -> Result {
+pub fn register(core: CoreRef, ops: FabricRef) -> Result {
     let mut reg = core.reg.lock();
     if reg.fabrics.iter().any(|f| f.ops.name() == ops.name()) {
         return Err(EEXIST);
     }
     let dir = Dir::new(Some(&core.targets_dir), ops.name())?;
     let f = Arc::pin_init(
-        pin_init!(Fabric { ops, dead: AtomicBool::new(false), sysfs <- new_mutex!(FabricSysfs { attrs: KVec::new(), dir: Some(dir) }) }),
+        pin_init!(Fabric { ops, core, dead: AtomicBool::new(false), sysfs <- new_mutex!(FabricSysfs { attrs: KVec::new(), dir: Some(dir) }) }),
         GFP_KERNEL,
     )?;
     {
@@ -107,14 +110,17 @@ pub fn register(core: &Core, ops: FabricRef) -> Result {
 
 /// Unregisters a fabric, deleting its targets first.
 pub fn unregister(core: &Core, ops: *const crate::abi::FabricOps) {
-    let _ = core.run_mgmt(b"unregister_fabric", |reg: &mut Registry, grave: &mut Graveyard| -> MgmtResult {
+    crate::registry::until_done(core, b"unregister_fabric", |reg: &mut Registry, grave: &mut Graveyard| -> MgmtResult {
         let Some(f) = reg.fabrics.iter().find(|f| f.ops.is(ops)).cloned() else {
             return Ok(());
         };
-        crate::target::del_all(reg, grave, &f)?;
+        // Everything that allocates comes first, so a failure changes nothing.
+        let targets = reg.targets.iter().flatten().filter(|t| Arc::ptr_eq(&t.fabric, &f)).count();
+        grave.reserve(targets + 1)?;
         crate::slots::take_where(&mut reg.fabrics, |x| Arc::ptr_eq(x, &f), GFP_KERNEL)
-            .map_err(|_| mgmt_err!(ENOMEM, "oom"))?;
+            .map_err(|_| mgmt_err!(ENOMEM, "out of memory"))?;
         f.dead.store(true, Ordering::Release);
+        crate::target::del_all(reg, grave, &f)?;
         grave.bury(f)
     });
 }

@@ -74,6 +74,9 @@ impl LunOwner for Group {
     fn is_dead(&self) -> bool {
         self.dead.load(Ordering::Acquire) || self.target.dead.load(Ordering::Acquire)
     }
+    fn core(&self) -> crate::sys::abi::CoreRef {
+        self.target.fabric.core
+    }
 }
 
 impl Teardown for Group {
@@ -164,8 +167,8 @@ impl AttrOps for InitiatorsMgmt {
     }
 
     fn store(&self, input: &[u8]) -> Result {
-        let Some(core) = crate::sys::abi::CORE.get() else { return Err(ENODEV) };
         let g = &self.group;
+        let core = g.target.fabric.core;
         core.run_mgmt(input, |_reg, _grave| {
             if g.is_dead() {
                 return Err(mgmt_err!(ENOENT, "group is being deleted"));
@@ -268,7 +271,7 @@ impl AttrOps for GroupsMgmt {
     }
 
     fn store(&self, input: &[u8]) -> Result {
-        let Some(core) = crate::sys::abi::CORE.get() else { return Err(ENODEV) };
+        let core = self.tgt.fabric.core;
         core.run_mgmt(input, |_reg, grave| match parse_group_cmd(input) {
             _ if self.tgt.dead.load(Ordering::Acquire) => Err(mgmt_err!(ENOENT, "target is being deleted")),
             Ok(GroupCmd::Create { name }) => self.create(name, grave),

@@ -5,6 +5,7 @@
 use crate::mgmt::commands::{parse_handler_cmd, HandlerCmd};
 use crate::msg::MgmtResult;
 use crate::registry::{Core, Graveyard, Registry, Teardown};
+use crate::sys::abi::CoreRef;
 use crate::sys::ops::HandlerRef;
 use crate::sys::sysfs::{Attr, AttrOps, Dir, Link, TextBuf};
 use core::fmt::Write;
@@ -21,6 +22,8 @@ use crate::mgmt_err;
 pub struct Handler {
     /// Its ops table.
     pub ops: HandlerRef,
+    /// The core it is registered with.
+    pub core: CoreRef,
     /// Set (under `Core::reg`) when unregistering: stores refuse.
     pub dead: AtomicBool,
     /// `handlers/<name>/` and its files.
@@ -98,11 +101,11 @@ impl AttrOps for HandlerMgmt {
     }
 
     fn store(&self, input: &[u8]) -> Result {
-        let Some(core) = crate::sys::abi::CORE.get() else { return Err(ENODEV) };
+        let core = self.handler.core;
         core.run_mgmt(input, |reg, grave| match parse_handler_cmd(input) {
             _ if self.handler.dead.load(Ordering::Acquire) => Err(mgmt_err!(ENOENT, "handler is being unregistered")),
             Ok(HandlerCmd::AddDevice { name, params }) => {
-                crate::device::add(core, reg, grave, &self.handler, name, params.as_str())
+                crate::device::add(&core, reg, grave, &self.handler, name, params.as_str())
             }
             Ok(HandlerCmd::DelDevice { name }) => crate::device::del(reg, grave, name.as_bytes()),
             Err(e) => Err(mgmt_err!(EINVAL, "{}", e.message())),
@@ -122,7 +125,7 @@ impl AttrOps for HandlerType {
 }
 
 /// Registers a handler (from `rscst_register_handler`).
-pub fn register(core: &Core, ops: HandlerRef) -> Result {
+pub fn register(core: CoreRef, ops: HandlerRef) -> Result {
     let mut reg = core.reg.lock();
     if reg.handlers.iter().any(|h| h.name() == ops.name()) {
         pr_err!("handler {:?} already registered\n", ops.name());
@@ -132,6 +135,7 @@ pub fn register(core: &Core, ops: HandlerRef) -> Result {
     let h = Arc::pin_init(
         pin_init!(Handler {
             ops,
+            core,
             dead: AtomicBool::new(false),
             sysfs <- new_mutex!(HandlerSysfs { links: KVec::new(), attrs: KVec::new(), dir: Some(dir) }),
         }),
@@ -152,27 +156,23 @@ pub fn register(core: &Core, ops: HandlerRef) -> Result {
 
 /// Unregisters a handler, deleting its devices (from `rscst_unregister_handler`).
 pub fn unregister(core: &Core, ops: *const crate::abi::HandlerOps) {
-    let _ = core.run_mgmt(b"unregister_handler", |reg: &mut Registry, grave: &mut Graveyard| -> MgmtResult {
+    crate::registry::until_done(core, b"unregister_handler", |reg: &mut Registry, grave: &mut Graveyard| -> MgmtResult {
         if !reg.handlers.iter().any(|h| h.ops.is(ops)) {
             return Ok(());
         }
-        let names: KVec<CString> = {
-            let mut v = KVec::new();
-            for d in reg.devices.iter().flatten().filter(|d| d.handler.ops.is(ops)) {
-                v.push(CString::try_from(&*d.name).map_err(|_| mgmt_err!(ENOMEM, "oom"))?, GFP_KERNEL)
-                    .map_err(|_| mgmt_err!(ENOMEM, "oom"))?;
-            }
-            v
-        };
-        for n in names.iter() {
-            crate::device::force_del(reg, grave, n.as_bytes())?;
-        }
+        // Everything that allocates comes first, so a failure changes nothing.
+        let devices = reg.devices.iter().flatten().filter(|d| d.handler.ops.is(ops)).count();
+        grave.reserve(devices + 1)?;
         let gone = crate::slots::take_where(&mut reg.handlers, |h| h.ops.is(ops), GFP_KERNEL)
-            .map_err(|_| mgmt_err!(ENOMEM, "oom"))?;
+            .map_err(|_| mgmt_err!(ENOMEM, "out of memory"))?;
         for h in gone {
             h.dead.store(true, Ordering::Release);
             grave.bury(h)?;
         }
-        Ok(())
+        loop {
+            let next = reg.devices.iter().flatten().find(|d| d.handler.ops.is(ops)).cloned();
+            let Some(d) = next else { return Ok(()) };
+            crate::device::force_del(reg, grave, d.name.as_bytes())?;
+        }
     });
 }

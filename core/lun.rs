@@ -81,6 +81,8 @@ pub trait LunOwner: Send + Sync {
     fn lun_set(&self) -> &LunSet;
     /// Deleted (checked under `Core::reg`): management refuses.
     fn is_dead(&self) -> bool;
+    /// The core whose management lock guards the set.
+    fn core(&self) -> crate::sys::abi::CoreRef;
 }
 
 struct LunMgmt {
@@ -102,8 +104,8 @@ impl AttrOps for LunMgmt {
     }
 
     fn store(&self, input: &[u8]) -> Result {
-        let Some(core) = crate::sys::abi::CORE.get() else { return Err(ENODEV) };
         let owner = &*self.owner;
+        let core = owner.core();
         let set = owner.lun_set();
         core.run_mgmt(input, |reg, _grave| match parse_lun_cmd(input) {
             _ if owner.is_dead() => Err(mgmt_err!(ENOENT, "target or group is being deleted")),

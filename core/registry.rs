@@ -43,10 +43,25 @@ pub trait Teardown: Send + Sync {
 }
 
 /// What management operations collect for removal after unlocking.
+///
+/// A burial must not fail once an object is out of the registry (it would
+/// be dropped without its teardown, its sysfs files left behind). So
+/// `run_mgmt` makes room for [`Graveyard::ROOM`] burials before a command
+/// starts, and a command that buries more reserves room for them with
+/// [`Graveyard::reserve`] before it changes anything.
 pub struct Graveyard(KVec<Arc<dyn Teardown>>);
 
 impl Graveyard {
-    /// Queues `obj` for teardown after the lock is released.
+    /// Burials every command has room for: ordinary commands bury one or two.
+    pub const ROOM: usize = 4;
+
+    /// Makes room for `n` more burials; call before changing anything.
+    pub fn reserve(&mut self, n: usize) -> MgmtResult {
+        self.0.reserve(n, GFP_KERNEL).map_err(|_| crate::mgmt_err!(ENOMEM, "out of memory"))
+    }
+
+    /// Queues `obj` for teardown after the lock is released (within the
+    /// room made for it, this does not allocate).
     pub fn bury(&mut self, obj: Arc<dyn Teardown>) -> MgmtResult {
         self.0.push(obj, GFP_KERNEL).map_err(|_| crate::mgmt_err!(ENOMEM, "out of memory"))
     }
@@ -99,13 +114,11 @@ pub struct Core {
     /// Registries; the management lock.
     #[pin]
     pub reg: Mutex<Registry>,
-    #[pin]
-    last: Mutex<LastResult>,
+    last: Arc<Mutex<LastResult>>,
     /// Thread pool for command steps that may sleep.
     pub wq: Workqueue,
     /// Data buffers for commands without the initiator's own.
-    #[pin]
-    pub sgv: crate::sgv::Sgv,
+    pub sgv: Arc<crate::sgv::Sgv>,
     /// `handlers/`.
     pub handlers_dir: Dir,
     /// `devices/`.
@@ -128,16 +141,30 @@ impl AttrOps for VersionAttr {
     }
 }
 
-struct LastResAttr;
+struct LastResAttr {
+    last: Arc<Mutex<LastResult>>,
+}
+
 impl AttrOps for LastResAttr {
     fn show(&self, out: &mut TextBuf<'_>) {
-        if let Some(core) = crate::sys::abi::CORE.get() {
-            let last = core.last.lock();
-            let _ = writeln!(out, "{}", last.errno);
-            if !last.msg.as_bytes().is_empty() {
-                out.push(last.msg.as_bytes());
-                out.push(b"\n");
-            }
+        let last = self.last.lock();
+        let _ = writeln!(out, "{}", last.errno);
+        if !last.msg.as_bytes().is_empty() {
+            out.push(last.msg.as_bytes());
+            out.push(b"\n");
+        }
+    }
+}
+
+/// Runs a management step that must happen whatever memory there is (a
+/// module's unregistration: its exit cannot fail). Each attempt changes
+/// nothing unless it can finish (its allocations come first), so it is
+/// retried until memory allows; other errors end it.
+pub fn until_done(core: &Core, what: &[u8], mut f: impl FnMut(&mut Registry, &mut Graveyard) -> MgmtResult) {
+    loop {
+        match core.run_mgmt(what, &mut f) {
+            Err(e) if e == ENOMEM => crate::sys::time::sleep_ms(100),
+            _ => return,
         }
     }
 }
@@ -153,19 +180,20 @@ impl Core {
         let device_groups_dir = Dir::new(Some(&root), c"device_groups")?;
         let mut attrs = KVec::new();
         attrs.push(root.add_attr(c"version", 0o444, Arc::new(VersionAttr, GFP_KERNEL)?)?, GFP_KERNEL)?;
-        attrs.push(
-            root.add_attr(c"last_sysfs_mgmt_res", 0o444, Arc::new(LastResAttr, GFP_KERNEL)?)?,
-            GFP_KERNEL,
-        )?;
+        let last = Arc::pin_init(new_mutex!(LastResult { errno: 0, msg: Msg::new() }, "rscst_last_res"), GFP_KERNEL)?;
+        let res_attr = LastResAttr { last: last.clone() };
+        attrs.push(root.add_attr(c"last_sysfs_mgmt_res", 0o444, Arc::new(res_attr, GFP_KERNEL)?)?, GFP_KERNEL)?;
         let wq = Workqueue::new(c"rscst_wq")?;
-        attrs.push(sgv_dir.add_attr(c"global_stats", 0o444, Arc::new(crate::sgv::SgvStats, GFP_KERNEL)?)?, GFP_KERNEL)?;
+        let sgv = Arc::pin_init(crate::sgv::Sgv::new(), GFP_KERNEL)?;
+        let stats = crate::sgv::SgvStats { sgv: sgv.clone() };
+        attrs.push(sgv_dir.add_attr(c"global_stats", 0o444, Arc::new(stats, GFP_KERNEL)?)?, GFP_KERNEL)?;
         Arc::pin_init(
             pin_init!(Core {
                 attrs,
                 reg <- new_mutex!(Registry::default(), "rscst_registry"),
-                last <- new_mutex!(LastResult { errno: 0, msg: Msg::new() }, "rscst_last_res"),
+                last,
                 wq,
-                sgv <- crate::sgv::Sgv::new(),
+                sgv,
                 handlers_dir,
                 devices_dir,
                 targets_dir,
@@ -187,9 +215,12 @@ impl Core {
         f: impl FnOnce(&mut Registry, &mut Graveyard) -> MgmtResult,
     ) -> Result {
         let mut grave = Graveyard(KVec::new());
-        let res = {
-            let mut reg = self.reg.lock();
-            f(&mut reg, &mut grave)
+        let res = match grave.reserve(Graveyard::ROOM) {
+            Ok(()) => {
+                let mut reg = self.reg.lock();
+                f(&mut reg, &mut grave)
+            }
+            Err(e) => Err(e),
         };
         for obj in grave.0.iter() {
             obj.teardown();

@@ -143,12 +143,14 @@ impl Sgv {
 }
 
 /// `sgv/global_stats`.
-pub struct SgvStats;
+pub struct SgvStats {
+    /// The cache shown.
+    pub sgv: kernel::sync::Arc<Sgv>,
+}
 
 impl AttrOps for SgvStats {
     fn show(&self, out: &mut TextBuf<'_>) {
-        let Some(core) = crate::sys::abi::CORE.get() else { return };
-        let p = core.sgv.pools.lock();
+        let p = self.sgv.pools.lock();
         let _ = writeln!(out, "{:>10} {:>12} {:>12} {:>8} {:>8}", "size", "hits", "misses", "cached", "in_use");
         for (c, s) in p.stats.iter().enumerate() {
             let _ = writeln!(out, "{:>10} {:>12} {:>12} {:>8} {:>8}", policy::class_bytes(c), s.hits, s.misses, s.cached, s.in_use);

@@ -114,6 +114,9 @@ impl LunOwner for Target {
     fn is_dead(&self) -> bool {
         self.dead.load(Ordering::Acquire)
     }
+    fn core(&self) -> crate::sys::abi::CoreRef {
+        self.fabric.core
+    }
 }
 
 impl Teardown for Target {
@@ -152,8 +155,8 @@ impl AttrOps for TgtAttr {
 
     fn store(&self, input: &[u8]) -> Result {
         let TgtAttrKind::Enabled = self.kind else { return Err(EPERM) };
-        let Some(core) = crate::sys::abi::CORE.get() else { return Err(ENODEV) };
         let t = &self.tgt;
+        let core = t.fabric.core;
         core.run_mgmt(input, |_reg, _grave| {
             if t.dead.load(Ordering::Acquire) {
                 return Err(mgmt_err!(ENOENT, "target is being deleted"));
@@ -286,13 +289,11 @@ pub fn del(reg: &mut Registry, grave: &mut Graveyard, fabric: &Arc<Fabric>, name
 }
 
 /// Deletes every target of `fabric` (fabric unregistration).
+/// Allocates nothing: the caller reserved the graveyard's room.
 pub fn del_all(reg: &mut Registry, grave: &mut Graveyard, fabric: &Arc<Fabric>) -> MgmtResult {
-    let mut ts = KVec::new();
-    for t in reg.targets.iter().flatten().filter(|t| Arc::ptr_eq(&t.fabric, fabric)) {
-        ts.push(t.clone(), GFP_KERNEL).map_err(|_| mgmt_err!(ENOMEM, "oom"))?;
+    loop {
+        let next = reg.targets.iter().flatten().find(|t| Arc::ptr_eq(&t.fabric, fabric)).cloned();
+        let Some(t) = next else { return Ok(()) };
+        remove(reg, grave, &t)?;
     }
-    for t in ts.iter() {
-        remove(reg, grave, t)?;
-    }
-    Ok(())
 }

@@ -14,8 +14,41 @@ use kernel::error::code;
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
 
-/// The core, for entry points that carry no context.
+/// The core, for entry points that carry no context. Everything else reaches
+/// it through the object graph ([`CoreRef`] in fabrics and handlers).
 pub static CORE: Global<Core> = Global::new();
+
+/// The core as the objects it owns (fabrics and handlers, and through them
+/// targets, sessions, groups, commands and their sysfs files) refer to it.
+///
+/// # Invariants
+/// Points to the core installed in [`CORE`]. It is dropped only at module
+/// exit, after every fabric and handler module unregistered (they hold
+/// references to this module) and after its own sysfs files are removed,
+/// so it outlives every object holding a `CoreRef`.
+#[derive(Clone, Copy)]
+pub struct CoreRef(core::ptr::NonNull<Core>);
+
+// SAFETY: Core is Sync; the reference is valid on any thread (invariant).
+unsafe impl Send for CoreRef {}
+// SAFETY: as above.
+unsafe impl Sync for CoreRef {}
+
+impl CoreRef {
+    /// The installed core, while the module is live.
+    fn installed() -> Option<CoreRef> {
+        // INVARIANT: the installed core.
+        CORE.get().map(|c| CoreRef(core::ptr::NonNull::from(c)))
+    }
+}
+
+impl core::ops::Deref for CoreRef {
+    type Target = Core;
+    fn deref(&self) -> &Core {
+        // SAFETY: alive as long as any holder (invariant).
+        unsafe { self.0.as_ref() }
+    }
+}
 
 fn report(what: &str, e: TableError) -> c_int {
     pr_err!("{} refused: {:?}\n", what, e);
@@ -59,7 +92,7 @@ const _: exports::AbiVersion = rscst_abi_version;
 /// See [`exports::RegisterHandler`].
 #[no_mangle]
 pub unsafe extern "C" fn rscst_register_handler(ops: *const HandlerOps) -> c_int {
-    let Some(core) = CORE.get() else { return code::ENODEV.to_errno() };
+    let Some(core) = CoreRef::installed() else { return code::ENODEV.to_errno() };
     // SAFETY: the ABI requires a valid table that outlives registration.
     match unsafe { HandlerRef::validate(ops) } {
         Ok(h) => match crate::handler::register(core, h) {
@@ -83,7 +116,7 @@ const _: exports::UnregisterHandler = rscst_unregister_handler;
 /// See [`exports::RegisterFabric`].
 #[no_mangle]
 pub unsafe extern "C" fn rscst_register_fabric(ops: *const FabricOps) -> c_int {
-    let Some(core) = CORE.get() else { return code::ENODEV.to_errno() };
+    let Some(core) = CoreRef::installed() else { return code::ENODEV.to_errno() };
     // SAFETY: the ABI requires a valid table that outlives registration.
     match unsafe { FabricRef::validate(ops) } {
         Ok(f) => match crate::fabric::register(core, f) {
