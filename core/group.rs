@@ -230,6 +230,9 @@ impl GroupsMgmt {
             GFP_KERNEL,
         )
         .map_err(oom)?;
+        // Room in the list first: once its files exist, the group must not
+        // fail to be listed (it would be dropped without its teardown).
+        t.groups.lock().reserve(1, GFP_KERNEL).map_err(|_| mgmt_err!(ENOMEM, "out of memory"))?;
         if let Err(e) = build_sysfs(t, &g) {
             // Removed after the registry lock is released (see registry.rs).
             g.dead.store(true, Ordering::Release);

@@ -10,8 +10,8 @@
 //! dead (flags set under `reg` when an object is removed).
 //!
 //! Lock order (a partial order; a lock is only taken while holding locks
-//! listed before it): `Core::reg` -> `Target::groups` -> `Group::inner` ->
-//! `Target::sessions` -> the sysfs mutexes (`Handler::sysfs`,
+//! listed before it): `Core::reg` -> `Target::sessions` -> `Target::groups`
+//! -> `Group::inner` -> the sysfs mutexes (`Handler::sysfs`,
 //! `Device::sysfs`, `LunSet::sysfs`, `Target::sysfs`, `Session::sysfs`) ->
 //! `Session::group` -> `LunSet::table` -> `Session::inflight`. `Core::last`
 //! and `Sgv::pools` are taken alone.
@@ -163,7 +163,7 @@ impl AttrOps for LastResAttr {
 pub fn until_done(core: &Core, what: &[u8], mut f: impl FnMut(&mut Registry, &mut Graveyard) -> MgmtResult) {
     loop {
         match core.run_mgmt(what, &mut f) {
-            Err(e) if e == ENOMEM => crate::sys::time::sleep_ms(100),
+            Err(e) if e == ENOMEM => crate::sys::time::sleep_ms(1000),
             _ => return,
         }
     }

@@ -5,8 +5,9 @@
 //! Locking: `inflight` is a spinlock taken on the data path (command
 //! arrival, abort checks, release) and by TMFs; it protects only the slot
 //! table. `group` is a spinlock taken on the data path to find the session's
-//! LUN set. Lock order: `Target::groups` -> `Target::sessions` (mutexes) ->
-//! `group` -> `LunSet::table` -> `inflight`.
+//! LUN set. Lock order: `Target::sessions` -> `Target::groups` (mutexes) ->
+//! `group` -> `LunSet::table` -> `inflight`. Nothing holds `Target::sessions`
+//! while it waits: walks over the sessions use `Target::for_each_session`.
 
 use crate::group::Group;
 use crate::lun::{LunSet, Mapped};

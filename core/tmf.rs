@@ -39,7 +39,9 @@ fn abort_and_wait(s: &Session, function: u8, pred: &dyn Fn(&Track) -> bool) -> u
 
 /// Runs `function` for `sess` (see [`crate::abi::exports::TaskMgmt`]).
 pub fn run(sess: &Arc<Session>, function: u8, lun: u64, tag: u64) -> c_int {
-    if TMF_LOG.allow() {
+    // One decision for both lines, so a TMF logs both or neither.
+    let log = TMF_LOG.allow();
+    if log {
         pr_info!("TMF {} lun {} from {:?}: received\n", function, lun, sess.initiator);
     }
     let target = &sess.target;
@@ -81,7 +83,7 @@ pub fn run(sess: &Arc<Session>, function: u8, lun: u64, tag: u64) -> c_int {
         _ => return tmf_result::REJECTED,
     };
     // The count is what the VM suites read to prove a TMF met commands in flight.
-    if TMF_LOG.allow() {
+    if log {
         pr_info!("TMF {} lun {} from {:?}: aborted {}\n", function, lun, sess.initiator, aborted);
     }
     if function == tmf::ABORT_TASK && aborted == 0 {

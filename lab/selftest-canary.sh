@@ -22,7 +22,8 @@ result $? "canary module loaded in the guest"
 [ $rc != 0 ] && [ "$(cat "$out/rc" 2>/dev/null)" = 0 ] &&
 	grep -q "FAIL: the guest kernel reported a problem" /tmp/rscst-canary.log
 result $? "run-vm.sh fails a run that commits memory errors, for its kernel reports"
-reports=$(cat "$out/console.log" "$out/dmesg.txt" 2>/dev/null)
+# The guest's own kernel log (the console may drop lines under load).
+reports=$(cat "$out/dmesg.txt" 2>/dev/null)
 seen() { printf '%s\n' "$reports" | grep -Eq "$1"; }
 seen 'BUG: KASAN: slab-use-after-free in [^ ]*canary_rust_use_after_free'
 result $? "use-after-free in Rust reported (KASAN)"
@@ -32,8 +33,10 @@ seen 'BUG: KASAN: slab-out-of-bounds in rscst_canary_c_out_of_bounds'
 result $? "out-of-bounds write in C reported (KASAN)"
 # And nothing else: the kernel itself boots and runs clean under KASAN.
 n=$(printf '%s\n' "$reports" | grep -c 'BUG: KASAN' || true)
-[ "$n" = 6 ] # each report appears in console.log and dmesg.txt
-result $? "the three canary reports are the run's only KASAN reports ($n lines, 6 expected)"
+others=$(printf '%s\n' "$reports" | grep 'BUG: KASAN' |
+	grep -vE 'canary_rust_use_after_free|canary_rust_out_of_bounds|rscst_canary_c_out_of_bounds' || true)
+[ "$n" = 3 ] && [ -z "$others" ]
+result $? "the three canary reports are the run's only KASAN reports ($n found)"
 if [ $fail != 0 ]; then
 	grep -a -E 'KASAN|canary' "$out/console.log" 2>/dev/null | head -20 | sed 's/^/    # /'
 	tail -5 /tmp/rscst-canary.log | sed 's/^/    # /'

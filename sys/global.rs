@@ -10,9 +10,8 @@ use kernel::sync::Arc;
 /// # Invariants
 /// The pointer is null or came from `Arc::into_raw`; it is set once in module
 /// init before any entry point can run and taken in module exit after every
-/// client module is gone. The core's own sysfs files still use `get` until
-/// the object is dropped; they are removed first when it drops (its `attrs`
-/// field comes first), and `get` on a taken slot returns None.
+/// client module is gone (the core's own sysfs files hold what they show,
+/// not the slot), and `get` on a taken slot returns None.
 pub struct Global<T> {
     ptr: AtomicPtr<T>,
 }

@@ -372,8 +372,9 @@ impl FabricRef {
 /// until the `SessionRef` is dropped. It is the last field of `Cmd`, so it
 /// drops last when a command is freed (or when a command that could not be
 /// allocated is discarded): untracking is a command's very last access to
-/// its session. So the last reference to a session (and through it to its
-/// target) always drops in the unregistering thread, never on the data path.
+/// its session. So a command never holds the last reference to a session
+/// (and through it to its target): that drops in a management or TMF
+/// thread, never on the data path.
 ///
 /// # Invariants
 /// Points to a session in whose in-flight table slot `slot` is tracked.

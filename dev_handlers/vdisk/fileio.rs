@@ -46,12 +46,23 @@ impl DevHandler for FileioHandler {
             return Err(EINVAL);
         }
         let cname = CString::try_from_fmt(fmt!("{}", filename))?;
+        let not_a_disk = |msg: &mut MsgOut<'_>| {
+            let _ = write!(msg, "{} cannot back a disk: not a regular file or block device on a storage filesystem", filename);
+            EINVAL
+        };
+        // Checked before opening (opening a device node may act) and again
+        // after (the path may have changed in between).
+        let usable = KernelFile::path_can_back_a_disk(&cname).inspect_err(|e| {
+            let _ = write!(msg, "cannot open {}: error {}", filename, e.to_errno());
+        })?;
+        if !usable {
+            return Err(not_a_disk(msg));
+        }
         let file = KernelFile::open(&cname, p.read_only).inspect_err(|e| {
             let _ = write!(msg, "cannot open {}: error {}", filename, e.to_errno());
         })?;
         if !file.can_back_a_disk() {
-            let _ = write!(msg, "{} cannot back a disk: not a regular file or block device on a storage filesystem", filename);
-            return Err(EINVAL);
+            return Err(not_a_disk(msg));
         }
         let bs = p.block_size.unwrap_or(512);
         let size = file.size().inspect_err(|e| {

@@ -103,8 +103,14 @@ no_sg() { test -z "$(sg_of "$1" "$2")"; }
 # prints the kernel log after the newest marker of that name. Counting log
 # lines against a marker, not against an earlier line count, stays right
 # when the log ring wraps.
-kmsg_mark() { echo "rscst-test: mark $1" >/dev/kmsg; }
-since_mark() { dmesg | awk -v m="rscst-test: mark $1" 'index($0, m) { buf = ""; next } { buf = buf $0 "\n" } END { printf "%s", buf }'; }
+# A missing marker prints nothing (never the whole log), so a check that
+# needs a line after it fails.
+kmsg_mark() {
+	echo "rscst-test: mark $1" >/dev/kmsg || echo "kmsg_mark: cannot write the marker $1" >&2
+}
+since_mark() {
+	dmesg | awk -v m="rscst-test: mark $1" 'index($0, m) { s = 1; n = 0; next } s { l[++n] = $0 } END { for (i = 1; i <= n; i++) print l[i] }'
+}
 
 # wait_for SECONDS CMD...: polls CMD until it succeeds. CMD runs on every
 # poll, so pass a command, never "$(...)" output expanded once before the wait.

@@ -169,8 +169,10 @@ check "fio randwrite + crc32c verify (iodepth 32, 2 jobs)" fio_verify plain $SD0
 # tmf_during_io NAME FUNCTION SG_RESET_FLAG: issues the reset while fio runs
 # and proves from the core's log that the TMF (function code FUNCTION, see
 # crates/abi) met commands in flight and aborted them.
+session_busy() { test "$(cat $SCST/targets/scst_local/$1/sessions/$2/active_commands 2>/dev/null || echo 0)" -gt 0; }
 tmf_during_io() {
 	local name=$1 fn=$2 flag=$3 n
+	check "$name: fio has commands in flight" wait_for 30 session_busy t1 s1
 	kmsg_mark tmf
 	check "$name: sg_reset $flag during fio" sg_reset "$flag" $SD0
 	n=$(since_mark tmf | sed -n "s/.*rscst: TMF $fn .*: aborted \([0-9]*\)$/\1/p" | sort -n | tail -1)
@@ -178,19 +180,15 @@ tmf_during_io() {
 }
 fio_verify reset_d $SD0 --loops=2 &
 FIO=$!
-sleep 3
 tmf_during_io "LUN reset" 4 -d
-sleep 2
 tmf_during_io "second LUN reset" 4 -d
 wait_bg "fio verify passes across LUN resets" $FIO /tmp/fio-reset_d.log
 fio_verify reset_t $SD0 --loops=2 &
 FIO=$!
-sleep 3
 tmf_during_io "target reset" 5 -t
 wait_bg "fio verify passes across a target reset" $FIO /tmp/fio-reset_t.log
-fio_verify reset_h $SD0 &
+fio_verify reset_h $SD0 --loops=2 &
 FIO=$!
-sleep 3
 tmf_during_io "host reset" 5 -H
 wait_bg "fio verify passes across a host reset" $FIO /tmp/fio-reset_h.log
 
@@ -198,7 +196,7 @@ wait_bg "fio verify passes across a host reset" $FIO /tmp/fio-reset_h.log
 check "add nullio device null2" mgmt $SCST/handlers/vdisk_nullio/mgmt "add_device null2 size_mb=64"
 fio_verify busy $SD0 --loops=2 &
 FIO=$!
-sleep 2
+check "the busy LUN has commands in flight" wait_for 30 session_busy t1 s1
 check "add LUN 2 under load" mgmt $SCST/targets/scst_local/t1/luns/mgmt "add null2 2"
 check "LUN 2 appears without rescan" wait_for 10 has_sd $H 2
 check "I/O to the new LUN" dd if=/dev/$(sd_of $H 2) of=/dev/null bs=1M count=8 iflag=direct status=none
@@ -266,8 +264,7 @@ check "s4 sees LUN 0" wait_for 10 has_sd $H4 0
 fio --name=s4 --filename=/dev/$(sd_of $H4 0) --rw=randread --bs=4k --iodepth=32 --ioengine=libaio \
 	--direct=1 --time_based --runtime=60 >/tmp/fio-s4.log 2>&1 &
 FIO=$!
-s4_busy() { test "$(cat $SCST/targets/scst_local/t1/sessions/s4/active_commands 2>/dev/null || echo 0)" -gt 0; }
-check "s4 has commands in flight" wait_for 30 s4_busy
+check "s4 has commands in flight" wait_for 30 session_busy t1 s4
 check "del_session s4 under I/O" mgmt $SCST/targets/scst_local/mgmt "del_session t1 s4"
 check "s4's session directory is gone" test ! -e $SCST/targets/scst_local/t1/sessions/s4
 wait $FIO 2>/dev/null
@@ -325,8 +322,7 @@ echo 60 >/sys/bus/scsi/devices/$H:0:0:5/timeout
 check "suspend the dm device again" dmsetup suspend hang
 dd if=$SDH of=/tmp/hang-read2 bs=4k skip=3072 count=1 iflag=direct status=none &
 DD=$!
-s1_busy() { test "$(cat $SCST/targets/scst_local/t1/sessions/s1/active_commands)" -gt 0; }
-check "the READ is held in the core" wait_for 30 s1_busy
+check "the READ is held in the core" wait_for 30 session_busy t1 s1
 kmsg_mark treset
 sg_reset -t $SDH >/tmp/reset-t.log 2>&1 &
 RST=$!

@@ -13,6 +13,7 @@ use kernel::prelude::*;
 const O_RDONLY: i32 = 0;
 const O_RDWR: i32 = 2;
 const O_LARGEFILE: i32 = 0o100000;
+const O_PATH: i32 = 0o10000000;
 const SEEK_END: i32 = 2;
 const ITER_DEST: u32 = 0;
 const ITER_SOURCE: u32 = 1;
@@ -33,7 +34,18 @@ unsafe impl Sync for KernelFile {}
 impl KernelFile {
     /// Opens `path` read-write, or read-only. Thread context.
     pub fn open(path: &CStr, read_only: bool) -> Result<Self> {
-        let flags = O_LARGEFILE | if read_only { O_RDONLY } else { O_RDWR };
+        Self::open_flags(path, O_LARGEFILE | if read_only { O_RDONLY } else { O_RDWR })
+    }
+
+    /// Whether `path` names something that can back a disk (see
+    /// [`KernelFile::can_back_a_disk`]), looked up with `O_PATH`, which does
+    /// not open it: opening a device node may act (arm a watchdog, rewind a
+    /// tape). Thread context.
+    pub fn path_can_back_a_disk(path: &CStr) -> Result<bool> {
+        Ok(Self::open_flags(path, O_PATH)?.can_back_a_disk())
+    }
+
+    fn open_flags(path: &CStr, flags: i32) -> Result<Self> {
         // SAFETY: `path` is NUL-terminated; filp_open returns a file or ERR_PTR.
         let f = unsafe { bindings::filp_open(path.as_char_ptr().cast(), flags, 0) };
         let v = f as isize;
@@ -52,8 +64,8 @@ impl KernelFile {
         const S_IFMT: u32 = 0o170000;
         const S_IFREG: u32 = 0o100000;
         const S_IFBLK: u32 = 0o060000;
-        // include/uapi/linux/magic.h
-        const PSEUDO_FS_MAGIC: [core::ffi::c_ulong; 10] = [
+        // include/uapi/linux/magic.h (configfs: fs/configfs/mount.c)
+        const PSEUDO_FS_MAGIC: [core::ffi::c_ulong; 20] = [
             0x9fa0,     // proc
             0x62656572, // sysfs
             0x64626720, // debugfs
@@ -64,6 +76,16 @@ impl KernelFile {
             0x63677270, // cgroup2
             0xcafe4a11, // bpf
             0x6165676C, // pstore
+            0xde5e81e4, // efivarfs
+            0xf97cff8c, // selinuxfs
+            0x43415d53, // smackfs
+            0x42494e4d, // binfmt_misc
+            0x07655821, // resctrl
+            0x6e736673, // nsfs
+            0x65735543, // fusectl
+            0x6e667364, // nfsd
+            0x67596969, // rpc_pipefs
+            0x19800202, // mqueue
         ];
         // SAFETY: the file is open (invariant), so its f_inode is set and
         // stays valid until filp_close, and an inode's i_sb is always set.
