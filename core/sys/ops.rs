@@ -160,10 +160,10 @@ impl HandlerRef {
     pub fn exec(&self, dev: DevContext, mut cmd: CmdPtr) {
         let Some(exec) = self.t().exec else { return };
         cmd.get().desc.dev_priv = dev.0 as *mut c_void;
-        // SAFETY: ownership of the command passes to the handler (ABI rule);
-        // it comes back through rscst_cmd_exec_done. `dev_priv` is the
-        // context of a device whose commands are all done before it is
-        // detached (the core's teardown waits for them).
+        // `dev_priv` is the context of a device whose commands are all done
+        // before it is detached (the core's teardown waits for them).
+        // SAFETY: ownership of the command passes to the handler (ABI rule)
+        // and comes back through rscst_cmd_exec_done; `dev_priv` as above.
         unsafe { exec(cmd.into_desc()) };
     }
 

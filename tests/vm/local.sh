@@ -166,9 +166,13 @@ fio_verify() { # NAME DEVICE EXTRA...
 }
 check "fio randwrite + crc32c verify (iodepth 32, 2 jobs)" fio_verify plain $SD0
 
-# tmf_during_io NAME FUNCTION SG_RESET_FLAG: issues the reset while fio runs
-# and proves from the core's log that the TMF (function code FUNCTION, see
-# crates/abi) met commands in flight and aborted them.
+# tmf_during_io NAME FUNCTION SG_RESET_FLAG: issues the reset while fio has
+# commands in the core; fio's crc32c verify then proves nothing was lost.
+# How many commands a TMF meets here depends on timing (a command lives in
+# the core for about a millisecond), so the count is printed, not checked:
+# the checks with a READ held by a suspended device (below) prove
+# deterministically that ABORT TASK, LUN RESET and TARGET RESET abort a
+# command in flight.
 session_busy() { test "$(cat $SCST/targets/scst_local/$1/sessions/$2/active_commands 2>/dev/null || echo 0)" -gt 0; }
 tmf_during_io() {
 	local name=$1 fn=$2 flag=$3 n
@@ -176,7 +180,7 @@ tmf_during_io() {
 	kmsg_mark tmf
 	check "$name: sg_reset $flag during fio" sg_reset "$flag" $SD0
 	n=$(since_mark tmf | sed -n "s/.*rscst: TMF $fn .*: aborted \([0-9]*\)$/\1/p" | sort -n | tail -1)
-	expect_match "$name: the TMF aborted commands that were in flight" "${n:-0}" "^[1-9][0-9]*$"
+	echo "    # $name: the TMF aborted ${n:-no} commands"
 }
 fio_verify reset_d $SD0 --loops=2 &
 FIO=$!
@@ -333,9 +337,30 @@ check "add_session on the same target completes while the reset waits" \
 check "the reset was still waiting meanwhile" kill -0 $RST
 check "resume the dm device (2)" dmsetup resume hang
 wait_bg "TARGET RESET completes after the resume" $RST /tmp/reset-t.log
+expect_eq "the TARGET RESET aborted the held READ" \
+	"$(since_mark treset | sed -n 's/.*rscst: TMF 5 .*: aborted \([0-9]*\)$/\1/p')" "1"
 wait_bg "the held READ completes after the reset (sd retries it)" $DD /dev/null
 check "the READ returns the device's data" cmp /tmp/hang-read2 <(dd if=/root/hang.img bs=4k skip=3072 count=1 status=none)
 check "del_session s5" mgmt $SCST/targets/scst_local/mgmt "del_session t1 s5"
+
+# A LUN RESET of the LUN whose READ the suspended device holds waits for it
+# and aborts it.
+check "suspend the dm device a third time" dmsetup suspend hang
+dd if=$SDH of=/tmp/hang-read3 bs=4k skip=3584 count=1 iflag=direct status=none &
+DD=$!
+check "the third READ is held in the core" wait_for 30 session_busy t1 s1
+kmsg_mark lreset
+sg_reset -d $SDH >/tmp/reset-d.log 2>&1 &
+RST=$!
+lreset_received() { since_mark lreset | grep -q "rscst: TMF 4 lun 5 .*: received"; }
+check "LUN RESET reaches the core while the READ is held" wait_for 60 lreset_received
+check "the LUN reset waits for the held READ" kill -0 $RST
+check "resume the dm device (3)" dmsetup resume hang
+wait_bg "LUN RESET completes after the resume" $RST /tmp/reset-d.log
+expect_eq "the LUN RESET aborted the held READ" \
+	"$(since_mark lreset | sed -n 's/.*rscst: TMF 4 lun 5 .*: aborted \([0-9]*\)$/\1/p')" "1"
+wait_bg "the third READ completes after the reset" $DD /dev/null
+check "the third READ returns the device's data" cmp /tmp/hang-read3 <(dd if=/root/hang.img bs=4k skip=3584 count=1 status=none)
 check "unexport LUN 5" mgmt $SCST/targets/scst_local/t1/luns/mgmt "del 5"
 check "del_device hang1" mgmt $SCST/handlers/vdisk_fileio/mgmt "del_device hang1"
 check "remove the dm device" dmsetup remove hang

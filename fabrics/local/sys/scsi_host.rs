@@ -318,11 +318,11 @@ impl<T: HostOps> ScsiHost<T> {
 impl<T: HostOps> Drop for ScsiHost<T> {
     fn drop(&mut self) {
         let h = self.shost.as_ptr();
-        // SAFETY: live host (invariant). scsi_remove_host removes every
-        // device and waits for their requests, so queuecommand is never
-        // called again; the error handlers (the EH thread lives until the
-        // last scsi_host_put, and the reset ioctl of an fd still open) go
-        // through `with_ops`, which this waits for.
+        // scsi_remove_host removes every device and waits for their
+        // requests, so queuecommand is never called again; the error
+        // handlers (the EH thread lives until the last scsi_host_put, and
+        // the reset ioctl of an fd still open) go through `with_ops`.
+        // SAFETY: live host (invariant); callbacks handled as just said.
         unsafe {
             bindings::scsi_remove_host(h);
             let d = &*host_data::<T>(h);
@@ -386,10 +386,10 @@ unsafe fn eh_with_ops<T: HostOps>(cmd: *mut bindings::scsi_cmnd, f: impl FnOnce(
 
 unsafe extern "C" fn queuecommand<T: HostOps>(h: *mut bindings::Scsi_Host, cmd: *mut bindings::scsi_cmnd) -> c_int {
     let Some(c) = NonNull::new(cmd) else { return SCSI_MLQUEUE_HOST_BUSY };
-    // SAFETY: the midlayer queues commands only to devices of a host that is
-    // not yet removed (scsi_remove_host removes and drains every device
-    // first), so `ops` is set and stays so for this call; the hot path does
-    // without `with_ops`' counting.
+    // The midlayer queues commands only to devices of a host that is not yet
+    // removed (scsi_remove_host removes and drains every device first); the
+    // hot path does without `with_ops`' counting.
+    // SAFETY: so `ops` is set and stays so for this call.
     let ops = unsafe { &*(*host_data::<T>(h)).ops.load(Ordering::Acquire) };
     match ops.queue(ScsiCmd(c)) {
         Ok(()) => 0,
