@@ -320,47 +320,41 @@ n=$(since_mark abort | grep -c "rscst: TMF 1 lun 5 .*: aborted 1$" || true)
 expect_match "ABORT TASK aborted the one timed-out command" "$n" "^[1-9]"
 check "retried READ returns the device's data" cmp /tmp/hang-read <(dd if=/root/hang.img bs=4k skip=2048 count=1 status=none)
 
-# A TARGET RESET waiting for a READ the suspended device holds does not hold
-# the target's session lock: a new session on the same target registers.
-echo 60 >/sys/bus/scsi/devices/$H:0:0:5/timeout
-check "suspend the dm device again" dmsetup suspend hang
-dd if=$SDH of=/tmp/hang-read2 bs=4k skip=3072 count=1 iflag=direct status=none &
-DD=$!
-check "the READ is held in the core" wait_for 30 session_busy t1 s1
-kmsg_mark treset
-sg_reset -t $SDH >/tmp/reset-t.log 2>&1 &
-RST=$!
-treset_received() { since_mark treset | grep -q "rscst: TMF 5 .*: received"; }
-check "TARGET RESET reaches the core while the READ is held" wait_for 60 treset_received
-check "add_session on the same target completes while the reset waits" \
+# reset_holding_read NAME FUNCTION FLAG BLOCK [CMD...]: suspends the dm
+# device, READs 4 KiB block BLOCK of LUN 5 (held in the core), issues
+# `sg_reset FLAG`, which must reach the core as TMF FUNCTION and wait for the
+# held READ (running CMD meanwhile, as a check), then resumes the device:
+# the TMF aborted exactly the READ, and sd's retry returns the device's data.
+reset_holding_read() {
+	local name=$1 fn=$2 flag=$3 block=$4 dd rst
+	shift 4
+	echo 60 >/sys/bus/scsi/devices/$H:0:0:5/timeout
+	check "$name: suspend the dm device" dmsetup suspend hang
+	dd if=$SDH of=/tmp/held-read bs=4k skip=$block count=1 iflag=direct status=none &
+	dd=$!
+	check "$name: the READ is held in the core" wait_for 30 session_busy t1 s1
+	kmsg_mark held
+	sg_reset "$flag" $SDH >/tmp/held-reset.log 2>&1 &
+	rst=$!
+	held_received() { since_mark held | grep -q "rscst: TMF $fn lun [0-9]* .*: received"; }
+	check "$name reaches the core while the READ is held" wait_for 60 held_received
+	[ $# -gt 0 ] && "$@"
+	check "$name waits for the held READ" kill -0 $rst
+	check "$name: resume the dm device" dmsetup resume hang
+	wait_bg "$name completes after the resume" $rst /tmp/held-reset.log
+	expect_eq "$name aborted the held READ" \
+		"$(since_mark held | sed -n "s/.*rscst: TMF $fn lun [0-9]* .*: aborted \([0-9]*\)$/\1/p")" "1"
+	wait_bg "$name: the held READ completes (sd retries it)" $dd /dev/null
+	check "$name: the READ returns the device's data" \
+		cmp /tmp/held-read <(dd if=/root/hang.img bs=4k skip=$block count=1 status=none)
+}
+# A TARGET RESET waiting for the held READ does not hold the target's
+# session lock: a new session on the same target registers meanwhile.
+reset_holding_read "TARGET RESET" 5 -t 3072 \
+	check "add_session on the same target completes while the TARGET RESET waits" \
 	timeout 30 sh -c "echo 'add_session t1 s5' >$SCST/targets/scst_local/mgmt"
-check "the reset was still waiting meanwhile" kill -0 $RST
-check "resume the dm device (2)" dmsetup resume hang
-wait_bg "TARGET RESET completes after the resume" $RST /tmp/reset-t.log
-expect_eq "the TARGET RESET aborted the held READ" \
-	"$(since_mark treset | sed -n 's/.*rscst: TMF 5 .*: aborted \([0-9]*\)$/\1/p')" "1"
-wait_bg "the held READ completes after the reset (sd retries it)" $DD /dev/null
-check "the READ returns the device's data" cmp /tmp/hang-read2 <(dd if=/root/hang.img bs=4k skip=3072 count=1 status=none)
 check "del_session s5" mgmt $SCST/targets/scst_local/mgmt "del_session t1 s5"
-
-# A LUN RESET of the LUN whose READ the suspended device holds waits for it
-# and aborts it.
-check "suspend the dm device a third time" dmsetup suspend hang
-dd if=$SDH of=/tmp/hang-read3 bs=4k skip=3584 count=1 iflag=direct status=none &
-DD=$!
-check "the third READ is held in the core" wait_for 30 session_busy t1 s1
-kmsg_mark lreset
-sg_reset -d $SDH >/tmp/reset-d.log 2>&1 &
-RST=$!
-lreset_received() { since_mark lreset | grep -q "rscst: TMF 4 lun 5 .*: received"; }
-check "LUN RESET reaches the core while the READ is held" wait_for 60 lreset_received
-check "the LUN reset waits for the held READ" kill -0 $RST
-check "resume the dm device (3)" dmsetup resume hang
-wait_bg "LUN RESET completes after the resume" $RST /tmp/reset-d.log
-expect_eq "the LUN RESET aborted the held READ" \
-	"$(since_mark lreset | sed -n 's/.*rscst: TMF 4 lun 5 .*: aborted \([0-9]*\)$/\1/p')" "1"
-wait_bg "the third READ completes after the reset" $DD /dev/null
-check "the third READ returns the device's data" cmp /tmp/hang-read3 <(dd if=/root/hang.img bs=4k skip=3584 count=1 status=none)
+reset_holding_read "LUN RESET" 4 -d 3584
 check "unexport LUN 5" mgmt $SCST/targets/scst_local/t1/luns/mgmt "del 5"
 check "del_device hang1" mgmt $SCST/handlers/vdisk_fileio/mgmt "del_device hang1"
 check "remove the dm device" dmsetup remove hang
