@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The command lifecycle: the steps of `crate::lifecycle` performed for real.
 //!
-//! Contexts: `rx` and `start` may be called in atomic context (the loopback
-//! fabric's queuecommand); parsing and emulation never sleep; handler
-//! execution runs inline only for handlers whose `exec` never sleeps and is
-//! otherwise deferred to the core workqueue. `exec_done` may come from any
-//! context; `tx_done` too.
+//! Contexts: every entry point (`rx`, `start`, `rx_data_done`, `exec_done`,
+//! `tx_done`) may be called from process context, softirq or hard IRQ.
+//! Each step runs in a [`Frame`]: the caller's context (the worse of what
+//! the fabric declared and what the kernel reports) and whether the step is
+//! inside the fabric's own call. Parsing and emulation never sleep and run
+//! anywhere but hard IRQ. Handler execution runs inline only for handlers
+//! whose `exec` never sleeps, outside hard IRQ, and is otherwise deferred
+//! to the device's queue. Fabric callbacks run where the fabric's template
+//! allows (`crate::lifecycle::may_call_fabric`) and are otherwise handed to
+//! per-CPU work. Anything arriving in hard IRQ is queued.
 
 use crate::abi::{dir, io_op, CmdDesc, MAX_CDB_LEN, MAX_TRANSFER_BYTES, SENSE_BUF_LEN};
-use crate::lifecycle::{may_exec_in, Context, Event, State};
+use crate::lifecycle::{may_call_fabric, may_exec_in, Context, Event, Frame, State};
 use crate::lun::Mapped;
 use crate::scsi::cdb::{Cdb, DataDir, Op};
 use crate::scsi::device::DeviceParams;
@@ -16,7 +21,7 @@ use crate::scsi::emulate::{emulate_disk, Action, MAX_RESPONSE_LEN};
 use crate::scsi::sense::Sense;
 use crate::scsi::status;
 use crate::session::Session;
-use crate::sys::ops::{defer, CmdPtr, DataBuf, SessionRef};
+use crate::sys::ops::{defer, CmdPtr, DataBuf, ExecActive, ExecCall, SessionRef};
 use crate::sys::sg::SgList;
 use crate::sys::work::{current_cpu, WorkItem};
 use core::sync::atomic::Ordering;
@@ -52,6 +57,8 @@ pub struct Cmd {
     /// Bytes a READ or WRITE asked for beyond the initiator's buffer (a
     /// residual overflow): the command transfers the whole blocks that fit.
     pub overflow: u32,
+    /// Whether a handler completed it inside the core's `exec` call.
+    pub exec_call: ExecCall,
     /// The session it came in on, tracked there until this field drops.
     /// Last, so that it drops last (see [`SessionRef`]).
     pub session: SessionRef,
@@ -74,13 +81,22 @@ pub struct Rx<'a> {
     pub data: DataBuf,
 }
 
-/// The context flag a fabric passes, as a lifecycle context.
-pub fn context(atomic: bool) -> Context {
-    if atomic {
+/// The frame of a fabric's call into the core: `atomic` is what the fabric
+/// declared; the kernel's view makes it worse, never better. A fabric that
+/// declares it may sleep is checked by the debug kernel.
+pub fn fabric_frame(atomic: bool) -> Frame {
+    let declared = if atomic {
         Context::Atomic
     } else {
+        crate::sys::context::assert_may_sleep();
         Context::Thread
-    }
+    };
+    Frame { ctx: declared.worst(crate::sys::context::current()), in_fabric_call: true }
+}
+
+/// The frame of a handler's (or any other non-fabric) call into the core.
+fn callback_frame() -> Frame {
+    Frame { ctx: crate::sys::context::current(), in_fabric_call: false }
 }
 
 fn advance(c: &mut Cmd, ev: Event) {
@@ -145,7 +161,7 @@ pub fn rx(session: &Session, rx: Rx<'_>) -> Result<CmdPtr> {
         status: status::GOOD,
         sense_len: 0,
         aborted: 0,
-        io_op: 0,
+        io_op: io_op::NONE,
         fua: 0,
         expected_len: rx.expected_len,
         data_len: 0,
@@ -160,53 +176,89 @@ pub fn rx(session: &Session, rx: Rx<'_>) -> Result<CmdPtr> {
         fabric_priv: core::ptr::null_mut(),
         dev_priv: core::ptr::null_mut(),
     };
-    let cmd = Cmd { desc, state: State::New, mapped: None, cdb: None, data: rx.data, work: WorkItem::default(), overflow: 0, session };
+    let cmd = Cmd {
+        desc,
+        state: State::New,
+        mapped: None,
+        cdb: None,
+        data: rx.data,
+        work: WorkItem::default(),
+        overflow: 0,
+        exec_call: ExecCall::new(),
+        session,
+    };
     CmdPtr::alloc(cmd)
 }
 
-/// Parses and runs a command as far as it can go in `ctx`.
-pub fn start(mut cmd: CmdPtr, ctx: Context) {
+/// Parses and runs a command as far as it can go in `frame`.
+pub fn start(mut cmd: CmdPtr, frame: Frame) {
     let c = cmd.get();
     c.session.stats.commands.fetch_add(1, Ordering::Relaxed);
+    if frame.ctx == Context::Irq {
+        // Nothing but queueing in hard IRQ: the whole step goes to a thread
+        // (still `New`: `run_deferred` comes back here).
+        return defer(cmd, |c| &c.session.target.fabric.core.wq);
+    }
+    start_parsed(cmd, frame)
+}
+
+fn start_parsed(mut cmd: CmdPtr, frame: Frame) {
+    let c = cmd.get();
     if let Err(sense) = parse(c) {
         set_check(c, sense);
         advance(c, Event::Rejected);
-        return respond(cmd);
+        return respond(cmd, frame);
     }
-    with_buffer(cmd, ctx)
+    with_buffer(cmd, frame)
 }
 
 /// The parsed command gets its buffer (or waits for a thread to allocate a
 /// large one), then goes on to fetch write data or to run.
-fn with_buffer(mut cmd: CmdPtr, ctx: Context) {
+fn with_buffer(mut cmd: CmdPtr, frame: Frame) {
     let c = cmd.get();
     let needs = c.desc.data_dir == dir::WRITE && c.desc.data_len != 0;
-    match alloc_buf(c, ctx) {
+    match alloc_buf(c, frame.ctx) {
         Ok(Buffer::InThread) => {
             // Still `New`: `run_deferred` comes back here in a thread.
-            let core = c.session.target.fabric.core;
-            defer(&core.wq, cmd);
+            defer(cmd, thread_queue);
         }
         Ok(Buffer::Ready { allocated }) => {
             let needs_data = needs && allocated;
             advance(c, Event::Parsed { needs_data });
             if needs_data {
-                let fabric = c.session.target.fabric.ops;
-                if let Err(mut back) = fabric.rdy_to_xfer(cmd) {
-                    let c = back.get();
-                    set_check(c, Sense::INTERNAL_TARGET_FAILURE);
-                    advance(c, Event::Rejected);
-                    respond(back);
-                }
-                return;
+                return request_data(cmd, frame);
             }
-            ready(cmd, ctx)
+            ready(cmd, frame)
         }
         Err(sense) => {
             set_check(c, sense);
             advance(c, Event::Rejected);
-            respond(cmd)
+            respond(cmd, frame)
         }
+    }
+}
+
+/// The queue where a step of `c` that may sleep runs: its device's, so that
+/// a hung backing store holds up only its own LUNs.
+fn thread_queue(c: &Cmd) -> &crate::sys::work::Workqueue {
+    match c.mapped.as_ref() {
+        Some(m) => &m.dev.queue,
+        None => &c.session.target.fabric.core.wq,
+    }
+}
+
+/// Asks the fabric for the write data (in `DataWait`), here if its template
+/// allows, otherwise from per-CPU work.
+fn request_data(mut cmd: CmdPtr, frame: Frame) {
+    let ops = cmd.get().session.target.fabric.ops;
+    if !may_call_fabric(frame, ops.rules(true)) {
+        return defer(cmd, |c| &c.session.target.fabric.core.fabric_wq);
+    }
+    if let Err(mut back) = ops.rdy_to_xfer(cmd) {
+        let c = back.get();
+        set_check(c, Sense::INTERNAL_TARGET_FAILURE);
+        advance(c, Event::Rejected);
+        respond(back, Frame { in_fabric_call: true, ..frame });
     }
 }
 
@@ -288,17 +340,21 @@ fn alloc_buf(c: &mut Cmd, ctx: Context) -> Result<Buffer, Sense> {
     Ok(Buffer::Ready { allocated: true })
 }
 
-/// Write data arrived (or the transfer failed).
+/// Write data arrived (or the transfer failed). The fabric does not say
+/// whether it may sleep here: assume it may not.
 pub fn rx_data_done(mut cmd: CmdPtr, ok: bool) {
+    let frame = fabric_frame(true);
     let c = cmd.get();
     if !ok {
         set_check(c, Sense::ABORTED_COMMAND);
         advance(c, Event::Rejected);
-        return respond(cmd);
+        return respond(cmd, frame);
     }
     advance(c, Event::DataReceived);
-    // The fabric's context may not sleep (see the ABI context rule).
-    ready(cmd, Context::Atomic)
+    if frame.ctx == Context::Irq {
+        return defer(cmd, thread_queue);
+    }
+    ready(cmd, frame)
 }
 
 fn params_for<'a>(m: &'a Mapped, rel_tgt_id: u16) -> DeviceParams<'a> {
@@ -325,16 +381,16 @@ fn params_for<'a>(m: &'a Mapped, rel_tgt_id: u16) -> DeviceParams<'a> {
 }
 
 /// Emulates or dispatches a command whose data is present.
-fn ready(mut cmd: CmdPtr, ctx: Context) {
+fn ready(mut cmd: CmdPtr, frame: Frame) {
     let c = cmd.get();
     if c.session.is_aborted(c.session.slot()) {
         advance(c, Event::Rejected);
-        return respond(cmd);
+        return respond(cmd, frame);
     }
     let Some(cdb) = c.cdb else {
         set_check(c, Sense::INTERNAL_TARGET_FAILURE);
         advance(c, Event::Rejected);
-        return respond(cmd);
+        return respond(cmd, frame);
     };
     let action = match c.mapped.as_ref() {
         // READ and WRITE produce no response data: no scratch buffer to
@@ -349,7 +405,7 @@ fn ready(mut cmd: CmdPtr, ctx: Context) {
             let mut scratch = KVec::new();
             if scratch.extend_with(MAX_RESPONSE_LEN, 0u8, GFP_ATOMIC).is_err() {
                 set_check(c, BUSY);
-                return finish_emulated(cmd);
+                return finish_emulated(cmd, frame);
             }
             let a = emulate_disk(&cdb, &params_for(m, c.session.target.rel_tgt_id), &mut scratch);
             if let Action::DataIn { len } = a {
@@ -361,22 +417,22 @@ fn ready(mut cmd: CmdPtr, ctx: Context) {
         None => Action::Core,
     };
     match action {
-        Action::DataIn { .. } => finish_emulated(cmd),
+        Action::DataIn { .. } => finish_emulated(cmd, frame),
         Action::Good => {
             // No data went back: all of the buffer is residual.
             c.desc.resid = resid(c.desc.expected_len, 0);
-            finish_emulated(cmd)
+            finish_emulated(cmd, frame)
         }
         Action::Check(sense) => {
             set_check(c, sense);
-            finish_emulated(cmd)
+            finish_emulated(cmd, frame)
         }
-        Action::Read { lba, blocks, fua } => dispatch(cmd, ctx, io_op::READ, lba, blocks, fua),
-        Action::Write { lba, blocks, fua } => dispatch(cmd, ctx, io_op::WRITE, lba, blocks, fua),
-        Action::Flush { lba, blocks, .. } => dispatch(cmd, ctx, io_op::FLUSH, lba, blocks, false),
+        Action::Read { lba, blocks, fua } => dispatch(cmd, frame, io_op::READ, lba, blocks, fua),
+        Action::Write { lba, blocks, fua } => dispatch(cmd, frame, io_op::WRITE, lba, blocks, fua),
+        Action::Flush { lba, blocks, .. } => dispatch(cmd, frame, io_op::FLUSH, lba, blocks, false),
         Action::Core => {
             emulate_in_core(c, &cdb);
-            finish_emulated(cmd)
+            finish_emulated(cmd, frame)
         }
     }
 }
@@ -422,18 +478,18 @@ fn emulate_in_core(c: &mut Cmd, cdb: &Cdb) {
     }
 }
 
-fn finish_emulated(mut cmd: CmdPtr) {
+fn finish_emulated(mut cmd: CmdPtr, frame: Frame) {
     advance(cmd.get(), Event::Execute { emulated: true });
-    respond(cmd)
+    respond(cmd, frame)
 }
 
-fn dispatch(mut cmd: CmdPtr, ctx: Context, op: u8, lba: u64, blocks: u32, fua: bool) {
+fn dispatch(mut cmd: CmdPtr, frame: Frame, op: u8, lba: u64, blocks: u32, fua: bool) {
     let c = cmd.get();
     // A residual overflow transfers only the blocks the buffer holds.
     let blocks = if op == io_op::FLUSH { blocks } else { blocks.min(c.desc.data_len >> c.desc.block_shift) };
     if blocks == 0 && op != io_op::FLUSH {
         c.desc.resid = io_resid(c);
-        return finish_emulated(cmd);
+        return finish_emulated(cmd, frame);
     }
     c.desc.io_op = op;
     c.desc.lba = lba;
@@ -442,7 +498,7 @@ fn dispatch(mut cmd: CmdPtr, ctx: Context, op: u8, lba: u64, blocks: u32, fua: b
     let Some(m) = c.mapped.as_ref() else {
         set_check(c, Sense::LUN_NOT_SUPPORTED);
         advance(c, Event::Rejected);
-        return respond(cmd);
+        return respond(cmd, frame);
     };
     let atomic_ok = m.dev.handler.ops.exec_atomic();
     let bytes = u64::from(blocks) << c.desc.block_shift;
@@ -458,39 +514,64 @@ fn dispatch(mut cmd: CmdPtr, ctx: Context, op: u8, lba: u64, blocks: u32, fua: b
         _ => {}
     }
     c.desc.resid = io_resid(c);
-    if may_exec_in(ctx, atomic_ok) {
+    if may_exec_in(frame.ctx, atomic_ok) {
         // `ready` just checked for an abort.
-        exec(cmd)
+        exec(cmd, frame)
     } else {
-        let core = c.session.target.fabric.core;
-        defer(&core.wq, cmd)
+        defer(cmd, thread_queue)
     }
 }
 
-/// The deferred step, in a workqueue thread.
+/// A deferred step, in a workqueue thread: what runs depends on where the
+/// command is.
 pub fn run_deferred(mut cmd: CmdPtr) {
-    // Aborted while queued: do not run it.
+    let frame = Frame::THREAD;
     let c = cmd.get();
+    if c.state == State::Done {
+        // A response the fabric could not take where it was produced.
+        return respond(cmd, frame);
+    }
+    // Aborted while queued: do not run it.
     if c.session.is_aborted(c.session.slot()) {
         advance(c, Event::Rejected);
-        return respond(cmd);
+        return respond(cmd, frame);
     }
-    if c.state == State::New {
-        // Parsed in an atomic context; its buffer is allocated here.
-        return with_buffer(cmd, Context::Thread);
+    match c.state {
+        // Handed in from hard IRQ: parsed here in the shared queue, but as
+        // if atomic, so that what may block (a large buffer, a handler's
+        // `exec`) goes on in the device's own queue.
+        State::New if c.cdb.is_none() => start_parsed(cmd, Frame { ctx: Context::Atomic, in_fabric_call: false }),
+        // Parsed in atomic context with a large buffer to allocate.
+        State::New => with_buffer(cmd, frame),
+        State::DataWait => request_data(cmd, frame),
+        _ => match c.desc.io_op {
+            // Write data arrived in hard IRQ: not dispatched yet.
+            io_op::NONE => ready(cmd, frame),
+            _ => exec(cmd, frame),
+        },
     }
-    exec(cmd)
 }
 
-fn exec(mut cmd: CmdPtr) {
+fn exec(mut cmd: CmdPtr, frame: Frame) {
     let c = cmd.get();
     advance(c, Event::Execute { emulated: false });
-    let Some(dev) = c.mapped.as_ref().map(|m| m.dev.clone()) else { return };
+    let Some(m) = c.mapped.as_ref() else {
+        // `dispatch` only sends mapped commands here.
+        set_check(c, Sense::INTERNAL_TARGET_FAILURE);
+        advance(c, Event::ExecDone);
+        return respond(cmd, frame);
+    };
+    let (handler, ctx) = (m.dev.handler.ops, m.dev.ctx);
     // The command may complete and be freed inside `exec`; the device must
     // not be detached (nor its module unloaded) until `exec` has returned.
-    dev.exec_active.fetch_add(1, Ordering::AcqRel);
-    dev.handler.ops.exec(dev.ctx, cmd);
-    dev.exec_active.fetch_sub(1, Ordering::AcqRel);
+    let active = ExecActive::begin(&m.dev);
+    let completed_inline = handler.exec(ctx, cmd);
+    drop(active);
+    if let Some(cmd) = completed_inline {
+        // Completed before `exec` returned: go on here, where the frame
+        // says whether the fabric may be called.
+        respond(cmd, frame)
+    }
 }
 
 /// The handler finished (any context).
@@ -500,20 +581,26 @@ pub fn exec_done(mut cmd: CmdPtr, sense: Sense) {
         set_check(c, sense);
     }
     advance(c, Event::ExecDone);
-    respond(cmd)
+    if let Some(cmd) = cmd.completed_by_handler() {
+        respond(cmd, callback_frame())
+    }
 }
 
 /// Hands the response to the fabric (or, for an aborted command, lets the
-/// fabric release it silently).
-fn respond(mut cmd: CmdPtr) {
+/// fabric release it silently), here if its template allows, otherwise
+/// from per-CPU work.
+fn respond(mut cmd: CmdPtr, frame: Frame) {
     let c = cmd.get();
+    let ops = c.session.target.fabric.ops;
+    if !may_call_fabric(frame, ops.rules(false)) {
+        return defer(cmd, |c| &c.session.target.fabric.core.fabric_wq);
+    }
     if c.session.is_aborted(c.session.slot()) {
         c.desc.aborted = 1;
         c.desc.status = status::TASK_ABORTED;
     }
     advance(c, Event::Transmit);
-    let fabric = c.session.target.fabric.ops;
-    fabric.xmit_response(cmd)
+    ops.xmit_response(cmd)
 }
 
 /// The fabric is done: release everything (any context).
@@ -528,9 +615,7 @@ pub fn tx_done(mut cmd: CmdPtr) {
 /// Idempotent. (Its in-flight entry goes when it is freed, see
 /// [`crate::sys::ops::SessionRef`].)
 pub fn release(c: &mut Cmd) {
-    if let Some(m) = c.mapped.take() {
-        m.dev.inflight.fetch_sub(1, Ordering::AcqRel);
-    }
+    c.mapped = None;
     if let Some(b) = c.data.take_owned() {
         c.desc.sg = core::ptr::null_mut();
         c.desc.sg_cnt = 0;

@@ -7,8 +7,9 @@ use crate::msg::MgmtResult;
 use crate::registry::{Core, Graveyard, Registry, Teardown};
 use crate::sys::ops::{DevContext, DevPriv};
 use crate::sys::sysfs::{Attr, AttrOps, Dir, Link, TextBuf};
+use crate::sys::work::{QueueKind, Workqueue};
 use core::fmt::Write;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::fmt;
 use kernel::prelude::*;
@@ -20,6 +21,9 @@ use crate::mgmt_err;
 /// Longest wait for a device's commands to drain before detaching anyway
 /// would free memory still in use; we keep waiting but complain.
 const DRAIN_WARN_MS: u32 = 30_000;
+/// Commands of one device that may run in threads at once (SCST's default
+/// is a pool of 8 threads per device; file I/O benefits from more).
+const DEVICE_THREADS: i32 = 32;
 
 /// What the emulation reports about the device.
 #[derive(Clone, Copy)]
@@ -62,9 +66,16 @@ pub struct Device {
     pub exported: AtomicU32,
     /// Commands holding the device (looked up and not yet freed).
     pub inflight: AtomicU32,
+    /// Set when teardown starts waiting for `inflight`: no new holder.
+    pub dying: AtomicBool,
     /// Calls into the handler's `exec` that have not returned yet (a
     /// command may be freed before its `exec` call returns).
     pub exec_active: AtomicU32,
+    /// Where the device's commands run when their step may sleep: a queue
+    /// per device, so that a hung backing store stalls only its own LUNs.
+    /// Destroyed (after draining) when the device is freed, which happens
+    /// in management context only (see `DeviceRef`).
+    pub queue: Workqueue,
     #[pin]
     sysfs: Mutex<DeviceSysfs>,
 }
@@ -223,7 +234,8 @@ impl Teardown for Device {
         // No LUN maps the device any more; wait for commands that found it
         // before that, then release the backend.
         let mut waited = 0u64;
-        let idle = || self.inflight.load(Ordering::Acquire) == 0 && self.exec_active.load(Ordering::Acquire) == 0;
+        self.dying.store(true, Ordering::SeqCst);
+        let idle = || self.inflight.load(Ordering::SeqCst) == 0 && self.exec_active.load(Ordering::SeqCst) == 0;
         while !crate::sys::time::wait_until(DRAIN_WARN_MS, 5, idle) {
             waited += u64::from(DRAIN_WARN_MS);
             pr_warn!("device {:?}: still {} commands after {} ms\n",
@@ -288,6 +300,18 @@ pub fn add(
     };
     let hash = name_hash(name.as_bytes());
     let ctx = backend.context();
+    let queue = CString::try_from_fmt(fmt!("rscst_{}", name))
+        .and_then(|qname| {
+            let qname = core::ffi::CStr::from_bytes_with_nul(qname.as_bytes_with_nul()).map_err(|_| EINVAL)?;
+            Workqueue::new(qname, QueueKind::Blocking { max_active: DEVICE_THREADS })
+        });
+    let queue = match queue {
+        Ok(q) => q,
+        Err(e) => {
+            handler.ops.detach(backend);
+            return Err(crate::msg::MgmtError::new(e, format_args!("add_device {}: no workqueue", name)));
+        }
+    };
     let dev = CString::try_from_fmt(fmt!("{}", name))
         .and_then(|cname| {
             Arc::pin_init(
@@ -301,7 +325,9 @@ pub fn add(
                     naa_id: hash,
                     exported: AtomicU32::new(0),
                     inflight: AtomicU32::new(0),
+                    dying: AtomicBool::new(false),
                     exec_active: AtomicU32::new(0),
+                    queue,
                     sysfs <- new_mutex!(DeviceSysfs {
                         handler_link: None,
                         attrs: KVec::new(),

@@ -9,7 +9,7 @@ use crate::sys::abi::CoreRef;
 use crate::sys::ops::FabricRef;
 use crate::sys::sysfs::{Attr, AttrOps, Dir, TextBuf};
 use core::fmt::Write;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
@@ -25,6 +25,8 @@ pub struct Fabric {
     pub core: CoreRef,
     /// Set (under `Core::reg`) when unregistering: stores refuse.
     pub dead: AtomicBool,
+    /// TMFs submitted and not yet reported with `tmf_done`.
+    pub tmfs_pending: AtomicU32,
     #[pin]
     sysfs: Mutex<FabricSysfs>,
 }
@@ -94,7 +96,7 @@ pub fn register(core: CoreRef, ops: FabricRef) -> Result {
     }
     let dir = Dir::new(Some(&core.targets_dir), ops.name())?;
     let f = Arc::pin_init(
-        pin_init!(Fabric { ops, core, dead: AtomicBool::new(false), sysfs <- new_mutex!(FabricSysfs { attrs: KVec::new(), dir: Some(dir) }) }),
+        pin_init!(Fabric { ops, core, dead: AtomicBool::new(false), tmfs_pending: AtomicU32::new(0), sysfs <- new_mutex!(FabricSysfs { attrs: KVec::new(), dir: Some(dir) }) }),
         GFP_KERNEL,
     )?;
     {
@@ -110,10 +112,12 @@ pub fn register(core: CoreRef, ops: FabricRef) -> Result {
 
 /// Unregisters a fabric, deleting its targets first.
 pub fn unregister(core: &Core, ops: *const crate::abi::FabricOps) {
+    let mut gone = None;
     crate::registry::until_done(core, b"unregister_fabric", |reg: &mut Registry, grave: &mut Graveyard| -> MgmtResult {
         let Some(f) = reg.fabrics.iter().find(|f| f.ops.is(ops)).cloned() else {
             return Ok(());
         };
+        gone = Some(f.clone());
         // Everything that allocates comes first, so a failure changes nothing.
         let targets = reg.targets.iter().flatten().filter(|t| Arc::ptr_eq(&t.fabric, &f)).count();
         grave.reserve(targets + 1)?;
@@ -123,4 +127,14 @@ pub fn unregister(core: &Core, ops: *const crate::abi::FabricOps) {
         crate::target::del_all(reg, grave, &f)?;
         grave.bury(f)
     });
+    // TMFs submitted before its sessions went away may still be about to
+    // call the fabric's `tmf_done`; its module stays until they did (the
+    // TMFs of other fabrics are not waited for).
+    if let Some(f) = gone {
+        let mut waited = 0u64;
+        while !crate::sys::time::wait_until(60_000, 5, || f.tmfs_pending.load(Ordering::Acquire) == 0) {
+            waited += 60_000;
+            pr_warn!("fabric {:?}: TMFs still running after {} ms\n", f.ops.name(), waited);
+        }
+    }
 }

@@ -15,8 +15,10 @@ use core::sync::atomic::Ordering;
 use kernel::alloc::flags::{GFP_ATOMIC, GFP_KERNEL};
 use kernel::fmt;
 use kernel::prelude::*;
-use kernel::sync::{Arc, Mutex, SpinLock};
-use kernel::{new_mutex, new_spinlock};
+use crate::sys::lock::IrqSpinLock;
+use crate::sys::ops::DeviceRef;
+use kernel::sync::{Arc, Mutex};
+use kernel::new_mutex;
 use crate::mgmt_err;
 
 /// Highest LUN number accepted (SAM flat addressing: 14 bits).
@@ -33,10 +35,10 @@ pub struct LunEntry {
     pub read_only: bool,
 }
 
-/// What a lookup returns: the device, counted as in flight.
+/// What a lookup returns: the device, counted as in flight until dropped.
 pub struct Mapped {
-    /// The device (its `inflight` was incremented; the command decrements it).
-    pub dev: Arc<Device>,
+    /// The device.
+    pub dev: DeviceRef,
     /// Writes refused through this LUN.
     pub read_only: bool,
 }
@@ -45,7 +47,7 @@ pub struct Mapped {
 #[pin_data]
 pub struct LunSet {
     #[pin]
-    table: SpinLock<KVec<Option<LunEntry>>>,
+    table: IrqSpinLock<KVec<Option<LunEntry>>>,
     #[pin]
     sysfs: Mutex<LunSetSysfs>,
 }
@@ -122,7 +124,7 @@ impl LunSet {
     /// An empty set.
     pub fn new() -> impl PinInit<Self> {
         pin_init!(LunSet {
-            table <- new_spinlock!(KVec::new(), "rscst_lun_table"),
+            table <- crate::new_irq_spinlock!(KVec::new(), "rscst_lun_table"),
             sysfs <- new_mutex!(LunSetSysfs { luns: KVec::new(), attrs: KVec::new(), dir: None }, "rscst_lun_sysfs"),
         })
     }
@@ -143,8 +145,17 @@ impl LunSet {
         let e = t.iter().flatten().find(|e| e.lun == lun)?;
         // Counted under the table lock: a device removed from the table after
         // this still waits for the command (see Device::teardown).
-        e.dev.inflight.fetch_add(1, Ordering::AcqRel);
-        Some(Mapped { dev: e.dev.clone(), read_only: e.read_only })
+        Some(Mapped { dev: DeviceRef::count(&e.dev)?, read_only: e.read_only })
+    }
+
+    /// The `i`th slot of the table: None past the end, `Some(None)` for an
+    /// empty slot, else the LUN and its device (counted, as by `lookup`).
+    /// Lets callers that sleep between entries walk the table without
+    /// holding its lock or copying it.
+    pub fn lun_at(&self, i: usize) -> Option<Option<(u64, Mapped)>> {
+        let t = self.table.lock();
+        let slot = t.get(i)?;
+        Some(slot.as_ref().and_then(|e| Some((e.lun, Mapped { dev: DeviceRef::count(&e.dev)?, read_only: e.read_only }))))
     }
 
     /// Calls `f` with every LUN number, in table order (REPORT LUNS).

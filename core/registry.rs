@@ -21,8 +21,9 @@ use crate::fabric::Fabric;
 use crate::handler::Handler;
 use crate::msg::{MgmtResult, Msg};
 use crate::sys::sysfs::{Attr, AttrOps, Dir, TextBuf};
-use crate::sys::work::Workqueue;
+use crate::sys::work::{QueueKind, Workqueue};
 use core::fmt::Write;
+use core::sync::atomic::AtomicU64;
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
@@ -115,8 +116,18 @@ pub struct Core {
     #[pin]
     pub reg: Mutex<Registry>,
     last: Arc<Mutex<LastResult>>,
-    /// Thread pool for command steps that may sleep.
+    /// Threads for command steps that may sleep and belong to no device
+    /// (buffers of commands to unmapped LUNs).
     pub wq: Workqueue,
+    /// Per-CPU work calling fabric callbacks that may not run where the
+    /// command was (atomic context, or inside the fabric's own call).
+    pub fabric_wq: Workqueue,
+    /// Threads running task management functions.
+    pub tmf_wq: Workqueue,
+    /// Sequence numbers of commands, in arrival order over all sessions: a
+    /// TMF affects only commands numbered below the value it saw when it
+    /// was submitted.
+    pub cmd_seq: AtomicU64,
     /// Data buffers for commands without the initiator's own.
     pub sgv: Arc<crate::sgv::Sgv>,
     /// `handlers/`.
@@ -183,7 +194,9 @@ impl Core {
         let last = Arc::pin_init(new_mutex!(LastResult { errno: 0, msg: Msg::new() }, "rscst_last_res"), GFP_KERNEL)?;
         let res_attr = LastResAttr { last: last.clone() };
         attrs.push(root.add_attr(c"last_sysfs_mgmt_res", 0o444, Arc::new(res_attr, GFP_KERNEL)?)?, GFP_KERNEL)?;
-        let wq = Workqueue::new(c"rscst_wq")?;
+        let wq = Workqueue::new(c"rscst_wq", QueueKind::Blocking { max_active: 0 })?;
+        let fabric_wq = Workqueue::new(c"rscst_fabric", QueueKind::PerCpu)?;
+        let tmf_wq = Workqueue::new(c"rscst_tmf", QueueKind::Blocking { max_active: 0 })?;
         let sgv = Arc::pin_init(crate::sgv::Sgv::new(), GFP_KERNEL)?;
         let stats = crate::sgv::SgvStats { sgv: sgv.clone() };
         attrs.push(sgv_dir.add_attr(c"global_stats", 0o444, Arc::new(stats, GFP_KERNEL)?)?, GFP_KERNEL)?;
@@ -193,6 +206,9 @@ impl Core {
                 reg <- new_mutex!(Registry::default(), "rscst_registry"),
                 last,
                 wq,
+                fabric_wq,
+                tmf_wq,
+                cmd_seq: AtomicU64::new(1),
                 sgv,
                 handlers_dir,
                 devices_dir,

@@ -5,7 +5,9 @@
 //! Locking: `inflight` is a spinlock taken on the data path (command
 //! arrival, abort checks, release) and by TMFs; it protects only the slot
 //! table. `group` is a spinlock taken on the data path to find the session's
-//! LUN set. Lock order: `Target::sessions` -> `Target::groups` (mutexes) ->
+//! LUN set. Both disable interrupts (the data path runs in any context).
+//! Waiters for aborted commands (TMFs, session teardown) sleep on
+//! `released`, which a command's release signals when it was aborted. Lock order: `Target::sessions` -> `Target::groups` (mutexes) ->
 //! `group` -> `LunSet::table` -> `inflight`. Nothing holds `Target::sessions`
 //! while it waits: walks over the sessions use `Target::for_each_session`.
 
@@ -19,8 +21,9 @@ use kernel::alloc::flags::{GFP_ATOMIC, GFP_KERNEL};
 use kernel::fmt;
 use kernel::prelude::*;
 use kernel::str::CString;
-use kernel::sync::{Arc, Mutex, SpinLock};
-use kernel::{new_mutex, new_spinlock};
+use crate::sys::lock::IrqSpinLock;
+use kernel::sync::{Arc, CondVar, CondVarTimeoutResult, Mutex};
+use kernel::{new_condvar, new_mutex};
 
 /// How long session teardown waits for aborted commands before warning.
 const DRAIN_WARN_MS: u32 = 30_000;
@@ -28,7 +31,7 @@ const DRAIN_WARN_MS: u32 = 30_000;
 /// One command in flight, as TMFs see it.
 #[derive(Clone, Copy)]
 pub struct Track {
-    /// Unique per session.
+    /// Arrival order, unique over all sessions (`Core::cmd_seq`).
     pub id: u64,
     /// Initiator task tag.
     pub tag: u64,
@@ -41,7 +44,6 @@ pub struct Track {
 /// The session's in-flight table.
 pub struct InFlight {
     slots: KVec<Option<Track>>,
-    next_id: u64,
     free_hint: usize,
     count: usize,
 }
@@ -98,10 +100,13 @@ pub struct Session {
     pub stats: Stats,
     /// Commands in flight.
     #[pin]
-    pub inflight: SpinLock<InFlight>,
+    pub inflight: IrqSpinLock<InFlight>,
+    /// Signalled when an aborted command leaves `inflight`.
+    #[pin]
+    released: CondVar,
     /// The access group whose LUNs the session sees (None: the target's).
     #[pin]
-    group: SpinLock<Option<Arc<Group>>>,
+    group: IrqSpinLock<Option<Arc<Group>>>,
     #[pin]
     sysfs: Mutex<SessionSysfs>,
 }
@@ -123,6 +128,11 @@ impl Session {
     /// Looks a LUN up in the session's LUN set (data path, any context).
     pub fn lookup(&self, lun: u64) -> Option<Mapped> {
         self.with_luns(|s| s.lookup(lun))
+    }
+
+    /// The `i`th slot of the session's LUN table (see [`LunSet::lun_at`]).
+    pub fn lun_at(&self, i: usize) -> Option<Option<(u64, Mapped)>> {
+        self.with_luns(|s| s.lun_at(i))
     }
 
     /// Calls `f` with every LUN the session sees (REPORT LUNS).
@@ -182,8 +192,7 @@ impl Session {
         if self.dying.load(Ordering::Acquire) {
             return Err(ENODEV);
         }
-        let id = f.next_id;
-        f.next_id += 1;
+        let id = self.target.fabric.core.cmd_seq.fetch_add(1, Ordering::AcqRel);
         let t = Track { id, tag, lun, aborted: false };
         let hint = f.free_hint;
         let slot = match f.slots.get(hint) {
@@ -206,9 +215,14 @@ impl Session {
     pub(crate) fn untrack(&self, slot: usize) {
         let mut f = self.inflight.lock();
         if let Some(s) = f.slots.get_mut(slot) {
-            if s.take().is_some() {
+            if let Some(t) = s.take() {
                 f.count -= 1;
                 f.free_hint = slot;
+                if t.aborted {
+                    // Under the lock: once it is released the session may
+                    // be freed by the waiter.
+                    self.released.notify_all();
+                }
             }
         }
     }
@@ -224,15 +238,46 @@ impl Session {
         self.inflight.lock().count
     }
 
+    /// Marks the commands matching `pred` aborted; returns how many.
+    pub fn abort_matching(&self, pred: &dyn Fn(&Track) -> bool) -> usize {
+        self.inflight.lock().abort_matching(pred)
+    }
+
+    /// Sleeps until no aborted command matching `pred` is in flight, woken
+    /// as they are released; calls `stuck(ms waited)` every `warn_ms` that
+    /// passes without it. Thread context; holds no lock but `inflight`
+    /// between checks.
+    pub fn wait_aborted(&self, pred: &dyn Fn(&Track) -> bool, warn_ms: u32, mut stuck: impl FnMut(u64)) {
+        crate::sys::context::assert_may_sleep();
+        let start = crate::sys::time::now_ms();
+        let mut warned = 0u64;
+        loop {
+            let mut f = self.inflight.lock();
+            if !f.aborted_left(pred) {
+                return;
+            }
+            // Interruptible: a long wait for a hung backend is no hung task.
+            let res = self.released.wait_interruptible_timeout(&mut f, kernel::time::msecs_to_jiffies(warn_ms));
+            drop(f);
+            if let CondVarTimeoutResult::Signal { .. } = res {
+                // A signal pending (a management write from a process that
+                // was signalled) cannot cut the wait short: poll instead.
+                crate::sys::time::sleep_ms(10);
+            }
+            let waited = crate::sys::time::now_ms().saturating_sub(start);
+            if waited / u64::from(warn_ms) > warned {
+                warned = waited / u64::from(warn_ms);
+                stuck(waited);
+            }
+        }
+    }
+
     /// Aborts every command (session loss) and waits for them.
     fn drain(&self) {
-        self.inflight.lock().abort_matching(&|_| true);
-        let mut waited = 0u64;
-        while !crate::sys::time::wait_until(DRAIN_WARN_MS, 2, || self.active() == 0) {
-            waited += u64::from(DRAIN_WARN_MS);
-            pr_warn!("session {:?}: {} commands still in flight after {} ms\n",
-                self.initiator, self.active(), waited);
-        }
+        self.abort_matching(&|_| true);
+        self.wait_aborted(&|_| true, DRAIN_WARN_MS, |waited| {
+            pr_warn!("session {:?}: {} commands still in flight after {} ms\n", self.initiator, self.active(), waited);
+        });
     }
 }
 
@@ -328,8 +373,9 @@ pub fn register(target: &Arc<Target>, initiator: &[u8], sess_priv: usize) -> Res
             sess_priv,
             dying: AtomicBool::new(false),
             stats: Stats::default(),
-            inflight <- new_spinlock!(InFlight { slots: KVec::new(), next_id: 1, free_hint: 0, count: 0 }, "rscst_inflight"),
-            group <- new_spinlock!(group, "rscst_session_group"),
+            inflight <- crate::new_irq_spinlock!(InFlight { slots: KVec::new(), free_hint: 0, count: 0 }, "rscst_inflight"),
+            released <- new_condvar!("rscst_session_released"),
+            group <- crate::new_irq_spinlock!(group, "rscst_session_group"),
             sysfs <- new_mutex!(SessionSysfs { attrs: KVec::new(), dir: None }),
         }),
         GFP_KERNEL,

@@ -14,8 +14,7 @@ use crate::sys::sysfs::{AttrOps, TextBuf};
 use core::fmt::Write;
 use kernel::alloc::flags::GFP_ATOMIC;
 use kernel::prelude::*;
-use kernel::sync::SpinLock;
-use kernel::new_spinlock;
+use crate::sys::lock::IrqSpinLock;
 
 /// A stack on a KVec (6.12's KVec has no pop).
 struct Stack<T> {
@@ -77,14 +76,14 @@ impl SgvBuf {
 #[pin_data]
 pub struct Sgv {
     #[pin]
-    pools: SpinLock<Pools>,
+    pools: IrqSpinLock<Pools>,
 }
 
 impl Sgv {
     /// An empty cache.
     pub fn new() -> impl PinInit<Self> {
         pin_init!(Sgv {
-            pools <- new_spinlock!(Pools {
+            pools <- crate::new_irq_spinlock!(Pools {
                 free: [const { Stack::new() }; NUM_CLASSES],
                 stats: [ClassStats::default(); NUM_CLASSES],
                 cached_pages: 0,

@@ -2,17 +2,24 @@
 //! Task management: ABORT TASK, ABORT TASK SET, CLEAR TASK SET, LUN RESET,
 //! TARGET RESET, I_T NEXUS RESET.
 //!
-//! A TMF marks the affected commands aborted, then waits until each has been
-//! released by whoever owned it (handler or fabric). Only then does it
-//! report completion, so no command completes after its abort is reported.
-//! It never gives up waiting: a fabric that shares buffers with its
-//! initiator (loopback) must not see a reset succeed or fail while the core
-//! still holds one of its commands. A stuck backend is reported every
-//! minute instead. Runs in process context (the fabric's TMF thread or the
-//! SCSI error handler) and allocates nothing on the abort path.
+//! A fabric submits a TMF from any context ([`submit`]) and gets its result
+//! later through its `tmf_done` callback; the TMF runs in a core thread. It
+//! marks the affected commands aborted, tells the handlers of the devices
+//! concerned (their `task_mgmt` hook, so that a backend can finish what it
+//! holds early), then sleeps until each marked command has been released by
+//! whoever owned it (handler or fabric). Only then does it report, so no
+//! command completes after its abort is reported. It never gives up
+//! waiting: a fabric that shares buffers with its initiator (loopback) must
+//! not see a reset succeed or fail while the core still holds one of its
+//! commands; a stuck backend is reported every minute instead. No lock is
+//! held while waiting, so logins, LUN changes and other TMFs go on, and the
+//! marking and waiting allocate nothing.
 
 use crate::abi::{tmf, tmf_result};
+use crate::lun::Mapped;
 use crate::session::{Session, Track};
+use crate::sys::ops::TmfPriv;
+use crate::sys::work::RunOnce;
 use core::ffi::c_int;
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
@@ -24,70 +31,143 @@ static TMF_LOG: crate::ratelimit::RateLimit = crate::ratelimit::RateLimit::new(2
 /// How often a TMF waiting for a stuck command says so.
 const TMF_WARN_MS: u32 = 60_000;
 
-/// Marks the commands of `s` matching `pred`, waits for them and returns
-/// how many there were.
-fn abort_and_wait(s: &Session, function: u8, pred: &dyn Fn(&Track) -> bool) -> usize {
-    let found = s.inflight.lock().abort_matching(pred);
-    let mut waited = 0u64;
-    while !crate::sys::time::wait_until(TMF_WARN_MS, 1, || !s.inflight.lock().aborted_left(pred)) {
-        waited += u64::from(TMF_WARN_MS);
-        pr_warn!("TMF {} on {:?}: aborted commands still held by the backend after {} ms\n",
-            function, s.initiator, waited);
+/// A TMF on its way to a core thread.
+struct Request {
+    sess: Arc<Session>,
+    function: u8,
+    lun: u64,
+    tag: u64,
+    /// Commands numbered from here on arrived after the TMF: untouched.
+    before: u64,
+    tmf_priv: TmfPriv,
+}
+
+impl RunOnce for Request {
+    fn run(self) {
+        let fabric = &self.sess.target.fabric;
+        let result = run(&self.sess, self.function, self.lun, self.tag, self.before);
+        fabric.ops.tmf_done(self.tmf_priv, result);
+        // After its last call into the fabric (its module may go once the
+        // count is zero, see `fabric::unregister`).
+        fabric.tmfs_pending.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Submits `function` for `sess` (see [`crate::abi::exports::TaskMgmt`]).
+/// Any context. The TMF affects the commands that arrived before this call.
+pub fn submit(sess: &Arc<Session>, function: u8, lun: u64, tag: u64, tmf_priv: TmfPriv) -> Result {
+    let fabric = &sess.target.fabric;
+    if !fabric.ops.has_tmf_done() {
+        return Err(EINVAL);
+    }
+    let before = fabric.core.cmd_seq.load(Ordering::Acquire);
+    let req = Request { sess: sess.clone(), function, lun, tag, before, tmf_priv };
+    fabric.tmfs_pending.fetch_add(1, Ordering::AcqRel);
+    fabric.core.tmf_wq.queue_value(req).inspect_err(|_| {
+        fabric.tmfs_pending.fetch_sub(1, Ordering::AcqRel);
+    })
+}
+
+/// Marks the commands of `s` matching `pred` (all at LUNs for which
+/// `at_lun` holds) and tells the handlers of those LUNs; returns how many.
+fn mark(s: &Session, function: u8, pred: &dyn Fn(&Track) -> bool, at_lun: &dyn Fn(u64) -> bool) -> usize {
+    let found = s.abort_matching(pred);
+    if found != 0 {
+        tell_handlers(s, function, at_lun);
     }
     found
 }
 
-/// Runs `function` for `sess` (see [`crate::abi::exports::TaskMgmt`]).
-pub fn run(sess: &Arc<Session>, function: u8, lun: u64, tag: u64) -> c_int {
+/// Waits until the aborted commands of `s` older than the TMF are released
+/// (those it marked, and any other TMF marked before it).
+fn wait(s: &Session, function: u8, before: u64) {
+    s.wait_aborted(&|t| t.id < before, TMF_WARN_MS, |waited| {
+        pr_warn!("TMF {} on {:?}: aborted commands still held by the backend after {} ms\n",
+            function, s.initiator, waited);
+    });
+}
+
+/// Calls the `task_mgmt` hook of the handler of every device `s` sees at a
+/// LUN for which `at_lun` holds (walking the LUN table by index: no
+/// allocation, no lock held during the calls).
+fn tell_handlers(s: &Session, function: u8, at_lun: &dyn Fn(u64) -> bool) {
+    let mut i = 0;
+    while let Some(entry) = s.lun_at(i) {
+        i += 1;
+        let Some((lun, m)) = entry else { continue };
+        if at_lun(lun) {
+            m.dev.handler.ops.task_mgmt(&m.dev, function);
+        }
+    }
+}
+
+/// Runs `function` for `sess` in a core thread on the commands numbered
+/// below `before`; returns a [`tmf_result`].
+fn run(sess: &Arc<Session>, function: u8, lun: u64, tag: u64, before: u64) -> c_int {
     // One decision for both lines, so a TMF logs both or neither.
     let log = TMF_LOG.allow();
     if log {
         pr_info!("TMF {} lun {} from {:?}: received\n", function, lun, sess.initiator);
     }
     let target = &sess.target;
+    let older = |t: &Track| t.id < before;
+    let mut failed = false;
     let aborted = match function {
-        tmf::ABORT_TASK => abort_and_wait(sess, function, &|t| t.tag == tag),
-        tmf::ABORT_TASK_SET => abort_and_wait(sess, function, &|t| t.lun == lun),
-        tmf::NEXUS_LOSS => abort_and_wait(sess, function, &|_| true),
+        tmf::ABORT_TASK => mark(sess, function, &|t| older(t) && t.tag == tag && t.lun == lun, &|l| l == lun),
+        tmf::ABORT_TASK_SET => mark(sess, function, &|t| older(t) && t.lun == lun, &|l| l == lun),
+        tmf::NEXUS_LOSS => mark(sess, function, &older, &|_| true),
         tmf::CLEAR_TASK_SET | tmf::LUN_RESET => {
             // The logical unit behind `lun` for this session, wherever other
             // sessions (other access groups) see it.
             let Some(m) = sess.lookup(lun) else { return tmf_result::NOT_FOUND };
-            let mut aborted = 0;
-            let mut failed = false;
-            // The sessions lock is not held while waiting: management and
-            // other targets' TMFs go on meanwhile.
-            target.for_each_session(|s| {
-                // May allocate: on failure report FAILED, and the error
-                // handler escalates to a target reset, which does not.
-                let Ok(luns) = s.luns_of(&m.dev) else {
-                    failed = true;
-                    return;
-                };
-                failed |= luns.is_empty() && Arc::ptr_eq(s, sess);
-                if !luns.is_empty() {
-                    aborted += abort_and_wait(s, function, &|t| luns.contains(&t.lun));
-                }
-            });
-            m.dev.inflight.fetch_sub(1, Ordering::AcqRel);
-            if failed {
-                return tmf_result::FAILED;
-            }
-            aborted
+            let (n, complete) = mark_unit(sess, function, &m, before);
+            failed = !complete;
+            n
         }
         tmf::TARGET_RESET => {
             let mut aborted = 0;
-            target.for_each_session(|s| aborted += abort_and_wait(s, function, &|_| true));
+            target.for_each_session(|s| aborted += mark(s, function, &older, &|_| true));
             aborted
         }
         _ => return tmf_result::REJECTED,
     };
+    // Every session's commands are marked before any is waited for: a
+    // reset takes effect at once on the whole target. The wait does not
+    // depend on the LUN mapping, which may change meanwhile.
+    match function {
+        tmf::CLEAR_TASK_SET | tmf::LUN_RESET | tmf::TARGET_RESET => {
+            target.for_each_session(|s| wait(s, function, before));
+        }
+        _ => wait(sess, function, before),
+    }
     // The count is what the VM suites read to prove a TMF met commands in flight.
     if log {
         pr_info!("TMF {} lun {} from {:?}: aborted {}\n", function, lun, sess.initiator, aborted);
+    }
+    if failed {
+        return tmf_result::FAILED;
     }
     if function == tmf::ABORT_TASK && aborted == 0 {
         return tmf_result::NOT_FOUND;
     }
     tmf_result::COMPLETE
+}
+
+/// Marks every command of the logical unit `m` older than `before` in every
+/// session of the target; returns how many, and whether that was done
+/// completely.
+fn mark_unit(sess: &Arc<Session>, function: u8, m: &Mapped, before: u64) -> (usize, bool) {
+    let mut aborted = 0;
+    let mut failed = false;
+    // Finding a session's LUNs of the unit may allocate: on failure the TMF
+    // reports FAILED (after waiting for what was marked), and the error
+    // handler escalates to a target reset, which does not allocate.
+    sess.target.for_each_session(|s| match s.luns_of(&m.dev) {
+        Ok(luns) => {
+            failed |= luns.is_empty() && Arc::ptr_eq(s, sess);
+            aborted += mark(s, function, &|t| t.id < before && luns.contains(&t.lun), &|l| luns.contains(&l));
+        }
+        Err(_) => failed = true,
+    });
+    (aborted, !failed)
 }

@@ -6,8 +6,11 @@
 use super::sg::SgList;
 use crate::abi::{self, exports, CmdDesc, FabricOps, HandlerOps};
 use core::ffi::{c_int, c_void};
+use core::pin::Pin;
 use core::ptr::NonNull;
 use kernel::error::{code, Error, Result};
+use kernel::prelude::*;
+use kernel::sync::{new_condvar, new_spinlock, CondVar, CondVarTimeoutResult, SpinLock};
 
 extern "C" {
     fn rscst_abi_version() -> u32;
@@ -38,7 +41,8 @@ extern "C" {
     fn rscst_sg_copy(dst: *mut c_void, dst_nents: u32, src: *mut c_void, src_nents: u32, len: usize) -> usize;
     fn rscst_cmd_exec_done(cmd: *mut CmdDesc, key: u8, asc: u8, ascq: u8);
     fn rscst_cmd_tx_done(cmd: *mut CmdDesc);
-    fn rscst_task_mgmt(sess: *mut abi::Session, function: u8, lun: u64, tag: u64) -> c_int;
+    fn rscst_task_mgmt(sess: *mut abi::Session, function: u8, lun: u64, tag: u64, tmf_priv: *mut c_void) -> c_int;
+    fn rscst_cmd_aborted(cmd: *mut CmdDesc) -> bool;
 }
 
 // Both sides of the boundary are checked against the one list of signatures.
@@ -52,6 +56,7 @@ const _: exports::SgCopy = rscst_sg_copy;
 const _: exports::CmdExecDone = rscst_cmd_exec_done;
 const _: exports::CmdTxDone = rscst_cmd_tx_done;
 const _: exports::TaskMgmt = rscst_task_mgmt;
+const _: exports::CmdAborted = rscst_cmd_aborted;
 
 /// An ops table in a `static` (raw pointers make it !Sync by default).
 #[repr(transparent)]
@@ -172,6 +177,19 @@ impl IoCmd {
         unsafe { SgList::from_raw(d.sg, d.sg_cnt) }
     }
 
+    /// Gives up the handle without completing the command; `from_raw`
+    /// takes it back.
+    pub fn into_raw(self) -> *mut CmdDesc {
+        self.0.as_ptr()
+    }
+
+    /// Whether a TMF or session loss aborted the command: its I/O may be
+    /// skipped (the initiator gets no data and no status for it).
+    pub fn is_aborted(&self) -> bool {
+        // SAFETY: a command we own (invariant).
+        unsafe { rscst_cmd_aborted(self.0.as_ptr()) }
+    }
+
     /// Completes the command: GOOD when `sense` is None.
     pub fn complete(self, sense: Option<(u8, u8, u8)>) {
         let (k, a, q) = sense.unwrap_or((0, 0, 0));
@@ -253,10 +271,20 @@ impl SessionHandle {
         self.0.as_ptr() as usize
     }
 
-    /// Runs a task management function; blocks (process context).
-    pub fn task_mgmt(&self, function: u8, lun: u64, tag: u64) -> c_int {
-        // SAFETY: live session (invariant).
-        unsafe { rscst_task_mgmt(self.0.as_ptr(), function, lun, tag) }
+    /// Runs a task management function and waits for its result (thread
+    /// context). The fabric's `tmf_done` must be [`tmf_done_wakes_waiter`].
+    pub fn task_mgmt_wait(&self, function: u8, lun: u64, tag: u64) -> c_int {
+        kernel::stack_pin_init!(let wait = TmfWait::new());
+        let p: *const TmfWait = &*wait;
+        // SAFETY: live session (invariant). `wait` outlives the TMF: on
+        // success the core calls `tmf_done(p)` exactly once and we wait for
+        // that call below before `wait` goes out of scope.
+        let ret = unsafe { rscst_task_mgmt(self.0.as_ptr(), function, lun, tag, p.cast_mut().cast()) };
+        if ret != 0 {
+            kernel::pr_err!("task management function {} not submitted: {}\n", function, ret);
+            return abi::tmf_result::FAILED;
+        }
+        wait.as_ref().wait()
     }
 
 }
@@ -369,4 +397,58 @@ impl FabricCmd {
         // SAFETY: ownership returns to the core for freeing (self consumed).
         unsafe { rscst_cmd_tx_done(self.0.as_ptr()) };
     }
+}
+
+/// Where a fabric thread waits for the result of a TMF it submitted.
+#[pin_data]
+pub struct TmfWait {
+    #[pin]
+    result: SpinLock<Option<c_int>>,
+    #[pin]
+    done: CondVar,
+}
+
+impl TmfWait {
+    fn new() -> impl PinInit<Self> {
+        pin_init!(TmfWait {
+            result <- new_spinlock!(None, "rscst_tmf_result"),
+            done <- new_condvar!("rscst_tmf_done"),
+        })
+    }
+
+    fn wait(self: Pin<&Self>) -> c_int {
+        loop {
+            let mut r = self.result.lock();
+            if let Some(v) = *r {
+                return v;
+            }
+            // Interruptible with a timeout: waiting for a hung backend is no
+            // hung task.
+            let res = self.done.wait_interruptible_timeout(&mut r, kernel::time::msecs_to_jiffies(30_000));
+            drop(r);
+            if let CondVarTimeoutResult::Signal { .. } = res {
+                // A pending signal (a reset ioctl's caller was signalled)
+                // cannot cut the wait short, nor may it make it spin: poll.
+                // SAFETY: msleep only needs a context that may sleep, which
+                // this one is (it just slept).
+                unsafe { super::bindings::msleep(10) };
+            }
+        }
+    }
+}
+
+/// The `tmf_done` callback of fabrics that wait with
+/// [`SessionHandle::task_mgmt_wait`].
+///
+/// # Safety
+/// `tmf_priv` is the `TmfWait` that `task_mgmt_wait` submitted, and this is
+/// the core's one call for it.
+pub unsafe extern "C" fn tmf_done_wakes_waiter(tmf_priv: *mut c_void, result: c_int) {
+    // SAFETY: the waiter is alive: it returns only after seeing the result
+    // stored below, under the lock we hold until our last access.
+    let w = unsafe { &*tmf_priv.cast::<TmfWait>() };
+    let mut r = w.result.lock();
+    *r = Some(result);
+    w.done.notify_all();
+    // The guard drops here: unlocking is the last access to the waiter.
 }

@@ -145,6 +145,7 @@ pub unsafe extern "C" fn rscst_session_register(
     initiator_len: usize,
     sess_priv: *mut c_void,
 ) -> *mut abi::Session {
+    super::context::assert_may_sleep();
     // SAFETY: the fabric passes the handle it got in add_target (ABI rule).
     let Some(target) = (unsafe { target_from_handle(tgt) }) else {
         return core::ptr::null_mut();
@@ -167,6 +168,7 @@ const _: exports::SessionRegister = rscst_session_register;
 /// See [`exports::SessionUnregister`].
 #[no_mangle]
 pub unsafe extern "C" fn rscst_session_unregister(sess: *mut abi::Session) {
+    super::context::assert_may_sleep();
     if sess.is_null() {
         return;
     }
@@ -216,7 +218,7 @@ pub unsafe extern "C" fn rscst_cmd_start(cmd: *mut CmdDesc, atomic: bool) {
     }
     // SAFETY: the fabric hands back the command it got from rscst_rx_cmd.
     let c = unsafe { CmdPtr::from_desc(cmd) };
-    crate::cmd::start(c, crate::cmd::context(atomic));
+    crate::cmd::start(c, crate::cmd::fabric_frame(atomic));
 }
 const _: exports::CmdStart = rscst_cmd_start;
 
@@ -258,15 +260,38 @@ const _: exports::CmdTxDone = rscst_cmd_tx_done;
 
 /// See [`exports::TaskMgmt`].
 #[no_mangle]
-pub unsafe extern "C" fn rscst_task_mgmt(sess: *mut abi::Session, function: u8, lun: u64, tag: u64) -> c_int {
+pub unsafe extern "C" fn rscst_task_mgmt(
+    sess: *mut abi::Session,
+    function: u8,
+    lun: u64,
+    tag: u64,
+    tmf_priv: *mut c_void,
+) -> c_int {
     if sess.is_null() {
-        return abi::tmf_result::FAILED;
+        return code::EINVAL.to_errno();
     }
     // SAFETY: a registered session (ABI rule).
     let s: Arc<Session> = unsafe { session_borrow(sess) }.into();
-    crate::tmf::run(&s, function, lun, tag)
+    match crate::tmf::submit(&s, function, lun, tag, super::ops::TmfPriv::new(tmf_priv)) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
 }
 const _: exports::TaskMgmt = rscst_task_mgmt;
+
+/// See [`exports::CmdAborted`].
+#[no_mangle]
+pub unsafe extern "C" fn rscst_cmd_aborted(cmd: *mut CmdDesc) -> bool {
+    if cmd.is_null() {
+        return false;
+    }
+    // SAFETY: the caller owns the command (ABI rule), which the core does
+    // not touch meanwhile, and keeps it for the call; `desc` heads the
+    // repr(C) Cmd.
+    let c = unsafe { &*cmd.cast::<crate::cmd::Cmd>() };
+    c.session.is_aborted(c.session.slot())
+}
+const _: exports::CmdAborted = rscst_cmd_aborted;
 
 /// See [`exports::SgCopy`].
 #[no_mangle]

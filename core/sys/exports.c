@@ -22,3 +22,4 @@ RSCST_EXPORT(rscst_cmd_exec_done);
 RSCST_EXPORT(rscst_cmd_tx_done);
 RSCST_EXPORT(rscst_task_mgmt);
 RSCST_EXPORT(rscst_sg_copy);
+RSCST_EXPORT(rscst_cmd_aborted);

@@ -9,8 +9,10 @@ pub mod bindings;
 pub mod sg;
 
 pub mod abi;
+pub mod context;
 #[path = "../../sys/global.rs"]
 pub mod global;
+pub mod lock;
 pub mod ops;
 pub mod pages;
 pub mod sysfs;

@@ -2,10 +2,14 @@
 //! Safe handles on the ops tables fabrics and handlers register, and on the
 //! commands handed across the ABI.
 
-use crate::abi::{CmdDesc, DeviceSetup, FabricOps, HandlerOps};
+use crate::abi::{fabric_flags, CmdDesc, DeviceSetup, FabricOps, HandlerOps};
 use crate::cmd::Cmd;
+use crate::device::Device;
+use crate::lifecycle::CallbackRules;
 use core::ffi::{c_void, CStr};
+use core::marker::PhantomPinned;
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU8, Ordering};
 use kernel::alloc::flags::GFP_ATOMIC;
 use kernel::error::{Error, Result};
 use kernel::prelude::*;
@@ -156,15 +160,55 @@ impl HandlerRef {
 
     /// Hands `cmd` to the handler for device `dev`; the handler owns the
     /// command until `exec_done`. `dev_priv` is set here, from the device's
-    /// context, whatever the descriptor held.
-    pub fn exec(&self, dev: DevContext, mut cmd: CmdPtr) {
-        let Some(exec) = self.t().exec else { return };
-        cmd.get().desc.dev_priv = dev.0 as *mut c_void;
+    /// context, whatever the descriptor held. Returns the command when the
+    /// handler completed it before `exec` returned: the caller continues it
+    /// (see [`ExecCall`]); otherwise whoever completes it does.
+    pub fn exec(&self, dev: DevContext, mut cmd: CmdPtr) -> Option<CmdPtr> {
+        let Some(exec) = self.t().exec else { return Some(cmd) };
+        let c = cmd.get();
+        c.desc.dev_priv = dev.0 as *mut c_void;
+        c.exec_call.state.store(ExecCall::CALLING, Ordering::Release);
+        let p = cmd.0;
         // `dev_priv` is the context of a device whose commands are all done
         // before it is detached (the core's teardown waits for them).
         // SAFETY: ownership of the command passes to the handler (ABI rule)
         // and comes back through rscst_cmd_exec_done; `dev_priv` as above.
         unsafe { exec(cmd.into_desc()) };
+        // SAFETY: the command is still allocated: its completion, if it
+        // came already, found CALLING and handed the command back to us
+        // instead of continuing it, and a later one finds IDLE only after
+        // this exchange. Only atomic operations touch `exec_call` from two
+        // threads. `ExecCall` is !Unpin, and rustc today does not treat a
+        // `&mut` to a !Unpin type as exclusive (the `UnsafePinned`
+        // workaround Rust-for-Linux's `Opaque` relies on too), so the
+        // completer's `&mut Cmd` does not conflict with this access.
+        let state = unsafe { &*core::ptr::addr_of!((*p.as_ptr()).exec_call.state) };
+        match state.compare_exchange(ExecCall::CALLING, ExecCall::IDLE, Ordering::AcqRel, Ordering::Acquire) {
+            // The handler still owns it.
+            Ok(_) => None,
+            Err(_) => {
+                state.store(ExecCall::IDLE, Ordering::Relaxed);
+                // INVARIANT: handed back by its completion; ours alone.
+                Some(CmdPtr(p))
+            }
+        }
+    }
+
+    /// Whether the handler has a task management hook.
+    pub fn has_task_mgmt(&self) -> bool {
+        self.t().task_mgmt.is_some()
+    }
+
+    /// Tells the handler that TMF `function` aborted commands of device
+    /// `dev` (thread context).
+    pub fn task_mgmt(&self, dev: &DeviceRef, function: u8) {
+        if let Some(f) = self.t().task_mgmt {
+            super::context::assert_may_sleep();
+            // SAFETY: `dev.ctx` is the context of an attached device: `dev`
+            // counts it as in flight, and teardown detaches a device only
+            // after that count dropped to zero.
+            unsafe { f(dev.ctx.0 as *mut c_void, function) };
+        }
     }
 
     /// Names of the handler's extra device attributes.
@@ -226,6 +270,19 @@ impl TgtPriv {
     /// The raw context, for the fabric callbacks that take it by value.
     pub fn raw(&self) -> usize {
         self.0
+    }
+}
+
+/// The fabric's context of a submitted TMF, handed back once in `tmf_done`.
+///
+/// # Invariants
+/// Not `Clone`: one token per accepted `rscst_task_mgmt`.
+pub struct TmfPriv(usize);
+
+impl TmfPriv {
+    /// The context the fabric passed to `rscst_task_mgmt`.
+    pub fn new(p: *mut c_void) -> Self {
+        TmfPriv(p as usize)
     }
 }
 
@@ -353,6 +410,27 @@ impl FabricRef {
         unsafe { f(cmd.into_desc()) };
     }
 
+    /// Where the core may call `rdy_to_xfer` (`data`) or `xmit_response`.
+    pub fn rules(&self, data: bool) -> CallbackRules {
+        let flags = self.t().flags;
+        let atomic = if data { fabric_flags::RDY_TO_XFER_ATOMIC } else { fabric_flags::XMIT_ATOMIC };
+        CallbackRules { atomic_ok: flags & atomic != 0, reentrant: flags & fabric_flags::REENTRANT != 0 }
+    }
+
+    /// Whether the fabric can be told that a TMF finished.
+    pub fn has_tmf_done(&self) -> bool {
+        self.t().tmf_done.is_some()
+    }
+
+    /// The TMF submitted with `tmf_priv` finished with `result`.
+    pub fn tmf_done(&self, tmf_priv: TmfPriv, result: core::ffi::c_int) {
+        if let Some(f) = self.t().tmf_done {
+            // SAFETY: `tmf_priv` is what the fabric submitted the TMF with,
+            // given back once (the token is consumed).
+            unsafe { f(tmf_priv.0 as *mut c_void, result) };
+        }
+    }
+
     /// A LUN appeared for a session or is going away from it.
     pub fn luns_changed(&self, tgt_priv: usize, sess: &crate::session::Session, lun: u64, added: bool) {
         if let Some(f) = self.t().luns_changed {
@@ -415,6 +493,106 @@ impl core::ops::Deref for SessionRef {
     fn deref(&self) -> &crate::session::Session {
         // SAFETY: tracked, so alive (invariant).
         unsafe { self.sess.as_ref() }
+    }
+}
+
+/// Who continues a command whose handler completed it: the core's call
+/// into the handler's `exec` when the completion came before that call
+/// returned (the handler completed it inline: the core then goes on in the
+/// caller's frame, which knows whether it may call the fabric), or else the
+/// completer. An atomic handshake between the two (see [`HandlerRef::exec`]
+/// and [`CmdPtr::completed_by_handler`]).
+pub struct ExecCall {
+    state: AtomicU8,
+    // Shared between two threads while one of them owns the command: keeps
+    // `&mut Cmd` from being treated as exclusive of this field.
+    _pin: PhantomPinned,
+}
+
+impl ExecCall {
+    const IDLE: u8 = 0;
+    const CALLING: u8 = 1;
+    const DONE_DURING_CALL: u8 = 2;
+
+    /// Not in a handler's `exec` call.
+    pub const fn new() -> Self {
+        ExecCall { state: AtomicU8::new(Self::IDLE), _pin: PhantomPinned }
+    }
+}
+
+/// A command's (or a TMF's) reference to its device, counted in
+/// `Device::inflight` instead of the device's reference count.
+///
+/// The device cannot go away under it: a device is freed only after its
+/// teardown, which sets `Device::dying` and then waits until `inflight` is
+/// zero; [`DeviceRef::count`] raises `inflight` and then checks `dying`
+/// (both sequentially consistent), so either the teardown sees the count
+/// and waits for it, or `count` sees `dying` and backs off. So the data path
+/// never holds the last reference to a device, whose release sleeps (its
+/// workqueue is destroyed).
+///
+/// # Invariants
+/// Points to a device whose `inflight` counts this value.
+pub struct DeviceRef(NonNull<Device>);
+
+// SAFETY: Device is Sync; the reference is valid on any thread (invariant).
+unsafe impl Send for DeviceRef {}
+// SAFETY: as above.
+unsafe impl Sync for DeviceRef {}
+
+impl DeviceRef {
+    /// Counts a new holder of `dev`; None once its teardown began.
+    pub fn count(dev: &Device) -> Option<Self> {
+        dev.inflight.fetch_add(1, Ordering::SeqCst);
+        if dev.dying.load(Ordering::SeqCst) {
+            dev.inflight.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        // INVARIANT: counted, and the teardown will see it (see above).
+        Some(DeviceRef(NonNull::from(dev)))
+    }
+}
+
+impl Drop for DeviceRef {
+    fn drop(&mut self) {
+        // SAFETY: counted, so alive (invariant); the decrement is the last
+        // access through this reference.
+        unsafe { self.0.as_ref() }.inflight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl core::ops::Deref for DeviceRef {
+    type Target = Device;
+    fn deref(&self) -> &Device {
+        // SAFETY: counted, so alive (invariant).
+        unsafe { self.0.as_ref() }
+    }
+}
+
+/// A call into a device's handler in progress, counted in
+/// `Device::exec_active`: the command may be completed and freed (and its
+/// [`DeviceRef`] dropped) before the call returns, and the device's
+/// teardown waits for this count too.
+///
+/// # Invariants
+/// Points to a device whose `exec_active` counts this value.
+pub struct ExecActive(NonNull<Device>);
+
+impl ExecActive {
+    /// Counts a call about to start; `dev` is held by the command's
+    /// [`DeviceRef`] at this point.
+    pub fn begin(dev: &DeviceRef) -> Self {
+        dev.exec_active.fetch_add(1, Ordering::AcqRel);
+        // INVARIANT: counted just now.
+        ExecActive(NonNull::from(&**dev))
+    }
+}
+
+impl Drop for ExecActive {
+    fn drop(&mut self) {
+        // SAFETY: counted, so alive (invariant); the decrement is the last
+        // access through this reference.
+        unsafe { self.0.as_ref() }.exec_active.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -482,6 +660,23 @@ impl CmdPtr {
         CmdPtr(unsafe { NonNull::new_unchecked(work.as_ptr().cast::<u8>().sub(off).cast()) })
     }
 
+    /// The handler completed the command (`rscst_cmd_exec_done`), its status
+    /// set. Returns it when the completer continues it, or None when the
+    /// core's `exec` call is still running and continues it on return.
+    pub fn completed_by_handler(self) -> Option<CmdPtr> {
+        // SAFETY: the command is live and ours; the field is only touched
+        // atomically (see `HandlerRef::exec`).
+        let state = unsafe { &*core::ptr::addr_of!((*self.0.as_ptr()).exec_call.state) };
+        match state.compare_exchange(ExecCall::CALLING, ExecCall::DONE_DURING_CALL, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => {
+                // Ownership goes back to the running `exec` call.
+                core::mem::forget(self);
+                None
+            }
+            Err(_) => Some(self),
+        }
+    }
+
     /// Releases the command, then untracks it from its session: the last
     /// access to the session (see [`SessionRef`]).
     pub fn free(self) {
@@ -515,11 +710,19 @@ impl super::work::WorkRun for CmdWork {
     }
 }
 
-/// Continues `cmd` in a thread of `wq` (`crate::cmd::run_deferred`).
-pub fn defer(wq: &super::work::Workqueue, cmd: CmdPtr) {
+/// Continues `cmd` in a thread of the queue `pick` chooses for it
+/// (`crate::cmd::run_deferred`): the core's, or its device's.
+pub fn defer(mut cmd: CmdPtr, pick: impl FnOnce(&Cmd) -> &super::work::Workqueue) {
+    let wq = pick(cmd.get()).raw();
     let item = cmd.into_work();
-    // SAFETY: the command is live and owned by the queued work until it runs;
-    // a command is queued at most once at a time (single owner).
+    // SAFETY: the command is live and owned by the queued work until it
+    // runs; a command is queued at most once at a time (single owner). The
+    // queue is the core's (alive while any command is) or that of the
+    // command's device, which the command keeps alive until the work ran;
+    // should the work run, finish the command and let the device go before
+    // `queue_work` returns, the workqueue itself is freed only after an RCU
+    // grace period, which `queue_work` holds off. No Rust reference to the
+    // device is held across the call.
     unsafe { wq.queue::<CmdWork>(item) };
 }
 

@@ -90,6 +90,11 @@ impl DevHandler for FileioHandler {
     }
 
     fn exec(dev: &Fileio, mut cmd: IoCmd) {
+        if cmd.is_aborted() {
+            // Aborted while it waited for a thread: no I/O, the core answers
+            // for it.
+            return cmd.complete(None);
+        }
         let shift = cmd.block_shift();
         let pos = cmd.lba() << shift;
         let len = (cmd.blocks() as usize) << shift;

@@ -7,7 +7,7 @@
 //! management lock held; we never call back into management.
 
 use crate::scsi::luns::{flat_lun_of_linux, linux_lun_of_flat};
-use crate::abi::{dir, tmf, tmf_result, FabricOps, MAX_TRANSFER_BYTES};
+use crate::abi::{dir, fabric_flags, tmf, tmf_result, FabricOps, MAX_TRANSFER_BYTES};
 use crate::sys::client::{FabricCmd, OpsCell, SessionHandle, TargetHandle};
 use crate::sys::fabric_ops::{fabric_ops, FabricDriver};
 use crate::sys::global::Global;
@@ -34,9 +34,11 @@ const MAX_LUN: u64 = u64::MAX;
 pub static STATE: Global<State> = Global::new();
 
 /// The ops table registered with the core.
+/// Completing a command to the midlayer (`scsi_done`) and copying write
+/// data are fine in any context and inside queuecommand.
 pub static OPS: OpsCell<FabricOps> = OpsCell(fabric_ops::<Local>(
     c"scst_local",
-    0,
+    fabric_flags::XMIT_ATOMIC | fabric_flags::RDY_TO_XFER_ATOMIC | fabric_flags::REENTRANT,
     c"       echo \"add_session target_name session_name\" >mgmt\n       echo \"del_session target_name session_name\" >mgmt\n\nadd_target parameters: zero_copy=0 copies data through the core's SGV buffers\n",
 ));
 
@@ -112,15 +114,15 @@ impl HostOps for LocalSession {
 
     fn abort(&self, lun: u64, tag: u64) -> bool {
         // Not found means it completed already: the abort succeeded too.
-        self.handle.task_mgmt(tmf::ABORT_TASK, flat_lun(lun), tag) != tmf_result::FAILED
+        self.handle.task_mgmt_wait(tmf::ABORT_TASK, flat_lun(lun), tag) != tmf_result::FAILED
     }
 
     fn lun_reset(&self, lun: u64) -> bool {
-        self.handle.task_mgmt(tmf::LUN_RESET, flat_lun(lun), 0) == tmf_result::COMPLETE
+        self.handle.task_mgmt_wait(tmf::LUN_RESET, flat_lun(lun), 0) == tmf_result::COMPLETE
     }
 
     fn target_reset(&self) -> bool {
-        self.handle.task_mgmt(tmf::TARGET_RESET, 0, 0) == tmf_result::COMPLETE
+        self.handle.task_mgmt_wait(tmf::TARGET_RESET, 0, 0) == tmf_result::COMPLETE
     }
 }
 

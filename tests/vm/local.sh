@@ -355,6 +355,62 @@ reset_holding_read "TARGET RESET" 5 -t 3072 \
 	timeout 30 sh -c "echo 'add_session t1 s5' >$SCST/targets/scst_local/mgmt"
 check "del_session s5" mgmt $SCST/targets/scst_local/mgmt "del_session t1 s5"
 reset_holding_read "LUN RESET" 4 -d 3584
+
+# A hung backing store stalls only its own LUN. 48 READs of LUN 5 wait on
+# the suspended dm device (more than its device queue runs at once, so the
+# queue itself is full); LUN 0 of the same target, reached through session s6
+# (a SCSI host of its own: LUN 5's host is not involved), keeps doing fio
+# verify at its usual rate; a TARGET RESET submitted meanwhile takes effect
+# at once and waits for the held READs without holding anything up; after
+# the resume everything drains and LUN 5's data verifies.
+check "add session s6" mgmt $SCST/targets/scst_local/mgmt "add_session t1 s6"
+H6=$(local_host)
+check "s6 sees LUN 0" wait_for 10 has_sd $H6 0
+SD6=/dev/$(sd_of $H6 0)
+elapsed_ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+t0=$(date +%s%N)
+check "fio verify on LUN 0 through s6 (alone)" fio_verify iso_alone $SD6
+alone_ms=$(elapsed_ms $t0)
+echo 600 >/sys/bus/scsi/devices/$H:0:0:5/timeout
+hang_fio() { # fio over LUN 5's first 8 MiB with crc32c headers
+	fio --name=hang --filename=$SDH --bs=4k --size=8M --ioengine=libaio --direct=1 \
+		--verify=crc32c --verify_fatal=1 "$@"
+}
+check "write a verifiable pattern to LUN 5" hang_fio --rw=randwrite --iodepth=16 --do_verify=0 \
+	--output=/tmp/fio-hang-write.log
+# fileio reads the dm device through its page cache: empty it, so that the
+# READs reach the suspended device.
+check "drop the page cache" sh -c "sync && echo 3 >/proc/sys/vm/drop_caches"
+check "suspend the dm device" dmsetup suspend hang
+hang_fio --rw=randread --iodepth=48 --verify_only --output=/tmp/fio-hang-read.log &
+HFIO=$!
+held_48() { test "$(cat $SCST/targets/scst_local/t1/sessions/s1/active_commands)" -ge 48; }
+check "48 READs of LUN 5 are held by the suspended device" wait_for 60 held_48
+held=$(cat $SCST/targets/scst_local/t1/sessions/s1/active_commands)
+# A busy kworker's name ends in "+<workqueue>": the held READs block all 32
+# threads of hang1's own queue (the rest wait in it), none of another queue.
+dev_workers() { cat /proc/[0-9]*/comm 2>/dev/null | grep -c "+rscst_$1\$"; }
+hang1_full() { test "$(dev_workers hang1)" -eq 32; }
+check "the held READs fill hang1's own queue: its 32 threads are all busy" wait_for 30 hang1_full
+expect_eq "no thread of the shared queue holds one of them" "$(cat /proc/[0-9]*/comm 2>/dev/null | grep -c '+rscst_wq$')" "0"
+kmsg_mark iso
+sg_reset -t $SDH >/tmp/iso-reset.log 2>&1 &
+RST=$!
+iso_received() { since_mark iso | grep -q "rscst: TMF 5 lun [0-9]* .*: received"; }
+check "TARGET RESET reaches the core while LUN 5 hangs" wait_for 60 iso_received
+t0=$(date +%s%N)
+check "fio verify on LUN 0 through s6 while LUN 5 hangs and the reset waits" fio_verify iso_hung $SD6
+hung_ms=$(elapsed_ms $t0)
+echo "    # fio verify on LUN 0: $alone_ms ms alone, $hung_ms ms while LUN 5 hangs"
+check "LUN 0 keeps at least half its rate (fio takes at most twice as long)" test "$hung_ms" -le $((2 * alone_ms))
+check "LUN 5's READs are still held" kill -0 $HFIO
+check "the TARGET RESET still waits for them" kill -0 $RST
+check "resume the dm device" dmsetup resume hang
+wait_bg "the TARGET RESET completes after the resume" $RST /tmp/iso-reset.log
+expect_eq "the TARGET RESET aborted exactly the $held held READs" \
+	"$(since_mark iso | sed -n "s/.*rscst: TMF 5 lun [0-9]* .*: aborted \([0-9]*\)$/\1/p")" "$held"
+wait_bg "LUN 5's READs complete and verify (sd retried the aborted ones)" $HFIO /tmp/fio-hang-read.log
+check "del_session s6" mgmt $SCST/targets/scst_local/mgmt "del_session t1 s6"
 check "unexport LUN 5" mgmt $SCST/targets/scst_local/t1/luns/mgmt "del 5"
 check "del_device hang1" mgmt $SCST/handlers/vdisk_fileio/mgmt "del_device hang1"
 check "remove the dm device" dmsetup remove hang

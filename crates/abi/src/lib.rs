@@ -19,8 +19,12 @@
 //! - The core owns it otherwise.
 //!
 //! Contexts: entry points marked "any context" may be called from process
-//! context or with preemption disabled, but not yet from hard or soft IRQ
-//! context (the core's spinlocks are not IRQ-safe in 6.12's Rust API).
+//! context, softirq and hard IRQ (the core's data-path locks disable
+//! interrupts). The core calls a fabric's `rdy_to_xfer` and `xmit_response`
+//! in atomic context, or from inside the fabric's own call into the core,
+//! only when the fabric's [`fabric_flags`] allow it; otherwise from per-CPU
+//! work in a thread. It calls a handler's `exec` in atomic context only with
+//! [`handler_flags::EXEC_ATOMIC`], and never in hard IRQ.
 
 #![cfg_attr(not(CONFIG_RUST), no_std)]
 #![allow(unsafe_code)] // `unsafe extern "C" fn` pointer types only; no unsafe blocks.
@@ -28,7 +32,7 @@
 use core::ffi::{c_char, c_int, c_void};
 
 /// Version of the structures below.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 /// Longest CDB a command carries (variable-length CDBs up to 32 bytes).
 pub const MAX_CDB_LEN: usize = 32;
@@ -57,6 +61,8 @@ pub mod dir {
 
 /// What a handler's `exec` is asked to do (the core emulates everything else).
 pub mod io_op {
+    /// None yet: the core has not dispatched the command.
+    pub const NONE: u8 = 0;
     /// Read `blocks` at `lba` into the command's buffer.
     pub const READ: u8 = 1;
     /// Write the command's buffer to `blocks` at `lba`.
@@ -103,6 +109,19 @@ pub mod handler_flags {
     /// zeroes reused buffers before a READ, so no stale data of another
     /// command can reach the initiator.
     pub const FILLS_READS: u32 = 1 << 1;
+}
+
+/// Fabric flags: where the core may call the fabric's callbacks.
+pub mod fabric_flags {
+    /// `xmit_response` may be called in atomic context (softirq, or with
+    /// preemption disabled), never in hard IRQ.
+    pub const XMIT_ATOMIC: u32 = 1 << 0;
+    /// `rdy_to_xfer` may be called in atomic context.
+    pub const RDY_TO_XFER_ATOMIC: u32 = 1 << 1;
+    /// The core may call `rdy_to_xfer` and `xmit_response` from inside the
+    /// fabric's own `rscst_cmd_start` or `rscst_cmd_rx_data_done` (a fabric
+    /// that holds a lock of its own across those calls must not set it).
+    pub const REENTRANT: u32 = 1 << 2;
 }
 
 /// Opaque: a target as the core knows it.
@@ -236,7 +255,10 @@ pub struct HandlerOps {
     pub detach: Option<unsafe extern "C" fn(dev_priv: *mut c_void)>,
     /// Starts `cmd.io_op`; completes later (or at once) through
     /// `rscst_cmd_exec_done`. Called in thread context unless the handler set
-    /// [`handler_flags::EXEC_ATOMIC`].
+    /// [`handler_flags::EXEC_ATOMIC`]. Inside `exec` a handler may complete
+    /// only the command it was given (others it completes from its own
+    /// context: the core could otherwise call a fabric back from inside the
+    /// fabric's own call).
     pub exec: Option<unsafe extern "C" fn(cmd: *mut CmdDesc)>,
     /// Writes attribute `index` (0-based, in `attr_names` order) of a device
     /// into `buf` (`len` bytes, NUL-free), returns bytes written.
@@ -247,6 +269,13 @@ pub struct HandlerOps {
     /// own: NUL-separated, ended by an empty name (`b"filename\0nv_cache\0\0"`).
     /// May be null.
     pub attr_names: *const c_char,
+    /// Optional: task management function `function` ([`tmf`]) marked
+    /// commands of this device aborted. The handler may finish those it owns
+    /// early (`rscst_cmd_exec_done`, any status: the core answers TASK
+    /// ABORTED or nothing), after checking each with `rscst_cmd_aborted`; a
+    /// user-space backend reclaims their ring space. Called from a core
+    /// thread before the TMF waits for the commands; may sleep.
+    pub task_mgmt: Option<unsafe extern "C" fn(dev_priv: *mut c_void, function: u8)>,
 }
 
 /// A fabric (target driver: scst_local, iscsi, srpt, ...), registered with
@@ -259,7 +288,7 @@ pub struct FabricOps {
     pub struct_size: u32,
     /// NUL-terminated driver name: the directory under `targets/`.
     pub name: *const c_char,
-    /// Reserved, zero.
+    /// [`fabric_flags`].
     pub flags: u32,
     /// Reserved, zero.
     pub _reserved: u32,
@@ -312,6 +341,11 @@ pub struct FabricOps {
     pub luns_changed: Option<
         unsafe extern "C" fn(tgt_priv: *mut c_void, sess: *mut Session, lun: u64, added: bool),
     >,
+    /// The task management function submitted with `tmf_priv` finished with
+    /// `result` ([`tmf_result`]): every command it aborted has been released.
+    /// Called once per accepted `rscst_task_mgmt`, from a core thread.
+    /// Required to submit task management functions.
+    pub tmf_done: Option<unsafe extern "C" fn(tmf_priv: *mut c_void, result: c_int)>,
 }
 
 /// Signatures of the functions `rscst.ko` exports. The core checks its
@@ -375,10 +409,22 @@ pub mod exports {
         src_nents: u32,
         len: usize,
     ) -> usize;
-    /// `rscst_task_mgmt(sess, function, lun, tag) -> tmf_result`. Blocks
-    /// until every affected command is released. Process context.
-    pub type TaskMgmt =
-        unsafe extern "C" fn(sess: *mut Session, function: u8, lun: u64, tag: u64) -> c_int;
+    /// `rscst_task_mgmt(sess, function, lun, tag, tmf_priv) -> 0 | -errno`:
+    /// submits a task management function and returns at once. On 0 the
+    /// fabric's `tmf_done(tmf_priv, result)` is called exactly once, when
+    /// every command it aborted has been released; on an error (-ENOMEM,
+    /// -EINVAL without `tmf_done`) it is not called. Any context.
+    pub type TaskMgmt = unsafe extern "C" fn(
+        sess: *mut Session,
+        function: u8,
+        lun: u64,
+        tag: u64,
+        tmf_priv: *mut c_void,
+    ) -> c_int;
+    /// `rscst_cmd_aborted(cmd) -> bool`: whether a TMF or session loss
+    /// aborted the command (a handler may then skip its I/O). Any context,
+    /// by the command's current owner.
+    pub type CmdAborted = unsafe extern "C" fn(cmd: *mut CmdDesc) -> bool;
 }
 
 #[cfg(test)]
@@ -402,8 +448,8 @@ mod tests {
 
     #[test]
     fn ops_tables_have_stable_sizes() {
-        assert_eq!(size_of::<HandlerOps>(), 80);
-        assert_eq!(size_of::<FabricOps>(), 96);
+        assert_eq!(size_of::<HandlerOps>(), 88);
+        assert_eq!(size_of::<FabricOps>(), 104);
         assert_eq!(size_of::<DeviceSetup>(), 24);
     }
 }

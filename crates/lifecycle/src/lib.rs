@@ -166,19 +166,83 @@ pub enum AbortAction {
     TooLate,
 }
 
-/// Execution context a step is offered in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Execution context a step is offered in, from the most to the least
+/// permissive (the order `worst` uses).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Context {
-    /// Softirq, IRQ or under a spinlock: must not sleep.
-    Atomic,
     /// A thread that may sleep.
     Thread,
+    /// Softirq, or preemption or bottom halves disabled (under a spinlock):
+    /// must not sleep.
+    Atomic,
+    /// Hard IRQ, or interrupts disabled: must not sleep, and the core calls
+    /// neither handlers nor fabrics from here, it only queues work.
+    Irq,
+}
+
+impl Context {
+    /// The more restrictive of two views of the same context (what the
+    /// caller declared and what the kernel reports).
+    pub fn worst(self, other: Context) -> Context {
+        if self >= other {
+            self
+        } else {
+            other
+        }
+    }
 }
 
 /// Whether executing a command may happen in `ctx`, given whether the
-/// handler's `exec` may sleep; otherwise the core defers it to a thread.
+/// handler's `exec` may sleep; otherwise the core defers it to the device's
+/// thread.
 pub fn may_exec_in(ctx: Context, handler_exec_atomic: bool) -> bool {
-    ctx == Context::Thread || handler_exec_atomic
+    match ctx {
+        Context::Thread => true,
+        Context::Atomic => handler_exec_atomic,
+        Context::Irq => false,
+    }
+}
+
+/// Where a step that ends in a fabric callback (`rdy_to_xfer`,
+/// `xmit_response`) runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// The context.
+    pub ctx: Context,
+    /// The step runs inside one of the fabric's own calls into the core
+    /// (`rscst_cmd_start`, `rscst_cmd_rx_data_done`), so calling the fabric
+    /// back would re-enter it.
+    pub in_fabric_call: bool,
+}
+
+impl Frame {
+    /// A core thread: any callback may run here.
+    pub const THREAD: Frame = Frame {
+        ctx: Context::Thread,
+        in_fabric_call: false,
+    };
+}
+
+/// What a fabric's template allows for one callback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallbackRules {
+    /// The callback may run in atomic context (never in hard IRQ).
+    pub atomic_ok: bool,
+    /// The core may call it from inside the fabric's own calls.
+    pub reentrant: bool,
+}
+
+/// Whether the core may call a fabric callback right where it is; otherwise
+/// it hands the step to per-CPU work, which calls it in a thread.
+pub fn may_call_fabric(frame: Frame, rules: CallbackRules) -> bool {
+    if frame.in_fabric_call && !rules.reentrant {
+        return false;
+    }
+    match frame.ctx {
+        Context::Thread => true,
+        Context::Atomic => rules.atomic_ok,
+        Context::Irq => false,
+    }
 }
 
 #[cfg(test)]
@@ -209,6 +273,62 @@ mod tests {
 
     fn run(events: &[Event]) -> Result<State, BadTransition> {
         events.iter().try_fold(State::New, |s, e| s.next(*e))
+    }
+
+    const CONTEXTS: [Context; 3] = [Context::Thread, Context::Atomic, Context::Irq];
+
+    #[test]
+    fn worst_context_is_the_most_restrictive() {
+        for a in CONTEXTS {
+            for b in CONTEXTS {
+                let w = a.worst(b);
+                assert_eq!(w, b.worst(a));
+                assert!(w == a || w == b);
+                assert!(w >= a && w >= b);
+            }
+        }
+        assert_eq!(Context::Thread.worst(Context::Irq), Context::Irq);
+    }
+
+    #[test]
+    fn nothing_executes_in_hard_irq() {
+        assert!(!may_exec_in(Context::Irq, true));
+        assert!(!may_exec_in(Context::Atomic, false));
+        assert!(may_exec_in(Context::Atomic, true));
+        assert!(may_exec_in(Context::Thread, false));
+    }
+
+    #[test]
+    fn fabric_callbacks_follow_the_template() {
+        let strict = CallbackRules {
+            atomic_ok: false,
+            reentrant: false,
+        };
+        let atomic = CallbackRules {
+            atomic_ok: true,
+            reentrant: false,
+        };
+        let open = CallbackRules {
+            atomic_ok: true,
+            reentrant: true,
+        };
+        let at = |ctx, in_fabric_call| Frame {
+            ctx,
+            in_fabric_call,
+        };
+        // A core thread may call anything a fabric registered.
+        assert!(may_call_fabric(Frame::THREAD, strict));
+        // Atomic context only for callbacks that allow it.
+        assert!(!may_call_fabric(at(Context::Atomic, false), strict));
+        assert!(may_call_fabric(at(Context::Atomic, false), atomic));
+        // Never in hard IRQ, whatever the template says.
+        assert!(!may_call_fabric(at(Context::Irq, false), open));
+        // Inside the fabric's own call only when it allows re-entry, even
+        // in a thread.
+        assert!(!may_call_fabric(at(Context::Thread, true), atomic));
+        assert!(may_call_fabric(at(Context::Thread, true), open));
+        assert!(may_call_fabric(at(Context::Atomic, true), open));
+        assert!(!may_call_fabric(at(Context::Irq, true), open));
     }
 
     #[test]

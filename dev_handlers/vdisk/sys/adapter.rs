@@ -57,6 +57,7 @@ pub const fn handler_ops<T: DevHandler>(
         exec: Some(exec::<T>),
         show_attr: Some(show_attr::<T>),
         attr_names: attr_names.as_ptr().cast::<c_char>(),
+        task_mgmt: None,
     }
 }
 

@@ -46,6 +46,7 @@ pub const fn fabric_ops<T: FabricDriver>(name: &'static CStr, flags: u32, help: 
         rdy_to_xfer: Some(rdy_to_xfer::<T>),
         xmit_response: Some(xmit_response::<T>),
         luns_changed: Some(lun_changed::<T>),
+        tmf_done: Some(super::client::tmf_done_wakes_waiter),
     }
 }
 
