@@ -24,6 +24,7 @@ use crate::session::Session;
 use crate::sys::ops::{defer, CmdPtr, DataBuf, ExecActive, ExecCall, SessionRef};
 use crate::sys::sg::SgList;
 use crate::sys::work::{current_cpu, WorkItem};
+use core::mem::ManuallyDrop;
 use core::sync::atomic::Ordering;
 use kernel::alloc::flags::GFP_ATOMIC;
 use kernel::prelude::*;
@@ -59,9 +60,10 @@ pub struct Cmd {
     pub overflow: u32,
     /// Whether a handler completed it inside the core's `exec` call.
     pub exec_call: ExecCall,
-    /// The session it came in on, tracked there until this field drops.
-    /// Last, so that it drops last (see [`SessionRef`]).
-    pub session: SessionRef,
+    /// The session it came in on, tracked there until this reference drops,
+    /// which `CmdPtr` does after the command's memory went back to its cache
+    /// (see [`SessionRef`]).
+    pub session: ManuallyDrop<SessionRef>,
 }
 
 /// What a fabric hands in with a new command.
@@ -185,7 +187,7 @@ pub fn rx(session: &Session, rx: Rx<'_>) -> Result<CmdPtr> {
         work: WorkItem::default(),
         overflow: 0,
         exec_call: ExecCall::new(),
-        session,
+        session: ManuallyDrop::new(session),
     };
     CmdPtr::alloc(cmd)
 }
@@ -383,7 +385,7 @@ fn params_for<'a>(m: &'a Mapped, rel_tgt_id: u16) -> DeviceParams<'a> {
 /// Emulates or dispatches a command whose data is present.
 fn ready(mut cmd: CmdPtr, frame: Frame) {
     let c = cmd.get();
-    if c.session.is_aborted(c.session.slot()) {
+    if c.session.aborted() {
         advance(c, Event::Rejected);
         return respond(cmd, frame);
     }
@@ -532,7 +534,7 @@ pub fn run_deferred(mut cmd: CmdPtr) {
         return respond(cmd, frame);
     }
     // Aborted while queued: do not run it.
-    if c.session.is_aborted(c.session.slot()) {
+    if c.session.aborted() {
         advance(c, Event::Rejected);
         return respond(cmd, frame);
     }
@@ -595,7 +597,7 @@ fn respond(mut cmd: CmdPtr, frame: Frame) {
     if !may_call_fabric(frame, ops.rules(false)) {
         return defer(cmd, |c| &c.session.target.fabric.core.fabric_wq);
     }
-    if c.session.is_aborted(c.session.slot()) {
+    if c.session.aborted() {
         c.desc.aborted = 1;
         c.desc.status = status::TASK_ABORTED;
     }

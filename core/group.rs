@@ -220,13 +220,13 @@ impl GroupsMgmt {
         let oom = |_| mgmt_err!(ENOMEM, "out of memory");
         let cname = CString::try_from_fmt(fmt!("{}", name)).map_err(oom)?;
         let g = Arc::pin_init(
-            pin_init!(Group {
+            try_pin_init!(Group {
                 name: cname,
                 target: t.clone(),
                 luns <- LunSet::new(),
                 dead: AtomicBool::new(false),
                 inner <- new_mutex!(GroupInner { initiators: KVec::new(), attrs: KVec::new(), initiators_dir: None, dir: None }),
-            }),
+            }? Error),
             GFP_KERNEL,
         )
         .map_err(oom)?;

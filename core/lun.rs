@@ -2,9 +2,12 @@
 //! LUN tables (a target's default set and each access group's) and their
 //! `luns/` sysfs directory with its `mgmt` file.
 //!
-//! Locking: `table` is a spinlock taken on the data path (LUN lookup) and by
-//! management to swap entries; nothing that sleeps or frees a device runs
-//! under it. `sysfs` is a mutex taken by management only, inside `Core::reg`.
+//! Locking: `table` is an xarray under RCU: the data path looks LUNs up
+//! without a lock and without scanning; management stores and removes
+//! entries (under `Core::reg`, or from the graveyard once the set is
+//! unreachable) and frees a removed one only after a grace period; the
+//! xarray's own lock makes each erasure return an entry once. `sysfs` is a mutex taken by management only,
+//! inside `Core::reg`.
 
 use crate::device::Device;
 use crate::mgmt::commands::{parse_lun_cmd, LunCmd};
@@ -13,13 +16,18 @@ use crate::registry::{Graveyard, Registry, Teardown};
 use crate::sys::sysfs::{Attr, AttrOps, Dir, Link, TextBuf};
 use core::sync::atomic::Ordering;
 use kernel::alloc::flags::{GFP_ATOMIC, GFP_KERNEL};
+use kernel::error::Error;
 use kernel::fmt;
 use kernel::prelude::*;
-use crate::sys::lock::IrqSpinLock;
 use crate::sys::ops::DeviceRef;
+use crate::sys::rcu::{Erased, RcuMap};
 use kernel::sync::{Arc, Mutex};
 use kernel::new_mutex;
 use crate::mgmt_err;
+
+/// LUNs removed per RCU grace period by [`LunSet::take_all`] (their erased
+/// entries wait on the stack).
+const TAKE_BATCH: usize = 32;
 
 /// Highest LUN number accepted (SAM flat addressing: 14 bits).
 pub const MAX_LUN: u64 = 16383;
@@ -47,7 +55,7 @@ pub struct Mapped {
 #[pin_data]
 pub struct LunSet {
     #[pin]
-    table: IrqSpinLock<KVec<Option<LunEntry>>>,
+    table: RcuMap<LunEntry>,
     #[pin]
     sysfs: Mutex<LunSetSysfs>,
 }
@@ -122,11 +130,11 @@ impl AttrOps for LunMgmt {
 
 impl LunSet {
     /// An empty set.
-    pub fn new() -> impl PinInit<Self> {
-        pin_init!(LunSet {
-            table <- crate::new_irq_spinlock!(KVec::new(), "rscst_lun_table"),
+    pub fn new() -> impl PinInit<Self, Error> {
+        try_pin_init!(LunSet {
+            table: RcuMap::new()?,
             sysfs <- new_mutex!(LunSetSysfs { luns: KVec::new(), attrs: KVec::new(), dir: None }, "rscst_lun_sysfs"),
-        })
+        }? Error)
     }
 
     /// Creates `parent/luns/` with its `mgmt` file.
@@ -139,36 +147,43 @@ impl LunSet {
         Ok(())
     }
 
-    /// Looks `lun` up for a command (data path, any context).
+    /// Looks `lun` up for a command (data path, any context): no lock, no
+    /// scan. The device is counted (a device whose teardown began is not
+    /// found, see `DeviceRef`).
     pub fn lookup(&self, lun: u64) -> Option<Mapped> {
-        let t = self.table.lock();
-        let e = t.iter().flatten().find(|e| e.lun == lun)?;
-        // Counted under the table lock: a device removed from the table after
-        // this still waits for the command (see Device::teardown).
-        Some(Mapped { dev: DeviceRef::count(&e.dev)?, read_only: e.read_only })
+        self.table.with(lun, |e| {
+            let e = e?;
+            Some(Mapped { dev: DeviceRef::count(&e.dev)?, read_only: e.read_only })
+        })
     }
 
-    /// The `i`th slot of the table: None past the end, `Some(None)` for an
-    /// empty slot, else the LUN and its device (counted, as by `lookup`).
-    /// Lets callers that sleep between entries walk the table without
-    /// holding its lock or copying it.
-    pub fn lun_at(&self, i: usize) -> Option<Option<(u64, Mapped)>> {
-        let t = self.table.lock();
-        let slot = t.get(i)?;
-        Some(slot.as_ref().and_then(|e| Some((e.lun, Mapped { dev: DeviceRef::count(&e.dev)?, read_only: e.read_only }))))
+    /// The first LUN numbered `from` or more, with its device (counted, as
+    /// by `lookup`; None when its teardown began). Lets callers that sleep
+    /// between entries walk the table without a lock and without copying it.
+    pub fn next_lun(&self, from: u64) -> Option<(u64, Option<Mapped>)> {
+        self.table.next_from(from, |e| {
+            let (lun, e) = e?;
+            let m = DeviceRef::count(&e.dev).map(|dev| Mapped { dev, read_only: e.read_only });
+            Some((lun, m))
+        })
     }
 
-    /// Calls `f` with every LUN number, in table order (REPORT LUNS).
+    /// Calls `f` with every LUN number, in increasing order (REPORT LUNS).
+    /// `f` must not sleep.
     pub fn for_each_lun(&self, mut f: impl FnMut(u64)) {
-        let t = self.table.lock();
-        for e in t.iter().flatten() {
-            f(e.lun);
-        }
+        self.table.for_each(|lun, _| f(lun));
     }
 
     /// Number of LUNs.
     pub fn count(&self) -> usize {
-        self.table.lock().iter().flatten().count()
+        let mut n = 0;
+        self.table.for_each(|_, _| n += 1);
+        n
+    }
+
+    /// The device and read-only flag at `lun`, referenced (management).
+    fn entry(&self, lun: u64) -> Option<(Arc<Device>, bool)> {
+        self.table.with(lun, |e| e.map(|e| (e.dev.clone(), e.read_only)))
     }
 
     fn add(
@@ -197,22 +212,39 @@ impl LunSet {
                 Err(e) => return Err(mgmt_err!(EINVAL, "{}", e.message())),
             }
         }
-        let exists = self.table.lock().iter().flatten().any(|e| e.lun == lun);
-        if exists && !replace {
+        let old = self.entry(lun);
+        if old.is_some() && !replace {
             return Err(mgmt_err!(EEXIST, "LUN {} already exists", lun));
         }
-        if exists {
-            self.take(Some(owner), lun);
+        let entry = KBox::new(LunEntry { lun, dev: dev.clone(), read_only }, GFP_KERNEL)
+            .map_err(|_| mgmt_err!(ENOMEM, "out of memory"))?;
+        if old.is_some() {
+            // The initiator sees the old unit go first (so that it can
+            // flush); the table switches in one store, so commands find the
+            // old device or the new one, never no LUN.
+            owner.lun_changed(lun, false);
+            self.del_sysfs(lun);
         }
-        let entry = LunEntry { lun, dev: dev.clone(), read_only };
-        self.add_sysfs(&dev, lun, read_only)
-            .map_err(|e| crate::msg::MgmtError::new(e, format_args!("LUN {}: sysfs failed", lun)))?;
-        {
-            let mut t = self.table.lock();
-            let res = crate::slots::insert(&mut t, entry, GFP_ATOMIC);
-            if res.is_err() {
-                drop(t);
+        // On failure the table still holds the old entry: give it back its
+        // sysfs files and tell the initiator it is there again.
+        let restore = |old: &Option<(Arc<Device>, bool)>| {
+            if let Some((odev, oro)) = old {
+                let _ = self.add_sysfs(odev, lun, *oro);
+                owner.lun_changed(lun, true);
+            }
+        };
+        if let Err(e) = self.add_sysfs(&dev, lun, read_only) {
+            restore(&old);
+            return Err(crate::msg::MgmtError::new(e, format_args!("LUN {}: sysfs failed", lun)));
+        }
+        match self.table.store(lun, entry) {
+            Ok(Some(replaced)) => {
+                replaced.dev.exported.fetch_sub(1, Ordering::AcqRel);
+            }
+            Ok(None) => {}
+            Err(_) => {
                 self.del_sysfs(lun);
+                restore(&old);
                 return Err(mgmt_err!(ENOMEM, "out of memory"));
             }
         }
@@ -222,16 +254,15 @@ impl LunSet {
         Ok(())
     }
 
-    /// Removes `lun` from the table (telling `owner`'s fabric first); returns its entry.
-    fn take(&self, owner: Option<&dyn LunOwner>, lun: u64) -> Option<LunEntry> {
-        let present = self.table.lock().iter().flatten().any(|e| e.lun == lun);
+    /// Removes `lun` from the table (telling `owner`'s fabric first);
+    /// returns its entry once no command can find it any more. Never
+    /// allocates.
+    fn take(&self, owner: Option<&dyn LunOwner>, lun: u64) -> Option<KBox<LunEntry>> {
+        let present = self.table.with(lun, |e| e.is_some());
         if let (true, Some(o)) = (present, owner) {
             o.lun_changed(lun, false);
         }
-        let e = {
-            let mut t = self.table.lock();
-            t.iter_mut().find(|s| s.as_ref().is_some_and(|e| e.lun == lun)).and_then(|s| s.take())
-        };
+        let e = self.table.remove(lun);
         if let Some(e) = &e {
             e.dev.exported.fetch_sub(1, Ordering::AcqRel);
             self.del_sysfs(lun);
@@ -246,15 +277,50 @@ impl LunSet {
         }
     }
 
-    /// Removes every LUN matching `pred`, one at a time and without
-    /// allocating, so that no failure can leave one behind; returns how many.
+    /// Removes every LUN matching `pred` without allocating, so that no
+    /// failure can leave one behind; returns how many. Batches of up to
+    /// [`TAKE_BATCH`] LUNs share one RCU grace period.
     fn take_all(&self, owner: Option<&dyn LunOwner>, pred: impl Fn(&LunEntry) -> bool) -> usize {
         let mut n = 0;
+        let mut from = 0u64;
         loop {
-            let next = self.table.lock().iter().flatten().find(|e| pred(e)).map(|e| e.lun);
-            let Some(lun) = next else { return n };
-            self.take(owner, lun);
-            n += 1;
+            // The next batch of matching LUNs, found with a cursor.
+            let mut luns = [0u64; TAKE_BATCH];
+            let mut found = 0;
+            let mut end = false;
+            while found < TAKE_BATCH {
+                let Some((lun, hit)) = self.table.next_from(from, |e| e.map(|(l, e)| (l, pred(e)))) else {
+                    end = true;
+                    break;
+                };
+                if hit {
+                    luns[found] = lun;
+                    found += 1;
+                }
+                match lun.checked_add(1) {
+                    Some(next) => from = next,
+                    None => {
+                        end = true;
+                        break;
+                    }
+                }
+            }
+            let mut erased: [Option<Erased<LunEntry>>; TAKE_BATCH] = [const { None }; TAKE_BATCH];
+            for (slot, lun) in erased.iter_mut().zip(luns[..found].iter()) {
+                if let Some(o) = owner {
+                    o.lun_changed(*lun, false);
+                }
+                if let Some(e) = self.table.erase(*lun) {
+                    e.get().dev.exported.fetch_sub(1, Ordering::AcqRel);
+                    self.del_sysfs(*lun);
+                    *slot = Some(e);
+                    n += 1;
+                }
+            }
+            crate::sys::rcu::reclaim_all(&mut erased);
+            if end {
+                return n;
+            }
         }
     }
 
@@ -296,11 +362,14 @@ impl LunSet {
     /// error, never a partial list.
     pub fn luns_of(&self, dev: &Device) -> Result<KVec<u64>> {
         let mut v = KVec::new();
-        let t = self.table.lock();
-        for e in t.iter().flatten() {
+        let mut oom = false;
+        self.table.for_each(|lun, e| {
             if core::ptr::eq(&*e.dev, dev) {
-                v.push(e.lun, GFP_ATOMIC)?;
+                oom |= v.push(lun, GFP_ATOMIC).is_err();
             }
+        });
+        if oom {
+            return Err(ENOMEM);
         }
         Ok(v)
     }

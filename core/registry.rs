@@ -13,8 +13,8 @@
 //! listed before it): `Core::reg` -> `Target::sessions` -> `Target::groups`
 //! -> `Group::inner` -> the sysfs mutexes (`Handler::sysfs`,
 //! `Device::sysfs`, `LunSet::sysfs`, `Target::sysfs`, `Session::sysfs`) ->
-//! `Session::group` -> `LunSet::table` -> `Session::inflight`. `Core::last`
-//! and `Sgv::pools` are taken alone.
+//! `Session::inflight`. `Core::last` and `Sgv::pools` are taken alone. A
+//! session's group and the LUN tables are read under RCU (no lock).
 
 use crate::device::Device;
 use crate::fabric::Fabric;
@@ -130,6 +130,8 @@ pub struct Core {
     pub cmd_seq: AtomicU64,
     /// Data buffers for commands without the initiator's own.
     pub sgv: Arc<crate::sgv::Sgv>,
+    /// The commands' slab cache (`rscst_cmd` in /proc/slabinfo).
+    pub cmds: crate::sys::slab::Slab<crate::cmd::Cmd>,
     /// `handlers/`.
     pub handlers_dir: Dir,
     /// `devices/`.
@@ -197,6 +199,7 @@ impl Core {
         let wq = Workqueue::new(c"rscst_wq", QueueKind::Blocking { max_active: 0 })?;
         let fabric_wq = Workqueue::new(c"rscst_fabric", QueueKind::PerCpu)?;
         let tmf_wq = Workqueue::new(c"rscst_tmf", QueueKind::Blocking { max_active: 0 })?;
+        let cmds = crate::sys::slab::Slab::new(c"rscst_cmd")?;
         let sgv = Arc::pin_init(crate::sgv::Sgv::new(), GFP_KERNEL)?;
         let stats = crate::sgv::SgvStats { sgv: sgv.clone() };
         attrs.push(sgv_dir.add_attr(c"global_stats", 0o444, Arc::new(stats, GFP_KERNEL)?)?, GFP_KERNEL)?;
@@ -210,6 +213,7 @@ impl Core {
                 tmf_wq,
                 cmd_seq: AtomicU64::new(1),
                 sgv,
+                cmds,
                 handlers_dir,
                 devices_dir,
                 targets_dir,

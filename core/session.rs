@@ -4,12 +4,13 @@
 //!
 //! Locking: `inflight` is a spinlock taken on the data path (command
 //! arrival, abort checks, release) and by TMFs; it protects only the slot
-//! table. `group` is a spinlock taken on the data path to find the session's
-//! LUN set. Both disable interrupts (the data path runs in any context).
-//! Waiters for aborted commands (TMFs, session teardown) sleep on
-//! `released`, which a command's release signals when it was aborted. Lock order: `Target::sessions` -> `Target::groups` (mutexes) ->
-//! `group` -> `LunSet::table` -> `inflight`. Nothing holds `Target::sessions`
-//! while it waits: walks over the sessions use `Target::for_each_session`.
+//! table; it disables interrupts (the data path runs in any context).
+//! `group`, which LUN set the session sees, is read under RCU without a
+//! lock, like the LUN tables. Waiters for aborted commands (TMFs, session
+//! teardown) sleep on `released`, which a command's release signals when
+//! it was aborted. Lock order: `Target::sessions` -> `Target::groups`
+//! (mutexes) -> `inflight`. Nothing holds `Target::sessions` while it
+//! waits: walks over the sessions use `Target::for_each_session`.
 
 use crate::group::Group;
 use crate::lun::{LunSet, Mapped};
@@ -21,7 +22,10 @@ use kernel::alloc::flags::{GFP_ATOMIC, GFP_KERNEL};
 use kernel::fmt;
 use kernel::prelude::*;
 use kernel::str::CString;
+use crate::sys::flags::AbortFlags;
 use crate::sys::lock::IrqSpinLock;
+use crate::sys::rcu::RcuArc;
+use core::ptr::NonNull;
 use kernel::sync::{Arc, CondVar, CondVarTimeoutResult, Mutex};
 use kernel::{new_condvar, new_mutex};
 
@@ -41,20 +45,70 @@ pub struct Track {
     pub aborted: bool,
 }
 
-/// The session's in-flight table.
+/// Memory of one in-flight slot: its entry, its place in the free stack
+/// and its abort flag.
+pub const SLOT_BYTES: usize =
+    core::mem::size_of::<Option<Track>>() + core::mem::size_of::<usize>() + core::mem::size_of::<AtomicBool>();
+
+/// The session's in-flight table: a slot per command, found in O(1) on
+/// arrival (a stack of free slots) and on release (the command knows its
+/// slot), and an abort flag per slot that the command reads without the
+/// lock.
 pub struct InFlight {
     slots: KVec<Option<Track>>,
-    free_hint: usize,
+    /// A stack of free slots: `free[..free_top]`. As long as `slots`, so
+    /// that releasing a slot never allocates.
+    free: KVec<usize>,
+    free_top: usize,
+    flags: AbortFlags,
     count: usize,
 }
 
 impl InFlight {
+    fn new() -> Self {
+        InFlight { slots: KVec::new(), free: KVec::new(), free_top: 0, flags: AbortFlags::new(), count: 0 }
+    }
+
+    /// A free slot, growing the table when there is none.
+    fn free_slot(&mut self) -> Result<usize> {
+        if let Some(top) = self.free_top.checked_sub(1) {
+            if let Some(&i) = self.free.get(top) {
+                self.free_top = top;
+                return Ok(i);
+            }
+        }
+        let i = self.slots.len();
+        if i >= self.flags.capacity() {
+            self.flags.grow(GFP_ATOMIC)?;
+        }
+        // Both pushes within reserved room: neither can fail halfway.
+        self.free.reserve(1, GFP_ATOMIC)?;
+        self.slots.reserve(1, GFP_ATOMIC)?;
+        self.free.push(0, GFP_ATOMIC)?;
+        self.slots.push(None, GFP_ATOMIC)?;
+        Ok(i)
+    }
+
+    /// Makes `slot` free again (no allocation).
+    fn release_slot(&mut self, slot: usize) {
+        // free_top counts free slots, fewer than `slots.len()` while this
+        // one is in use, so the entry exists.
+        if let Some(e) = self.free.get_mut(self.free_top) {
+            *e = slot;
+            self.free_top += 1;
+        }
+    }
+
     /// Marks every command matching `pred` aborted; returns how many.
     pub fn abort_matching(&mut self, pred: &dyn Fn(&Track) -> bool) -> usize {
         let mut n = 0;
-        for t in self.slots.iter_mut().flatten() {
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            let Some(t) = slot else { continue };
             if pred(t) {
                 t.aborted = true;
+                if let Some(flag) = self.flags.get(i) {
+                    flag.store(true, Ordering::Release);
+                }
                 n += 1;
             }
         }
@@ -106,7 +160,7 @@ pub struct Session {
     released: CondVar,
     /// The access group whose LUNs the session sees (None: the target's).
     #[pin]
-    group: IrqSpinLock<Option<Arc<Group>>>,
+    group: RcuArc<Group>,
     #[pin]
     sysfs: Mutex<SessionSysfs>,
 }
@@ -117,12 +171,12 @@ struct SessionSysfs {
 }
 
 impl Session {
+    /// Runs `f` with the session's LUN set (`f` must not sleep).
     fn with_luns<R>(&self, f: impl FnOnce(&LunSet) -> R) -> R {
-        let g = self.group.lock();
-        match g.as_ref() {
+        self.group.read(|g| match g {
             Some(g) => f(&g.luns),
             None => f(&self.target.luns),
-        }
+        })
     }
 
     /// Looks a LUN up in the session's LUN set (data path, any context).
@@ -130,9 +184,10 @@ impl Session {
         self.with_luns(|s| s.lookup(lun))
     }
 
-    /// The `i`th slot of the session's LUN table (see [`LunSet::lun_at`]).
-    pub fn lun_at(&self, i: usize) -> Option<Option<(u64, Mapped)>> {
-        self.with_luns(|s| s.lun_at(i))
+    /// The first LUN numbered `from` or more the session sees (see
+    /// [`LunSet::next_lun`]).
+    pub fn next_lun(&self, from: u64) -> Option<(u64, Option<Mapped>)> {
+        self.with_luns(|s| s.next_lun(from))
     }
 
     /// Calls `f` with every LUN the session sees (REPORT LUNS).
@@ -147,11 +202,7 @@ impl Session {
 
     /// Whether the session sees `group`'s LUNs (None: the target's).
     pub fn is_bound_to(&self, group: Option<&Arc<Group>>) -> bool {
-        match (self.group.lock().as_ref(), group) {
-            (None, None) => true,
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            _ => false,
-        }
+        self.group.holds(group)
     }
 
     /// Binds the session to `group`, telling the fabric which LUNs vanish
@@ -169,9 +220,9 @@ impl Session {
         for l in old.iter() {
             fabric.luns_changed(tpriv, self, *l, false);
         }
-        // Drop the old group outside the spinlock (its last reference would
-        // remove sysfs files, which sleeps).
-        let old_group = core::mem::replace(&mut *self.group.lock(), group);
+        // Returned after a grace period; dropped here, in management context
+        // (its last reference removes sysfs files, which sleeps).
+        let old_group = self.group.replace(group);
         drop(old_group);
         let mut new = KVec::new();
         self.for_each_lun(|l| {
@@ -182,32 +233,26 @@ impl Session {
         }
     }
 
-    /// Enters a new command into the in-flight table and returns its slot;
-    /// refused once the session is dying. Use [`crate::sys::ops::SessionRef::track`],
-    /// which pairs it with the untrack that ends the command.
-    pub fn track(&self, tag: u64, lun: u64) -> Result<usize> {
+    /// Enters a new command into the in-flight table and returns its slot
+    /// and its abort flag, whose address stays valid as long as the session
+    /// (see [`AbortFlags`]); refused once the session is dying. Use
+    /// [`crate::sys::ops::SessionRef::track`], which pairs it with the
+    /// untrack that ends the command.
+    pub fn track(&self, tag: u64, lun: u64) -> Result<(usize, NonNull<AtomicBool>)> {
         let mut f = self.inflight.lock();
         // Checked under the lock `drain` takes after setting `dying`: a
         // command is either tracked before the drain looks, or refused.
         if self.dying.load(Ordering::Acquire) {
             return Err(ENODEV);
         }
+        let slot = f.free_slot()?;
+        let flag = f.flags.get(slot).ok_or(ENOMEM)?;
+        flag.store(false, Ordering::Relaxed);
+        let flag = NonNull::from(flag);
         let id = self.target.fabric.core.cmd_seq.fetch_add(1, Ordering::AcqRel);
-        let t = Track { id, tag, lun, aborted: false };
-        let hint = f.free_hint;
-        let slot = match f.slots.get(hint) {
-            Some(None) => hint,
-            _ => match f.slots.iter().position(|s| s.is_none()) {
-                Some(i) => i,
-                None => {
-                    f.slots.push(None, GFP_ATOMIC)?;
-                    f.slots.len() - 1
-                }
-            },
-        };
-        f.slots[slot] = Some(t);
+        f.slots[slot] = Some(Track { id, tag, lun, aborted: false });
         f.count += 1;
-        Ok(slot)
+        Ok((slot, flag))
     }
 
     /// Removes a command from the in-flight table.
@@ -217,7 +262,7 @@ impl Session {
         if let Some(s) = f.slots.get_mut(slot) {
             if let Some(t) = s.take() {
                 f.count -= 1;
-                f.free_hint = slot;
+                f.release_slot(slot);
                 if t.aborted {
                     // Under the lock: once it is released the session may
                     // be freed by the waiter.
@@ -225,12 +270,6 @@ impl Session {
                 }
             }
         }
-    }
-
-    /// Whether the command in `slot` was aborted.
-    pub fn is_aborted(&self, slot: usize) -> bool {
-        let f = self.inflight.lock();
-        matches!(f.slots.get(slot), Some(Some(t)) if t.aborted)
     }
 
     /// Commands in flight.
@@ -373,9 +412,9 @@ pub fn register(target: &Arc<Target>, initiator: &[u8], sess_priv: usize) -> Res
             sess_priv,
             dying: AtomicBool::new(false),
             stats: Stats::default(),
-            inflight <- crate::new_irq_spinlock!(InFlight { slots: KVec::new(), free_hint: 0, count: 0 }, "rscst_inflight"),
+            inflight <- crate::new_irq_spinlock!(InFlight::new(), "rscst_inflight"),
             released <- new_condvar!("rscst_session_released"),
-            group <- crate::new_irq_spinlock!(group, "rscst_session_group"),
+            group: RcuArc::new(group),
             sysfs <- new_mutex!(SessionSysfs { attrs: KVec::new(), dir: None }),
         }),
         GFP_KERNEL,

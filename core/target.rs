@@ -220,7 +220,7 @@ pub fn add(reg: &mut Registry, grave: &mut Graveyard, fabric: &Arc<Fabric>, name
     let oom = |_| mgmt_err!(ENOMEM, "out of memory");
     let cname = CString::try_from_fmt(fmt!("{}", name)).map_err(oom)?;
     let t = Arc::pin_init(
-        pin_init!(Target {
+        try_pin_init!(Target {
             name: cname,
             fabric: fabric.clone(),
             tgt_priv: AtomicUsize::new(0),
@@ -232,7 +232,7 @@ pub fn add(reg: &mut Registry, grave: &mut Graveyard, fabric: &Arc<Fabric>, name
             sessions <- new_mutex!(KVec::new()),
             groups <- new_mutex!(KVec::new()),
             sysfs <- new_mutex!(TargetSysfs { attrs: KVec::new(), sessions_dir: None, ini_groups_dir: None, dir: None }),
-        }),
+        }? Error),
         GFP_KERNEL,
     )
     .map_err(oom)?;

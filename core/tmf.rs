@@ -88,16 +88,16 @@ fn wait(s: &Session, function: u8, before: u64) {
 }
 
 /// Calls the `task_mgmt` hook of the handler of every device `s` sees at a
-/// LUN for which `at_lun` holds (walking the LUN table by index: no
+/// LUN for which `at_lun` holds (walking the LUN table from LUN to LUN: no
 /// allocation, no lock held during the calls).
 fn tell_handlers(s: &Session, function: u8, at_lun: &dyn Fn(u64) -> bool) {
-    let mut i = 0;
-    while let Some(entry) = s.lun_at(i) {
-        i += 1;
-        let Some((lun, m)) = entry else { continue };
-        if at_lun(lun) {
+    let mut from = 0;
+    while let Some((lun, m)) = s.next_lun(from) {
+        if let (true, Some(m)) = (at_lun(lun), m) {
             m.dev.handler.ops.task_mgmt(&m.dev, function);
         }
+        let Some(next) = lun.checked_add(1) else { break };
+        from = next;
     }
 }
 

@@ -33,7 +33,10 @@ RUST_LIB_SRC=$(rust_lib_src)
 # a panic path it cannot see) fail the build too.
 log_file=$(mktemp)
 rc=0
-make -s -C "$kdir" "${mk[@]}" M="$mdir" KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings modules >"$log_file" 2>&1 || rc=$?
+# Another tree (a test module) links against the product's exports.
+extra=()
+[ -n "$subdir" ] && [ -f "$REPO_DIR/Module.symvers" ] && extra=(KBUILD_EXTRA_SYMBOLS="$REPO_DIR/Module.symvers")
+make -s -C "$kdir" "${mk[@]}" M="$mdir" "${extra[@]}" KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings modules >"$log_file" 2>&1 || rc=$?
 cat "$log_file"
 if [ $rc = 0 ] && grep -q "warning:" "$log_file"; then
 	log "module build printed warnings: failing"

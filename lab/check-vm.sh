@@ -18,6 +18,24 @@ for f in "$REPO_DIR"/tests/vm/*.sh "$LAB_DIR/selftest-canary.sh"; do
 	suites+=("$n")
 done
 [ ${#suites[@]} -gt 0 ] || die "no VM suite named '$want'"
+# The KUnit tier is a module of its own, built against the product.
+if [[ " ${suites[*]} " == *" kunit "* ]]; then
+	bash "$LAB_DIR/build-modules.sh" debug "$(kernel_dir debug)" tests/kunit
+fi
+# kunit_parse DIR: the kernel's own KTAP parser must agree that every case
+# of the suite's KTAP output passed.
+kunit_parse() {
+	local cases ktap=$1/kunit.ktap out=$1/kunit-parse.log
+	cases=$(sed -n 's/^CASES=\([0-9]*\)$/\1/p' "$REPO_DIR/tests/vm/kunit.sh")
+	python3 "$(kernel_dir debug)/tools/testing/kunit/kunit.py" parse "$ktap" >"$out" 2>&1
+	local rc=$?
+	sed 's/^/    # /' "$out" | tail -5
+	# Anchored: a parse error shows as ", errors: N" after the counts.
+	if [ $rc != 0 ] || ! grep -qE "Ran $cases tests: passed: $cases\$" "$out"; then
+		log "suite kunit: kunit.py parse does not report $cases passed tests (see $out)"
+		return 1
+	fi
+}
 total_p=0
 total_f=0
 for s in "${suites[@]}"; do
@@ -42,6 +60,9 @@ for s in "${suites[@]}"; do
 		f=1
 	fi
 	f=${f:-0}
+	if [ "$s" = kunit ] && ! kunit_parse "$REPO_DIR/out/kunit"; then
+		f=$((f + 1))
+	fi
 	# A clean suite whose boot or kernel log failed still counts as a failure.
 	if [ $rc != 0 ] && [ "$f" = 0 ]; then f=1; fi
 	log "suite $s: $p passed, $f failed"

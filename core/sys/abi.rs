@@ -289,7 +289,7 @@ pub unsafe extern "C" fn rscst_cmd_aborted(cmd: *mut CmdDesc) -> bool {
     // not touch meanwhile, and keeps it for the call; `desc` heads the
     // repr(C) Cmd.
     let c = unsafe { &*cmd.cast::<crate::cmd::Cmd>() };
-    c.session.is_aborted(c.session.slot())
+    c.session.aborted()
 }
 const _: exports::CmdAborted = rscst_cmd_aborted;
 

@@ -9,6 +9,9 @@
 #include <linux/preempt.h>
 #include <linux/hardirq.h>
 #include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/xarray.h>
+#include <linux/rcupdate.h>
 
 void rscst_sys_attr_init(struct attribute *attr);
 void rscst_sys_init_work(struct work_struct *work, work_func_t fn);
@@ -98,4 +101,104 @@ int rscst_sys_context(void)
 void rscst_sys_might_sleep(void)
 {
 	might_sleep();
+}
+
+struct kmem_cache *rscst_sys_cache_create(const char *name, unsigned int size, unsigned int align);
+void *rscst_sys_cache_alloc(struct kmem_cache *cache);
+void rscst_sys_cache_free(struct kmem_cache *cache, void *obj);
+void rscst_sys_cache_destroy(struct kmem_cache *cache);
+
+struct kmem_cache *rscst_sys_cache_create(const char *name, unsigned int size, unsigned int align)
+{
+	/* Its own cache: visible in /proc/slabinfo, and a leak is reported. */
+	return kmem_cache_create(name, size, align, SLAB_NO_MERGE, NULL);
+}
+
+/* Objects are allocated on the data path, in any context. */
+void *rscst_sys_cache_alloc(struct kmem_cache *cache)
+{
+	return kmem_cache_alloc(cache, GFP_ATOMIC | __GFP_NOWARN);
+}
+
+void rscst_sys_cache_free(struct kmem_cache *cache, void *obj)
+{
+	kmem_cache_free(cache, obj);
+}
+
+void rscst_sys_cache_destroy(struct kmem_cache *cache)
+{
+	kmem_cache_destroy(cache);
+}
+
+struct xarray *rscst_sys_xa_new(void);
+void rscst_sys_xa_free(struct xarray *xa);
+void *rscst_sys_xa_load(struct xarray *xa, unsigned long index);
+void *rscst_sys_xa_find(struct xarray *xa, unsigned long *index);
+int rscst_sys_xa_store(struct xarray *xa, unsigned long index, void *entry, void **old);
+void *rscst_sys_xa_erase(struct xarray *xa, unsigned long index);
+void rscst_sys_rcu_read_lock(void);
+void rscst_sys_rcu_read_unlock(void);
+
+/* An empty xarray (its nodes point back to it, so it is allocated here). */
+struct xarray *rscst_sys_xa_new(void)
+{
+	struct xarray *xa = kmalloc(sizeof(*xa), GFP_KERNEL);
+
+	if (xa)
+		xa_init(xa);
+	return xa;
+}
+
+/* Frees an xarray whose entries were all erased. */
+void rscst_sys_xa_free(struct xarray *xa)
+{
+	xa_destroy(xa);
+	kfree(xa);
+}
+
+/* The entry at `index` (the caller holds rcu_read_lock). */
+void *rscst_sys_xa_load(struct xarray *xa, unsigned long index)
+{
+	return xa_load(xa, index);
+}
+
+/* The first entry at or after *index, which it updates (rcu_read_lock held). */
+void *rscst_sys_xa_find(struct xarray *xa, unsigned long *index)
+{
+	return xa_find(xa, index, ULONG_MAX, XA_PRESENT);
+}
+
+/* Stores `entry` at `index`, returning the entry it replaced in *old. */
+int rscst_sys_xa_store(struct xarray *xa, unsigned long index, void *entry, void **old)
+{
+	void *prev = xa_store(xa, index, entry, GFP_KERNEL);
+
+	if (xa_is_err(prev))
+		return xa_err(prev);
+	*old = prev;
+	return 0;
+}
+
+/* Removes and returns the entry at `index` (never allocates). */
+void *rscst_sys_xa_erase(struct xarray *xa, unsigned long index)
+{
+	return xa_erase(xa, index);
+}
+
+void rscst_sys_rcu_read_lock(void)
+{
+	rcu_read_lock();
+}
+
+void rscst_sys_rcu_read_unlock(void)
+{
+	rcu_read_unlock();
+}
+
+void rscst_sys_synchronize_rcu(void);
+
+/* Waits until every RCU reader that may see a removed entry is done. */
+void rscst_sys_synchronize_rcu(void)
+{
+	synchronize_rcu();
 }

@@ -8,13 +8,17 @@ pub mod bindings;
 #[path = "../../sys/sg.rs"]
 pub mod sg;
 
+
 pub mod abi;
 pub mod context;
+pub mod flags;
 #[path = "../../sys/global.rs"]
 pub mod global;
 pub mod lock;
 pub mod ops;
 pub mod pages;
+pub mod rcu;
+pub mod slab;
 pub mod sysfs;
 pub mod time;
 pub mod work;

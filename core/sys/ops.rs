@@ -8,11 +8,10 @@ use crate::device::Device;
 use crate::lifecycle::CallbackRules;
 use core::ffi::{c_void, CStr};
 use core::marker::PhantomPinned;
+use core::mem::ManuallyDrop;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU8, Ordering};
-use kernel::alloc::flags::GFP_ATOMIC;
 use kernel::error::{Error, Result};
-use kernel::prelude::*;
 
 /// Why a table was refused at registration.
 #[derive(Debug)]
@@ -174,14 +173,15 @@ impl HandlerRef {
         // SAFETY: ownership of the command passes to the handler (ABI rule)
         // and comes back through rscst_cmd_exec_done; `dev_priv` as above.
         unsafe { exec(cmd.into_desc()) };
-        // SAFETY: the command is still allocated: its completion, if it
-        // came already, found CALLING and handed the command back to us
-        // instead of continuing it, and a later one finds IDLE only after
-        // this exchange. Only atomic operations touch `exec_call` from two
+        // The command is still allocated: its completion, if it came
+        // already, found CALLING and handed the command back to us instead
+        // of continuing it, and a later one finds IDLE only after this
+        // exchange. Only atomic operations touch `exec_call` from two
         // threads. `ExecCall` is !Unpin, and rustc today does not treat a
         // `&mut` to a !Unpin type as exclusive (the `UnsafePinned`
         // workaround Rust-for-Linux's `Opaque` relies on too), so the
         // completer's `&mut Cmd` does not conflict with this access.
+        // SAFETY: allocated and shared atomically, as explained above.
         let state = unsafe { &*core::ptr::addr_of!((*p.as_ptr()).exec_call.state) };
         match state.compare_exchange(ExecCall::CALLING, ExecCall::IDLE, Ordering::AcqRel, Ordering::Acquire) {
             // The handler still owns it.
@@ -447,18 +447,20 @@ impl FabricRef {
 /// The session cannot go away under it: a session is freed only after
 /// `session::unregister` drained it, which waits until no command is tracked
 /// in its in-flight table, and one is tracked from [`SessionRef::track`]
-/// until the `SessionRef` is dropped. It is the last field of `Cmd`, so it
-/// drops last when a command is freed (or when a command that could not be
-/// allocated is discarded): untracking is a command's very last access to
-/// its session. So a command never holds the last reference to a session
+/// until the `SessionRef` is dropped. `Cmd` holds it in a `ManuallyDrop`,
+/// which `CmdPtr` drops only after the rest of the command was dropped and
+/// its memory went back to the cache (or when a command that could not be
+/// allocated is discarded): untracking is a command's very last action. So a command never holds the last reference to a session
 /// (and through it to its target): that drops in a management or TMF
 /// thread, never on the data path.
 ///
 /// # Invariants
-/// Points to a session in whose in-flight table slot `slot` is tracked.
+/// Points to a session in whose in-flight table slot `slot` is tracked;
+/// `aborted` is that slot's abort flag (valid as long as the session).
 pub struct SessionRef {
     sess: NonNull<crate::session::Session>,
     slot: usize,
+    aborted: NonNull<core::sync::atomic::AtomicBool>,
 }
 
 // SAFETY: Session is Sync; the reference is valid on any thread (invariant).
@@ -469,14 +471,17 @@ unsafe impl Sync for SessionRef {}
 impl SessionRef {
     /// Tracks a new command in `s` (refused once `s` is dying).
     pub fn track(s: &crate::session::Session, tag: u64, lun: u64) -> Result<Self> {
-        let slot = s.track(tag, lun)?;
-        // INVARIANT: just tracked in `s`.
-        Ok(SessionRef { sess: NonNull::from(s), slot })
+        let (slot, aborted) = s.track(tag, lun)?;
+        // INVARIANT: just tracked in `s`, with that slot's flag.
+        Ok(SessionRef { sess: NonNull::from(s), slot, aborted })
     }
 
-    /// The command's slot in the in-flight table.
-    pub fn slot(&self) -> usize {
-        self.slot
+    /// Whether a TMF or session loss aborted the command: one atomic load,
+    /// no lock (TMFs set the flag under the in-flight lock).
+    pub fn aborted(&self) -> bool {
+        // SAFETY: the flag lives as long as the session, which outlives
+        // this tracked command (invariant).
+        unsafe { self.aborted.as_ref() }.load(Ordering::Acquire)
     }
 }
 
@@ -596,7 +601,8 @@ impl Drop for ExecActive {
     }
 }
 
-/// Exclusive ownership of a command in flight (a leaked `KBox<Cmd>`).
+/// Exclusive ownership of a command in flight (an object of the core's
+/// `rscst_cmd` slab cache).
 ///
 /// # Invariants
 /// Points to a live `Cmd` allocated by `CmdPtr::alloc`; exactly one `CmdPtr`
@@ -609,9 +615,38 @@ unsafe impl Send for CmdPtr {}
 impl CmdPtr {
     /// Allocates a command (atomic allocation: fabrics call in from any context).
     pub fn alloc(cmd: Cmd) -> Result<Self> {
-        let b = KBox::new(cmd, GFP_ATOMIC)?;
-        // INVARIANT: fresh allocation, single owner.
-        Ok(CmdPtr(NonNull::from(KBox::leak(b))))
+        let core = cmd.session.target.fabric.core;
+        match core.cmds.alloc(cmd) {
+            // INVARIANT: fresh allocation from the core's command cache,
+            // single owner.
+            Ok(p) => Ok(CmdPtr(p)),
+            Err(mut cmd) => {
+                // SAFETY: `session` is not used again; it untracks last.
+                let session = unsafe { ManuallyDrop::take(&mut cmd.session) };
+                drop(cmd);
+                drop(session);
+                Err(kernel::error::code::ENOMEM)
+            }
+        }
+    }
+
+    /// Ends the command at `p`: drops it, gives its memory back to the
+    /// core's cache, and only then untracks it from its session (the
+    /// command's very last action: the session, and the module, may go
+    /// right after).
+    ///
+    /// # Safety
+    /// `p` is a live command from `alloc`, owned by the caller and not
+    /// used again.
+    unsafe fn end(p: NonNull<Cmd>) {
+        // SAFETY: live (caller). The core outlives its commands (CoreRef).
+        let core = unsafe { p.as_ref() }.session.target.fabric.core;
+        // SAFETY: live and ours (caller); `session` is moved out here and
+        // not used again (ManuallyDrop: `free` does not drop it).
+        let session = unsafe { ManuallyDrop::take(&mut (*p.as_ptr()).session) };
+        // SAFETY: from `core.cmds.alloc` in `alloc`, ended once (caller).
+        unsafe { core.cmds.free(p) };
+        drop(session);
     }
 
     /// The command.
@@ -680,11 +715,10 @@ impl CmdPtr {
     /// Releases the command, then untracks it from its session: the last
     /// access to the session (see [`SessionRef`]).
     pub fn free(self) {
-        let p = self.0.as_ptr();
+        let p = self.0;
         core::mem::forget(self);
-        // SAFETY: allocated by KBox in `alloc`; we are the only owner. The
-        // command's `session`, its last field, untracks it when dropped.
-        drop(unsafe { KBox::from_raw(p) });
+        // SAFETY: allocated in `alloc`; we are the only owner.
+        unsafe { Self::end(p) };
     }
 }
 
@@ -695,7 +729,7 @@ impl Drop for CmdPtr {
         kernel::pr_err!("command dropped without completion\n");
         crate::cmd::release(self.get());
         // SAFETY: as in `free`.
-        drop(unsafe { KBox::from_raw(self.0.as_ptr()) });
+        unsafe { Self::end(self.0) };
     }
 }
 
@@ -715,14 +749,15 @@ impl super::work::WorkRun for CmdWork {
 pub fn defer(mut cmd: CmdPtr, pick: impl FnOnce(&Cmd) -> &super::work::Workqueue) {
     let wq = pick(cmd.get()).raw();
     let item = cmd.into_work();
-    // SAFETY: the command is live and owned by the queued work until it
-    // runs; a command is queued at most once at a time (single owner). The
-    // queue is the core's (alive while any command is) or that of the
-    // command's device, which the command keeps alive until the work ran;
-    // should the work run, finish the command and let the device go before
+    // The command is live and owned by the queued work until it runs; a
+    // command is queued at most once at a time (single owner). The queue is
+    // the core's (alive while any command is) or that of the command's
+    // device, which the command keeps alive until the work ran; should the
+    // work run, finish the command and let the device go before
     // `queue_work` returns, the workqueue itself is freed only after an RCU
     // grace period, which `queue_work` holds off. No Rust reference to the
     // device is held across the call.
+    // SAFETY: a live, unqueued item and a live queue, as explained above.
     unsafe { wq.queue::<CmdWork>(item) };
 }
 

@@ -35,6 +35,24 @@ pub trait DevHandler: 'static {
     fn exec(dev: &Self::Dev, cmd: IoCmd);
     /// Formats extra attribute `index`.
     fn show_attr(dev: &Self::Dev, index: u32, out: &mut MsgOut<'_>);
+    /// A TMF marked commands of `dev` aborted (only called for tables built
+    /// with [`with_task_mgmt`]).
+    fn task_mgmt(_dev: &Self::Dev, _function: u8) {}
+}
+
+/// Adds `T::task_mgmt` as the table's `task_mgmt` hook.
+pub const fn with_task_mgmt<T: DevHandler>(mut ops: HandlerOps) -> HandlerOps {
+    ops.task_mgmt = Some(task_mgmt::<T>);
+    ops
+}
+
+/// # Safety
+/// `dev` came from `attach::<T>` and is not detached (ABI `task_mgmt` contract).
+unsafe extern "C" fn task_mgmt<T: DevHandler>(dev: *mut c_void, function: u8) {
+    if !dev.is_null() {
+        // SAFETY: per the caller.
+        T::task_mgmt(unsafe { &*dev.cast::<T::Dev>() }, function)
+    }
 }
 
 /// Builds the ops table for `T`.

@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The test bodies of suite `rscst_core` (registered in kunit_shim.c), and
+//! its setup: devices, targets, LUNs and sessions made through the same
+//! sysfs `mgmt` files an administrator writes.
+//!
+//! LUNs, the same on both targets: 0 `kd_thread` (kunit_dev, completes
+//! inside `exec`), 1 `kd_irq` (kunit_dev, completes from hard IRQ after
+//! `exec` returned), 2 `kd_hold` (kunit_dev, held until a test completes
+//! it), 3 `kd_nofill` (kunit_dev, never writes READ data), 4 `ka_inline`
+//! (kunit_atomic: `EXEC_ATOMIC`, completes inside `exec`).
+
+use crate::abi::{dir, tmf, tmf_result, FabricOps, HandlerOps, ABI_VERSION};
+use crate::fakes::{self, record, Record, HELD, STARTING};
+use crate::sys::client::{FabricRegistration, HandlerRegistration, OpsCell, SessionHandle};
+use crate::sys::shim::{self, run_in, Where};
+use core::ffi::CStr;
+use core::sync::atomic::Ordering;
+use kernel::prelude::*;
+use kernel::sync::Arc;
+
+/// A test's outcome: the failure message, if any.
+pub type TestResult = core::result::Result<(), &'static CStr>;
+
+fn ensure(cond: bool, msg: &'static CStr) -> TestResult {
+    if cond {
+        Ok(())
+    } else {
+        Err(msg)
+    }
+}
+
+const INQUIRY: [u8; 6] = [0x12, 0, 0, 0, 36, 0];
+const LUN_THREAD: u64 = 0;
+const LUN_IRQ: u64 = 1;
+const LUN_HOLD: u64 = 2;
+const LUN_NOFILL: u64 = 3;
+const LUN_ATOMIC: u64 = 4;
+const GOOD: u8 = 0;
+
+fn read10(lba: u32) -> [u8; 10] {
+    let l = lba.to_be_bytes();
+    [0x28, 0, l[0], l[1], l[2], l[3], 0, 0, 1, 0]
+}
+
+fn write10(lba: u32) -> [u8; 10] {
+    let mut c = read10(lba);
+    c[0] = 0x2a;
+    c
+}
+
+
+/// Hands a command in from the caller's context; returns its tag.
+fn send(sess: &SessionHandle, lun: u64, cdb: &[u8], data_dir: u8, len: u32, atomic: bool) -> Option<u64> {
+    let tag = fakes::new_tag();
+    record(tag).tag.store(0, Ordering::Release);
+    let mut fc = sess.rx_cmd(lun, cdb, tag, data_dir, len, core::ptr::null_mut(), 0)?;
+    fc.set_priv(tag as usize);
+    STARTING.store(shim::current_task(), Ordering::Release);
+    fc.start(atomic);
+    STARTING.store(0, Ordering::Release);
+    Some(tag)
+}
+
+/// Hands a command in from `w` (any context but a thread declares itself
+/// atomic).
+fn send_from(w: Where, sess: &SessionHandle, lun: u64, cdb: &[u8], data_dir: u8, len: u32) -> Option<u64> {
+    let mut tag = None;
+    run_in(w, || tag = send(sess, lun, cdb, data_dir, len, w != Where::Thread));
+    tag
+}
+
+/// Polls for `cond` for up to five seconds.
+fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
+    for _ in 0..5000 {
+        if cond() {
+            return true;
+        }
+        shim::sleep_ms(1);
+    }
+    cond()
+}
+
+/// Waits for the response to `tag`.
+fn response(tag: Option<u64>) -> core::result::Result<&'static Record, &'static CStr> {
+    let tag = tag.ok_or(c"the core refused the command")?;
+    let r = record(tag);
+    ensure(wait_until(|| r.tag.load(Ordering::Acquire) == tag), c"no response within 5 s")?;
+    Ok(r)
+}
+
+/// Session `i` of the suite: 0 on `ks` (strict), 1 and 2 on `ko` (open).
+fn session(i: usize) -> core::result::Result<Arc<SessionHandle>, &'static CStr> {
+    fakes::session(i).ok_or(c"session missing (setup failed)")
+}
+
+fn with_session<R>(i: usize, f: impl FnOnce(&SessionHandle) -> R) -> core::result::Result<R, &'static CStr> {
+    let s = session(i)?;
+    Ok(f(&s))
+}
+
+fn mgmt(path: &CStr, line: &CStr) -> TestResult {
+    shim::write(path, line).map_err(|_| c"a management write failed")
+}
+
+/// Creates the suite's devices, targets, LUNs and sessions.
+pub fn setup() -> TestResult {
+    let dev = c"/sys/kernel/scst_tgt/handlers/kunit_dev/mgmt";
+    mgmt(dev, c"add_device kd_thread mode=inline")?;
+    mgmt(dev, c"add_device kd_irq mode=hardirq")?;
+    mgmt(dev, c"add_device kd_hold mode=hold")?;
+    mgmt(dev, c"add_device kd_nofill mode=nofill")?;
+    mgmt(c"/sys/kernel/scst_tgt/handlers/kunit_atomic/mgmt", c"add_device ka_inline mode=inline")?;
+    mgmt(c"/sys/kernel/scst_tgt/targets/kunit_strict/mgmt", c"add_target ks")?;
+    mgmt(c"/sys/kernel/scst_tgt/targets/kunit_open/mgmt", c"add_target ko")?;
+    for luns in [c"/sys/kernel/scst_tgt/targets/kunit_strict/ks/luns/mgmt", c"/sys/kernel/scst_tgt/targets/kunit_open/ko/luns/mgmt"] {
+        mgmt(luns, c"add kd_thread 0")?;
+        mgmt(luns, c"add kd_irq 1")?;
+        mgmt(luns, c"add kd_hold 2")?;
+        mgmt(luns, c"add kd_nofill 3")?;
+        mgmt(luns, c"add ka_inline 4")?;
+    }
+    let ks = fakes::target(false).ok_or(c"target ks not created")?;
+    let ko = fakes::target(true).ok_or(c"target ko not created")?;
+    for (open, t, name) in [(false, ks, b"kunit-strict".as_slice()), (true, ko, b"kunit-open-a"), (true, ko, b"kunit-open-b")] {
+        let h = SessionHandle::register(t, name, 0).map_err(|_| c"session registration failed")?;
+        fakes::add_session(open, h).map_err(|_| c"out of memory")?;
+    }
+    Ok(())
+}
+
+/// Removes what `setup` made.
+pub fn teardown() {
+    release_held();
+    fakes::drop_sessions(None);
+    let _ = mgmt(c"/sys/kernel/scst_tgt/targets/kunit_strict/mgmt", c"del_target ks");
+    let _ = mgmt(c"/sys/kernel/scst_tgt/targets/kunit_open/mgmt", c"del_target ko");
+    for d in [c"del_device kd_thread", c"del_device kd_irq", c"del_device kd_hold", c"del_device kd_nofill"] {
+        let _ = mgmt(c"/sys/kernel/scst_tgt/handlers/kunit_dev/mgmt", d);
+    }
+    let _ = mgmt(c"/sys/kernel/scst_tgt/handlers/kunit_atomic/mgmt", c"del_device ka_inline");
+}
+
+/// A strict fabric that hands in an emulated command from a thread gets the
+/// response from a core thread, after its own call returned.
+pub fn emulated_in_thread_is_not_reentered() -> TestResult {
+    let tag = with_session(0, |s| send(s, LUN_THREAD, &INQUIRY, dir::READ, 36, false))?;
+    let r = response(tag)?;
+    ensure(r.status.load(Ordering::Relaxed) == GOOD, c"INQUIRY not GOOD")?;
+    ensure(!r.all_zero.load(Ordering::Relaxed), c"INQUIRY data missing")?;
+    ensure(!r.inside_start.load(Ordering::Relaxed), c"xmit_response re-entered the strict fabric")?;
+    ensure(r.ctx.load(Ordering::Relaxed) == 0, c"xmit_response not in a thread")
+}
+
+/// From softirq, a strict fabric's response comes from a thread.
+pub fn emulated_in_softirq_defers_strict_fabric() -> TestResult {
+    let tag = with_session(0, |s| send_from(Where::Softirq, s, LUN_THREAD, &INQUIRY, dir::READ, 36))?;
+    let r = response(tag)?;
+    ensure(r.status.load(Ordering::Relaxed) == GOOD, c"INQUIRY not GOOD")?;
+    ensure(r.ctx.load(Ordering::Relaxed) == 0, c"xmit_response called in atomic context for a strict fabric")?;
+    ensure(!r.inside_start.load(Ordering::Relaxed), c"xmit_response re-entered the strict fabric")
+}
+
+/// From softirq, a fabric that allows it gets its response inline.
+pub fn emulated_in_softirq_runs_inline_for_open_fabric() -> TestResult {
+    let tag = with_session(1, |s| send_from(Where::Softirq, s, LUN_THREAD, &INQUIRY, dir::READ, 36))?;
+    let r = response(tag)?;
+    ensure(r.status.load(Ordering::Relaxed) == GOOD, c"INQUIRY not GOOD")?;
+    ensure(r.ctx.load(Ordering::Relaxed) == 1, c"xmit_response not inline in softirq")?;
+    ensure(r.inside_start.load(Ordering::Relaxed), c"xmit_response not inside rscst_cmd_start")
+}
+
+/// A command handed in from hard IRQ is answered from a thread, even for a
+/// fabric that allows atomic callbacks.
+pub fn start_in_hardirq_answers_from_a_thread() -> TestResult {
+    let tag = with_session(1, |s| send_from(Where::Hardirq, s, LUN_THREAD, &INQUIRY, dir::READ, 36))?;
+    let r = response(tag)?;
+    ensure(r.status.load(Ordering::Relaxed) == GOOD, c"INQUIRY not GOOD")?;
+    ensure(!r.all_zero.load(Ordering::Relaxed), c"INQUIRY data missing")?;
+    ensure(r.ctx.load(Ordering::Relaxed) == 0, c"xmit_response called in interrupt context")
+}
+
+/// A handler completing from hard IRQ after `exec` returned: the response
+/// goes to a thread. (A completion that came while `exec` still ran, which
+/// a stalled vCPU can cause, is handed back to the exec call instead; such
+/// a try is repeated.)
+pub fn exec_done_in_hardirq_responds_from_a_thread() -> TestResult {
+    for _ in 0..5 {
+        let done = fakes::IRQ_DONE.load(Ordering::Acquire);
+        let during = fakes::IRQ_DURING_EXEC.load(Ordering::Acquire);
+        let tag = with_session(1, |s| send(s, LUN_IRQ, &read10(7), dir::READ, 512, false))?;
+        let r = response(tag)?;
+        ensure(r.status.load(Ordering::Relaxed) == GOOD, c"READ not GOOD")?;
+        ensure(fakes::IRQ_DONE.load(Ordering::Acquire) == done + 1, c"the completion did not come from hard IRQ")?;
+        if fakes::IRQ_DURING_EXEC.load(Ordering::Acquire) != during {
+            continue;
+        }
+        return ensure(r.ctx.load(Ordering::Relaxed) == 0, c"xmit_response called in interrupt context");
+    }
+    Err(c"every hard-IRQ completion came while exec still ran")
+}
+
+/// An `EXEC_ATOMIC` handler runs inline in softirq; its inline completion
+/// goes back to the exec call, which responds inline for an open fabric.
+pub fn atomic_handler_runs_inline_in_softirq() -> TestResult {
+    let tag = with_session(1, |s| send_from(Where::Softirq, s, LUN_ATOMIC, &read10(3), dir::READ, 512))?;
+    let r = response(tag)?;
+    ensure(fakes::EXEC_CTX.load(Ordering::Acquire) == 1, c"exec not called in softirq")?;
+    ensure(r.status.load(Ordering::Relaxed) == GOOD, c"READ not GOOD")?;
+    ensure(r.head.load(Ordering::Relaxed) == 0x5a5a_5a5a, c"READ data is not the handler's")?;
+    ensure(r.ctx.load(Ordering::Relaxed) == 1, c"xmit_response not inline in softirq")?;
+    ensure(r.inside_start.load(Ordering::Relaxed), c"xmit_response not inside rscst_cmd_start")
+}
+
+/// A handler whose `exec` may sleep is called in a thread, never in the
+/// softirq that handed the command in. (That the thread is one of the
+/// device's own queue is shown by the `local` VM suite, which sees the
+/// queue's name on the busy kworkers; KUnit's threads cannot read /proc.)
+pub fn sleeping_handler_runs_in_a_thread() -> TestResult {
+    let tag = with_session(1, |s| send_from(Where::Softirq, s, LUN_THREAD, &read10(5), dir::READ, 512))?;
+    let r = response(tag)?;
+    ensure(fakes::EXEC_CTX.load(Ordering::Acquire) == 0, c"a sleeping exec called in atomic context")?;
+    ensure(fakes::EXEC_TASK.load(Ordering::Acquire) != shim::current_task(), c"exec ran in the test thread")?;
+    ensure(r.head.load(Ordering::Relaxed) == 0x5a5a_5a5a, c"READ data is not the handler's")?;
+    ensure(r.status.load(Ordering::Relaxed) == GOOD, c"READ not GOOD")
+}
+
+/// An `EXEC_ATOMIC` handler called inside a strict fabric's start completes
+/// inline; the core continues from the exec call and defers the response.
+pub fn inline_completion_goes_back_to_the_exec_call() -> TestResult {
+    let tag = with_session(0, |s| send(s, LUN_ATOMIC, &read10(9), dir::READ, 512, false))?;
+    let r = response(tag)?;
+    ensure(fakes::EXEC_TASK.load(Ordering::Acquire) == shim::current_task(), c"exec did not run inside start")?;
+    ensure(r.status.load(Ordering::Relaxed) == GOOD, c"READ not GOOD")?;
+    ensure(!r.inside_start.load(Ordering::Relaxed), c"xmit_response re-entered the strict fabric")?;
+    ensure(r.head.load(Ordering::Relaxed) == 0x5a5a_5a5a, c"READ data is not the handler's")
+}
+
+/// `rdy_to_xfer` runs where the template allows: inline in softirq for an
+/// open fabric, in a thread for a strict one.
+pub fn rdy_to_xfer_follows_the_template() -> TestResult {
+    fakes::WRITE_BYTE.store(0x33, Ordering::Release);
+    fakes::RDY_CTX.store(0xff, Ordering::Release);
+    let tag = with_session(1, |s| send_from(Where::Softirq, s, LUN_THREAD, &write10(1), dir::WRITE, 512))?;
+    ensure(response(tag)?.status.load(Ordering::Relaxed) == GOOD, c"WRITE not GOOD (open)")?;
+    ensure(fakes::RDY_CTX.load(Ordering::Acquire) == 1, c"rdy_to_xfer not inline in softirq (open)")?;
+    fakes::RDY_CTX.store(0xff, Ordering::Release);
+    let tag = with_session(0, |s| send_from(Where::Softirq, s, LUN_THREAD, &write10(1), dir::WRITE, 512))?;
+    ensure(response(tag)?.status.load(Ordering::Relaxed) == GOOD, c"WRITE not GOOD (strict)")?;
+    ensure(fakes::RDY_CTX.load(Ordering::Acquire) == 0, c"rdy_to_xfer in atomic context for a strict fabric")
+}
+
+/// A READ gets the SGV buffer a WRITE just filled (the cache reuses it) and,
+/// since the handler writes no data (and does not claim `FILLS_READS`),
+/// returns zeros, not the WRITE's data.
+pub fn reused_sgv_buffer_is_zeroed_before_a_read() -> TestResult {
+    fakes::WRITE_BYTE.store(0xab, Ordering::Release);
+    let tag = with_session(1, |s| send(s, LUN_NOFILL, &write10(2), dir::WRITE, 512, false))?;
+    let w = response(tag)?;
+    ensure(w.status.load(Ordering::Relaxed) == GOOD, c"WRITE not GOOD")?;
+    let written = fakes::RDY_SG.load(Ordering::Acquire);
+    ensure(written != 0 && w.sg.load(Ordering::Relaxed) == written, c"the WRITE did not get an SGV buffer")?;
+    let tag = with_session(1, |s| send(s, LUN_NOFILL, &read10(2), dir::READ, 512, false))?;
+    let r = response(tag)?;
+    ensure(r.status.load(Ordering::Relaxed) == GOOD, c"READ not GOOD")?;
+    ensure(r.sg.load(Ordering::Relaxed) == written, c"the READ did not reuse the WRITE's buffer")?;
+    ensure(r.all_zero.load(Ordering::Relaxed), c"a READ the handler did not fill returned stale data")
+}
+
+fn wait_held(n: usize) -> TestResult {
+    ensure(wait_until(|| HELD.count() == n), c"the hold device did not receive the command")
+}
+
+/// What [`during_tmf`] saw.
+struct TmfRun<R> {
+    /// The TMF's result.
+    result: i32,
+    /// Its position in the order of events when it reported.
+    at: u64,
+    /// Whether it was still waiting when `during` finished.
+    waited: bool,
+    /// What `during` returned.
+    during: R,
+}
+
+/// Runs `function` from session `i` in a thread of its own; once the core
+/// has marked commands in `sessions` sessions (the hold device's
+/// `task_mgmt` hook says so), runs `during`, then completes every held
+/// command and waits for the TMF.
+fn during_tmf<R>(i: usize, function: u8, lun: u64, tag: u64, sessions: u32, during: impl FnOnce() -> R) -> core::result::Result<TmfRun<R>, &'static CStr> {
+    let sess = session(i)?;
+    let hooks = fakes::HOLD_TMF_CALLS.load(Ordering::Acquire);
+    let (mut result, mut at) = (-1, 0);
+    let body = || {
+        result = sess.task_mgmt_wait(function, lun, tag);
+        at = fakes::stamp();
+    };
+    let out = shim::with_async(body, |job| {
+        let marked = wait_until(|| fakes::HOLD_TMF_CALLS.load(Ordering::Acquire) >= hooks + sessions);
+        let during = marked.then(during);
+        let waited = !job.done();
+        release_held();
+        (marked, waited, during)
+    });
+    let (marked, waited, during) = out.ok_or(c"no thread for the TMF")?;
+    ensure(marked, c"the TMF did not mark the held commands (no task_mgmt hook call)")?;
+    let during = during.ok_or(c"the TMF did not mark the held commands")?;
+    Ok(TmfRun { result, at, waited, during })
+}
+
+/// Completes the command the hold device received last (the later slot).
+fn complete_newest_held() {
+    if let Some(c) = HELD.take_last() {
+        c.complete(None);
+    }
+}
+
+/// Completes every command the hold device keeps (from hard IRQ).
+pub fn release_held() {
+    run_in(Where::Hardirq, || {
+        while let Some(c) = HELD.take() {
+            c.complete(None);
+        }
+    });
+}
+
+/// ABORT TASK of a command the handler holds: the TMF waits until the
+/// command was released, which a hard-IRQ completion does; the response is
+/// suppressed and the TMF reports after it.
+pub fn abort_task_waits_for_the_held_command() -> TestResult {
+    let tag = with_session(1, |s| send(s, LUN_HOLD, &read10(1), dir::READ, 512, false))?
+        .ok_or(c"the core refused the command")?;
+    wait_held(1)?;
+    let run = during_tmf(1, tmf::ABORT_TASK, LUN_HOLD, tag, 1, || ())?;
+    ensure(run.waited, c"ABORT TASK returned while its command was held")?;
+    ensure(run.result == tmf_result::COMPLETE, c"ABORT TASK not COMPLETE")?;
+    let r = response(Some(tag))?;
+    ensure(r.aborted.load(Ordering::Relaxed), c"the aborted command was not flagged aborted")?;
+    ensure(r.stamp.load(Ordering::Relaxed) < run.at, c"ABORT TASK reported before the command was released")
+}
+
+/// A LUN RESET affects only commands that arrived before it: one sent to the
+/// same LUN while the reset waits completes normally.
+pub fn lun_reset_spares_commands_after_it() -> TestResult {
+    let old = with_session(1, |s| send(s, LUN_HOLD, &read10(1), dir::READ, 512, false))?;
+    wait_held(1)?;
+    let run = during_tmf(1, tmf::LUN_RESET, LUN_HOLD, 0, 1, || {
+        let new = with_session(1, |s| send(s, LUN_HOLD, &read10(2), dir::READ, 512, false))?;
+        wait_held(2)?;
+        complete_newest_held();
+        response(new)
+    })?;
+    let new_rec = run.during?;
+    ensure(run.waited, c"LUN RESET returned while the older command was held")?;
+    ensure(!new_rec.aborted.load(Ordering::Relaxed), c"LUN RESET aborted a command sent after it")?;
+    ensure(new_rec.status.load(Ordering::Relaxed) == GOOD, c"the later command not GOOD")?;
+    ensure(response(old)?.aborted.load(Ordering::Relaxed), c"LUN RESET did not abort the older command")?;
+    ensure(run.result == tmf_result::COMPLETE, c"LUN RESET not COMPLETE")
+}
+
+/// A TARGET RESET marks the commands of every session before it waits for
+/// any: both sessions' hooks are called while it still waits for the first
+/// session's command, and the second session's command comes back aborted.
+pub fn target_reset_marks_every_session_first() -> TestResult {
+    let a = with_session(1, |s| send(s, LUN_HOLD, &read10(1), dir::READ, 512, false))?;
+    wait_held(1)?;
+    let b = with_session(2, |s| send(s, LUN_HOLD, &read10(2), dir::READ, 512, false))?;
+    wait_held(2)?;
+    let run = during_tmf(1, tmf::TARGET_RESET, 0, 0, 2, || {
+        // The second session's command alone.
+        complete_newest_held();
+        response(b)
+    })?;
+    let b_rec = run.during?;
+    ensure(run.waited, c"TARGET RESET returned while a command was held")?;
+    ensure(b_rec.aborted.load(Ordering::Relaxed), c"the second session's command was not aborted at once")?;
+    ensure(response(a)?.aborted.load(Ordering::Relaxed), c"the first session's command was not aborted")?;
+    ensure(run.result == tmf_result::COMPLETE, c"TARGET RESET not COMPLETE")?;
+    ensure(run.at > b_rec.stamp.load(Ordering::Relaxed), c"TARGET RESET reported before a command was released")
+}
+
+/// ABORT TASK racing a hard-IRQ completion, many times: every command gets
+/// exactly one response, and a TMF that found its command reports only
+/// after that command was released.
+pub fn abort_races_hardirq_completions() -> TestResult {
+    for i in 0..100u32 {
+        let tag = with_session(1, |s| send(s, LUN_IRQ, &read10(i), dir::READ, 512, false))?
+            .ok_or(c"the core refused the command")?;
+        shim::sleep_ms(i % 4);
+        let result = with_session(1, |s| s.task_mgmt_wait(tmf::ABORT_TASK, LUN_IRQ, tag))?;
+        let after = fakes::stamp();
+        let r = response(Some(tag))?;
+        let aborted = r.aborted.load(Ordering::Relaxed);
+        match result {
+            tmf_result::COMPLETE => {
+                ensure(r.stamp.load(Ordering::Relaxed) < after, c"ABORT TASK reported before its command was released")?
+            }
+            tmf_result::NOT_FOUND => ensure(!aborted, c"a command not found was flagged aborted")?,
+            _ => return Err(c"ABORT TASK neither COMPLETE nor NOT_FOUND"),
+        }
+        ensure(aborted || r.status.load(Ordering::Relaxed) == GOOD, c"a completed READ not GOOD")?;
+    }
+    Ok(())
+}
+
+const fn bad_fabric(version: u32, size: u32, xmit: bool) -> FabricOps {
+    let mut o = crate::sys::fabric_ops::fabric_ops::<fakes::Fake<false>>(c"kunit_bad", 0, c"");
+    o.abi_version = version;
+    o.struct_size = size;
+    if !xmit {
+        o.xmit_response = None;
+    }
+    o
+}
+
+static BAD_VERSION: OpsCell<FabricOps> = OpsCell(bad_fabric(ABI_VERSION + 1, core::mem::size_of::<FabricOps>() as u32, true));
+static BAD_SIZE: OpsCell<FabricOps> = OpsCell(bad_fabric(ABI_VERSION, core::mem::size_of::<FabricOps>() as u32 - 8, true));
+static NO_XMIT: OpsCell<FabricOps> = OpsCell(bad_fabric(ABI_VERSION, core::mem::size_of::<FabricOps>() as u32, false));
+
+const fn no_exec() -> HandlerOps {
+    let mut o = crate::sys::adapter::handler_ops::<fakes::FakeDev<false>>(c"kunit_bad", 0, c"", b"\0");
+    o.exec = None;
+    o
+}
+
+static NO_EXEC: OpsCell<HandlerOps> = OpsCell(no_exec());
+
+/// Registration refuses tables of another ABI version or size, and tables
+/// without a required callback.
+pub fn registration_refuses_bad_tables() -> TestResult {
+    ensure(FabricRegistration::new(&BAD_VERSION).err() == Some(EINVAL), c"a table of another ABI version was accepted")?;
+    ensure(FabricRegistration::new(&BAD_SIZE).err() == Some(EINVAL), c"a table of another size was accepted")?;
+    ensure(FabricRegistration::new(&NO_XMIT).err() == Some(EINVAL), c"a fabric without xmit_response was accepted")?;
+    ensure(HandlerRegistration::new(&NO_EXEC).err() == Some(EINVAL), c"a handler without exec was accepted")
+}

@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The C side of rscst_kunit: KUnit suite registration (6.12 has no Rust
+ * macro for it), and what the Rust test bodies need from C: running a
+ * function in softirq (a timer) or hard IRQ (irq_work) and waiting for it,
+ * the caller's context, and writing management lines into sysfs files the
+ * way an administrator does.
+ */
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/fs.h>
+#include <linux/hardirq.h>
+#include <linux/hrtimer.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+#include <linux/irq_work.h>
+#include <linux/preempt.h>
+#include <linux/sched.h>
+#include <linux/scatterlist.h>
+#include <linux/string.h>
+#include <linux/timer.h>
+
+typedef void (*rscst_kunit_fn)(void *arg);
+
+/* The Rust test bodies: NULL on success, else a static message. */
+const char *rscst_kunit_setup(void);
+void rscst_kunit_teardown(void);
+#define RSCST_CASES(X) \
+	X(emulated_in_thread_is_not_reentered) \
+	X(emulated_in_softirq_defers_strict_fabric) \
+	X(emulated_in_softirq_runs_inline_for_open_fabric) \
+	X(start_in_hardirq_answers_from_a_thread) \
+	X(exec_done_in_hardirq_responds_from_a_thread) \
+	X(atomic_handler_runs_inline_in_softirq) \
+	X(sleeping_handler_runs_in_a_thread) \
+	X(inline_completion_goes_back_to_the_exec_call) \
+	X(rdy_to_xfer_follows_the_template) \
+	X(reused_sgv_buffer_is_zeroed_before_a_read) \
+	X(abort_task_waits_for_the_held_command) \
+	X(lun_reset_spares_commands_after_it) \
+	X(target_reset_marks_every_session_first) \
+	X(abort_races_hardirq_completions) \
+	X(registration_refuses_bad_tables)
+
+#define DECLARE_BODY(name) const char *rscst_kunit_##name(void);
+RSCST_CASES(DECLARE_BODY)
+
+#define DEFINE_CASE(name)                                      \
+	static void case_##name(struct kunit *test)            \
+	{                                                      \
+		const char *err = rscst_kunit_##name();        \
+		if (err)                                       \
+			KUNIT_FAIL(test, "%s", err);           \
+	}
+RSCST_CASES(DEFINE_CASE)
+
+static int suite_init(struct kunit_suite *suite)
+{
+	const char *err = rscst_kunit_setup();
+
+	if (err) {
+		pr_err("rscst_kunit: setup failed: %s\n", err);
+		/* suite_exit is not called after a failed suite_init. */
+		rscst_kunit_teardown();
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void suite_exit(struct kunit_suite *suite)
+{
+	rscst_kunit_teardown();
+}
+
+void rscst_kunit_case_init(void);
+
+/* Each case starts with no command held (a failed case may leave some). */
+static int case_init(struct kunit *test)
+{
+	rscst_kunit_case_init();
+	return 0;
+}
+
+#define LIST_CASE(n) { .run_case = case_##n, .name = #n },
+static struct kunit_case rscst_cases[] = {
+	RSCST_CASES(LIST_CASE)
+	{}
+};
+
+static struct kunit_suite rscst_suite = {
+	.name = "rscst_core",
+	.suite_init = suite_init,
+	.suite_exit = suite_exit,
+	.init = case_init,
+	.test_cases = rscst_cases,
+};
+kunit_test_suite(rscst_suite);
+
+/*
+ * Where a callback of the fakes runs: 2 in hard IRQ, 1 in softirq or with
+ * bottom halves off, 0 otherwise (the suite's threads and the core's
+ * workers; the suite never calls the core under a lock of its own).
+ */
+int rscst_kunit_context(void);
+int rscst_kunit_context(void)
+{
+	if (in_hardirq())
+		return 2;
+	return in_softirq() ? 1 : 0;
+}
+
+const void *rscst_kunit_current(void);
+const void *rscst_kunit_current(void)
+{
+	return current;
+}
+
+struct on_timer {
+	struct timer_list timer;
+	struct completion done;
+	rscst_kunit_fn fn;
+	void *arg;
+};
+
+static void timer_fn(struct timer_list *t)
+{
+	struct on_timer *o = from_timer(o, t, timer);
+
+	o->fn(o->arg);
+	complete(&o->done);
+}
+
+struct on_irq_work {
+	struct irq_work work;
+	rscst_kunit_fn fn;
+	void *arg;
+};
+
+static void irq_work_fn(struct irq_work *w)
+{
+	struct on_irq_work *o = container_of(w, struct on_irq_work, work);
+
+	o->fn(o->arg);
+}
+
+/* Runs fn(arg) in softirq (where 1) or hard IRQ (where 2) and waits for it. */
+void rscst_kunit_run_in(int where, rscst_kunit_fn fn, void *arg);
+void rscst_kunit_run_in(int where, rscst_kunit_fn fn, void *arg)
+{
+	if (where == 1) {
+		struct on_timer o = { .fn = fn, .arg = arg };
+
+		init_completion(&o.done);
+		timer_setup_on_stack(&o.timer, timer_fn, 0);
+		mod_timer(&o.timer, jiffies);
+		wait_for_completion(&o.done);
+		del_timer_sync(&o.timer);
+		destroy_timer_on_stack(&o.timer);
+	} else if (where == 2) {
+		struct on_irq_work o = { .work = IRQ_WORK_INIT_HARD(irq_work_fn), .fn = fn, .arg = arg };
+
+		irq_work_queue(&o.work);
+		irq_work_sync(&o.work);
+	} else {
+		fn(arg);
+	}
+}
+
+/* A single-entry scatterlist over a kernel buffer. */
+void rscst_kunit_sg_one(struct scatterlist *sg, void *buf, unsigned int len);
+void rscst_kunit_sg_one(struct scatterlist *sg, void *buf, unsigned int len)
+{
+	sg_init_one(sg, buf, len);
+}
+
+size_t rscst_kunit_sg_size(void);
+size_t rscst_kunit_sg_size(void)
+{
+	return sizeof(struct scatterlist);
+}
+
+/* Writes `line` into the sysfs file `path`, as `echo line >path` does. */
+int rscst_kunit_write(const char *path, const char *line);
+int rscst_kunit_write(const char *path, const char *line)
+{
+	struct file *f = filp_open(path, O_WRONLY, 0);
+	loff_t pos = 0;
+	ssize_t n;
+
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	n = kernel_write(f, line, strlen(line), &pos);
+	filp_close(f, NULL);
+	if (n < 0)
+		return n;
+	return n == strlen(line) ? 0 : -EIO;
+}
+
+
+struct async_call {
+	struct work_struct work;
+	struct completion done;
+	rscst_kunit_fn fn;
+	void *arg;
+};
+
+static void async_fn(struct work_struct *w)
+{
+	struct async_call *a = container_of(w, struct async_call, work);
+
+	a->fn(a->arg);
+	complete(&a->done);
+}
+
+/* Runs fn(arg) in a kernel thread; NULL when out of memory. */
+void *rscst_kunit_async(rscst_kunit_fn fn, void *arg);
+void *rscst_kunit_async(rscst_kunit_fn fn, void *arg)
+{
+	struct async_call *a = kzalloc(sizeof(*a), GFP_KERNEL);
+
+	if (!a)
+		return NULL;
+	a->fn = fn;
+	a->arg = arg;
+	init_completion(&a->done);
+	INIT_WORK(&a->work, async_fn);
+	queue_work(system_unbound_wq, &a->work);
+	return a;
+}
+
+bool rscst_kunit_async_done(void *h);
+bool rscst_kunit_async_done(void *h)
+{
+	return completion_done(&((struct async_call *)h)->done);
+}
+
+/* Waits for the call and frees it. */
+void rscst_kunit_async_wait(void *h);
+void rscst_kunit_async_wait(void *h)
+{
+	struct async_call *a = h;
+
+	wait_for_completion(&a->done);
+	kfree(a);
+}
+
+struct later {
+	struct hrtimer timer;
+	rscst_kunit_fn fn;
+	void *arg;
+};
+
+static enum hrtimer_restart later_fn(struct hrtimer *t)
+{
+	struct later *l = container_of(t, struct later, timer);
+
+	l->fn(l->arg);
+	return HRTIMER_NORESTART;
+}
+
+/* A timer that calls fn(arg) in hard IRQ; NULL when out of memory. */
+void *rscst_kunit_later_new(rscst_kunit_fn fn, void *arg);
+void *rscst_kunit_later_new(rscst_kunit_fn fn, void *arg)
+{
+	struct later *l = kzalloc(sizeof(*l), GFP_KERNEL);
+
+	if (!l)
+		return NULL;
+	l->fn = fn;
+	l->arg = arg;
+	hrtimer_init(&l->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	l->timer.function = later_fn;
+	return l;
+}
+
+/* Fires the timer once, `us` microseconds from now (any context). */
+void rscst_kunit_later_start(void *h, unsigned int us);
+void rscst_kunit_later_start(void *h, unsigned int us)
+{
+	struct later *l = h;
+
+	hrtimer_start(&l->timer, ns_to_ktime((u64)us * 1000), HRTIMER_MODE_REL_HARD);
+}
+
+void rscst_kunit_later_free(void *h);
+void rscst_kunit_later_free(void *h)
+{
+	struct later *l = h;
+
+	if (l) {
+		hrtimer_cancel(&l->timer);
+		kfree(l);
+	}
+}
+

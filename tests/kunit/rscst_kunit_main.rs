@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0
+//! rscst_kunit.ko: the KUnit tier. A fake fabric (registered twice: one
+//! template that allows nothing, `kunit_strict`, and one that allows
+//! callbacks in atomic context and re-entry, `kunit_open`) and two fake
+//! handlers (`kunit_dev`, whose `exec` may sleep, and `kunit_atomic`, with
+//! `EXEC_ATOMIC`) drive the real core through its C ABI from process
+//! context, softirq (a timer) and hard IRQ (irq_work, hrtimer), and check
+//! where the core calls them back, what they get, and how TMFs and
+//! completions interleave. The suite (kunit_shim.c) runs when the module
+//! loads; tests/vm/kunit.sh loads it and parses the KTAP output.
+
+use kernel::prelude::*;
+
+#[path = "../../crates/abi/src/lib.rs"]
+pub mod abi;
+#[path = "../../crates/mgmt/src/lib.rs"]
+pub mod mgmt;
+
+pub mod cases;
+pub mod fakes;
+pub mod sys;
+
+use sys::client::{FabricRegistration, HandlerRegistration};
+
+module! {
+    type: KunitModule,
+    name: "rscst_kunit",
+    author: "rscst developers",
+    description: "rscst KUnit tier: the core driven by fake fabrics and handlers",
+    license: "GPL",
+}
+
+struct KunitModule {
+    regs: Option<(FabricRegistration, FabricRegistration, HandlerRegistration, HandlerRegistration)>,
+}
+
+impl Drop for KunitModule {
+    fn drop(&mut self) {
+        // Unregistering deletes what the fakes still serve; only then may
+        // their state go.
+        drop(self.regs.take());
+        drop(fakes::STATE.take());
+    }
+}
+
+impl kernel::Module for KunitModule {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        fakes::STATE.set(fakes::State::new()?);
+        let regs = (|| {
+            let strict = FabricRegistration::new(&fakes::STRICT_OPS)?;
+            let open = FabricRegistration::new(&fakes::OPEN_OPS)?;
+            let dev = HandlerRegistration::new(&fakes::DEV_OPS)?;
+            let atomic = HandlerRegistration::new(&fakes::ATOMIC_OPS)?;
+            Ok((strict, open, dev, atomic))
+        })();
+        match regs {
+            Ok(r) => Ok(KunitModule { regs: Some(r) }),
+            Err(e) => {
+                drop(fakes::STATE.take());
+                Err(e)
+            }
+        }
+    }
+}

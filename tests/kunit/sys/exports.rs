@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The test bodies as the C functions kunit_shim.c calls: NULL for a pass,
+//! else the failure message (a static string).
+
+use crate::cases::{self, TestResult};
+use core::ffi::c_char;
+
+fn outcome(r: TestResult) -> *const c_char {
+    match r {
+        Ok(()) => core::ptr::null(),
+        Err(msg) => msg.as_ptr(),
+    }
+}
+
+macro_rules! export {
+    ($($c:ident => $f:ident),* $(,)?) => {
+        $(
+            #[no_mangle]
+            extern "C" fn $c() -> *const c_char {
+                outcome(cases::$f())
+            }
+        )*
+    };
+}
+
+export! {
+    rscst_kunit_setup => setup,
+    rscst_kunit_emulated_in_thread_is_not_reentered => emulated_in_thread_is_not_reentered,
+    rscst_kunit_emulated_in_softirq_defers_strict_fabric => emulated_in_softirq_defers_strict_fabric,
+    rscst_kunit_emulated_in_softirq_runs_inline_for_open_fabric => emulated_in_softirq_runs_inline_for_open_fabric,
+    rscst_kunit_start_in_hardirq_answers_from_a_thread => start_in_hardirq_answers_from_a_thread,
+    rscst_kunit_exec_done_in_hardirq_responds_from_a_thread => exec_done_in_hardirq_responds_from_a_thread,
+    rscst_kunit_atomic_handler_runs_inline_in_softirq => atomic_handler_runs_inline_in_softirq,
+    rscst_kunit_sleeping_handler_runs_in_a_thread => sleeping_handler_runs_in_a_thread,
+    rscst_kunit_inline_completion_goes_back_to_the_exec_call => inline_completion_goes_back_to_the_exec_call,
+    rscst_kunit_rdy_to_xfer_follows_the_template => rdy_to_xfer_follows_the_template,
+    rscst_kunit_reused_sgv_buffer_is_zeroed_before_a_read => reused_sgv_buffer_is_zeroed_before_a_read,
+    rscst_kunit_abort_task_waits_for_the_held_command => abort_task_waits_for_the_held_command,
+    rscst_kunit_lun_reset_spares_commands_after_it => lun_reset_spares_commands_after_it,
+    rscst_kunit_target_reset_marks_every_session_first => target_reset_marks_every_session_first,
+    rscst_kunit_abort_races_hardirq_completions => abort_races_hardirq_completions,
+    rscst_kunit_registration_refuses_bad_tables => registration_refuses_bad_tables,
+}
+
+#[no_mangle]
+extern "C" fn rscst_kunit_teardown() {
+    cases::teardown()
+}
+
+#[no_mangle]
+extern "C" fn rscst_kunit_case_init() {
+    cases::release_held()
+}
