@@ -13,7 +13,7 @@
 //! per-CPU work. Anything arriving in hard IRQ is queued.
 
 use crate::abi::{dir, io_op, CmdDesc, MAX_CDB_LEN, MAX_TRANSFER_BYTES, SENSE_BUF_LEN};
-use crate::lifecycle::{may_call_fabric, may_exec_in, Context, Event, Frame, State};
+use crate::lifecycle::{exec_here, may_call_fabric, Context, Event, Frame, State};
 use crate::lun::Mapped;
 use crate::scsi::cdb::{Cdb, DataDir, Op};
 use crate::scsi::device::DeviceParams;
@@ -516,7 +516,9 @@ fn dispatch(mut cmd: CmdPtr, frame: Frame, op: u8, lba: u64, blocks: u32, fua: b
         _ => {}
     }
     c.desc.resid = io_resid(c);
-    if may_exec_in(frame.ctx, atomic_ok) {
+    // This command holds one count: more means others are in flight.
+    let busy = m.dev.inflight.load(Ordering::Relaxed) > 1;
+    if exec_here(frame.ctx, atomic_ok, busy) {
         // `ready` just checked for an abort.
         exec(cmd, frame)
     } else {

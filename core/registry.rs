@@ -173,10 +173,15 @@ impl AttrOps for LastResAttr {
 /// module's unregistration: its exit cannot fail). Each attempt changes
 /// nothing unless it can finish (its allocations come first), so it is
 /// retried until memory allows; other errors end it.
+/// The failure is logged on the first attempt and then once a minute.
 pub fn until_done(core: &Core, what: &[u8], mut f: impl FnMut(&mut Registry, &mut Graveyard) -> MgmtResult) {
+    let mut attempt = 0u32;
     loop {
-        match core.run_mgmt(what, &mut f) {
-            Err(e) if e == ENOMEM => crate::sys::time::sleep_ms(1000),
+        match core.run_mgmt_logged(what, &mut f, attempt % 60 == 0) {
+            Err(e) if e == ENOMEM => {
+                attempt = attempt.wrapping_add(1);
+                crate::sys::time::sleep_ms(1000)
+            }
             _ => return,
         }
     }
@@ -234,6 +239,17 @@ impl Core {
         what: &[u8],
         f: impl FnOnce(&mut Registry, &mut Graveyard) -> MgmtResult,
     ) -> Result {
+        self.run_mgmt_logged(what, f, true)
+    }
+
+    /// [`Core::run_mgmt`], logging a failure only when `log` is set (the
+    /// result is recorded either way).
+    fn run_mgmt_logged(
+        &self,
+        what: &[u8],
+        f: impl FnOnce(&mut Registry, &mut Graveyard) -> MgmtResult,
+        log: bool,
+    ) -> Result {
         let mut grave = Graveyard(KVec::new());
         let res = match grave.reserve(Graveyard::ROOM) {
             Ok(()) => {
@@ -255,7 +271,10 @@ impl Core {
             }
             Err(e) => {
                 let cmd = core::str::from_utf8(what).unwrap_or("?").trim_end();
-                pr_err!("\"{}\": {}\n", cmd, e.msg.as_str());
+                // A failure that ends a retried step is always logged.
+                if log || e.err != ENOMEM {
+                    pr_err!("\"{}\": {}\n", cmd, e.msg.as_str());
+                }
                 last.errno = e.err.to_errno();
                 last.msg = e.msg;
                 Err(e.err)

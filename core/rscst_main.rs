@@ -16,6 +16,8 @@ pub mod lifecycle;
 pub mod mgmt;
 #[path = "../crates/scsi/src/lib.rs"]
 pub mod scsi;
+#[path = "../crates/ratelimit/src/lib.rs"]
+pub mod ratelimit;
 #[path = "../crates/sgv/src/lib.rs"]
 pub mod sgv_policy;
 
@@ -26,7 +28,6 @@ pub mod group;
 pub mod handler;
 pub mod lun;
 pub mod msg;
-pub mod ratelimit;
 pub mod registry;
 pub mod session;
 pub mod sgv;

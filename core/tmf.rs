@@ -105,7 +105,7 @@ fn tell_handlers(s: &Session, function: u8, at_lun: &dyn Fn(u64) -> bool) {
 /// below `before`; returns a [`tmf_result`].
 fn run(sess: &Arc<Session>, function: u8, lun: u64, tag: u64, before: u64) -> c_int {
     // One decision for both lines, so a TMF logs both or neither.
-    let log = TMF_LOG.allow();
+    let log = TMF_LOG.allow(crate::sys::time::now_ms());
     if log {
         pr_info!("TMF {} lun {} from {:?}: received\n", function, lun, sess.initiator);
     }

@@ -13,7 +13,9 @@ copy="$RSCST_CACHE/bench-tree"
 mkdir -p "$copy"
 rsync -a --delete --exclude /out --exclude /crates/target --exclude /fuzz/target --exclude '*.ko' --exclude '*.o' \
 	--exclude /sys/generated "$REPO_DIR/" "$copy/"
-bash "$copy/lab/build-modules.sh" bench "$kdir"
+# Objects of an interrupted build would break the next one (fixdep).
+find "$copy" \( -name '*.o' -o -name '.*.cmd' -o -name '.*.d' \) -delete
+bash "$copy/lab/build-modules.sh" bench "$kdir" || die "bench modules did not build: nothing measured"
 RSCST_SHARE_DIR="$copy" bash "$LAB_DIR/run-vm.sh" bench 1800 bench
 python3 - "$REPO_DIR/out/bench/bench.json" "$REPO_DIR/bench/results/latest.md" "$(cat "$REPO_DIR/out/bench/bench-kernel")" <<'PY'
 import json, statistics, sys, datetime
@@ -39,6 +41,23 @@ names = {"null_blk": "null_blk (block layer only)", "rscst_local": "rscst_local 
 for k in ["rscst_local", "lio_tcm_loop", "scsi_debug", "null_blk"]:
     runs = ", ".join(str(x) for x in data[k])
     lines.append(f"| {names[k]} | {runs} | {int(med[k])} | {med[k]/lio:.2f}x | {med[k]/med['scsi_debug']:.2f}x | {med[k]/med['null_blk']:.2f}x |")
+
+def pair(title, unit, a, an, b, bn, note):
+    lines.extend(["", f"{title}", "", f"| scenario | runs ({unit}) | median | rscst / LIO |", "|---|---|---|---|"])
+    fmt = "{:.1f}" if unit == "us" else "{:.0f}"
+    for k, name in ((a, an), (b, bn)):
+        runs = ", ".join(str(x) for x in data[k])
+        lines.append(f"| {name} | {runs} | {fmt.format(med[k])} | {med[k]/med[b]:.2f}x |")
+    if note:
+        lines.extend(["", note])
+
+nul, lio_n = names["rscst_local"], names["lio_tcm_loop"]
+pair("fio randread 4k, iodepth 32, **2 jobs** (group IOPS):", "IOPS",
+     "rscst_local_2j", nul, "lio_tcm_loop_2j", lio_n, "Target: rscst at least 2x LIO.")
+pair("fio randread 4k, **iodepth 1**, median total latency (submission + completion, fio `lat`):", "us",
+     "rscst_local_qd1_lat_us", nul, "lio_tcm_loop_qd1_lat_us", lio_n, "Target: rscst at most 0.8x LIO.")
+pair("fio randread 4k, iodepth 32, 1 job, **fileio on the same tmpfs file**:", "IOPS",
+     "rscst_fileio_tmpfs", "rscst_local + vdisk_fileio", "lio_fileio_tmpfs", "LIO tcm_loop + fileio", "")
 open(sys.argv[2], "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY

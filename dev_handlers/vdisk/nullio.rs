@@ -64,8 +64,11 @@ impl DevHandler for NullioHandler {
 ///
 /// Not `EXEC_ATOMIC` although `exec` never sleeps: running it in the
 /// loopback submitter's context serializes submission and completion on one
-/// CPU. `make bench` measured 27k IOPS inline against 44k deferred to the
-/// core's workqueue (tcm_loop: 30k) on the 2-vCPU lab guest.
+/// CPU (an earlier A/B run of `make bench`: 27k IOPS inline against 44k
+/// deferred at iodepth 32), and the core's "inline only when the device is
+/// idle" rule (`lifecycle::exec_here`) does not help there: a command
+/// completed inline leaves the device idle for the next one of the batch.
+/// Deferring costs a thread hop per command at iodepth 1.
 pub static OPS: OpsCell<HandlerOps> = OpsCell(handler_ops::<NullioHandler>(
     c"vdisk_nullio",
     0,

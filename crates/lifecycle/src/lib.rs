@@ -192,13 +192,16 @@ impl Context {
     }
 }
 
-/// Whether executing a command may happen in `ctx`, given whether the
-/// handler's `exec` may sleep; otherwise the core defers it to the device's
-/// thread.
-pub fn may_exec_in(ctx: Context, handler_exec_atomic: bool) -> bool {
+/// Whether to execute a command right where it is rather than on its
+/// device's queue. In a thread, always. In atomic context only when the
+/// handler allows it and the device has no other command in flight: a lone
+/// command (queue depth 1) saves the hop to a thread, while under load the
+/// queue spreads execution and completion over the CPUs instead of
+/// serialising them on the submitting one. Never in hard IRQ.
+pub fn exec_here(ctx: Context, handler_exec_atomic: bool, device_busy: bool) -> bool {
     match ctx {
         Context::Thread => true,
-        Context::Atomic => handler_exec_atomic,
+        Context::Atomic => handler_exec_atomic && !device_busy,
         Context::Irq => false,
     }
 }
@@ -291,11 +294,12 @@ mod tests {
     }
 
     #[test]
-    fn nothing_executes_in_hard_irq() {
-        assert!(!may_exec_in(Context::Irq, true));
-        assert!(!may_exec_in(Context::Atomic, false));
-        assert!(may_exec_in(Context::Atomic, true));
-        assert!(may_exec_in(Context::Thread, false));
+    fn a_lone_command_runs_inline_a_busy_device_queues() {
+        assert!(exec_here(Context::Atomic, true, false));
+        assert!(!exec_here(Context::Atomic, true, true));
+        assert!(!exec_here(Context::Atomic, false, false));
+        assert!(exec_here(Context::Thread, false, true));
+        assert!(!exec_here(Context::Irq, true, false));
     }
 
     #[test]
@@ -435,10 +439,7 @@ mod tests {
     }
 
     #[test]
-    fn contexts() {
-        assert!(may_exec_in(Context::Thread, false));
-        assert!(may_exec_in(Context::Atomic, true));
-        assert!(!may_exec_in(Context::Atomic, false));
+    fn active_states() {
         assert!(State::Ready.is_active());
         assert!(!State::Executing.is_active());
     }
