@@ -174,13 +174,6 @@ impl LunSet {
         self.table.for_each(|lun, _| f(lun));
     }
 
-    /// Number of LUNs.
-    pub fn count(&self) -> usize {
-        let mut n = 0;
-        self.table.for_each(|_, _| n += 1);
-        n
-    }
-
     /// The device and read-only flag at `lun`, referenced (management).
     fn entry(&self, lun: u64) -> Option<(Arc<Device>, bool)> {
         self.table.with(lun, |e| e.map(|e| (e.dev.clone(), e.read_only)))

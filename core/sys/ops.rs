@@ -194,11 +194,6 @@ impl HandlerRef {
         }
     }
 
-    /// Whether the handler has a task management hook.
-    pub fn has_task_mgmt(&self) -> bool {
-        self.t().task_mgmt.is_some()
-    }
-
     /// Tells the handler that TMF `function` aborted commands of device
     /// `dev` (thread context).
     pub fn task_mgmt(&self, dev: &DeviceRef, function: u8) {

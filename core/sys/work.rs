@@ -147,15 +147,6 @@ impl Workqueue {
     }
 }
 
-impl Workqueue {
-    /// Waits until every work item queued so far has run (thread context).
-    pub fn flush(&self) {
-        super::context::assert_may_sleep();
-        // SAFETY: a live workqueue (invariant).
-        unsafe { bindings::__flush_workqueue(self.wq.as_ptr()) };
-    }
-}
-
 impl Drop for Workqueue {
     fn drop(&mut self) {
         // SAFETY: we own the workqueue (invariant); destroy drains pending work.
