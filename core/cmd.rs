@@ -21,7 +21,7 @@ use crate::scsi::emulate::{emulate_disk, Action, MAX_RESPONSE_LEN};
 use crate::scsi::sense::Sense;
 use crate::scsi::status;
 use crate::session::Session;
-use crate::sys::ops::{defer, CmdPtr, DataBuf, ExecActive, ExecCall, SessionRef};
+use crate::sys::ops::{defer, CmdPtr, DataBuf, ExecActive, ExecCall, RawAnswer, SessionRef};
 use crate::sys::sg::SgList;
 use crate::sys::work::{current_cpu, WorkItem};
 use core::mem::ManuallyDrop;
@@ -35,6 +35,9 @@ const NON_IO_MAX_BYTES: u64 = 256 << 10;
 /// Buffers up to this size are allocated in the fabric's atomic context;
 /// larger ones in a core thread, where the allocation may sleep.
 const ATOMIC_BUF_MAX: u64 = 64 << 10;
+/// Handlers' malformed answers are logged, but rate limited: a user-space
+/// backend could send them by the thousand.
+static BAD_ANSWER_LOG: crate::ratelimit::RateLimit = crate::ratelimit::RateLimit::new(10, 5_000);
 /// Vendor identification reported in INQUIRY.
 const VENDOR: &[u8] = b"RSCST";
 /// Product revision reported in INQUIRY.
@@ -177,6 +180,7 @@ pub fn rx(session: &Session, rx: Rx<'_>) -> Result<CmdPtr> {
         sense: [0; SENSE_BUF_LEN],
         fabric_priv: core::ptr::null_mut(),
         dev_priv: core::ptr::null_mut(),
+        sess_priv: session.sess_priv as *mut core::ffi::c_void,
     };
     let cmd = Cmd {
         desc,
@@ -268,9 +272,13 @@ fn request_data(mut cmd: CmdPtr, frame: Frame) {
 /// fetched first.
 fn parse(c: &mut Cmd) -> Result<bool, Sense> {
     let len = usize::from(c.desc.cdb_len);
-    let cdb = Cdb::decode(&c.desc.cdb[..len])?;
-    c.cdb = Some(cdb);
     c.mapped = c.session.lookup(c.desc.lun);
+    let cdb = match Cdb::decode(&c.desc.cdb[..len]) {
+        Ok(cdb) => cdb,
+        Err(_) if c.mapped.as_ref().is_some_and(|m| m.dev.handler.ops.has_exec_scsi()) => return parse_raw(c),
+        Err(sense) => return Err(sense),
+    };
+    c.cdb = Some(cdb);
     let block_size = c.mapped.as_ref().map_or(512, |m| m.dev.geo.block_size);
     c.desc.block_shift = block_size.trailing_zeros();
     if c.mapped.is_none() && !matches!(cdb.op, Op::Inquiry { .. } | Op::ReportLuns { .. } | Op::RequestSense { .. }) {
@@ -310,6 +318,19 @@ fn parse(c: &mut Cmd) -> Result<bool, Sense> {
         return Err(Sense::INVALID_FIELD_IN_CDB);
     }
     Ok(d == dir::WRITE && data_len != 0)
+}
+
+/// A CDB the core cannot decode, for a device with a raw SCSI tier: its
+/// handler judges it, with the direction and length the fabric announced
+/// (no bidirectional commands, nothing beyond the transfer limit).
+fn parse_raw(c: &mut Cmd) -> Result<bool, Sense> {
+    let d = c.desc.expected_dir;
+    if d == dir::BIDI || c.desc.expected_len > MAX_TRANSFER_BYTES {
+        return Err(Sense::INVALID_FIELD_IN_CDB);
+    }
+    c.desc.data_dir = d;
+    c.desc.data_len = if d == dir::NONE { 0 } else { c.desc.expected_len };
+    Ok(d == dir::WRITE && c.desc.data_len != 0)
 }
 
 /// What [`alloc_buf`] did.
@@ -382,15 +403,62 @@ fn params_for<'a>(m: &'a Mapped, rel_tgt_id: u16) -> DeviceParams<'a> {
     }
 }
 
-/// Emulates or dispatches a command whose data is present.
+/// A command whose data is present: offered to its handler's raw SCSI tier
+/// first, if it has one, and otherwise emulated or dispatched.
 fn ready(mut cmd: CmdPtr, frame: Frame) {
     let c = cmd.get();
     if c.session.aborted() {
         advance(c, Event::Rejected);
         return respond(cmd, frame);
     }
-    let Some(cdb) = c.cdb else {
+    let raw = c.mapped.as_ref().filter(|m| m.dev.handler.ops.has_exec_scsi());
+    let Some(m) = raw else { return emulate(cmd, frame) };
+    c.desc.io_op = io_op::SCSI;
+    let busy = m.dev.inflight.load(Ordering::Relaxed) > 1;
+    if exec_here(frame.ctx, m.dev.handler.ops.exec_atomic(), busy) {
+        offer_raw(cmd, frame)
+    } else {
+        defer(cmd, thread_queue)
+    }
+}
+
+/// Hands the command to the raw SCSI tier; emulates it if declined.
+fn offer_raw(mut cmd: CmdPtr, frame: Frame) {
+    let c = cmd.get();
+    advance(c, Event::Execute { emulated: false });
+    let Some(m) = c.mapped.as_ref() else {
+        // `ready` only sends mapped commands here.
         set_check(c, Sense::INTERNAL_TARGET_FAILURE);
+        advance(c, Event::ExecDone);
+        return respond(cmd, frame);
+    };
+    let (handler, ctx) = (m.dev.handler.ops, m.dev.ctx);
+    // As in `exec`: the device stays attached until the call returned.
+    let active = ExecActive::begin(&m.dev);
+    let answer = handler.exec_scsi(ctx, cmd);
+    drop(active);
+    match answer {
+        RawAnswer::Accepted(Some(cmd)) => respond(cmd, frame),
+        RawAnswer::Accepted(None) => {}
+        RawAnswer::NotHandled(mut cmd) => {
+            let c = cmd.get();
+            c.desc.io_op = io_op::NONE;
+            advance(c, Event::Declined);
+            emulate(cmd, frame)
+        }
+    }
+}
+
+/// Emulates a command, or dispatches its READ, WRITE or FLUSH to the
+/// handler's block tier.
+fn emulate(mut cmd: CmdPtr, frame: Frame) {
+    let c = cmd.get();
+    let Some(cdb) = c.cdb else {
+        // Only the raw tier takes CDBs the core cannot decode; declined,
+        // they get the decoder's answer.
+        let len = usize::from(c.desc.cdb_len);
+        let sense = Cdb::decode(&c.desc.cdb[..len]).err().unwrap_or(Sense::INTERNAL_TARGET_FAILURE);
+        set_check(c, sense);
         advance(c, Event::Rejected);
         return respond(cmd, frame);
     };
@@ -502,6 +570,11 @@ fn dispatch(mut cmd: CmdPtr, frame: Frame, op: u8, lba: u64, blocks: u32, fua: b
         advance(c, Event::Rejected);
         return respond(cmd, frame);
     };
+    if !m.dev.handler.ops.has_exec() {
+        // A raw-tier-only handler declined a READ, WRITE or FLUSH.
+        set_check(c, Sense::INVALID_OPCODE);
+        return finish_emulated(cmd, frame);
+    }
     let atomic_ok = m.dev.handler.ops.exec_atomic();
     let bytes = u64::from(blocks) << c.desc.block_shift;
     match op {
@@ -551,6 +624,7 @@ pub fn run_deferred(mut cmd: CmdPtr) {
         _ => match c.desc.io_op {
             // Write data arrived in hard IRQ: not dispatched yet.
             io_op::NONE => ready(cmd, frame),
+            io_op::SCSI => offer_raw(cmd, frame),
             _ => exec(cmd, frame),
         },
     }
@@ -588,6 +662,46 @@ pub fn exec_done(mut cmd: CmdPtr, sense: Sense) {
     if let Some(cmd) = cmd.completed_by_handler() {
         respond(cmd, callback_frame())
     }
+}
+
+/// The raw tier finished (any context): `status`, `sense` and the residual
+/// of `data_len` come from a handler (perhaps one in user space), so each
+/// is checked before it reaches the initiator.
+pub fn scsi_done(mut cmd: CmdPtr, status: u8, sense: &[u8], handler_resid: i32) {
+    let c = cmd.get();
+    let sense_ok = Sense::parse(sense).is_some();
+    if !status::is_known(status) || (status == status::CHECK_CONDITION && !sense_ok) {
+        if BAD_ANSWER_LOG.allow(crate::sys::time::now_ms()) {
+            pr_err!("LUN {}: handler completed tag {:#x} with status {:#x} and {} sense bytes that are no SCSI answer\n",
+                c.desc.lun, c.desc.tag, status, sense.len());
+        }
+        set_check(c, Sense::INTERNAL_TARGET_FAILURE);
+    } else {
+        c.desc.status = status;
+        c.desc.sense_len = 0;
+        if status == status::CHECK_CONDITION {
+            let n = sense.len().min(SENSE_BUF_LEN);
+            c.desc.sense[..n].copy_from_slice(&sense[..n]);
+            c.desc.sense_len = n as u8;
+            c.session.stats.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        c.desc.resid = raw_resid(c.desc.expected_len, c.desc.data_len, handler_resid);
+    }
+    advance(c, Event::ExecDone);
+    if let Some(cmd) = cmd.completed_by_handler() {
+        respond(cmd, callback_frame())
+    }
+}
+
+/// The residual the initiator gets when the raw tier left `handler_resid`
+/// bytes of the `data_len` the command transfers untouched (negative: the
+/// device had that much more than the buffer).
+fn raw_resid(expected_len: u32, data_len: u32, handler_resid: i32) -> i32 {
+    if handler_resid < 0 && data_len == expected_len {
+        return handler_resid;
+    }
+    let left = u32::try_from(handler_resid).unwrap_or(0).min(data_len);
+    resid(expected_len, u64::from(data_len - left))
 }
 
 /// Hands the response to the fabric (or, for an aborted command, lets the

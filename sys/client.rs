@@ -6,11 +6,13 @@
 use super::sg::SgList;
 use crate::abi::{self, exports, CmdDesc, FabricOps, HandlerOps};
 use core::ffi::{c_int, c_void};
+use core::marker::PhantomData;
+use core::num::NonZeroUsize;
 use core::pin::Pin;
 use core::ptr::NonNull;
 use kernel::error::{code, Error, Result};
 use kernel::prelude::*;
-use kernel::sync::{new_condvar, new_spinlock, CondVar, CondVarTimeoutResult, SpinLock};
+use kernel::sync::{new_condvar, new_spinlock, Arc, CondVar, CondVarTimeoutResult, SpinLock};
 
 extern "C" {
     fn rscst_abi_version() -> u32;
@@ -40,6 +42,7 @@ extern "C" {
     fn rscst_cmd_rx_data_done(cmd: *mut CmdDesc, ok: bool);
     fn rscst_sg_copy(dst: *mut c_void, dst_nents: u32, src: *mut c_void, src_nents: u32, len: usize) -> usize;
     fn rscst_cmd_exec_done(cmd: *mut CmdDesc, key: u8, asc: u8, ascq: u8);
+    fn rscst_cmd_scsi_done(cmd: *mut CmdDesc, status: u8, sense: *const u8, sense_len: u32, resid: i32);
     fn rscst_cmd_tx_done(cmd: *mut CmdDesc);
     fn rscst_task_mgmt(sess: *mut abi::Session, function: u8, lun: u64, tag: u64, tmf_priv: *mut c_void) -> c_int;
     fn rscst_cmd_aborted(cmd: *mut CmdDesc) -> bool;
@@ -54,17 +57,10 @@ const _: exports::CmdStart = rscst_cmd_start;
 const _: exports::CmdRxDataDone = rscst_cmd_rx_data_done;
 const _: exports::SgCopy = rscst_sg_copy;
 const _: exports::CmdExecDone = rscst_cmd_exec_done;
+const _: exports::CmdScsiDone = rscst_cmd_scsi_done;
 const _: exports::CmdTxDone = rscst_cmd_tx_done;
 const _: exports::TaskMgmt = rscst_task_mgmt;
 const _: exports::CmdAborted = rscst_cmd_aborted;
-
-/// An ops table in a `static` (raw pointers make it !Sync by default).
-#[repr(transparent)]
-pub struct OpsCell<T>(pub T);
-
-// SAFETY: the tables are immutable statics; their pointers point to other
-// immutable statics and their callbacks are thread-safe by the ABI contract.
-unsafe impl<T> Sync for OpsCell<T> {}
 
 fn check_core_abi() -> Result {
     // SAFETY: no preconditions.
@@ -82,45 +78,135 @@ pub trait Table: 'static {
     const REGISTER: unsafe extern "C" fn(*const Self) -> c_int;
     /// The core's unregistration function for it.
     const UNREGISTER: unsafe extern "C" fn(*const Self);
+    /// Sets the context the core passes to every callback.
+    fn set_ctx(&mut self, ctx: *mut c_void);
 }
 
 impl Table for HandlerOps {
     const REGISTER: exports::RegisterHandler = rscst_register_handler;
     const UNREGISTER: exports::UnregisterHandler = rscst_unregister_handler;
+    fn set_ctx(&mut self, ctx: *mut c_void) {
+        self.ctx = ctx;
+    }
 }
 
 impl Table for FabricOps {
     const REGISTER: exports::RegisterFabric = rscst_register_fabric;
     const UNREGISTER: exports::UnregisterFabric = rscst_unregister_fabric;
+    fn set_ctx(&mut self, ctx: *mut c_void) {
+        self.ctx = ctx;
+    }
 }
 
-/// A registered ops table; unregistered on drop (the core deletes the
-/// handler's devices or the fabric's targets first).
-pub struct Registration<T: Table>(&'static OpsCell<T>);
+/// A registered ops table and the driver object its callbacks reach as
+/// `&self` (the table's `ctx`); unregistered on drop (the core deletes the
+/// handler's devices or the fabric's targets first), and only then is the
+/// driver object released.
+///
+/// # Invariants
+/// `table` is registered with the core and its `ctx` points into `driver`.
+pub struct Registration<T: Table, D: Send + Sync + 'static> {
+    table: KBox<T>,
+    driver: Arc<D>,
+}
 
 /// A registered device handler.
-pub type HandlerRegistration = Registration<HandlerOps>;
+pub type HandlerRegistration<D> = Registration<HandlerOps, D>;
 /// A registered fabric.
-pub type FabricRegistration = Registration<FabricOps>;
+pub type FabricRegistration<D> = Registration<FabricOps, D>;
 
-impl<T: Table> Registration<T> {
-    /// Registers `ops`.
-    pub fn new(ops: &'static OpsCell<T>) -> Result<Self> {
+// SAFETY: the table is only read by the core (its pointers name immutable
+// statics, its callbacks are thread-safe by the ABI contract) and `D` is
+// Send + Sync.
+unsafe impl<T: Table, D: Send + Sync> Send for Registration<T, D> {}
+// SAFETY: as above.
+unsafe impl<T: Table, D: Send + Sync> Sync for Registration<T, D> {}
+
+impl<T: Table, D: Send + Sync + 'static> Registration<T, D> {
+    /// Registers `table`, whose callbacks get `driver` as their context.
+    /// The table's callbacks must treat that context as a `*const D`
+    /// (the adapters `handler_ops` and `fabric_ops` build such tables).
+    pub fn new(mut table: T, driver: Arc<D>) -> Result<Self> {
         check_core_abi()?;
-        // SAFETY: a static table, valid for the module's life (we unregister in drop).
-        let ret = unsafe { T::REGISTER(&ops.0) };
+        let ctx: *const D = &*driver;
+        table.set_ctx(ctx.cast_mut().cast());
+        let table = KBox::new(table, GFP_KERNEL)?;
+        // SAFETY: the table stays allocated, unchanged, until `drop`
+        // unregisters it, and `driver` outlives the registration.
+        let ret = unsafe { T::REGISTER(&*table) };
         if ret != 0 {
             return Err(Error::from_errno(ret));
         }
-        Ok(Registration(ops))
+        // INVARIANT: registered just now, with `ctx` pointing into `driver`.
+        Ok(Registration { table, driver })
+    }
+
+    /// The driver object.
+    pub fn driver(&self) -> &Arc<D> {
+        &self.driver
     }
 }
 
-impl<T: Table> Drop for Registration<T> {
+impl<T: Table, D: Send + Sync + 'static> Drop for Registration<T, D> {
     fn drop(&mut self) {
-        // SAFETY: registered in `new`.
-        unsafe { T::UNREGISTER(&self.0 .0) };
+        // SAFETY: registered in `new`. After this call the core calls none
+        // of the table's callbacks, so `driver` may go with `self`.
+        unsafe { T::UNREGISTER(&*self.table) };
     }
+}
+
+/// The driver object behind a registered table's `ctx`.
+///
+/// # Safety
+/// `ctx` is the context of a table registered by `Registration<_, D>`
+/// that has not been unregistered yet (the core passes it to the table's
+/// callbacks only while registered).
+pub unsafe fn driver_of<'a, D>(ctx: *mut c_void) -> &'a D {
+    // SAFETY: points into the registration's `Arc<D>`, alive while registered.
+    unsafe { &*ctx.cast::<D>().cast_const() }
+}
+
+/// A value a fabric stores as a command's context (`fabric_priv`): the
+/// core keeps it as a pointer and hands it back with the command.
+pub trait Priv: Send + Sized {
+    /// The pointer-sized form; never null.
+    fn into_raw(self) -> NonNull<c_void>;
+    /// Takes the value back.
+    ///
+    /// # Safety
+    /// `p` came from `into_raw` of the same type, not taken back since.
+    unsafe fn from_raw(p: NonNull<c_void>) -> Self;
+}
+
+impl Priv for NonZeroUsize {
+    fn into_raw(self) -> NonNull<c_void> {
+        // A non-zero integer is a non-null pointer value (never dereferenced).
+        NonNull::new(self.get() as *mut c_void).unwrap_or(NonNull::dangling())
+    }
+    unsafe fn from_raw(p: NonNull<c_void>) -> Self {
+        NonZeroUsize::new(p.as_ptr() as usize).unwrap_or(NonZeroUsize::MIN)
+    }
+}
+
+impl<T: Send> Priv for KBox<T> {
+    fn into_raw(self) -> NonNull<c_void> {
+        // SAFETY: KBox::into_raw never returns null.
+        unsafe { NonNull::new_unchecked(KBox::into_raw(self).cast()) }
+    }
+    unsafe fn from_raw(p: NonNull<c_void>) -> Self {
+        // SAFETY: from KBox::into_raw of the same type (caller).
+        unsafe { KBox::from_raw(p.as_ptr().cast()) }
+    }
+}
+
+/// The types a fabric's commands and sessions carry across the ABI: the
+/// per-command context it stores in each command, and its per-session
+/// context, which the core hands back with each of the session's commands.
+pub trait FabricTypes: Sized + Send + Sync + 'static {
+    /// Per-command context.
+    type CmdPriv: Priv;
+    /// Per-session context.
+    type Session: Send + Sync;
 }
 
 /// A command a handler owns between `exec` and `complete`.
@@ -166,9 +252,9 @@ impl IoCmd {
     pub fn fua(&self) -> bool {
         self.d().fua != 0
     }
-    /// The handler's device context.
-    pub fn dev_priv(&self) -> usize {
-        self.d().dev_priv as usize
+    /// The handler's device context (for the adapter, which types it).
+    pub fn dev_priv(&self) -> *mut c_void {
+        self.d().dev_priv
     }
     /// The data buffer.
     pub fn sg(&mut self) -> SgList<'_> {
@@ -198,50 +284,155 @@ impl IoCmd {
     }
 }
 
-/// A session a fabric registered; hand it back with `unregister`.
+/// A command a handler's raw SCSI tier owns between `exec_scsi` and
+/// `complete`: it sees the CDB and answers with any status.
 ///
 /// # Invariants
-/// A live session from rscst_session_register.
-pub struct SessionHandle(NonNull<abi::Session>);
+/// Points to a live command the core handed to this handler's `exec_scsi`.
+pub struct RawCmd(NonNull<CmdDesc>);
 
-// SAFETY: the core's session entry points are thread-safe.
-unsafe impl Send for SessionHandle {}
+// SAFETY: the handler may complete the command from any thread.
+unsafe impl Send for RawCmd {}
+
+impl RawCmd {
+    /// Wraps the pointer `exec_scsi` received.
+    ///
+    /// # Safety
+    /// `p` is the command passed to `exec_scsi`, not yet completed.
+    pub unsafe fn from_raw(p: *mut CmdDesc) -> Option<Self> {
+        NonNull::new(p).map(RawCmd)
+    }
+
+    fn d(&self) -> &CmdDesc {
+        // SAFETY: live and owned by us (invariant).
+        unsafe { self.0.as_ref() }
+    }
+
+    /// The CDB.
+    pub fn cdb(&self) -> &[u8] {
+        let d = self.d();
+        &d.cdb[..usize::from(d.cdb_len).min(d.cdb.len())]
+    }
+    /// [`abi::dir`] of the data.
+    pub fn data_dir(&self) -> u8 {
+        self.d().data_dir
+    }
+    /// Bytes the command transfers (the buffer's size).
+    pub fn data_len(&self) -> u32 {
+        self.d().data_len
+    }
+    /// The handler's device context (for the adapter, which types it).
+    pub fn dev_priv(&self) -> *mut c_void {
+        self.d().dev_priv
+    }
+    /// The data buffer.
+    pub fn sg(&mut self) -> SgList<'_> {
+        let d = self.d();
+        // SAFETY: the buffer belongs to the command until it completes.
+        unsafe { SgList::from_raw(d.sg, d.sg_cnt) }
+    }
+    /// Whether a TMF or session loss aborted the command.
+    pub fn is_aborted(&self) -> bool {
+        // SAFETY: a command we own (invariant).
+        unsafe { rscst_cmd_aborted(self.0.as_ptr()) }
+    }
+
+    /// Gives up the handle without completing the command (the adapter
+    /// answers NOT_HANDLED with it).
+    pub fn into_raw(self) -> *mut CmdDesc {
+        self.0.as_ptr()
+    }
+
+    /// Completes the command with `status`, `sense` (with CHECK
+    /// CONDITION) and `resid` bytes of `data_len` not transferred.
+    pub fn complete(self, status: u8, sense: &[u8], resid: i32) {
+        // SAFETY: hands our command back to the core exactly once (self is
+        // consumed); `sense` is valid for its length.
+        unsafe { rscst_cmd_scsi_done(self.0.as_ptr(), status, sense.as_ptr(), sense.len() as u32, resid) };
+    }
+}
+
+/// A session a fabric registered, with its per-session context; dropping
+/// it unregisters the session, and only then releases the context.
+///
+/// # Invariants
+/// A live session from rscst_session_register, registered with a pointer
+/// into `ctx` as its `sess_priv`.
+pub struct SessionHandle<F: FabricTypes> {
+    sess: NonNull<abi::Session>,
+    ctx: Arc<F::Session>,
+}
+
+// SAFETY: the core's session entry points are thread-safe; the context is
+// Send + Sync.
+unsafe impl<F: FabricTypes> Send for SessionHandle<F> {}
 // SAFETY: as above.
-unsafe impl Sync for SessionHandle {}
+unsafe impl<F: FabricTypes> Sync for SessionHandle<F> {}
 
-/// A target handle as the core gave it in `add_target`.
+/// A target handle as the core gave it in `add_target`, for fabric `F`.
 ///
 /// # Invariants
 /// Valid until the fabric's `del_target` for it returns. The core calls
 /// `del_target` and the fabric's `mgmt` under its management lock, so a
 /// fabric that registers sessions from `mgmt` (or `add_target`) with a handle
-/// it finds in its own target list never uses a stale one.
-#[derive(Clone, Copy)]
-pub struct TargetHandle(*mut abi::Target);
+/// it finds in its own target list never uses a stale one. The target
+/// belongs to a fabric whose commands carry `F`'s contexts.
+pub struct TargetHandle<F: FabricTypes>(*mut abi::Target, PhantomData<F>);
 
-impl TargetHandle {
+impl<F: FabricTypes> Clone for TargetHandle<F> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<F: FabricTypes> Copy for TargetHandle<F> {}
+
+impl<F: FabricTypes> TargetHandle<F> {
     /// Wraps the handle `add_target` received.
     ///
     /// # Safety
-    /// `p` is the handle passed to `add_target`.
+    /// `p` is the handle passed to the `add_target` of a table whose
+    /// callbacks treat commands' contexts as `F`'s.
     pub unsafe fn from_raw(p: *mut abi::Target) -> Self {
-        TargetHandle(p)
+        TargetHandle(p, PhantomData)
     }
 }
 
 // SAFETY: an opaque handle; the core's entry points are thread-safe.
-unsafe impl Send for TargetHandle {}
+unsafe impl<F: FabricTypes> Send for TargetHandle<F> {}
 // SAFETY: as above.
-unsafe impl Sync for TargetHandle {}
+unsafe impl<F: FabricTypes> Sync for TargetHandle<F> {}
 
-impl SessionHandle {
-    /// Registers a session (process context, see [`TargetHandle`]).
-    pub fn register(tgt: TargetHandle, initiator: &[u8], sess_priv: usize) -> Result<Self> {
+/// A session's identity, to compare with the session the core names in
+/// `luns_changed`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct SessionId(usize);
+
+impl SessionId {
+    /// The identity of the session the core named.
+    pub fn of_raw(p: *mut abi::Session) -> Self {
+        SessionId(p as usize)
+    }
+}
+
+impl<F: FabricTypes> SessionHandle<F> {
+    /// Registers a session (process context, see [`TargetHandle`]) whose
+    /// commands carry `ctx` ([`FabricCmd::session`]).
+    pub fn register(tgt: TargetHandle<F>, initiator: &[u8], ctx: Arc<F::Session>) -> Result<Self> {
+        let p: *const F::Session = &*ctx;
         // SAFETY: the handle is live (TargetHandle invariant); the name is
-        // valid for its length.
-        let p = unsafe { rscst_session_register(tgt.0, initiator.as_ptr(), initiator.len(), sess_priv as *mut c_void) };
-        // INVARIANT: non-null is a live session.
-        NonNull::new(p).map(SessionHandle).ok_or(code::EINVAL)
+        // valid for its length; `p` stays valid until after unregistration
+        // (we hold `ctx` until then).
+        let sess = unsafe {
+            rscst_session_register(tgt.0, initiator.as_ptr(), initiator.len(), p.cast_mut().cast())
+        };
+        // INVARIANT: non-null is a live session registered with `p`.
+        let sess = NonNull::new(sess).ok_or(code::EINVAL)?;
+        Ok(SessionHandle { sess, ctx })
+    }
+
+    /// The session's context.
+    pub fn context(&self) -> &Arc<F::Session> {
+        &self.ctx
     }
 
     /// Hands in a command (any context). None: out of memory or session
@@ -256,19 +447,19 @@ impl SessionHandle {
         expected_len: u32,
         sg: *mut c_void,
         sg_cnt: u32,
-    ) -> Option<FabricCmd> {
+    ) -> Option<FabricCmd<F>> {
         // SAFETY: live session (invariant); `cdb` valid for its length; the
         // scatterlist stays valid until tx_done (caller's duty, documented on FabricCmd).
         let p = unsafe {
-            rscst_rx_cmd(self.0.as_ptr(), lun, cdb.as_ptr(), cdb.len() as u32, tag, dir, expected_len, sg, sg_cnt)
+            rscst_rx_cmd(self.sess.as_ptr(), lun, cdb.as_ptr(), cdb.len() as u32, tag, dir, expected_len, sg, sg_cnt)
         };
-        NonNull::new(p).map(FabricCmd)
+        // INVARIANT: a new command of this session, ours until `start`.
+        NonNull::new(p).map(|p| FabricCmd(p, PhantomData))
     }
 
-    /// An identity to compare with the session the core names in
-    /// `luns_changed`.
-    pub fn id(&self) -> usize {
-        self.0.as_ptr() as usize
+    /// The session's identity (see [`SessionId`]).
+    pub fn id(&self) -> SessionId {
+        SessionId(self.sess.as_ptr() as usize)
     }
 
     /// Runs a task management function and waits for its result (thread
@@ -279,43 +470,46 @@ impl SessionHandle {
         // SAFETY: live session (invariant). `wait` outlives the TMF: on
         // success the core calls `tmf_done(p)` exactly once and we wait for
         // that call below before `wait` goes out of scope.
-        let ret = unsafe { rscst_task_mgmt(self.0.as_ptr(), function, lun, tag, p.cast_mut().cast()) };
+        let ret = unsafe { rscst_task_mgmt(self.sess.as_ptr(), function, lun, tag, p.cast_mut().cast()) };
         if ret != 0 {
             kernel::pr_err!("task management function {} not submitted: {}\n", function, ret);
             return abi::tmf_result::FAILED;
         }
         wait.as_ref().wait()
     }
-
 }
 
-impl Drop for SessionHandle {
+impl<F: FabricTypes> Drop for SessionHandle<F> {
     /// Unregisters: aborts and waits for its commands (process context).
     /// Owners drop the handle only after their last `rx_cmd` (a SCSI host
-    /// drops it after scsi_remove_host).
+    /// drops it after scsi_remove_host). The context goes after that.
     fn drop(&mut self) {
         // SAFETY: live session given up exactly once.
-        unsafe { rscst_session_unregister(self.0.as_ptr()) };
+        unsafe { rscst_session_unregister(self.sess.as_ptr()) };
     }
 }
 
-/// A command a fabric owns: between rx and start, and between
-/// `xmit_response` and `tx_done`.
+/// A command a fabric owns: between rx and start, during `rdy_to_xfer`
+/// until `rx_data_done`, and between `xmit_response` and `tx_done`.
 ///
 /// # Invariants
-/// A live command currently owned by the fabric.
-pub struct FabricCmd(NonNull<CmdDesc>);
+/// A live command currently owned by the fabric, of a session registered
+/// through `SessionHandle<F>` (so `sess_priv` points to an `F::Session`
+/// that outlives the command) whose `fabric_priv` is null or came from
+/// `F::CmdPriv::into_raw`.
+pub struct FabricCmd<F: FabricTypes>(NonNull<CmdDesc>, PhantomData<F>);
 
 // SAFETY: moved between contexts with its single owner.
-unsafe impl Send for FabricCmd {}
+unsafe impl<F: FabricTypes> Send for FabricCmd<F> {}
 
-impl FabricCmd {
-    /// Wraps the pointer `xmit_response` received.
+impl<F: FabricTypes> FabricCmd<F> {
+    /// Wraps the pointer `rdy_to_xfer` or `xmit_response` received.
     ///
     /// # Safety
-    /// `p` is the command passed to `xmit_response`.
+    /// `p` is the command passed to `rdy_to_xfer` or `xmit_response` of a
+    /// table whose fabric registers its sessions as `SessionHandle<F>`.
     pub unsafe fn from_raw(p: *mut CmdDesc) -> Option<Self> {
-        NonNull::new(p).map(FabricCmd)
+        NonNull::new(p).map(|p| FabricCmd(p, PhantomData))
     }
 
     fn d(&self) -> &CmdDesc {
@@ -323,15 +517,31 @@ impl FabricCmd {
         unsafe { self.0.as_ref() }
     }
 
-    /// Stores the fabric's per-command context.
-    pub fn set_priv(&mut self, p: usize) {
+    /// Stores the fabric's per-command context (replacing, and dropping,
+    /// any stored before).
+    pub fn set_priv(&mut self, p: F::CmdPriv) {
+        drop(self.take_priv());
         // SAFETY: live and ours (invariant); only the fabric writes this field.
-        unsafe { self.0.as_mut().fabric_priv = p as *mut c_void };
+        unsafe { self.0.as_mut().fabric_priv = p.into_raw().as_ptr() };
     }
-    /// The fabric's per-command context.
-    pub fn priv_(&self) -> usize {
-        self.d().fabric_priv as usize
+
+    /// Takes the fabric's per-command context out of the command.
+    pub fn take_priv(&mut self) -> Option<F::CmdPriv> {
+        // SAFETY: live and ours (invariant).
+        let d = unsafe { self.0.as_mut() };
+        let p = NonNull::new(core::mem::replace(&mut d.fabric_priv, core::ptr::null_mut()))?;
+        // SAFETY: a non-null `fabric_priv` came from `set_priv` (invariant)
+        // and is cleared above, so it is taken back once.
+        Some(unsafe { F::CmdPriv::from_raw(p) })
     }
+
+    /// The context of the command's session.
+    pub fn session(&self) -> &F::Session {
+        // SAFETY: `sess_priv` points to the session's `F::Session`, which
+        // outlives the command (invariant).
+        unsafe { &*self.d().sess_priv.cast::<F::Session>().cast_const() }
+    }
+
     /// SCSI status.
     pub fn status(&self) -> u8 {
         self.d().status
@@ -382,19 +592,41 @@ impl FabricCmd {
 
     /// Write data is in the buffer (or could not be fetched).
     pub fn rx_data_done(self, ok: bool) {
-        // SAFETY: ownership returns to the core (self consumed).
-        unsafe { rscst_cmd_rx_data_done(self.0.as_ptr(), ok) };
+        let p = self.0.as_ptr();
+        core::mem::forget(self);
+        // SAFETY: ownership returns to the core (self consumed, its context
+        // stays stored in the command).
+        unsafe { rscst_cmd_rx_data_done(p, ok) };
     }
 
     /// Lets the core run it (`atomic`: the caller may not sleep).
     pub fn start(self, atomic: bool) {
-        // SAFETY: ownership passes to the core (self consumed).
-        unsafe { rscst_cmd_start(self.0.as_ptr(), atomic) };
+        let p = self.0.as_ptr();
+        core::mem::forget(self);
+        // SAFETY: ownership passes to the core (self consumed, its context
+        // stays stored in the command).
+        unsafe { rscst_cmd_start(p, atomic) };
     }
 
-    /// Releases the command after the response went out.
-    pub fn tx_done(self) {
+    /// Releases the command after the response went out (dropping any
+    /// context still stored in it).
+    pub fn tx_done(mut self) {
+        drop(self.take_priv());
+        let p = self.0.as_ptr();
+        core::mem::forget(self);
         // SAFETY: ownership returns to the core for freeing (self consumed).
+        unsafe { rscst_cmd_tx_done(p) };
+    }
+}
+
+impl<F: FabricTypes> Drop for FabricCmd<F> {
+    /// A fabric must hand every command on (`start`, `rx_data_done`,
+    /// `tx_done`); one dropped instead is released so that nothing waits
+    /// for it forever.
+    fn drop(&mut self) {
+        kernel::pr_err!("fabric dropped a command without handing it on\n");
+        drop(self.take_priv());
+        // SAFETY: ours (invariant), given up here once.
         unsafe { rscst_cmd_tx_done(self.0.as_ptr()) };
     }
 }
@@ -443,7 +675,7 @@ impl TmfWait {
 /// # Safety
 /// `tmf_priv` is the `TmfWait` that `task_mgmt_wait` submitted, and this is
 /// the core's one call for it.
-pub unsafe extern "C" fn tmf_done_wakes_waiter(tmf_priv: *mut c_void, result: c_int) {
+pub unsafe extern "C" fn tmf_done_wakes_waiter(_ctx: *mut c_void, tmf_priv: *mut c_void, result: c_int) {
     // SAFETY: the waiter is alive: it returns only after seeing the result
     // stored below, under the lock we hold until our last access.
     let w = unsafe { &*tmf_priv.cast::<TmfWait>() };

@@ -246,6 +246,22 @@ pub unsafe extern "C" fn rscst_cmd_exec_done(cmd: *mut CmdDesc, key: u8, asc: u8
 }
 const _: exports::CmdExecDone = rscst_cmd_exec_done;
 
+/// See [`exports::CmdScsiDone`].
+#[no_mangle]
+pub unsafe extern "C" fn rscst_cmd_scsi_done(cmd: *mut CmdDesc, status: u8, sense: *const u8, sense_len: u32, resid: i32) {
+    if cmd.is_null() {
+        return;
+    }
+    let n = if sense.is_null() { 0 } else { (sense_len as usize).min(abi::SENSE_BUF_LEN) };
+    // SAFETY: the handler passes `sense_len` readable bytes (ABI rule); we
+    // read at most that, and none from a null pointer.
+    let sense = if n == 0 { &[][..] } else { unsafe { core::slice::from_raw_parts(sense, n) } };
+    // SAFETY: the handler hands back the command it got in exec_scsi.
+    let c = unsafe { CmdPtr::from_desc(cmd) };
+    crate::cmd::scsi_done(c, status, sense, resid);
+}
+const _: exports::CmdScsiDone = rscst_cmd_scsi_done;
+
 /// See [`exports::CmdTxDone`].
 #[no_mangle]
 pub unsafe extern "C" fn rscst_cmd_tx_done(cmd: *mut CmdDesc) {

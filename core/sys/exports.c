@@ -19,6 +19,7 @@ RSCST_EXPORT(rscst_rx_cmd);
 RSCST_EXPORT(rscst_cmd_start);
 RSCST_EXPORT(rscst_cmd_rx_data_done);
 RSCST_EXPORT(rscst_cmd_exec_done);
+RSCST_EXPORT(rscst_cmd_scsi_done);
 RSCST_EXPORT(rscst_cmd_tx_done);
 RSCST_EXPORT(rscst_task_mgmt);
 RSCST_EXPORT(rscst_sg_copy);

@@ -72,8 +72,8 @@ impl HandlerRef {
         // SAFETY: valid per the caller.
         let t = unsafe { ptr.as_ref() };
         check_header(t.abi_version, t.struct_size, core::mem::size_of::<HandlerOps>(), t.name)?;
-        if t.attach.is_none() || t.exec.is_none() {
-            return Err(TableError::Missing("attach/exec"));
+        if t.attach.is_none() || (t.exec.is_none() && t.exec_scsi.is_none()) {
+            return Err(TableError::Missing("attach, and exec or exec_scsi"));
         }
         // INVARIANT: checked above; lifetime per the caller.
         Ok(HandlerRef(ptr))
@@ -99,6 +99,16 @@ impl HandlerRef {
     pub fn params_help(&self) -> &CStr {
         // SAFETY: null or NUL-terminated per the ABI.
         unsafe { table_str(self.t().params_help) }.unwrap_or(c"")
+    }
+
+    /// Whether the handler has the block tier (`exec`).
+    pub fn has_exec(&self) -> bool {
+        self.t().exec.is_some()
+    }
+
+    /// Whether the handler has the raw SCSI tier (`exec_scsi`).
+    pub fn has_exec_scsi(&self) -> bool {
+        self.t().exec_scsi.is_some()
     }
 
     /// Whether `exec` never sleeps.
@@ -142,8 +152,8 @@ impl HandlerRef {
             return Err(Error::from_errno(ret));
         }
         // INVARIANT: the context `attach` just returned, not yet detached.
-        let dev = DevPriv(setup.dev_priv);
-        setup.dev_priv = 0;
+        let dev = DevPriv(setup.dev_priv as usize);
+        setup.dev_priv = core::ptr::null_mut();
         Ok((dev, setup))
     }
 
@@ -153,43 +163,46 @@ impl HandlerRef {
         if let Some(detach) = self.t().detach {
             // SAFETY: `dev.0` is what `attach` returned (DevPriv invariant),
             // released here once since the token is consumed.
-            unsafe { detach(dev.0 as *mut c_void) };
+            unsafe { detach(self.t().ctx, dev.0 as *mut c_void) };
         }
     }
 
-    /// Hands `cmd` to the handler for device `dev`; the handler owns the
-    /// command until `exec_done`. `dev_priv` is set here, from the device's
-    /// context, whatever the descriptor held. Returns the command when the
-    /// handler completed it before `exec` returned: the caller continues it
-    /// (see [`ExecCall`]); otherwise whoever completes it does.
-    pub fn exec(&self, dev: DevContext, mut cmd: CmdPtr) -> Option<CmdPtr> {
+    /// Hands `cmd` to the handler's block tier for device `dev`; the
+    /// handler owns the command until `exec_done`. Returns the command when
+    /// the handler completed it before `exec` returned: the caller continues
+    /// it (see [`ExecCall`]); otherwise whoever completes it does. Callers
+    /// check [`HandlerRef::has_exec`] first; without `exec` the command
+    /// comes back at once, unchanged.
+    pub fn exec(&self, dev: DevContext, cmd: CmdPtr) -> Option<CmdPtr> {
         let Some(exec) = self.t().exec else { return Some(cmd) };
-        let c = cmd.get();
-        c.desc.dev_priv = dev.0 as *mut c_void;
-        c.exec_call.state.store(ExecCall::CALLING, Ordering::Release);
-        let p = cmd.0;
-        // `dev_priv` is the context of a device whose commands are all done
-        // before it is detached (the core's teardown waits for them).
+        let ctx = self.t().ctx;
         // SAFETY: ownership of the command passes to the handler (ABI rule)
-        // and comes back through rscst_cmd_exec_done; `dev_priv` as above.
-        unsafe { exec(cmd.into_desc()) };
-        // The command is still allocated: its completion, if it came
-        // already, found CALLING and handed the command back to us instead
-        // of continuing it, and a later one finds IDLE only after this
-        // exchange. Only atomic operations touch `exec_call` from two
-        // threads. `ExecCall` is !Unpin, and rustc today does not treat a
-        // `&mut` to a !Unpin type as exclusive (the `UnsafePinned`
-        // workaround Rust-for-Linux's `Opaque` relies on too), so the
-        // completer's `&mut Cmd` does not conflict with this access.
-        // SAFETY: allocated and shared atomically, as explained above.
-        let state = unsafe { &*core::ptr::addr_of!((*p.as_ptr()).exec_call.state) };
-        match state.compare_exchange(ExecCall::CALLING, ExecCall::IDLE, Ordering::AcqRel, Ordering::Acquire) {
-            // The handler still owns it.
-            Ok(_) => None,
-            Err(_) => {
-                state.store(ExecCall::IDLE, Ordering::Relaxed);
-                // INVARIANT: handed back by its completion; ours alone.
-                Some(CmdPtr(p))
+        // and comes back through rscst_cmd_exec_done.
+        call_handler(dev, cmd, |desc| unsafe { exec(ctx, desc) }).1
+    }
+
+    /// Offers `cmd` to the handler's raw SCSI tier for device `dev`.
+    pub fn exec_scsi(&self, dev: DevContext, cmd: CmdPtr) -> RawAnswer {
+        let Some(exec_scsi) = self.t().exec_scsi else { return RawAnswer::NotHandled(cmd) };
+        let ctx = self.t().ctx;
+        // SAFETY: ownership of the command passes to the handler (ABI rule)
+        // and comes back through rscst_cmd_scsi_done/exec_done, or, when it
+        // answers NOT_HANDLED, with the return.
+        let (ret, back, desc) = call_handler(dev, cmd, |desc| unsafe { exec_scsi(ctx, desc) });
+        if ret != crate::abi::scsi_exec::NOT_HANDLED {
+            return RawAnswer::Accepted(back);
+        }
+        match back {
+            // Not completed: the handler declined without touching it,
+            // and the command is ours again.
+            None => {
+                // SAFETY: the handler gave the command back by declining
+                // (ABI rule), so nobody else holds it.
+                RawAnswer::NotHandled(unsafe { CmdPtr::from_desc(desc) })
+            }
+            Some(done) => {
+                kernel::pr_err!("handler {:?} declined a command it completed\n", self.name());
+                RawAnswer::Accepted(Some(done))
             }
         }
     }
@@ -202,7 +215,7 @@ impl HandlerRef {
             // SAFETY: `dev.ctx` is the context of an attached device: `dev`
             // counts it as in flight, and teardown detaches a device only
             // after that count dropped to zero.
-            unsafe { f(dev.ctx.0 as *mut c_void, function) };
+            unsafe { f(self.t().ctx, dev.ctx.0 as *mut c_void, function) };
         }
     }
 
@@ -229,9 +242,54 @@ impl HandlerRef {
         let Some(show) = self.t().show_attr else { return 0 };
         // SAFETY: `dev` is attached (DevPriv invariant: not yet consumed by
         // detach); `buf` is valid for its length, the handler writes within it.
-        let n = unsafe { show(dev.0 as *mut c_void, index, buf.as_mut_ptr(), buf.len()) };
+        let n = unsafe { show(self.t().ctx, dev.0 as *mut c_void, index, buf.as_mut_ptr(), buf.len()) };
         n.min(buf.len())
     }
+}
+
+/// What a handler's raw SCSI tier did with a command.
+pub enum RawAnswer {
+    /// Taken: completed inside the call (`Some`: the caller continues it)
+    /// or to be completed later by the handler (`None`).
+    Accepted(Option<CmdPtr>),
+    /// Not handled: the core emulates it.
+    NotHandled(CmdPtr),
+}
+
+/// Calls into a handler with `cmd` (whose `dev_priv` is set here from
+/// `dev`, whatever the descriptor held), around the [`ExecCall`]
+/// handshake. Returns what `call` returned; the command when the handler
+/// completed it before the call returned (the caller continues it); and the
+/// descriptor, which is the caller's again only if the handler's answer
+/// says it never took the command.
+fn call_handler<R>(dev: DevContext, mut cmd: CmdPtr, call: impl FnOnce(*mut CmdDesc) -> R) -> (R, Option<CmdPtr>, *mut CmdDesc) {
+    let c = cmd.get();
+    c.desc.dev_priv = dev.0 as *mut c_void;
+    c.exec_call.state.store(ExecCall::CALLING, Ordering::Release);
+    let p = cmd.0;
+    // `dev_priv` is the context of a device whose commands are all done
+    // before it is detached (the core's teardown waits for them).
+    let desc = cmd.into_desc();
+    let ret = call(desc);
+    // The command is still allocated: its completion, if it came already,
+    // found CALLING and handed the command back to us instead of continuing
+    // it, and a later one finds IDLE only after this exchange. Only atomic
+    // operations touch `exec_call` from two threads. `ExecCall` is !Unpin,
+    // and rustc today does not treat a `&mut` to a !Unpin type as exclusive
+    // (the `UnsafePinned` workaround Rust-for-Linux's `Opaque` relies on
+    // too), so the completer's `&mut Cmd` does not conflict with this access.
+    // SAFETY: allocated and shared atomically, as explained above.
+    let state = unsafe { &*core::ptr::addr_of!((*p.as_ptr()).exec_call.state) };
+    let back = match state.compare_exchange(ExecCall::CALLING, ExecCall::IDLE, Ordering::AcqRel, Ordering::Acquire) {
+        // The handler still owns it (or declined it).
+        Ok(_) => None,
+        Err(_) => {
+            state.store(ExecCall::IDLE, Ordering::Relaxed);
+            // INVARIANT: handed back by its completion; ours alone.
+            Some(CmdPtr(p))
+        }
+    };
+    (ret, back, desc)
 }
 
 /// A device's context in its handler, from a successful `attach`.
@@ -357,7 +415,7 @@ impl FabricRef {
         if let Some(f) = self.t().del_target {
             // SAFETY: `tgt.0` came from add_target (TgtPriv invariant) and is
             // released here once since the token is consumed.
-            unsafe { f(tgt.0 as *mut c_void) };
+            unsafe { f(self.t().ctx, tgt.0 as *mut c_void) };
         }
     }
 
@@ -378,7 +436,7 @@ impl FabricRef {
     pub fn enable(&self, tgt_priv: usize, on: bool) -> Result {
         let Some(f) = self.t().enable else { return Ok(()) };
         // SAFETY: `tgt_priv` came from add_target.
-        let ret = unsafe { f(tgt_priv as *mut c_void, on) };
+        let ret = unsafe { f(self.t().ctx, tgt_priv as *mut c_void, on) };
         if ret != 0 {
             return Err(Error::from_errno(ret));
         }
@@ -390,7 +448,7 @@ impl FabricRef {
         let Some(f) = self.t().rdy_to_xfer else { return Err(cmd) };
         let desc = cmd.into_desc();
         // SAFETY: ownership passes to the fabric (ABI rule) on success.
-        let ret = unsafe { f(desc) };
+        let ret = unsafe { f(self.t().ctx, desc) };
         if ret != 0 {
             // SAFETY: on failure the fabric did not take the command.
             return Err(unsafe { CmdPtr::from_desc(desc) });
@@ -402,7 +460,7 @@ impl FabricRef {
     pub fn xmit_response(&self, cmd: CmdPtr) {
         let Some(f) = self.t().xmit_response else { return };
         // SAFETY: ownership passes to the fabric (ABI rule).
-        unsafe { f(cmd.into_desc()) };
+        unsafe { f(self.t().ctx, cmd.into_desc()) };
     }
 
     /// Where the core may call `rdy_to_xfer` (`data`) or `xmit_response`.
@@ -422,7 +480,7 @@ impl FabricRef {
         if let Some(f) = self.t().tmf_done {
             // SAFETY: `tmf_priv` is what the fabric submitted the TMF with,
             // given back once (the token is consumed).
-            unsafe { f(tmf_priv.0 as *mut c_void, result) };
+            unsafe { f(self.t().ctx, tmf_priv.0 as *mut c_void, result) };
         }
     }
 
@@ -432,7 +490,7 @@ impl FabricRef {
             let sess: *const crate::session::Session = sess;
             // SAFETY: `tgt_priv` came from add_target; `sess` is the handle the
             // fabric got from rscst_session_register (it only compares it).
-            unsafe { f(tgt_priv as *mut c_void, sess.cast_mut().cast(), lun, added) };
+            unsafe { f(self.t().ctx, tgt_priv as *mut c_void, sess.cast_mut().cast(), lun, added) };
         }
     }
 }

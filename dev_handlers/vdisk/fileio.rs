@@ -4,7 +4,7 @@
 
 use crate::abi::{handler_flags, io_op, HandlerOps};
 use crate::sys::adapter::{handler_ops, DevHandler, Geometry, MsgOut};
-use crate::sys::client::{IoCmd, OpsCell};
+use crate::sys::client::IoCmd;
 use crate::sys::file::KernelFile;
 use core::fmt::Write;
 use kernel::alloc::flags::GFP_KERNEL;
@@ -35,7 +35,7 @@ const PARAMS: &[&str] = &["filename", "blocksize", "read_only", "write_through",
 impl DevHandler for FileioHandler {
     type Dev = Fileio;
 
-    fn attach(_name: &str, params: &str, msg: &mut MsgOut<'_>) -> Result<(KBox<Fileio>, Geometry)> {
+    fn attach(&self, _name: &str, params: &str, msg: &mut MsgOut<'_>) -> Result<(KBox<Fileio>, Geometry)> {
         let p = crate::params::parse(params, PARAMS, msg)?;
         let Some(filename) = p.filename else {
             let _ = write!(msg, "filename is required");
@@ -89,7 +89,7 @@ impl DevHandler for FileioHandler {
         Ok((KBox::new(dev, GFP_KERNEL)?, geo))
     }
 
-    fn exec(dev: &Fileio, mut cmd: IoCmd) {
+    fn exec(&self, dev: &Fileio, mut cmd: IoCmd) {
         if cmd.is_aborted() {
             // Aborted while it waited for a thread: no I/O, the core answers
             // for it.
@@ -130,7 +130,7 @@ impl DevHandler for FileioHandler {
         cmd.complete(sense)
     }
 
-    fn show_attr(dev: &Fileio, index: u32, out: &mut MsgOut<'_>) {
+    fn show_attr(&self, dev: &Fileio, index: u32, out: &mut MsgOut<'_>) {
         let _ = match index {
             // Always given at add_device: a key attribute in SCST's sense.
             0 => write!(out, "{}\n[key]", dev.filename.to_str().unwrap_or("?")),
@@ -149,11 +149,11 @@ fn key_flag(out: &mut MsgOut<'_>, v: bool) -> core::fmt::Result {
     }
 }
 
-/// The ops table registered with the core.
-pub static OPS: OpsCell<HandlerOps> = OpsCell(handler_ops::<FileioHandler>(
+/// The ops table registered with the core (with a `FileioHandler` as its context).
+pub const OPS: HandlerOps = handler_ops::<FileioHandler>(
     c"vdisk_fileio",
     handler_flags::FILLS_READS,
     c"filename, blocksize, read_only, write_through, nv_cache, rotational",
     b"filename\0write_through\0nv_cache\0\0",
-));
+);
 

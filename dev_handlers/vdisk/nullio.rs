@@ -5,7 +5,7 @@
 
 use crate::abi::{io_op, HandlerOps};
 use crate::sys::adapter::{handler_ops, DevHandler, Geometry, MsgOut};
-use crate::sys::client::{IoCmd, OpsCell};
+use crate::sys::client::IoCmd;
 use core::fmt::Write;
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::prelude::*;
@@ -26,7 +26,7 @@ const PARAMS: &[&str] = &["size", "size_mb", "blocksize", "read_only", "read_zer
 impl DevHandler for NullioHandler {
     type Dev = Nullio;
 
-    fn attach(_name: &str, params: &str, msg: &mut MsgOut<'_>) -> Result<(KBox<Nullio>, Geometry)> {
+    fn attach(&self, _name: &str, params: &str, msg: &mut MsgOut<'_>) -> Result<(KBox<Nullio>, Geometry)> {
         let p = crate::params::parse(params, PARAMS, msg)?;
         let bs = p.block_size.unwrap_or(512);
         let size = p.size.unwrap_or(DEFAULT_SIZE);
@@ -45,7 +45,7 @@ impl DevHandler for NullioHandler {
         Ok((KBox::new(Nullio { read_zero: p.read_zero }, GFP_KERNEL)?, geo))
     }
 
-    fn exec(dev: &Nullio, mut cmd: IoCmd) {
+    fn exec(&self, dev: &Nullio, mut cmd: IoCmd) {
         if cmd.op() == io_op::READ && dev.read_zero {
             let len = (cmd.blocks() as usize) << cmd.block_shift();
             cmd.sg().zero(len);
@@ -53,14 +53,14 @@ impl DevHandler for NullioHandler {
         cmd.complete(None)
     }
 
-    fn show_attr(dev: &Nullio, index: u32, out: &mut MsgOut<'_>) {
+    fn show_attr(&self, dev: &Nullio, index: u32, out: &mut MsgOut<'_>) {
         if index == 0 {
             let _ = if dev.read_zero { write!(out, "1\n[key]") } else { write!(out, "0") };
         }
     }
 }
 
-/// The ops table registered with the core.
+/// The ops table registered with the core (with a `NullioHandler` as its context).
 ///
 /// Not `EXEC_ATOMIC` although `exec` never sleeps: running it in the
 /// loopback submitter's context serializes submission and completion on one
@@ -69,9 +69,9 @@ impl DevHandler for NullioHandler {
 /// idle" rule (`lifecycle::exec_here`) does not help there: a command
 /// completed inline leaves the device idle for the next one of the batch.
 /// Deferring costs a thread hop per command at iodepth 1.
-pub static OPS: OpsCell<HandlerOps> = OpsCell(handler_ops::<NullioHandler>(
+pub const OPS: HandlerOps = handler_ops::<NullioHandler>(
     c"vdisk_nullio",
     0,
     c"size, size_mb, blocksize, read_only, read_zero, rotational",
     b"read_zero\0\0",
-));
+);

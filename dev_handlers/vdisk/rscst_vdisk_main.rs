@@ -3,6 +3,7 @@
 //! `vdisk_fileio` (a file or block device node through the page cache).
 
 use kernel::prelude::*;
+use kernel::sync::Arc;
 
 #[path = "../../crates/abi/src/lib.rs"]
 pub mod abi;
@@ -26,14 +27,14 @@ module! {
 }
 
 struct Vdisk {
-    _fileio: HandlerRegistration,
-    _nullio: HandlerRegistration,
+    _fileio: HandlerRegistration<fileio::FileioHandler>,
+    _nullio: HandlerRegistration<nullio::NullioHandler>,
 }
 
 impl kernel::Module for Vdisk {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let nullio = HandlerRegistration::new(&nullio::OPS)?;
-        let fileio = HandlerRegistration::new(&fileio::OPS)?;
+        let nullio = HandlerRegistration::new(nullio::OPS, Arc::new(nullio::NullioHandler, GFP_KERNEL)?)?;
+        let fileio = HandlerRegistration::new(fileio::OPS, Arc::new(fileio::FileioHandler, GFP_KERNEL)?)?;
         Ok(Vdisk { _fileio: fileio, _nullio: nullio })
     }
 }

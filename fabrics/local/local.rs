@@ -2,15 +2,14 @@
 //! scst_local's targets and sessions: `add_target NAME`, then
 //! `add_session TARGET SESSION` creates a SCSI host for that session.
 //!
-//! Locking: `State::targets` then `LocalTarget::sessions` (mutexes, process
+//! Locking: `Local::targets` then `LocalTarget::sessions` (mutexes, process
 //! context). The core calls `lun_changed` and `del_target` with its
 //! management lock held; we never call back into management.
 
 use crate::scsi::luns::{flat_lun_of_linux, linux_lun_of_flat};
 use crate::abi::{dir, fabric_flags, tmf, tmf_result, FabricOps, MAX_TRANSFER_BYTES};
-use crate::sys::client::{FabricCmd, OpsCell, SessionHandle, TargetHandle};
+use crate::sys::client::{FabricCmd, FabricTypes, SessionHandle, SessionId, TargetHandle};
 use crate::sys::fabric_ops::{fabric_ops, FabricDriver};
-use crate::sys::global::Global;
 use crate::sys::msgout::MsgOut;
 use crate::sys::scsi_host::{Dir, HostOps, RootDevice, ScsiCmd, ScsiHost, Template};
 use core::fmt::Write;
@@ -30,34 +29,45 @@ const CAN_QUEUE: i32 = 256;
 /// them (flat LUN 256 is 0x4100 to Linux; extended flat LUNs are larger).
 const MAX_LUN: u64 = u64::MAX;
 
-/// Module-wide state.
-pub static STATE: Global<State> = Global::new();
-
-/// The ops table registered with the core.
-/// Completing a command to the midlayer (`scsi_done`) and copying write
-/// data are fine in any context and inside queuecommand.
-pub static OPS: OpsCell<FabricOps> = OpsCell(fabric_ops::<Local>(
+/// The ops table registered with the core (with a [`Local`] as its
+/// context). Completing a command to the midlayer (`scsi_done`) and copying
+/// write data are fine in any context and inside queuecommand.
+pub const OPS: FabricOps = fabric_ops::<Local>(
     c"scst_local",
     fabric_flags::XMIT_ATOMIC | fabric_flags::RDY_TO_XFER_ATOMIC | fabric_flags::REENTRANT,
     c"       echo \"add_session target_name session_name\" >mgmt\n       echo \"del_session target_name session_name\" >mgmt\n\nadd_target parameters: zero_copy=0 copies data through the core's SGV buffers\n",
-));
+);
 
-/// The module's state.
+/// The fabric: its host template, the parent device of its hosts, and
+/// its targets.
 #[pin_data]
-pub struct State {
+pub struct Local {
     tmpl: Template<LocalSession>,
     root: RootDevice,
     #[pin]
     targets: Mutex<KVec<Option<Arc<LocalTarget>>>>,
 }
 
-impl State {
+impl Local {
     /// Creates the host template and the parent device.
-    pub fn new(module: &'static ThisModule) -> Result<Arc<State>> {
+    pub fn new(module: &'static ThisModule) -> Result<Arc<Local>> {
         let tmpl = Template::new(c"rscst_local", module, CAN_QUEUE, MAX_TRANSFER_BYTES / 512)?;
         let root = RootDevice::new(c"rscst_local", module)?;
-        Arc::pin_init(pin_init!(State { tmpl, root, targets <- new_mutex!(KVec::new()) }), GFP_KERNEL)
+        Arc::pin_init(pin_init!(Local { tmpl, root, targets <- new_mutex!(KVec::new()) }), GFP_KERNEL)
     }
+}
+
+impl FabricTypes for Local {
+    /// The midlayer's command, completed in `xmit_response`.
+    type CmdPriv = ScsiCmd;
+    type Session = SessionConfig;
+}
+
+/// What every command of a session needs to know of it.
+pub struct SessionConfig {
+    /// Hand the core the midlayer's buffers (true) or let it use SGV
+    /// buffers and copy, as a network fabric would (false).
+    zero_copy: bool,
 }
 
 /// A target.
@@ -65,7 +75,7 @@ impl State {
 pub struct LocalTarget {
     name: CString,
     zero_copy: bool,
-    handle: TargetHandle,
+    handle: TargetHandle<Local>,
     #[pin]
     sessions: Mutex<KVec<Option<SessionEntry>>>,
 }
@@ -73,17 +83,14 @@ pub struct LocalTarget {
 struct SessionEntry {
     name: CString,
     /// The core session's identity (see `FabricDriver::lun_changed`).
-    session_id: usize,
+    session_id: SessionId,
     /// Dropping the host removes it and then unregisters the core session.
     host: ScsiHost<LocalSession>,
 }
 
 /// A session: the core session served by one SCSI host.
 pub struct LocalSession {
-    handle: SessionHandle,
-    /// Hand the core the midlayer's buffers (true) or let it use SGV
-    /// buffers and copy, as a network fabric would (false).
-    zero_copy: bool,
+    handle: SessionHandle<Local>,
 }
 
 /// The core's flat LUN number for Linux's midlayer LUN number (flat LUN 256
@@ -101,10 +108,10 @@ impl HostOps for LocalSession {
             Dir::Read => dir::READ,
             Dir::Write => dir::WRITE,
         };
-        let (sg, nents) = if self.zero_copy { cmd.sg() } else { (core::ptr::null_mut(), 0) };
+        let (sg, nents) = if self.handle.context().zero_copy { cmd.sg() } else { (core::ptr::null_mut(), 0) };
         match self.handle.rx_cmd(flat_lun(cmd.lun()), cmd.cdb(), cmd.tag(), d, cmd.bufflen(), sg, nents) {
             Some(mut fc) => {
-                fc.set_priv(cmd.into_raw());
+                fc.set_priv(cmd);
                 fc.start(true);
                 Ok(())
             }
@@ -126,14 +133,11 @@ impl HostOps for LocalSession {
     }
 }
 
-/// The fabric.
-pub struct Local;
-
-fn find_target(st: &State, name: &str) -> Option<Arc<LocalTarget>> {
+fn find_target(st: &Local, name: &str) -> Option<Arc<LocalTarget>> {
     st.targets.lock().iter().flatten().find(|t| t.name.as_bytes() == name.as_bytes()).cloned()
 }
 
-fn add_session(st: &State, tgt: &str, sess: &str, msg: &mut MsgOut<'_>) -> Result {
+fn add_session(st: &Local, tgt: &str, sess: &str, msg: &mut MsgOut<'_>) -> Result {
     let Some(t) = find_target(st, tgt) else {
         let _ = write!(msg, "target {} not found", tgt);
         return Err(ENOENT);
@@ -149,11 +153,12 @@ fn add_session(st: &State, tgt: &str, sess: &str, msg: &mut MsgOut<'_>) -> Resul
     }
     // The handle is live: we run under the core's management lock, as does
     // del_target (see TargetHandle).
-    let handle = SessionHandle::register(t.handle, sess.as_bytes(), 0).inspect_err(|_| {
+    let config = Arc::new(SessionConfig { zero_copy: t.zero_copy }, GFP_KERNEL)?;
+    let handle = SessionHandle::register(t.handle, sess.as_bytes(), config).inspect_err(|_| {
         let _ = write!(msg, "the core refused session {}", sess);
     })?;
     let session_id = handle.id();
-    let ops = Arc::new(LocalSession { handle, zero_copy: t.zero_copy }, GFP_KERNEL)?;
+    let ops = Arc::new(LocalSession { handle }, GFP_KERNEL)?;
     let host = ScsiHost::new(&st.tmpl, &st.root, ops, MAX_LUN)?;
     pr_info!("session {} of {} is host{}\n", sess, tgt, host.host_no());
     let entry = SessionEntry { name: CString::try_from_fmt(fmt!("{}", sess))?, session_id, host };
@@ -164,7 +169,7 @@ fn add_session(st: &State, tgt: &str, sess: &str, msg: &mut MsgOut<'_>) -> Resul
     Ok(())
 }
 
-fn del_session(st: &State, tgt: &str, sess: &str, msg: &mut MsgOut<'_>) -> Result {
+fn del_session(st: &Local, tgt: &str, sess: &str, msg: &mut MsgOut<'_>) -> Result {
     let Some(t) = find_target(st, tgt) else {
         let _ = write!(msg, "target {} not found", tgt);
         return Err(ENOENT);
@@ -188,8 +193,7 @@ fn del_session(st: &State, tgt: &str, sess: &str, msg: &mut MsgOut<'_>) -> Resul
 impl FabricDriver for Local {
     type Target = LocalTarget;
 
-    fn add_target(tgt: TargetHandle, name: &str, params: &str) -> Result<Arc<LocalTarget>> {
-        let Some(st) = STATE.get() else { return Err(ENODEV) };
+    fn add_target(&self, tgt: TargetHandle<Local>, name: &str, params: &str) -> Result<Arc<LocalTarget>> {
         let mut zero_copy = true;
         for p in crate::mgmt::params::Params::new(params) {
             match p {
@@ -207,7 +211,7 @@ impl FabricDriver for Local {
             }),
             GFP_KERNEL,
         )?;
-        let mut list = st.targets.lock();
+        let mut list = self.targets.lock();
         match list.iter_mut().find(|s| s.is_none()) {
             Some(slot) => *slot = Some(t.clone()),
             None => list.push(Some(t.clone()), GFP_KERNEL)?,
@@ -215,21 +219,18 @@ impl FabricDriver for Local {
         Ok(t)
     }
 
-    fn del_target(t: Arc<LocalTarget>) {
+    fn del_target(&self, t: Arc<LocalTarget>) {
         // Hosts go first: each drop removes the host and unregisters its session.
         let sessions = core::mem::take(&mut *t.sessions.lock());
         drop(sessions);
-        if let Some(st) = STATE.get() {
-            for slot in st.targets.lock().iter_mut() {
-                if slot.as_ref().is_some_and(|x| Arc::ptr_eq(x, &t)) {
-                    *slot = None;
-                }
+        for slot in self.targets.lock().iter_mut() {
+            if slot.as_ref().is_some_and(|x| Arc::ptr_eq(x, &t)) {
+                *slot = None;
             }
         }
     }
 
-    fn mgmt(line: &str, msg: &mut MsgOut<'_>) -> Result {
-        let Some(st) = STATE.get() else { return Err(ENODEV) };
+    fn mgmt(&self, line: &str, msg: &mut MsgOut<'_>) -> Result {
         let mut words = line.split_ascii_whitespace();
         let (verb, tgt, sess) = (words.next(), words.next(), words.next());
         if words.next().is_some() {
@@ -237,8 +238,8 @@ impl FabricDriver for Local {
             return Err(EINVAL);
         }
         match (verb, tgt, sess) {
-            (Some("add_session"), Some(t), Some(s)) => add_session(&st, t, s, msg),
-            (Some("del_session"), Some(t), Some(s)) => del_session(&st, t, s, msg),
+            (Some("add_session"), Some(t), Some(s)) => add_session(self, t, s, msg),
+            (Some("del_session"), Some(t), Some(s)) => del_session(self, t, s, msg),
             (Some("add_session" | "del_session"), _, _) => {
                 let _ = write!(msg, "usage: {} target_name session_name", verb.unwrap_or(""));
                 Err(EINVAL)
@@ -250,24 +251,28 @@ impl FabricDriver for Local {
         }
     }
 
-    fn rdy_to_xfer(mut cmd: FabricCmd) {
-        let ok = match crate::sys::scsi_host::cmd_from_priv(cmd.priv_()) {
-            Some(scmd) => scmd.copy_into(&mut cmd) == cmd.data_len() as usize,
+    fn rdy_to_xfer(&self, mut cmd: FabricCmd<Local>) {
+        let ok = match cmd.take_priv() {
+            Some(scmd) => {
+                let ok = scmd.copy_into(&mut cmd) == cmd.data_len() as usize;
+                cmd.set_priv(scmd);
+                ok
+            }
             None => false,
         };
         cmd.rx_data_done(ok);
     }
 
-    fn xmit_response(cmd: FabricCmd) {
+    fn xmit_response(&self, mut cmd: FabricCmd<Local>) {
         // Complete before releasing: a TMF waiting for this command must not
         // return before the midlayer got its answer.
-        if let Some(scmd) = crate::sys::scsi_host::cmd_from_priv(cmd.priv_()) {
+        if let Some(scmd) = cmd.take_priv() {
             if cmd.aborted() {
                 // Aborted by a reset: the midlayer retries DID_RESET. A command
                 // the error handler already owns (it timed out) ignores this.
                 scmd.complete_reset();
             } else {
-                if cmd.sg().0 != scmd.sg().0 && scmd.dir() == Dir::Read && cmd.status() == GOOD {
+                if !cmd.session().zero_copy && scmd.dir() == Dir::Read && cmd.status() == GOOD {
                     // Copy mode: the data is in the core's SGV buffer.
                     let len = (scmd.bufflen() as i64 - i64::from(cmd.resid().max(0))).max(0) as usize;
                     scmd.copy_from(&cmd, len);
@@ -278,7 +283,7 @@ impl FabricDriver for Local {
         cmd.tx_done();
     }
 
-    fn lun_changed(t: &LocalTarget, session: usize, lun: u64, added: bool) {
+    fn lun_changed(&self, t: &LocalTarget, session: SessionId, lun: u64, added: bool) {
         let list = t.sessions.lock();
         for s in list.iter().flatten().filter(|s| s.session_id == session) {
             if added {

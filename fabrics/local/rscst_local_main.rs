@@ -26,26 +26,14 @@ module! {
 }
 
 struct LocalModule {
-    reg: Option<FabricRegistration>,
+    /// Dropping it unregisters the fabric, which deletes every target (and
+    /// so every host) first, and then releases the fabric object.
+    _reg: FabricRegistration<local::Local>,
 }
 
 impl kernel::Module for LocalModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        local::STATE.set(local::State::new(module)?);
-        match FabricRegistration::new(&local::OPS) {
-            Ok(reg) => Ok(LocalModule { reg: Some(reg) }),
-            Err(e) => {
-                drop(local::STATE.take());
-                Err(e)
-            }
-        }
-    }
-}
-
-impl Drop for LocalModule {
-    fn drop(&mut self) {
-        // Unregistering deletes every target (and so every host) first.
-        drop(self.reg.take());
-        drop(local::STATE.take());
+        let reg = FabricRegistration::new(local::OPS, local::Local::new(module)?)?;
+        Ok(LocalModule { _reg: reg })
     }
 }

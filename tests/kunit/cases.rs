@@ -7,11 +7,14 @@
 //! inside `exec`), 1 `kd_irq` (kunit_dev, completes from hard IRQ after
 //! `exec` returned), 2 `kd_hold` (kunit_dev, held until a test completes
 //! it), 3 `kd_nofill` (kunit_dev, never writes READ data), 4 `ka_inline`
-//! (kunit_atomic: `EXEC_ATOMIC`, completes inside `exec`).
+//! (kunit_atomic: `EXEC_ATOMIC`, completes inside `exec`), 5 `kr_raw`
+//! (kunit_raw: the raw SCSI tier answers by opcode, see
+//! `fakes::raw_answer`; its block tier completes inside `exec`).
 
-use crate::abi::{dir, tmf, tmf_result, FabricOps, HandlerOps, ABI_VERSION};
-use crate::fakes::{self, record, Record, HELD, STARTING};
-use crate::sys::client::{FabricRegistration, HandlerRegistration, OpsCell, SessionHandle};
+use crate::abi::{dir, scsi_status, tmf, tmf_result, FabricOps, HandlerOps, ABI_VERSION};
+use crate::fakes::{self, raw_op, record, Fake, FakeDev, KSession, Record, HELD, STARTING};
+use crate::sys::client::{FabricRegistration, HandlerRegistration, SessionHandle};
+use core::num::NonZeroUsize;
 use crate::sys::shim::{self, run_in, Where};
 use core::ffi::CStr;
 use core::sync::atomic::Ordering;
@@ -35,6 +38,7 @@ const LUN_IRQ: u64 = 1;
 const LUN_HOLD: u64 = 2;
 const LUN_NOFILL: u64 = 3;
 const LUN_ATOMIC: u64 = 4;
+const LUN_RAW: u64 = 5;
 const GOOD: u8 = 0;
 
 fn read10(lba: u32) -> [u8; 10] {
@@ -50,11 +54,11 @@ fn write10(lba: u32) -> [u8; 10] {
 
 
 /// Hands a command in from the caller's context; returns its tag.
-fn send(sess: &SessionHandle, lun: u64, cdb: &[u8], data_dir: u8, len: u32, atomic: bool) -> Option<u64> {
+fn send(sess: &SessionHandle<Fake>, lun: u64, cdb: &[u8], data_dir: u8, len: u32, atomic: bool) -> Option<u64> {
     let tag = fakes::new_tag();
     record(tag).tag.store(0, Ordering::Release);
     let mut fc = sess.rx_cmd(lun, cdb, tag, data_dir, len, core::ptr::null_mut(), 0)?;
-    fc.set_priv(tag as usize);
+    fc.set_priv(NonZeroUsize::new(tag as usize).ok_or(()).ok()?);
     STARTING.store(shim::current_task(), Ordering::Release);
     fc.start(atomic);
     STARTING.store(0, Ordering::Release);
@@ -63,7 +67,7 @@ fn send(sess: &SessionHandle, lun: u64, cdb: &[u8], data_dir: u8, len: u32, atom
 
 /// Hands a command in from `w` (any context but a thread declares itself
 /// atomic).
-fn send_from(w: Where, sess: &SessionHandle, lun: u64, cdb: &[u8], data_dir: u8, len: u32) -> Option<u64> {
+fn send_from(w: Where, sess: &SessionHandle<Fake>, lun: u64, cdb: &[u8], data_dir: u8, len: u32) -> Option<u64> {
     let mut tag = None;
     run_in(w, || tag = send(sess, lun, cdb, data_dir, len, w != Where::Thread));
     tag
@@ -89,11 +93,11 @@ fn response(tag: Option<u64>) -> core::result::Result<&'static Record, &'static 
 }
 
 /// Session `i` of the suite: 0 on `ks` (strict), 1 and 2 on `ko` (open).
-fn session(i: usize) -> core::result::Result<Arc<SessionHandle>, &'static CStr> {
+fn session(i: usize) -> core::result::Result<Arc<SessionHandle<Fake>>, &'static CStr> {
     fakes::session(i).ok_or(c"session missing (setup failed)")
 }
 
-fn with_session<R>(i: usize, f: impl FnOnce(&SessionHandle) -> R) -> core::result::Result<R, &'static CStr> {
+fn with_session<R>(i: usize, f: impl FnOnce(&SessionHandle<Fake>) -> R) -> core::result::Result<R, &'static CStr> {
     let s = session(i)?;
     Ok(f(&s))
 }
@@ -110,6 +114,7 @@ pub fn setup() -> TestResult {
     mgmt(dev, c"add_device kd_hold mode=hold")?;
     mgmt(dev, c"add_device kd_nofill mode=nofill")?;
     mgmt(c"/sys/kernel/scst_tgt/handlers/kunit_atomic/mgmt", c"add_device ka_inline mode=inline")?;
+    mgmt(c"/sys/kernel/scst_tgt/handlers/kunit_raw/mgmt", c"add_device kr_raw mode=inline")?;
     mgmt(c"/sys/kernel/scst_tgt/targets/kunit_strict/mgmt", c"add_target ks")?;
     mgmt(c"/sys/kernel/scst_tgt/targets/kunit_open/mgmt", c"add_target ko")?;
     for luns in [c"/sys/kernel/scst_tgt/targets/kunit_strict/ks/luns/mgmt", c"/sys/kernel/scst_tgt/targets/kunit_open/ko/luns/mgmt"] {
@@ -118,11 +123,14 @@ pub fn setup() -> TestResult {
         mgmt(luns, c"add kd_hold 2")?;
         mgmt(luns, c"add kd_nofill 3")?;
         mgmt(luns, c"add ka_inline 4")?;
+        mgmt(luns, c"add kr_raw 5")?;
     }
     let ks = fakes::target(false).ok_or(c"target ks not created")?;
     let ko = fakes::target(true).ok_or(c"target ko not created")?;
-    for (open, t, name) in [(false, ks, b"kunit-strict".as_slice()), (true, ko, b"kunit-open-a"), (true, ko, b"kunit-open-b")] {
-        let h = SessionHandle::register(t, name, 0).map_err(|_| c"session registration failed")?;
+    let sessions = [(false, ks, b"kunit-strict".as_slice()), (true, ko, b"kunit-open-a"), (true, ko, b"kunit-open-b")];
+    for (id, (open, t, name)) in (1..).zip(sessions) {
+        let ctx = Arc::new(KSession { id }, GFP_KERNEL).map_err(|_| c"out of memory")?;
+        let h = SessionHandle::register(t, name, ctx).map_err(|_| c"session registration failed")?;
         fakes::add_session(open, h).map_err(|_| c"out of memory")?;
     }
     Ok(())
@@ -138,6 +146,7 @@ pub fn teardown() {
         let _ = mgmt(c"/sys/kernel/scst_tgt/handlers/kunit_dev/mgmt", d);
     }
     let _ = mgmt(c"/sys/kernel/scst_tgt/handlers/kunit_atomic/mgmt", c"del_device ka_inline");
+    let _ = mgmt(c"/sys/kernel/scst_tgt/handlers/kunit_raw/mgmt", c"del_device kr_raw");
 }
 
 /// A strict fabric that hands in an emulated command from a thread gets the
@@ -403,7 +412,7 @@ pub fn abort_races_hardirq_completions() -> TestResult {
 }
 
 const fn bad_fabric(version: u32, size: u32, xmit: bool) -> FabricOps {
-    let mut o = crate::sys::fabric_ops::fabric_ops::<fakes::Fake<false>>(c"kunit_bad", 0, c"");
+    let mut o = crate::sys::fabric_ops::fabric_ops::<Fake>(c"kunit_bad", 0, c"");
     o.abi_version = version;
     o.struct_size = size;
     if !xmit {
@@ -412,23 +421,113 @@ const fn bad_fabric(version: u32, size: u32, xmit: bool) -> FabricOps {
     o
 }
 
-static BAD_VERSION: OpsCell<FabricOps> = OpsCell(bad_fabric(ABI_VERSION + 1, core::mem::size_of::<FabricOps>() as u32, true));
-static BAD_SIZE: OpsCell<FabricOps> = OpsCell(bad_fabric(ABI_VERSION, core::mem::size_of::<FabricOps>() as u32 - 8, true));
-static NO_XMIT: OpsCell<FabricOps> = OpsCell(bad_fabric(ABI_VERSION, core::mem::size_of::<FabricOps>() as u32, false));
-
-const fn no_exec() -> HandlerOps {
-    let mut o = crate::sys::adapter::handler_ops::<fakes::FakeDev<false>>(c"kunit_bad", 0, c"", b"\0");
+const fn no_tier() -> HandlerOps {
+    let mut o = crate::sys::adapter::handler_ops::<FakeDev<true>>(c"kunit_bad", 0, c"", b"\0");
     o.exec = None;
+    o.exec_scsi = None;
     o
 }
 
-static NO_EXEC: OpsCell<HandlerOps> = OpsCell(no_exec());
+fn refused_fabric(table: FabricOps) -> bool {
+    Arc::new(Fake { open: false }, GFP_KERNEL).is_ok_and(|f| FabricRegistration::new(table, f).err() == Some(EINVAL))
+}
 
 /// Registration refuses tables of another ABI version or size, and tables
 /// without a required callback.
 pub fn registration_refuses_bad_tables() -> TestResult {
-    ensure(FabricRegistration::new(&BAD_VERSION).err() == Some(EINVAL), c"a table of another ABI version was accepted")?;
-    ensure(FabricRegistration::new(&BAD_SIZE).err() == Some(EINVAL), c"a table of another size was accepted")?;
-    ensure(FabricRegistration::new(&NO_XMIT).err() == Some(EINVAL), c"a fabric without xmit_response was accepted")?;
-    ensure(HandlerRegistration::new(&NO_EXEC).err() == Some(EINVAL), c"a handler without exec was accepted")
+    let size = core::mem::size_of::<FabricOps>() as u32;
+    ensure(refused_fabric(bad_fabric(ABI_VERSION + 1, size, true)), c"a table of another ABI version was accepted")?;
+    ensure(refused_fabric(bad_fabric(ABI_VERSION, size - 8, true)), c"a table of another size was accepted")?;
+    ensure(refused_fabric(bad_fabric(ABI_VERSION, size, false)), c"a fabric without xmit_response was accepted")?;
+    let refused = Arc::new(FakeDev::<true>, GFP_KERNEL)
+        .is_ok_and(|h| HandlerRegistration::new(no_tier(), h).err() == Some(EINVAL));
+    ensure(refused, c"a handler with neither exec nor exec_scsi was accepted")
+}
+
+fn check_sense(r: &Record, want: &[u8], msg: &'static CStr) -> TestResult {
+    let (sense, len) = r.sense_bytes();
+    ensure(len == want.len() && sense[..want.len().min(sense.len())] == *want, msg)
+}
+
+/// ILLEGAL REQUEST / INVALID COMMAND OPERATION CODE and HARDWARE ERROR /
+/// INTERNAL TARGET FAILURE, as the core writes them (fixed format).
+const INVALID_OPCODE: [u8; 18] = [0x70, 0, 0x05, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x20, 0, 0, 0, 0, 0];
+const INTERNAL_FAILURE: [u8; 18] = [0x70, 0, 0x04, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x44, 0, 0, 0, 0, 0];
+
+fn vendor(op: u8, len: u32) -> [u8; 10] {
+    let l = len.to_be_bytes();
+    [op, 0, 0, 0, 0, 0, l[1], l[2], l[3], 0]
+}
+
+/// The raw tier answers with any status, any sense format and a residual,
+/// and the fabric gets exactly that: data with a short transfer, descriptor
+/// sense, RESERVATION CONFLICT, and its own answer to a TEST UNIT READY the
+/// core would have answered GOOD.
+pub fn raw_tier_answers_any_status_sense_and_residual() -> TestResult {
+    let r = response(with_session(1, |s| send(s, LUN_RAW, &vendor(raw_op::SHORT_READ, 4096), dir::READ, 4096, false))?)?;
+    ensure(r.status.load(Ordering::Relaxed) == GOOD, c"short read not GOOD")?;
+    ensure(r.resid.load(Ordering::Relaxed) == fakes::RAW_SHORT, c"short read's residual not what the handler said")?;
+    ensure(r.head.load(Ordering::Relaxed) == 0xa5a5_a5a5, c"short read's data missing")?;
+    ensure(r.sense_len.load(Ordering::Relaxed) == 0, c"sense sent with GOOD")?;
+    let r = response(with_session(1, |s| send(s, LUN_RAW, &vendor(raw_op::DESC_SENSE, 0), dir::NONE, 0, false))?)?;
+    ensure(r.status.load(Ordering::Relaxed) == scsi_status::CHECK_CONDITION, c"descriptor sense not CHECK CONDITION")?;
+    check_sense(r, &fakes::DESC_SENSE, c"descriptor sense bytes changed on the way")?;
+    let r = response(with_session(1, |s| send(s, LUN_RAW, &vendor(raw_op::CONFLICT, 0), dir::NONE, 0, false))?)?;
+    ensure(r.status.load(Ordering::Relaxed) == scsi_status::RESERVATION_CONFLICT, c"RESERVATION CONFLICT lost")?;
+    ensure(r.sense_len.load(Ordering::Relaxed) == 0, c"sense sent with RESERVATION CONFLICT")?;
+    let r = response(with_session(1, |s| send(s, LUN_RAW, &[0u8; 6], dir::NONE, 0, false))?)?;
+    ensure(r.status.load(Ordering::Relaxed) == scsi_status::CHECK_CONDITION, c"the core answered TEST UNIT READY instead of the raw tier")?;
+    check_sense(r, &fakes::BECOMING_READY, c"the raw tier's fixed sense changed on the way")
+}
+
+/// What the raw tier declines, the core emulates: INQUIRY, a READ that then
+/// reaches the block tier, and an opcode nobody knows (INVALID COMMAND
+/// OPERATION CODE).
+pub fn raw_tier_declines_and_the_core_emulates() -> TestResult {
+    let r = response(with_session(1, |s| send(s, LUN_RAW, &INQUIRY, dir::READ, 36, false))?)?;
+    ensure(r.status.load(Ordering::Relaxed) == GOOD, c"declined INQUIRY not GOOD")?;
+    ensure(r.head.load(Ordering::Relaxed) & 0xff == 0, c"declined INQUIRY not a disk's")?;
+    ensure(!r.all_zero.load(Ordering::Relaxed), c"declined INQUIRY without data")?;
+    let r = response(with_session(1, |s| send(s, LUN_RAW, &read10(3), dir::READ, 512, false))?)?;
+    ensure(r.status.load(Ordering::Relaxed) == GOOD, c"declined READ not GOOD")?;
+    ensure(r.head.load(Ordering::Relaxed) == 0x5a5a_5a5a, c"declined READ did not reach the block tier")?;
+    let r = response(with_session(0, |s| send(s, LUN_RAW, &vendor(raw_op::DECLINED, 0), dir::NONE, 0, false))?)?;
+    ensure(r.status.load(Ordering::Relaxed) == scsi_status::CHECK_CONDITION, c"declined unknown opcode not CHECK CONDITION")?;
+    check_sense(r, &INVALID_OPCODE, c"declined unknown opcode not INVALID COMMAND OPERATION CODE")
+}
+
+/// A raw tier answering an unknown status, or CHECK CONDITION with bytes
+/// that are no sense data (and more than the 96 kept), gets the initiator
+/// HARDWARE ERROR / INTERNAL TARGET FAILURE, never the garbage.
+pub fn raw_tier_malformed_answers_become_internal_failures() -> TestResult {
+    for op in [raw_op::BAD_STATUS, raw_op::BAD_SENSE] {
+        let r = response(with_session(1, |s| send(s, LUN_RAW, &vendor(op, 0), dir::NONE, 0, false))?)?;
+        ensure(r.status.load(Ordering::Relaxed) == scsi_status::CHECK_CONDITION, c"malformed answer not CHECK CONDITION")?;
+        check_sense(r, &INTERNAL_FAILURE, c"malformed answer not INTERNAL TARGET FAILURE")?;
+    }
+    Ok(())
+}
+
+/// A CDB the core cannot decode still gets its write data first, in the
+/// direction and length the fabric announced, before the raw tier sees it;
+/// a bidirectional one is refused.
+pub fn raw_tier_gets_write_data_for_unknown_cdbs() -> TestResult {
+    fakes::WRITE_BYTE.store(0x3c, Ordering::Release);
+    fakes::RDY_CTX.store(0xff, Ordering::Release);
+    let r = response(with_session(0, |s| send(s, LUN_RAW, &vendor(raw_op::CHECK_WRITE, 512), dir::WRITE, 512, false))?)?;
+    ensure(fakes::RDY_CTX.load(Ordering::Acquire) == 0, c"write data not fetched from a thread")?;
+    ensure(r.status.load(Ordering::Relaxed) == GOOD, c"the raw tier did not see the write data")?;
+    let r = response(with_session(0, |s| send(s, LUN_RAW, &vendor(raw_op::CHECK_WRITE, 512), dir::BIDI, 512, false))?)?;
+    ensure(r.status.load(Ordering::Relaxed) == scsi_status::CHECK_CONDITION, c"a bidirectional unknown CDB was accepted")
+}
+
+/// Every command carries its session's context to the fabric: commands of
+/// three sessions, one after another on the same LUN, each answer with
+/// their own.
+pub fn commands_carry_their_session_context() -> TestResult {
+    for (i, want) in [(0usize, 1u32), (1, 2), (2, 3), (0, 1)] {
+        let r = response(with_session(i, |s| send(s, LUN_THREAD, &INQUIRY, dir::READ, 36, false))?)?;
+        ensure(r.session.load(Ordering::Relaxed) == want, c"a response carried another session's context")?;
+    }
+    Ok(())
 }

@@ -3,16 +3,18 @@
 //!
 //! Every command gets a fresh tag (its `fabric_priv` too); `xmit_response`
 //! records, per tag, the context it ran in, whether it ran inside the
-//! fabric's own `rscst_cmd_start` call, the status, the aborted flag and the
-//! first bytes of the data, then releases the command. Records are atomics
-//! in a ring of slots, since `xmit_response` may run in softirq.
+//! fabric's own `rscst_cmd_start` call, the status, sense, residual, the
+//! aborted flag, the session's context and the first bytes of the data,
+//! then releases the command. Records are atomics in a ring of slots,
+//! since `xmit_response` may run in softirq.
 
-use crate::abi::{fabric_flags, handler_flags, io_op, FabricOps, HandlerOps};
-use crate::sys::adapter::{handler_ops, with_task_mgmt, DevHandler, Geometry, MsgOut};
-use crate::sys::client::{FabricCmd, IoCmd, OpsCell, SessionHandle, TargetHandle};
+use crate::abi::{dir, fabric_flags, handler_flags, io_op, scsi_status, FabricOps, HandlerOps};
+use crate::sys::adapter::{handler_ops, DevHandler, Geometry, MsgOut};
+use crate::sys::client::{FabricCmd, FabricTypes, IoCmd, RawCmd, SessionHandle, SessionId, TargetHandle};
 use crate::sys::fabric_ops::{fabric_ops, FabricDriver};
 use crate::sys::shim::{self, CmdSlots, Fire, SgBuf};
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use core::num::NonZeroUsize;
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use kernel::prelude::*;
 use crate::sys::global::Global;
 use kernel::new_mutex;
@@ -42,7 +44,18 @@ pub struct Record {
     pub stamp: AtomicU64,
     /// The command's scatterlist (which buffer it had).
     pub sg: AtomicUsize,
+    /// The residual.
+    pub resid: AtomicI32,
+    /// Valid bytes in `sense`.
+    pub sense_len: AtomicU8,
+    /// The first bytes of the sense data.
+    pub sense: [AtomicU8; SENSE_KEPT],
+    /// [`KSession::id`] of the command's session context.
+    pub session: AtomicU32,
 }
+
+/// Sense bytes a record keeps.
+pub const SENSE_KEPT: usize = 32;
 
 impl Record {
     const fn new() -> Self {
@@ -56,7 +69,20 @@ impl Record {
             all_zero: AtomicBool::new(false),
             stamp: AtomicU64::new(0),
             sg: AtomicUsize::new(0),
+            resid: AtomicI32::new(0),
+            sense_len: AtomicU8::new(0),
+            sense: [const { AtomicU8::new(0) }; SENSE_KEPT],
+            session: AtomicU32::new(0),
         }
+    }
+
+    /// The recorded sense bytes.
+    pub fn sense_bytes(&self) -> ([u8; SENSE_KEPT], usize) {
+        let mut b = [0u8; SENSE_KEPT];
+        for (d, s) in b.iter_mut().zip(self.sense.iter()) {
+            *d = s.load(Ordering::Relaxed);
+        }
+        (b, usize::from(self.sense_len.load(Ordering::Relaxed)))
     }
 }
 
@@ -91,16 +117,22 @@ pub fn record(tag: u64) -> &'static Record {
 /// A fake target (its handle is kept in [`State`]).
 pub struct KTarget;
 
+/// A session's context: which of the suite's sessions it is.
+pub struct KSession {
+    /// Its number (1-based, in the order `setup` registers them).
+    pub id: u32,
+}
+
 /// The module's state.
 #[pin_data]
 pub struct State {
     /// The two targets the suite creates (`ks` on kunit_strict, `ko` on
     /// kunit_open).
     #[pin]
-    targets: Mutex<[Option<TargetHandle>; 2]>,
+    targets: Mutex<[Option<TargetHandle<Fake>>; 2]>,
     /// The suite's sessions, with the target they are on (`ko`: true).
     #[pin]
-    sessions: Mutex<KVec<Option<(bool, Arc<SessionHandle>)>>>,
+    sessions: Mutex<KVec<Option<(bool, Arc<SessionHandle<Fake>>)>>>,
     /// The `hardirq` device's completion timer.
     irq_timer: shim::Later<IrqCompleter>,
 }
@@ -123,28 +155,38 @@ impl State {
     }
 }
 
-/// A fake fabric; `OPEN` selects the template that allows everything.
-pub struct Fake<const OPEN: bool>;
+/// A fake fabric, registered twice: `open` for the template that allows
+/// everything.
+pub struct Fake {
+    /// Registered as `kunit_open`.
+    pub open: bool,
+}
 
-impl<const OPEN: bool> FabricDriver for Fake<OPEN> {
+impl FabricTypes for Fake {
+    /// The command's tag.
+    type CmdPriv = NonZeroUsize;
+    type Session = KSession;
+}
+
+impl FabricDriver for Fake {
     type Target = KTarget;
 
-    fn add_target(tgt: TargetHandle, _name: &str, _params: &str) -> Result<Arc<KTarget>> {
-        set_target(OPEN, Some(tgt));
+    fn add_target(&self, tgt: TargetHandle<Fake>, _name: &str, _params: &str) -> Result<Arc<KTarget>> {
+        set_target(self.open, Some(tgt));
         Ok(Arc::new(KTarget, GFP_KERNEL)?)
     }
 
-    fn del_target(_tgt: Arc<KTarget>) {
+    fn del_target(&self, _tgt: Arc<KTarget>) {
         // A fabric unregisters a target's sessions before it goes.
-        drop_sessions(Some(OPEN));
-        set_target(OPEN, None);
+        drop_sessions(Some(self.open));
+        set_target(self.open, None);
     }
 
-    fn mgmt(_line: &str, _msg: &mut MsgOut<'_>) -> Result {
+    fn mgmt(&self, _line: &str, _msg: &mut MsgOut<'_>) -> Result {
         Err(EINVAL)
     }
 
-    fn rdy_to_xfer(mut cmd: FabricCmd) {
+    fn rdy_to_xfer(&self, mut cmd: FabricCmd<Fake>) {
         RDY_CTX.store(shim::context(), Ordering::Release);
         RDY_SG.store(cmd.sg().0 as usize, Ordering::Release);
         // Atomic allocations: the fakes may be called in any context.
@@ -158,9 +200,16 @@ impl<const OPEN: bool> FabricDriver for Fake<OPEN> {
         cmd.rx_data_done(ok);
     }
 
-    fn xmit_response(cmd: FabricCmd) {
-        let tag = cmd.priv_() as u64;
+    fn xmit_response(&self, mut cmd: FabricCmd<Fake>) {
+        let tag = cmd.take_priv().map_or(0, |t| t.get() as u64);
         let r = record(tag);
+        r.session.store(cmd.session().id, Ordering::Relaxed);
+        r.resid.store(cmd.resid(), Ordering::Relaxed);
+        let sense = cmd.sense();
+        r.sense_len.store(sense.len() as u8, Ordering::Relaxed);
+        for (d, s) in r.sense.iter().zip(sense.iter()) {
+            d.store(*s, Ordering::Relaxed);
+        }
         let ctx = shim::context();
         r.ctx.store(ctx, Ordering::Relaxed);
         r.inside_start.store(STARTING.load(Ordering::Acquire) == shim::current_task(), Ordering::Relaxed);
@@ -186,17 +235,17 @@ impl<const OPEN: bool> FabricDriver for Fake<OPEN> {
         r.tag.store(tag, Ordering::Release);
     }
 
-    fn lun_changed(_tgt: &KTarget, _session: usize, _lun: u64, _added: bool) {}
+    fn lun_changed(&self, _tgt: &KTarget, _session: SessionId, _lun: u64, _added: bool) {}
 }
 
-fn set_target(open: bool, h: Option<TargetHandle>) {
+fn set_target(open: bool, h: Option<TargetHandle<Fake>>) {
     if let Some(st) = STATE.get() {
         st.targets.lock()[usize::from(open)] = h;
     }
 }
 
 /// Keeps a session of the suite, on `ko` (`open`) or `ks`.
-pub fn add_session(open: bool, h: SessionHandle) -> Result {
+pub fn add_session(open: bool, h: SessionHandle<Fake>) -> Result {
     let st = STATE.get().ok_or(ENODEV)?;
     let h = Arc::new(h, GFP_KERNEL)?;
     st.sessions.lock().push(Some((open, h)), GFP_KERNEL)?;
@@ -204,7 +253,7 @@ pub fn add_session(open: bool, h: SessionHandle) -> Result {
 }
 
 /// Session `i` of the suite.
-pub fn session(i: usize) -> Option<Arc<SessionHandle>> {
+pub fn session(i: usize) -> Option<Arc<SessionHandle<Fake>>> {
     STATE.get().and_then(|st| st.sessions.lock().get(i).and_then(|e| e.as_ref()).map(|(_, s)| s.clone()))
 }
 
@@ -225,7 +274,7 @@ pub fn drop_sessions(open: Option<bool>) {
 
 
 /// The target handle of `ks` (false) or `ko` (true).
-pub fn target(open: bool) -> Option<TargetHandle> {
+pub fn target(open: bool) -> Option<TargetHandle<Fake>> {
     STATE.get().and_then(|st| st.targets.lock()[usize::from(open)])
 }
 
@@ -233,14 +282,14 @@ const HELP: &core::ffi::CStr = c"(kunit fake fabric: no driver commands)\n";
 
 /// The fabric that allows nothing: every callback from a thread, outside
 /// its own calls.
-pub static STRICT_OPS: OpsCell<FabricOps> = OpsCell(fabric_ops::<Fake<false>>(c"kunit_strict", 0, HELP));
+pub const STRICT_OPS: FabricOps = fabric_ops::<Fake>(c"kunit_strict", 0, HELP);
 
 /// The fabric that allows callbacks in atomic context and re-entry.
-pub static OPEN_OPS: OpsCell<FabricOps> = OpsCell(fabric_ops::<Fake<true>>(
+pub const OPEN_OPS: FabricOps = fabric_ops::<Fake>(
     c"kunit_open",
     fabric_flags::XMIT_ATOMIC | fabric_flags::RDY_TO_XFER_ATOMIC | fabric_flags::REENTRANT,
     HELP,
-));
+);
 
 /// How a fake device answers.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -299,13 +348,16 @@ impl Fire for IrqCompleter {
 /// The completer's instance.
 pub static IRQ_COMPLETER: IrqCompleter = IrqCompleter;
 
-/// A fake handler; `ATOMIC` selects the template with `EXEC_ATOMIC`.
-pub struct FakeDev<const ATOMIC: bool>;
+/// A fake handler (registered as `kunit_dev`, and with `EXEC_ATOMIC` as
+/// `kunit_atomic`); with `RAW`, the raw-tier handler `kunit_raw`.
+pub struct FakeDev<const RAW: bool>;
 
-impl<const ATOMIC: bool> DevHandler for FakeDev<ATOMIC> {
+impl<const RAW: bool> DevHandler for FakeDev<RAW> {
     type Dev = KDev;
+    const RAW_TIER: bool = RAW;
+    const TASK_MGMT: bool = true;
 
-    fn attach(_name: &str, params: &str, msg: &mut MsgOut<'_>) -> Result<(KBox<KDev>, Geometry)> {
+    fn attach(&self, _name: &str, params: &str, msg: &mut MsgOut<'_>) -> Result<(KBox<KDev>, Geometry)> {
         let mode = match params.trim() {
             "mode=inline" => Mode::Inline,
             "mode=hardirq" => Mode::Hardirq,
@@ -327,7 +379,7 @@ impl<const ATOMIC: bool> DevHandler for FakeDev<ATOMIC> {
         Ok((KBox::new(KDev { mode }, GFP_KERNEL)?, geo))
     }
 
-    fn exec(dev: &KDev, mut cmd: IoCmd) {
+    fn exec(&self, dev: &KDev, mut cmd: IoCmd) {
         let ctx = shim::context();
         EXEC_CTX.store(ctx, Ordering::Release);
         EXEC_TASK.store(shim::current_task(), Ordering::Release);
@@ -361,26 +413,88 @@ impl<const ATOMIC: bool> DevHandler for FakeDev<ATOMIC> {
         }
     }
 
-    fn show_attr(_dev: &KDev, _index: u32, _out: &mut MsgOut<'_>) {}
+    fn exec_scsi(&self, _dev: &KDev, cmd: RawCmd) -> core::result::Result<(), RawCmd> {
+        raw_answer(cmd)
+    }
 
-    fn task_mgmt(dev: &KDev, _function: u8) {
+    fn task_mgmt(&self, dev: &KDev, _function: u8) {
         if dev.mode == Mode::Hold {
             HOLD_TMF_CALLS.fetch_add(1, Ordering::AcqRel);
         }
     }
 }
 
+/// Vendor-specific opcodes (unknown to the core) the raw tier answers.
+pub mod raw_op {
+    /// Data-in: fills all but [`super::RAW_SHORT`] bytes with 0xa5, GOOD.
+    pub const SHORT_READ: u8 = 0xc0;
+    /// CHECK CONDITION with [`super::DESC_SENSE`].
+    pub const DESC_SENSE: u8 = 0xc1;
+    /// RESERVATION CONFLICT.
+    pub const CONFLICT: u8 = 0xc2;
+    /// An unknown status (0x55).
+    pub const BAD_STATUS: u8 = 0xc3;
+    /// CHECK CONDITION with 200 bytes that are no sense data.
+    pub const BAD_SENSE: u8 = 0xc4;
+    /// Declined.
+    pub const DECLINED: u8 = 0xc5;
+    /// Data-out: GOOD if every byte is [`super::WRITE_BYTE`], else MISCOMPARE.
+    pub const CHECK_WRITE: u8 = 0xc6;
+}
+
+/// Bytes of `SHORT_READ`'s buffer the raw tier leaves untouched.
+pub const RAW_SHORT: i32 = 100;
+
+/// Descriptor-format sense: MEDIUM ERROR, UNRECOVERED READ ERROR, with an
+/// information descriptor (LBA 0x1234).
+pub const DESC_SENSE: [u8; 20] = [
+    0x72, 0x03, 0x11, 0x00, 0, 0, 0, 12, // header, 12 bytes of descriptors
+    0x00, 0x0a, 0x80, 0x00, 0, 0, 0, 0, 0, 0, 0x12, 0x34, // information, VALID
+];
+
+/// Fixed-format sense: NOT READY, BECOMING READY (a TEST UNIT READY the raw
+/// tier answers instead of the core).
+pub const BECOMING_READY: [u8; 18] = [0x70, 0, 0x02, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x04, 0x01, 0, 0, 0, 0];
+
+/// How `kunit_raw` answers: by opcode; READ, INQUIRY and the rest are
+/// declined (the core emulates them; READ goes on to the block tier).
+fn raw_answer(mut cmd: RawCmd) -> core::result::Result<(), RawCmd> {
+    let op = cmd.cdb().first().copied().unwrap_or(0);
+    let (status, sense, resid): (u8, &[u8], i32) = match op {
+        0x00 => (scsi_status::CHECK_CONDITION, &BECOMING_READY, 0),
+        raw_op::SHORT_READ => {
+            let len = (cmd.data_len() as usize).saturating_sub(RAW_SHORT as usize).min(4096);
+            let _ = cmd.sg().copy_from(&[0xa5u8; 4096][..len]);
+            (scsi_status::GOOD, &[], RAW_SHORT)
+        }
+        raw_op::DESC_SENSE => (scsi_status::CHECK_CONDITION, &DESC_SENSE, 0),
+        raw_op::CONFLICT => (scsi_status::RESERVATION_CONFLICT, &[], 0),
+        raw_op::BAD_STATUS => (0x55, &[], 0),
+        raw_op::BAD_SENSE => (scsi_status::CHECK_CONDITION, &[0u8; 200], 0),
+        raw_op::CHECK_WRITE if cmd.data_dir() == dir::WRITE => {
+            let mut buf = [0u8; 512];
+            let n = cmd.sg().copy_to(&mut buf);
+            let want = WRITE_BYTE.load(Ordering::Acquire);
+            if n == cmd.data_len() as usize && n > 0 && buf[..n].iter().all(|b| *b == want) {
+                (scsi_status::GOOD, &[], 0)
+            } else {
+                (scsi_status::CHECK_CONDITION, &MISCOMPARE, 0)
+            }
+        }
+        _ => return Err(cmd),
+    };
+    cmd.complete(status, sense, resid);
+    Ok(())
+}
+
+/// Fixed-format sense: MISCOMPARE, MISCOMPARE DURING VERIFY OPERATION.
+const MISCOMPARE: [u8; 18] = [0x70, 0, 0x0e, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x1d, 0, 0, 0, 0, 0];
+
+const MODES: &core::ffi::CStr = c"mode=inline|hardirq|hold|nofill";
+
 /// `kunit_dev`: `exec` may sleep.
-pub static DEV_OPS: OpsCell<HandlerOps> = OpsCell(with_task_mgmt::<FakeDev<false>>(handler_ops::<FakeDev<false>>(
-    c"kunit_dev",
-    0,
-    c"mode=inline|hardirq|hold|nofill",
-    b"\0",
-)));
+pub const DEV_OPS: HandlerOps = handler_ops::<FakeDev<false>>(c"kunit_dev", 0, MODES, b"\0");
 /// `kunit_atomic`: `exec` never sleeps.
-pub static ATOMIC_OPS: OpsCell<HandlerOps> = OpsCell(handler_ops::<FakeDev<true>>(
-    c"kunit_atomic",
-    handler_flags::EXEC_ATOMIC,
-    c"mode=inline|hardirq|hold|nofill",
-    b"\0",
-));
+pub const ATOMIC_OPS: HandlerOps = handler_ops::<FakeDev<false>>(c"kunit_atomic", handler_flags::EXEC_ATOMIC, MODES, b"\0");
+/// `kunit_raw`: the raw SCSI tier in front of the block tier; may sleep.
+pub const RAW_OPS: HandlerOps = handler_ops::<FakeDev<true>>(c"kunit_raw", 0, MODES, b"\0");

@@ -40,7 +40,12 @@ void rscst_kunit_teardown(void);
 	X(lun_reset_spares_commands_after_it) \
 	X(target_reset_marks_every_session_first) \
 	X(abort_races_hardirq_completions) \
-	X(registration_refuses_bad_tables)
+	X(registration_refuses_bad_tables) \
+	X(raw_tier_answers_any_status_sense_and_residual) \
+	X(raw_tier_declines_and_the_core_emulates) \
+	X(raw_tier_malformed_answers_become_internal_failures) \
+	X(raw_tier_gets_write_data_for_unknown_cdbs) \
+	X(commands_carry_their_session_context)
 
 #define DECLARE_BODY(name) const char *rscst_kunit_##name(void);
 RSCST_CASES(DECLARE_BODY)

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 //! rscst_kunit.ko: the KUnit tier. A fake fabric (registered twice: one
 //! template that allows nothing, `kunit_strict`, and one that allows
-//! callbacks in atomic context and re-entry, `kunit_open`) and two fake
-//! handlers (`kunit_dev`, whose `exec` may sleep, and `kunit_atomic`, with
-//! `EXEC_ATOMIC`) drive the real core through its C ABI from process
+//! callbacks in atomic context and re-entry, `kunit_open`) and three fake
+//! handlers (`kunit_dev`, whose `exec` may sleep, `kunit_atomic`, with
+//! `EXEC_ATOMIC`, and `kunit_raw`, with the raw SCSI tier) drive the real core through its C ABI from process
 //! context, softirq (a timer) and hard IRQ (irq_work, hrtimer), and check
 //! where the core calls them back, what they get, and how TMFs and
 //! completions interleave. The suite (kunit_shim.c) runs when the module
@@ -20,6 +20,8 @@ pub mod cases;
 pub mod fakes;
 pub mod sys;
 
+use fakes::{Fake, FakeDev};
+use kernel::sync::Arc;
 use sys::client::{FabricRegistration, HandlerRegistration};
 
 module! {
@@ -30,8 +32,17 @@ module! {
     license: "GPL",
 }
 
+/// The fakes' registrations.
+struct Regs {
+    _strict: FabricRegistration<Fake>,
+    _open: FabricRegistration<Fake>,
+    _dev: HandlerRegistration<FakeDev<false>>,
+    _atomic: HandlerRegistration<FakeDev<false>>,
+    _raw: HandlerRegistration<FakeDev<true>>,
+}
+
 struct KunitModule {
-    regs: Option<(FabricRegistration, FabricRegistration, HandlerRegistration, HandlerRegistration)>,
+    regs: Option<Regs>,
 }
 
 impl Drop for KunitModule {
@@ -46,12 +57,14 @@ impl Drop for KunitModule {
 impl kernel::Module for KunitModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         fakes::STATE.set(fakes::State::new()?);
-        let regs = (|| {
-            let strict = FabricRegistration::new(&fakes::STRICT_OPS)?;
-            let open = FabricRegistration::new(&fakes::OPEN_OPS)?;
-            let dev = HandlerRegistration::new(&fakes::DEV_OPS)?;
-            let atomic = HandlerRegistration::new(&fakes::ATOMIC_OPS)?;
-            Ok((strict, open, dev, atomic))
+        let regs = (|| -> Result<Regs> {
+            Ok(Regs {
+                _strict: FabricRegistration::new(fakes::STRICT_OPS, Arc::new(Fake { open: false }, GFP_KERNEL)?)?,
+                _open: FabricRegistration::new(fakes::OPEN_OPS, Arc::new(Fake { open: true }, GFP_KERNEL)?)?,
+                _dev: HandlerRegistration::new(fakes::DEV_OPS, Arc::new(FakeDev::<false>, GFP_KERNEL)?)?,
+                _atomic: HandlerRegistration::new(fakes::ATOMIC_OPS, Arc::new(FakeDev::<false>, GFP_KERNEL)?)?,
+                _raw: HandlerRegistration::new(fakes::RAW_OPS, Arc::new(FakeDev::<true>, GFP_KERNEL)?)?,
+            })
         })();
         match regs {
             Ok(r) => Ok(KunitModule { regs: Some(r) }),

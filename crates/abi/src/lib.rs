@@ -18,6 +18,10 @@
 //!   and writes only the data buffer (read data).
 //! - The core owns it otherwise.
 //!
+//! Template state: every callback gets the registered table's `ctx` first
+//! (the fabric's or handler's own object), so a module reaches its state
+//! through that argument, never through a global.
+//!
 //! Contexts: entry points marked "any context" may be called from process
 //! context, softirq and hard IRQ (the core's data-path locks disable
 //! interrupts). The core calls a fabric's `rdy_to_xfer` and `xmit_response`
@@ -32,7 +36,7 @@
 use core::ffi::{c_char, c_int, c_void};
 
 /// Version of the structures below.
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 /// Longest CDB a command carries (variable-length CDBs up to 32 bytes).
 pub const MAX_CDB_LEN: usize = 32;
@@ -69,6 +73,41 @@ pub mod io_op {
     pub const WRITE: u8 = 2;
     /// Make `blocks` at `lba` (0 = to the end) durable.
     pub const FLUSH: u8 = 3;
+    /// Raw SCSI tier: the handler's `exec_scsi` sees the CDB itself (set
+    /// while the command waits for, or runs in, `exec_scsi`).
+    pub const SCSI: u8 = 4;
+}
+
+/// What a handler's `exec_scsi` answers.
+pub mod scsi_exec {
+    use core::ffi::c_int;
+    /// The handler took the command and completes it (at once or later)
+    /// with `rscst_cmd_scsi_done` or `rscst_cmd_exec_done`.
+    pub const ACCEPTED: c_int = 0;
+    /// The handler does not handle this CDB: the core emulates it (and
+    /// hands READ, WRITE and FLUSH to the block tier's `exec`). The command
+    /// stays the core's; the handler must not have touched it.
+    pub const NOT_HANDLED: c_int = 1;
+}
+
+/// SAM-5 status codes a handler may answer with `rscst_cmd_scsi_done`.
+pub mod scsi_status {
+    /// GOOD.
+    pub const GOOD: u8 = 0x00;
+    /// CHECK CONDITION (sense data required).
+    pub const CHECK_CONDITION: u8 = 0x02;
+    /// CONDITION MET.
+    pub const CONDITION_MET: u8 = 0x04;
+    /// BUSY.
+    pub const BUSY: u8 = 0x08;
+    /// RESERVATION CONFLICT.
+    pub const RESERVATION_CONFLICT: u8 = 0x18;
+    /// TASK SET FULL.
+    pub const TASK_SET_FULL: u8 = 0x28;
+    /// ACA ACTIVE.
+    pub const ACA_ACTIVE: u8 = 0x30;
+    /// TASK ABORTED.
+    pub const TASK_ABORTED: u8 = 0x40;
 }
 
 /// Task management functions (SAM-5), as fabrics pass them in.
@@ -193,14 +232,16 @@ pub struct CmdDesc {
     pub fabric_priv: *mut c_void,
     /// The handler's per-device context (set by the core before `exec`).
     pub dev_priv: *mut c_void,
+    /// The fabric's per-session context, as it passed it to
+    /// `rscst_session_register` (set by the core in `rscst_rx_cmd`).
+    pub sess_priv: *mut c_void,
 }
 
 /// What a handler reports about a device it attached.
 #[repr(C)]
-#[derive(Default)]
 pub struct DeviceSetup {
     /// The handler's per-device context, passed back to `exec` and `detach`.
-    pub dev_priv: usize,
+    pub dev_priv: *mut c_void,
     /// Capacity in blocks.
     pub num_blocks: u64,
     /// Block size in bytes (512..=4096, a power of two).
@@ -215,6 +256,20 @@ pub struct DeviceSetup {
     /// `size`): the `size` attribute then carries SCST's `[key]` marker so that
     /// a configuration saved from sysfs keeps it. Was reserved (zero) before.
     pub size_is_key: u8,
+}
+
+impl Default for DeviceSetup {
+    fn default() -> Self {
+        DeviceSetup {
+            dev_priv: core::ptr::null_mut(),
+            num_blocks: 0,
+            block_size: 0,
+            read_only: 0,
+            write_cache: 0,
+            rotational: 0,
+            size_is_key: 0,
+        }
+    }
 }
 
 /// A device handler (vdisk_fileio, vdisk_nullio, ...), registered with
@@ -251,19 +306,37 @@ pub struct HandlerOps {
             msg_len: usize,
         ) -> c_int,
     >,
-    /// Releases a device after the core drained its commands.
-    pub detach: Option<unsafe extern "C" fn(dev_priv: *mut c_void)>,
-    /// Starts `cmd.io_op`; completes later (or at once) through
-    /// `rscst_cmd_exec_done`. Called in thread context unless the handler set
-    /// [`handler_flags::EXEC_ATOMIC`]. Inside `exec` a handler may complete
-    /// only the command it was given (others it completes from its own
-    /// context: the core could otherwise call a fabric back from inside the
-    /// fabric's own call).
-    pub exec: Option<unsafe extern "C" fn(cmd: *mut CmdDesc)>,
+    /// Optional: releases a device after the core drained its commands.
+    pub detach: Option<unsafe extern "C" fn(ctx: *mut c_void, dev_priv: *mut c_void)>,
+    /// The block tier: starts `cmd.io_op` (READ, WRITE, FLUSH); completes
+    /// later (or at once) through `rscst_cmd_exec_done`. Called in thread
+    /// context unless the handler set [`handler_flags::EXEC_ATOMIC`]. Inside
+    /// `exec` a handler may complete only the command it was given (others
+    /// it completes from its own context: the core could otherwise call a
+    /// fabric back from inside the fabric's own call). Optional when
+    /// `exec_scsi` is set: without it READ, WRITE and FLUSH that reach the
+    /// block tier get INVALID COMMAND OPERATION CODE.
+    pub exec: Option<unsafe extern "C" fn(ctx: *mut c_void, cmd: *mut CmdDesc)>,
+    /// The raw SCSI tier (optional): called for every command of the device
+    /// once its write data arrived, before the core emulates anything, with
+    /// `cmd.io_op` == [`io_op::SCSI`]. The handler reads `cdb`, `data_dir`,
+    /// `data_len` and the buffer, and either answers [`scsi_exec::ACCEPTED`]
+    /// and completes the command with `rscst_cmd_scsi_done` (any status,
+    /// sense, residual), or answers [`scsi_exec::NOT_HANDLED`] without
+    /// touching it. CDBs the core cannot decode reach it too, with the
+    /// fabric's expected direction and length. Contexts and the rule on
+    /// completing inside the call are those of `exec`.
+    pub exec_scsi: Option<unsafe extern "C" fn(ctx: *mut c_void, cmd: *mut CmdDesc) -> c_int>,
     /// Writes attribute `index` (0-based, in `attr_names` order) of a device
     /// into `buf` (`len` bytes, NUL-free), returns bytes written.
     pub show_attr: Option<
-        unsafe extern "C" fn(dev_priv: *mut c_void, index: u32, buf: *mut u8, len: usize) -> usize,
+        unsafe extern "C" fn(
+            ctx: *mut c_void,
+            dev_priv: *mut c_void,
+            index: u32,
+            buf: *mut u8,
+            len: usize,
+        ) -> usize,
     >,
     /// Names of attributes shown under `devices/<name>/` besides the core's
     /// own: NUL-separated, ended by an empty name (`b"filename\0nv_cache\0\0"`).
@@ -275,7 +348,8 @@ pub struct HandlerOps {
     /// ABORTED or nothing), after checking each with `rscst_cmd_aborted`; a
     /// user-space backend reclaims their ring space. Called from a core
     /// thread before the TMF waits for the commands; may sleep.
-    pub task_mgmt: Option<unsafe extern "C" fn(dev_priv: *mut c_void, function: u8)>,
+    pub task_mgmt:
+        Option<unsafe extern "C" fn(ctx: *mut c_void, dev_priv: *mut c_void, function: u8)>,
 }
 
 /// A fabric (target driver: scst_local, iscsi, srpt, ...), registered with
@@ -311,7 +385,7 @@ pub struct FabricOps {
     >,
     /// The target is being deleted: unregister its sessions before
     /// returning.
-    pub del_target: Option<unsafe extern "C" fn(tgt_priv: *mut c_void)>,
+    pub del_target: Option<unsafe extern "C" fn(ctx: *mut c_void, tgt_priv: *mut c_void)>,
     /// Any other command written to `targets/<driver>/mgmt`
     /// (e.g. scst_local's `add_session`). Returns 0 or a negative errno and
     /// may leave a NUL-terminated message in `msg`.
@@ -325,27 +399,36 @@ pub struct FabricOps {
         ) -> c_int,
     >,
     /// `enabled` was written for a target.
-    pub enable: Option<unsafe extern "C" fn(tgt_priv: *mut c_void, enable: bool) -> c_int>,
+    pub enable: Option<
+        unsafe extern "C" fn(ctx: *mut c_void, tgt_priv: *mut c_void, enable: bool) -> c_int,
+    >,
     /// Write data is needed in `cmd.sg` (an SGV buffer: the fabric passed
     /// no buffer with the command): the fabric fetches it and calls
     /// `rscst_cmd_rx_data_done`. Commands that came with the initiator's own
     /// buffer (loopback zero copy) never get here.
-    pub rdy_to_xfer: Option<unsafe extern "C" fn(cmd: *mut CmdDesc) -> c_int>,
+    pub rdy_to_xfer: Option<unsafe extern "C" fn(ctx: *mut c_void, cmd: *mut CmdDesc) -> c_int>,
     /// The response is ready (status, sense, data in `sg`). The fabric sends
     /// it, or skips sending when `cmd.aborted`, then calls `rscst_cmd_tx_done`.
-    pub xmit_response: Option<unsafe extern "C" fn(cmd: *mut CmdDesc)>,
+    pub xmit_response: Option<unsafe extern "C" fn(ctx: *mut c_void, cmd: *mut CmdDesc)>,
     /// A LUN appeared for session `sess` (`added`) or is about to disappear
     /// from it (called before the core stops serving it, so the initiator can
     /// flush). Process context, management lock held: do not call back into
     /// management.
     pub luns_changed: Option<
-        unsafe extern "C" fn(tgt_priv: *mut c_void, sess: *mut Session, lun: u64, added: bool),
+        unsafe extern "C" fn(
+            ctx: *mut c_void,
+            tgt_priv: *mut c_void,
+            sess: *mut Session,
+            lun: u64,
+            added: bool,
+        ),
     >,
     /// The task management function submitted with `tmf_priv` finished with
     /// `result` ([`tmf_result`]): every command it aborted has been released.
     /// Called once per accepted `rscst_task_mgmt`, from a core thread.
     /// Required to submit task management functions.
-    pub tmf_done: Option<unsafe extern "C" fn(tmf_priv: *mut c_void, result: c_int)>,
+    pub tmf_done:
+        Option<unsafe extern "C" fn(ctx: *mut c_void, tmf_priv: *mut c_void, result: c_int)>,
 }
 
 /// Signatures of the functions `rscst.ko` exports. The core checks its
@@ -397,6 +480,21 @@ pub mod exports {
     /// `rscst_cmd_exec_done(cmd, key, asc, ascq)`: handler finished; key 0 =
     /// GOOD, otherwise CHECK CONDITION with that sense. Any context.
     pub type CmdExecDone = unsafe extern "C" fn(cmd: *mut CmdDesc, key: u8, asc: u8, ascq: u8);
+    /// `rscst_cmd_scsi_done(cmd, status, sense, sense_len, resid)`: the raw
+    /// tier's completion. `status` is a [`scsi_status`] code; `sense` (fixed
+    /// or descriptor format, `sense_len` bytes, at most [`SENSE_BUF_LEN`]
+    /// kept) goes with CHECK CONDITION; `resid` counts the bytes of
+    /// `data_len` not transferred (negative: the device had more). The core
+    /// checks all of it: an unknown status, or CHECK CONDITION without valid
+    /// sense, becomes CHECK CONDITION HARDWARE ERROR / INTERNAL TARGET
+    /// FAILURE, and the residual is bounded by the buffer. Any context.
+    pub type CmdScsiDone = unsafe extern "C" fn(
+        cmd: *mut CmdDesc,
+        status: u8,
+        sense: *const u8,
+        sense_len: u32,
+        resid: i32,
+    );
     /// `rscst_cmd_tx_done(cmd)`: the fabric is finished with the command.
     pub type CmdTxDone = unsafe extern "C" fn(cmd: *mut CmdDesc);
     /// `rscst_sg_copy(dst, dst_nents, src, src_nents, len) -> bytes copied`:
@@ -443,12 +541,14 @@ mod tests {
         assert_eq!(offset_of!(CmdDesc, expected_len), 56);
         assert_eq!(offset_of!(CmdDesc, sg), 72);
         assert_eq!(offset_of!(CmdDesc, sense), 104);
-        assert_eq!(size_of::<CmdDesc>(), 216);
+        assert_eq!(offset_of!(CmdDesc, dev_priv), 208);
+        assert_eq!(offset_of!(CmdDesc, sess_priv), 216);
+        assert_eq!(size_of::<CmdDesc>(), 224);
     }
 
     #[test]
     fn ops_tables_have_stable_sizes() {
-        assert_eq!(size_of::<HandlerOps>(), 88);
+        assert_eq!(size_of::<HandlerOps>(), 96);
         assert_eq!(size_of::<FabricOps>(), 104);
         assert_eq!(size_of::<DeviceSetup>(), 24);
     }

@@ -68,6 +68,9 @@ pub enum Event {
     },
     /// The handler completed the command.
     ExecDone,
+    /// The handler's raw SCSI tier did not handle the CDB: the command is
+    /// the core's again, to emulate.
+    Declined,
     /// The response is handed to the fabric.
     Transmit,
     /// The fabric is finished with the command.
@@ -100,6 +103,7 @@ impl State {
             (S::Ready, E::Execute { emulated: true }) => S::Done,
             (S::Ready, E::Rejected) => S::Done,
             (S::Executing, E::ExecDone) => S::Done,
+            (S::Executing, E::Declined) => S::Ready,
             (S::Done, E::Transmit) => S::Transmitting,
             (S::Transmitting, E::TxDone) => S::Freed,
             (from, event) => return Err(BadTransition { from, event }),
@@ -262,7 +266,7 @@ mod tests {
         State::Freed,
     ];
 
-    const ALL_EVENTS: [Event; 9] = [
+    const ALL_EVENTS: [Event; 10] = [
         Event::Parsed { needs_data: true },
         Event::Parsed { needs_data: false },
         Event::Rejected,
@@ -270,6 +274,7 @@ mod tests {
         Event::Execute { emulated: false },
         Event::Execute { emulated: true },
         Event::ExecDone,
+        Event::Declined,
         Event::Transmit,
         Event::TxDone,
     ];
@@ -397,27 +402,46 @@ mod tests {
     #[test]
     fn every_path_ends_in_freed() {
         // Exhaustive walk: from New, every sequence of allowed events either
-        // continues or reaches Freed, within 6 steps.
-        fn walk(s: State, depth: u32, ends: &mut u32) {
-            assert!(depth <= 6, "path too long at {s:?}");
+        // continues or reaches Freed, within 8 steps. A handler declines a
+        // command at most once (the core emulates what was declined).
+        fn walk(s: State, declined: bool, depth: u32, ends: &mut u32) {
+            assert!(depth <= 8, "path too long at {s:?}");
             if s == State::Freed {
                 *ends += 1;
                 return;
             }
             let mut moved = false;
             for e in ALL_EVENTS {
+                if e == Event::Declined && declined {
+                    continue;
+                }
                 if let Ok(n) = s.next(e) {
                     moved = true;
-                    walk(n, depth + 1, ends);
+                    walk(n, declined || e == Event::Declined, depth + 1, ends);
                 }
             }
             assert!(moved, "dead end at {s:?}");
         }
         let mut ends = 0;
-        walk(State::New, 0, &mut ends);
-        // Via handler, emulated or rejected at Ready; with or without write data;
-        // plus rejections at New and at DataWait.
-        assert_eq!(ends, 8);
+        walk(State::New, false, 0, &mut ends);
+        // Each of the two ways to Ready (with or without write data) ends
+        // in six: by the handler, emulated, rejected, or declined by the
+        // raw tier and then any of those three. Plus rejections at New and
+        // at DataWait.
+        assert_eq!(ends, 14);
+    }
+
+    #[test]
+    fn a_declined_command_goes_back_to_the_core() {
+        let s = run(&[
+            Event::Parsed { needs_data: false },
+            Event::Execute { emulated: false },
+            Event::Declined,
+            Event::Execute { emulated: true },
+        ]);
+        assert_eq!(s, Ok(State::Done));
+        assert!(State::Ready.next(Event::Declined).is_err());
+        assert!(State::Done.next(Event::Declined).is_err());
     }
 
     #[test]

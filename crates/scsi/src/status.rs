@@ -17,3 +17,32 @@ pub const TASK_SET_FULL: u8 = 0x28;
 pub const ACA_ACTIVE: u8 = 0x30;
 /// The command was aborted by another I_T nexus (TAS=1).
 pub const TASK_ABORTED: u8 = 0x40;
+
+/// Whether `s` is a status a logical unit may return (SAM-5 table 32; the
+/// obsolete and reserved codes are not).
+pub const fn is_known(s: u8) -> bool {
+    matches!(
+        s,
+        GOOD | CHECK_CONDITION
+            | CONDITION_MET
+            | BUSY
+            | RESERVATION_CONFLICT
+            | TASK_SET_FULL
+            | ACA_ACTIVE
+            | TASK_ABORTED
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sam5_statuses_are_known() {
+        let known: usize = (0..=255u8).filter(|s| is_known(*s)).count();
+        assert_eq!(known, 8);
+        assert!(is_known(RESERVATION_CONFLICT));
+        // INTERMEDIATE (0x10) and COMMAND TERMINATED (0x22) are obsolete.
+        assert!(!is_known(0x10) && !is_known(0x22) && !is_known(0x01));
+    }
+}

@@ -2,8 +2,8 @@
 //! Turns a safe [`DevHandler`] implementation into the C ops table the core
 //! calls (the `OperationsVTable` pattern of rust/kernel/block/mq).
 
-use super::client::IoCmd;
-use crate::abi::{DeviceSetup, HandlerOps, ABI_VERSION};
+use super::client::{driver_of, IoCmd, RawCmd};
+use crate::abi::{scsi_exec, DeviceSetup, HandlerOps, ABI_VERSION};
 use core::ffi::{c_char, c_int, c_void, CStr};
 use core::fmt;
 pub use super::msgout::MsgOut;
@@ -25,37 +25,40 @@ pub struct Geometry {
     pub size_is_key: bool,
 }
 
-/// A device handler in safe Rust.
-pub trait DevHandler: 'static {
+/// A device handler in safe Rust. The registered object is `self` in
+/// every call (`HandlerRegistration::new(handler_ops::<T>(..), Arc<T>)`).
+pub trait DevHandler: Send + Sync + 'static {
     /// Per-device state.
     type Dev: Send + Sync;
+    /// The handler has the block tier: `exec` gets READ, WRITE and FLUSH.
+    const BLOCK_TIER: bool = true;
+    /// The handler has the raw SCSI tier: `exec_scsi` sees every command.
+    const RAW_TIER: bool = false;
+    /// The handler wants to hear of TMFs that aborted its commands.
+    const TASK_MGMT: bool = false;
     /// Opens a device from its `add_device` parameters.
-    fn attach(name: &str, params: &str, msg: &mut MsgOut<'_>) -> Result<(KBox<Self::Dev>, Geometry)>;
-    /// Executes a command (READ, WRITE, FLUSH) and completes it.
-    fn exec(dev: &Self::Dev, cmd: IoCmd);
-    /// Formats extra attribute `index`.
-    fn show_attr(dev: &Self::Dev, index: u32, out: &mut MsgOut<'_>);
-    /// A TMF marked commands of `dev` aborted (only called for tables built
-    /// with [`with_task_mgmt`]).
-    fn task_mgmt(_dev: &Self::Dev, _function: u8) {}
-}
-
-/// Adds `T::task_mgmt` as the table's `task_mgmt` hook.
-pub const fn with_task_mgmt<T: DevHandler>(mut ops: HandlerOps) -> HandlerOps {
-    ops.task_mgmt = Some(task_mgmt::<T>);
-    ops
-}
-
-/// # Safety
-/// `dev` came from `attach::<T>` and is not detached (ABI `task_mgmt` contract).
-unsafe extern "C" fn task_mgmt<T: DevHandler>(dev: *mut c_void, function: u8) {
-    if !dev.is_null() {
-        // SAFETY: per the caller.
-        T::task_mgmt(unsafe { &*dev.cast::<T::Dev>() }, function)
+    fn attach(&self, name: &str, params: &str, msg: &mut MsgOut<'_>) -> Result<(KBox<Self::Dev>, Geometry)>;
+    /// Executes a command (READ, WRITE, FLUSH) and completes it (only
+    /// called with [`DevHandler::BLOCK_TIER`]).
+    fn exec(&self, _dev: &Self::Dev, cmd: IoCmd) {
+        cmd.complete(Some(INVALID_OPCODE))
     }
+    /// The raw SCSI tier (only called with [`DevHandler::RAW_TIER`]):
+    /// completes the command, or gives it back for the core to emulate.
+    fn exec_scsi(&self, _dev: &Self::Dev, cmd: RawCmd) -> Result<(), RawCmd> {
+        Err(cmd)
+    }
+    /// Formats extra attribute `index`.
+    fn show_attr(&self, _dev: &Self::Dev, _index: u32, _out: &mut MsgOut<'_>) {}
+    /// A TMF marked commands of `dev` aborted (only called with
+    /// [`DevHandler::TASK_MGMT`]).
+    fn task_mgmt(&self, _dev: &Self::Dev, _function: u8) {}
 }
 
-/// Builds the ops table for `T`.
+/// ILLEGAL REQUEST, INVALID COMMAND OPERATION CODE.
+const INVALID_OPCODE: (u8, u8, u8) = (0x05, 0x20, 0x00);
+
+/// Builds the ops table for `T` (its `ctx` is set at registration).
 pub const fn handler_ops<T: DevHandler>(
     name: &'static CStr,
     flags: u32,
@@ -72,18 +75,31 @@ pub const fn handler_ops<T: DevHandler>(
         params_help: params_help.as_ptr(),
         attach: Some(attach::<T>),
         detach: Some(detach::<T>),
-        exec: Some(exec::<T>),
+        exec: if T::BLOCK_TIER { Some(exec::<T>) } else { None },
+        exec_scsi: if T::RAW_TIER { Some(exec_scsi::<T>) } else { None },
         show_attr: Some(show_attr::<T>),
         attr_names: attr_names.as_ptr().cast::<c_char>(),
-        task_mgmt: None,
+        task_mgmt: if T::TASK_MGMT { Some(task_mgmt::<T>) } else { None },
     }
 }
 
 /// # Safety
-/// Called by the core with valid buffers (ABI `attach` contract).
+/// `ctx` is the context of a registered `handler_ops::<T>` table; `dev`
+/// came from its `attach` and is not detached (ABI `task_mgmt` contract).
+unsafe extern "C" fn task_mgmt<T: DevHandler>(ctx: *mut c_void, dev: *mut c_void, function: u8) {
+    if !dev.is_null() {
+        // SAFETY: per the caller.
+        let (h, dev) = unsafe { (driver_of::<T>(ctx), &*dev.cast::<T::Dev>()) };
+        h.task_mgmt(dev, function)
+    }
+}
+
+/// # Safety
+/// Called by the core with valid buffers (ABI `attach` contract), `ctx`
+/// the context of a registered `handler_ops::<T>` table.
 #[allow(clippy::too_many_arguments)]
 unsafe extern "C" fn attach<T: DevHandler>(
-    _ctx: *mut c_void,
+    ctx: *mut c_void,
     name: *const u8,
     name_len: usize,
     params: *const u8,
@@ -92,9 +108,10 @@ unsafe extern "C" fn attach<T: DevHandler>(
     msg: *mut u8,
     msg_len: usize,
 ) -> c_int {
-    // SAFETY: the core passes valid buffers of these lengths.
-    let (name, params, msg, setup) = unsafe {
+    // SAFETY: the core passes valid buffers of these lengths and our context.
+    let (h, name, params, msg, setup) = unsafe {
         (
+            driver_of::<T>(ctx),
             core::slice::from_raw_parts(name, name_len),
             core::slice::from_raw_parts(params, params_len),
             core::slice::from_raw_parts_mut(msg, msg_len),
@@ -106,9 +123,9 @@ unsafe extern "C" fn attach<T: DevHandler>(
         let _ = fmt::Write::write_str(&mut out, "parameters are not UTF-8");
         return EINVAL.to_errno();
     };
-    match T::attach(name, params, &mut out) {
+    match h.attach(name, params, &mut out) {
         Ok((dev, geo)) => {
-            setup.dev_priv = KBox::into_raw(dev) as usize;
+            setup.dev_priv = KBox::into_raw(dev).cast();
             setup.block_size = geo.block_size;
             setup.num_blocks = geo.num_blocks;
             setup.read_only = u8::from(geo.read_only);
@@ -123,7 +140,7 @@ unsafe extern "C" fn attach<T: DevHandler>(
 
 /// # Safety
 /// `dev` came from `attach::<T>` and is released once.
-unsafe extern "C" fn detach<T: DevHandler>(dev: *mut c_void) {
+unsafe extern "C" fn detach<T: DevHandler>(_ctx: *mut c_void, dev: *mut c_void) {
     if !dev.is_null() {
         // SAFETY: allocated by KBox in `attach::<T>`.
         drop(unsafe { KBox::from_raw(dev.cast::<T::Dev>()) });
@@ -131,25 +148,51 @@ unsafe extern "C" fn detach<T: DevHandler>(dev: *mut c_void) {
 }
 
 /// # Safety
-/// `cmd` is a command handed to this handler whose `dev_priv` came from `attach::<T>`.
-unsafe extern "C" fn exec<T: DevHandler>(cmd: *mut crate::abi::CmdDesc) {
+/// `ctx` is the context of a registered `handler_ops::<T>` table; `cmd` is
+/// a command handed to it whose `dev_priv` came from `attach::<T>`.
+unsafe extern "C" fn exec<T: DevHandler>(ctx: *mut c_void, cmd: *mut crate::abi::CmdDesc) {
     // SAFETY: per the ABI `exec` contract.
     let Some(cmd) = (unsafe { IoCmd::from_raw(cmd) }) else { return };
-    // SAFETY: dev_priv is our device, alive until detach, which the core only
-    // calls after every command completed.
-    let dev = unsafe { &*(cmd.dev_priv() as *const T::Dev) };
-    T::exec(dev, cmd)
+    // SAFETY: our context; dev_priv is our device, alive until detach,
+    // which the core only calls after every command completed.
+    let (h, dev) = unsafe { (driver_of::<T>(ctx), &*cmd.dev_priv().cast::<T::Dev>()) };
+    h.exec(dev, cmd)
 }
 
 /// # Safety
-/// `dev` came from `attach::<T>`; `buf` holds `len` bytes.
-unsafe extern "C" fn show_attr<T: DevHandler>(dev: *mut c_void, index: u32, buf: *mut u8, len: usize) -> usize {
+/// As for `exec`, with the ABI `exec_scsi` contract.
+unsafe extern "C" fn exec_scsi<T: DevHandler>(ctx: *mut c_void, cmd: *mut crate::abi::CmdDesc) -> c_int {
+    // SAFETY: per the ABI `exec_scsi` contract.
+    let Some(cmd) = (unsafe { RawCmd::from_raw(cmd) }) else { return scsi_exec::NOT_HANDLED };
+    // SAFETY: as in `exec`.
+    let (h, dev) = unsafe { (driver_of::<T>(ctx), &*cmd.dev_priv().cast::<T::Dev>()) };
+    match h.exec_scsi(dev, cmd) {
+        Ok(()) => scsi_exec::ACCEPTED,
+        Err(back) => {
+            // Declined: the command is the core's again.
+            let _ = back.into_raw();
+            scsi_exec::NOT_HANDLED
+        }
+    }
+}
+
+/// # Safety
+/// `ctx` is the context of a registered `handler_ops::<T>` table; `dev`
+/// came from its `attach`; `buf` holds `len` bytes.
+unsafe extern "C" fn show_attr<T: DevHandler>(
+    ctx: *mut c_void,
+    dev: *mut c_void,
+    index: u32,
+    buf: *mut u8,
+    len: usize,
+) -> usize {
     if dev.is_null() || buf.is_null() {
         return 0;
     }
     // SAFETY: per the caller.
-    let (dev, buf) = unsafe { (&*(dev.cast::<T::Dev>()), core::slice::from_raw_parts_mut(buf, len)) };
+    let (h, dev, buf) =
+        unsafe { (driver_of::<T>(ctx), &*(dev.cast::<T::Dev>()), core::slice::from_raw_parts_mut(buf, len)) };
     let mut out = MsgOut::new(buf);
-    T::show_attr(dev, index, &mut out);
+    h.show_attr(dev, index, &mut out);
     out.len()
 }

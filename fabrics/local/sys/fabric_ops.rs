@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Turns a safe [`FabricDriver`] into the C ops table the core calls.
+//! Turns a safe [`FabricDriver`] into the C ops table the core calls. The
+//! registered driver object is `self` in every call
+//! (`FabricRegistration::new(fabric_ops::<T>(..), Arc<T>)`).
 
-use super::client::{FabricCmd, TargetHandle};
+use super::client::{driver_of, FabricCmd, FabricTypes, SessionId, TargetHandle};
 use super::msgout::MsgOut;
 use crate::abi::{CmdDesc, FabricOps, ABI_VERSION};
 use core::ffi::{c_int, c_void, CStr};
@@ -9,27 +11,24 @@ use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
 
 /// A fabric in safe Rust.
-pub trait FabricDriver: 'static {
+pub trait FabricDriver: FabricTypes {
     /// Per-target state.
     type Target: Send + Sync;
     /// `add_target NAME [params]`.
-    fn add_target(tgt: TargetHandle, name: &str, params: &str) -> Result<Arc<Self::Target>>;
+    fn add_target(&self, tgt: TargetHandle<Self>, name: &str, params: &str) -> Result<Arc<Self::Target>>;
     /// The target is being deleted: drop its sessions.
-    fn del_target(tgt: Arc<Self::Target>);
+    fn del_target(&self, tgt: Arc<Self::Target>);
     /// A driver-specific mgmt command.
-    fn mgmt(line: &str, msg: &mut MsgOut<'_>) -> Result;
+    fn mgmt(&self, line: &str, msg: &mut MsgOut<'_>) -> Result;
     /// Fetches write data into the command's buffer, then `rx_data_done`.
-    fn rdy_to_xfer(cmd: FabricCmd);
+    fn rdy_to_xfer(&self, cmd: FabricCmd<Self>);
     /// Sends the response (or not, when aborted) and releases the command.
-    fn xmit_response(cmd: FabricCmd);
-    /// A LUN appeared for the session whose [`SessionHandle::id`] is
-    /// `session`, or is about to go from it.
-    ///
-    /// [`SessionHandle::id`]: super::client::SessionHandle::id
-    fn lun_changed(tgt: &Self::Target, session: usize, lun: u64, added: bool);
+    fn xmit_response(&self, cmd: FabricCmd<Self>);
+    /// A LUN appeared for `session`, or is about to go from it.
+    fn lun_changed(&self, tgt: &Self::Target, session: SessionId, lun: u64, added: bool);
 }
 
-/// Builds the ops table for `T`.
+/// Builds the ops table for `T` (its `ctx` is set at registration).
 pub const fn fabric_ops<T: FabricDriver>(name: &'static CStr, flags: u32, help: &'static CStr) -> FabricOps {
     FabricOps {
         abi_version: ABI_VERSION,
@@ -51,9 +50,10 @@ pub const fn fabric_ops<T: FabricDriver>(name: &'static CStr, flags: u32, help: 
 }
 
 /// # Safety
-/// ABI `add_target` contract: valid buffers and a writable `tgt_priv`.
+/// ABI `add_target` contract: valid buffers and a writable `tgt_priv`;
+/// `ctx` is the context of a registered `fabric_ops::<T>` table.
 unsafe extern "C" fn add_target<T: FabricDriver>(
-    _ctx: *mut c_void,
+    ctx: *mut c_void,
     tgt: *mut crate::abi::Target,
     name: *const u8,
     name_len: usize,
@@ -62,14 +62,19 @@ unsafe extern "C" fn add_target<T: FabricDriver>(
     tgt_priv: *mut *mut c_void,
 ) -> c_int {
     // SAFETY: per the ABI contract.
-    let (name, params) = unsafe {
-        (core::slice::from_raw_parts(name, name_len), core::slice::from_raw_parts(params, params_len))
+    let (fabric, name, params) = unsafe {
+        (
+            driver_of::<T>(ctx),
+            core::slice::from_raw_parts(name, name_len),
+            core::slice::from_raw_parts(params, params_len),
+        )
     };
     let (Ok(name), Ok(params)) = (core::str::from_utf8(name), core::str::from_utf8(params)) else {
         return EINVAL.to_errno();
     };
-    // SAFETY: the handle the core passed to add_target.
-    match T::add_target(unsafe { TargetHandle::from_raw(tgt) }, name, params) {
+    // SAFETY: the handle the core passed to this table's add_target, whose
+    // commands carry `T`'s contexts (this adapter is the only writer).
+    match fabric.add_target(unsafe { TargetHandle::from_raw(tgt) }, name, params) {
         Ok(t) => {
             // SAFETY: `tgt_priv` is writable (ABI); released in del_target.
             unsafe { *tgt_priv = Arc::into_raw(t).cast_mut().cast() };
@@ -80,62 +85,75 @@ unsafe extern "C" fn add_target<T: FabricDriver>(
 }
 
 /// # Safety
-/// `p` came from `add_target::<T>` and is released once.
-unsafe extern "C" fn del_target<T: FabricDriver>(p: *mut c_void) {
+/// `ctx` as for `add_target`; `p` came from `add_target::<T>` and is
+/// released once.
+unsafe extern "C" fn del_target<T: FabricDriver>(ctx: *mut c_void, p: *mut c_void) {
     if !p.is_null() {
-        // SAFETY: from Arc::into_raw in add_target.
-        T::del_target(unsafe { Arc::from_raw(p.cast::<T::Target>()) });
+        // SAFETY: our context; `p` from Arc::into_raw in add_target.
+        let (fabric, t) = unsafe { (driver_of::<T>(ctx), Arc::from_raw(p.cast::<T::Target>())) };
+        fabric.del_target(t);
     }
 }
 
 /// # Safety
-/// ABI `mgmt` contract.
+/// ABI `mgmt` contract; `ctx` as for `add_target`.
 unsafe extern "C" fn mgmt<T: FabricDriver>(
-    _ctx: *mut c_void,
+    ctx: *mut c_void,
     line: *const u8,
     len: usize,
     msg: *mut u8,
     msg_len: usize,
 ) -> c_int {
     // SAFETY: per the ABI contract.
-    let (line, msg) = unsafe { (core::slice::from_raw_parts(line, len), core::slice::from_raw_parts_mut(msg, msg_len)) };
+    let (fabric, line, msg) = unsafe {
+        (driver_of::<T>(ctx), core::slice::from_raw_parts(line, len), core::slice::from_raw_parts_mut(msg, msg_len))
+    };
     let mut out = MsgOut::new(msg);
     let Ok(line) = core::str::from_utf8(line) else { return EINVAL.to_errno() };
-    match T::mgmt(line, &mut out) {
+    match fabric.mgmt(line, &mut out) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
 }
 
 /// # Safety
-/// ABI `rdy_to_xfer` contract.
-unsafe extern "C" fn rdy_to_xfer<T: FabricDriver>(cmd: *mut CmdDesc) -> c_int {
-    // SAFETY: the core hands us the command.
-    match unsafe { FabricCmd::from_raw(cmd) } {
-        Some(c) => {
-            T::rdy_to_xfer(c);
+/// ABI `rdy_to_xfer` contract; `ctx` as for `add_target`.
+unsafe extern "C" fn rdy_to_xfer<T: FabricDriver>(ctx: *mut c_void, cmd: *mut CmdDesc) -> c_int {
+    // SAFETY: our context; the core hands us a command of one of our
+    // sessions (registered as `SessionHandle<T>`).
+    match unsafe { (driver_of::<T>(ctx), FabricCmd::<T>::from_raw(cmd)) } {
+        (fabric, Some(c)) => {
+            fabric.rdy_to_xfer(c);
             0
         }
-        None => EINVAL.to_errno(),
+        (_, None) => EINVAL.to_errno(),
     }
 }
 
 /// # Safety
-/// ABI `xmit_response` contract.
-unsafe extern "C" fn xmit_response<T: FabricDriver>(cmd: *mut CmdDesc) {
-    // SAFETY: the core hands us the command.
-    if let Some(c) = unsafe { FabricCmd::from_raw(cmd) } {
-        T::xmit_response(c)
+/// ABI `xmit_response` contract; `ctx` as for `add_target`.
+unsafe extern "C" fn xmit_response<T: FabricDriver>(ctx: *mut c_void, cmd: *mut CmdDesc) {
+    // SAFETY: as in `rdy_to_xfer`.
+    if let (fabric, Some(c)) = unsafe { (driver_of::<T>(ctx), FabricCmd::<T>::from_raw(cmd)) } {
+        fabric.xmit_response(c)
     }
 }
 
 /// # Safety
-/// `p` came from `add_target::<T>` and the target is not deleted yet.
-unsafe extern "C" fn lun_changed<T: FabricDriver>(p: *mut c_void, sess: *mut crate::abi::Session, lun: u64, added: bool) {
+/// `ctx` as for `add_target`; `p` came from `add_target::<T>` and the
+/// target is not deleted yet.
+unsafe extern "C" fn lun_changed<T: FabricDriver>(
+    ctx: *mut c_void,
+    p: *mut c_void,
+    sess: *mut crate::abi::Session,
+    lun: u64,
+    added: bool,
+) {
     if p.is_null() {
         return;
     }
-    // SAFETY: the Arc from add_target is alive until del_target.
-    let t: ArcBorrow<'_, T::Target> = unsafe { ArcBorrow::from_raw(p.cast::<T::Target>()) };
-    T::lun_changed(&t, sess as usize, lun, added)
+    // SAFETY: our context; the Arc from add_target is alive until del_target.
+    let (fabric, t): (&T, ArcBorrow<'_, T::Target>) =
+        unsafe { (driver_of::<T>(ctx), ArcBorrow::from_raw(p.cast::<T::Target>())) };
+    fabric.lun_changed(&t, SessionId::of_raw(sess), lun, added)
 }

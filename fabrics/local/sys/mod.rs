@@ -6,8 +6,6 @@
 pub mod bindings;
 #[path = "../../../sys/client.rs"]
 pub mod client;
-#[path = "../../../sys/global.rs"]
-pub mod global;
 #[path = "../../../sys/msgout.rs"]
 pub mod msgout;
 #[path = "../../../sys/sg.rs"]

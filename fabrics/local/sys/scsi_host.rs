@@ -75,14 +75,14 @@ impl ScsiCmd {
         (t.sgl.cast(), t.nents)
     }
     /// Copies the midlayer's write data into `cmd`'s own buffer.
-    pub fn copy_into(&self, cmd: &mut super::client::FabricCmd) -> usize {
+    pub fn copy_into<F: super::client::FabricTypes>(&self, cmd: &mut super::client::FabricCmd<F>) -> usize {
         let (sg, n) = self.sg();
         // SAFETY: the midlayer's scatterlist is valid while the command is live.
         unsafe { cmd.copy_in(sg, n, self.bufflen() as usize) }
     }
 
     /// Copies `len` bytes of `cmd`'s read data into the midlayer's buffer.
-    pub fn copy_from(&self, cmd: &super::client::FabricCmd, len: usize) -> usize {
+    pub fn copy_from<F: super::client::FabricTypes>(&self, cmd: &super::client::FabricCmd<F>, len: usize) -> usize {
         let (sg, n) = self.sg();
         // SAFETY: as in `copy_into`.
         unsafe { cmd.copy_out(sg, n, len.min(self.bufflen() as usize)) }
@@ -91,17 +91,6 @@ impl ScsiCmd {
     /// A tag unique among this host's commands in flight.
     pub fn tag(&self) -> u64 {
         self.0.as_ptr() as u64
-    }
-    /// The raw pointer (stored as the fabric's per-command context).
-    pub fn into_raw(self) -> usize {
-        self.0.as_ptr() as usize
-    }
-    /// Takes a command back from `into_raw`.
-    ///
-    /// # Safety
-    /// `p` came from `into_raw` and the command was not completed since.
-    pub unsafe fn from_raw(p: usize) -> Option<Self> {
-        NonNull::new(p as *mut bindings::scsi_cmnd).map(ScsiCmd)
     }
 
     /// Completes the command with host byte DID_RESET (aborted by a reset;
@@ -133,13 +122,18 @@ impl ScsiCmd {
     }
 }
 
-/// The command a fabric stored as its per-command context in `queue`
-/// (`ScsiCmd::into_raw`), when the core hands the command back.
-pub fn cmd_from_priv(p: usize) -> Option<ScsiCmd> {
-    // SAFETY: the core returns each command exactly once to xmit_response,
-    // with the context `queue` stored, and the scsi_cmnd stays live until we
-    // complete it.
-    unsafe { ScsiCmd::from_raw(p) }
+/// A midlayer command is the loopback fabric's per-command context: stored
+/// in the core's command until the response completes it.
+impl super::client::Priv for ScsiCmd {
+    fn into_raw(self) -> NonNull<core::ffi::c_void> {
+        self.0.cast()
+    }
+    unsafe fn from_raw(p: NonNull<core::ffi::c_void>) -> Self {
+        // INVARIANT: `p` came from `into_raw` (caller), so it is a live,
+        // uncompleted scsi_cmnd: only `ScsiCmd`'s consuming methods
+        // complete one, and this one was stored instead.
+        ScsiCmd(p.cast())
+    }
 }
 
 /// What serves a host.

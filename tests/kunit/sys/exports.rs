@@ -40,6 +40,11 @@ export! {
     rscst_kunit_target_reset_marks_every_session_first => target_reset_marks_every_session_first,
     rscst_kunit_abort_races_hardirq_completions => abort_races_hardirq_completions,
     rscst_kunit_registration_refuses_bad_tables => registration_refuses_bad_tables,
+    rscst_kunit_raw_tier_answers_any_status_sense_and_residual => raw_tier_answers_any_status_sense_and_residual,
+    rscst_kunit_raw_tier_declines_and_the_core_emulates => raw_tier_declines_and_the_core_emulates,
+    rscst_kunit_raw_tier_malformed_answers_become_internal_failures => raw_tier_malformed_answers_become_internal_failures,
+    rscst_kunit_raw_tier_gets_write_data_for_unknown_cdbs => raw_tier_gets_write_data_for_unknown_cdbs,
+    rscst_kunit_commands_carry_their_session_context => commands_carry_their_session_context,
 }
 
 #[no_mangle]

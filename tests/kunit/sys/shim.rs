@@ -3,7 +3,7 @@
 //! in a thread or later in hard IRQ; the caller's context; a kernel buffer
 //! with its scatterlist; management writes.
 
-use super::client::{FabricCmd, IoCmd};
+use super::client::{FabricCmd, FabricTypes, IoCmd};
 use crate::abi::CmdDesc;
 use core::sync::atomic::{AtomicPtr, Ordering};
 use core::ffi::{c_char, c_int, c_uint, c_void, CStr};
@@ -188,14 +188,14 @@ impl SgBuf {
     }
 
     /// Copies the command's data into this buffer; returns bytes copied.
-    pub fn copy_from_cmd(&mut self, cmd: &FabricCmd) -> usize {
+    pub fn copy_from_cmd<F: FabricTypes>(&mut self, cmd: &FabricCmd<F>) -> usize {
         let len = self.buf.len();
         // SAFETY: our scatterlist is valid for the call.
         unsafe { cmd.copy_out(self.sg.as_mut_ptr().cast(), 1, len) }
     }
 
     /// Copies this buffer into the command's data; returns bytes copied.
-    pub fn copy_into_cmd(&mut self, cmd: &mut FabricCmd) -> usize {
+    pub fn copy_into_cmd<F: FabricTypes>(&mut self, cmd: &mut FabricCmd<F>) -> usize {
         let len = self.buf.len();
         // SAFETY: our scatterlist is valid for the call.
         unsafe { cmd.copy_in(self.sg.as_mut_ptr().cast(), 1, len) }
