@@ -61,6 +61,9 @@ pub struct Cmd {
     /// Bytes a READ or WRITE asked for beyond the initiator's buffer (a
     /// residual overflow): the command transfers the whole blocks that fit.
     pub overflow: u32,
+    /// The CDB was parsed (`cdb` stays None for a CDB only the raw tier
+    /// understands, so it cannot tell).
+    pub parsed: bool,
     /// Whether a handler completed it inside the core's `exec` call.
     pub exec_call: ExecCall,
     /// The session it came in on, tracked there until this reference drops,
@@ -141,7 +144,7 @@ fn set_check(c: &mut Cmd, sense: Sense) {
     }
     c.desc.status = status::CHECK_CONDITION;
     c.desc.sense_len = sense.write_fixed(&mut c.desc.sense) as u8;
-    c.session.stats.errors.fetch_add(1, Ordering::Relaxed);
+    c.session.stats.local().errors.fetch_add(1, Ordering::Relaxed);
 }
 
 fn sg(c: &mut Cmd) -> SgList<'_> {
@@ -190,6 +193,7 @@ pub fn rx(session: &Session, rx: Rx<'_>) -> Result<CmdPtr> {
         data: rx.data,
         work: WorkItem::default(),
         overflow: 0,
+        parsed: false,
         exec_call: ExecCall::new(),
         session: ManuallyDrop::new(session),
     };
@@ -199,7 +203,7 @@ pub fn rx(session: &Session, rx: Rx<'_>) -> Result<CmdPtr> {
 /// Parses and runs a command as far as it can go in `frame`.
 pub fn start(mut cmd: CmdPtr, frame: Frame) {
     let c = cmd.get();
-    c.session.stats.commands.fetch_add(1, Ordering::Relaxed);
+    c.session.stats.local().commands.fetch_add(1, Ordering::Relaxed);
     if frame.ctx == Context::Irq {
         // Nothing but queueing in hard IRQ: the whole step goes to a thread
         // (still `New`: `run_deferred` comes back here).
@@ -215,6 +219,7 @@ fn start_parsed(mut cmd: CmdPtr, frame: Frame) {
         advance(c, Event::Rejected);
         return respond(cmd, frame);
     }
+    c.parsed = true;
     with_buffer(cmd, frame)
 }
 
@@ -325,7 +330,7 @@ fn parse(c: &mut Cmd) -> Result<bool, Sense> {
 /// (no bidirectional commands, nothing beyond the transfer limit).
 fn parse_raw(c: &mut Cmd) -> Result<bool, Sense> {
     let d = c.desc.expected_dir;
-    if d == dir::BIDI || c.desc.expected_len > MAX_TRANSFER_BYTES {
+    if !matches!(d, dir::NONE | dir::READ | dir::WRITE) || c.desc.expected_len > MAX_TRANSFER_BYTES {
         return Err(Sense::INVALID_FIELD_IN_CDB);
     }
     c.desc.data_dir = d;
@@ -356,7 +361,9 @@ fn alloc_buf(c: &mut Cmd, ctx: Context) -> Result<Buffer, Sense> {
     c.data = DataBuf::owned(b, len);
     // A reused buffer holds another command's data: unless the handler
     // overwrites every byte of a READ, clear it.
-    let fills = c.mapped.as_ref().is_some_and(|m| m.dev.handler.ops.fills_reads());
+    // The promise covers the block tier only: a raw tier may answer a READ
+    // itself.
+    let fills = c.mapped.as_ref().is_some_and(|m| m.dev.handler.ops.fills_reads() && !m.dev.handler.ops.has_exec_scsi());
     if c.desc.data_dir == dir::READ && !(fills && matches!(c.cdb.map(|x| x.op), Some(Op::Read { .. }))) {
         sg(c).zero(len as usize);
     }
@@ -413,7 +420,22 @@ fn ready(mut cmd: CmdPtr, frame: Frame) {
     }
     let raw = c.mapped.as_ref().filter(|m| m.dev.handler.ops.has_exec_scsi());
     let Some(m) = raw else { return emulate(cmd, frame) };
+    // The handler is not told that its LUN is read-only: the core refuses
+    // what writes for it, the known writes and any data-out CDB it cannot
+    // decode.
+    let writes = match c.cdb {
+        Some(cdb) => matches!(cdb.op, Op::Write { .. }),
+        None => c.desc.data_dir == dir::WRITE,
+    };
+    if writes && (m.read_only || m.dev.geo.read_only) {
+        set_check(c, Sense::WRITE_PROTECTED);
+        advance(c, Event::Rejected);
+        return respond(cmd, frame);
+    }
     c.desc.io_op = io_op::SCSI;
+    // The residual of a handler that completes with `rscst_cmd_exec_done`
+    // (`rscst_cmd_scsi_done` sets its own).
+    c.desc.resid = resid(c.desc.expected_len, u64::from(c.desc.data_len));
     let busy = m.dev.inflight.load(Ordering::Relaxed) > 1;
     if exec_here(frame.ctx, m.dev.handler.ops.exec_atomic(), busy) {
         offer_raw(cmd, frame)
@@ -444,6 +466,10 @@ fn offer_raw(mut cmd: CmdPtr, frame: Frame) {
             let c = cmd.get();
             c.desc.io_op = io_op::NONE;
             advance(c, Event::Declined);
+            if c.session.aborted() {
+                advance(c, Event::Rejected);
+                return respond(cmd, frame);
+            }
             emulate(cmd, frame)
         }
     }
@@ -579,12 +605,12 @@ fn dispatch(mut cmd: CmdPtr, frame: Frame, op: u8, lba: u64, blocks: u32, fua: b
     let bytes = u64::from(blocks) << c.desc.block_shift;
     match op {
         io_op::READ => {
-            c.session.stats.read_cmds.fetch_add(1, Ordering::Relaxed);
-            c.session.stats.read_bytes.fetch_add(bytes, Ordering::Relaxed);
+            c.session.stats.local().read_cmds.fetch_add(1, Ordering::Relaxed);
+            c.session.stats.local().read_bytes.fetch_add(bytes, Ordering::Relaxed);
         }
         io_op::WRITE => {
-            c.session.stats.write_cmds.fetch_add(1, Ordering::Relaxed);
-            c.session.stats.write_bytes.fetch_add(bytes, Ordering::Relaxed);
+            c.session.stats.local().write_cmds.fetch_add(1, Ordering::Relaxed);
+            c.session.stats.local().write_bytes.fetch_add(bytes, Ordering::Relaxed);
         }
         _ => {}
     }
@@ -617,7 +643,7 @@ pub fn run_deferred(mut cmd: CmdPtr) {
         // Handed in from hard IRQ: parsed here in the shared queue, but as
         // if atomic, so that what may block (a large buffer, a handler's
         // `exec`) goes on in the device's own queue.
-        State::New if c.cdb.is_none() => start_parsed(cmd, Frame { ctx: Context::Atomic, in_fabric_call: false }),
+        State::New if !c.parsed => start_parsed(cmd, Frame { ctx: Context::Atomic, in_fabric_call: false }),
         // Parsed in atomic context with a large buffer to allocate.
         State::New => with_buffer(cmd, frame),
         State::DataWait => request_data(cmd, frame),
@@ -683,9 +709,9 @@ pub fn scsi_done(mut cmd: CmdPtr, status: u8, sense: &[u8], handler_resid: i32) 
             let n = sense.len().min(SENSE_BUF_LEN);
             c.desc.sense[..n].copy_from_slice(&sense[..n]);
             c.desc.sense_len = n as u8;
-            c.session.stats.errors.fetch_add(1, Ordering::Relaxed);
+            c.session.stats.local().errors.fetch_add(1, Ordering::Relaxed);
         }
-        c.desc.resid = raw_resid(c.desc.expected_len, c.desc.data_len, handler_resid);
+        c.desc.resid = raw_resid(c.desc.expected_len, c.desc.data_len, c.overflow, handler_resid);
     }
     advance(c, Event::ExecDone);
     if let Some(cmd) = cmd.completed_by_handler() {
@@ -694,13 +720,19 @@ pub fn scsi_done(mut cmd: CmdPtr, status: u8, sense: &[u8], handler_resid: i32) 
 }
 
 /// The residual the initiator gets when the raw tier left `handler_resid`
-/// bytes of the `data_len` the command transfers untouched (negative: the
-/// device had that much more than the buffer).
-fn raw_resid(expected_len: u32, data_len: u32, handler_resid: i32) -> i32 {
-    if handler_resid < 0 && data_len == expected_len {
+/// bytes of the `data_len` the command transfers untouched (bounded by
+/// the buffer), or said the device had `-handler_resid` bytes more than
+/// it (an overflow, reported only when the buffer was filled, as is the
+/// core's own `overflow` of a READ or WRITE longer than the buffer).
+fn raw_resid(expected_len: u32, data_len: u32, overflow: u32, handler_resid: i32) -> i32 {
+    let full = data_len != 0 && data_len == expected_len;
+    if full && handler_resid < 0 {
         return handler_resid;
     }
     let left = u32::try_from(handler_resid).unwrap_or(0).min(data_len);
+    if full && left == 0 && overflow != 0 {
+        return -(overflow.min(i32::MAX as u32) as i32);
+    }
     resid(expected_len, u64::from(data_len - left))
 }
 

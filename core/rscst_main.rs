@@ -54,9 +54,10 @@ impl kernel::Module for Rscst {
         pr_info!("rscst {} loaded (ABI {})\n", registry::VERSION, abi::ABI_VERSION);
         // What Documentation/architecture.md section 7.3 quotes.
         pr_info!(
-            "memory: command {} B, session {} B + {} B per command slot, LUN entry {} B, device {} B\n",
+            "memory: command {} B, session {} B + {} B per CPU + {} B per command slot, LUN entry {} B, device {} B\n",
             core::mem::size_of::<cmd::Cmd>(),
             core::mem::size_of::<session::Session>(),
+            core::mem::size_of::<session::Stats>(),
             session::SLOT_BYTES,
             core::mem::size_of::<lun::LunEntry>(),
             core::mem::size_of::<device::Device>()

@@ -24,6 +24,7 @@ use kernel::prelude::*;
 use kernel::str::CString;
 use crate::sys::flags::AbortFlags;
 use crate::sys::lock::IrqSpinLock;
+use crate::sys::percpu::PerCpu;
 use crate::sys::rcu::RcuArc;
 use core::ptr::NonNull;
 use kernel::sync::{Arc, CondVar, CondVarTimeoutResult, Mutex};
@@ -122,7 +123,8 @@ impl InFlight {
     }
 }
 
-/// Per-session counters, shown in sysfs.
+/// Per-session counters, shown in sysfs: one set per CPU (each command
+/// counts on the CPU it runs on; sysfs shows the sums).
 #[derive(Default)]
 pub struct Stats {
     /// Commands received.
@@ -151,7 +153,7 @@ pub struct Session {
     /// Set when unregistering: new commands are refused.
     pub dying: AtomicBool,
     /// Counters.
-    pub stats: Stats,
+    pub stats: PerCpu<Stats>,
     /// Commands in flight.
     #[pin]
     pub inflight: IrqSpinLock<InFlight>,
@@ -340,19 +342,19 @@ struct SessAttr {
 impl AttrOps for SessAttr {
     fn show(&self, out: &mut TextBuf<'_>) {
         let s = &self.sess.stats;
-        let ld = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let sum = |field: fn(&Stats) -> &AtomicU64| s.iter().fold(0u64, |t, c| t.wrapping_add(field(c).load(Ordering::Relaxed)));
         let _ = match self.kind {
             SessAttrKind::InitiatorName => {
                 out.push(self.sess.initiator.as_bytes());
                 writeln!(out)
             }
             SessAttrKind::ActiveCommands => writeln!(out, "{}", self.sess.active()),
-            SessAttrKind::Commands => writeln!(out, "{}", ld(&s.commands)),
-            SessAttrKind::ReadCmds => writeln!(out, "{}", ld(&s.read_cmds)),
-            SessAttrKind::WriteCmds => writeln!(out, "{}", ld(&s.write_cmds)),
-            SessAttrKind::ReadKb => writeln!(out, "{}", ld(&s.read_bytes) >> 10),
-            SessAttrKind::WriteKb => writeln!(out, "{}", ld(&s.write_bytes) >> 10),
-            SessAttrKind::Errors => writeln!(out, "{}", ld(&s.errors)),
+            SessAttrKind::Commands => writeln!(out, "{}", sum(|c| &c.commands)),
+            SessAttrKind::ReadCmds => writeln!(out, "{}", sum(|c| &c.read_cmds)),
+            SessAttrKind::WriteCmds => writeln!(out, "{}", sum(|c| &c.write_cmds)),
+            SessAttrKind::ReadKb => writeln!(out, "{}", sum(|c| &c.read_bytes) >> 10),
+            SessAttrKind::WriteKb => writeln!(out, "{}", sum(|c| &c.write_bytes) >> 10),
+            SessAttrKind::Errors => writeln!(out, "{}", sum(|c| &c.errors)),
         };
     }
 }
@@ -405,13 +407,14 @@ pub fn register(target: &Arc<Target>, initiator: &[u8], sess_priv: usize) -> Res
         return Err(EEXIST);
     }
     let cname = CString::try_from_fmt(fmt!("{}", name))?;
+    let stats = PerCpu::new(Stats::default)?;
     let s = Arc::pin_init(
         pin_init!(Session {
             target: target.clone(),
             initiator: cname,
             sess_priv,
             dying: AtomicBool::new(false),
-            stats: Stats::default(),
+            stats,
             inflight <- crate::new_irq_spinlock!(InFlight::new(), "rscst_inflight"),
             released <- new_condvar!("rscst_session_released"),
             group: RcuArc::new(group),

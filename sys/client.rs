@@ -80,6 +80,8 @@ pub trait Table: 'static {
     const UNREGISTER: unsafe extern "C" fn(*const Self);
     /// Sets the context the core passes to every callback.
     fn set_ctx(&mut self, ctx: *mut c_void);
+    /// Sets the ABI version and structure size the table claims.
+    fn set_header(&mut self, version: u32, size: u32);
 }
 
 impl Table for HandlerOps {
@@ -87,6 +89,10 @@ impl Table for HandlerOps {
     const UNREGISTER: exports::UnregisterHandler = rscst_unregister_handler;
     fn set_ctx(&mut self, ctx: *mut c_void) {
         self.ctx = ctx;
+    }
+    fn set_header(&mut self, version: u32, size: u32) {
+        self.abi_version = version;
+        self.struct_size = size;
     }
 }
 
@@ -96,6 +102,59 @@ impl Table for FabricOps {
     fn set_ctx(&mut self, ctx: *mut c_void) {
         self.ctx = ctx;
     }
+    fn set_header(&mut self, version: u32, size: u32) {
+        self.abi_version = version;
+        self.struct_size = size;
+    }
+}
+
+/// An ops table whose callbacks take their context for a `D`: what the
+/// adapters (`handler_ops`, `fabric_ops`) build, and the only kind of table
+/// [`Registration::new`] accepts, so that a table is always registered with
+/// the driver object its callbacks expect.
+///
+/// # Invariants
+/// Every callback of `table` treats its `ctx` as a `*const D`, and every
+/// pointer in `table` stays valid while the module is loaded.
+pub struct Ops<T: Table, D> {
+    table: T,
+    _driver: PhantomData<fn(D)>,
+}
+
+impl<T: Table, D> Ops<T, D> {
+    /// Wraps a table built for `D`.
+    ///
+    /// # Safety
+    /// Every callback of `table` treats its `ctx` as a `*const D`, and every
+    /// pointer in `table` stays valid while the module is loaded.
+    pub const unsafe fn new(table: T) -> Self {
+        // INVARIANT: per the caller.
+        Ops { table, _driver: PhantomData }
+    }
+
+    /// The same table claiming another ABI version and structure size (for
+    /// tests of the core's checks: the core refuses it).
+    pub fn with_header(mut self, version: u32, size: u32) -> Self {
+        self.table.set_header(version, size);
+        self
+    }
+}
+
+impl<D> Ops<FabricOps, D> {
+    /// The same table without `xmit_response` (the core refuses it).
+    pub fn without_xmit_response(mut self) -> Self {
+        self.table.xmit_response = None;
+        self
+    }
+}
+
+impl<D> Ops<HandlerOps, D> {
+    /// The same table without `exec` and `exec_scsi` (the core refuses it).
+    pub fn without_tiers(mut self) -> Self {
+        self.table.exec = None;
+        self.table.exec_scsi = None;
+        self
+    }
 }
 
 /// A registered ops table and the driver object its callbacks reach as
@@ -104,7 +163,8 @@ impl Table for FabricOps {
 /// driver object released.
 ///
 /// # Invariants
-/// `table` is registered with the core and its `ctx` points into `driver`.
+/// `table` is registered with the core, its `ctx` points into `driver`,
+/// and its callbacks treat `ctx` as a `*const D`.
 pub struct Registration<T: Table, D: Send + Sync + 'static> {
     table: KBox<T>,
     driver: Arc<D>,
@@ -123,21 +183,23 @@ unsafe impl<T: Table, D: Send + Sync> Send for Registration<T, D> {}
 unsafe impl<T: Table, D: Send + Sync> Sync for Registration<T, D> {}
 
 impl<T: Table, D: Send + Sync + 'static> Registration<T, D> {
-    /// Registers `table`, whose callbacks get `driver` as their context.
-    /// The table's callbacks must treat that context as a `*const D`
-    /// (the adapters `handler_ops` and `fabric_ops` build such tables).
-    pub fn new(mut table: T, driver: Arc<D>) -> Result<Self> {
+    /// Registers `ops`, whose callbacks get `driver` as their context.
+    pub fn new(ops: Ops<T, D>, driver: Arc<D>) -> Result<Self> {
         check_core_abi()?;
+        let mut table = ops.table;
         let ctx: *const D = &*driver;
         table.set_ctx(ctx.cast_mut().cast());
         let table = KBox::new(table, GFP_KERNEL)?;
         // SAFETY: the table stays allocated, unchanged, until `drop`
-        // unregisters it, and `driver` outlives the registration.
+        // unregisters it; its pointers stay valid (Ops invariant); its
+        // callbacks treat `ctx` as a `*const D` (Ops invariant), and `driver`
+        // outlives the registration.
         let ret = unsafe { T::REGISTER(&*table) };
         if ret != 0 {
             return Err(Error::from_errno(ret));
         }
-        // INVARIANT: registered just now, with `ctx` pointing into `driver`.
+        // INVARIANT: registered just now, with `ctx` pointing into `driver`,
+        // callbacks as the Ops invariant says.
         Ok(Registration { table, driver })
     }
 
@@ -266,7 +328,9 @@ impl IoCmd {
     /// Gives up the handle without completing the command; `from_raw`
     /// takes it back.
     pub fn into_raw(self) -> *mut CmdDesc {
-        self.0.as_ptr()
+        let p = self.0.as_ptr();
+        core::mem::forget(self);
+        p
     }
 
     /// Whether a TMF or session loss aborted the command: its I/O may be
@@ -279,8 +343,24 @@ impl IoCmd {
     /// Completes the command: GOOD when `sense` is None.
     pub fn complete(self, sense: Option<(u8, u8, u8)>) {
         let (k, a, q) = sense.unwrap_or((0, 0, 0));
+        let p = self.into_raw();
         // SAFETY: hands our command back to the core exactly once (self is consumed).
-        unsafe { rscst_cmd_exec_done(self.0.as_ptr(), k, a, q) };
+        unsafe { rscst_cmd_exec_done(p, k, a, q) };
+    }
+}
+
+/// HARDWARE ERROR, INTERNAL TARGET FAILURE: what a command a handler
+/// dropped instead of completing gets.
+const DROPPED: (u8, u8, u8) = (0x04, 0x44, 0x00);
+
+impl Drop for IoCmd {
+    /// A handler must complete every command it got; one it dropped is
+    /// completed here (with an error), so that nothing waits for it forever.
+    fn drop(&mut self) {
+        kernel::pr_err!("handler dropped a command without completing it\n");
+        // SAFETY: ours (invariant), handed back once: `into_raw` and
+        // `complete` forget `self`, so this runs only for a dropped handle.
+        unsafe { rscst_cmd_exec_done(self.0.as_ptr(), DROPPED.0, DROPPED.1, DROPPED.2) };
     }
 }
 
@@ -340,15 +420,27 @@ impl RawCmd {
     /// Gives up the handle without completing the command (the adapter
     /// answers NOT_HANDLED with it).
     pub fn into_raw(self) -> *mut CmdDesc {
-        self.0.as_ptr()
+        let p = self.0.as_ptr();
+        core::mem::forget(self);
+        p
     }
 
     /// Completes the command with `status`, `sense` (with CHECK
     /// CONDITION) and `resid` bytes of `data_len` not transferred.
     pub fn complete(self, status: u8, sense: &[u8], resid: i32) {
+        let p = self.into_raw();
         // SAFETY: hands our command back to the core exactly once (self is
         // consumed); `sense` is valid for its length.
-        unsafe { rscst_cmd_scsi_done(self.0.as_ptr(), status, sense.as_ptr(), sense.len() as u32, resid) };
+        unsafe { rscst_cmd_scsi_done(p, status, sense.as_ptr(), sense.len() as u32, resid) };
+    }
+}
+
+impl Drop for RawCmd {
+    /// As for [`IoCmd`]: a dropped command is completed with an error.
+    fn drop(&mut self) {
+        kernel::pr_err!("handler dropped a command without completing it\n");
+        // SAFETY: as for IoCmd's drop.
+        unsafe { rscst_cmd_exec_done(self.0.as_ptr(), DROPPED.0, DROPPED.1, DROPPED.2) };
     }
 }
 

@@ -253,12 +253,18 @@ pub unsafe extern "C" fn rscst_cmd_scsi_done(cmd: *mut CmdDesc, status: u8, sens
         return;
     }
     let n = if sense.is_null() { 0 } else { (sense_len as usize).min(abi::SENSE_BUF_LEN) };
-    // SAFETY: the handler passes `sense_len` readable bytes (ABI rule); we
-    // read at most that, and none from a null pointer.
-    let sense = if n == 0 { &[][..] } else { unsafe { core::slice::from_raw_parts(sense, n) } };
+    // Copied before the command is touched: the handler may pass the
+    // command's own sense field.
+    let mut copy = [0u8; abi::SENSE_BUF_LEN];
+    if n != 0 {
+        // SAFETY: the handler passes `sense_len` readable bytes (ABI rule);
+        // we read at most that, and none from a null pointer. `copy` is
+        // ours, so the ranges do not overlap.
+        unsafe { core::ptr::copy_nonoverlapping(sense, copy.as_mut_ptr(), n) };
+    }
     // SAFETY: the handler hands back the command it got in exec_scsi.
     let c = unsafe { CmdPtr::from_desc(cmd) };
-    crate::cmd::scsi_done(c, status, sense, resid);
+    crate::cmd::scsi_done(c, status, &copy[..n], resid);
 }
 const _: exports::CmdScsiDone = rscst_cmd_scsi_done;
 

@@ -12,6 +12,8 @@
 #include <linux/slab.h>
 #include <linux/xarray.h>
 #include <linux/rcupdate.h>
+#include <linux/percpu.h>
+#include <linux/cpumask.h>
 
 void rscst_sys_attr_init(struct attribute *attr);
 void rscst_sys_init_work(struct work_struct *work, work_func_t fn);
@@ -201,4 +203,40 @@ void rscst_sys_synchronize_rcu(void);
 void rscst_sys_synchronize_rcu(void)
 {
 	synchronize_rcu();
+}
+
+void *rscst_sys_percpu_alloc(size_t size, size_t align);
+void rscst_sys_percpu_free(void *p);
+void *rscst_sys_percpu_local(void *p);
+void *rscst_sys_percpu_of(void *p, unsigned int cpu);
+int rscst_sys_next_possible_cpu(int prev);
+
+/* Zeroed per-CPU storage (the Rust side initializes each copy). */
+void *rscst_sys_percpu_alloc(size_t size, size_t align)
+{
+	return (void __force *)__alloc_percpu(size, align);
+}
+
+void rscst_sys_percpu_free(void *p)
+{
+	free_percpu((void __percpu __force *)p);
+}
+
+/* The current CPU's copy, without disabling preemption. */
+void *rscst_sys_percpu_local(void *p)
+{
+	return raw_cpu_ptr((void __percpu __force *)p);
+}
+
+void *rscst_sys_percpu_of(void *p, unsigned int cpu)
+{
+	return per_cpu_ptr((void __percpu __force *)p, cpu);
+}
+
+/* The next possible CPU after prev (-1 to start), or -1 after the last. */
+int rscst_sys_next_possible_cpu(int prev)
+{
+	unsigned int next = cpumask_next(prev, cpu_possible_mask);
+
+	return next < nr_cpu_ids ? (int)next : -1;
 }

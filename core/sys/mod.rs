@@ -17,6 +17,7 @@ pub mod global;
 pub mod lock;
 pub mod ops;
 pub mod pages;
+pub mod percpu;
 pub mod rcu;
 pub mod slab;
 pub mod sysfs;

@@ -190,6 +190,12 @@ impl HandlerRef {
         // answers NOT_HANDLED, with the return.
         let (ret, back, desc) = call_handler(dev, cmd, |desc| unsafe { exec_scsi(ctx, desc) });
         if ret != crate::abi::scsi_exec::NOT_HANDLED {
+            if ret != crate::abi::scsi_exec::ACCEPTED {
+                // Not an answer the ABI defines: the handler may have taken
+                // the command, so it stays the handler's (declining it
+                // could put it in two places at once).
+                kernel::pr_err!("handler {:?}: exec_scsi returned {}, taken as ACCEPTED\n", self.name(), ret);
+            }
             return RawAnswer::Accepted(back);
         }
         match back {

@@ -4,7 +4,7 @@
 
 use crate::abi::{handler_flags, io_op, HandlerOps};
 use crate::sys::adapter::{handler_ops, DevHandler, Geometry, MsgOut};
-use crate::sys::client::IoCmd;
+use crate::sys::client::{IoCmd, Ops};
 use crate::sys::file::KernelFile;
 use core::fmt::Write;
 use kernel::alloc::flags::GFP_KERNEL;
@@ -150,7 +150,7 @@ fn key_flag(out: &mut MsgOut<'_>, v: bool) -> core::fmt::Result {
 }
 
 /// The ops table registered with the core (with a `FileioHandler` as its context).
-pub const OPS: HandlerOps = handler_ops::<FileioHandler>(
+pub const OPS: Ops<HandlerOps, FileioHandler> = handler_ops::<FileioHandler>(
     c"vdisk_fileio",
     handler_flags::FILLS_READS,
     c"filename, blocksize, read_only, write_through, nv_cache, rotational",

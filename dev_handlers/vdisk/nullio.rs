@@ -5,7 +5,7 @@
 
 use crate::abi::{io_op, HandlerOps};
 use crate::sys::adapter::{handler_ops, DevHandler, Geometry, MsgOut};
-use crate::sys::client::IoCmd;
+use crate::sys::client::{IoCmd, Ops};
 use core::fmt::Write;
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::prelude::*;
@@ -69,7 +69,7 @@ impl DevHandler for NullioHandler {
 /// idle" rule (`lifecycle::exec_here`) does not help there: a command
 /// completed inline leaves the device idle for the next one of the batch.
 /// Deferring costs a thread hop per command at iodepth 1.
-pub const OPS: HandlerOps = handler_ops::<NullioHandler>(
+pub const OPS: Ops<HandlerOps, NullioHandler> = handler_ops::<NullioHandler>(
     c"vdisk_nullio",
     0,
     c"size, size_mb, blocksize, read_only, read_zero, rotational",

@@ -8,7 +8,7 @@
 
 use crate::scsi::luns::{flat_lun_of_linux, linux_lun_of_flat};
 use crate::abi::{dir, fabric_flags, tmf, tmf_result, FabricOps, MAX_TRANSFER_BYTES};
-use crate::sys::client::{FabricCmd, FabricTypes, SessionHandle, SessionId, TargetHandle};
+use crate::sys::client::{FabricCmd, FabricTypes, Ops, SessionHandle, SessionId, TargetHandle};
 use crate::sys::fabric_ops::{fabric_ops, FabricDriver};
 use crate::sys::msgout::MsgOut;
 use crate::sys::scsi_host::{Dir, HostOps, RootDevice, ScsiCmd, ScsiHost, Template};
@@ -32,7 +32,7 @@ const MAX_LUN: u64 = u64::MAX;
 /// The ops table registered with the core (with a [`Local`] as its
 /// context). Completing a command to the midlayer (`scsi_done`) and copying
 /// write data are fine in any context and inside queuecommand.
-pub const OPS: FabricOps = fabric_ops::<Local>(
+pub const OPS: Ops<FabricOps, Local> = fabric_ops::<Local>(
     c"scst_local",
     fabric_flags::XMIT_ATOMIC | fabric_flags::RDY_TO_XFER_ATOMIC | fabric_flags::REENTRANT,
     c"       echo \"add_session target_name session_name\" >mgmt\n       echo \"del_session target_name session_name\" >mgmt\n\nadd_target parameters: zero_copy=0 copies data through the core's SGV buffers\n",

@@ -10,7 +10,7 @@
 
 use crate::abi::{dir, fabric_flags, handler_flags, io_op, scsi_status, FabricOps, HandlerOps};
 use crate::sys::adapter::{handler_ops, DevHandler, Geometry, MsgOut};
-use crate::sys::client::{FabricCmd, FabricTypes, IoCmd, RawCmd, SessionHandle, SessionId, TargetHandle};
+use crate::sys::client::{FabricCmd, FabricTypes, IoCmd, Ops, RawCmd, SessionHandle, SessionId, TargetHandle};
 use crate::sys::fabric_ops::{fabric_ops, FabricDriver};
 use crate::sys::shim::{self, CmdSlots, Fire, SgBuf};
 use core::num::NonZeroUsize;
@@ -282,10 +282,10 @@ const HELP: &core::ffi::CStr = c"(kunit fake fabric: no driver commands)\n";
 
 /// The fabric that allows nothing: every callback from a thread, outside
 /// its own calls.
-pub const STRICT_OPS: FabricOps = fabric_ops::<Fake>(c"kunit_strict", 0, HELP);
+pub const STRICT_OPS: Ops<FabricOps, Fake> = fabric_ops::<Fake>(c"kunit_strict", 0, HELP);
 
 /// The fabric that allows callbacks in atomic context and re-entry.
-pub const OPEN_OPS: FabricOps = fabric_ops::<Fake>(
+pub const OPEN_OPS: Ops<FabricOps, Fake> = fabric_ops::<Fake>(
     c"kunit_open",
     fabric_flags::XMIT_ATOMIC | fabric_flags::RDY_TO_XFER_ATOMIC | fabric_flags::REENTRANT,
     HELP,
@@ -493,8 +493,8 @@ const MISCOMPARE: [u8; 18] = [0x70, 0, 0x0e, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x1d, 0
 const MODES: &core::ffi::CStr = c"mode=inline|hardirq|hold|nofill";
 
 /// `kunit_dev`: `exec` may sleep.
-pub const DEV_OPS: HandlerOps = handler_ops::<FakeDev<false>>(c"kunit_dev", 0, MODES, b"\0");
+pub const DEV_OPS: Ops<HandlerOps, FakeDev<false>> = handler_ops::<FakeDev<false>>(c"kunit_dev", 0, MODES, b"\0");
 /// `kunit_atomic`: `exec` never sleeps.
-pub const ATOMIC_OPS: HandlerOps = handler_ops::<FakeDev<false>>(c"kunit_atomic", handler_flags::EXEC_ATOMIC, MODES, b"\0");
+pub const ATOMIC_OPS: Ops<HandlerOps, FakeDev<false>> = handler_ops::<FakeDev<false>>(c"kunit_atomic", handler_flags::EXEC_ATOMIC, MODES, b"\0");
 /// `kunit_raw`: the raw SCSI tier in front of the block tier; may sleep.
-pub const RAW_OPS: HandlerOps = handler_ops::<FakeDev<true>>(c"kunit_raw", 0, MODES, b"\0");
+pub const RAW_OPS: Ops<HandlerOps, FakeDev<true>> = handler_ops::<FakeDev<true>>(c"kunit_raw", 0, MODES, b"\0");

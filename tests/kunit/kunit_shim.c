@@ -45,7 +45,9 @@ void rscst_kunit_teardown(void);
 	X(raw_tier_declines_and_the_core_emulates) \
 	X(raw_tier_malformed_answers_become_internal_failures) \
 	X(raw_tier_gets_write_data_for_unknown_cdbs) \
-	X(commands_carry_their_session_context)
+	X(commands_carry_their_session_context) \
+	X(raw_tier_read_only_lun_refuses_writes) \
+	X(raw_tier_large_unknown_cdb_from_softirq)
 
 #define DECLARE_BODY(name) const char *rscst_kunit_##name(void);
 RSCST_CASES(DECLARE_BODY)

@@ -14,8 +14,10 @@
 //!   `rdy_to_xfer` until `rscst_cmd_rx_data_done`, and from `xmit_response`
 //!   until `rscst_cmd_tx_done`. It writes only `fabric_priv` and the data
 //!   buffer (write data).
-//! - A handler owns it from its `exec` callback until `rscst_cmd_exec_done`
-//!   and writes only the data buffer (read data).
+//! - A handler owns it from its `exec` callback until `rscst_cmd_exec_done`,
+//!   or from its `exec_scsi` callback until `rscst_cmd_scsi_done` (or
+//!   `rscst_cmd_exec_done`) unless it answered `NOT_HANDLED`, and writes only
+//!   the data buffer (read data).
 //! - The core owns it otherwise.
 //!
 //! Template state: every callback gets the registered table's `ctx` first
@@ -28,7 +30,8 @@
 //! in atomic context, or from inside the fabric's own call into the core,
 //! only when the fabric's [`fabric_flags`] allow it; otherwise from per-CPU
 //! work in a thread. It calls a handler's `exec` in atomic context only with
-//! [`handler_flags::EXEC_ATOMIC`], and never in hard IRQ.
+//! [`handler_flags::EXEC_ATOMIC`], and never in hard IRQ; `exec_scsi`
+//! likewise.
 
 #![cfg_attr(not(CONFIG_RUST), no_std)]
 #![allow(unsafe_code)] // `unsafe extern "C" fn` pointer types only; no unsafe blocks.
@@ -144,9 +147,10 @@ pub mod handler_flags {
     /// `exec` never sleeps: the core may call it from the fabric's context
     /// (which may be atomic) instead of deferring to a thread.
     pub const EXEC_ATOMIC: u32 = 1 << 0;
-    /// A successful READ fills every byte of the buffer. Otherwise the core
-    /// zeroes reused buffers before a READ, so no stale data of another
-    /// command can reach the initiator.
+    /// A successful READ of the block tier fills every byte of the buffer.
+    /// Otherwise the core zeroes reused buffers before a READ, so no stale
+    /// data of another command can reach the initiator. Ignored for handlers
+    /// with a raw tier (which may answer a READ itself).
     pub const FILLS_READS: u32 = 1 << 1;
 }
 
@@ -195,7 +199,8 @@ pub struct CmdDesc {
     pub cdb_len: u8,
     /// [`dir`] value the fabric expects.
     pub expected_dir: u8,
-    /// [`dir`] value the CDB implies (set by the core before `rdy_to_xfer`).
+    /// [`dir`] value the CDB implies (set by the core before `rdy_to_xfer`;
+    /// for a CDB only a raw tier understands, the fabric's `expected_dir`).
     pub data_dir: u8,
     /// SCSI status for the response (valid in `xmit_response`).
     pub status: u8,
@@ -204,7 +209,8 @@ pub struct CmdDesc {
     /// Non-zero when the command was aborted by a TMF or session loss: the
     /// fabric must not send a response, only release it with `tx_done`.
     pub aborted: u8,
-    /// [`io_op`] for the handler's `exec`.
+    /// [`io_op`] for the handler's `exec`, or [`io_op::SCSI`] for its
+    /// `exec_scsi`.
     pub io_op: u8,
     /// Force unit access requested.
     pub fua: u8,
@@ -240,7 +246,8 @@ pub struct CmdDesc {
 /// What a handler reports about a device it attached.
 #[repr(C)]
 pub struct DeviceSetup {
-    /// The handler's per-device context, passed back to `exec` and `detach`.
+    /// The handler's per-device context, in each command's `dev_priv` and
+    /// passed to `detach`, `show_attr` and `task_mgmt`.
     pub dev_priv: *mut c_void,
     /// Capacity in blocks.
     pub num_blocks: u64,
@@ -286,7 +293,7 @@ pub struct HandlerOps {
     pub flags: u32,
     /// SCSI peripheral device type it emulates (0 = disk, 5 = CD/DVD).
     pub device_type: u32,
-    /// The handler's global context, passed to `attach`.
+    /// The handler's own object, passed to every callback as `ctx`.
     pub ctx: *mut c_void,
     /// NUL-terminated help for `add_device` parameters (shown by the handler's
     /// `mgmt` file), e.g. "filename, blocksize, read_only".
@@ -317,15 +324,19 @@ pub struct HandlerOps {
     /// `exec_scsi` is set: without it READ, WRITE and FLUSH that reach the
     /// block tier get INVALID COMMAND OPERATION CODE.
     pub exec: Option<unsafe extern "C" fn(ctx: *mut c_void, cmd: *mut CmdDesc)>,
-    /// The raw SCSI tier (optional): called for every command of the device
-    /// once its write data arrived, before the core emulates anything, with
-    /// `cmd.io_op` == [`io_op::SCSI`]. The handler reads `cdb`, `data_dir`,
-    /// `data_len` and the buffer, and either answers [`scsi_exec::ACCEPTED`]
-    /// and completes the command with `rscst_cmd_scsi_done` (any status,
-    /// sense, residual), or answers [`scsi_exec::NOT_HANDLED`] without
-    /// touching it. CDBs the core cannot decode reach it too, with the
-    /// fabric's expected direction and length. Contexts and the rule on
-    /// completing inside the call are those of `exec`.
+    /// The raw SCSI tier (optional): called for each command of the device
+    /// the core did not refuse (unknown LUN, a bad field in a CDB it
+    /// decodes, a write to a read-only LUN, an abort), once its write data
+    /// arrived and before the core emulates anything, with `cmd.io_op` ==
+    /// [`io_op::SCSI`]. The handler reads `cdb`, `data_dir`, `data_len` and
+    /// the buffer, and either answers [`scsi_exec::ACCEPTED`] and completes
+    /// the command with `rscst_cmd_scsi_done` (any status, sense, residual),
+    /// or answers [`scsi_exec::NOT_HANDLED`] without having touched it (nor
+    /// its buffer), and never completes it then. Any other answer is logged
+    /// and taken as ACCEPTED. CDBs the core cannot decode reach it too,
+    /// with the fabric's expected direction and length (not bidirectional,
+    /// at most [`MAX_TRANSFER_BYTES`]). Contexts and the rule on completing
+    /// inside the call are those of `exec`.
     pub exec_scsi: Option<unsafe extern "C" fn(ctx: *mut c_void, cmd: *mut CmdDesc) -> c_int>,
     /// Writes attribute `index` (0-based, in `attr_names` order) of a device
     /// into `buf` (`len` bytes, NUL-free), returns bytes written.
@@ -484,10 +495,12 @@ pub mod exports {
     /// tier's completion. `status` is a [`scsi_status`] code; `sense` (fixed
     /// or descriptor format, `sense_len` bytes, at most [`SENSE_BUF_LEN`]
     /// kept) goes with CHECK CONDITION; `resid` counts the bytes of
-    /// `data_len` not transferred (negative: the device had more). The core
-    /// checks all of it: an unknown status, or CHECK CONDITION without valid
-    /// sense, becomes CHECK CONDITION HARDWARE ERROR / INTERNAL TARGET
-    /// FAILURE, and the residual is bounded by the buffer. Any context.
+    /// `data_len` not transferred (negative: the device had that much more
+    /// than a buffer it filled). The core checks all of it: an unknown
+    /// status, or CHECK CONDITION without valid sense, becomes CHECK
+    /// CONDITION HARDWARE ERROR / INTERNAL TARGET FAILURE; a positive
+    /// residual is bounded by the buffer, a negative one is reported only
+    /// for a non-empty buffer the command filled. Any context.
     pub type CmdScsiDone = unsafe extern "C" fn(
         cmd: *mut CmdDesc,
         status: u8,

@@ -93,37 +93,77 @@ pub fn keep_on_free(class: usize, cached_pages: u64, limits: &Limits) -> bool {
         && cached_pages.saturating_add(u64::from(class_pages(class))) <= limits.max_cached_pages
 }
 
-/// Per-class counters.
+/// Pages of free buffers each CPU keeps in front of the shared pools, so
+/// that a command freeing a buffer and the next one taking it on the same
+/// CPU share no lock with other CPUs (128 KiB with 4 KiB pages). Not part
+/// of [`Limits::max_cached_pages`]: the front adds at most this per CPU.
+pub const CPU_KEEP_PAGES: u32 = 32;
+
+/// Whether a freed buffer of `class` stays in its CPU's front cache, which
+/// holds `held_pages` already.
+pub fn keep_on_cpu(class: usize, held_pages: u32) -> bool {
+    class < NUM_CLASSES && held_pages.saturating_add(class_pages(class)) <= CPU_KEEP_PAGES
+}
+
+/// Per-class counters. Every field only grows (wrapping), so that the
+/// counters of several CPUs add up (a buffer may be taken on one CPU and
+/// returned on another); [`ClassStats::cached`] and [`ClassStats::in_use`]
+/// are derived from the sums.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ClassStats {
     /// Requests served by a cached buffer.
     pub hits: u64,
     /// Requests that built a new buffer.
     pub misses: u64,
-    /// Free buffers kept now.
-    pub cached: u64,
-    /// Buffers handed out now.
-    pub in_use: u64,
+    /// Buffers returned and kept for reuse.
+    pub kept: u64,
+    /// Buffers returned and released.
+    pub released: u64,
 }
 
 impl ClassStats {
     /// Counts a request served from the cache (`hit`) or by a new buffer.
     pub fn on_alloc(&mut self, hit: bool) {
         if hit {
-            self.hits = self.hits.saturating_add(1);
-            self.cached = self.cached.saturating_sub(1);
+            self.hits = self.hits.wrapping_add(1);
         } else {
-            self.misses = self.misses.saturating_add(1);
+            self.misses = self.misses.wrapping_add(1);
         }
-        self.in_use = self.in_use.saturating_add(1);
     }
 
     /// Counts a buffer returned, `kept` in the cache or released.
     pub fn on_free(&mut self, kept: bool) {
-        self.in_use = self.in_use.saturating_sub(1);
         if kept {
-            self.cached = self.cached.saturating_add(1);
+            self.kept = self.kept.wrapping_add(1);
+        } else {
+            self.released = self.released.wrapping_add(1);
         }
+    }
+
+    /// Undoes `on_alloc(false)` for a buffer that could not be built.
+    pub fn on_failed_alloc(&mut self) {
+        self.misses = self.misses.wrapping_sub(1);
+    }
+
+    /// Adds another CPU's counters.
+    pub fn add(&mut self, o: &ClassStats) {
+        self.hits = self.hits.wrapping_add(o.hits);
+        self.misses = self.misses.wrapping_add(o.misses);
+        self.kept = self.kept.wrapping_add(o.kept);
+        self.released = self.released.wrapping_add(o.released);
+    }
+
+    /// Free buffers kept now (every hit takes one that was kept).
+    pub fn cached(&self) -> u64 {
+        self.kept.wrapping_sub(self.hits)
+    }
+
+    /// Buffers handed out now.
+    pub fn in_use(&self) -> u64 {
+        self.hits
+            .wrapping_add(self.misses)
+            .wrapping_sub(self.kept)
+            .wrapping_sub(self.released)
     }
 }
 
@@ -186,10 +226,42 @@ mod tests {
         let mut s = ClassStats::default();
         s.on_alloc(false);
         s.on_free(true);
-        assert_eq!((s.misses, s.cached, s.in_use), (1, 1, 0));
+        assert_eq!((s.misses, s.cached(), s.in_use()), (1, 1, 0));
         s.on_alloc(true);
-        assert_eq!((s.hits, s.cached, s.in_use), (1, 0, 1));
+        assert_eq!((s.hits, s.cached(), s.in_use()), (1, 0, 1));
         s.on_free(false);
-        assert_eq!((s.cached, s.in_use), (0, 0));
+        assert_eq!((s.cached(), s.in_use()), (0, 0));
+        s.on_alloc(false);
+        s.on_failed_alloc();
+        assert_eq!((s.misses, s.in_use()), (1, 0));
+    }
+
+    #[test]
+    fn stats_of_several_cpus_add_up() {
+        // Taken on CPU 0 (a miss, then a hit), returned on CPU 1.
+        let (mut a, mut b) = (ClassStats::default(), ClassStats::default());
+        a.on_alloc(false);
+        b.on_free(true);
+        a.on_alloc(true);
+        b.on_free(true);
+        assert_eq!(b.in_use(), 0u64.wrapping_sub(2), "one CPU alone wraps");
+        let mut sum = ClassStats::default();
+        sum.add(&a);
+        sum.add(&b);
+        assert_eq!(
+            (sum.hits, sum.misses, sum.cached(), sum.in_use()),
+            (1, 1, 1, 0)
+        );
+    }
+
+    #[test]
+    fn cpu_front_keeps_a_bounded_number_of_pages() {
+        assert!(keep_on_cpu(0, 0));
+        assert!(keep_on_cpu(5, 0), "32 pages fit an empty front");
+        assert!(!keep_on_cpu(5, 1));
+        assert!(!keep_on_cpu(6, 0), "64 pages never stay on a CPU");
+        assert!(keep_on_cpu(0, CPU_KEEP_PAGES - 1));
+        assert!(!keep_on_cpu(0, CPU_KEEP_PAGES));
+        assert!(!keep_on_cpu(NUM_CLASSES, 0));
     }
 }

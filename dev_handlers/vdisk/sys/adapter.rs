@@ -2,7 +2,7 @@
 //! Turns a safe [`DevHandler`] implementation into the C ops table the core
 //! calls (the `OperationsVTable` pattern of rust/kernel/block/mq).
 
-use super::client::{driver_of, IoCmd, RawCmd};
+use super::client::{driver_of, IoCmd, Ops, RawCmd};
 use crate::abi::{scsi_exec, DeviceSetup, HandlerOps, ABI_VERSION};
 use core::ffi::{c_char, c_int, c_void, CStr};
 use core::fmt;
@@ -58,14 +58,15 @@ pub trait DevHandler: Send + Sync + 'static {
 /// ILLEGAL REQUEST, INVALID COMMAND OPERATION CODE.
 const INVALID_OPCODE: (u8, u8, u8) = (0x05, 0x20, 0x00);
 
-/// Builds the ops table for `T` (its `ctx` is set at registration).
+/// Builds the ops table for `T` (its `ctx`, a `T`, is set at
+/// registration). `attr_names` must end with an empty name (`"\0\0"`).
 pub const fn handler_ops<T: DevHandler>(
     name: &'static CStr,
     flags: u32,
     params_help: &'static CStr,
     attr_names: &'static [u8],
-) -> HandlerOps {
-    HandlerOps {
+) -> Ops<HandlerOps, T> {
+    let table = HandlerOps {
         abi_version: ABI_VERSION,
         struct_size: core::mem::size_of::<HandlerOps>() as u32,
         name: name.as_ptr(),
@@ -80,7 +81,10 @@ pub const fn handler_ops<T: DevHandler>(
         show_attr: Some(show_attr::<T>),
         attr_names: attr_names.as_ptr().cast::<c_char>(),
         task_mgmt: if T::TASK_MGMT { Some(task_mgmt::<T>) } else { None },
-    }
+    };
+    // SAFETY: every callback above is this adapter's for `T`, which reads
+    // `ctx` as a `*const T`; the strings are statics.
+    unsafe { Ops::new(table) }
 }
 
 /// # Safety

@@ -3,7 +3,7 @@
 //! registered driver object is `self` in every call
 //! (`FabricRegistration::new(fabric_ops::<T>(..), Arc<T>)`).
 
-use super::client::{driver_of, FabricCmd, FabricTypes, SessionId, TargetHandle};
+use super::client::{driver_of, FabricCmd, FabricTypes, Ops, SessionId, TargetHandle};
 use super::msgout::MsgOut;
 use crate::abi::{CmdDesc, FabricOps, ABI_VERSION};
 use core::ffi::{c_int, c_void, CStr};
@@ -28,9 +28,9 @@ pub trait FabricDriver: FabricTypes {
     fn lun_changed(&self, tgt: &Self::Target, session: SessionId, lun: u64, added: bool);
 }
 
-/// Builds the ops table for `T` (its `ctx` is set at registration).
-pub const fn fabric_ops<T: FabricDriver>(name: &'static CStr, flags: u32, help: &'static CStr) -> FabricOps {
-    FabricOps {
+/// Builds the ops table for `T` (its `ctx`, a `T`, is set at registration).
+pub const fn fabric_ops<T: FabricDriver>(name: &'static CStr, flags: u32, help: &'static CStr) -> Ops<FabricOps, T> {
+    let table = FabricOps {
         abi_version: ABI_VERSION,
         struct_size: core::mem::size_of::<FabricOps>() as u32,
         name: name.as_ptr(),
@@ -46,7 +46,11 @@ pub const fn fabric_ops<T: FabricDriver>(name: &'static CStr, flags: u32, help: 
         xmit_response: Some(xmit_response::<T>),
         luns_changed: Some(lun_changed::<T>),
         tmf_done: Some(super::client::tmf_done_wakes_waiter),
-    }
+    };
+    // SAFETY: every callback above is this adapter's for `T`, which reads
+    // `ctx` as a `*const T` (`tmf_done_wakes_waiter` ignores it); the
+    // strings are statics.
+    unsafe { Ops::new(table) }
 }
 
 /// # Safety

@@ -45,6 +45,8 @@ export! {
     rscst_kunit_raw_tier_malformed_answers_become_internal_failures => raw_tier_malformed_answers_become_internal_failures,
     rscst_kunit_raw_tier_gets_write_data_for_unknown_cdbs => raw_tier_gets_write_data_for_unknown_cdbs,
     rscst_kunit_commands_carry_their_session_context => commands_carry_their_session_context,
+    rscst_kunit_raw_tier_read_only_lun_refuses_writes => raw_tier_read_only_lun_refuses_writes,
+    rscst_kunit_raw_tier_large_unknown_cdb_from_softirq => raw_tier_large_unknown_cdb_from_softirq,
 }
 
 #[no_mangle]
