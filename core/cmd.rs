@@ -21,7 +21,7 @@ use crate::scsi::emulate::{emulate_disk, Action, MAX_RESPONSE_LEN};
 use crate::scsi::sense::Sense;
 use crate::scsi::status;
 use crate::session::Session;
-use crate::sys::ops::{defer, CmdPtr, DataBuf, ExecActive, ExecCall, RawAnswer, SessionRef};
+use crate::sys::ops::{defer, CmdPtr, DataBuf, DevContext, ExecActive, ExecCall, HandlerRef, RawAnswer, SessionRef};
 use crate::sys::sg::SgList;
 use crate::sys::work::{current_cpu, WorkItem};
 use core::mem::ManuallyDrop;
@@ -440,25 +440,52 @@ fn ready(mut cmd: CmdPtr, frame: Frame) {
     if exec_here(frame.ctx, m.dev.handler.ops.exec_atomic(), busy) {
         offer_raw(cmd, frame)
     } else {
-        defer(cmd, thread_queue)
+        defer_handler_call(cmd, busy)
     }
 }
 
-/// Hands the command to the raw SCSI tier; emulates it if declined.
-fn offer_raw(mut cmd: CmdPtr, frame: Frame) {
+/// Hands a handler call that may not run here to a thread of its device:
+/// one on this CPU when the device is idle, else any of its unbound queue.
+fn defer_handler_call(cmd: CmdPtr, busy: bool) {
+    if busy {
+        defer(cmd, thread_queue)
+    } else {
+        defer(cmd, idle_queue)
+    }
+}
+
+/// The device's per-CPU queue (see `Device::idle_queue`).
+fn idle_queue(c: &Cmd) -> &crate::sys::work::Workqueue {
+    match c.mapped.as_ref() {
+        Some(m) => &m.dev.idle_queue,
+        None => thread_queue(c),
+    }
+}
+
+/// Starts execution by the command's handler (state **Executing**): `call`
+/// gets the handler, the device's context and the command. The command may
+/// complete and be freed inside the call, so the device is kept attached
+/// (and its module loaded) until the call returned. None when the command
+/// has no device: answered here (callers only send mapped commands).
+fn run_handler<R>(mut cmd: CmdPtr, frame: Frame, call: impl FnOnce(HandlerRef, DevContext, CmdPtr) -> R) -> Option<R> {
     let c = cmd.get();
     advance(c, Event::Execute { emulated: false });
     let Some(m) = c.mapped.as_ref() else {
-        // `ready` only sends mapped commands here.
         set_check(c, Sense::INTERNAL_TARGET_FAILURE);
         advance(c, Event::ExecDone);
-        return respond(cmd, frame);
+        respond(cmd, frame);
+        return None;
     };
     let (handler, ctx) = (m.dev.handler.ops, m.dev.ctx);
-    // As in `exec`: the device stays attached until the call returned.
     let active = ExecActive::begin(&m.dev);
-    let answer = handler.exec_scsi(ctx, cmd);
+    let r = call(handler, ctx, cmd);
     drop(active);
+    Some(r)
+}
+
+/// Hands the command to the raw SCSI tier; emulates it if declined.
+fn offer_raw(cmd: CmdPtr, frame: Frame) {
+    let Some(answer) = run_handler(cmd, frame, |h, ctx, cmd| h.exec_scsi(ctx, cmd)) else { return };
     match answer {
         RawAnswer::Accepted(Some(cmd)) => respond(cmd, frame),
         RawAnswer::Accepted(None) => {}
@@ -621,7 +648,7 @@ fn dispatch(mut cmd: CmdPtr, frame: Frame, op: u8, lba: u64, blocks: u32, fua: b
         // `ready` just checked for an abort.
         exec(cmd, frame)
     } else {
-        defer(cmd, thread_queue)
+        defer_handler_call(cmd, busy)
     }
 }
 
@@ -656,22 +683,8 @@ pub fn run_deferred(mut cmd: CmdPtr) {
     }
 }
 
-fn exec(mut cmd: CmdPtr, frame: Frame) {
-    let c = cmd.get();
-    advance(c, Event::Execute { emulated: false });
-    let Some(m) = c.mapped.as_ref() else {
-        // `dispatch` only sends mapped commands here.
-        set_check(c, Sense::INTERNAL_TARGET_FAILURE);
-        advance(c, Event::ExecDone);
-        return respond(cmd, frame);
-    };
-    let (handler, ctx) = (m.dev.handler.ops, m.dev.ctx);
-    // The command may complete and be freed inside `exec`; the device must
-    // not be detached (nor its module unloaded) until `exec` has returned.
-    let active = ExecActive::begin(&m.dev);
-    let completed_inline = handler.exec(ctx, cmd);
-    drop(active);
-    if let Some(cmd) = completed_inline {
+fn exec(cmd: CmdPtr, frame: Frame) {
+    if let Some(Some(cmd)) = run_handler(cmd, frame, |h, ctx, cmd| h.exec(ctx, cmd)) {
         // Completed before `exec` returned: go on here, where the frame
         // says whether the fabric may be called.
         respond(cmd, frame)

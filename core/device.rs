@@ -76,6 +76,13 @@ pub struct Device {
     /// Destroyed (after draining) when the device is freed, which happens
     /// in management context only (see `DeviceRef`).
     pub queue: Workqueue,
+    /// Where a handler call of a command that found the device idle runs:
+    /// on the CPU that queued it (`rscst_<name>.idle`, per-CPU), a local
+    /// wake-up instead of a thread on another CPU, which is what a queue
+    /// depth of one waits for. A busy device spreads its commands over
+    /// `queue`. At most about one command of the device is in it at a
+    /// time, so a hung backing store still stalls only its own LUNs.
+    pub idle_queue: Workqueue,
     #[pin]
     sysfs: Mutex<DeviceSysfs>,
 }
@@ -249,6 +256,13 @@ impl Teardown for Device {
     }
 }
 
+/// Allocates the workqueue `rscst_<device><suffix>` of kind `kind`.
+fn device_queue(device: &str, suffix: &str, kind: QueueKind) -> Result<Workqueue> {
+    let qname = CString::try_from_fmt(fmt!("rscst_{}{}", device, suffix))?;
+    let qname = core::ffi::CStr::from_bytes_with_nul(qname.as_bytes_with_nul()).map_err(|_| EINVAL)?;
+    Workqueue::new(qname, kind)
+}
+
 fn check_setup(s: &crate::abi::DeviceSetup) -> Result<Geometry, &'static str> {
     let bs = s.block_size;
     if !(512..=4096).contains(&bs) || !bs.is_power_of_two() {
@@ -300,12 +314,9 @@ pub fn add(
     };
     let hash = name_hash(name.as_bytes());
     let ctx = backend.context();
-    let queue = CString::try_from_fmt(fmt!("rscst_{}", name))
-        .and_then(|qname| {
-            let qname = core::ffi::CStr::from_bytes_with_nul(qname.as_bytes_with_nul()).map_err(|_| EINVAL)?;
-            Workqueue::new(qname, QueueKind::Blocking { max_active: DEVICE_THREADS })
-        });
-    let queue = match queue {
+    let queues = device_queue(name, "", QueueKind::Blocking { max_active: DEVICE_THREADS })
+        .and_then(|q| Ok((q, device_queue(name, ".idle", QueueKind::PerCpu)?)));
+    let (queue, idle_queue) = match queues {
         Ok(q) => q,
         Err(e) => {
             handler.ops.detach(backend);
@@ -328,6 +339,7 @@ pub fn add(
                     dying: AtomicBool::new(false),
                     exec_active: AtomicU32::new(0),
                     queue,
+                    idle_queue,
                     sysfs <- new_mutex!(DeviceSysfs {
                         handler_link: None,
                         attrs: KVec::new(),

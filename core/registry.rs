@@ -13,7 +13,8 @@
 //! listed before it): `Core::reg` -> `Target::sessions` -> `Target::groups`
 //! -> `Group::inner` -> the sysfs mutexes (`Handler::sysfs`,
 //! `Device::sysfs`, `LunSet::sysfs`, `Target::sysfs`, `Session::sysfs`) ->
-//! `Session::inflight`. `Core::last` and `Sgv::pools` are taken alone. A
+//! `Session::inflight`. `Core::last`, `Sgv::pools` and each CPU's `Sgv::cpus`
+//! lock are taken alone (never two of them at once). A
 //! session's group and the LUN tables are read under RCU (no lock).
 
 use crate::device::Device;

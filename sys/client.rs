@@ -271,11 +271,52 @@ pub trait FabricTypes: Sized + Send + Sync + 'static {
     type Session: Send + Sync;
 }
 
-/// A command a handler owns between `exec` and `complete`.
+/// A command a handler owns (the part the block and raw tiers share). A
+/// handler must complete every command it got; one it drops is completed
+/// here with HARDWARE ERROR / INTERNAL TARGET FAILURE, so that nothing
+/// waits for it forever.
 ///
 /// # Invariants
-/// Points to a live command the core handed to this handler's `exec`.
-pub struct IoCmd(NonNull<CmdDesc>);
+/// Points to a live command the core handed to this handler's `exec` or
+/// `exec_scsi`, not completed yet.
+struct HandlerCmd(NonNull<CmdDesc>);
+
+impl HandlerCmd {
+    fn d(&self) -> &CmdDesc {
+        // SAFETY: live and owned by us (invariant).
+        unsafe { self.0.as_ref() }
+    }
+
+    fn sg(&mut self) -> SgList<'_> {
+        let d = self.d();
+        // SAFETY: the buffer belongs to the command until it completes.
+        unsafe { SgList::from_raw(d.sg, d.sg_cnt) }
+    }
+
+    fn is_aborted(&self) -> bool {
+        // SAFETY: a command we own (invariant).
+        unsafe { rscst_cmd_aborted(self.0.as_ptr()) }
+    }
+
+    /// Gives up ownership without completing the command.
+    fn into_raw(self) -> *mut CmdDesc {
+        let p = self.0.as_ptr();
+        core::mem::forget(self);
+        p
+    }
+}
+
+impl Drop for HandlerCmd {
+    fn drop(&mut self) {
+        kernel::pr_err!("handler dropped a command without completing it\n");
+        // SAFETY: ours (invariant), handed back once: `into_raw` forgets
+        // `self`, so this runs only for a handle that was dropped.
+        unsafe { rscst_cmd_exec_done(self.0.as_ptr(), 0x04, 0x44, 0x00) };
+    }
+}
+
+/// A command a handler's block tier owns between `exec` and `complete`.
+pub struct IoCmd(HandlerCmd);
 
 // SAFETY: the handler may complete the command from any thread.
 unsafe impl Send for IoCmd {}
@@ -286,58 +327,49 @@ impl IoCmd {
     /// # Safety
     /// `p` is the command passed to `exec`, not yet completed.
     pub unsafe fn from_raw(p: *mut CmdDesc) -> Option<Self> {
-        NonNull::new(p).map(IoCmd)
-    }
-
-    fn d(&self) -> &CmdDesc {
-        // SAFETY: live and owned by us (invariant).
-        unsafe { self.0.as_ref() }
+        // INVARIANT: per the caller.
+        NonNull::new(p).map(|p| IoCmd(HandlerCmd(p)))
     }
 
     /// [`abi::io_op`] value.
     pub fn op(&self) -> u8 {
-        self.d().io_op
+        self.0.d().io_op
     }
     /// First block.
     pub fn lba(&self) -> u64 {
-        self.d().lba
+        self.0.d().lba
     }
     /// Block count.
     pub fn blocks(&self) -> u32 {
-        self.d().blocks
+        self.0.d().blocks
     }
     /// log2 of the block size.
     pub fn block_shift(&self) -> u32 {
-        self.d().block_shift
+        self.0.d().block_shift
     }
     /// Force unit access.
     pub fn fua(&self) -> bool {
-        self.d().fua != 0
+        self.0.d().fua != 0
     }
     /// The handler's device context (for the adapter, which types it).
     pub fn dev_priv(&self) -> *mut c_void {
-        self.d().dev_priv
+        self.0.d().dev_priv
     }
     /// The data buffer.
     pub fn sg(&mut self) -> SgList<'_> {
-        let d = self.d();
-        // SAFETY: the buffer belongs to the command until it completes.
-        unsafe { SgList::from_raw(d.sg, d.sg_cnt) }
+        self.0.sg()
     }
 
     /// Gives up the handle without completing the command; `from_raw`
     /// takes it back.
     pub fn into_raw(self) -> *mut CmdDesc {
-        let p = self.0.as_ptr();
-        core::mem::forget(self);
-        p
+        self.0.into_raw()
     }
 
     /// Whether a TMF or session loss aborted the command: its I/O may be
     /// skipped (the initiator gets no data and no status for it).
     pub fn is_aborted(&self) -> bool {
-        // SAFETY: a command we own (invariant).
-        unsafe { rscst_cmd_aborted(self.0.as_ptr()) }
+        self.0.is_aborted()
     }
 
     /// Completes the command: GOOD when `sense` is None.
@@ -349,27 +381,9 @@ impl IoCmd {
     }
 }
 
-/// HARDWARE ERROR, INTERNAL TARGET FAILURE: what a command a handler
-/// dropped instead of completing gets.
-const DROPPED: (u8, u8, u8) = (0x04, 0x44, 0x00);
-
-impl Drop for IoCmd {
-    /// A handler must complete every command it got; one it dropped is
-    /// completed here (with an error), so that nothing waits for it forever.
-    fn drop(&mut self) {
-        kernel::pr_err!("handler dropped a command without completing it\n");
-        // SAFETY: ours (invariant), handed back once: `into_raw` and
-        // `complete` forget `self`, so this runs only for a dropped handle.
-        unsafe { rscst_cmd_exec_done(self.0.as_ptr(), DROPPED.0, DROPPED.1, DROPPED.2) };
-    }
-}
-
 /// A command a handler's raw SCSI tier owns between `exec_scsi` and
 /// `complete`: it sees the CDB and answers with any status.
-///
-/// # Invariants
-/// Points to a live command the core handed to this handler's `exec_scsi`.
-pub struct RawCmd(NonNull<CmdDesc>);
+pub struct RawCmd(HandlerCmd);
 
 // SAFETY: the handler may complete the command from any thread.
 unsafe impl Send for RawCmd {}
@@ -380,49 +394,40 @@ impl RawCmd {
     /// # Safety
     /// `p` is the command passed to `exec_scsi`, not yet completed.
     pub unsafe fn from_raw(p: *mut CmdDesc) -> Option<Self> {
-        NonNull::new(p).map(RawCmd)
-    }
-
-    fn d(&self) -> &CmdDesc {
-        // SAFETY: live and owned by us (invariant).
-        unsafe { self.0.as_ref() }
+        // INVARIANT: per the caller.
+        NonNull::new(p).map(|p| RawCmd(HandlerCmd(p)))
     }
 
     /// The CDB.
     pub fn cdb(&self) -> &[u8] {
-        let d = self.d();
+        let d = self.0.d();
         &d.cdb[..usize::from(d.cdb_len).min(d.cdb.len())]
     }
     /// [`abi::dir`] of the data.
     pub fn data_dir(&self) -> u8 {
-        self.d().data_dir
+        self.0.d().data_dir
     }
     /// Bytes the command transfers (the buffer's size).
     pub fn data_len(&self) -> u32 {
-        self.d().data_len
+        self.0.d().data_len
     }
     /// The handler's device context (for the adapter, which types it).
     pub fn dev_priv(&self) -> *mut c_void {
-        self.d().dev_priv
+        self.0.d().dev_priv
     }
     /// The data buffer.
     pub fn sg(&mut self) -> SgList<'_> {
-        let d = self.d();
-        // SAFETY: the buffer belongs to the command until it completes.
-        unsafe { SgList::from_raw(d.sg, d.sg_cnt) }
+        self.0.sg()
     }
     /// Whether a TMF or session loss aborted the command.
     pub fn is_aborted(&self) -> bool {
-        // SAFETY: a command we own (invariant).
-        unsafe { rscst_cmd_aborted(self.0.as_ptr()) }
+        self.0.is_aborted()
     }
 
     /// Gives up the handle without completing the command (the adapter
     /// answers NOT_HANDLED with it).
     pub fn into_raw(self) -> *mut CmdDesc {
-        let p = self.0.as_ptr();
-        core::mem::forget(self);
-        p
+        self.0.into_raw()
     }
 
     /// Completes the command with `status`, `sense` (with CHECK
@@ -432,15 +437,6 @@ impl RawCmd {
         // SAFETY: hands our command back to the core exactly once (self is
         // consumed); `sense` is valid for its length.
         unsafe { rscst_cmd_scsi_done(p, status, sense.as_ptr(), sense.len() as u32, resid) };
-    }
-}
-
-impl Drop for RawCmd {
-    /// As for [`IoCmd`]: a dropped command is completed with an error.
-    fn drop(&mut self) {
-        kernel::pr_err!("handler dropped a command without completing it\n");
-        // SAFETY: as for IoCmd's drop.
-        unsafe { rscst_cmd_exec_done(self.0.as_ptr(), DROPPED.0, DROPPED.1, DROPPED.2) };
     }
 }
 
