@@ -280,7 +280,13 @@ fn parse(c: &mut Cmd) -> Result<bool, Sense> {
     c.mapped = c.session.lookup(c.desc.lun);
     let cdb = match Cdb::decode(&c.desc.cdb[..len]) {
         Ok(cdb) => cdb,
-        Err(_) if c.mapped.as_ref().is_some_and(|m| m.dev.handler.ops.has_exec_scsi()) => return parse_raw(c),
+        // A command the core does not implement goes to a raw tier; a known
+        // one with a bad field gets the decoder's answer.
+        Err(_) if c.mapped.as_ref().is_some_and(|m| m.dev.handler.ops.has_exec_scsi())
+            && crate::scsi::cdb::is_unknown_command(&c.desc.cdb[..len]) =>
+        {
+            return parse_raw(c)
+        }
         Err(sense) => return Err(sense),
     };
     c.cdb = Some(cdb);
@@ -421,12 +427,8 @@ fn ready(mut cmd: CmdPtr, frame: Frame) {
     let raw = c.mapped.as_ref().filter(|m| m.dev.handler.ops.has_exec_scsi());
     let Some(m) = raw else { return emulate(cmd, frame) };
     // The handler is not told that its LUN is read-only: the core refuses
-    // what writes for it, the known writes and any data-out CDB it cannot
-    // decode.
-    let writes = match c.cdb {
-        Some(cdb) => matches!(cdb.op, Op::Write { .. }),
-        None => c.desc.data_dir == dir::WRITE,
-    };
+    // what changes the medium for it (SCST's WRITE_MEDIUM commands).
+    let writes = crate::scsi::cdb::writes_medium(&c.desc.cdb[..usize::from(c.desc.cdb_len)]);
     if writes && (m.read_only || m.dev.geo.read_only) {
         set_check(c, Sense::WRITE_PROTECTED);
         advance(c, Event::Rejected);
@@ -435,7 +437,7 @@ fn ready(mut cmd: CmdPtr, frame: Frame) {
     c.desc.io_op = io_op::SCSI;
     // The residual of a handler that completes with `rscst_cmd_exec_done`
     // (`rscst_cmd_scsi_done` sets its own).
-    c.desc.resid = resid(c.desc.expected_len, u64::from(c.desc.data_len));
+    c.desc.resid = io_resid(c);
     let busy = m.dev.inflight.load(Ordering::Relaxed) > 1;
     if exec_here(frame.ctx, m.dev.handler.ops.exec_atomic(), busy) {
         offer_raw(cmd, frame)
@@ -444,10 +446,24 @@ fn ready(mut cmd: CmdPtr, frame: Frame) {
     }
 }
 
+/// One in this many handler calls deferred while the device was idle goes
+/// to its unbound queue all the same (see [`defer_handler_call`]).
+const IDLE_PROBE: u32 = 16;
+
 /// Hands a handler call that may not run here to a thread of its device:
-/// one on this CPU when the device is idle, else any of its unbound queue.
-fn defer_handler_call(cmd: CmdPtr, busy: bool) {
-    if busy {
+/// any of its unbound queue when the device is busy, so that execution and
+/// completion spread over the CPUs; one on this CPU when it is idle, the
+/// fastest answer to a lone command. But a worker on this CPU may run (and
+/// complete) a command before its submitter sends the next one, so that a
+/// deep queue would find the device idle every time and stay on one CPU:
+/// every `IDLE_PROBE`th idle call goes to the unbound queue, where a deep
+/// queue's next commands find it still in flight, and the device busy.
+fn defer_handler_call(mut cmd: CmdPtr, busy: bool) {
+    let probe = match cmd.get().mapped.as_ref() {
+        Some(m) if !busy => m.dev.idle_calls.fetch_add(1, Ordering::Relaxed) % IDLE_PROBE == IDLE_PROBE - 1,
+        _ => true,
+    };
+    if busy || probe {
         defer(cmd, thread_queue)
     } else {
         defer(cmd, idle_queue)
@@ -738,8 +754,8 @@ pub fn scsi_done(mut cmd: CmdPtr, status: u8, sense: &[u8], handler_resid: i32) 
 /// it (an overflow, reported only when the buffer was filled, as is the
 /// core's own `overflow` of a READ or WRITE longer than the buffer).
 fn raw_resid(expected_len: u32, data_len: u32, overflow: u32, handler_resid: i32) -> i32 {
-    let full = data_len != 0 && data_len == expected_len;
-    if full && handler_resid < 0 {
+    let full = data_len == expected_len;
+    if full && data_len != 0 && handler_resid < 0 {
         return handler_resid;
     }
     let left = u32::try_from(handler_resid).unwrap_or(0).min(data_len);

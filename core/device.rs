@@ -71,13 +71,16 @@ pub struct Device {
     /// Calls into the handler's `exec` that have not returned yet (a
     /// command may be freed before its `exec` call returns).
     pub exec_active: AtomicU32,
+    /// Handler calls deferred while the device was idle (picks the queue:
+    /// see `cmd::defer_handler_call`).
+    pub idle_calls: AtomicU32,
     /// Where the device's commands run when their step may sleep: a queue
     /// per device, so that a hung backing store stalls only its own LUNs.
     /// Destroyed (after draining) when the device is freed, which happens
     /// in management context only (see `DeviceRef`).
     pub queue: Workqueue,
-    /// Where a handler call of a command that found the device idle runs:
-    /// on the CPU that queued it (`rscst_<name>.idle`, per-CPU), a local
+    /// Where most handler calls of commands that found the device idle run:
+    /// on the CPU that queued them (`rscst_<name>.idle`, per-CPU), a local
     /// wake-up instead of a thread on another CPU, which is what a queue
     /// depth of one waits for. A busy device spreads its commands over
     /// `queue`. At most about one command of the device is in it at a
@@ -338,6 +341,7 @@ pub fn add(
                     inflight: AtomicU32::new(0),
                     dying: AtomicBool::new(false),
                     exec_active: AtomicU32::new(0),
+                    idle_calls: AtomicU32::new(0),
                     queue,
                     idle_queue,
                     sysfs <- new_mutex!(DeviceSysfs {

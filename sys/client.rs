@@ -430,6 +430,11 @@ impl RawCmd {
         self.0.into_raw()
     }
 
+    /// The command's address, to tell commands apart.
+    pub fn as_ptr(&self) -> *const CmdDesc {
+        self.0 .0.as_ptr()
+    }
+
     /// Completes the command with `status`, `sense` (with CHECK
     /// CONDITION) and `resid` bytes of `data_len` not transferred.
     pub fn complete(self, status: u8, sense: &[u8], resid: i32) {

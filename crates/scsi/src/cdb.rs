@@ -584,6 +584,51 @@ impl Cdb {
     }
 }
 
+/// Whether a CDB that [`Cdb::decode`] refused is a command the core does
+/// not implement (an opcode, or a service action of SERVICE ACTION IN(16)
+/// or MAINTENANCE IN, it does not know) rather than a known command with a
+/// bad field: a device handler's raw SCSI tier may take the former, the
+/// latter gets the decoder's answer.
+pub fn is_unknown_command(cdb: &[u8]) -> bool {
+    use opcode::*;
+    let Some(&op) = cdb.first() else { return false };
+    if !is_supported_opcode(op) {
+        return true;
+    }
+    let sa = get_u8(cdb, 1) & 0x1F;
+    match op {
+        SERVICE_ACTION_IN_16 => sa != SAI_READ_CAPACITY_16,
+        MAINTENANCE_IN => sa != MI_REPORT_SUPPORTED_OPCODES,
+        _ => false,
+    }
+}
+
+/// Service actions of VARIABLE LENGTH (0x7F) CDBs that write the medium
+/// (SBC-4: WRITE(32), WRITE AND VERIFY(32), WRITE SAME(32), ORWRITE(32),
+/// WRITE ATOMIC(32), WRITE SCATTERED(32), WRITE STREAM(32)).
+const VARIABLE_LENGTH_WRITES: [u16; 7] = [0x000B, 0x000C, 0x000D, 0x000E, 0x000F, 0x0011, 0x0010];
+
+/// Whether a CDB changes the medium of a direct-access device (SBC-4), as
+/// SCST's WRITE_MEDIUM flag says: what a LUN exported read-only refuses
+/// with DATA PROTECT whatever handler serves it. Reservations, log and
+/// mode pages, buffers and diagnostics are not medium changes.
+pub fn writes_medium(cdb: &[u8]) -> bool {
+    use opcode::*;
+    let Some(&op) = cdb.first() else { return false };
+    match op {
+        FORMAT_UNIT | WRITE_6 | WRITE_10 | WRITE_AND_VERIFY_10 | WRITE_SAME_10 | UNMAP
+        | WRITE_12 | WRITE_16 | WRITE_AND_VERIFY_16 | WRITE_SAME_16 | COMPARE_AND_WRITE => true,
+        // WRITE LONG(10), XDWRITE(10), XDWRITEREAD(10), SANITIZE,
+        // ORWRITE(16), WRITE STREAM(16), WRITE ATOMIC(16), WRITE AND
+        // VERIFY(12).
+        0x3F | 0x50 | 0x53 | 0x48 | 0x8B | 0x9A | 0x9C | 0xAE => true,
+        // WRITE LONG(16) is SERVICE ACTION OUT(16) 0x11.
+        0x9F => get_u8(cdb, 1) & 0x1F == 0x11,
+        VARIABLE_LENGTH => VARIABLE_LENGTH_WRITES.contains(&get_be16(cdb, 8)),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::opcode::*;
@@ -1023,5 +1068,69 @@ mod tests {
         let mut other_sa = b;
         other_sa[1] = MI_REPORT_TARGET_PORT_GROUPS;
         assert_eq!(dec(&other_sa), Err(BAD));
+    }
+
+    #[test]
+    fn unknown_commands_are_unknown_opcodes_or_service_actions() {
+        assert!(
+            is_unknown_command(&[0xC0, 0, 0, 0, 0, 0]),
+            "vendor specific"
+        );
+        assert!(
+            is_unknown_command(&[0x5F, 0x01, 0, 0, 0, 0, 0, 0, 0x18, 0]),
+            "PERSISTENT RESERVE OUT"
+        );
+        assert!(
+            is_unknown_command(&[0x9E, 0x12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20, 0, 0]),
+            "GET LBA STATUS"
+        );
+        assert!(
+            !is_unknown_command(&[0x9E, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20, 0, 0]),
+            "READ CAPACITY(16)"
+        );
+        assert!(
+            is_unknown_command(&[0xA3, 0x05, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+            "REPORT IDENTIFYING INFORMATION"
+        );
+        assert!(
+            !is_unknown_command(&[0xA3, 0x0C, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0]),
+            "REPORT SUPPORTED OPERATION CODES"
+        );
+        // READ(10) with NACA set: a known command with a bad field.
+        assert!(!is_unknown_command(&[0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0x04]));
+        assert!(!is_unknown_command(&[]));
+    }
+
+    #[test]
+    fn medium_writes_are_told_from_other_data_out() {
+        for w in [
+            &[0x2A, 0, 0, 0, 0, 0, 0, 0, 1, 0][..],
+            &[0x0A, 0, 0, 0, 1, 0],
+            &[0x93; 16],
+            &[0x42; 10],
+            &[0x04; 6],
+            &[0x48; 10],
+            &[0x89; 16],
+        ] {
+            assert!(writes_medium(w), "{:#x}", w[0]);
+        }
+        let mut write32 = [0u8; 32];
+        write32[0] = 0x7F;
+        write32[9] = 0x0B;
+        assert!(writes_medium(&write32));
+        write32[9] = 0x09; // READ(32)
+        assert!(!writes_medium(&write32));
+        // PERSISTENT RESERVE OUT, WRITE BUFFER, LOG SELECT, SEND DIAGNOSTIC,
+        // MODE SELECT(10), READ(10): not medium changes.
+        for n in [0x5F, 0x3B, 0x4C, 0x1D, 0x55, 0x28] {
+            assert!(!writes_medium(&[n, 0, 0, 0, 0, 0, 0, 0, 0, 0]), "{n:#x}");
+        }
+        assert!(writes_medium(&[
+            0x9F, 0x11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+        ]));
+        assert!(!writes_medium(&[
+            0x9F, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+        ]));
+        assert!(!writes_medium(&[]));
     }
 }

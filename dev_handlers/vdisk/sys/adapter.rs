@@ -66,6 +66,9 @@ pub const fn handler_ops<T: DevHandler>(
     params_help: &'static CStr,
     attr_names: &'static [u8],
 ) -> Ops<HandlerOps, T> {
+    // The core walks the list until an empty name: it must end in one.
+    let n = attr_names.len();
+    assert!(n >= 1 && attr_names[n - 1] == 0 && (n == 1 || attr_names[n - 2] == 0), "attr_names must end with an empty name");
     let table = HandlerOps {
         abi_version: ABI_VERSION,
         struct_size: core::mem::size_of::<HandlerOps>() as u32,
@@ -166,16 +169,24 @@ unsafe extern "C" fn exec<T: DevHandler>(ctx: *mut c_void, cmd: *mut crate::abi:
 /// # Safety
 /// As for `exec`, with the ABI `exec_scsi` contract.
 unsafe extern "C" fn exec_scsi<T: DevHandler>(ctx: *mut c_void, cmd: *mut crate::abi::CmdDesc) -> c_int {
+    let given = cmd;
     // SAFETY: per the ABI `exec_scsi` contract.
     let Some(cmd) = (unsafe { RawCmd::from_raw(cmd) }) else { return scsi_exec::NOT_HANDLED };
     // SAFETY: as in `exec`.
     let (h, dev) = unsafe { (driver_of::<T>(ctx), &*cmd.dev_priv().cast::<T::Dev>()) };
     match h.exec_scsi(dev, cmd) {
         Ok(()) => scsi_exec::ACCEPTED,
-        Err(back) => {
-            // Declined: the command is the core's again.
+        // Declined: the command is the core's again.
+        Err(back) if core::ptr::eq(back.as_ptr(), given) => {
             let _ = back.into_raw();
             scsi_exec::NOT_HANDLED
+        }
+        Err(other) => {
+            // Gave back another command (one it had kept) and kept this
+            // one: this one stays the handler's; the other is completed
+            // with an error by its drop.
+            drop(other);
+            scsi_exec::ACCEPTED
         }
     }
 }
