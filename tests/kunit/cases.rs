@@ -475,8 +475,15 @@ pub fn raw_tier_answers_any_status_sense_and_residual() -> TestResult {
     ensure(r.sense_len.load(Ordering::Relaxed) == 0, c"sense sent with RESERVATION CONFLICT")?;
     let r = response(with_session(1, |s| send(s, LUN_RAW, &[0u8; 6], dir::NONE, 0, false))?)?;
     ensure(r.status.load(Ordering::Relaxed) == scsi_status::CHECK_CONDITION, c"the core answered TEST UNIT READY instead of the raw tier")?;
-    check_sense(r, &fakes::BECOMING_READY, c"the raw tier's fixed sense changed on the way")
+    check_sense(r, &fakes::BECOMING_READY, c"the raw tier's fixed sense changed on the way")?;
+    // A command the core knows, with a bad field (NACA), is the core's to
+    // refuse: it never reaches the raw tier.
+    let r = response(with_session(1, |s| send(s, LUN_RAW, &[0, 0, 0, 0, 0, 0x04], dir::NONE, 0, false))?)?;
+    check_sense(r, &INVALID_FIELD, c"a known CDB with a bad field reached the raw tier")
 }
+
+/// ILLEGAL REQUEST, INVALID FIELD IN CDB (fixed format).
+const INVALID_FIELD: [u8; 18] = [0x70, 0, 0x05, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x24, 0, 0, 0, 0, 0];
 
 /// What the raw tier declines, the core emulates: INQUIRY, a READ that then
 /// reaches the block tier, and an opcode nobody knows (INVALID COMMAND
@@ -522,14 +529,22 @@ pub fn raw_tier_gets_write_data_for_unknown_cdbs() -> TestResult {
 /// DATA PROTECT, WRITE PROTECTED (fixed format).
 const WRITE_PROTECTED: [u8; 18] = [0x70, 0, 0x07, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x27, 0, 0, 0, 0, 0];
 
-/// On a LUN exported read-only, the core refuses writes before the raw
-/// tier sees them (a WRITE, and a data-out CDB it cannot decode), and
-/// hands the rest on.
+/// On a LUN exported read-only, the core refuses what changes the medium
+/// before the raw tier sees it (a WRITE, a WRITE SAME(16) without data,
+/// which the core does not implement), and hands the rest on, data-out
+/// included (a vendor command with data, RESERVATION CONFLICT).
 pub fn raw_tier_read_only_lun_refuses_writes() -> TestResult {
     let r = response(with_session(1, |s| send(s, LUN_RAW_RO, &write10(9), dir::WRITE, 512, false))?)?;
     check_sense(r, &WRITE_PROTECTED, c"a WRITE to a read-only raw-tier LUN was not refused")?;
+    let mut write_same = [0u8; 16];
+    write_same[0] = 0x93;
+    write_same[1] = 0x01; // NDOB: no data-out buffer
+    write_same[13] = 8;
+    let r = response(with_session(1, |s| send(s, LUN_RAW_RO, &write_same, dir::NONE, 0, false))?)?;
+    check_sense(r, &WRITE_PROTECTED, c"WRITE SAME without data to a read-only raw-tier LUN was not refused")?;
+    fakes::WRITE_BYTE.store(0x3c, Ordering::Release);
     let r = response(with_session(1, |s| send(s, LUN_RAW_RO, &vendor(raw_op::CHECK_WRITE, 512), dir::WRITE, 512, false))?)?;
-    check_sense(r, &WRITE_PROTECTED, c"unknown data-out to a read-only raw-tier LUN was not refused")?;
+    ensure(r.status.load(Ordering::Relaxed) == GOOD, c"a vendor data-out command did not reach the raw tier")?;
     let r = response(with_session(1, |s| send(s, LUN_RAW_RO, &vendor(raw_op::CONFLICT, 0), dir::NONE, 0, false))?)?;
     ensure(r.status.load(Ordering::Relaxed) == scsi_status::RESERVATION_CONFLICT, c"a no-data CDB did not reach the raw tier")
 }
