@@ -442,39 +442,7 @@ fn ready(mut cmd: CmdPtr, frame: Frame) {
     if exec_here(frame.ctx, m.dev.handler.ops.exec_atomic(), busy) {
         offer_raw(cmd, frame)
     } else {
-        defer_handler_call(cmd, busy)
-    }
-}
-
-/// One in this many handler calls deferred while the device was idle goes
-/// to its unbound queue all the same (see [`defer_handler_call`]).
-const IDLE_PROBE: u32 = 16;
-
-/// Hands a handler call that may not run here to a thread of its device:
-/// any of its unbound queue when the device is busy, so that execution and
-/// completion spread over the CPUs; one on this CPU when it is idle, the
-/// fastest answer to a lone command. But a worker on this CPU may run (and
-/// complete) a command before its submitter sends the next one, so that a
-/// deep queue would find the device idle every time and stay on one CPU:
-/// every `IDLE_PROBE`th idle call goes to the unbound queue, where a deep
-/// queue's next commands find it still in flight, and the device busy.
-fn defer_handler_call(mut cmd: CmdPtr, busy: bool) {
-    let probe = match cmd.get().mapped.as_ref() {
-        Some(m) if !busy => m.dev.idle_calls.fetch_add(1, Ordering::Relaxed) % IDLE_PROBE == IDLE_PROBE - 1,
-        _ => true,
-    };
-    if busy || probe {
         defer(cmd, thread_queue)
-    } else {
-        defer(cmd, idle_queue)
-    }
-}
-
-/// The device's per-CPU queue (see `Device::idle_queue`).
-fn idle_queue(c: &Cmd) -> &crate::sys::work::Workqueue {
-    match c.mapped.as_ref() {
-        Some(m) => &m.dev.idle_queue,
-        None => thread_queue(c),
     }
 }
 
@@ -664,7 +632,7 @@ fn dispatch(mut cmd: CmdPtr, frame: Frame, op: u8, lba: u64, blocks: u32, fua: b
         // `ready` just checked for an abort.
         exec(cmd, frame)
     } else {
-        defer_handler_call(cmd, busy)
+        defer(cmd, thread_queue)
     }
 }
 

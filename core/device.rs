@@ -71,21 +71,11 @@ pub struct Device {
     /// Calls into the handler's `exec` that have not returned yet (a
     /// command may be freed before its `exec` call returns).
     pub exec_active: AtomicU32,
-    /// Handler calls deferred while the device was idle (picks the queue:
-    /// see `cmd::defer_handler_call`).
-    pub idle_calls: AtomicU32,
     /// Where the device's commands run when their step may sleep: a queue
     /// per device, so that a hung backing store stalls only its own LUNs.
     /// Destroyed (after draining) when the device is freed, which happens
     /// in management context only (see `DeviceRef`).
     pub queue: Workqueue,
-    /// Where most handler calls of commands that found the device idle run:
-    /// on the CPU that queued them (`rscst_<name>.idle`, per-CPU), a local
-    /// wake-up instead of a thread on another CPU, which is what a queue
-    /// depth of one waits for. A busy device spreads its commands over
-    /// `queue`. At most about one command of the device is in it at a
-    /// time, so a hung backing store still stalls only its own LUNs.
-    pub idle_queue: Workqueue,
     #[pin]
     sysfs: Mutex<DeviceSysfs>,
 }
@@ -259,9 +249,9 @@ impl Teardown for Device {
     }
 }
 
-/// Allocates the workqueue `rscst_<device><suffix>` of kind `kind`.
-fn device_queue(device: &str, suffix: &str, kind: QueueKind) -> Result<Workqueue> {
-    let qname = CString::try_from_fmt(fmt!("rscst_{}{}", device, suffix))?;
+/// Allocates the device's workqueue `rscst_<device>` of kind `kind`.
+fn device_queue(device: &str, kind: QueueKind) -> Result<Workqueue> {
+    let qname = CString::try_from_fmt(fmt!("rscst_{}", device))?;
     let qname = core::ffi::CStr::from_bytes_with_nul(qname.as_bytes_with_nul()).map_err(|_| EINVAL)?;
     Workqueue::new(qname, kind)
 }
@@ -317,9 +307,8 @@ pub fn add(
     };
     let hash = name_hash(name.as_bytes());
     let ctx = backend.context();
-    let queues = device_queue(name, "", QueueKind::Blocking { max_active: DEVICE_THREADS })
-        .and_then(|q| Ok((q, device_queue(name, ".idle", QueueKind::PerCpu)?)));
-    let (queue, idle_queue) = match queues {
+    let queue = device_queue(name, QueueKind::Blocking { max_active: DEVICE_THREADS });
+    let queue = match queue {
         Ok(q) => q,
         Err(e) => {
             handler.ops.detach(backend);
@@ -341,9 +330,7 @@ pub fn add(
                     inflight: AtomicU32::new(0),
                     dying: AtomicBool::new(false),
                     exec_active: AtomicU32::new(0),
-                    idle_calls: AtomicU32::new(0),
                     queue,
-                    idle_queue,
                     sysfs <- new_mutex!(DeviceSysfs {
                         handler_link: None,
                         attrs: KVec::new(),

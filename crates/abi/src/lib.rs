@@ -326,14 +326,16 @@ pub struct HandlerOps {
     pub exec: Option<unsafe extern "C" fn(ctx: *mut c_void, cmd: *mut CmdDesc)>,
     /// The raw SCSI tier (optional): called for each command of the device
     /// the core did not refuse (unknown LUN, a bad field in a CDB it
-    /// decodes, a write to a read-only LUN, an abort), once its write data
+    /// implements, a medium change on a read-only LUN, an abort), once its
+    /// write data
     /// arrived and before the core emulates anything, with `cmd.io_op` ==
     /// [`io_op::SCSI`]. The handler reads `cdb`, `data_dir`, `data_len` and
     /// the buffer, and either answers [`scsi_exec::ACCEPTED`] and completes
     /// the command with `rscst_cmd_scsi_done` (any status, sense, residual),
     /// or answers [`scsi_exec::NOT_HANDLED`] without having touched it (nor
     /// its buffer), and never completes it then. Any other answer is logged
-    /// and taken as ACCEPTED. CDBs the core cannot decode reach it too,
+    /// and taken as ACCEPTED. Commands the core does not implement reach it
+    /// too,
     /// with the fabric's expected direction and length (not bidirectional,
     /// at most [`MAX_TRANSFER_BYTES`]). Contexts and the rule on completing
     /// inside the call are those of `exec`.
