@@ -442,7 +442,57 @@ fn ready(mut cmd: CmdPtr, frame: Frame) {
     if exec_here(frame.ctx, m.dev.handler.ops.exec_atomic(), busy) {
         offer_raw(cmd, frame)
     } else {
+        defer_handler_call(cmd, busy)
+    }
+}
+
+/// Idle handler calls that still go to the unbound queue after the device
+/// last saw a deep queue.
+const DEEP_CREDIT: u32 = 256;
+/// One in this many idle handler calls of a device that has not seen a deep
+/// queue lately goes to the unbound queue all the same.
+const IDLE_PROBE: u32 = 16;
+
+/// Hands a handler call that may not run here to a thread of its device.
+///
+/// A busy device (another command in flight) spreads its commands over its
+/// unbound queue, so that execution and completion share the CPUs. An idle
+/// one answers fastest from a worker on this CPU (its per-CPU queue). But
+/// such a worker may run, and complete, a command before its submitter
+/// sends the next, so that a deep queue would find the device idle every
+/// time and stay on one CPU. Hence: after a busy call, the next
+/// `DEEP_CREDIT` idle calls go to the unbound queue too; and with no credit
+/// left, one in `IDLE_PROBE` still does, so that a deep queue's next
+/// command finds it in flight, the device busy, and the credit renewed.
+fn defer_handler_call(mut cmd: CmdPtr, busy: bool) {
+    let Some(m) = cmd.get().mapped.as_ref() else { return defer(cmd, thread_queue) };
+    let dev = &m.dev;
+    let unbound = if busy {
+        if dev.deep_credit.load(Ordering::Relaxed) != DEEP_CREDIT {
+            dev.deep_credit.store(DEEP_CREDIT, Ordering::Relaxed);
+        }
+        true
+    } else {
+        let credit = dev.deep_credit.load(Ordering::Relaxed);
+        if credit > 0 {
+            dev.deep_credit.store(credit - 1, Ordering::Relaxed);
+            true
+        } else {
+            dev.idle_calls.fetch_add(1, Ordering::Relaxed) % IDLE_PROBE == IDLE_PROBE - 1
+        }
+    };
+    if unbound {
         defer(cmd, thread_queue)
+    } else {
+        defer(cmd, idle_queue)
+    }
+}
+
+/// The device's per-CPU queue (see `Device::idle_queue`).
+fn idle_queue(c: &Cmd) -> &crate::sys::work::Workqueue {
+    match c.mapped.as_ref() {
+        Some(m) => &m.dev.idle_queue,
+        None => thread_queue(c),
     }
 }
 
@@ -632,7 +682,7 @@ fn dispatch(mut cmd: CmdPtr, frame: Frame, op: u8, lba: u64, blocks: u32, fua: b
         // `ready` just checked for an abort.
         exec(cmd, frame)
     } else {
-        defer(cmd, thread_queue)
+        defer_handler_call(cmd, busy)
     }
 }
 

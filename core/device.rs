@@ -76,6 +76,19 @@ pub struct Device {
     /// Destroyed (after draining) when the device is freed, which happens
     /// in management context only (see `DeviceRef`).
     pub queue: Workqueue,
+    /// Where a handler call of a command that found the device idle runs
+    /// while the device has not seen a deep queue lately: on the CPU that
+    /// queued it (`rscst_<name>.idle`, per-CPU), a local wake-up instead
+    /// of a thread on another CPU, which is what a queue depth of one waits
+    /// for (see `cmd::defer_handler_call`). At most about one command of
+    /// the device is in it at a time, so a hung backing store still stalls
+    /// only its own LUNs.
+    pub idle_queue: Workqueue,
+    /// Idle handler calls still to send to `queue` since the device last
+    /// saw a deep queue.
+    pub deep_credit: AtomicU32,
+    /// Idle handler calls so far (every 16th probes `queue`).
+    pub idle_calls: AtomicU32,
     #[pin]
     sysfs: Mutex<DeviceSysfs>,
 }
@@ -249,9 +262,9 @@ impl Teardown for Device {
     }
 }
 
-/// Allocates the device's workqueue `rscst_<device>` of kind `kind`.
-fn device_queue(device: &str, kind: QueueKind) -> Result<Workqueue> {
-    let qname = CString::try_from_fmt(fmt!("rscst_{}", device))?;
+/// Allocates the workqueue `rscst_<device><suffix>` of kind `kind`.
+fn device_queue(device: &str, suffix: &str, kind: QueueKind) -> Result<Workqueue> {
+    let qname = CString::try_from_fmt(fmt!("rscst_{}{}", device, suffix))?;
     let qname = core::ffi::CStr::from_bytes_with_nul(qname.as_bytes_with_nul()).map_err(|_| EINVAL)?;
     Workqueue::new(qname, kind)
 }
@@ -307,8 +320,9 @@ pub fn add(
     };
     let hash = name_hash(name.as_bytes());
     let ctx = backend.context();
-    let queue = device_queue(name, QueueKind::Blocking { max_active: DEVICE_THREADS });
-    let queue = match queue {
+    let queues = device_queue(name, "", QueueKind::Blocking { max_active: DEVICE_THREADS })
+        .and_then(|q| Ok((q, device_queue(name, ".idle", QueueKind::PerCpu)?)));
+    let (queue, idle_queue) = match queues {
         Ok(q) => q,
         Err(e) => {
             handler.ops.detach(backend);
@@ -331,6 +345,9 @@ pub fn add(
                     dying: AtomicBool::new(false),
                     exec_active: AtomicU32::new(0),
                     queue,
+                    idle_queue,
+                    deep_credit: AtomicU32::new(0),
+                    idle_calls: AtomicU32::new(0),
                     sysfs <- new_mutex!(DeviceSysfs {
                         handler_link: None,
                         attrs: KVec::new(),
