@@ -438,9 +438,19 @@ fn ready(mut cmd: CmdPtr, frame: Frame) {
     // The residual of a handler that completes with `rscst_cmd_exec_done`
     // (`rscst_cmd_scsi_done` sets its own).
     c.desc.resid = io_resid(c);
-    let busy = m.dev.inflight.load(Ordering::Relaxed) > 1;
-    if exec_here(frame.ctx, m.dev.handler.ops.exec_atomic(), busy) {
-        offer_raw(cmd, frame)
+    let atomic_ok = m.dev.handler.ops.exec_atomic();
+    call_here_or_defer(cmd, frame, atomic_ok, offer_raw)
+}
+
+/// Runs `call` (a call into the command's handler) here if
+/// `exec_here` allows it, else defers it to the device's threads
+/// ([`defer_handler_call`]; the worker comes back to `call` through
+/// `run_deferred`).
+fn call_here_or_defer(mut cmd: CmdPtr, frame: Frame, atomic_ok: bool, call: fn(CmdPtr, Frame)) {
+    // This command holds one count: more means others are in flight.
+    let busy = cmd.get().mapped.as_ref().is_some_and(|m| m.dev.inflight.load(Ordering::Relaxed) > 1);
+    if exec_here(frame.ctx, atomic_ok, busy) {
+        call(cmd, frame)
     } else {
         defer_handler_call(cmd, busy)
     }
@@ -664,26 +674,21 @@ fn dispatch(mut cmd: CmdPtr, frame: Frame, op: u8, lba: u64, blocks: u32, fua: b
     }
     let atomic_ok = m.dev.handler.ops.exec_atomic();
     let bytes = u64::from(blocks) << c.desc.block_shift;
+    let stats = c.session.stats.local();
     match op {
         io_op::READ => {
-            c.session.stats.local().read_cmds.fetch_add(1, Ordering::Relaxed);
-            c.session.stats.local().read_bytes.fetch_add(bytes, Ordering::Relaxed);
+            stats.read_cmds.fetch_add(1, Ordering::Relaxed);
+            stats.read_bytes.fetch_add(bytes, Ordering::Relaxed);
         }
         io_op::WRITE => {
-            c.session.stats.local().write_cmds.fetch_add(1, Ordering::Relaxed);
-            c.session.stats.local().write_bytes.fetch_add(bytes, Ordering::Relaxed);
+            stats.write_cmds.fetch_add(1, Ordering::Relaxed);
+            stats.write_bytes.fetch_add(bytes, Ordering::Relaxed);
         }
         _ => {}
     }
     c.desc.resid = io_resid(c);
-    // This command holds one count: more means others are in flight.
-    let busy = m.dev.inflight.load(Ordering::Relaxed) > 1;
-    if exec_here(frame.ctx, atomic_ok, busy) {
-        // `ready` just checked for an abort.
-        exec(cmd, frame)
-    } else {
-        defer_handler_call(cmd, busy)
-    }
+    // `ready` just checked for an abort.
+    call_here_or_defer(cmd, frame, atomic_ok, exec)
 }
 
 /// A deferred step, in a workqueue thread: what runs depends on where the
@@ -731,7 +736,13 @@ pub fn exec_done(mut cmd: CmdPtr, sense: Sense) {
     if sense.key != 0 {
         set_check(c, sense);
     }
-    advance(c, Event::ExecDone);
+    handler_finished(cmd)
+}
+
+/// A handler completed the command (its status set): it goes on here, or
+/// in the handler call still running if it completed inside it.
+fn handler_finished(mut cmd: CmdPtr) {
+    advance(cmd.get(), Event::ExecDone);
     if let Some(cmd) = cmd.completed_by_handler() {
         respond(cmd, callback_frame())
     }
@@ -760,10 +771,7 @@ pub fn scsi_done(mut cmd: CmdPtr, status: u8, sense: &[u8], handler_resid: i32) 
         }
         c.desc.resid = raw_resid(c.desc.expected_len, c.desc.data_len, c.overflow, handler_resid);
     }
-    advance(c, Event::ExecDone);
-    if let Some(cmd) = cmd.completed_by_handler() {
-        respond(cmd, callback_frame())
-    }
+    handler_finished(cmd)
 }
 
 /// The residual the initiator gets when the raw tier left `handler_resid`
