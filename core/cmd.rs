@@ -14,6 +14,7 @@
 
 use crate::abi::{dir, io_op, CmdDesc, MAX_CDB_LEN, MAX_TRANSFER_BYTES, SENSE_BUF_LEN};
 use crate::lifecycle::{exec_here, may_call_fabric, Context, Event, Frame, State};
+use crate::device::Device;
 use crate::lun::Mapped;
 use crate::scsi::cdb::{Cdb, DataDir, Op};
 use crate::scsi::device::DeviceParams;
@@ -442,60 +443,55 @@ fn ready(mut cmd: CmdPtr, frame: Frame) {
     call_here_or_defer(cmd, frame, atomic_ok, offer_raw)
 }
 
-/// Runs `call` (a call into the command's handler) here if
-/// `exec_here` allows it, else defers it to the device's threads
-/// ([`defer_handler_call`]; the worker comes back to `call` through
+/// Runs `call` (a call into the command's handler) here if `exec_here`
+/// allows it, else defers it to a thread of the device: its unbound queue
+/// in the deep regime, its per-CPU queue in the shallow one
+/// ([`in_deep_regime`]; the worker comes back to `call` through
 /// `run_deferred`).
 fn call_here_or_defer(mut cmd: CmdPtr, frame: Frame, atomic_ok: bool, call: fn(CmdPtr, Frame)) {
-    // This command holds one count: more means others are in flight.
-    let busy = cmd.get().mapped.as_ref().is_some_and(|m| m.dev.inflight.load(Ordering::Relaxed) > 1);
-    if exec_here(frame.ctx, atomic_ok, busy) {
-        call(cmd, frame)
-    } else {
-        defer_handler_call(cmd, busy)
+    if exec_here(frame.ctx, atomic_ok) {
+        return call(cmd, frame);
     }
-}
-
-/// Idle handler calls that still go to the unbound queue after the device
-/// last saw a deep queue.
-const DEEP_CREDIT: u32 = 256;
-/// One in this many idle handler calls of a device that has not seen a deep
-/// queue lately goes to the unbound queue all the same.
-const IDLE_PROBE: u32 = 16;
-
-/// Hands a handler call that may not run here to a thread of its device.
-///
-/// A busy device (another command in flight) spreads its commands over its
-/// unbound queue, so that execution and completion share the CPUs. An idle
-/// one answers fastest from a worker on this CPU (its per-CPU queue). But
-/// such a worker may run, and complete, a command before its submitter
-/// sends the next, so that a deep queue would find the device idle every
-/// time and stay on one CPU. Hence: after a busy call, the next
-/// `DEEP_CREDIT` idle calls go to the unbound queue too; and with no credit
-/// left, one in `IDLE_PROBE` still does, so that a deep queue's next
-/// command finds it in flight, the device busy, and the credit renewed.
-fn defer_handler_call(mut cmd: CmdPtr, busy: bool) {
-    let Some(m) = cmd.get().mapped.as_ref() else { return defer(cmd, thread_queue) };
-    let dev = &m.dev;
-    let unbound = if busy {
-        if dev.deep_credit.load(Ordering::Relaxed) != DEEP_CREDIT {
-            dev.deep_credit.store(DEEP_CREDIT, Ordering::Relaxed);
-        }
-        true
-    } else {
-        let credit = dev.deep_credit.load(Ordering::Relaxed);
-        if credit > 0 {
-            dev.deep_credit.store(credit - 1, Ordering::Relaxed);
-            true
-        } else {
-            dev.idle_calls.fetch_add(1, Ordering::Relaxed) % IDLE_PROBE == IDLE_PROBE - 1
-        }
-    };
-    if unbound {
+    if cmd.get().mapped.as_ref().is_none_or(|m| in_deep_regime(&m.dev)) {
         defer(cmd, thread_queue)
     } else {
         defer(cmd, idle_queue)
     }
+}
+
+/// Idle handler calls that still count as deep after the device last saw
+/// a deep queue.
+const DEEP_CREDIT: u32 = 256;
+/// One in this many idle handler calls of a device that has not seen a deep
+/// queue lately counts as deep all the same.
+const IDLE_PROBE: u32 = 16;
+
+/// Whether a handler call that has to go to a thread belongs to the
+/// device's deep regime (spread over the CPUs by its unbound queue) rather
+/// than its shallow one (answered fastest by a worker on this CPU, its
+/// per-CPU queue).
+///
+/// A busy device (another command in flight) is deep. But a shallow call
+/// may complete its command before the submitter sends the next, so that a
+/// deep queue would find the device idle every time and stay on one CPU.
+/// Hence: after a busy call, the next `DEEP_CREDIT` idle calls are deep
+/// too; and with no credit left, one in `IDLE_PROBE` still is, so that a
+/// deep queue's next command finds it in flight, the device busy, and the
+/// credit renewed.
+fn in_deep_regime(dev: &Device) -> bool {
+    // This command holds one count: more means others are in flight.
+    if dev.inflight.load(Ordering::Relaxed) > 1 {
+        if dev.deep_credit.load(Ordering::Relaxed) != DEEP_CREDIT {
+            dev.deep_credit.store(DEEP_CREDIT, Ordering::Relaxed);
+        }
+        return true;
+    }
+    let credit = dev.deep_credit.load(Ordering::Relaxed);
+    if credit > 0 {
+        dev.deep_credit.store(credit - 1, Ordering::Relaxed);
+        return true;
+    }
+    dev.idle_calls.fetch_add(1, Ordering::Relaxed) % IDLE_PROBE == IDLE_PROBE - 1
 }
 
 /// The device's per-CPU queue (see `Device::idle_queue`).

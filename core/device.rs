@@ -80,7 +80,7 @@ pub struct Device {
     /// while the device has not seen a deep queue lately: on the CPU that
     /// queued it (`rscst_<name>.idle`, per-CPU), a local wake-up instead
     /// of a thread on another CPU, which is what a queue depth of one waits
-    /// for (see `cmd::defer_handler_call`). At most about one command of
+    /// for (see `cmd::in_deep_regime`). At most about one command of
     /// the device is in it at a time, so a hung backing store still stalls
     /// only its own LUNs.
     pub idle_queue: Workqueue,

@@ -5,8 +5,9 @@
 # - iodepth 32, 1 job: null_blk, scsi_debug (fake_rw=1, delay=0: a SCSI host
 #   that completes inside queuecommand), rscst_local + vdisk_nullio, LIO
 #   tcm_loop + rd_mcp (rd_nullio=1);
-# - iodepth 32, 2 jobs: rscst_local + vdisk_nullio, LIO tcm_loop + rd_mcp;
-# - iodepth 1: the median completion latency of the same two;
+# - iodepth 32, 2 jobs: rscst_local + vdisk_nullio, LIO tcm_loop + rd_mcp,
+#   scsi_debug;
+# - iodepth 1: the median completion latency of the same three;
 # - iodepth 32, 1 job: rscst_local + vdisk_fileio and LIO tcm_loop + fileio
 #   on the same tmpfs file.
 # Writes /mnt/out/bench.json: {"scenario": [value, ...], ...} (IOPS, or
@@ -90,8 +91,8 @@ for d in "$NULLB" "$SDBG" "$RSCST" "$LIO" "$RSCST_FILE" "$LIO_FILE"; do
 	fi
 done
 
-SCENARIOS="null_blk scsi_debug rscst_local lio_tcm_loop rscst_local_2j lio_tcm_loop_2j
-rscst_local_qd1_lat_us lio_tcm_loop_qd1_lat_us rscst_fileio_tmpfs lio_fileio_tmpfs"
+SCENARIOS="null_blk scsi_debug rscst_local lio_tcm_loop rscst_local_2j lio_tcm_loop_2j scsi_debug_2j
+rscst_local_qd1_lat_us lio_tcm_loop_qd1_lat_us scsi_debug_qd1_lat_us rscst_fileio_tmpfs lio_fileio_tmpfs"
 results="{"
 declare -A R
 for rep in $(seq $REPS); do
@@ -103,8 +104,10 @@ for rep in $(seq $REPS); do
 		lio_tcm_loop) v=$(iops $LIO 32 1) ;;
 		rscst_local_2j) v=$(iops $RSCST 32 2) ;;
 		lio_tcm_loop_2j) v=$(iops $LIO 32 2) ;;
+		scsi_debug_2j) v=$(iops $SDBG 32 2) ;;
 		rscst_local_qd1_lat_us) v=$(qd1_lat_us $RSCST) ;;
 		lio_tcm_loop_qd1_lat_us) v=$(qd1_lat_us $LIO) ;;
+		scsi_debug_qd1_lat_us) v=$(qd1_lat_us $SDBG) ;;
 		rscst_fileio_tmpfs) v=$(iops $RSCST_FILE 32 1) ;;
 		lio_fileio_tmpfs) v=$(iops $LIO_FILE 32 1) ;;
 		esac

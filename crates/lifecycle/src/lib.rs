@@ -196,16 +196,15 @@ impl Context {
     }
 }
 
-/// Whether to execute a command right where it is rather than on its
-/// device's queue. In a thread, always. In atomic context only when the
-/// handler allows it and the device has no other command in flight: a lone
-/// command (queue depth 1) saves the hop to a thread, while under load the
-/// queue spreads execution and completion over the CPUs instead of
-/// serialising them on the submitting one. Never in hard IRQ.
-pub fn exec_here(ctx: Context, handler_exec_atomic: bool, device_busy: bool) -> bool {
+/// Whether to execute a command right where it is rather than on one of
+/// its device's queues: in a thread always, in atomic context when the
+/// handler allows it, never in hard IRQ. Running where the command is saves
+/// a thread hop and a cross-CPU completion at every queue depth: under a
+/// deep queue each submitting CPU executes its own commands.
+pub fn exec_here(ctx: Context, handler_exec_atomic: bool) -> bool {
     match ctx {
         Context::Thread => true,
-        Context::Atomic => handler_exec_atomic && !device_busy,
+        Context::Atomic => handler_exec_atomic,
         Context::Irq => false,
     }
 }
@@ -300,11 +299,11 @@ mod tests {
 
     #[test]
     fn a_lone_command_runs_inline_a_busy_device_queues() {
-        assert!(exec_here(Context::Atomic, true, false));
-        assert!(!exec_here(Context::Atomic, true, true));
-        assert!(!exec_here(Context::Atomic, false, false));
-        assert!(exec_here(Context::Thread, false, true));
-        assert!(!exec_here(Context::Irq, true, false));
+        assert!(exec_here(Context::Atomic, true));
+        assert!(!exec_here(Context::Atomic, false));
+        assert!(exec_here(Context::Thread, false));
+        assert!(exec_here(Context::Thread, true));
+        assert!(!exec_here(Context::Irq, true));
     }
 
     #[test]

@@ -20,6 +20,14 @@ const EH_SUCCESS: c_int = 0x2002;
 const EH_FAILED: c_int = 0x2003;
 const SCSI_SENSE_BUFFERSIZE: usize = 96;
 
+extern "C" {
+    /// `scsi_done` with bottom halves disabled around it (`helpers.c`), so
+    /// that the block softirq it raises runs in the caller's context
+    /// rather than in ksoftirqd (plain `scsi_done` in hard IRQ or with
+    /// interrupts disabled). Any context.
+    fn rscst_local_scsi_done(cmd: *mut core::ffi::c_void);
+}
+
 /// Data direction of a SCSI command.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Dir {
@@ -101,7 +109,7 @@ impl ScsiCmd {
         // SAFETY: live and ours until scsi_done (invariant).
         unsafe {
             (*p).result = DID_RESET << 16;
-            bindings::scsi_done(p);
+            rscst_local_scsi_done(p.cast());
         }
     }
 
@@ -117,7 +125,7 @@ impl ScsiCmd {
                 core::ptr::copy_nonoverlapping(sense.as_ptr(), (*p).sense_buffer, n);
             }
             (*p).resid_len = resid.max(0) as u32;
-            bindings::scsi_done(p);
+            rscst_local_scsi_done(p.cast());
         }
     }
 }
