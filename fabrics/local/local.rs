@@ -23,7 +23,8 @@ use kernel::new_mutex;
 /// SCSI status GOOD.
 const GOOD: u8 = 0;
 
-/// Commands a host queues at once.
+/// Commands a host queues at once on each of its hardware queues (one per
+/// online CPU, at most 16: `sys::scsi_host::hw_queues`), and on one LUN.
 const CAN_QUEUE: i32 = 256;
 /// Highest Linux LUN number the hosts accept: any, since REPORT LUNS lists
 /// them (flat LUN 256 is 0x4100 to Linux; extended flat LUNs are larger).

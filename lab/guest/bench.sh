@@ -4,12 +4,13 @@
 # random reads, scenarios interleaved, several repetitions:
 # - iodepth 32, 1 job: null_blk, scsi_debug (fake_rw=1, delay=0: a SCSI host
 #   that completes inside queuecommand), rscst_local + vdisk_nullio, LIO
-#   tcm_loop + rd_mcp (rd_nullio=1);
-# - iodepth 32, 2 jobs: rscst_local + vdisk_nullio, LIO tcm_loop + rd_mcp,
-#   scsi_debug;
-# - iodepth 1: the median completion latency of the same three;
-# - iodepth 32, 1 job: rscst_local + vdisk_fileio and LIO tcm_loop + fileio
-#   on the same tmpfs file.
+#   tcm_loop + rd_mcp (rd_nullio=1) with a hardware queue per CPU as
+#   rscst_local has (tcm_loop nr_hw_queues=$(nproc), like scsi_debug's
+#   submit_queues) and with tcm_loop's default single queue;
+# - iodepth 32, 2 jobs: the same but null_blk;
+# - iodepth 1: the median completion latency of the same;
+# - iodepth 32, 1 job: rscst_local + vdisk_fileio and LIO tcm_loop (a
+#   queue per CPU) + fileio on the same tmpfs file.
 # Writes /mnt/out/bench.json: {"scenario": [value, ...], ...} (IOPS, or
 # microseconds for the *_qd1_lat_us scenarios).
 . /mnt/rscst/tests/vm/lib.sh
@@ -32,7 +33,7 @@ qd1_lat_us() { # DEVICE -> median total latency (submission + completion) at iod
 
 # scsi_debug: a SCSI host whose "target" does nothing and completes in the
 # submitter's context.
-modprobe scsi_debug dev_size_mb=1024 delay=0 fake_rw=1 max_queue=192
+modprobe scsi_debug dev_size_mb=1024 delay=0 fake_rw=1 max_queue=192 submit_queues=$(nproc)
 SDBG=""
 for d in /sys/bus/scsi/devices/*; do
 	[ "$(cat $d/model 2>/dev/null | tr -d ' ')" = scsi_debug ] && SDBG=/dev/$(ls $d/block | head -1)
@@ -65,25 +66,30 @@ echo 1 >$C/core/rd_mcp_0/null0/enable
 mkdir -p $C/core/fileio_0/file0
 echo "fd_dev_name=/mnt/tmpfs/disk.img,fd_dev_size=536870912" >$C/core/fileio_0/file0/control
 echo 1 >$C/core/fileio_0/file0/enable
-lio_lun() { # WWN-SUFFIX BACKSTORE MODEL -> /dev/sdX
-	local t=$C/loopback/naa.5001405aaaaaaa$1/tpgt_1 d i dev=""
+lio_lun() { # WWN-SUFFIX BACKSTORE HW-QUEUES -> /dev/sdX (the LIO disk that was not there before)
+	local t=$C/loopback/naa.5001405aaaaaaa$1/tpgt_1 d i dev="" before
+	before=$(ls /sys/block)
+	echo "$3" >/sys/module/tcm_loop/parameters/nr_hw_queues
 	mkdir -p $t/lun/lun_0
 	echo naa.5001405bbbbbbb$1 >$t/nexus
 	ln -s $C/core/$2 $t/lun/lun_0/port0
 	for i in $(seq 50); do
 		for d in /sys/bus/scsi/devices/*; do
 			[ "$(cat $d/vendor 2>/dev/null | tr -d ' ')" = LIO-ORG ] || continue
-			[ "$(cat $d/model 2>/dev/null | tr -d ' ')" = "$3" ] && dev=/dev/$(ls $d/block 2>/dev/null | head -1)
+			b=$(ls $d/block 2>/dev/null | head -1)
+			[ -n "$b" ] && ! printf '%s\n' $before | grep -qx "$b" && dev=/dev/$b
 		done
-		[ -n "$dev" ] && [ "$dev" != /dev/ ] && break
+		[ -n "$dev" ] && break
 		sleep 0.2
 	done
 	echo "$dev"
 }
-LIO=$(lio_lun a1 rd_mcp_0/null0 RAMDISK-MCP)
-LIO_FILE=$(lio_lun a3 fileio_0/file0 FILEIO)
-echo "devices: null_blk=$NULLB scsi_debug=$SDBG rscst=$RSCST lio=$LIO rscst_fileio=$RSCST_FILE lio_fileio=$LIO_FILE"
-for d in "$NULLB" "$SDBG" "$RSCST" "$LIO" "$RSCST_FILE" "$LIO_FILE"; do
+LIO=$(lio_lun a1 rd_mcp_0/null0 1)
+LIO_MQ=$(lio_lun a2 rd_mcp_0/null0 "$(nproc)")
+LIO_FILE=$(lio_lun a3 fileio_0/file0 "$(nproc)")
+echo "devices: null_blk=$NULLB scsi_debug=$SDBG rscst=$RSCST lio=$LIO lio_mq=$LIO_MQ rscst_fileio=$RSCST_FILE lio_fileio=$LIO_FILE"
+for d in /sys/block/*/mq; do echo "hardware queues: $(basename $(dirname $d)) $(ls $d | wc -l) ($(cat $(dirname $d)/queue/scheduler))"; done
+for d in "$NULLB" "$SDBG" "$RSCST" "$LIO" "$LIO_MQ" "$RSCST_FILE" "$LIO_FILE"; do
 	if [ ! -b "$d" ]; then
 		echo "bench: a device is missing ('$d'); not measuring"
 		echo "0 passed, 1 failed"
@@ -91,8 +97,10 @@ for d in "$NULLB" "$SDBG" "$RSCST" "$LIO" "$RSCST_FILE" "$LIO_FILE"; do
 	fi
 done
 
-SCENARIOS="null_blk scsi_debug rscst_local lio_tcm_loop rscst_local_2j lio_tcm_loop_2j scsi_debug_2j
-rscst_local_qd1_lat_us lio_tcm_loop_qd1_lat_us scsi_debug_qd1_lat_us rscst_fileio_tmpfs lio_fileio_tmpfs"
+SCENARIOS="null_blk scsi_debug rscst_local lio_tcm_loop_mq lio_tcm_loop
+rscst_local_2j lio_tcm_loop_mq_2j lio_tcm_loop_2j scsi_debug_2j
+rscst_local_qd1_lat_us lio_tcm_loop_mq_qd1_lat_us lio_tcm_loop_qd1_lat_us scsi_debug_qd1_lat_us
+rscst_fileio_tmpfs lio_fileio_tmpfs"
 results="{"
 declare -A R
 for rep in $(seq $REPS); do
@@ -102,6 +110,9 @@ for rep in $(seq $REPS); do
 		scsi_debug) v=$(iops $SDBG 32 1) ;;
 		rscst_local) v=$(iops $RSCST 32 1) ;;
 		lio_tcm_loop) v=$(iops $LIO 32 1) ;;
+		lio_tcm_loop_mq) v=$(iops $LIO_MQ 32 1) ;;
+		lio_tcm_loop_mq_2j) v=$(iops $LIO_MQ 32 2) ;;
+		lio_tcm_loop_mq_qd1_lat_us) v=$(qd1_lat_us $LIO_MQ) ;;
 		rscst_local_2j) v=$(iops $RSCST 32 2) ;;
 		lio_tcm_loop_2j) v=$(iops $LIO 32 2) ;;
 		scsi_debug_2j) v=$(iops $SDBG 32 2) ;;

@@ -51,6 +51,17 @@ cap=$(sg_readcap -l $SG0 2>&1)
 expect_match "READ CAPACITY(16) blocks" "$cap" "Last LBA=524287"
 expect_match "READ CAPACITY(16) block size" "$cap" "Logical block length=512 bytes"
 expect_match "READ CAPACITY nullio 4096" "$(sg_readcap -l $SG1 2>&1)" "Logical block length=4096 bytes"
+# rscst_local's hosts get a hardware queue per online CPU (at most 16), so
+# sd has no I/O scheduler, and vdisk_nullio (EXEC_ATOMIC) executes and
+# completes inside queuecommand on every submitting CPU at once.
+nq=$(nproc)
+[ "$nq" -gt 16 ] && nq=16
+expect_eq "LUN 1 has one hardware queue per online CPU ($nq)" "$(ls /sys/block/${SD1#/dev/}/mq | wc -l)" "$nq"
+expect_match "LUN 1 has no I/O scheduler" "$(cat /sys/block/${SD1#/dev/}/queue/scheduler)" "\\[none\\]"
+inline=$(fio --name=inline --filename=$SD1 --rw=randread --bs=4k --iodepth=32 --numjobs=2 --ioengine=libaio \
+	--direct=1 --size=256M --io_size=16M --group_reporting --output-format=json 2>&1 |
+	python3 -c 'import json,sys; j=json.load(sys.stdin)["jobs"][0]; print(j["read"]["total_ios"], j["error"])' 2>&1)
+expect_eq "nullio inline, 2 fio jobs at iodepth 32: all 8192 reads complete, no error" "$inline" "8192 0"
 expect_eq "REPORT LUNS lists exactly LUNs 0 and 1" \
 	"$(sg_luns $SG0 2>&1 | grep -Eo '^ +[0-9a-f]{16}$' | tr -d ' ' | tr '\n' ' ')" \
 	"0000000000000000 0001000000000000 "

@@ -298,7 +298,7 @@ mod tests {
     }
 
     #[test]
-    fn a_lone_command_runs_inline_a_busy_device_queues() {
+    fn atomic_handlers_run_inline_at_any_depth() {
         assert!(exec_here(Context::Atomic, true));
         assert!(!exec_here(Context::Atomic, false));
         assert!(exec_here(Context::Thread, false));

@@ -22,10 +22,26 @@ const SCSI_SENSE_BUFFERSIZE: usize = 96;
 
 extern "C" {
     /// `scsi_done` with bottom halves disabled around it (`helpers.c`), so
-    /// that the block softirq it raises runs in the caller's context
-    /// rather than in ksoftirqd (plain `scsi_done` in hard IRQ or with
-    /// interrupts disabled). Any context.
+    /// that a block softirq it raises (a host with one hardware queue)
+    /// runs in the caller's context rather than in ksoftirqd (plain
+    /// `scsi_done` in hard IRQ or with interrupts disabled). Any context.
     fn rscst_local_scsi_done(cmd: *mut core::ffi::c_void);
+    /// The number of online CPUs (`num_online_cpus()`).
+    fn rscst_local_online_cpus() -> u32;
+}
+
+/// Most hardware queues a host gets.
+const MAX_HW_QUEUES: u32 = 16;
+
+/// A hardware queue per online CPU, at most [`MAX_HW_QUEUES`]: blk-mq then
+/// dispatches each CPU's requests on its own queue (no shared dispatch lock,
+/// and no I/O scheduler by default), and a command completed on the CPU
+/// that submitted it finishes right there. Each queue preallocates its own
+/// `can_queue` requests, hence the cap; CPUs beyond it, or coming online
+/// later, share queues. A CPU going offline waits until its queue is empty,
+/// so a hung backing store can delay that.
+fn hw_queues(online_cpus: u32) -> u32 {
+    online_cpus.clamp(1, MAX_HW_QUEUES)
 }
 
 /// Data direction of a SCSI command.
@@ -200,7 +216,7 @@ unsafe impl<T: HostOps> Send for Template<T> {}
 unsafe impl<T: HostOps> Sync for Template<T> {}
 
 impl<T: HostOps> Template<T> {
-    /// Builds the template (`can_queue` commands per host, requests of at
+    /// Builds the template (`can_queue` commands per hardware queue, requests of at
     /// most `max_sectors` 512-byte sectors).
     pub fn new(name: &'static CStr, module: &'static ThisModule, can_queue: i32, max_sectors: u32) -> Result<Self> {
         let mut t = KBox::new(bindings::scsi_host_template::default(), GFP_KERNEL)?;
@@ -265,13 +281,16 @@ impl<T: HostOps> ScsiHost<T> {
         let sh = NonNull::new(sh).ok_or(code::ENOMEM)?;
         let data = HostData { ops: AtomicPtr::new(Arc::into_raw(ops).cast_mut()), users: AtomicU32::new(0) };
         // SAFETY: a fresh host with room for a HostData<T> of hostdata,
-        // which is unsigned-long aligned (enough for its atomics).
+        // which is unsigned-long aligned (enough for its atomics), not yet
+        // added (so its queue count may be set); `rscst_local_online_cpus`
+        // has no precondition.
         unsafe {
             let h = sh.as_ptr();
             (*h).max_id = 1;
             (*h).max_channel = 0;
             (*h).max_lun = max_lun;
             (*h).max_cmd_len = 32;
+            (*h).nr_hw_queues = hw_queues(rscst_local_online_cpus());
             host_data::<T>(h).write(data);
             let ret = bindings::scsi_add_host_with_dma(h, parent.0.as_ptr(), parent.0.as_ptr());
             if ret != 0 {
