@@ -12,6 +12,7 @@
 //! allows (`crate::lifecycle::may_call_fabric`) and are otherwise handed to
 //! per-CPU work. Anything arriving in hard IRQ is queued.
 
+use crate::sys::compat::NameBytes;
 use crate::abi::{dir, io_op, CmdDesc, MAX_CDB_LEN, MAX_TRANSFER_BYTES, SENSE_BUF_LEN};
 use crate::lifecycle::{exec_here, may_call_fabric, Context, Event, Frame, State};
 use crate::device::Device;
@@ -396,7 +397,7 @@ pub fn rx_data_done(mut cmd: CmdPtr, ok: bool) {
 
 fn params_for<'a>(m: &'a Mapped, rel_tgt_id: u16) -> DeviceParams<'a> {
     let d = &m.dev;
-    let name = d.name.as_bytes();
+    let name = d.name.name_bytes();
     DeviceParams {
         block_size: d.geo.block_size,
         num_blocks: d.geo.num_blocks,

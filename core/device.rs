@@ -2,6 +2,7 @@
 //! Devices: a handler's backing store plus the identity the core reports for
 //! it (`devices/<name>/`).
 
+use crate::sys::compat::NameBytes;
 use crate::handler::Handler;
 use crate::msg::MgmtResult;
 use crate::registry::{Core, Graveyard, Registry, Teardown};
@@ -11,7 +12,7 @@ use crate::sys::work::{QueueKind, Workqueue};
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::alloc::flags::GFP_KERNEL;
-use kernel::fmt;
+use crate::sys::compat::fmt;
 use kernel::prelude::*;
 use kernel::str::CString;
 use kernel::sync::{Arc, Mutex};
@@ -172,7 +173,7 @@ impl AttrOps for DevAttr {
             DevAttrKind::SizeMb => writeln!(out, "{}", bytes >> 20),
             DevAttrKind::ReadOnly => key_attr(out, u8::from(d.geo.read_only), d.geo.read_only),
             DevAttrKind::T10DevId => {
-                out.push(d.name.as_bytes());
+                out.push(d.name.name_bytes());
                 writeln!(out)
             }
             DevAttrKind::Usn => {
@@ -238,7 +239,7 @@ impl Device {
 
 impl Teardown for Device {
     fn teardown(&self) {
-        self.handler.unlink_device(self.name.as_bytes());
+        self.handler.unlink_device(self.name.name_bytes());
         let parts = {
             let mut s = self.sysfs.lock();
             (core::mem::take(&mut s.attrs), s.handler_link.take(), s.exported_dir.take(), s.dir.take())
@@ -265,7 +266,7 @@ impl Teardown for Device {
 /// Allocates the workqueue `rscst_<device><suffix>` of kind `kind`.
 fn device_queue(device: &str, suffix: &str, kind: QueueKind) -> Result<Workqueue> {
     let qname = CString::try_from_fmt(fmt!("rscst_{}{}", device, suffix))?;
-    let qname = core::ffi::CStr::from_bytes_with_nul(qname.as_bytes_with_nul()).map_err(|_| EINVAL)?;
+    let qname = core::ffi::CStr::from_bytes_with_nul(qname.name_bytes_with_nul()).map_err(|_| EINVAL)?;
     Workqueue::new(qname, kind)
 }
 

@@ -8,6 +8,7 @@
 //! `move PATTERN GROUP`, `clear`. `ini_groups/NAME/luns/mgmt` as for targets.
 //! Groups are matched in creation order; the first match wins.
 
+use crate::sys::compat::NameBytes;
 use crate::lun::{LunOwner, LunSet};
 use crate::mgmt::commands::{parse_group_cmd, parse_initiator_cmd, GroupCmd, InitiatorCmd};
 use crate::mgmt::wildcard::initiator_matches;
@@ -18,7 +19,7 @@ use crate::sys::sysfs::{Attr, AttrOps, Dir, TextBuf};
 use crate::target::Target;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::alloc::flags::GFP_KERNEL;
-use kernel::fmt;
+use crate::sys::compat::fmt;
 use kernel::prelude::*;
 use kernel::str::CString;
 use kernel::sync::{Arc, Mutex};
@@ -127,7 +128,7 @@ impl InitiatorsMgmt {
             return Err(mgmt_err!(EINVAL, "initiator name '{}' cannot be a sysfs file name", pattern));
         }
         for other in g.target.groups.lock().iter() {
-            if other.inner.lock().initiators.iter().any(|e| e.pattern.as_bytes() == pattern.as_bytes()) {
+            if other.inner.lock().initiators.iter().any(|e| e.pattern.name_bytes() == pattern.as_bytes()) {
                 return Err(mgmt_err!(EEXIST, "initiator {} already in group {:?}", pattern, other.name));
             }
         }
@@ -147,7 +148,7 @@ impl InitiatorsMgmt {
     fn del(&self, g: &Arc<Group>, pattern: &str) -> MgmtResult {
         let gone = {
             let mut inner = g.inner.lock();
-            crate::slots::take_where(&mut inner.initiators, |e| e.pattern.as_bytes() == pattern.as_bytes(), GFP_KERNEL)
+            crate::slots::take_where(&mut inner.initiators, |e| e.pattern.name_bytes() == pattern.as_bytes(), GFP_KERNEL)
                 .map_err(|_| mgmt_err!(ENOMEM, "oom"))?
         };
         // The initiator files go after the group's mutex is released.
@@ -180,11 +181,11 @@ impl AttrOps for InitiatorsMgmt {
                     g.inner.lock().initiators = KVec::new();
                 }
                 Ok(InitiatorCmd::Move { name, group }) => {
-                    let dest = g.target.groups.lock().iter().find(|x| x.name.as_bytes() == group.as_bytes()).cloned();
+                    let dest = g.target.groups.lock().iter().find(|x| x.name.name_bytes() == group.as_bytes()).cloned();
                     let Some(dest) = dest else {
                         return Err(mgmt_err!(ENOENT, "group {} not found", group));
                     };
-                    if !g.inner.lock().initiators.iter().any(|e| e.pattern.as_bytes() == name.as_bytes()) {
+                    if !g.inner.lock().initiators.iter().any(|e| e.pattern.name_bytes() == name.as_bytes()) {
                         return Err(mgmt_err!(ENOENT, "initiator {} not in group {:?}", name, g.name));
                     }
                     self.del(g, name)?;
@@ -214,7 +215,7 @@ impl GroupsMgmt {
         if !crate::mgmt::commands::is_valid_device_name(name) || name == "mgmt" {
             return Err(mgmt_err!(EINVAL, "invalid group name '{}'", name));
         }
-        if t.groups.lock().iter().any(|g| g.name.as_bytes() == name.as_bytes()) {
+        if t.groups.lock().iter().any(|g| g.name.name_bytes() == name.as_bytes()) {
             return Err(mgmt_err!(EEXIST, "group {} already exists", name));
         }
         let oom = |_| mgmt_err!(ENOMEM, "out of memory");
@@ -247,7 +248,7 @@ impl GroupsMgmt {
         let t = &self.tgt;
         let gone = {
             let mut groups = t.groups.lock();
-            let gone = crate::slots::take_where(&mut groups, |g| g.name.as_bytes() == name.as_bytes(), GFP_KERNEL)
+            let gone = crate::slots::take_where(&mut groups, |g| g.name.name_bytes() == name.as_bytes(), GFP_KERNEL)
                 .map_err(|_| mgmt_err!(ENOMEM, "oom"))?;
             if gone.is_empty() {
                 return Err(mgmt_err!(ENOENT, "group {} not found", name));

@@ -2,6 +2,7 @@
 //! Device handlers: registration and `handlers/<name>/mgmt`
 //! (`add_device NAME [k=v; ...]`, `del_device NAME`).
 
+use crate::sys::compat::NameBytes;
 use crate::mgmt::commands::{parse_handler_cmd, HandlerCmd};
 use crate::msg::MgmtResult;
 use crate::registry::{Core, Graveyard, Registry, Teardown};
@@ -64,7 +65,7 @@ impl Handler {
     pub fn unlink_device(&self, name: &[u8]) {
         let mut s = self.sysfs.lock();
         for slot in s.links.iter_mut() {
-            if slot.as_ref().is_some_and(|(n, _)| n.as_bytes() == name) {
+            if slot.as_ref().is_some_and(|(n, _)| n.name_bytes() == name) {
                 *slot = None;
             }
         }
@@ -172,7 +173,7 @@ pub fn unregister(core: &Core, ops: *const crate::abi::HandlerOps) {
         loop {
             let next = reg.devices.iter().flatten().find(|d| d.handler.ops.is(ops)).cloned();
             let Some(d) = next else { return Ok(()) };
-            crate::device::force_del(reg, grave, d.name.as_bytes())?;
+            crate::device::force_del(reg, grave, d.name.name_bytes())?;
         }
     });
 }

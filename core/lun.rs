@@ -17,7 +17,7 @@ use crate::sys::sysfs::{Attr, AttrOps, Dir, Link, TextBuf};
 use core::sync::atomic::Ordering;
 use kernel::alloc::flags::{GFP_ATOMIC, GFP_KERNEL};
 use kernel::error::Error;
-use kernel::fmt;
+use crate::sys::compat::fmt;
 use kernel::prelude::*;
 use crate::sys::ops::DeviceRef;
 use crate::sys::rcu::{Erased, RcuMap};

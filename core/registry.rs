@@ -17,6 +17,7 @@
 //! lock are taken alone (never two of them at once). A
 //! session's group and the LUN tables are read under RCU (no lock).
 
+use crate::sys::compat::NameBytes;
 use crate::device::Device;
 use crate::fabric::Fabric;
 use crate::handler::Handler;
@@ -85,7 +86,7 @@ pub struct Registry {
 impl Registry {
     /// The device called `name`.
     pub fn device(&self, name: &[u8]) -> Option<&Arc<Device>> {
-        self.devices.iter().flatten().find(|d| d.name.as_bytes() == name)
+        self.devices.iter().flatten().find(|d| d.name.name_bytes() == name)
     }
 
     /// Stores a device in a free slot.
@@ -98,7 +99,7 @@ impl Registry {
     pub fn take_device(&mut self, name: &[u8]) -> Option<Arc<Device>> {
         self.devices
             .iter_mut()
-            .find(|s| s.as_ref().is_some_and(|d| d.name.as_bytes() == name))
+            .find(|s| s.as_ref().is_some_and(|d| d.name.name_bytes() == name))
             .and_then(|s| s.take())
     }
 }

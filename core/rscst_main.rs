@@ -39,7 +39,6 @@ pub mod tmf;
 module! {
     type: Rscst,
     name: "rscst",
-    author: "rscst developers",
     description: "rscst SCSI target core (SCST-compatible)",
     license: "GPL",
     alias: ["scst"],

@@ -12,6 +12,7 @@
 //! (mutexes) -> `inflight`. Nothing holds `Target::sessions` while it
 //! waits: walks over the sessions use `Target::for_each_session`.
 
+use crate::sys::compat::NameBytes;
 use crate::group::Group;
 use crate::lun::{LunSet, Mapped};
 use crate::sys::sysfs::{Attr, AttrOps, Dir, TextBuf};
@@ -19,7 +20,7 @@ use crate::target::Target;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::alloc::flags::{GFP_ATOMIC, GFP_KERNEL};
-use kernel::fmt;
+use crate::sys::compat::fmt;
 use kernel::prelude::*;
 use kernel::str::CString;
 use crate::sys::flags::AbortFlags;
@@ -345,7 +346,7 @@ impl AttrOps for SessAttr {
         let sum = |field: fn(&Stats) -> &AtomicU64| s.iter().fold(0u64, |t, c| t.wrapping_add(field(c).load(Ordering::Relaxed)));
         let _ = match self.kind {
             SessAttrKind::InitiatorName => {
-                out.push(self.sess.initiator.as_bytes());
+                out.push(self.sess.initiator.name_bytes());
                 writeln!(out)
             }
             SessAttrKind::ActiveCommands => writeln!(out, "{}", self.sess.active()),
@@ -402,7 +403,7 @@ pub fn register(target: &Arc<Target>, initiator: &[u8], sess_priv: usize) -> Res
     // in the list before the deletion's rebind walks it (rebound).
     let mut list = target.sessions.lock();
     let group = crate::group::match_initiator(target, name);
-    if list.iter().flatten().any(|s| s.initiator.as_bytes() == initiator) {
+    if list.iter().flatten().any(|s| s.initiator.name_bytes() == initiator) {
         pr_err!("session {} already exists on {:?}\n", name, target.name);
         return Err(EEXIST);
     }

@@ -2,6 +2,7 @@
 //! Targets: `targets/<driver>/<name>/` with `enabled`, `rel_tgt_id`, `luns/`,
 //! `ini_groups/` and `sessions/`.
 
+use crate::sys::compat::NameBytes;
 use crate::fabric::Fabric;
 use crate::lun::{LunOwner, LunSet};
 use crate::msg::MgmtResult;
@@ -12,7 +13,7 @@ use crate::sys::sysfs::{Attr, AttrOps, Dir, TextBuf};
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use kernel::alloc::flags::GFP_KERNEL;
-use kernel::fmt;
+use crate::sys::compat::fmt;
 use kernel::prelude::*;
 use kernel::str::CString;
 use kernel::sync::{Arc, Mutex};
@@ -174,7 +175,7 @@ impl AttrOps for TgtAttr {
 }
 
 fn find<'a>(reg: &'a Registry, fabric: &Arc<Fabric>, name: &[u8]) -> Option<&'a Arc<Target>> {
-    reg.targets.iter().flatten().find(|t| Arc::ptr_eq(&t.fabric, fabric) && t.name.as_bytes() == name)
+    reg.targets.iter().flatten().find(|t| Arc::ptr_eq(&t.fabric, fabric) && t.name.name_bytes() == name)
 }
 
 fn build_sysfs(t: &Arc<Target>) -> Result {

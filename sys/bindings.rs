@@ -12,6 +12,7 @@
     dead_code,
     improper_ctypes,
     clippy::all,
+    unknown_lints,
     unnecessary_transmutes,
     unsafe_op_in_unsafe_fn,
     rustdoc::all

@@ -558,7 +558,7 @@ impl<F: FabricTypes> SessionHandle<F> {
     /// Runs a task management function and waits for its result (thread
     /// context). The fabric's `tmf_done` must be [`tmf_done_wakes_waiter`].
     pub fn task_mgmt_wait(&self, function: u8, lun: u64, tag: u64) -> c_int {
-        kernel::stack_pin_init!(let wait = TmfWait::new());
+        super::compat::stack_pin_init!(let wait = TmfWait::new());
         let p: *const TmfWait = &*wait;
         // SAFETY: live session (invariant). `wait` outlives the TMF: on
         // success the core calls `tmf_done(p)` exactly once and we wait for

@@ -11,6 +11,21 @@ cmdfile="$kdir/rust/bindings/.bindings_generated.rs.cmd"
 [ -f "$cmdfile" ] || { echo "gen-bindings: $cmdfile missing: is $kdir a built Rust kernel tree?" >&2; exit 1; }
 # C flags: what follows " -- " up to the ";" of the sed post-processing step.
 cflags=$(sed -n '1s/.* -- \(.*\) ; sed .*/\1/p' "$cmdfile" | sed 's/-Wp,-MMD,[^ ]*//')
+# A split headers package (Debian's linux-headers-*-ARCH, whose Makefile
+# includes the -common one's) has the generated files here and the sources
+# in the -common tree: a "./" path may be in either.
+srctree=$(sed -n 's|^include \(/.*\)/Makefile$|\1|p' "$kdir/Makefile" | head -1)
+if [ -n "$srctree" ]; then
+	split=""
+	for f in $cflags; do
+		case "$f" in
+		-I./*) split="$split -I$kdir/${f#-I./} -I$srctree/${f#-I./}" ;;
+		./*) if [ -e "$srctree/${f#./}" ]; then split="$split $srctree/${f#./}"; else split="$split $kdir/${f#./}"; fi ;;
+		*) split="$split $f" ;;
+		esac
+	done
+	cflags=$split
+fi
 allow=()
 while read -r kind re; do
 	case "$kind" in

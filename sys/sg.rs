@@ -78,7 +78,7 @@ impl<'a> SgList<'a> {
                 break;
             }
             // SAFETY: as above.
-            sg = unsafe { bindings::sg_next(sg) };
+            sg = unsafe { sg_next(sg) };
         }
     }
 }
@@ -92,5 +92,31 @@ impl SgList<'_> {
         // SAFETY: valid list (type invariant); sg_zero_buffer bounds itself by
         // the list's length.
         unsafe { bindings::sg_zero_buffer(self.sg, self.nents, len, 0) };
+    }
+}
+
+/// The entry after `sg`, following a chain link; null after the last one
+/// (the kernel's `sg_next`, which Linux 7 made an inline function, so no
+/// module can call it). `page_link`'s low bits: 0x1 marks a chain link
+/// (its other bits point to the next array), 0x2 the end.
+///
+/// # Safety
+/// `sg` points to an entry of a well-formed scatterlist.
+unsafe fn sg_next(sg: *mut bindings::scatterlist) -> *mut bindings::scatterlist {
+    const SG_CHAIN: core::ffi::c_ulong = 0x1;
+    const SG_END: core::ffi::c_ulong = 0x2;
+    // SAFETY: `sg` is a valid entry (this function's contract); one that
+    // is not the last is followed by another entry or a chain link.
+    unsafe {
+        if (*sg).page_link & SG_END != 0 {
+            return core::ptr::null_mut();
+        }
+        let next = sg.add(1);
+        let link = (*next).page_link;
+        if link & SG_CHAIN != 0 {
+            (link & !(SG_CHAIN | SG_END)) as usize as *mut bindings::scatterlist
+        } else {
+            next
+        }
     }
 }

@@ -68,9 +68,26 @@ void *rscst_sys_page_address(struct page *page)
 }
 
 unsigned long rscst_sys_spin_lock_irqsave(spinlock_t *lock);
+bool rscst_sys_spin_trylock_irqsave(spinlock_t *lock, unsigned long *flags);
+void rscst_sys_spin_assert_held(spinlock_t *lock);
 void rscst_sys_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
 int rscst_sys_context(void);
 void rscst_sys_might_sleep(void);
+
+bool rscst_sys_spin_trylock_irqsave(spinlock_t *lock, unsigned long *flags)
+{
+	unsigned long f;
+
+	if (!spin_trylock_irqsave(lock, f))
+		return false;
+	*flags = f;
+	return true;
+}
+
+void rscst_sys_spin_assert_held(spinlock_t *lock)
+{
+	lockdep_assert_held(lock);
+}
 
 unsigned long rscst_sys_spin_lock_irqsave(spinlock_t *lock)
 {
@@ -211,26 +228,33 @@ void *rscst_sys_percpu_local(void *p);
 void *rscst_sys_percpu_of(void *p, unsigned int cpu);
 int rscst_sys_next_possible_cpu(int prev);
 
+/*
+ * Rust holds a per-CPU pointer as a plain one. The casts go through an
+ * integer: Linux 7 puts per-CPU pointers in their own address space
+ * (__seg_gs on x86), which a direct cast may not leave or enter.
+ */
+#define RSCST_PERCPU(p) ((void __percpu __force *)(unsigned long)(p))
+
 /* Zeroed per-CPU storage (the Rust side initializes each copy). */
 void *rscst_sys_percpu_alloc(size_t size, size_t align)
 {
-	return (void __force *)__alloc_percpu(size, align);
+	return (void __force *)(unsigned long)__alloc_percpu(size, align);
 }
 
 void rscst_sys_percpu_free(void *p)
 {
-	free_percpu((void __percpu __force *)p);
+	free_percpu(RSCST_PERCPU(p));
 }
 
 /* The current CPU's copy, without disabling preemption. */
 void *rscst_sys_percpu_local(void *p)
 {
-	return raw_cpu_ptr((void __percpu __force *)p);
+	return raw_cpu_ptr(RSCST_PERCPU(p));
 }
 
 void *rscst_sys_percpu_of(void *p, unsigned int cpu)
 {
-	return per_cpu_ptr((void __percpu __force *)p, cpu);
+	return per_cpu_ptr(RSCST_PERCPU(p), cpu);
 }
 
 /* The next possible CPU after prev (-1 to start), or -1 after the last. */

@@ -16,6 +16,10 @@ use kernel::sync::lock::{Backend, Lock};
 extern "C" {
     fn rscst_sys_spin_lock_irqsave(lock: *mut kernel::bindings::spinlock_t) -> c_ulong;
     fn rscst_sys_spin_unlock_irqrestore(lock: *mut kernel::bindings::spinlock_t, flags: c_ulong);
+    #[cfg(rscst_kernel7)]
+    fn rscst_sys_spin_trylock_irqsave(lock: *mut kernel::bindings::spinlock_t, flags: *mut c_ulong) -> bool;
+    #[cfg(rscst_kernel7)]
+    fn rscst_sys_spin_assert_held(lock: *mut kernel::bindings::spinlock_t);
 }
 
 /// A spinlock taken with local interrupts disabled: usable from any context.
@@ -56,5 +60,21 @@ unsafe impl Backend for IrqSpinLockBackend {
         // SAFETY: the caller owns the lock (this function's contract) and
         // `flags` is what locking it saved.
         unsafe { rscst_sys_spin_unlock_irqrestore(ptr, *flags) }
+    }
+
+    // Linux 7's backends also try to lock and assert that a lock is held.
+    #[cfg(rscst_kernel7)]
+    unsafe fn try_lock(ptr: *mut Self::State) -> Option<Self::GuardState> {
+        let mut flags: c_ulong = 0;
+        // SAFETY: `ptr` points to a spinlock initialised by `init` (this
+        // function's contract); `flags` is a local.
+        unsafe { rscst_sys_spin_trylock_irqsave(ptr, &mut flags) }.then_some(flags)
+    }
+
+    #[cfg(rscst_kernel7)]
+    unsafe fn assert_is_held(ptr: *mut Self::State) {
+        // SAFETY: `ptr` points to an initialised spinlock (this function's
+        // contract).
+        unsafe { rscst_sys_spin_assert_held(ptr) }
     }
 }

@@ -12,7 +12,7 @@ use core::ffi::{c_int, c_uint, c_void};
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 use kernel::error::{code, Result};
-use kernel::init::PinInit;
+use kernel::prelude::PinInit;
 
 extern "C" {
     fn rscst_sys_percpu_alloc(size: usize, align: usize) -> *mut c_void;

@@ -75,6 +75,8 @@ impl AsName for CStr {
     }
 }
 
+// Linux 7 made `kernel::str::CStr` the same type as `core::ffi::CStr`.
+#[cfg(not(rscst_kernel7))]
 impl AsName for kernel::str::CStr {
     fn as_name(&self) -> &CStr {
         CStr::from_bytes_with_nul(self.as_bytes_with_nul()).unwrap_or(c"?")

@@ -8,7 +8,7 @@ use crate::sys::client::{IoCmd, Ops};
 use crate::sys::file::KernelFile;
 use core::fmt::Write;
 use kernel::alloc::flags::GFP_KERNEL;
-use kernel::fmt;
+use crate::sys::compat::fmt;
 use kernel::prelude::*;
 use kernel::str::CString;
 

@@ -20,7 +20,6 @@ use sys::client::HandlerRegistration;
 module! {
     type: Vdisk,
     name: "rscst_vdisk",
-    author: "rscst developers",
     description: "rscst virtual disk handlers (vdisk_nullio, vdisk_fileio)",
     license: "GPL",
     alias: ["scst_vdisk"],

@@ -14,7 +14,7 @@ use crate::sys::msgout::MsgOut;
 use crate::sys::scsi_host::{Dir, HostOps, RootDevice, ScsiCmd, ScsiHost, Template};
 use core::fmt::Write;
 use kernel::alloc::flags::GFP_KERNEL;
-use kernel::fmt;
+use crate::sys::compat::{fmt, NameBytes};
 use kernel::prelude::*;
 use kernel::str::CString;
 use kernel::sync::{Arc, Mutex};
@@ -135,7 +135,7 @@ impl HostOps for LocalSession {
 }
 
 fn find_target(st: &Local, name: &str) -> Option<Arc<LocalTarget>> {
-    st.targets.lock().iter().flatten().find(|t| t.name.as_bytes() == name.as_bytes()).cloned()
+    st.targets.lock().iter().flatten().find(|t| t.name.name_bytes() == name.as_bytes()).cloned()
 }
 
 fn add_session(st: &Local, tgt: &str, sess: &str, msg: &mut MsgOut<'_>) -> Result {
@@ -148,7 +148,7 @@ fn add_session(st: &Local, tgt: &str, sess: &str, msg: &mut MsgOut<'_>) -> Resul
         return Err(EINVAL);
     }
     let mut list = t.sessions.lock();
-    if list.iter().flatten().any(|s| s.name.as_bytes() == sess.as_bytes()) {
+    if list.iter().flatten().any(|s| s.name.name_bytes() == sess.as_bytes()) {
         let _ = write!(msg, "session {} already exists", sess);
         return Err(EEXIST);
     }
@@ -177,7 +177,7 @@ fn del_session(st: &Local, tgt: &str, sess: &str, msg: &mut MsgOut<'_>) -> Resul
     };
     let gone = {
         let mut list = t.sessions.lock();
-        list.iter_mut().find(|s| s.as_ref().is_some_and(|s| s.name.as_bytes() == sess.as_bytes())).and_then(|s| s.take())
+        list.iter_mut().find(|s| s.as_ref().is_some_and(|s| s.name.name_bytes() == sess.as_bytes())).and_then(|s| s.take())
     };
     match gone {
         Some(entry) => {

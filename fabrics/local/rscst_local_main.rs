@@ -17,23 +17,22 @@ pub mod sys;
 use sys::client::FabricRegistration;
 
 module! {
-    type: LocalModule,
+    type: RscstLocal,
     name: "rscst_local",
-    author: "rscst developers",
     description: "rscst loopback fabric (SCST scst_local)",
     license: "GPL",
     alias: ["scst_local"],
 }
 
-struct LocalModule {
+struct RscstLocal {
     /// Dropping it unregisters the fabric, which deletes every target (and
     /// so every host) first, and then releases the fabric object.
     _reg: FabricRegistration<local::Local>,
 }
 
-impl kernel::Module for LocalModule {
+impl kernel::Module for RscstLocal {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let reg = FabricRegistration::new(local::OPS, local::Local::new(module)?)?;
-        Ok(LocalModule { _reg: reg })
+        Ok(RscstLocal { _reg: reg })
     }
 }

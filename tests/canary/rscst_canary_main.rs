@@ -12,7 +12,6 @@ use kernel::prelude::*;
 module! {
     type: Canary,
     name: "rscst_canary",
-    author: "rscst developers",
     description: "Deliberate memory errors for the lab's detector self-test",
     license: "GPL",
 }

@@ -27,7 +27,6 @@ use sys::client::{FabricRegistration, HandlerRegistration};
 module! {
     type: KunitModule,
     name: "rscst_kunit",
-    author: "rscst developers",
     description: "rscst KUnit tier: the core driven by fake fabrics and handlers",
     license: "GPL",
 }

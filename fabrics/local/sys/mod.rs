@@ -4,6 +4,8 @@
 
 #[path = "../../../sys/bindings.rs"]
 pub mod bindings;
+#[path = "../../../sys/compat.rs"]
+pub mod compat;
 #[path = "../../../sys/client.rs"]
 pub mod client;
 #[path = "../../../sys/msgout.rs"]

@@ -15,7 +15,14 @@ use kernel::sync::Arc;
 
 const DMA_TO_DEVICE: u32 = 1;
 const DMA_FROM_DEVICE: u32 = 2;
-const SCSI_MLQUEUE_HOST_BUSY: c_int = 0x1055;
+const SCSI_MLQUEUE_HOST_BUSY: QcStatus = 0x1055;
+/// What `queuecommand` returns (an `int` in 6.12, `enum scsi_qc_status`
+/// in 7).
+#[cfg(not(rscst_kernel7))]
+type QcStatus = c_int;
+/// What `queuecommand` returns (see above).
+#[cfg(rscst_kernel7)]
+type QcStatus = core::ffi::c_uint;
 const EH_SUCCESS: c_int = 0x2002;
 const EH_FAILED: c_int = 0x2003;
 const SCSI_SENSE_BUFFERSIZE: usize = 96;
@@ -405,7 +412,7 @@ unsafe fn eh_with_ops<T: HostOps>(cmd: *mut bindings::scsi_cmnd, f: impl FnOnce(
     disposition(ok.unwrap_or(false))
 }
 
-unsafe extern "C" fn queuecommand<T: HostOps>(h: *mut bindings::Scsi_Host, cmd: *mut bindings::scsi_cmnd) -> c_int {
+unsafe extern "C" fn queuecommand<T: HostOps>(h: *mut bindings::Scsi_Host, cmd: *mut bindings::scsi_cmnd) -> QcStatus {
     let Some(c) = NonNull::new(cmd) else { return SCSI_MLQUEUE_HOST_BUSY };
     // The midlayer queues commands only to devices of a host that is not yet
     // removed (scsi_remove_host removes and drains every device first); the

@@ -5,6 +5,8 @@
 
 #[path = "../../../sys/bindings.rs"]
 pub mod bindings;
+#[path = "../../../sys/compat.rs"]
+pub mod compat;
 #[path = "../../../sys/client.rs"]
 pub mod client;
 #[path = "../../../sys/global.rs"]

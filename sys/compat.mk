@@ -1,0 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
+# Rust cfg flags for the kernel line being built against (sys/compat.rs).
+# By version: Debian's headers packages carry no Rust sources to probe.
+rustflags-y += $(if $(filter-out 0 1 2 3 4 5 6,$(VERSION)),--cfg rscst_kernel7)
