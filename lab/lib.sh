@@ -18,6 +18,14 @@ die() { log "error: $*"; exit 1; }
 
 rustc_version() { rustc --version | awk '{print $2}'; }
 
+# Runs a command in a chroot with a clean environment (none of the host's
+# PATH, compilers or kbuild variables).
+in_chroot() { # ROOT CMD...
+	local root=$1
+	shift
+	chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"
+}
+
 # The Rust library sources the kernel needs must match rustc exactly.
 rust_lib_src() { echo "/usr/src/rustc-$(rustc_version)/library"; }
 

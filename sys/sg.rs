@@ -98,7 +98,9 @@ impl SgList<'_> {
 /// The entry after `sg`, following a chain link; null after the last one
 /// (the kernel's `sg_next`, which Linux 7 made an inline function, so no
 /// module can call it). `page_link`'s low bits: 0x1 marks a chain link
-/// (its other bits point to the next array), 0x2 the end.
+/// (its other bits point to the next array), 0x2 the end. The step to the
+/// next entry uses `size_of::<scatterlist>()` of the bindings generated for
+/// the kernel being built against.
 ///
 /// # Safety
 /// `sg` points to an entry of a well-formed scatterlist.

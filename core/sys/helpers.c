@@ -230,8 +230,10 @@ int rscst_sys_next_possible_cpu(int prev);
 
 /*
  * Rust holds a per-CPU pointer as a plain one. The casts go through an
- * integer: Linux 7 puts per-CPU pointers in their own address space
- * (__seg_gs on x86), which a direct cast may not leave or enter.
+ * integer, as the kernel's own per-CPU accessors do: since 6.15, with GCC
+ * 14 and USE_X86_SEG_SUPPORT (Debian's 7.2), per-CPU pointers live in
+ * their own address space (__seg_gs), which a direct cast may not leave
+ * or enter.
  */
 #define RSCST_PERCPU(p) ((void __percpu __force *)(unsigned long)(p))
 

@@ -39,7 +39,8 @@ macro_rules! new_irq_spinlock {
 pub struct IrqSpinLockBackend;
 
 // SAFETY: a spinlock gives one CPU at a time ownership between `lock` and
-// `unlock`; `relock` (the default) locks the same way as `lock`.
+// `unlock`; `relock` (the default) locks the same way as `lock`; on Linux 7,
+// `try_lock` returns a guard state only after it acquired the lock.
 unsafe impl Backend for IrqSpinLockBackend {
     type State = kernel::bindings::spinlock_t;
     type GuardState = c_ulong;

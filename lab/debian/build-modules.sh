@@ -3,19 +3,25 @@
 # Builds rscst's modules for Debian's stock 7.2 kernel (lab/debian/prepare.sh),
 # warnings as errors, with Debian's own toolchain in the trixie chroot, in a
 # copy of the repository inside it (/src/rscst). Prints the copy's path.
+# The product modules only: Debian's kernel has no KUnit, and the canary
+# self-test belongs to the lab's debug kernel.
 source "$(dirname "$0")/../lib.sh"
 read -r root abi < <(bash "$LAB_DIR/debian/prepare.sh")
+exec 9>"$root/src.lock"
+flock 9
 copy="$root/src/rscst"
 mkdir -p "$copy"
 rsync -a --delete --exclude /out --exclude /crates/target --exclude /fuzz/target --exclude '*.ko' --exclude '*.o' \
 	--exclude /sys/generated "$REPO_DIR/" "$copy/"
 find "$copy" \( -name '*.o' -o -name '.*.cmd' -o -name '.*.d' \) -delete
 kdir="/usr/src/linux-headers-$abi"
-# objtool reads /proc.
-mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
-trap 'umount "$root/proc" 2>/dev/null || true' EXIT
-log "building the modules for Debian $abi (rustc $(chroot "$root" rustc --version | awk '{print $2}'))"
-chroot "$root" /bin/bash -c "set -e; cd /src/rscst
+# objtool reads /proc (unmounted again only by the run that mounted it).
+if ! mountpoint -q "$root/proc"; then
+	mount -t proc proc "$root/proc"
+	trap 'umount -l "$root/proc" 2>/dev/null || true' EXIT
+fi
+log "building the modules for Debian $abi (rustc $(in_chroot "$root" rustc --version | awk '{print $2}'))"
+in_chroot "$root" /bin/bash -c "set -e; cd /src/rscst
 	bash sys/gen-bindings.sh $kdir /src/rscst/sys/generated/bindings.rs
 	make -s -C $kdir CC=x86_64-linux-gnu-gcc-14 M=/src/rscst KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings modules" >"$root/src/build.log" 2>&1 || {
 	cat "$root/src/build.log" >&2

@@ -21,10 +21,18 @@ mkdir -p "$top"
 exec 9>"$top/.lock"
 flock 9
 
-# The newest 7.2 ABI trixie-backports has (read at run time).
-abi=$(apt-cache search --names-only '^linux-headers-7\.2\.[0-9]+\+deb13-amd64$' | awk '{print $1}' |
-	sed 's/^linux-headers-//' | sort -V | tail -1)
-[ -n "$abi" ] || die "no linux-headers-7.2.*+deb13-amd64 in trixie-backports (apt-get update?)"
+[ -f /etc/apt/sources.list.d/rscst-trixie-backports.sources ] ||
+	die "the host has no trixie-backports source: run lab/setup-host.sh"
+newest_abi() { # the newest 7.2 ABI trixie-backports has (read at run time)
+	apt-cache search --names-only '^linux-headers-7\.2\.[0-9]+\+deb13-amd64$' | awk '{print $1}' |
+		sed 's/^linux-headers-//' | sort -V | tail -1
+}
+abi=$(newest_abi)
+if [ -z "$abi" ]; then
+	apt-get update -q >/dev/null 2>&1 || true
+	abi=$(newest_abi)
+fi
+[ -n "$abi" ] || die "no linux-headers-7.2.*+deb13-amd64 in trixie-backports"
 base=${abi%-amd64}
 pkgver=$(apt-cache madison "linux-headers-$abi" | awk -F'|' 'NR == 1 {gsub(/ /, "", $2); print $2}')
 
@@ -39,16 +47,19 @@ if [ ! -f "$root/.built" ]; then
 		>"$top/debootstrap.log" 2>&1 || { tail -20 "$top/debootstrap.log" >&2; die "debootstrap trixie failed"; }
 	touch "$root/.built"
 fi
-rv=$(chroot "$root" rustc --version)
+rv=$(in_chroot "$root" rustc --version)
 case "$rv" in
 *1.85.1*) ;;
 *) die "trixie's rustc is '$rv', not the 1.85.1 Debian's 7.2 kernels were built with" ;;
 esac
 
 tree="$root/usr/src/linux-headers-$abi"
-if [ ! -f "$root/.prepared-$abi" ]; then
-	debs="$top/debs-$abi"
+# Keyed by the package version: Debian may upload the same ABI again.
+if [ ! -f "$root/.prepared-$pkgver" ]; then
+	debs="$top/debs-$pkgver"
+	rm -rf "$debs"
 	mkdir -p "$debs"
+	rm -rf "$tree"
 	log "downloading Debian $abi ($pkgver): source, headers, kbuild, binary"
 	(cd "$debs" && apt-get download -q "linux-source-7.2=$pkgver" "linux-headers-$abi=$pkgver" \
 		"linux-headers-$base-common=$pkgver" "linux-kbuild-$base=$pkgver" "linux-binary-$abi=$pkgver" \
@@ -65,14 +76,15 @@ if [ ! -f "$root/.prepared-$abi" ]; then
 	rm -rf "$root/build/pkg"
 	[ -d "$src" ] || die "linux-source-7.2 did not unpack to $src"
 	cp "$tree/.config" "$src/.config"
-	chroot "$root" /bin/bash -c "cd /build/linux-source-7.2 && make -s CC=x86_64-linux-gnu-gcc-14 olddefconfig && cmp -s .config /usr/src/linux-headers-$abi/.config" ||
+	in_chroot "$root" /bin/bash -c "cd /build/linux-source-7.2 && make -s CC=x86_64-linux-gnu-gcc-14 olddefconfig && cmp -s .config /usr/src/linux-headers-$abi/.config" ||
 		die "olddefconfig changed Debian's .config: the toolchain differs from Debian's"
-	chroot "$root" /bin/bash -c "cd /build/linux-source-7.2 && make -s CC=x86_64-linux-gnu-gcc-14 -j$(nproc) prepare" >"$top/prepare.log" 2>&1 ||
+	in_chroot "$root" /bin/bash -c "cd /build/linux-source-7.2 && make -s CC=x86_64-linux-gnu-gcc-14 -j$(nproc) prepare" >"$top/prepare.log" 2>&1 ||
 		{ tail -30 "$top/prepare.log" >&2; die "make prepare failed (log: $top/prepare.log)"; }
 	# Every Rust symbol vmlinux exports must be defined, with the same
 	# crate hashes, by the regenerated crates.
-	grep -o '^0x[0-9a-f]*[[:space:]]_R[^[:space:]]*[[:space:]]vmlinux' "$tree/Module.symvers" | awk '{print $2}' | sort -u >"$top/debian-rust-syms"
-	chroot "$root" /bin/bash -c "cd /build/linux-source-7.2/rust && nm --defined-only *.o 2>/dev/null" | awk '{print $3}' | sort -u >"$top/built-rust-syms"
+	{ grep -o '^0x[0-9a-f]*[[:space:]]_R[^[:space:]]*[[:space:]]vmlinux' "$tree/Module.symvers" || true; } |
+		awk '{print $2}' | sort -u >"$top/debian-rust-syms"
+	in_chroot "$root" /bin/bash -c "cd /build/linux-source-7.2/rust && nm --defined-only *.o 2>/dev/null" | awk '{print $3}' | sort -u >"$top/built-rust-syms"
 	missing=$(comm -23 "$top/debian-rust-syms" "$top/built-rust-syms" | wc -l)
 	total=$(wc -l <"$top/debian-rust-syms")
 	[ "$total" -gt 0 ] || die "Debian's Module.symvers lists no Rust symbol: is CONFIG_RUST on?"
@@ -84,6 +96,6 @@ if [ ! -f "$root/.prepared-$abi" ]; then
 	mkdir -p "$tree/rust/bindings"
 	cp "$src/rust/bindings/.bindings_generated.rs.cmd" "$tree/rust/bindings/"
 	rm -rf "$root/build"
-	touch "$root/.prepared-$abi"
+	touch "$root/.prepared-$pkgver"
 fi
 echo "$root $abi"
