@@ -190,10 +190,9 @@ impl<T: Table, D: Send + Sync + 'static> Registration<T, D> {
         let ctx: *const D = &*driver;
         table.set_ctx(ctx.cast_mut().cast());
         let table = KBox::new(table, GFP_KERNEL)?;
-        // SAFETY: the table stays allocated, unchanged, until `drop`
-        // unregisters it; its pointers stay valid (Ops invariant); its
-        // callbacks treat `ctx` as a `*const D` (Ops invariant), and `driver`
-        // outlives the registration.
+        // SAFETY: the table stays allocated and unchanged until `drop` unregisters
+        // it; its pointers stay valid and its callbacks treat `ctx` as a
+        // `*const D` (Ops invariants); `driver` outlives the registration.
         let ret = unsafe { T::REGISTER(&*table) };
         if ret != 0 {
             return Err(Error::from_errno(ret));

@@ -287,10 +287,9 @@ impl<T: HostOps> ScsiHost<T> {
         let sh = unsafe { bindings::scsi_host_alloc(&*tmpl.t, size) };
         let sh = NonNull::new(sh).ok_or(code::ENOMEM)?;
         let data = HostData { ops: AtomicPtr::new(Arc::into_raw(ops).cast_mut()), users: AtomicU32::new(0) };
-        // SAFETY: a fresh host with room for a HostData<T> of hostdata,
-        // which is unsigned-long aligned (enough for its atomics), not yet
-        // added (so its queue count may be set); `rscst_local_online_cpus`
-        // has no precondition.
+        // SAFETY: a fresh, not yet added host (its queue count may be set) with
+        // room for a HostData<T> of unsigned-long aligned hostdata (enough for
+        // its atomics); `rscst_local_online_cpus` has no precondition.
         unsafe {
             let h = sh.as_ptr();
             (*h).max_id = 1;
