@@ -3,9 +3,11 @@
 #   make / make modules [KDIR=/path/to/built/kernel]  build the modules
 #   make check        every test tier this machine can run
 #   make check-host   fmt, clippy, unit tests of crates/, the fuzz driver
-#   make check-vm [SUITE=name]  VM suites (all when SUITE is empty)
+#   make check-vm [SUITE=name] [KERNEL=lab|debian-7.2]  VM suites (all when
+#                     SUITE is empty; both kernel lines when KERNEL is)
 #   make demo         set up the lab if needed and run the demo in a VM
 #   make bench        side-by-side benchmarks -> bench/results/latest.md
+#   make deb          the rscst-dkms Debian packages (source and binary) -> out/deb/
 
 SHELL := /bin/bash
 REPO := $(CURDIR)
@@ -13,8 +15,9 @@ FLAVOUR ?= debug
 # Without KDIR, the lab's cached kernel (built on first use).
 KDIR ?=
 SUITE ?=
+KERNEL ?=
 
-.PHONY: all modules clean check check-host check-vm demo bench lab
+.PHONY: all modules clean check check-host check-vm demo bench deb lab
 
 all: modules
 
@@ -28,7 +31,7 @@ check-host:
 	@bash tests/host/run.sh
 
 check-vm:
-	@bash lab/check-vm.sh "$(SUITE)"
+	@bash lab/check-vm.sh "$(SUITE)" "$(KERNEL)"
 
 check:
 	@bash lab/check.sh
@@ -38,6 +41,9 @@ demo:
 
 bench:
 	@bash lab/bench.sh
+
+deb:
+	@bash lab/debian/deb.sh
 
 clean:
 	@find core fabrics dev_handlers -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \

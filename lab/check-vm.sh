@@ -1,27 +1,67 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Runs VM suites (all of tests/vm/*.sh, or the one named) against freshly
-# built modules; prints "N passed, N failed" over all of them.
-#   check-vm.sh [SUITE]
+# Runs VM suites against freshly built modules, on each kernel line:
+#   check-vm.sh [SUITE] [KERNEL]
+# SUITE: one suite (all when empty). KERNEL: "lab" (the lab's own 6.12 debug
+# kernel: every suite), "debian-7.2" (Debian's stock kernel: the suites whose
+# header says "# lines: ... debian-7.2"), or empty for both. Prints
+# "N passed, N failed" over all of them.
 source "$(dirname "$0")/lib.sh"
 want=${1:-}
+line=${2:-}
+case "$line" in "" | lab | debian-7.2) ;; *) die "unknown kernel line '$line' (lab, debian-7.2)" ;; esac
 bash "$LAB_DIR/setup-host.sh" >&2
-bash "$LAB_DIR/kernel/build.sh" debug >/dev/null
-bash "$LAB_DIR/rootfs/build.sh" >/dev/null
-bash "$LAB_DIR/build-modules.sh" debug
-suites=()
-for f in "$REPO_DIR"/tests/vm/*.sh "$LAB_DIR/selftest-canary.sh"; do
+
+# Every suite, and the lines it runs on ("lab" unless its header says more).
+suite_file() { # NAME
+	if [ "$1" = canary ]; then echo "$LAB_DIR/selftest-canary.sh"
+	elif [ -f "$REPO_DIR/tests/vm/$1.sh" ]; then echo "$REPO_DIR/tests/vm/$1.sh"
+	else echo "$LAB_DIR/guest/$1.sh"; fi
+}
+suite_lines() { # NAME
+	local l
+	l=$(sed -n 's/^# lines: *//p' "$(suite_file "$1")")
+	echo "${l:-lab}"
+}
+runs=() # "suite line" pairs
+for f in "$REPO_DIR"/tests/vm/*.sh "$LAB_DIR/selftest-canary.sh" "$LAB_DIR/guest/demo.sh"; do
 	n=$(basename "$f" .sh)
 	n=${n#selftest-}
 	[ "$n" = lib ] && continue
 	[ -n "$want" ] && [ "$n" != "$want" ] && continue
-	suites+=("$n")
+	for l in $(suite_lines "$n"); do
+		# The demo is part of make check on the Debian line only (make demo
+		# runs it on the lab's kernel).
+		[ "$n" = demo ] && [ "$l" = lab ] && [ -z "$want" ] && continue
+		[ -n "$line" ] && [ "$l" != "$line" ] && continue
+		runs+=("$n $l")
+	done
 done
-[ ${#suites[@]} -gt 0 ] || die "no VM suite named '$want'"
-# The KUnit tier is a module of its own, built against the product.
-if [[ " ${suites[*]} " == *" kunit "* ]]; then
-	bash "$LAB_DIR/build-modules.sh" debug "$(kernel_dir debug)" tests/kunit
+[ ${#runs[@]} -gt 0 ] || die "no VM suite named '${want:-*}' on kernel line '${line:-any}'"
+lines=" ${runs[*]#* } "
+
+if [[ "$lines" == *" lab "* ]]; then
+	bash "$LAB_DIR/kernel/build.sh" debug >/dev/null
+	bash "$LAB_DIR/rootfs/build.sh" >/dev/null
+	bash "$LAB_DIR/build-modules.sh" debug
+	# The KUnit tier is a module of its own, built against the product.
+	if [[ " ${runs[*]} " == *" kunit lab "* ]]; then
+		bash "$LAB_DIR/build-modules.sh" debug "$(kernel_dir debug)" tests/kunit
+	fi
 fi
+if [[ "$lines" == *" debian-7.2 "* ]]; then
+	read -r _ _ pkgver < <(bash "$LAB_DIR/debian/prepare.sh")
+	bash "$LAB_DIR/rootfs/build.sh" trixie "$pkgver" >/dev/null
+	# The modules for Debian's kernel are built in a copy inside its chroot;
+	# that copy is the guest's /mnt/rscst on this line.
+	debian_share=$(bash "$LAB_DIR/debian/build-modules.sh")
+	# The DKMS suite installs the rscst-dkms package from a local folder.
+	if [[ " ${runs[*]} " == *" dkms debian-7.2 "* ]]; then
+		deb=$(bash "$LAB_DIR/debian/deb.sh")
+		debian_pkgs=$(bash "$LAB_DIR/debian/guest-pkgs.sh" "$deb")
+	fi
+fi
+
 # kunit_parse DIR: the kernel's own KTAP parser must agree that every case
 # of the suite's KTAP output passed.
 kunit_parse() {
@@ -38,24 +78,33 @@ kunit_parse() {
 }
 total_p=0
 total_f=0
-for s in "${suites[@]}"; do
+for r in "${runs[@]}"; do
+	s=${r% *}
+	l=${r#* }
 	rc=0
 	if [ "$s" = canary ]; then
 		# The self-test boots its own run and prints its own summary.
 		log="$REPO_DIR/out/selftest-canary.log"
 		mkdir -p "$REPO_DIR/out"
 		bash "$LAB_DIR/selftest-canary.sh" >"$log" 2>&1 || rc=$?
+		name=canary
 	else
-		t=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$REPO_DIR/tests/vm/$s.sh")
-		bash "$LAB_DIR/run-vm.sh" "$s" "${t:-900}" || rc=$?
-		log="$REPO_DIR/out/$s/suite.log"
+		t=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$(suite_file "$s")")
+		if [ "$l" = lab ]; then
+			bash "$LAB_DIR/run-vm.sh" "$s" "${t:-900}" debug || rc=$?
+			name=$s
+		else
+			RSCST_SHARE_DIR=$debian_share RSCST_PKG_DIR=${debian_pkgs:-} bash "$LAB_DIR/run-vm.sh" "$s" "${t:-900}" "$l" || rc=$?
+			name=$s@$l
+		fi
+		log="$REPO_DIR/out/$name/suite.log"
 	fi
 	cat "$log" 2>/dev/null || true
 	p=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" 2>/dev/null | tail -1)
 	f=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" 2>/dev/null | tail -1)
 	if [ -z "$p" ]; then
 		# A suite that stopped before its summary line failed, whatever it printed.
-		log "suite $s: no summary line (stopped early)"
+		log "suite $name: no summary line (stopped early)"
 		p=0
 		f=1
 	fi
@@ -65,7 +114,7 @@ for s in "${suites[@]}"; do
 	fi
 	# A clean suite whose boot or kernel log failed still counts as a failure.
 	if [ $rc != 0 ] && [ "$f" = 0 ]; then f=1; fi
-	log "suite $s: $p passed, $f failed"
+	log "suite $name: $p passed, $f failed"
 	total_p=$((total_p + p))
 	total_f=$((total_f + f))
 done

@@ -49,10 +49,29 @@ kernel_key() {
 kernel_dir() { echo "$RSCST_CACHE/kernel/$(kernel_key "${1:-debug}")/linux"; }
 kernel_mods_dir() { echo "$RSCST_CACHE/kernel/$(kernel_key "${1:-debug}")/modroot"; }
 
-rootfs_key() {
-	cat "$LAB_DIR/rootfs/build.sh" "$LAB_DIR/rootfs/packages" | sha256sum | cut -c1-12
+# Root filesystem images: Debian 12 (bookworm) for the lab's own kernels;
+# Debian 13 (trixie) with Debian's stock kernel installed for the Debian
+# line, keyed also by that kernel's package version.
+rootfs_key() { # [SUITE]
+	{ cat "$LAB_DIR/rootfs/build.sh" "$LAB_DIR/rootfs/packages" "$LAB_DIR/rootfs/rscst-init"; echo "${1:-bookworm}"; } |
+		sha256sum | cut -c1-12
 }
-rootfs_image() { echo "$RSCST_CACHE/rootfs/$(rootfs_key)/rootfs.img"; }
+rootfs_image() { # [SUITE [KERNEL_PKGVER]]
+	local d
+	d=$(rootfs_key "${1:-bookworm}")
+	[ -n "${2:-}" ] && d="$d-$2"
+	echo "$RSCST_CACHE/rootfs/$d/rootfs.img"
+}
+
+# Where lab/debian/prepare.sh keeps the packages of Debian's kernel PKGVER.
+debian_debs_dir() { echo "$RSCST_CACHE/debian/debs-$1"; }
+
+# The Debian line's trixie chroot, keyed by its package list: Debian's module
+# toolchain (what rscst-dkms depends on), and what `make deb` packs with.
+DEBIAN_CHROOT_PKGS="rustc,rust-src,bindgen,gcc,gcc-14,gcc-14-for-host,libc6-dev,libclang1-19,libclang-dev,make,bc,flex,bison,libelf-dev,libssl-dev,openssl,dwarves,xz-utils,kmod,cpio,python3,rsync,dpkg-dev,build-essential,debhelper,dh-dkms,dkms,apt-utils"
+debian_chroot() {
+	echo "$RSCST_CACHE/debian/chroot-$(printf 'trixie minbase %s\n' "$DEBIAN_CHROOT_PKGS" | sha256sum | cut -c1-12)"
+}
 
 # The compiler a flavour's kernel is built with, from its fragment's
 # "# toolchain: LLVM=-19" line (GCC when there is none).

@@ -9,8 +9,17 @@ for d in "$RSCST_CACHE"/kernel/*/; do
 	k=$(basename "$d")
 	case "$keep_k" in *" $k "*) ;; *) log "pruning stale kernel $k"; rm -rf "$d" ;; esac
 done
+# Debian 12's image, and Debian 13's for any version of Debian's kernel.
 keep_r=$(rootfs_key)
+keep_t=$(rootfs_key trixie)
 for d in "$RSCST_CACHE"/rootfs/*/; do
 	[ -d "$d" ] || continue
-	[ "$(basename "$d")" = "$keep_r" ] || { log "pruning stale rootfs $(basename "$d")"; rm -rf "$d"; }
+	r=$(basename "$d")
+	case "$r" in "$keep_r" | "$keep_t"-*) ;; *) log "pruning stale rootfs $r"; rm -rf "$d" ;; esac
+done
+# The Debian line's chroot of the current package list (section 8.1).
+keep_c=$(basename "$(debian_chroot)")
+for d in "$RSCST_CACHE"/debian/chroot-*/; do
+	[ -d "$d" ] || continue
+	[ "$(basename "$d")" = "$keep_c" ] || { log "pruning stale Debian chroot $(basename "$d")"; rm -rf "$d"; }
 done

@@ -14,6 +14,17 @@
 #include <linux/rcupdate.h>
 #include <linux/percpu.h>
 #include <linux/cpumask.h>
+#include <linux/version.h>
+
+/*
+ * Since 6.17 a per-CPU workqueue says so with WQ_PERCPU (7.x warns when a
+ * queue names neither WQ_PERCPU nor WQ_UNBOUND); 6.12 has no such flag.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 17, 0)
+#define RSCST_WQ_PERCPU WQ_PERCPU
+#else
+#define RSCST_WQ_PERCPU 0
+#endif
 
 void rscst_sys_attr_init(struct attribute *attr);
 void rscst_sys_init_work(struct work_struct *work, work_func_t fn);
@@ -43,7 +54,7 @@ struct workqueue_struct *rscst_sys_alloc_wq(const char *name, bool per_cpu, int 
 	 * as handing a response to a fabric); unbound ones suit steps that
 	 * block (file I/O), which must not hold up the submitting CPU.
 	 */
-	unsigned int flags = WQ_MEM_RECLAIM | (per_cpu ? 0 : WQ_UNBOUND);
+	unsigned int flags = WQ_MEM_RECLAIM | (per_cpu ? RSCST_WQ_PERCPU : WQ_UNBOUND);
 
 	return alloc_workqueue("%s", flags, max_active, name);
 }

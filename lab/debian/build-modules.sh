@@ -6,7 +6,7 @@
 # The product modules only: Debian's kernel has no KUnit, and the canary
 # self-test belongs to the lab's debug kernel.
 source "$(dirname "$0")/../lib.sh"
-read -r root abi < <(bash "$LAB_DIR/debian/prepare.sh")
+read -r root abi _ < <(bash "$LAB_DIR/debian/prepare.sh")
 exec 9>"$root/src.lock"
 flock 9
 copy="$root/src/rscst"

@@ -10,9 +10,12 @@
 #   linux-source-7.2 with Debian's .config regenerates rust/*.rmeta, the
 #   proc-macro libraries and scripts/target.json, and the crate hashes are
 #   checked against Debian's Module.symvers (a module built otherwise would
-#   not load);
-# - the kernel image and modules package (linux-binary) for the guest.
-# Prints the chroot's path and the ABI name ("7.2.12+deb13-amd64") on stdout.
+#   not load): dkms/rust-overlay.sh, the script rscst-dkms runs on users'
+#   machines, run in the chroot;
+# - the kernel's image, base and modules packages for the guest
+#   (lab/rootfs/build.sh trixie PKGVER installs them).
+# Prints the chroot's path, the ABI name ("7.2.12+deb13-amd64") and the
+# package version ("7.2.12-1~bpo13+1") on stdout.
 source "$(dirname "$0")/../lib.sh"
 
 command -v debootstrap >/dev/null || die "debootstrap is missing: run lab/setup-host.sh"
@@ -37,13 +40,11 @@ base=${abi%-amd64}
 pkgver=$(apt-cache madison "linux-headers-$abi" | awk -F'|' 'NR == 1 {gsub(/ /, "", $2); print $2}')
 
 # The chroot, keyed by its package list.
-pkgs="rustc,rust-src,bindgen,gcc,gcc-14,libc6-dev,libclang1-19,make,bc,flex,bison,libelf-dev,libssl-dev,openssl,dwarves,xz-utils,kmod,cpio,python3,rsync"
-ckey=$(printf 'trixie minbase %s\n' "$pkgs" | sha256sum | cut -c1-12)
-root="$top/chroot-$ckey"
+root=$(debian_chroot)
 if [ ! -f "$root/.built" ]; then
 	log "debootstrap trixie (Debian's module toolchain) in $root"
 	rm -rf "$root"
-	debootstrap --variant=minbase --include="$pkgs" trixie "$root" http://deb.debian.org/debian \
+	debootstrap --variant=minbase --include="$DEBIAN_CHROOT_PKGS" trixie "$root" http://deb.debian.org/debian \
 		>"$top/debootstrap.log" 2>&1 || { tail -20 "$top/debootstrap.log" >&2; die "debootstrap trixie failed"; }
 	touch "$root/.built"
 fi
@@ -55,47 +56,40 @@ esac
 
 tree="$root/usr/src/linux-headers-$abi"
 # Keyed by the package version: Debian may upload the same ABI again.
-if [ ! -f "$root/.prepared-$pkgver" ]; then
-	debs="$top/debs-$pkgver"
-	rm -rf "$debs"
+debs=$(debian_debs_dir "$pkgver")
+# What the module build needs (source, headers, kbuild) and what the guest
+# installs (image, base, modules, binary).
+want="linux-source-7.2 linux-headers-$abi linux-headers-$base-common linux-kbuild-$base
+	linux-image-$abi linux-base-$abi linux-modules-$abi linux-binary-$abi"
+missing=()
+for p in $want; do
+	ls "$debs/${p}_"*.deb >/dev/null 2>&1 || missing+=("$p=$pkgver")
+done
+# The image package pre-depends on a newer linux-base than trixie has.
+if ! ls "$debs"/linux-base_*.deb >/dev/null 2>&1; then
+	v=$(apt-cache madison linux-base | awk -F'|' '/trixie-backports/ {gsub(/ /, "", $2); print $2; exit}')
+	[ -n "$v" ] || die "no linux-base in trixie-backports"
+	missing+=("linux-base=$v")
+fi
+if [ ${#missing[@]} -gt 0 ]; then
 	mkdir -p "$debs"
+	log "downloading Debian $abi ($pkgver): ${missing[*]%%=*}"
+	(cd "$debs" && apt-get download -q "${missing[@]}" >"$top/download.log" 2>&1) ||
+		{ tail -5 "$top/download.log" >&2; die "apt-get download failed"; }
+fi
+if [ ! -f "$root/.prepared-$pkgver" ]; then
 	rm -rf "$tree"
-	log "downloading Debian $abi ($pkgver): source, headers, kbuild, binary"
-	(cd "$debs" && apt-get download -q "linux-source-7.2=$pkgver" "linux-headers-$abi=$pkgver" \
-		"linux-headers-$base-common=$pkgver" "linux-kbuild-$base=$pkgver" "linux-binary-$abi=$pkgver" \
-		>"$top/download.log" 2>&1) || { tail -5 "$top/download.log" >&2; die "apt-get download failed"; }
 	for p in linux-headers-"$abi" linux-headers-"$base"-common linux-kbuild-"$base"; do
 		dpkg -x "$debs/${p}_"*.deb "$root"
 	done
 	[ -f "$tree/.config" ] || die "no .config in $tree"
-	log "regenerating the Rust metadata: make prepare on linux-source-7.2 with Debian's .config"
-	src="$root/build/linux-source-7.2"
-	rm -rf "$root/build" && mkdir -p "$root/build"
-	dpkg -x "$debs"/linux-source-7.2_*.deb "$root/build/pkg"
-	tar -xf "$root"/build/pkg/usr/src/linux-source-7.2.tar.xz -C "$root/build"
-	rm -rf "$root/build/pkg"
-	[ -d "$src" ] || die "linux-source-7.2 did not unpack to $src"
-	cp "$tree/.config" "$src/.config"
-	in_chroot "$root" /bin/bash -c "cd /build/linux-source-7.2 && make -s CC=x86_64-linux-gnu-gcc-14 olddefconfig && cmp -s .config /usr/src/linux-headers-$abi/.config" ||
-		die "olddefconfig changed Debian's .config: the toolchain differs from Debian's"
-	in_chroot "$root" /bin/bash -c "cd /build/linux-source-7.2 && make -s CC=x86_64-linux-gnu-gcc-14 -j$(nproc) prepare" >"$top/prepare.log" 2>&1 ||
-		{ tail -30 "$top/prepare.log" >&2; die "make prepare failed (log: $top/prepare.log)"; }
-	# Every Rust symbol vmlinux exports must be defined, with the same
-	# crate hashes, by the regenerated crates.
-	{ grep -o '^0x[0-9a-f]*[[:space:]]_R[^[:space:]]*[[:space:]]vmlinux' "$tree/Module.symvers" || true; } |
-		awk '{print $2}' | sort -u >"$top/debian-rust-syms"
-	in_chroot "$root" /bin/bash -c "cd /build/linux-source-7.2/rust && nm --defined-only *.o 2>/dev/null" | awk '{print $3}' | sort -u >"$top/built-rust-syms"
-	missing=$(comm -23 "$top/debian-rust-syms" "$top/built-rust-syms" | wc -l)
-	total=$(wc -l <"$top/debian-rust-syms")
-	[ "$total" -gt 0 ] || die "Debian's Module.symvers lists no Rust symbol: is CONFIG_RUST on?"
-	[ "$missing" = 0 ] || die "$missing of $total Rust symbols of Debian's vmlinux differ from the regenerated crates (toolchain mismatch): see $top/debian-rust-syms"
-	log "crate hashes match Debian's Module.symvers ($total Rust symbols)"
-	cp "$src"/rust/*.rmeta "$src"/rust/*.so "$tree/rust/" 2>/dev/null || { mkdir -p "$tree/rust" && cp "$src"/rust/*.rmeta "$src"/rust/*.so "$tree/rust/"; }
-	cp "$src/scripts/target.json" "$tree/scripts/"
-	# The C flags of the kernel's own bindgen run, which sys/gen-bindings.sh reads.
-	mkdir -p "$tree/rust/bindings"
-	cp "$src/rust/bindings/.bindings_generated.rs.cmd" "$tree/rust/bindings/"
-	rm -rf "$root/build"
+	log "regenerating the Rust metadata: dkms/rust-overlay.sh (make prepare on linux-source-7.2 with Debian's .config)"
+	dpkg -x "$debs"/linux-source-7.2_*.deb "$root"
+	install -m 0755 "$REPO_DIR/dkms/rust-overlay.sh" "$root/usr/local/bin/rust-overlay"
+	in_chroot "$root" /bin/bash /usr/local/bin/rust-overlay /usr/src/linux-source-7.2.tar.xz "/usr/src/linux-headers-$abi" /build \
+		>"$top/prepare.log" 2>&1 || { tail -30 "$top/prepare.log" >&2; die "the Rust metadata for Debian's $abi could not be made (log: $top/prepare.log)"; }
+	grep 'crate hashes' "$top/prepare.log" | sed 's/^rust-overlay: //' | while read -r l; do log "$l"; done
+	rm -f "$root/usr/src/linux-source-7.2.tar.xz"
 	touch "$root/.prepared-$pkgver"
 fi
-echo "$root $abi"
+echo "$root $abi $pkgver"

@@ -3,6 +3,7 @@
 # The demo, inside the lab guest: a file-backed LUN exported over the
 # loopback fabric, a filesystem on it, data written and verified, and the
 # sysfs tree printed. (The iSCSI half joins when rscst_iscsi lands.)
+# lines: lab debian-7.2
 set -e
 . /mnt/rscst/tests/vm/lib.sh
 step() { echo; echo "== $*"; }

@@ -14,6 +14,11 @@ ip link set lo up 2>/dev/null
 [ -e /dev/stdout ] || ln -s /proc/self/fd/1 /dev/stdout
 [ -e /dev/stderr ] || ln -s /proc/self/fd/2 /dev/stderr
 echo 0 >/proc/sys/kernel/hung_task_panic 2>/dev/null
+# The initiator's upper-level drivers and the loop driver, which udev or
+# their device nodes would load on a distribution kernel (Debian's has them
+# as modules; no udevd runs here). Built into the lab's own kernels, where
+# modprobe has nothing to do.
+modprobe -a sd_mod sg loop 2>/dev/null
 if [ "$suite" = probe ]; then
 	echo 0 >"$out/rc"
 	exit 0

@@ -138,7 +138,19 @@ export_local() {
 	echo /dev/$(sd_of $h 0)
 }
 
+# insmod KO after the kernel's own modules it needs (on a distribution
+# kernel SCSI is modular; the lab's kernels have it built in, and modprobe
+# of a built-in succeeds).
+insmod_with_deps() { # KO
+	local d
+	for d in $(modinfo -F depends "$1" | tr , ' '); do
+		case "$d" in rscst*) continue ;; esac
+		modprobe "$d" || return 1
+	done
+	insmod "$1"
+}
+
 load_rscst() {
-	insmod "$REPO/core/rscst.ko" && insmod "$REPO/dev_handlers/vdisk/rscst_vdisk.ko" &&
-		insmod "$REPO/fabrics/local/rscst_local.ko"
+	insmod_with_deps "$REPO/core/rscst.ko" && insmod_with_deps "$REPO/dev_handlers/vdisk/rscst_vdisk.ko" &&
+		insmod_with_deps "$REPO/fabrics/local/rscst_local.ko"
 }

@@ -3,6 +3,7 @@
 # VM suite "local": rscst_local + vdisk handlers driven by the Linux SCSI
 # initiator (sd, sg) and sg3_utils, fio and ext4 on the exported LUNs.
 # timeout: 1500
+# lines: lab debian-7.2
 . "$(dirname "$0")/lib.sh"
 
 check "modules load" load_rscst
@@ -44,7 +45,8 @@ inq=$(sg_inq $SG0 2>&1)
 expect_match "INQUIRY vendor" "$inq" "Vendor identification: RSCST"
 expect_match "INQUIRY product" "$inq" "Product identification: disk1"
 usn=$(cat $SCST/devices/disk1/usn)
-expect_match "VPD serial number" "$(sg_vpd -p sn $SG0 2>&1)" "Unit serial number: $usn"
+# sg3-utils 1.46 says "Unit serial number", 1.48 "Product serial number".
+expect_match "VPD serial number" "$(sg_vpd -p sn $SG0 2>&1)" "serial number: $usn"
 expect_match "VPD device id: NAA" "$(sg_vpd -p di $SG0 2>&1)" "NAA"
 expect_match "VPD device id: T10 vendor id" "$(sg_vpd -p di $SG0 2>&1)" "vendor id: RSCST"
 cap=$(sg_readcap -l $SG0 2>&1)
@@ -454,7 +456,7 @@ expect_match "READ(16) of the maximum transfer length (2048 x 4 KiB) into one bl
 raw=$(sg_raw -r 4096 /dev/$(sg_of $HC 0) 88 00 00 00 00 00 00 00 00 00 00 00 08 01 00 00 2>&1)
 expect_match "READ(16) beyond the maximum transfer length (2049 x 4 KiB): INVALID FIELD IN CDB" "$raw" "Invalid field in cdb"
 expect_match "VPD B0h reports the maximum transfer length (8 MiB in 4 KiB blocks)" \
-	"$(sg_vpd -p bl /dev/$(sg_of $HC 0) 2>&1)" "Maximum transfer length: 2048 blocks"
+	"$(sg_vpd -p bl /dev/$(sg_of $HC 0) 2>&1)" "Maximum transfer length: (2048 blocks|0x800\\b)"
 check "copy-mode data reached the file" sh -c "dd if=$SDC bs=1M count=64 status=none | cmp - /root/disk2.img -n 67108864"
 check "nullio device null3 (read_zero=0)" mgmt $SCST/handlers/vdisk_nullio/mgmt "add_device null3 size_mb=16"
 check "copy-mode nullio LUN" mgmt $SCST/targets/scst_local/tc/luns/mgmt "add null3 1"
