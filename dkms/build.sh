@@ -19,15 +19,25 @@ say() { echo "rscst-dkms: $*" >&2; }
 
 [ -f "$headers/.config" ] || die "no headers for kernel $kver at $headers: install linux-headers-$kver"
 grep -qx 'CONFIG_RUST=y' "$headers/.config" ||
-	die "kernel $kver has no Rust support (CONFIG_RUST is not set): rscst's modules are written in Rust and need a kernel built with CONFIG_RUST=y (Debian's 7.2 and later kernels from trixie-backports have it); nothing was built for $kver"
+	die "kernel $kver has no Rust support (CONFIG_RUST is not set): rscst's modules are written in Rust and need a kernel built with CONFIG_RUST=y (Debian's 7.2 kernels from trixie-backports have it); nothing was built for $kver"
+
+# A module links against the kernel's Rust crates: only the rustc that
+# built the kernel can build it.
+want_rustc=$(sed -n 's/^CONFIG_RUSTC_VERSION_TEXT="\(.*\)"$/\1/p' "$headers/.config")
+have_rustc=$(rustc --version 2>/dev/null || echo "no rustc")
+[ "$have_rustc" = "$want_rustc" ] ||
+	die "kernel $kver was built with '$want_rustc'; this system's rustc is '$have_rustc'; nothing was built for $kver"
 
 kdir=$headers
-if [ ! -f "$headers/rust/kernel.rmeta" ]; then
+if [ ! -f "$headers/rust/libkernel.rmeta" ]; then
 	hpkg=$(dpkg-query -S "$headers/.config" 2>/dev/null | cut -d: -f1 | head -1 || true)
-	[ -n "$hpkg" ] || die "$headers lacks the kernel's Rust metadata (rust/kernel.rmeta) and belongs to no Debian package: build against the kernel's full build tree instead"
+	[ -n "$hpkg" ] || die "$headers lacks the kernel's Rust metadata (rust/libkernel.rmeta) and belongs to no Debian package: build against the kernel's full build tree instead"
 	hver=$(dpkg-query -W -f='${Version}' "$hpkg")
 	state=/var/lib/rscst-dkms/$kver
 	kdir=$state/headers
+	mkdir -p /var/lib/rscst-dkms
+	exec 8>"/var/lib/rscst-dkms/.lock-$kver"
+	flock 8
 	if [ ! -f "$state/.complete-$hver" ]; then
 		mm=$(echo "$kver" | cut -d. -f1,2)
 		spkg=linux-source-$mm
@@ -41,6 +51,7 @@ if [ ! -f "$headers/rust/kernel.rmeta" ]; then
 		# The copy's Makefile names its own path, and its scripts/ (where the
 		# Rust target file goes) must be its own, not the kbuild package's.
 		sed -i "s|^KBUILD_OUTPUT=.*|KBUILD_OUTPUT=$kdir|" "$kdir/Makefile"
+		grep -qx "KBUILD_OUTPUT=$kdir" "$kdir/Makefile" || die "$headers/Makefile is not a Debian headers Makefile (no KBUILD_OUTPUT line)"
 		for l in scripts tools; do
 			[ -L "$kdir/$l" ] || continue
 			rm "$kdir/$l"
@@ -63,4 +74,6 @@ fi
 cd "$top"
 say "building rscst for $kver with $(rustc --version) and ${cc_flags[*]}"
 bash sys/gen-bindings.sh "$kdir" "$top/sys/generated/bindings.rs"
-make -C "$kdir" "${cc_flags[@]}" M="$top" modules
+# RSCST_MAKE_FLAGS: more kbuild flags (the lab passes warnings-as-errors).
+# shellcheck disable=SC2086
+make -C "$kdir" -j"$(nproc)" "${cc_flags[@]}" ${RSCST_MAKE_FLAGS:-} M="$top" modules

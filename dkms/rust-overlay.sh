@@ -45,8 +45,10 @@ src=$(find "$work" -mindepth 1 -maxdepth 1 -type d | head -1)
 [ -f "$src/Makefile" ] || die "$tarball does not unpack to a kernel tree"
 cp "$config" "$src/.config"
 make -s -C "$src" CC="$cc" olddefconfig
-cmp -s "$src/.config" "$config" ||
-	die "make olddefconfig changed the kernel's .config: these compilers are not the kernel's (or the source is another version)"
+if ! cmp -s "$src/.config" "$config"; then
+	diff -u "$config" "$src/.config" | grep '^[-+]CONFIG\|^[-+]# CONFIG' | head -40 >&2
+	die "make olddefconfig changed the kernel's .config (above): these compilers are not the kernel's (or the source is another version)"
+fi
 say "make prepare (builds the kernel's Rust crates; a few minutes)"
 make -s -C "$src" CC="$cc" -j"$(nproc)" prepare >"$work/prepare.log" 2>&1 ||
 	{ tail -30 "$work/prepare.log" >&2; die "make prepare failed"; }

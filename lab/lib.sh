@@ -69,8 +69,12 @@ debian_debs_dir() { echo "$RSCST_CACHE/debian/debs-$1"; }
 # The Debian line's trixie chroot, keyed by its package list: Debian's module
 # toolchain (what rscst-dkms depends on), and what `make deb` packs with.
 DEBIAN_CHROOT_PKGS="rustc,rust-src,bindgen,gcc,gcc-14,gcc-14-for-host,libc6-dev,libclang1-19,libclang-dev,make,bc,flex,bison,libelf-dev,libssl-dev,openssl,dwarves,xz-utils,kmod,cpio,python3,rsync,dpkg-dev,build-essential,debhelper,dh-dkms,dkms,apt-utils"
+# Keyed also by the Debian 13 guest image's key: a new image brings a new
+# chroot, so the toolchain packages the dkms suite installs from the chroot's
+# archive are never older than the libraries in the image.
 debian_chroot() {
-	echo "$RSCST_CACHE/debian/chroot-$(printf 'trixie minbase %s\n' "$DEBIAN_CHROOT_PKGS" | sha256sum | cut -c1-12)"
+	echo "$RSCST_CACHE/debian/chroot-$(printf 'trixie minbase %s %s\n' "$DEBIAN_CHROOT_PKGS" "$(rootfs_key trixie)" |
+		sha256sum | cut -c1-12)"
 }
 
 # The compiler a flavour's kernel is built with, from its fragment's

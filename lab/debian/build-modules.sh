@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Builds rscst's modules for Debian's stock 7.2 kernel (lab/debian/prepare.sh),
 # warnings as errors, with Debian's own toolchain in the trixie chroot, in a
-# copy of the repository inside it (/src/rscst). Prints the copy's path.
+# copy of the repository inside it (/src/rscst), by rscst-dkms's build step
+# (dkms/build.sh). Prints the copy's path.
 # The product modules only: Debian's kernel has no KUnit, and the canary
 # self-test belongs to the lab's debug kernel.
 source "$(dirname "$0")/../lib.sh"
@@ -21,9 +22,10 @@ if ! mountpoint -q "$root/proc"; then
 	trap 'umount -l "$root/proc" 2>/dev/null || true' EXIT
 fi
 log "building the modules for Debian $abi (rustc $(in_chroot "$root" rustc --version | awk '{print $2}'))"
-in_chroot "$root" /bin/bash -c "set -e; cd /src/rscst
-	bash sys/gen-bindings.sh $kdir /src/rscst/sys/generated/bindings.rs
-	make -s -C $kdir CC=x86_64-linux-gnu-gcc-14 M=/src/rscst KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings modules" >"$root/src/build.log" 2>&1 || {
+# rscst-dkms's own build step, with warnings as errors: the headers here
+# already have the Rust metadata (prepare.sh), so it builds against them.
+in_chroot "$root" env RSCST_MAKE_FLAGS="-s KCFLAGS=-Werror KRUSTFLAGS=-Dwarnings" \
+	bash /src/rscst/dkms/build.sh "$abi" "$kdir" >"$root/src/build.log" 2>&1 || {
 	cat "$root/src/build.log" >&2
 	die "module build for Debian $abi failed"
 }

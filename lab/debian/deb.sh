@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # make deb: the rscst-dkms Debian packages, built in the Debian line's trixie
-# chroot (lab/debian/prepare.sh) with dpkg-buildpackage from a clean copy of
-# the repository: the source package (rscst_VERSION.dsc and .tar.xz, format
+# chroot (lab/debian/prepare.sh) with dpkg-buildpackage from a copy of the
+# files git tracks: the source package (rscst_VERSION.dsc and .tar.xz, format
 # 3.0 (native)) and the binary rscst-dkms_VERSION_all.deb, left in out/deb/.
 # Prints the .deb's path.
 source "$(dirname "$0")/../lib.sh"
@@ -14,11 +14,9 @@ version=$(sed -n '1s/^rscst (\([^)]*\)).*/\1/p' "$REPO_DIR/debian/changelog")
 work="$root/deb"
 rm -rf "$work"
 mkdir -p "$work/rscst-$version"
-# What a clone holds, without build products or the lab's outputs.
-rsync -a --exclude /out --exclude /crates/target --exclude /fuzz/target --exclude '*.ko' --exclude '*.o' \
-	--exclude '.*.cmd' --exclude '*.mod' --exclude '*.mod.c' --exclude modules.order --exclude Module.symvers \
-	--exclude '*.rmeta' --exclude /sys/generated --exclude /.git \
-	"$REPO_DIR/" "$work/rscst-$version/"
+# The files git tracks, as they are in the working tree: no build products,
+# no untracked files.
+git -C "$REPO_DIR" ls-files -z | rsync -a --from0 --files-from=- "$REPO_DIR/" "$work/rscst-$version/"
 log "dpkg-buildpackage rscst $version (source and rscst-dkms)"
 in_chroot "$root" /bin/bash -c "cd /deb/rscst-$version && dpkg-buildpackage -us -uc" >"$work/build.log" 2>&1 ||
 	{ tail -30 "$work/build.log" >&2; die "dpkg-buildpackage failed (log: $work/build.log)"; }

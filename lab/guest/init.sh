@@ -6,6 +6,8 @@
 out=/mnt/out
 suite=$(sed -n 's/.*rscst\.suite=\([^ ]*\).*/\1/p' /proc/cmdline)
 echo "rscst guest: suite '$suite'"
+# For the host: the kernel booted and the guest's own init started.
+touch "$out/init.started"
 hostname rscst-lab
 ip link set lo up 2>/dev/null
 # devtmpfs has no /dev/fd; bash process substitution and /dev/stdin need it.

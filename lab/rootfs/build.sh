@@ -27,7 +27,9 @@ fi
 
 start=$(date +%s)
 dir="$top/tree"
-rm -rf "$dir"
+# A run killed while /proc was mounted in the tree leaves it mounted.
+umount -l "$dir/proc" 2>/dev/null || true
+rm -rf --one-file-system "$dir"
 pkgs=$(grep -v '^#' "$LAB_DIR/rootfs/packages" | paste -sd, -)
 # A distribution kernel needs its initramfs to reach the root device.
 [ -n "$kver" ] && pkgs="$pkgs,initramfs-tools"
@@ -52,11 +54,13 @@ install_debian_kernel() { # the kernel's packages, installed as a user would
 	cp "$debs"/linux-image-*.deb "$debs"/linux-base_*.deb "$debs"/linux-base-*-amd64_*.deb \
 		"$debs"/linux-modules-*.deb "$debs"/linux-binary-*.deb "$dir/tmp/kernel/"
 	mount -t proc proc "$dir/proc"
+	trap 'umount -l "$dir/proc" 2>/dev/null || true' EXIT
 	local rc=0
 	# linux-base first: the image package pre-depends on it.
 	in_chroot "$dir" sh -c 'export DEBIAN_FRONTEND=noninteractive
 		dpkg -i /tmp/kernel/linux-base_*.deb && dpkg -i /tmp/kernel/*.deb' >"$top/kernel-install.log" 2>&1 || rc=$?
 	umount -l "$dir/proc"
+	trap - EXIT
 	[ $rc = 0 ] || { tail -20 "$top/kernel-install.log" >&2; die "installing Debian's kernel failed"; }
 	rm -rf "$dir/tmp/kernel"
 	k=$(ls "$dir"/usr/lib/modules/)
