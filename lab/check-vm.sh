@@ -100,12 +100,14 @@ kunit_parse() {
 }
 total_p=0
 total_f=0
+failed_runs=()
 for r in "${runs[@]}"; do
 	s=${r% *}
 	l=${r#* }
 	rc=0
 	if [ "$l" = debian-7.2 ] && [ $debian_ready = 0 ]; then
 		log "suite $s@$l: 0 passed, 1 failed (the Debian line is not prepared)"
+		failed_runs+=("$s@$l: the Debian line is not prepared")
 		total_f=$((total_f + 1))
 		continue
 	fi
@@ -141,9 +143,14 @@ for r in "${runs[@]}"; do
 	fi
 	# A clean suite whose boot or kernel log failed still counts as a failure.
 	if [ $rc != 0 ] && [ "$f" = 0 ]; then f=1; fi
-	log "suite $name: $p passed, $f failed"
+	# Why the run failed, next to its counts (the log's tail is what CI keeps).
+	why=""
+	[ $rc != 0 ] && [ -s "$REPO_DIR/out/$name/verdict" ] && why=" ($(paste -sd';' "$REPO_DIR/out/$name/verdict"))"
+	log "suite $name: $p passed, $f failed$why"
+	[ "$f" = 0 ] || failed_runs+=("$name: $f failed$why")
 	total_p=$((total_p + p))
 	total_f=$((total_f + f))
 done
+for r in "${failed_runs[@]}"; do log "failed: $r"; done
 echo "vm: $total_p passed, $total_f failed"
 [ $total_f = 0 ]

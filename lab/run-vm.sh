@@ -8,9 +8,9 @@
 # Debian's stock kernel with its own initramfs and modules, installed in a
 # Debian 13 root filesystem (lab/rootfs/build.sh trixie). Results land in
 # out/SUITE/ (out/SUITE@debian-7.2/ on that line): suite.log, console.log,
-# dmesg.txt, rc. Exits non-zero when the suite failed, the boot timed out, or
-# the guest kernel logged a warning, BUG, oops, lockdep splat,
-# sleep-in-atomic or leak.
+# dmesg.txt, rc, and verdict (why the run failed). Exits non-zero when the
+# suite failed, the boot timed out, or the guest kernel logged a warning,
+# BUG, oops, lockdep splat, sleep-in-atomic or leak.
 source "$(dirname "$0")/lib.sh"
 
 suite=${1:?usage: run-vm.sh SUITE [TIMEOUT] [FLAVOUR]}
@@ -116,15 +116,20 @@ done
 set -e
 log "guest ran $(( $(date +%s) - start )) s (qemu exit $qrc)"
 
+# Each reason the run failed, logged and kept in out/.../verdict (check-vm.sh
+# repeats it next to the suite's counts).
 fail=0
-if [ $qrc = 124 ] || [ $qrc = 137 ]; then
-	log "FAIL: timed out after ${timeout_s}s"
+fail_because() { # REASON
+	log "FAIL: $1"
+	echo "$1" >>"$out/verdict"
 	fail=1
+}
+if [ $qrc = 124 ] || [ $qrc = 137 ]; then
+	fail_because "timed out after ${timeout_s}s"
 fi
 rc=$(cat "$out/rc" 2>/dev/null || echo missing)
 if [ "$rc" != 0 ]; then
-	log "FAIL: suite exit status: $rc"
-	fail=1
+	fail_because "suite exit status: $rc"
 fi
 # The kernel's reports, and the core's own lines that mean a command or an
 # object was lost or left behind (see core/: pr_err/pr_warn on those paths).
@@ -132,13 +137,12 @@ bad='WARNING:|BUG:|Oops|general protection|Kernel panic|possible circular lockin
 bad="$bad|rscst.*(dropped without completion|still in flight|still held|commands after|not allowed in)"
 # A kernel with kmemleak must have scanned: a run that skipped it proves nothing.
 if grep -q '^CONFIG_DEBUG_KMEMLEAK=y' "$kconfig" && [ "$suite" != probe ] && [ ! -f "$out/kmemleak.scanned" ]; then
-	log "FAIL: the guest did not run its kmemleak scan"
-	fail=1
+	fail_because "the guest did not run its kmemleak scan"
 fi
 if grep -aEq "$bad" "$out/console.log" "$out/dmesg.txt" "$out/kmemleak.txt" 2>/dev/null; then
-	log "FAIL: the guest kernel reported a problem:"
+	first=$(grep -aEh -m1 "$bad" "$out/console.log" "$out/dmesg.txt" "$out/kmemleak.txt" 2>/dev/null | head -1)
+	fail_because "the guest kernel reported a problem: ${first:0:200}"
 	grep -aEh -A12 "$bad" "$out/console.log" "$out/kmemleak.txt" 2>/dev/null | head -80 >&2
-	fail=1
 fi
 if [ $fail != 0 ]; then
 	log "console tail ($out/console.log):"

@@ -8,6 +8,15 @@ suite=$(sed -n 's/.*rscst\.suite=\([^ ]*\).*/\1/p' /proc/cmdline)
 echo "rscst guest: suite '$suite'"
 # For the host: the kernel booted and the guest's own init started.
 touch "$out/init.started"
+# Powers the guest off and never returns: once the power-off has begun the
+# root disk is gone, so a command still to be read from it (PID 1's own
+# "sleep") failed, PID 1 exited, and the kernel logged a panic before it
+# powered down. Only shell builtins run after the trigger.
+power_off() {
+	sync
+	echo o >/proc/sysrq-trigger
+	while :; do :; done
+}
 hostname rscst-lab
 ip link set lo up 2>/dev/null
 # devtmpfs has no /dev/fd; bash process substitution and /dev/stdin need it.
@@ -23,14 +32,14 @@ echo 0 >/proc/sys/kernel/hung_task_panic 2>/dev/null
 modprobe -a sd_mod sg loop 2>/dev/null
 if [ "$suite" = probe ]; then
 	echo 0 >"$out/rc"
-	exit 0
+	power_off
 fi
 script=/mnt/rscst/tests/vm/$suite.sh
 [ -f "$script" ] || script=/mnt/rscst/lab/guest/$suite.sh
 if [ ! -f "$script" ]; then
 	echo "no such suite: $script" | tee "$out/suite.log"
 	echo 2 >"$out/rc"
-	exit 0
+	power_off
 fi
 # Leak scans need a quiet period; clear what boot left behind.
 [ -w /sys/kernel/debug/kmemleak ] && echo clear >/sys/kernel/debug/kmemleak
@@ -46,3 +55,4 @@ fi
 dmesg >"$out/dmesg.txt"
 cp "$out/rc.suite" "$out/rc"
 cat "$out/suite.log"
+power_off
