@@ -18,9 +18,11 @@ suite_file() { # NAME
 	elif [ -f "$REPO_DIR/tests/vm/$1.sh" ]; then echo "$REPO_DIR/tests/vm/$1.sh"
 	else echo "$LAB_DIR/guest/$1.sh"; fi
 }
+# header NAME FIELD: the value of the suite's "# FIELD: VALUE" header line.
+header() { sed -n "s/^# $2: *//p" "$(suite_file "$1")"; }
 suite_lines() { # NAME
 	local l
-	l=$(sed -n 's/^# lines: *//p' "$(suite_file "$1")")
+	l=$(header "$1" lines)
 	echo "${l:-lab}"
 }
 runs=() # "suite line" pairs: the lab's line first, then Debian's
@@ -37,7 +39,7 @@ for l in lab debian-7.2; do
 		[ "$n" = demo ] && [ "$l" = lab ] && [ -z "$want" ] && continue
 		# A suite whose header says "# not in make check: REASON" runs only
 		# when named.
-		why=$(sed -n 's/^# not in make check: *//p' "$(suite_file "$n")")
+		why=$(header "$n" "not in make check")
 		if [ -z "$want" ] && [ -n "$why" ]; then
 			log "suite $n@$l is not part of this run: $why (make check-vm SUITE=$n KERNEL=$l)"
 			continue
@@ -68,6 +70,14 @@ prepare_debian_line() {
 	# The modules for Debian's kernel are built in a copy inside its chroot;
 	# that copy is the guest's /mnt/rscst on this line.
 	debian_share=$(bash "$LAB_DIR/debian/build-modules.sh") || return 1
+	# Suites booted with the lab's test certificate in UEFI db load copies
+	# of the modules signed with its key.
+	local r
+	for r in "${runs[@]}"; do
+		[ "${r#* }" = debian-7.2 ] && [ "$(header "${r% *}" firmware)" = uefi-test-db ] || continue
+		modsig_vars=$(bash "$LAB_DIR/debian/sign-modules.sh") || return 1
+		break
+	done
 	# The DKMS suite installs the rscst-dkms package from a local folder.
 	if [[ " ${runs[*]} " == *" dkms debian-7.2 "* ]]; then
 		local deb
@@ -76,6 +86,7 @@ prepare_debian_line() {
 	fi
 }
 debian_ready=0
+modsig_vars=""
 if [[ "$lines" == *" debian-7.2 "* ]]; then
 	if prepare_debian_line; then
 		debian_ready=1
@@ -118,7 +129,14 @@ for r in "${runs[@]}"; do
 		bash "$LAB_DIR/selftest-canary.sh" >"$log" 2>&1 || rc=$?
 		name=canary
 	else
-		t=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$(suite_file "$s")")
+		t=$(header "$s" timeout)
+		t=${t%% *}
+		# "# kernel args: ..." and "# firmware: uefi-test-db" (UEFI with the
+		# lab's test certificate in db; Debian line).
+		export RSCST_KERNEL_ARGS=$(header "$s" "kernel args")
+		RSCST_UEFI_VARS=""
+		[ "$(header "$s" firmware)" = uefi-test-db ] && RSCST_UEFI_VARS=$modsig_vars
+		export RSCST_UEFI_VARS
 		if [ "$l" = lab ]; then
 			bash "$LAB_DIR/run-vm.sh" "$s" "${t:-900}" debug || rc=$?
 			name=$s

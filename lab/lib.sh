@@ -11,6 +11,14 @@ RSCST_CACHE=${RSCST_CACHE:-/var/cache/rscst}
 RUST_SRC_PKG_VERSION=${RUST_SRC_PKG_VERSION:-}
 BINDGEN_VERSION=0.69.5
 BINDGEN_ROOT="$RSCST_CACHE/bindgen-$BINDGEN_VERSION"
+# UEFI firmware for the guests that boot through it (package ovmf; no Secure
+# Boot in this build, so it boots the kernel given to qemu as it is).
+OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
+OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
+# virt-fw-vars (edits UEFI variable stores; not packaged for Debian 12), in
+# a virtual environment of its own.
+VIRT_FIRMWARE_VERSION=24.11
+VIRT_FIRMWARE_ROOT="$RSCST_CACHE/virt-firmware-$VIRT_FIRMWARE_VERSION"
 export PATH="$BINDGEN_ROOT/bin:$PATH"
 
 log() { printf '[lab %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }

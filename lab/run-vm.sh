@@ -51,6 +51,16 @@ fi
 rm -rf "$out"
 mkdir -p "$out"
 
+# UEFI firmware instead of the BIOS (RSCST_UEFI_VARS: the variable store to
+# start from, e.g. one with a test certificate in db; the guest writes to a
+# copy). OVMF without Secure Boot: it boots the kernel given with -kernel.
+firmware=()
+if [ -n "${RSCST_UEFI_VARS:-}" ]; then
+	cp "$RSCST_UEFI_VARS" "$out/uefi-vars.fd"
+	firmware=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE"
+		-drive "if=pflash,format=raw,unit=1,file=$out/uefi-vars.fd")
+fi
+
 accel() {
 	local probe="$RSCST_CACHE/kvm-works"
 	if [ -n "${RSCST_ACCEL:-}" ]; then echo "$RSCST_ACCEL"; return; fi
@@ -81,12 +91,14 @@ fsdev() { # id path tag readonly
 # memory error KASAN finds, not only the first.
 extra_args="log_buf_len=8M no5lvl acpi=noirq"
 [ "$flavour" = debug ] && extra_args="$extra_args kasan_multi_shot"
+# A suite's own kernel arguments ("# kernel args:" in its header).
+extra_args="$extra_args ${RSCST_KERNEL_ARGS:-}"
 
 boot() {
 	# shellcheck disable=SC2046
 	timeout -k 10 "$timeout_s" qemu-system-x86_64 \
 		-accel "$acc" -cpu "$cpu" -smp 2 -m 4G \
-		-kernel "$kimage" "${initrd[@]}" \
+		"${firmware[@]}" -kernel "$kimage" "${initrd[@]}" \
 		-append "console=ttyS0 root=/dev/vda rw init=/sbin/rscst-init panic=-1 oops=panic loglevel=6 $extra_args rscst.suite=$suite" \
 		-drive "file=$img,if=virtio,format=raw,snapshot=on" \
 		$(fsdev fs0 "${RSCST_SHARE_DIR:-$REPO_DIR}" rscst 1) $(fsdev fs1 "$out" out 0) "${modshare[@]}" "${pkgshare[@]}" \

@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 # Installs what the lab needs on a Debian 12 machine: kernel build deps, the
 # kernel source, rust-src matching rustc (one pinned package from
-# trixie-backports, never a suite-wide upgrade), bindgen-cli and qemu.
+# trixie-backports, never a suite-wide upgrade), bindgen-cli, qemu, OVMF and
+# virt-fw-vars.
 # Idempotent: a warm machine passes through in a few seconds.
 source "$(dirname "$0")/lib.sh"
 
 HOST_PKGS=(gcc make bc flex bison libelf-dev libssl-dev cpio kmod xz-utils
 	libclang-dev qemu-system-x86 debootstrap e2fsprogs rsync linux-source-6.12
-	python3 busybox-static clang-19 lld-19 llvm-19 libclang-19-dev)
+	python3 busybox-static clang-19 lld-19 llvm-19 libclang-19-dev
+	ovmf python3-venv python3-cryptography)
 
 mkdir -p "$RSCST_CACHE"
 
@@ -64,6 +66,13 @@ fi
 if ! command -v bindgen >/dev/null || ! bindgen --version | grep -q "$BINDGEN_VERSION"; then
 	log "cargo install bindgen-cli@$BINDGEN_VERSION"
 	cargo install --locked --quiet --root "$BINDGEN_ROOT" "bindgen-cli@$BINDGEN_VERSION"
+fi
+
+if [ ! -x "$VIRT_FIRMWARE_ROOT/bin/virt-fw-vars" ]; then
+	log "pip install virt-firmware==$VIRT_FIRMWARE_VERSION"
+	rm -rf "$VIRT_FIRMWARE_ROOT"
+	python3 -m venv --system-site-packages "$VIRT_FIRMWARE_ROOT"
+	"$VIRT_FIRMWARE_ROOT/bin/pip" install --quiet "virt-firmware==$VIRT_FIRMWARE_VERSION"
 fi
 
 # Components the host tier needs.

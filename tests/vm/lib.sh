@@ -150,7 +150,12 @@ insmod_with_deps() { # KO
 	insmod "$1"
 }
 
+# load_modules KO...: each module in turn, after what it needs.
+load_modules() {
+	local ko
+	for ko in "$@"; do insmod_with_deps "$ko" || return 1; done
+}
+
 load_rscst() {
-	insmod_with_deps "$REPO/core/rscst.ko" && insmod_with_deps "$REPO/dev_handlers/vdisk/rscst_vdisk.ko" &&
-		insmod_with_deps "$REPO/fabrics/local/rscst_local.ko"
+	load_modules "$REPO/core/rscst.ko" "$REPO/dev_handlers/vdisk/rscst_vdisk.ko" "$REPO/fabrics/local/rscst_local.ko"
 }
