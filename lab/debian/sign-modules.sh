@@ -8,7 +8,8 @@
 #   sign-modules.sh  ->  prints the variable store's path
 # In the module copy (the guest's /mnt/rscst), out/modsig/ then holds
 #   trusted/*.ko    signed with the test key whose certificate is in db;
-#   untrusted/*.ko  signed with a second key the guest never sees.
+#   untrusted/*.ko  signed with a second key the guest never sees;
+#   dkms/           the trusted key pair as DKMS's MOK key (mok.key, mok.pub).
 # Debian's kernel loads db's certificates into its .platform keyring (also
 # without Secure Boot) and accepts module signatures made with them.
 # The keys live in the chroot and go with it.
@@ -48,6 +49,11 @@ for k in trusted untrusted; do
 	done
 done
 log "signed ${#mods[@]} modules with the lab's trusted and untrusted test keys ($copy/out/modsig)"
+# The trusted pair as DKMS keeps its MOK key (mok.key, mok.pub in DER), for
+# the dkms suite to give DKMS before it builds.
+mkdir -p "$copy/out/modsig/dkms"
+cp "$root$keys/trusted.key" "$copy/out/modsig/dkms/mok.key"
+cp "$root$keys/trusted.der" "$copy/out/modsig/dkms/mok.pub"
 
 # The variable store: OVMF's empty one plus the trusted certificate in db,
 # under an owner GUID of the lab's own (the kernel does not read it).

@@ -7,9 +7,14 @@
 # builds the modules (the kernel's Rust metadata made from linux-source with
 # Debian's rustc), the SCST aliases load them, and a LUN carries data. Then
 # what a kernel installation runs (dkms's postinst hook) builds them again,
-# and a kernel without CONFIG_RUST is refused.
+# and a kernel without CONFIG_RUST is refused. The kernel enforces module
+# signatures and trusts the lab's test key (in UEFI db); DKMS signs with it,
+# given to DKMS as its MOK key before the install, as a user whose key is
+# enrolled has it.
 # timeout: 2700
 # lines: debian-7.2
+# kernel args: module.sig_enforce=1
+# firmware: uefi-test-db
 # not in make check: under TCG the guest's first DKMS build (the kernel's Rust metadata from linux-source, then the modules) takes about 30 minutes; the whole suite about 36
 . "$(dirname "$0")/lib.sh"
 
@@ -25,6 +30,12 @@ check "it holds rscst-dkms ($version)" test -n "$version"
 rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*
 echo "deb [trusted=yes] file:/mnt/pkgs ./" >/etc/apt/sources.list.d/lab-local.list
 check "apt reads the local folder" apt-get update -q
+
+# DKMS's MOK key, enrolled (the test key in db): what DKMS signs with.
+expect_eq "the kernel enforces module signatures" "$(cat /sys/module/module/parameters/sig_enforce)" Y
+mkdir -p /var/lib/dkms
+check "DKMS's MOK key is the enrolled test key" cp "$REPO/out/modsig/dkms/mok.key" "$REPO/out/modsig/dkms/mok.pub" /var/lib/dkms/
+expect_match "the kernel trusts it (from UEFI db)" "$(cat /proc/keys)" "rscst lab trusted module signing key"
 
 # apt install ./rscst-dkms_*.deb with the running kernel's headers and source.
 log=/root/install.log
@@ -55,11 +66,15 @@ sed 's/^/    #   /' $overlay 2>/dev/null
 expect_match "the kernel's Rust metadata was regenerated and checked" "$(cat $overlay 2>&1)" "crate hashes match the kernel's Module.symvers \([0-9]+ Rust symbols\)"
 mok=$(openssl x509 -in /var/lib/dkms/mok.pub -noout -subject -nameopt multiline 2>/dev/null | sed -n 's/^ *commonName *= *//p')
 expect_eq "the modules are signed with DKMS's MOK key ($mok)" "$(modinfo -F signer /lib/modules/$kver/updates/dkms/rscst.ko*)" "$mok"
+expect_eq "DKMS's MOK key is the one the kernel trusts" "$mok" "rscst lab trusted module signing key"
 
 # The SCST names load rscst's modules, dependencies included.
 check "modprobe scst_vdisk (loads rscst_vdisk and rscst)" modprobe scst_vdisk
 check "rscst and rscst_vdisk are loaded" sh -c "grep -q '^rscst_vdisk ' /proc/modules && grep -q '^rscst ' /proc/modules"
 expect_match "rscst_vdisk came from the DKMS build" "$(modinfo -n rscst_vdisk)" "/updates/dkms/rscst_vdisk.ko"
+# Out-of-tree (O) only: no E, the taint of a module whose signature could
+# not be checked (under enforcement it would not have loaded at all).
+expect_eq "rscst_vdisk's signature was checked (taint O only)" "$(cat /sys/module/rscst_vdisk/taint 2>&1)" O
 check "modprobe scst_local" modprobe scst_local
 
 # Local smoke: a file-backed LUN through sd, data written and read back.
