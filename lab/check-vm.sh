@@ -31,7 +31,7 @@ for l in lab debian-7.2; do
 	for f in "$REPO_DIR"/tests/vm/*.sh "$LAB_DIR/selftest-canary.sh" "$LAB_DIR/guest/demo.sh"; do
 		n=$(basename "$f" .sh)
 		n=${n#selftest-}
-		[ "$n" = lib ] && continue
+		case "$n" in lib | lib-*) continue ;; esac # helpers, not suites
 		[ -n "$want" ] && [ "$n" != "$want" ] && continue
 		[[ " $(suite_lines "$n") " == *" $l "* ]] || continue
 		# The demo is part of make check on the Debian line only (make demo
@@ -61,6 +61,20 @@ if [[ "$lines" == *" lab "* ]]; then
 fi
 # The Debian line's preparation (it needs the network when its caches are
 # cold); if it fails, its suites count as failed and the lab's still run.
+# What only some suites need fails only those: unprepared[SUITE]=why.
+declare -A unprepared=()
+debian_runs_with() { # FIELD VALUE: the Debian-line suites with that header
+	local r
+	for r in "${runs[@]}"; do
+		[ "${r#* }" = debian-7.2 ] && [ "$(header "${r% *}" "$1")" = "$2" ] && echo "${r% *}"
+	done
+	return 0
+}
+unprepare() { # WHY SUITE...
+	local why=$1 s
+	shift
+	for s in "$@"; do unprepared[$s]=$why; done
+}
 prepare_debian_line() {
 	local prep
 	prep=$(bash "$LAB_DIR/debian/prepare.sh") || return 1
@@ -70,23 +84,35 @@ prepare_debian_line() {
 	# The modules for Debian's kernel are built in a copy inside its chroot;
 	# that copy is the guest's /mnt/rscst on this line.
 	debian_share=$(bash "$LAB_DIR/debian/build-modules.sh") || return 1
-	# Suites booted with the lab's test certificate in UEFI db load copies
-	# of the modules signed with its key.
-	local r
-	for r in "${runs[@]}"; do
-		[ "${r#* }" = debian-7.2 ] && [ "$(header "${r% *}" firmware)" = uefi-test-db ] || continue
-		modsig_vars=$(bash "$LAB_DIR/debian/sign-modules.sh") || return 1
-		break
-	done
-	# The DKMS suite installs the rscst-dkms package from a local folder.
-	if [[ " ${runs[*]} " == *" dkms debian-7.2 "* ]]; then
+	local uefi pkgs image
+	uefi=$(debian_runs_with firmware uefi-test-db)
+	pkgs=$(debian_runs_with "package folder" rscst-dkms)
+	image=$(debian_runs_with "root filesystem" "rscst-dkms installed")
+	# Booted through UEFI with the lab's test certificate in db: copies of
+	# the modules signed with its key, the variable store, and the key pair
+	# for DKMS.
+	if [ -n "$uefi" ]; then
+		modsig_vars=$(bash "$LAB_DIR/debian/sign-modules.sh") ||
+			unprepare "the modules could not be signed or the UEFI variable store made (see above)" $uefi
+	fi
+	# The rscst-dkms package in a local folder (the guest has no network),
+	# and the Debian 13 image with the package installed from it.
+	if [ -n "$pkgs$image" ]; then
 		local deb
-		deb=$(bash "$LAB_DIR/debian/deb.sh") || return 1
-		debian_pkgs=$(bash "$LAB_DIR/debian/guest-pkgs.sh" "$deb") || return 1
+		if deb=$(bash "$LAB_DIR/debian/deb.sh") && debian_pkgs=$(bash "$LAB_DIR/debian/guest-pkgs.sh" "$deb"); then
+			if [ -n "$image" ]; then
+				dkms_image=$(bash "$LAB_DIR/debian/dkms-image.sh" "$debian_pkgs" "$debian_share/out/modsig/dkms") ||
+					unprepare "the image with rscst-dkms installed could not be made (see above)" $image
+			fi
+		else
+			unprepare "the rscst-dkms package could not be built (see above)" $pkgs $image
+		fi
 	fi
 }
 debian_ready=0
 modsig_vars=""
+debian_pkgs=""
+dkms_image=""
 if [[ "$lines" == *" debian-7.2 "* ]]; then
 	if prepare_debian_line; then
 		debian_ready=1
@@ -116,9 +142,17 @@ for r in "${runs[@]}"; do
 	s=${r% *}
 	l=${r#* }
 	rc=0
+	why=""
 	if [ "$l" = debian-7.2 ] && [ $debian_ready = 0 ]; then
-		log "suite $s@$l: 0 passed, 1 failed (the Debian line is not prepared)"
-		failed_runs+=("$s@$l: the Debian line is not prepared")
+		why="the Debian line is not prepared"
+	elif [ "$l" = debian-7.2 ]; then
+		why=${unprepared[$s]:-}
+	elif [ -n "$(header "$s" firmware)$(header "$s" "root filesystem")$(header "$s" "package folder")" ]; then
+		why="its firmware, root filesystem or package folder is made for the Debian line only"
+	fi
+	if [ -n "$why" ]; then
+		log "suite $s@$l: 0 passed, 1 failed ($why)"
+		failed_runs+=("$s@$l: $why")
 		total_f=$((total_f + 1))
 		continue
 	fi
@@ -131,18 +165,25 @@ for r in "${runs[@]}"; do
 	else
 		t=$(header "$s" timeout)
 		t=${t%% *}
-		# "# kernel args: ..." and "# firmware: uefi-test-db" (UEFI with the
-		# lab's test certificate in db; Debian line).
-		export RSCST_KERNEL_ARGS=$(header "$s" "kernel args")
-		RSCST_UEFI_VARS=""
-		[ "$(header "$s" firmware)" = uefi-test-db ] && RSCST_UEFI_VARS=$modsig_vars
-		export RSCST_UEFI_VARS
+		# What the suite's header asks for: kernel arguments, UEFI with the
+		# lab's test certificate in db, the image with rscst-dkms installed,
+		# the package folder (Debian line; prepared above).
+		kargs=$(header "$s" "kernel args")
+		uefi=""
+		[ "$(header "$s" firmware)" = uefi-test-db ] && uefi=$modsig_vars
+		disk=""
+		[ "$(header "$s" "root filesystem")" = "rscst-dkms installed" ] && disk=$dkms_image
+		pkgdir=""
+		[ "$(header "$s" "package folder")" = rscst-dkms ] && pkgdir=$debian_pkgs
 		if [ "$l" = lab ]; then
-			bash "$LAB_DIR/run-vm.sh" "$s" "${t:-900}" debug || rc=$?
 			name=$s
+			rm -rf "$REPO_DIR/out/$name" # nothing of an earlier run is read as this one's
+			RSCST_KERNEL_ARGS=$kargs bash "$LAB_DIR/run-vm.sh" "$s" "${t:-900}" debug || rc=$?
 		else
-			RSCST_SHARE_DIR=$debian_share RSCST_PKG_DIR=${debian_pkgs:-} bash "$LAB_DIR/run-vm.sh" "$s" "${t:-900}" "$l" || rc=$?
 			name=$s@$l
+			rm -rf "$REPO_DIR/out/$name"
+			RSCST_KERNEL_ARGS=$kargs RSCST_UEFI_VARS=$uefi RSCST_ROOTFS_IMAGE=$disk RSCST_SHARE_DIR=$debian_share \
+				RSCST_PKG_DIR=$pkgdir bash "$LAB_DIR/run-vm.sh" "$s" "${t:-900}" "$l" || rc=$?
 		fi
 		log="$REPO_DIR/out/$name/suite.log"
 	fi
@@ -162,8 +203,11 @@ for r in "${runs[@]}"; do
 	# A clean suite whose boot or kernel log failed still counts as a failure.
 	if [ $rc != 0 ] && [ "$f" = 0 ]; then f=1; fi
 	# Why the run failed, next to its counts (the log's tail is what CI keeps).
+	# (The canary's inner runs fail on purpose: their verdicts are not its.)
 	why=""
-	[ $rc != 0 ] && [ -s "$REPO_DIR/out/$name/verdict" ] && why=" ($(paste -sd';' "$REPO_DIR/out/$name/verdict"))"
+	if [ $rc != 0 ] && [ "$s" != canary ] && [ -s "$REPO_DIR/out/$name/verdict" ]; then
+		why=" ($(paste -sd';' "$REPO_DIR/out/$name/verdict"))"
+	fi
 	log "suite $name: $p passed, $f failed$why"
 	[ "$f" = 0 ] || failed_runs+=("$name: $f failed$why")
 	total_p=$((total_p + p))

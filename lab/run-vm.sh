@@ -20,11 +20,15 @@ if [ "$flavour" = debian-7.2 ]; then
 	# check-vm.sh passes the version it prepared; alone, ask prepare.sh.
 	pkgver=${RSCST_DEBIAN_PKGVER:-}
 	[ -n "$pkgver" ] || read -r _ _ pkgver < <(bash "$LAB_DIR/debian/prepare.sh")
-	img=$(rootfs_image trixie "$pkgver")
-	[ -f "$img" ] || die "no Debian 13 root filesystem: run lab/rootfs/build.sh trixie $pkgver"
-	kimage=$(dirname "$img")/vmlinuz
-	initrd=(-initrd "$(dirname "$img")/initrd.img")
-	kconfig=$(dirname "$img")/config
+	kimg=$(rootfs_image trixie "$pkgver")
+	[ -f "$kimg" ] || die "no Debian 13 root filesystem: run lab/rootfs/build.sh trixie $pkgver"
+	# The kernel is the image's; the disk may be a copy of it with more
+	# installed (RSCST_ROOTFS_IMAGE, e.g. lab/debian/dkms-image.sh's).
+	img=${RSCST_ROOTFS_IMAGE:-$kimg}
+	[ -f "$img" ] || die "no root filesystem image $img"
+	kimage=$(dirname "$kimg")/vmlinuz
+	initrd=(-initrd "$(dirname "$kimg")/initrd.img")
+	kconfig=$(dirname "$kimg")/config
 	modshare=()
 	out="$REPO_DIR/out/$suite@$flavour"
 else
@@ -68,7 +72,7 @@ accel() {
 	local a=tcg
 	if [ -w /dev/kvm ] && [ "$suite" != probe ]; then
 		# KVM must boot a guest to be trusted (it asserts on these machines).
-		if RSCST_ACCEL=kvm timeout 60 bash "$0" probe 40 "$flavour" >/dev/null 2>&1; then a=kvm; fi
+		if RSCST_ACCEL=kvm RSCST_KERNEL_ARGS="" RSCST_UEFI_VARS="" timeout 60 bash "$0" probe 40 "$flavour" >/dev/null 2>&1; then a=kvm; fi
 	fi
 	echo "$a" >"$probe"
 	echo "$a"
@@ -151,10 +155,17 @@ bad="$bad|rscst.*(dropped without completion|still in flight|still held|commands
 if grep -q '^CONFIG_DEBUG_KMEMLEAK=y' "$kconfig" && [ "$suite" != probe ] && [ ! -f "$out/kmemleak.scanned" ]; then
 	fail_because "the guest did not run its kmemleak scan"
 fi
-if grep -aEq "$bad" "$out/console.log" "$out/dmesg.txt" "$out/kmemleak.txt" 2>/dev/null; then
-	first=$(grep -aEh -m1 "$bad" "$out/console.log" "$out/dmesg.txt" "$out/kmemleak.txt" 2>/dev/null | head -1)
+# The logs this run has (no dmesg.txt after a timeout, no kmemleak.txt on
+# a kernel without kmemleak: grep's status 2 for a missing file would end
+# the script under set -e).
+logs=()
+for f in console.log dmesg.txt kmemleak.txt; do
+	[ -f "$out/$f" ] && logs+=("$out/$f")
+done
+if [ ${#logs[@]} -gt 0 ] && grep -aEq "$bad" "${logs[@]}"; then
+	first=$(grep -aEh -m1 "$bad" "${logs[@]}" | tr -d '\r' | sed -n 1p || true)
 	fail_because "the guest kernel reported a problem: ${first:0:200}"
-	grep -aEh -A12 "$bad" "$out/console.log" "$out/kmemleak.txt" 2>/dev/null | head -80 >&2
+	{ grep -aEh -A12 "$bad" "${logs[@]}" || true; } | head -80 >&2
 fi
 if [ $fail != 0 ]; then
 	log "console tail ($out/console.log):"

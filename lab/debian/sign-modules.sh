@@ -29,9 +29,10 @@ in_chroot "$root" test -x "$sign_file" || die "no $sign_file in the chroot (linu
 for k in trusted untrusted; do
 	in_chroot "$root" test -f "$keys/$k.der" && continue
 	in_chroot "$root" mkdir -p "$keys"
+	# As DKMS makes its MOK key (openssl req in /usr/sbin/dkms).
 	in_chroot "$root" openssl req -new -x509 -nodes -days 36500 -newkey rsa:2048 \
 		-subj "/CN=rscst lab $k module signing key" -addext extendedKeyUsage=codeSigning \
-		-keyout "$keys/$k.key" -outform DER -out "$keys/$k.der" 2>/dev/null ||
+		-keyout "$keys/$k.key" -outform DER -out "$keys/$k.der" >&2 ||
 		die "openssl could not make the $k test key"
 done
 
@@ -56,12 +57,13 @@ cp "$root$keys/trusted.key" "$copy/out/modsig/dkms/mok.key"
 cp "$root$keys/trusted.der" "$copy/out/modsig/dkms/mok.pub"
 
 # The variable store: OVMF's empty one plus the trusted certificate in db,
-# under an owner GUID of the lab's own (the kernel does not read it).
+# under an owner GUID of the lab's own (the kernel does not read it). Made
+# anew every run (under a second): nothing stale survives a new OVMF.
 vars="$root$keys/uefi-vars.fd"
-if [ ! -f "$vars" ] || [ "$root$keys/trusted.der" -nt "$vars" ]; then
-	"$vfw" --input "$OVMF_VARS" --output "$vars.new" \
-		--add-db f84276b5-ef2a-49e4-a2ab-8109e68837b8 "$root$keys/trusted.der" >/dev/null 2>&1 ||
-		die "virt-fw-vars could not add the test certificate to db"
-	mv "$vars.new" "$vars"
-fi
+"$vfw" --input "$OVMF_VARS" --output "$vars.new" \
+	--add-db f84276b5-ef2a-49e4-a2ab-8109e68837b8 "$root$keys/trusted.der" >"$root$keys/virt-fw-vars.log" 2>&1 || {
+	cat "$root$keys/virt-fw-vars.log" >&2
+	die "virt-fw-vars could not add the test certificate to db"
+}
+mv "$vars.new" "$vars"
 echo "$vars"

@@ -43,7 +43,7 @@ if [ ! -f "$script" ]; then
 fi
 # Leak scans need a quiet period; clear what boot left behind.
 [ -w /sys/kernel/debug/kmemleak ] && echo clear >/sys/kernel/debug/kmemleak
-cd /mnt/rscst || exit 1
+cd /mnt/rscst || power_off
 RSCST_OUT=$out sh -c "bash $script" >"$out/suite.log" 2>&1
 echo $? >"$out/rc.suite"
 if [ -w /sys/kernel/debug/kmemleak ]; then

@@ -141,13 +141,15 @@ export_local() {
 # insmod KO after the kernel's own modules it needs (on a distribution
 # kernel SCSI is modular; the lab's kernels have it built in, and modprobe
 # of a built-in succeeds).
-insmod_with_deps() { # KO
+load_deps() { # KO: the kernel's own modules KO depends on
 	local d
 	for d in $(modinfo -F depends "$1" | tr , ' '); do
 		case "$d" in rscst*) continue ;; esac
 		modprobe "$d" || return 1
 	done
-	insmod "$1"
+}
+insmod_with_deps() { # KO
+	load_deps "$1" && insmod "$1"
 }
 
 # load_modules KO...: each module in turn, after what it needs.
