@@ -37,17 +37,26 @@ mkdir -p "$dir.tmp/mnt"
 cp --sparse=always "$base" "$dir.tmp/rootfs.img"
 mnt="$dir.tmp/mnt"
 mount -o loop "$dir.tmp/rootfs.img" "$mnt"
+mounted=("$mnt")
+unmount_all() { # innermost first
+	local i
+	for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
+		umount "${mounted[i]}" 2>/dev/null || umount -l "${mounted[i]}"
+	done
+	mounted=()
+}
 cleanup() {
-	umount -R "$mnt" 2>/dev/null || umount -lR "$mnt" 2>/dev/null || true
+	unmount_all || true
 	rm -rf "$dir.tmp"
 }
 trap cleanup EXIT
-mount -t proc proc "$mnt/proc"
-mount --rbind /dev "$mnt/dev"
-mount --make-rslave "$mnt/dev"
-mount -t sysfs sysfs "$mnt/sys"
 mkdir -p "$mnt/mnt/pkgs" "$mnt/var/lib/dkms"
-mount --bind -o ro "$pkgs" "$mnt/mnt/pkgs"
+# What apt, DKMS and the kernel build need of the system: /proc (objtool),
+# /sys, /dev (not its submounts, which processes of the host hold).
+mount -t proc proc "$mnt/proc" && mounted+=("$mnt/proc")
+mount -t sysfs sysfs "$mnt/sys" && mounted+=("$mnt/sys")
+mount --bind /dev "$mnt/dev" && mounted+=("$mnt/dev")
+mount --bind -o ro "$pkgs" "$mnt/mnt/pkgs" && mounted+=("$mnt/mnt/pkgs")
 cp "$mok/mok.key" "$mok/mok.pub" "$mnt/var/lib/dkms/"
 chmod 600 "$mnt/var/lib/dkms/mok.key"
 # apt's only source is the local folder (as in the guest: no network).
@@ -75,9 +84,8 @@ version=$(dpkg-deb -f "$deb" Version)
 	echo "exit status $?"
 } >"$mnt/root/dkms-hook.log"
 log "dkms's kernel hook ran: $(tail -1 "$mnt/root/dkms-hook.log")"
-umount "$mnt/mnt/pkgs"
 rm -f "$mnt/etc/apt/sources.list.d/lab-local.list"
-umount -R "$mnt"
+unmount_all
 trap - EXIT
 rmdir "$mnt"
 mv "$dir.tmp" "$dir"

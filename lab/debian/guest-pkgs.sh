@@ -16,9 +16,10 @@ exec 9>"$RSCST_CACHE/debian/.guest-pkgs.lock"
 flock 9
 rm -rf "$dir"
 mkdir -p "$dir"
-cp "$root"/var/cache/apt/archives/*.deb "$dir/"
-cp "$debs/linux-headers-${abi}_"*.deb "$debs/linux-headers-$base-common_"*.deb "$debs/linux-kbuild-${base}_"*.deb \
-	"$debs/linux-source-7.2_"*.deb "$dir/"
+srcs=("$root"/var/cache/apt/archives/*.deb "$debs/linux-headers-${abi}_"*.deb "$debs/linux-headers-$base-common_"*.deb
+	"$debs/linux-kbuild-${base}_"*.deb "$debs/linux-source-7.2_"*.deb)
+# Hard links where the cache's filesystem allows (the folder is only read).
+cp -l "${srcs[@]}" "$dir/" 2>/dev/null || cp "${srcs[@]}" "$dir/"
 cp "$deb" "$dir/"
 mount --bind "$dir" "$root/mnt"
 trap 'umount "$root/mnt"' EXIT

@@ -28,7 +28,7 @@ dkms_enforcement_checks /var/lib/dkms/mok.pub
 log=/root/dkms-install.log
 cp $log "$RSCST_OUT/dkms-install.log" 2>/dev/null
 echo "    # DKMS in the install log (apt-get install in the image, on the host):"
-grep -E 'rscst|DKMS|dkms|Building|Signing|Installing|crate hashes|rust-overlay|[Ee]rror' $log | head -40 | sed 's/^/    #   /'
+grep -E 'rscst|DKMS|Building|Signing|Installing|crate hashes|rust-overlay|[Ee]rror' $log | grep -v '^ ' | head -40 | sed 's/^/    #   /'
 expect_match "DKMS built rscst $version for $kver during the install" "$(cat $log)" "Building module\(s\)"
 expect_match "DKMS signed the modules" "$(cat $log)" "Signing module"
 expect_match "DKMS installed them under updates/dkms" "$(cat $log)" "/lib/modules/$kre/updates/dkms/rscst(\.ko)?"
@@ -36,7 +36,7 @@ expect_match "DKMS installed them under updates/dkms" "$(cat $log)" "/lib/module
 hook=/root/dkms-hook.log
 cp $hook "$RSCST_OUT/dkms-hook.log" 2>/dev/null
 sed 's/^/    #   /' $hook | head -30
-expect_match "dkms unbuild removed the modules before the kernel hook ran" "$(cat $hook)" "Module rscst/$version for kernel $kre \(x86_64\)|[Dd]eleting|[Rr]emov"
+expect_match "dkms unbuild removed the modules before the kernel hook ran" "$(cat $hook)" "Deleting /lib/modules/$kre/updates/dkms/rscst\.ko"
 expect_match "dkms's kernel postinst hook built them again" "$(cat $hook)" "Building module\(s\)"
 expect_eq "the hook succeeded" "$(tail -1 $hook)" "exit status 0"
 
