@@ -70,10 +70,10 @@ debian_runs_with() { # FIELD VALUE: the Debian-line suites with that header
 	done
 	return 0
 }
-unprepare() { # WHY SUITE...
+unprepare() { # WHY SUITE...: the first reason a suite cannot run stays
 	local why=$1 s
 	shift
-	for s in "$@"; do unprepared[$s]=$why; done
+	for s in "$@"; do [ -n "${unprepared[$s]:-}" ] || unprepared[$s]=$why; done
 }
 prepare_debian_line() {
 	local prep
@@ -91,16 +91,19 @@ prepare_debian_line() {
 	# Booted through UEFI with the lab's test certificate in db: copies of
 	# the modules signed with its key, the variable store, and the key pair
 	# for DKMS.
-	if [ -n "$uefi" ]; then
-		modsig_vars=$(bash "$LAB_DIR/debian/sign-modules.sh") ||
-			unprepare "the modules could not be signed or the UEFI variable store made (see above)" $uefi
+	if [ -n "$uefi$image" ]; then
+		modsig_vars=$(bash "$LAB_DIR/debian/sign-modules.sh") || {
+			modsig_vars=""
+			unprepare "the modules could not be signed or the UEFI variable store made (see above)" $uefi $image
+		}
 	fi
 	# The rscst-dkms package in a local folder (the guest has no network),
 	# and the Debian 13 image with the package installed from it.
 	if [ -n "$pkgs$image" ]; then
 		local deb
 		if deb=$(bash "$LAB_DIR/debian/deb.sh") && debian_pkgs=$(bash "$LAB_DIR/debian/guest-pkgs.sh" "$deb"); then
-			if [ -n "$image" ]; then
+			# (It needs the key pair sign-modules.sh leaves for DKMS.)
+			if [ -n "$image" ] && [ -n "$modsig_vars" ]; then
 				dkms_image=$(bash "$LAB_DIR/debian/dkms-image.sh" "$debian_pkgs" "$debian_share/out/modsig/dkms") ||
 					unprepare "the image with rscst-dkms installed could not be made (see above)" $image
 			fi
@@ -178,7 +181,8 @@ for r in "${runs[@]}"; do
 		if [ "$l" = lab ]; then
 			name=$s
 			rm -rf "$REPO_DIR/out/$name" # nothing of an earlier run is read as this one's
-			RSCST_KERNEL_ARGS=$kargs bash "$LAB_DIR/run-vm.sh" "$s" "${t:-900}" debug || rc=$?
+			RSCST_KERNEL_ARGS=$kargs RSCST_UEFI_VARS="" RSCST_ROOTFS_IMAGE="" \
+				bash "$LAB_DIR/run-vm.sh" "$s" "${t:-900}" debug || rc=$?
 		else
 			name=$s@$l
 			rm -rf "$REPO_DIR/out/$name"
@@ -188,8 +192,9 @@ for r in "${runs[@]}"; do
 		log="$REPO_DIR/out/$name/suite.log"
 	fi
 	cat "$log" 2>/dev/null || true
-	p=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" 2>/dev/null | tail -1)
-	f=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" 2>/dev/null | tail -1)
+	# (No suite.log at all, when run-vm.sh stopped before the guest ran.)
+	p=$({ sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" 2>/dev/null || true; } | tail -1)
+	f=$({ sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" 2>/dev/null || true; } | tail -1)
 	if [ -z "$p" ]; then
 		# A suite that stopped before its summary line failed, whatever it printed.
 		log "suite $name: no summary line (stopped early)"

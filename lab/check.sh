@@ -14,7 +14,7 @@ host_f=0
 host_rc=0
 bash "$REPO_DIR/tests/host/run.sh" >/tmp/rscst-host.log 2>&1 || host_rc=$?
 tail -3 /tmp/rscst-host.log
-line=$(grep -E '^host: [0-9]+ passed, [0-9]+ failed' /tmp/rscst-host.log | tail -1)
+line=$(grep -E '^host: [0-9]+ passed, [0-9]+ failed' /tmp/rscst-host.log | tail -1 || true)
 if [ -n "$line" ]; then
 	host_p=$(echo "$line" | awk '{print $2}')
 	host_f=$(echo "$line" | awk '{print $4}')
@@ -31,7 +31,7 @@ vm_f=0
 vm_rc=0
 bash "$LAB_DIR/check-vm.sh" >/tmp/rscst-vm.log 2>&1 || vm_rc=$?
 cat /tmp/rscst-vm.log
-line=$(grep -E '^vm: [0-9]+ passed, [0-9]+ failed' /tmp/rscst-vm.log | tail -1)
+line=$(grep -E '^vm: [0-9]+ passed, [0-9]+ failed' /tmp/rscst-vm.log | tail -1 || true)
 if [ -n "$line" ]; then
 	vm_p=$(echo "$line" | awk '{print $2}')
 	vm_f=$(echo "$line" | awk '{print $4}')

@@ -16,13 +16,27 @@
 source "$(dirname "$0")/../lib.sh"
 pkgs=${1:?usage: dkms-image.sh PKGS_DIR MOK_DIR}
 mok=${2:?usage: dkms-image.sh PKGS_DIR MOK_DIR}
-read -r _ abi pkgver < <(bash "$LAB_DIR/debian/prepare.sh")
+# In a mount namespace of its own: the mounts below vanish with the
+# process, however it ends (a killed run leaves no bind mount of /dev behind
+# for the next run's rm to walk into).
+if [ -z "${RSCST_DKMS_IMAGE_NS:-}" ]; then
+	RSCST_DKMS_IMAGE_NS=1 exec unshare --mount --propagation private bash "$0" "$@"
+fi
+# The kernel package version check-vm.sh prepared (run-vm.sh boots it).
+pkgver=${RSCST_DEBIAN_PKGVER:-}
+[ -n "$pkgver" ] || read -r _ _ pkgver < <(bash "$LAB_DIR/debian/prepare.sh")
+read -r _ abi _ < <(bash "$LAB_DIR/debian/prepare.sh")
 base=$(rootfs_image trixie "$pkgver")
 [ -f "$base" ] || die "no Debian 13 root filesystem: run lab/rootfs/build.sh trixie $pkgver"
-deb=$(ls "$pkgs"/rscst-dkms_*_all.deb 2>/dev/null | head -1)
+deb=$(ls "$pkgs"/rscst-dkms_*_all.deb 2>/dev/null | head -1 || true)
 [ -n "$deb" ] || die "no rscst-dkms .deb in $pkgs"
+[ -f "$pkgs/Packages" ] || die "no apt index in $pkgs"
 [ -f "$mok/mok.key" ] && [ -f "$mok/mok.pub" ] || die "no mok.key and mok.pub in $mok"
-key=$({ sha256sum <"$deb"; sha256sum <"$mok/mok.pub"; sha256sum <"$0"; echo "$base"; } | sha256sum | cut -c1-12)
+# Keyed by what goes into it: the package folder's index (the SHA-256 of
+# every package, rscst-dkms's included), the key, this script, and the base
+# image as built (path, inode, size, time).
+key=$({ sha256sum <"$pkgs/Packages"; sha256sum <"$mok/mok.pub"; sha256sum <"$0"; stat -c '%n %i %s %Y' "$base"; } |
+	sha256sum | cut -c1-12)
 top="$RSCST_CACHE/debian"
 dir="$top/dkms-image-$key"
 exec 9>"$top/.dkms-image.lock"
@@ -31,32 +45,24 @@ if [ -f "$dir/rootfs.img" ]; then
 	echo "$dir/rootfs.img"
 	exit 0
 fi
-# One such image at a time: the older ones are of older sources.
-rm -rf "$top"/dkms-image-*
+# One such image at a time: the older ones are of older inputs. (Nothing is
+# mounted under them: their mounts were in their runs' namespaces.)
+rm -rf --one-file-system "$top"/dkms-image-*
 mkdir -p "$dir.tmp/mnt"
 cp --sparse=always "$base" "$dir.tmp/rootfs.img"
 mnt="$dir.tmp/mnt"
+trap 'umount -R "$mnt" 2>/dev/null; rm -rf --one-file-system "$dir.tmp"' EXIT
 mount -o loop "$dir.tmp/rootfs.img" "$mnt"
-mounted=("$mnt")
-unmount_all() { # innermost first
-	local i
-	for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
-		umount "${mounted[i]}" 2>/dev/null || umount -l "${mounted[i]}"
-	done
-	mounted=()
-}
-cleanup() {
-	unmount_all || true
-	rm -rf "$dir.tmp"
-}
-trap cleanup EXIT
 mkdir -p "$mnt/mnt/pkgs" "$mnt/var/lib/dkms"
 # What apt, DKMS and the kernel build need of the system: /proc (objtool),
-# /sys, /dev (not its submounts, which processes of the host hold).
-mount -t proc proc "$mnt/proc" && mounted+=("$mnt/proc")
-mount -t sysfs sysfs "$mnt/sys" && mounted+=("$mnt/sys")
-mount --bind /dev "$mnt/dev" && mounted+=("$mnt/dev")
-mount --bind -o ro "$pkgs" "$mnt/mnt/pkgs" && mounted+=("$mnt/mnt/pkgs")
+# /sys, /dev (not its submounts).
+mount -t proc proc "$mnt/proc"
+mount -t sysfs sysfs "$mnt/sys"
+mount --bind /dev "$mnt/dev"
+mount --bind -o ro "$pkgs" "$mnt/mnt/pkgs"
+# No service starts in the chroot (policy-rc.d: "action forbidden").
+printf '#!/bin/sh\nexit 101\n' >"$mnt/usr/sbin/policy-rc.d"
+chmod 755 "$mnt/usr/sbin/policy-rc.d"
 cp "$mok/mok.key" "$mok/mok.pub" "$mnt/var/lib/dkms/"
 chmod 600 "$mnt/var/lib/dkms/mok.key"
 # apt's only source is the local folder (as in the guest: no network).
@@ -67,7 +73,7 @@ in_chroot "$mnt" apt-get update -q >/dev/null || die "apt-get update on the loca
 log "installing rscst-dkms in a copy of the Debian 13 image (DKMS builds for $abi)"
 start=$(date +%s)
 if ! in_chroot "$mnt" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-	"/mnt/pkgs/$(basename "$deb")" "linux-headers-$abi" "linux-source-7.2" >"$mnt/root/dkms-install.log" 2>&1; then
+	"/mnt/pkgs/$(basename "$deb")" "linux-headers-$abi" "linux-source-$(echo "$abi" | cut -d. -f1,2)" >"$mnt/root/dkms-install.log" 2>&1; then
 	tail -40 "$mnt/root/dkms-install.log" >&2
 	cat "$mnt"/var/lib/dkms/rscst/*/build/make.log 2>/dev/null | tail -40 >&2
 	die "apt-get install of rscst-dkms failed in the image"
@@ -76,17 +82,45 @@ log "rscst-dkms installed in $(($(date +%s) - start)) s"
 version=$(dpkg-deb -f "$deb" Version)
 # What installing a kernel runs for rscst: its postinst hook, after the
 # modules were removed.
+hook="$mnt/root/dkms-hook.log"
+rc=0
 {
 	echo "\$ dkms unbuild rscst/$version -k $abi"
-	in_chroot "$mnt" dkms unbuild "rscst/$version" -k "$abi" 2>&1
+	in_chroot "$mnt" dkms unbuild "rscst/$version" -k "$abi" 2>&1 || rc=$?
 	echo "\$ /etc/kernel/postinst.d/dkms $abi"
-	in_chroot "$mnt" /etc/kernel/postinst.d/dkms "$abi" 2>&1
-	echo "exit status $?"
-} >"$mnt/root/dkms-hook.log"
-log "dkms's kernel hook ran: $(tail -1 "$mnt/root/dkms-hook.log")"
-rm -f "$mnt/etc/apt/sources.list.d/lab-local.list"
-unmount_all
-trap - EXIT
+	[ $rc = 0 ] && { in_chroot "$mnt" /etc/kernel/postinst.d/dkms "$abi" 2>&1 || rc=$?; }
+	echo "exit status $rc"
+} >"$hook"
+if [ $rc != 0 ]; then
+	tail -40 "$hook" >&2
+	die "dkms unbuild or dkms's kernel postinst hook failed in the image"
+fi
+log "dkms's kernel hook ran: $(tail -1 "$hook")"
+rm -f "$mnt/etc/apt/sources.list.d/lab-local.list" "$mnt/usr/sbin/policy-rc.d"
+# What the chroot's scripts left running (DKMS's progress dots leave a
+# "sleep 3" behind) holds the mounts: wait for it, then end it.
+in_image() { # the processes whose root is the image
+	local p r real
+	real=$(realpath "$mnt")
+	for p in /proc/[0-9]*; do
+		r=$(readlink "$p/root" 2>/dev/null) || continue
+		[ "$r" = "$real" ] && echo "${p#/proc/}"
+	done
+	return 0
+}
+for _ in $(seq 20); do
+	[ -z "$(in_image)" ] && break
+	sleep 0.5
+done
+left=$(in_image)
+if [ -n "$left" ]; then
+	log "ending what is left running in the image: $(ps -o comm= -p "${left//$'\n'/,}" | tr '\n' ' ')"
+	kill $left 2>/dev/null || true
+	sleep 1
+fi
+umount "$mnt/mnt/pkgs" "$mnt/dev" "$mnt/sys" "$mnt/proc"
+umount "$mnt" || die "the image stays busy (a process left in the chroot?)"
 rmdir "$mnt"
+trap - EXIT
 mv "$dir.tmp" "$dir"
 echo "$dir/rootfs.img"

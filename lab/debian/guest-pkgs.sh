@@ -19,7 +19,7 @@ mkdir -p "$dir"
 srcs=("$root"/var/cache/apt/archives/*.deb "$debs/linux-headers-${abi}_"*.deb "$debs/linux-headers-$base-common_"*.deb
 	"$debs/linux-kbuild-${base}_"*.deb "$debs/linux-source-7.2_"*.deb)
 # Hard links where the cache's filesystem allows (the folder is only read).
-cp -l "${srcs[@]}" "$dir/" 2>/dev/null || cp "${srcs[@]}" "$dir/"
+cp -l "${srcs[@]}" "$dir/" 2>/dev/null || { rm -f "$dir"/*.deb; cp "${srcs[@]}" "$dir/"; }
 cp "$deb" "$dir/"
 mount --bind "$dir" "$root/mnt"
 trap 'umount "$root/mnt"' EXIT

@@ -27,7 +27,7 @@ keys=/var/lib/rscst-lab/modsig # inside the chroot
 sign_file="/usr/lib/linux-kbuild-${abi%-amd64}/scripts/sign-file" # kbuild has no flavour
 in_chroot "$root" test -x "$sign_file" || die "no $sign_file in the chroot (linux-kbuild)"
 for k in trusted untrusted; do
-	in_chroot "$root" test -f "$keys/$k.der" && continue
+	in_chroot "$root" test -f "$keys/$k.der" -a -f "$keys/$k.key" && continue
 	in_chroot "$root" mkdir -p "$keys"
 	# As DKMS makes its MOK key (openssl req in /usr/sbin/dkms).
 	in_chroot "$root" openssl req -new -x509 -nodes -days 36500 -newkey rsa:2048 \

@@ -21,15 +21,22 @@
 . "$(dirname "$0")/lib-dkms.sh"
 
 version=$(sed -n '1s/^rscst (\([^)]*\)).*/\1/p' "$REPO/debian/changelog")
-expect_eq "rscst-dkms $version (this tree's) is installed" \
+expect_eq "rscst-dkms $version is installed" \
 	"$(dpkg-query -W -f='${Version} ${db:Status-Status}' rscst-dkms 2>&1)" "$version installed"
+# Its sources are this tree's: every file it put under /usr/src but the
+# dkms.conf dh_dkms made from debian/rscst-dkms.dkms.
+src=/usr/src/rscst-$version
+n=$(cd $src 2>/dev/null && find . -type f ! -name dkms.conf | wc -l)
+differ=$(cd $src 2>/dev/null && find . -type f ! -name dkms.conf | while read -r f; do cmp -s "$f" "$REPO/$f" || echo "$f"; done)
+check "its $n source files are this tree's" test "$n" -gt 0 -a -z "$differ"
+[ -z "$differ" ] || echo "$differ" | head -5 | sed 's/^/    # differs: /'
 dkms_enforcement_checks /var/lib/dkms/mok.pub
 
 log=/root/dkms-install.log
 cp $log "$RSCST_OUT/dkms-install.log" 2>/dev/null
 echo "    # DKMS in the install log (apt-get install in the image, on the host):"
 grep -E 'rscst|DKMS|Building|Signing|Installing|crate hashes|rust-overlay|[Ee]rror' $log | grep -v '^ ' | head -40 | sed 's/^/    #   /'
-expect_match "DKMS built rscst $version for $kver during the install" "$(cat $log)" "Building module\(s\)"
+expect_match "DKMS built rscst $version for $kver during the install" "$(cat $log)" "Building initial module rscst/$version for $kre"
 expect_match "DKMS signed the modules" "$(cat $log)" "Signing module"
 expect_match "DKMS installed them under updates/dkms" "$(cat $log)" "/lib/modules/$kre/updates/dkms/rscst(\.ko)?"
 

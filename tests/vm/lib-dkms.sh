@@ -36,6 +36,15 @@ dkms_installed_checks() {
 	expect_match "the kernel's Rust metadata was regenerated and checked" "$(cat $overlay 2>&1)" "crate hashes match the kernel's Module.symvers \([0-9]+ Rust symbols\)"
 	mok=$(cert_cn /var/lib/dkms/mok.pub)
 	expect_eq "the modules are signed with DKMS's MOK key ($mok)" "$(modinfo -F signer /lib/modules/$kver/updates/dkms/rscst.ko*)" "$mok"
+	# By certificate, not only by name: the signature names the MOK
+	# certificate's serial number, and the kernel holds that certificate's
+	# key (a key's description ends with its subject key identifier).
+	local serial sig skid
+	serial=$(openssl x509 -in /var/lib/dkms/mok.pub -noout -serial 2>/dev/null | sed 's/^serial=//' | tr 'A-F' 'a-f')
+	sig=$(modinfo -F sig_key /lib/modules/$kver/updates/dkms/rscst.ko* | tr -d ':' | tr 'A-F' 'a-f')
+	expect_eq "the signature names DKMS's MOK certificate (serial ${serial:-none})" "$sig" "$serial"
+	skid=$(openssl x509 -in /var/lib/dkms/mok.pub -noout -ext subjectKeyIdentifier 2>/dev/null | sed -n 2p | tr -d ' :' | tr 'A-F' 'a-f')
+	expect_match "the kernel holds that certificate's key (key id ${skid:-none})" "$(cat /proc/keys)" "$mok: ${skid:-no key id}"
 
 	# The SCST names load rscst's modules, dependencies included.
 	check "modprobe scst_vdisk (loads rscst_vdisk and rscst)" modprobe scst_vdisk
