@@ -22,10 +22,10 @@ mok=${2:?usage: dkms-image.sh PKGS_DIR MOK_DIR}
 if [ -z "${RSCST_DKMS_IMAGE_NS:-}" ]; then
 	RSCST_DKMS_IMAGE_NS=1 exec unshare --mount --propagation private bash "$0" "$@"
 fi
+prep=$(bash "$LAB_DIR/debian/prepare.sh") || die "lab/debian/prepare.sh failed"
+read -r _ abi pv <<<"$prep"
 # The kernel package version check-vm.sh prepared (run-vm.sh boots it).
-pkgver=${RSCST_DEBIAN_PKGVER:-}
-[ -n "$pkgver" ] || read -r _ _ pkgver < <(bash "$LAB_DIR/debian/prepare.sh")
-read -r _ abi _ < <(bash "$LAB_DIR/debian/prepare.sh")
+pkgver=${RSCST_DEBIAN_PKGVER:-$pv}
 base=$(rootfs_image trixie "$pkgver")
 [ -f "$base" ] || die "no Debian 13 root filesystem: run lab/rootfs/build.sh trixie $pkgver"
 deb=$(ls "$pkgs"/rscst-dkms_*_all.deb 2>/dev/null | head -1 || true)
@@ -48,10 +48,11 @@ fi
 # One such image at a time: the older ones are of older inputs. (Nothing is
 # mounted under them: their mounts were in their runs' namespaces.)
 rm -rf --one-file-system "$top"/dkms-image-*
-mkdir -p "$dir.tmp/mnt"
-cp --sparse=always "$base" "$dir.tmp/rootfs.img"
 mnt="$dir.tmp/mnt"
-trap 'umount -R "$mnt" 2>/dev/null; rm -rf --one-file-system "$dir.tmp"' EXIT
+# On any exit before the image is published: nothing half-made stays.
+trap 'set +e; umount -R "$mnt" 2>/dev/null; rm -rf --one-file-system "$dir.tmp"' EXIT
+mkdir -p "$mnt"
+cp --sparse=always "$base" "$dir.tmp/rootfs.img"
 mount -o loop "$dir.tmp/rootfs.img" "$mnt"
 mkdir -p "$mnt/mnt/pkgs" "$mnt/var/lib/dkms"
 # What apt, DKMS and the kernel build need of the system: /proc (objtool),
@@ -68,14 +69,15 @@ chmod 600 "$mnt/var/lib/dkms/mok.key"
 # apt's only source is the local folder (as in the guest: no network).
 rm -f "$mnt/etc/apt/sources.list" "$mnt"/etc/apt/sources.list.d/*
 echo "deb [trusted=yes] file:/mnt/pkgs ./" >"$mnt/etc/apt/sources.list.d/lab-local.list"
-in_chroot "$mnt" apt-get update -q >/dev/null || die "apt-get update on the local folder failed"
+# (Commands in the chroot do not inherit the lock's descriptor 9.)
+in_chroot "$mnt" apt-get update -q >/dev/null 9>&- || die "apt-get update on the local folder failed"
 
 log "installing rscst-dkms in a copy of the Debian 13 image (DKMS builds for $abi)"
 start=$(date +%s)
 if ! in_chroot "$mnt" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-	"/mnt/pkgs/$(basename "$deb")" "linux-headers-$abi" "linux-source-$(echo "$abi" | cut -d. -f1,2)" >"$mnt/root/dkms-install.log" 2>&1; then
+	"/mnt/pkgs/$(basename "$deb")" "linux-headers-$abi" "linux-source-$(echo "$abi" | cut -d. -f1,2)" >"$mnt/root/dkms-install.log" 2>&1 9>&-; then
 	tail -40 "$mnt/root/dkms-install.log" >&2
-	cat "$mnt"/var/lib/dkms/rscst/*/build/make.log 2>/dev/null | tail -40 >&2
+	{ cat "$mnt"/var/lib/dkms/rscst/*/build/make.log 2>/dev/null || true; } | tail -40 >&2
 	die "apt-get install of rscst-dkms failed in the image"
 fi
 log "rscst-dkms installed in $(($(date +%s) - start)) s"
@@ -86,9 +88,9 @@ hook="$mnt/root/dkms-hook.log"
 rc=0
 {
 	echo "\$ dkms unbuild rscst/$version -k $abi"
-	in_chroot "$mnt" dkms unbuild "rscst/$version" -k "$abi" 2>&1 || rc=$?
+	in_chroot "$mnt" dkms unbuild "rscst/$version" -k "$abi" 2>&1 9>&- || rc=$?
 	echo "\$ /etc/kernel/postinst.d/dkms $abi"
-	[ $rc = 0 ] && { in_chroot "$mnt" /etc/kernel/postinst.d/dkms "$abi" 2>&1 || rc=$?; }
+	[ $rc = 0 ] && { in_chroot "$mnt" /etc/kernel/postinst.d/dkms "$abi" 2>&1 9>&- || rc=$?; }
 	echo "exit status $rc"
 } >"$hook"
 if [ $rc != 0 ]; then
@@ -117,8 +119,9 @@ if [ -n "$left" ]; then
 	log "ending what is left running in the image: $(ps -o comm= -p "${left//$'\n'/,}" | tr '\n' ' ')"
 	kill $left 2>/dev/null || true
 	sleep 1
+	kill -9 $(in_image) 2>/dev/null || true
 fi
-umount "$mnt/mnt/pkgs" "$mnt/dev" "$mnt/sys" "$mnt/proc"
+umount "$mnt/mnt/pkgs" "$mnt/dev" "$mnt/sys" "$mnt/proc" || die "the image's bind mounts stay busy"
 umount "$mnt" || die "the image stays busy (a process left in the chroot?)"
 rmdir "$mnt"
 trap - EXIT

@@ -16,7 +16,7 @@
 # kernel args: module.sig_enforce=1
 # firmware: uefi-test-db
 # package folder: rscst-dkms
-# not in make check: under TCG the guest's first DKMS build (the kernel's Rust metadata from linux-source, then the modules) takes about 30 minutes; the whole suite about 36 (the dkms suite, in make check, runs the same install natively in the image)
+# not in make check: under TCG the guest's first DKMS build (the kernel's Rust metadata from linux-source, then the modules) takes about 27 minutes; the whole suite about 32 (the dkms suite, in make check, runs the same install natively in the image)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-dkms.sh"
 

@@ -10,7 +10,7 @@
 # trusts the test key (UEFI db), and checks what the install left: DKMS's
 # logs, the Rust metadata step, the signed modules loading by their SCST
 # names, a LUN carrying data, and a kernel without CONFIG_RUST refused.
-# The dkms-guest suite does the whole install inside the guest (36 minutes
+# The dkms-guest suite does the whole install inside the guest (32 minutes
 # under TCG, so only when named).
 # timeout: 400
 # lines: debian-7.2
@@ -27,7 +27,7 @@ expect_eq "rscst-dkms $version is installed" \
 # dkms.conf dh_dkms made from debian/rscst-dkms.dkms.
 src=/usr/src/rscst-$version
 n=$(cd $src 2>/dev/null && find . -type f ! -name dkms.conf | wc -l)
-differ=$(cd $src 2>/dev/null && find . -type f ! -name dkms.conf | while read -r f; do cmp -s "$f" "$REPO/$f" || echo "$f"; done)
+differ=$(cd $src 2>/dev/null && find . -type f ! -name dkms.conf | while IFS= read -r f; do cmp -s "$f" "$REPO/$f" || echo "$f"; done)
 check "its $n source files are this tree's" test "$n" -gt 0 -a -z "$differ"
 [ -z "$differ" ] || echo "$differ" | head -5 | sed 's/^/    # differs: /'
 dkms_enforcement_checks /var/lib/dkms/mok.pub

@@ -8,6 +8,9 @@ kver=$(uname -r)
 kre=$(printf '%s' "$kver" | sed 's/[.+]/\\&/g') # as a literal in grep -E
 mm=$(echo "$kver" | cut -d. -f1,2)
 
+# hexnorm: hex digits of stdin, lower case, without leading zeros.
+hexnorm() { tr -cd '0-9A-Fa-f' | tr 'A-F' 'a-f' | sed 's/^0*//'; }
+
 # cert_cn FILE: the common name of a certificate (DER or PEM).
 cert_cn() { openssl x509 -in "$1" -noout -subject -nameopt multiline 2>/dev/null | sed -n 's/^ *commonName *= *//p'; }
 
@@ -40,8 +43,8 @@ dkms_installed_checks() {
 	# certificate's serial number, and the kernel holds that certificate's
 	# key (a key's description ends with its subject key identifier).
 	local serial sig skid
-	serial=$(openssl x509 -in /var/lib/dkms/mok.pub -noout -serial 2>/dev/null | sed 's/^serial=//' | tr 'A-F' 'a-f')
-	sig=$(modinfo -F sig_key /lib/modules/$kver/updates/dkms/rscst.ko* | tr -d ':' | tr 'A-F' 'a-f')
+	serial=$(openssl x509 -in /var/lib/dkms/mok.pub -noout -serial 2>/dev/null | sed 's/^serial=//' | hexnorm)
+	sig=$(modinfo -F sig_key "$(ls /lib/modules/$kver/updates/dkms/rscst.ko* | head -1)" | hexnorm)
 	expect_eq "the signature names DKMS's MOK certificate (serial ${serial:-none})" "$sig" "$serial"
 	skid=$(openssl x509 -in /var/lib/dkms/mok.pub -noout -ext subjectKeyIdentifier 2>/dev/null | sed -n 2p | tr -d ' :' | tr 'A-F' 'a-f')
 	expect_match "the kernel holds that certificate's key (key id ${skid:-none})" "$(cat /proc/keys)" "$mok: ${skid:-no key id}"
