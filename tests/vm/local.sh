@@ -195,7 +195,10 @@ tmf_during_io() {
 	n=$(since_mark tmf | sed -n "s/.*rscst: TMF $fn .*: aborted \([0-9]*\)$/\1/p" | sort -n | tail -1)
 	echo "    # $name: the TMF aborted ${n:-no} commands"
 }
-fio_verify reset_d $SD0 --loops=2 &
+# Two resets in one run: it lasts 30 s whatever the kernel's speed (two
+# loops over 16 MiB ended before the second reset on Debian's fast kernel
+# now and then), verifying as it writes (a backlog of 64 blocks).
+fio_verify reset_d $SD0 --time_based --runtime=30 --verify_backlog=64 &
 FIO=$!
 tmf_during_io "LUN reset" 4 -d
 tmf_during_io "second LUN reset" 4 -d
