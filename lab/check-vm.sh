@@ -178,14 +178,13 @@ for r in "${runs[@]}"; do
 		[ "$(header "$s" "root filesystem")" = "rscst-dkms installed" ] && disk=$dkms_image
 		pkgdir=""
 		[ "$(header "$s" "package folder")" = rscst-dkms ] && pkgdir=$debian_pkgs
+		name=$s
+		[ "$l" = lab ] || name=$s@$l
+		rm -rf "$REPO_DIR/out/$name" # nothing of an earlier run is read as this one's
 		if [ "$l" = lab ]; then
-			name=$s
-			rm -rf "$REPO_DIR/out/$name" # nothing of an earlier run is read as this one's
 			RSCST_KERNEL_ARGS=$kargs RSCST_UEFI_VARS="" RSCST_ROOTFS_IMAGE="" \
 				bash "$LAB_DIR/run-vm.sh" "$s" "${t:-900}" debug || rc=$?
 		else
-			name=$s@$l
-			rm -rf "$REPO_DIR/out/$name"
 			RSCST_KERNEL_ARGS=$kargs RSCST_UEFI_VARS=$uefi RSCST_ROOTFS_IMAGE=$disk RSCST_SHARE_DIR=$debian_share \
 				RSCST_PKG_DIR=$pkgdir bash "$LAB_DIR/run-vm.sh" "$s" "${t:-900}" "$l" || rc=$?
 		fi
