@@ -56,7 +56,7 @@ impl kernel::Module for Rscst {
             "memory: command {} B, session {} B + {} B per CPU + {} B per command slot, LUN entry {} B, device {} B\n",
             core::mem::size_of::<cmd::Cmd>(),
             core::mem::size_of::<session::Session>(),
-            core::mem::size_of::<session::Stats>(),
+            core::mem::size_of::<session::Stats>() + session::SHARD_BYTES,
             session::SLOT_BYTES,
             core::mem::size_of::<lun::LunEntry>(),
             core::mem::size_of::<device::Device>()

@@ -2,15 +2,19 @@
 //! Sessions (I_T nexuses): the commands in flight on each, their counters and
 //! `targets/<driver>/<target>/sessions/<initiator>/`.
 //!
-//! Locking: `inflight` is a spinlock taken on the data path (command
-//! arrival, abort checks, release) and by TMFs; it protects only the slot
-//! table; it disables interrupts (the data path runs in any context).
-//! `group`, which LUN set the session sees, is read under RCU without a
-//! lock, like the LUN tables. Waiters for aborted commands (TMFs, session
-//! teardown) sleep on `released`, which a command's release signals when
-//! it was aborted. Lock order: `Target::sessions` -> `Target::groups`
-//! (mutexes) -> `inflight`. Nothing holds `Target::sessions` while it
-//! waits: walks over the sessions use `Target::for_each_session`.
+//! Locking: the in-flight table is split by CPU (`inflight`, one
+//! [`Shard`] per CPU): a command enters the shard of the CPU it arrives on
+//! and leaves that same shard, so two CPUs receiving commands of one session
+//! do not share a lock or a cache line. Each shard is a spinlock taken on
+//! the data path (arrival, release) and by TMFs, and it disables interrupts
+//! (the data path runs in any context). `group`, which LUN set the session
+//! sees, is read under RCU without a lock, like the LUN tables. Waiters for
+//! aborted commands (TMFs, session teardown) sleep on `released` under
+//! `release_lock`, and an aborted command leaves its shard under
+//! `release_lock` too (see [`Session::untrack`]). Lock order:
+//! `Target::sessions` -> `Target::groups` (mutexes) -> `release_lock` ->
+//! one shard at a time. Nothing holds `Target::sessions` while it waits:
+//! walks over the sessions use `Target::for_each_session`.
 
 use crate::sys::compat::NameBytes;
 use crate::group::Group;
@@ -52,10 +56,10 @@ pub struct Track {
 pub const SLOT_BYTES: usize =
     core::mem::size_of::<Option<Track>>() + core::mem::size_of::<usize>() + core::mem::size_of::<AtomicBool>();
 
-/// The session's in-flight table: a slot per command, found in O(1) on
-/// arrival (a stack of free slots) and on release (the command knows its
-/// slot), and an abort flag per slot that the command reads without the
-/// lock.
+/// One CPU's part of a session's in-flight table: a slot per command, found
+/// in O(1) on arrival (a stack of free slots) and on release (the command
+/// knows its shard and slot), and an abort flag per slot that the command
+/// reads without the lock.
 pub struct InFlight {
     slots: KVec<Option<Track>>,
     /// A stack of free slots: `free[..free_top]`. As long as `slots`, so
@@ -91,6 +95,21 @@ impl InFlight {
         Ok(i)
     }
 
+    /// Removes the entry in `slot`, if any, and frees the slot.
+    fn remove(&mut self, slot: usize) {
+        if let Some(s) = self.slots.get_mut(slot) {
+            if s.take().is_some() {
+                self.count -= 1;
+                self.release_slot(slot);
+            }
+        }
+    }
+
+    /// Whether `slot` holds a command that was aborted.
+    fn is_aborted(&self, slot: usize) -> bool {
+        matches!(self.slots.get(slot), Some(Some(t)) if t.aborted)
+    }
+
     /// Makes `slot` free again (no allocation).
     fn release_slot(&mut self, slot: usize) {
         // free_top counts free slots, fewer than `slots.len()` while this
@@ -124,6 +143,12 @@ impl InFlight {
     }
 }
 
+/// One CPU's shard of a session's in-flight table.
+pub type Shard = IrqSpinLock<InFlight>;
+
+/// Memory of a session's in-flight table per CPU, without its slots.
+pub const SHARD_BYTES: usize = core::mem::size_of::<Shard>();
+
 /// Per-session counters, shown in sysfs: one set per CPU (each command
 /// counts on the CPU it runs on; sysfs shows the sums).
 #[derive(Default)]
@@ -155,10 +180,13 @@ pub struct Session {
     pub dying: AtomicBool,
     /// Counters.
     pub stats: PerCpu<Stats>,
-    /// Commands in flight.
+    /// Commands in flight, one shard per CPU.
+    inflight: PerCpu<Shard>,
+    /// Held by waiters for aborted commands while they look and by an
+    /// aborted command while it leaves its shard.
     #[pin]
-    pub inflight: IrqSpinLock<InFlight>,
-    /// Signalled when an aborted command leaves `inflight`.
+    release_lock: IrqSpinLock<()>,
+    /// Signalled, under `release_lock`, when an aborted command leaves.
     #[pin]
     released: CondVar,
     /// The access group whose LUNs the session sees (None: the target's).
@@ -236,15 +264,19 @@ impl Session {
         }
     }
 
-    /// Enters a new command into the in-flight table and returns its slot
-    /// and its abort flag, whose address stays valid as long as the session
-    /// (see [`AbortFlags`]); refused once the session is dying. Use
+    /// Enters a new command into the in-flight table (the shard of the CPU
+    /// it arrives on) and returns that shard, the slot and the slot's abort
+    /// flag, whose address stays valid as long as the session (see
+    /// [`AbortFlags`]); refused once the session is dying. Use
     /// [`crate::sys::ops::SessionRef::track`], which pairs it with the
     /// untrack that ends the command.
-    pub fn track(&self, tag: u64, lun: u64) -> Result<(usize, NonNull<AtomicBool>)> {
-        let mut f = self.inflight.lock();
-        // Checked under the lock `drain` takes after setting `dying`: a
-        // command is either tracked before the drain looks, or refused.
+    pub fn track(&self, tag: u64, lun: u64) -> Result<(&Shard, usize, NonNull<AtomicBool>)> {
+        // Another CPU's shard if the task migrates meanwhile: only slower.
+        let shard = self.inflight.local();
+        let mut f = shard.lock();
+        // Checked under the shard lock, which `drain` takes after setting
+        // `dying`: a command is either tracked before the drain looks at
+        // its shard, or refused.
         if self.dying.load(Ordering::Acquire) {
             return Err(ENODEV);
         }
@@ -255,52 +287,62 @@ impl Session {
         let id = self.target.fabric.core.cmd_seq.fetch_add(1, Ordering::AcqRel);
         f.slots[slot] = Some(Track { id, tag, lun, aborted: false });
         f.count += 1;
-        Ok((slot, flag))
+        Ok((shard, slot, flag))
     }
 
-    /// Removes a command from the in-flight table.
-    /// Only a command's `SessionRef` calls this, when it drops.
-    pub(crate) fn untrack(&self, slot: usize) {
-        let mut f = self.inflight.lock();
-        if let Some(s) = f.slots.get_mut(slot) {
-            if let Some(t) = s.take() {
-                f.count -= 1;
-                f.release_slot(slot);
-                if t.aborted {
-                    // Under the lock: once it is released the session may
-                    // be freed by the waiter.
-                    self.released.notify_all();
-                }
+    /// Removes a command from the in-flight table: `shard` and `slot` are
+    /// what [`Session::track`] returned for it. Only a command's
+    /// `SessionRef` calls this, when it drops.
+    pub(crate) fn untrack(&self, shard: &Shard, slot: usize) {
+        {
+            let mut f = shard.lock();
+            if !f.is_aborted(slot) {
+                // Nobody waits for a command that is not aborted, and a
+                // TMF marks under this lock: gone before it could be.
+                f.remove(slot);
+                return;
             }
         }
+        // Aborted, so a waiter may be watching for it to leave. It leaves
+        // under `release_lock`, which waiters hold while they look: no
+        // waiter can see it gone, return and free the session before this
+        // call has let go of `release_lock`, its last use of the session.
+        let _waiters = self.release_lock.lock();
+        shard.lock().remove(slot);
+        self.released.notify_all();
     }
 
     /// Commands in flight.
     pub fn active(&self) -> usize {
-        self.inflight.lock().count
+        self.inflight.iter().map(|s| s.lock().count).sum()
     }
 
     /// Marks the commands matching `pred` aborted; returns how many.
     pub fn abort_matching(&self, pred: &dyn Fn(&Track) -> bool) -> usize {
-        self.inflight.lock().abort_matching(pred)
+        self.inflight.iter().map(|s| s.lock().abort_matching(pred)).sum()
+    }
+
+    /// Whether an aborted command matching `pred` is still in flight.
+    fn aborted_left(&self, pred: &dyn Fn(&Track) -> bool) -> bool {
+        self.inflight.iter().any(|s| s.lock().aborted_left(pred))
     }
 
     /// Sleeps until no aborted command matching `pred` is in flight, woken
     /// as they are released; calls `stuck(ms waited)` every `warn_ms` that
-    /// passes without it. Thread context; holds no lock but `inflight`
-    /// between checks.
+    /// passes without it. Thread context; holds no lock but `release_lock`
+    /// (and one shard at a time) between checks.
     pub fn wait_aborted(&self, pred: &dyn Fn(&Track) -> bool, warn_ms: u32, mut stuck: impl FnMut(u64)) {
         crate::sys::context::assert_may_sleep();
         let start = crate::sys::time::now_ms();
         let mut warned = 0u64;
         loop {
-            let mut f = self.inflight.lock();
-            if !f.aborted_left(pred) {
+            let mut waiting = self.release_lock.lock();
+            if !self.aborted_left(pred) {
                 return;
             }
             // Interruptible: a long wait for a hung backend is no hung task.
-            let res = self.released.wait_interruptible_timeout(&mut f, kernel::time::msecs_to_jiffies(warn_ms));
-            drop(f);
+            let res = self.released.wait_interruptible_timeout(&mut waiting, kernel::time::msecs_to_jiffies(warn_ms));
+            drop(waiting);
             if let CondVarTimeoutResult::Signal { .. } = res {
                 // A signal pending (a management write from a process that
                 // was signalled) cannot cut the wait short: poll instead.
@@ -409,6 +451,7 @@ pub fn register(target: &Arc<Target>, initiator: &[u8], sess_priv: usize) -> Res
     }
     let cname = CString::try_from_fmt(fmt!("{}", name))?;
     let stats = PerCpu::new(Stats::default)?;
+    let inflight = PerCpu::new(|| crate::new_irq_spinlock!(InFlight::new(), "rscst_inflight"))?;
     let s = Arc::pin_init(
         pin_init!(Session {
             target: target.clone(),
@@ -416,7 +459,8 @@ pub fn register(target: &Arc<Target>, initiator: &[u8], sess_priv: usize) -> Res
             sess_priv,
             dying: AtomicBool::new(false),
             stats,
-            inflight <- crate::new_irq_spinlock!(InFlight::new(), "rscst_inflight"),
+            inflight,
+            release_lock <- crate::new_irq_spinlock!((), "rscst_inflight_release"),
             released <- new_condvar!("rscst_session_released"),
             group: RcuArc::new(group),
             sysfs <- new_mutex!(SessionSysfs { attrs: KVec::new(), dir: None }),

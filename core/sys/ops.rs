@@ -514,10 +514,12 @@ impl FabricRef {
 /// thread, never on the data path.
 ///
 /// # Invariants
-/// Points to a session in whose in-flight table slot `slot` is tracked;
-/// `aborted` is that slot's abort flag (valid as long as the session).
+/// Points to a session in whose in-flight table a command is tracked in
+/// slot `slot` of `shard`, one of the session's shards; `aborted` is that
+/// slot's abort flag (valid as long as the session).
 pub struct SessionRef {
     sess: NonNull<crate::session::Session>,
+    shard: NonNull<crate::session::Shard>,
     slot: usize,
     aborted: NonNull<core::sync::atomic::AtomicBool>,
 }
@@ -530,9 +532,10 @@ unsafe impl Sync for SessionRef {}
 impl SessionRef {
     /// Tracks a new command in `s` (refused once `s` is dying).
     pub fn track(s: &crate::session::Session, tag: u64, lun: u64) -> Result<Self> {
-        let (slot, aborted) = s.track(tag, lun)?;
-        // INVARIANT: just tracked in `s`, with that slot's flag.
-        Ok(SessionRef { sess: NonNull::from(s), slot, aborted })
+        let (shard, slot, aborted) = s.track(tag, lun)?;
+        // INVARIANT: just tracked in `s`, in that shard and slot, with that
+        // slot's flag; the shard is part of `s`.
+        Ok(SessionRef { sess: NonNull::from(s), shard: NonNull::from(shard), slot, aborted })
     }
 
     /// Whether a TMF or session loss aborted the command: one atomic load,
@@ -546,9 +549,10 @@ impl SessionRef {
 
 impl Drop for SessionRef {
     fn drop(&mut self) {
-        // SAFETY: still tracked, so alive (invariant); nothing uses this
-        // reference afterwards.
-        unsafe { self.sess.as_ref() }.untrack(self.slot);
+        // SAFETY: still tracked, so the session and its shards are alive
+        // (invariant); nothing uses this reference afterwards.
+        let (sess, shard) = unsafe { (self.sess.as_ref(), self.shard.as_ref()) };
+        sess.untrack(shard, self.slot);
     }
 }
 
