@@ -13,7 +13,8 @@
 //! listed before it): `Core::reg` -> `Target::sessions` -> `Target::groups`
 //! -> `Group::inner` -> the sysfs mutexes (`Handler::sysfs`,
 //! `Device::sysfs`, `LunSet::sysfs`, `Target::sysfs`, `Session::sysfs`) ->
-//! `Session::inflight`. `Core::last`, `Sgv::pools` and each CPU's `Sgv::cpus`
+//! `Session::release_lock` -> one shard of `Session::inflight` at a time.
+//! `Core::last`, `Sgv::pools` and each CPU's `Sgv::cpus`
 //! lock are taken alone (never two of them at once). A
 //! session's group and the LUN tables are read under RCU (no lock).
 
@@ -126,10 +127,12 @@ pub struct Core {
     pub fabric_wq: Workqueue,
     /// Threads running task management functions.
     pub tmf_wq: Workqueue,
-    /// Sequence numbers of commands, in arrival order over all sessions: a
-    /// TMF affects only commands numbered below the value it saw when it
-    /// was submitted.
-    pub cmd_seq: AtomicU64,
+    /// The TMF epoch: each TMF submitted opens a new one, and each command
+    /// records the epoch it arrived in. A TMF affects the commands of the
+    /// epochs before its own: those that arrived before it was submitted.
+    /// Commands only read it, so CPUs receiving commands share its cache
+    /// line instead of bouncing it.
+    pub tmf_epoch: AtomicU64,
     /// Data buffers for commands without the initiator's own.
     pub sgv: Arc<crate::sgv::Sgv>,
     /// The commands' slab cache (`rscst_cmd` in /proc/slabinfo).
@@ -218,7 +221,7 @@ impl Core {
                 wq,
                 fabric_wq,
                 tmf_wq,
-                cmd_seq: AtomicU64::new(1),
+                tmf_epoch: AtomicU64::new(1),
                 sgv,
                 cmds,
                 handlers_dir,

@@ -41,8 +41,8 @@ const DRAIN_WARN_MS: u32 = 30_000;
 /// One command in flight, as TMFs see it.
 #[derive(Clone, Copy)]
 pub struct Track {
-    /// Arrival order, unique over all sessions (`Core::cmd_seq`).
-    pub id: u64,
+    /// The TMF epoch it arrived in (`Core::tmf_epoch`).
+    pub epoch: u64,
     /// Initiator task tag.
     pub tag: u64,
     /// LUN.
@@ -284,8 +284,8 @@ impl Session {
         let flag = f.flags.get(slot).ok_or(ENOMEM)?;
         flag.store(false, Ordering::Relaxed);
         let flag = NonNull::from(flag);
-        let id = self.target.fabric.core.cmd_seq.fetch_add(1, Ordering::AcqRel);
-        f.slots[slot] = Some(Track { id, tag, lun, aborted: false });
+        let epoch = self.target.fabric.core.tmf_epoch.load(Ordering::Acquire);
+        f.slots[slot] = Some(Track { epoch, tag, lun, aborted: false });
         f.count += 1;
         Ok((shard, slot, flag))
     }

@@ -60,7 +60,9 @@ pub fn submit(sess: &Arc<Session>, function: u8, lun: u64, tag: u64, tmf_priv: T
     if !fabric.ops.has_tmf_done() {
         return Err(EINVAL);
     }
-    let before = fabric.core.cmd_seq.load(Ordering::Acquire);
+    // Commands that arrived before this call are in earlier epochs; those
+    // arriving after it see the new one.
+    let before = fabric.core.tmf_epoch.fetch_add(1, Ordering::AcqRel) + 1;
     let req = Request { sess: sess.clone(), function, lun, tag, before, tmf_priv };
     fabric.tmfs_pending.fetch_add(1, Ordering::AcqRel);
     fabric.core.tmf_wq.queue_value(req).inspect_err(|_| {
@@ -81,7 +83,7 @@ fn mark(s: &Session, function: u8, pred: &dyn Fn(&Track) -> bool, at_lun: &dyn F
 /// Waits until the aborted commands of `s` older than the TMF are released
 /// (those it marked, and any other TMF marked before it).
 fn wait(s: &Session, function: u8, before: u64) {
-    s.wait_aborted(&|t| t.id < before, TMF_WARN_MS, |waited| {
+    s.wait_aborted(&|t| t.epoch < before, TMF_WARN_MS, |waited| {
         pr_warn!("TMF {} on {:?}: aborted commands still held by the backend after {} ms\n",
             function, s.initiator, waited);
     });
@@ -101,8 +103,8 @@ fn tell_handlers(s: &Session, function: u8, at_lun: &dyn Fn(u64) -> bool) {
     }
 }
 
-/// Runs `function` for `sess` in a core thread on the commands numbered
-/// below `before`; returns a [`tmf_result`].
+/// Runs `function` for `sess` in a core thread on the commands that arrived
+/// in TMF epochs below `before`; returns a [`tmf_result`].
 fn run(sess: &Arc<Session>, function: u8, lun: u64, tag: u64, before: u64) -> c_int {
     // One decision for both lines, so a TMF logs both or neither.
     let log = TMF_LOG.allow(crate::sys::time::now_ms());
@@ -110,7 +112,7 @@ fn run(sess: &Arc<Session>, function: u8, lun: u64, tag: u64, before: u64) -> c_
         pr_info!("TMF {} lun {} from {:?}: received\n", function, lun, sess.initiator);
     }
     let target = &sess.target;
-    let older = |t: &Track| t.id < before;
+    let older = |t: &Track| t.epoch < before;
     let mut failed = false;
     let aborted = match function {
         tmf::ABORT_TASK => mark(sess, function, &|t| older(t) && t.tag == tag && t.lun == lun, &|l| l == lun),
@@ -165,7 +167,7 @@ fn mark_unit(sess: &Arc<Session>, function: u8, m: &Mapped, before: u64) -> (usi
     sess.target.for_each_session(|s| match s.luns_of(&m.dev) {
         Ok(luns) => {
             failed |= luns.is_empty() && Arc::ptr_eq(s, sess);
-            aborted += mark(s, function, &|t| t.id < before && luns.contains(&t.lun), &|l| luns.contains(&l));
+            aborted += mark(s, function, &|t| t.epoch < before && luns.contains(&t.lun), &|l| luns.contains(&l));
         }
         Err(_) => failed = true,
     });

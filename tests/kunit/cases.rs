@@ -398,6 +398,64 @@ pub fn target_reset_marks_every_session_first() -> TestResult {
     ensure(run.at > b_rec.stamp.load(Ordering::Relaxed), c"TARGET RESET reported before a command was released")
 }
 
+/// Whether the hold device keeps `n` commands, all flagged aborted (each
+/// is taken out, looked at and put back).
+fn held_all_aborted(n: usize) -> bool {
+    let mut back = KVec::new();
+    if back.reserve(n + 1, GFP_KERNEL).is_err() {
+        return false;
+    }
+    let mut all = true;
+    while back.len() <= n {
+        let Some(c) = HELD.take() else { break };
+        all &= c.is_aborted();
+        // Within the room reserved: no allocation, no failure.
+        let _ = back.push(c, GFP_KERNEL);
+    }
+    let count = back.len();
+    for c in back {
+        if let Err(c) = HELD.put(c) {
+            c.complete(None);
+        }
+    }
+    all && count == n
+}
+
+/// Unregistering a session aborts its commands and returns only when every
+/// one was released, whichever CPU it arrived on (each CPU has its own
+/// shard of the in-flight table): a held command arrives from each of two
+/// CPUs, the unregistration (in a thread) marks both and is still waiting
+/// until a hard-IRQ completion releases them.
+pub fn unregistration_waits_for_commands_of_every_cpu() -> TestResult {
+    let ko = fakes::target(true).ok_or(c"target ko missing (setup failed)")?;
+    let ctx = Arc::new(KSession { id: 9 }, GFP_KERNEL).map_err(|_| c"out of memory")?;
+    let h = SessionHandle::register(ko, b"kunit-drain", ctx).map_err(|_| c"session registration failed")?;
+    let mut tags = [None; 2];
+    for (cpu, tag) in (0u32..).zip(tags.iter_mut()) {
+        let on_cpu = shim::run_on_cpu(cpu, || *tag = send(&h, LUN_HOLD, &read10(cpu), dir::READ, 512, true));
+        ensure(on_cpu, c"the test needs two online CPUs")?;
+        ensure(tag.is_some(), c"the core refused the command")?;
+        wait_held(cpu as usize + 1)?;
+    }
+    let mut handle = Some(h);
+    let out = shim::with_async(
+        || drop(handle.take()),
+        |job| {
+            let marked = wait_until(|| held_all_aborted(2));
+            let waited = !job.done();
+            release_held();
+            (marked, waited)
+        },
+    );
+    let (marked, waited) = out.ok_or(c"no thread for the unregistration")?;
+    ensure(marked, c"unregistration did not abort both held commands")?;
+    ensure(waited, c"unregistration returned while commands were held")?;
+    for tag in tags {
+        ensure(response(tag)?.aborted.load(Ordering::Relaxed), c"a held command was not flagged aborted")?;
+    }
+    Ok(())
+}
+
 /// ABORT TASK racing a hard-IRQ completion, many times: every command gets
 /// exactly one response, and a TMF that found its command reports only
 /// after that command was released.

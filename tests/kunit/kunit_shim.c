@@ -47,7 +47,8 @@ void rscst_kunit_teardown(void);
 	X(raw_tier_gets_write_data_for_unknown_cdbs) \
 	X(commands_carry_their_session_context) \
 	X(raw_tier_read_only_lun_refuses_writes) \
-	X(raw_tier_large_unknown_cdb_from_softirq)
+	X(raw_tier_large_unknown_cdb_from_softirq) \
+	X(unregistration_waits_for_commands_of_every_cpu)
 
 #define DECLARE_BODY(name) const char *rscst_kunit_##name(void);
 RSCST_CASES(DECLARE_BODY)
@@ -171,6 +172,30 @@ void rscst_kunit_run_in(int where, rscst_kunit_fn fn, void *arg)
 	} else {
 		fn(arg);
 	}
+}
+
+struct on_cpu {
+	rscst_kunit_fn fn;
+	void *arg;
+};
+
+static void on_cpu_fn(void *p)
+{
+	struct on_cpu *o = p;
+
+	o->fn(o->arg);
+}
+
+/*
+ * Runs fn(arg) on CPU `cpu` (in its interrupt, or here with interrupts off
+ * when it is this CPU) and waits for it; -ENXIO when `cpu` is not online.
+ */
+int rscst_kunit_run_on_cpu(unsigned int cpu, rscst_kunit_fn fn, void *arg);
+int rscst_kunit_run_on_cpu(unsigned int cpu, rscst_kunit_fn fn, void *arg)
+{
+	struct on_cpu o = { .fn = fn, .arg = arg };
+
+	return smp_call_function_single(cpu, on_cpu_fn, &o, 1);
 }
 
 /* A single-entry scatterlist over a kernel buffer. */

@@ -47,6 +47,7 @@ export! {
     rscst_kunit_commands_carry_their_session_context => commands_carry_their_session_context,
     rscst_kunit_raw_tier_read_only_lun_refuses_writes => raw_tier_read_only_lun_refuses_writes,
     rscst_kunit_raw_tier_large_unknown_cdb_from_softirq => raw_tier_large_unknown_cdb_from_softirq,
+    rscst_kunit_unregistration_waits_for_commands_of_every_cpu => unregistration_waits_for_commands_of_every_cpu,
 }
 
 #[no_mangle]

@@ -17,6 +17,7 @@ extern "C" {
     fn rscst_kunit_context() -> c_int;
     fn rscst_kunit_current() -> *const c_void;
     fn rscst_kunit_run_in(where_: c_int, f: Fn, arg: *mut c_void);
+    fn rscst_kunit_run_on_cpu(cpu: c_uint, f: Fn, arg: *mut c_void) -> c_int;
     fn rscst_kunit_sg_one(sg: *mut c_void, buf: *mut c_void, len: c_uint);
     fn rscst_kunit_sg_size() -> usize;
     fn rscst_kunit_write(path: *const c_char, line: *const c_char) -> c_int;
@@ -71,6 +72,17 @@ pub fn run_in(w: Where, mut f: impl FnMut() + Send) {
     // SAFETY: `call_dyn` gets `arg`, valid until this call returns, which
     // the shim does only after `f` ran.
     unsafe { rscst_kunit_run_in(code, call_dyn, arg.cast()) };
+}
+
+/// Runs `f` on CPU `cpu` (in its interrupt, or here with interrupts off
+/// when it is this CPU) and waits for it (thread context); false, without
+/// running `f`, when that CPU is not online.
+pub fn run_on_cpu(cpu: u32, mut f: impl FnMut() + Send) -> bool {
+    let mut f: &mut dyn FnMut() = &mut f;
+    let arg: *mut &mut dyn FnMut() = &mut f;
+    // SAFETY: `call_dyn` gets `arg`, valid until this call returns, which
+    // the shim does only after `f` ran (or when it will not run).
+    unsafe { rscst_kunit_run_on_cpu(cpu, call_dyn, arg.cast()) == 0 }
 }
 
 /// A function running in a kernel thread (see [`with_async`]).
