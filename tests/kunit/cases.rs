@@ -76,8 +76,13 @@ fn send_from(w: Where, sess: &SessionHandle<Fake>, lun: u64, cdb: &[u8], data_di
 }
 
 /// Polls for `cond` for up to five seconds.
-fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
-    for _ in 0..5000 {
+fn wait_until(cond: impl FnMut() -> bool) -> bool {
+    wait_up_to_ms(5000, cond)
+}
+
+/// Polls for `cond` for up to `ms` milliseconds.
+fn wait_up_to_ms(ms: u32, mut cond: impl FnMut() -> bool) -> bool {
+    for _ in 0..ms {
         if cond() {
             return true;
         }
@@ -424,8 +429,9 @@ fn held_all_aborted(n: usize) -> bool {
 /// Unregistering a session aborts its commands and returns only when every
 /// one was released, whichever CPU it arrived on (each CPU has its own
 /// shard of the in-flight table): a held command arrives from each of two
-/// CPUs, the unregistration (in a thread) marks both and is still waiting
-/// until a hard-IRQ completion releases them.
+/// CPUs; the unregistration, in a thread on CPU 0, marks both, and after
+/// CPU 0's command is released it still waits for CPU 1's until that one
+/// is released too (from hard IRQ).
 pub fn unregistration_waits_for_commands_of_every_cpu() -> TestResult {
     let ko = fakes::target(true).ok_or(c"target ko missing (setup failed)")?;
     let ctx = Arc::new(KSession { id: 9 }, GFP_KERNEL).map_err(|_| c"out of memory")?;
@@ -438,18 +444,25 @@ pub fn unregistration_waits_for_commands_of_every_cpu() -> TestResult {
         wait_held(cpu as usize + 1)?;
     }
     let mut handle = Some(h);
-    let out = shim::with_async(
+    let out = shim::with_async_on(
+        Some(0),
         || drop(handle.take()),
         |job| {
             let marked = wait_until(|| held_all_aborted(2));
-            let waited = !job.done();
+            // The held command in the first slot: CPU 0's, sent first.
+            run_in(Where::Hardirq, || {
+                if let Some(c) = HELD.take() {
+                    c.complete(None);
+                }
+            });
+            let returned_early = wait_up_to_ms(500, || job.done());
             release_held();
-            (marked, waited)
+            (marked, returned_early)
         },
     );
-    let (marked, waited) = out.ok_or(c"no thread for the unregistration")?;
+    let (marked, returned_early) = out.ok_or(c"no thread for the unregistration")?;
     ensure(marked, c"unregistration did not abort both held commands")?;
-    ensure(waited, c"unregistration returned while commands were held")?;
+    ensure(!returned_early, c"unregistration returned while CPU 1's command was held")?;
     for tag in tags {
         ensure(response(tag)?.aborted.load(Ordering::Relaxed), c"a held command was not flagged aborted")?;
     }

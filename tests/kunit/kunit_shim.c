@@ -244,9 +244,12 @@ static void async_fn(struct work_struct *w)
 	complete(&a->done);
 }
 
-/* Runs fn(arg) in a kernel thread; NULL when out of memory. */
-void *rscst_kunit_async(rscst_kunit_fn fn, void *arg);
-void *rscst_kunit_async(rscst_kunit_fn fn, void *arg)
+/*
+ * Runs fn(arg) in a kernel thread, on CPU `cpu` unless it is negative;
+ * NULL when out of memory.
+ */
+void *rscst_kunit_async(int cpu, rscst_kunit_fn fn, void *arg);
+void *rscst_kunit_async(int cpu, rscst_kunit_fn fn, void *arg)
 {
 	struct async_call *a = kzalloc(sizeof(*a), GFP_KERNEL);
 
@@ -256,7 +259,10 @@ void *rscst_kunit_async(rscst_kunit_fn fn, void *arg)
 	a->arg = arg;
 	init_completion(&a->done);
 	INIT_WORK(&a->work, async_fn);
-	queue_work(system_unbound_wq, &a->work);
+	if (cpu < 0)
+		queue_work(system_unbound_wq, &a->work);
+	else
+		queue_work_on(cpu, system_wq, &a->work);
 	return a;
 }
 

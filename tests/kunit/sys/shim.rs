@@ -21,7 +21,7 @@ extern "C" {
     fn rscst_kunit_sg_one(sg: *mut c_void, buf: *mut c_void, len: c_uint);
     fn rscst_kunit_sg_size() -> usize;
     fn rscst_kunit_write(path: *const c_char, line: *const c_char) -> c_int;
-    fn rscst_kunit_async(f: Fn, arg: *mut c_void) -> *mut c_void;
+    fn rscst_kunit_async(cpu: c_int, f: Fn, arg: *mut c_void) -> *mut c_void;
     fn rscst_kunit_async_done(h: *mut c_void) -> bool;
     fn rscst_kunit_async_wait(h: *mut c_void);
     fn rscst_kunit_later_new(f: Fn, arg: *mut c_void) -> *mut c_void;
@@ -100,12 +100,21 @@ impl Running {
 
 /// Runs `f` in a kernel thread while `during` runs here, then waits for
 /// `f` to return (thread context). None when no thread could be had.
-pub fn with_async<R>(mut f: impl FnMut() + Send, during: impl FnOnce(&Running) -> R) -> Option<R> {
+pub fn with_async<R>(f: impl FnMut() + Send, during: impl FnOnce(&Running) -> R) -> Option<R> {
+    with_async_on(None, f, during)
+}
+
+/// [`with_async`] with the thread on CPU `cpu`, if given (an online one).
+pub fn with_async_on<R>(cpu: Option<u32>, mut f: impl FnMut() + Send, during: impl FnOnce(&Running) -> R) -> Option<R> {
+    let cpu = match cpu {
+        Some(c) => c_int::try_from(c).ok()?,
+        None => -1,
+    };
     let mut f: &mut dyn FnMut() = &mut f;
     let arg: *mut &mut dyn FnMut() = &mut f;
     // SAFETY: `arg` stays valid until the call returned: this function
     // waits for it below before `f` goes out of scope, on every path.
-    let h = unsafe { rscst_kunit_async(call_dyn, arg.cast()) };
+    let h = unsafe { rscst_kunit_async(cpu, call_dyn, arg.cast()) };
     let running = Running { handle: NonNull::new(h)? };
     let r = during(&running);
     // SAFETY: a live handle, waited for and freed once.
