@@ -329,8 +329,8 @@ impl Session {
 
     /// Sleeps until no aborted command matching `pred` is in flight, woken
     /// as they are released; calls `stuck(ms waited)` every `warn_ms` that
-    /// passes without it. Thread context; holds no lock but `release_lock`
-    /// (and one shard at a time) between checks.
+    /// passes without it. Thread context; holds `release_lock` (and one
+    /// shard at a time) while it checks, and no lock while it sleeps.
     pub fn wait_aborted(&self, pred: &dyn Fn(&Track) -> bool, warn_ms: u32, mut stuck: impl FnMut(u64)) {
         crate::sys::context::assert_may_sleep();
         let start = crate::sys::time::now_ms();

@@ -37,7 +37,8 @@ struct Request {
     function: u8,
     lun: u64,
     tag: u64,
-    /// Commands numbered from here on arrived after the TMF: untouched.
+    /// Commands of this TMF epoch and later ones arrived after the TMF:
+    /// untouched.
     before: u64,
     tmf_priv: TmfPriv,
 }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Abort flags with stable addresses: one per slot of a session's in-flight
-//! table, in chunks that never move, so that a command keeps a pointer to
-//! its own flag and reads it without taking the table's lock (the data path
-//! checks it at every step), while TMFs set it under that lock.
+//! Abort flags with stable addresses: one per slot of a shard of a session's
+//! in-flight table, in chunks that never move, so that a command keeps a
+//! pointer to its own flag and reads it without taking the shard's lock (the
+//! data path checks it at every step), while TMFs set it under that lock.
 
 use core::ptr::NonNull;
 use core::sync::atomic::AtomicBool;

@@ -524,7 +524,8 @@ pub struct SessionRef {
     aborted: NonNull<core::sync::atomic::AtomicBool>,
 }
 
-// SAFETY: Session is Sync; the reference is valid on any thread (invariant).
+// SAFETY: Session and its shards are Sync; the references are valid on any
+// thread (invariant).
 unsafe impl Send for SessionRef {}
 // SAFETY: as above.
 unsafe impl Sync for SessionRef {}
@@ -539,7 +540,7 @@ impl SessionRef {
     }
 
     /// Whether a TMF or session loss aborted the command: one atomic load,
-    /// no lock (TMFs set the flag under the in-flight lock).
+    /// no lock (TMFs set the flag under the lock of the command's shard).
     pub fn aborted(&self) -> bool {
         // SAFETY: the flag lives as long as the session, which outlives
         // this tracked command (invariant).

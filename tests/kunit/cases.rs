@@ -10,7 +10,8 @@
 //! (kunit_atomic: `EXEC_ATOMIC`, completes inside `exec`), 5 `kr_raw`
 //! (kunit_raw: the raw SCSI tier answers by opcode, see
 //! `fakes::raw_answer`; its block tier completes inside `exec`), 6 `kr_raw`
-//! again, read-only.
+//! again, read-only; 7 exists only during one case (`kd_thread` and
+//! `kd_nofill` in turn).
 
 use crate::abi::{dir, scsi_status, tmf, tmf_result, FabricOps, ABI_VERSION};
 use crate::fakes::{self, raw_op, record, Fake, FakeDev, KSession, Record, HELD, STARTING};
@@ -18,7 +19,7 @@ use crate::sys::client::{FabricRegistration, HandlerRegistration, Ops, SessionHa
 use core::num::NonZeroUsize;
 use crate::sys::shim::{self, run_in, Where};
 use core::ffi::CStr;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -41,6 +42,8 @@ const LUN_NOFILL: u64 = 3;
 const LUN_ATOMIC: u64 = 4;
 const LUN_RAW: u64 = 5;
 const LUN_RAW_RO: u64 = 6;
+/// Added and replaced by `lun_replace_never_leaves_the_lun_missing` only.
+const LUN_SWAPPED: u64 = 7;
 const GOOD: u8 = 0;
 
 fn read10(lba: u32) -> [u8; 10] {
@@ -433,17 +436,22 @@ fn held_all_aborted(n: usize) -> bool {
 /// CPU 0's command is released it still waits for CPU 1's until that one
 /// is released too (from hard IRQ).
 pub fn unregistration_waits_for_commands_of_every_cpu() -> TestResult {
+    ensure(shim::run_on_cpu(1, || {}), c"the test needs two online CPUs")?;
     let ko = fakes::target(true).ok_or(c"target ko missing (setup failed)")?;
     let ctx = Arc::new(KSession { id: 9 }, GFP_KERNEL).map_err(|_| c"out of memory")?;
     let h = SessionHandle::register(ko, b"kunit-drain", ctx).map_err(|_| c"session registration failed")?;
+    let mut handle = Some(h);
+    // Declared after `handle`, so dropped before it: a return with commands
+    // held completes them before the session's drain waits for them.
+    let _release = ReleaseHeldOnDrop;
     let mut tags = [None; 2];
     for (cpu, tag) in (0u32..).zip(tags.iter_mut()) {
-        let on_cpu = shim::run_on_cpu(cpu, || *tag = send(&h, LUN_HOLD, &read10(cpu), dir::READ, 512, true));
+        let h = handle.as_ref().ok_or(c"no session")?;
+        let on_cpu = shim::run_on_cpu(cpu, || *tag = send(h, LUN_HOLD, &read10(cpu), dir::READ, 512, true));
         ensure(on_cpu, c"the test needs two online CPUs")?;
         ensure(tag.is_some(), c"the core refused the command")?;
         wait_held(cpu as usize + 1)?;
     }
-    let mut handle = Some(h);
     let out = shim::with_async_on(
         Some(0),
         || drop(handle.take()),
@@ -455,18 +463,83 @@ pub fn unregistration_waits_for_commands_of_every_cpu() -> TestResult {
                     c.complete(None);
                 }
             });
+            // Its response is recorded just before it is released.
+            let first_done = response(tags[0]).is_ok();
             let returned_early = wait_up_to_ms(500, || job.done());
             release_held();
-            (marked, returned_early)
+            (marked, first_done, returned_early)
         },
     );
-    let (marked, returned_early) = out.ok_or(c"no thread for the unregistration")?;
+    let (marked, first_done, returned_early) = out.ok_or(c"no thread for the unregistration")?;
     ensure(marked, c"unregistration did not abort both held commands")?;
+    ensure(first_done, c"CPU 0's command got no response")?;
     ensure(!returned_early, c"unregistration returned while CPU 1's command was held")?;
     for tag in tags {
         ensure(response(tag)?.aborted.load(Ordering::Relaxed), c"a held command was not flagged aborted")?;
     }
     Ok(())
+}
+
+/// Completes every held command when dropped.
+struct ReleaseHeldOnDrop;
+
+impl Drop for ReleaseHeldOnDrop {
+    fn drop(&mut self) {
+        release_held();
+    }
+}
+
+/// What the READs of [`lun_replace_never_leaves_the_lun_missing`] saw.
+#[derive(Default)]
+struct SwapReads {
+    not_good: u32,
+    filled: u32,
+    zero: u32,
+}
+
+/// `replace` in a target's `luns/mgmt` switches a LUN from one device to
+/// another in one step: READs sent to it in a loop meanwhile, while it is
+/// replaced 20 times, all come back GOOD (none finds no LUN) and from both
+/// devices (`kd_thread` fills 0x5a, `kd_nofill` leaves zeros).
+pub fn lun_replace_never_leaves_the_lun_missing() -> TestResult {
+    let luns = c"/sys/kernel/scst_tgt/targets/kunit_open/ko/luns/mgmt";
+    mgmt(luns, c"add kd_thread 7")?;
+    let stop = AtomicBool::new(false);
+    let mut seen = SwapReads::default();
+    let mut failed: Option<&'static CStr> = None;
+    let reader = || {
+        while !stop.load(Ordering::Acquire) {
+            let r = match with_session(1, |s| send(s, LUN_SWAPPED, &read10(0), dir::READ, 512, false)).and_then(response) {
+                Ok(r) => r,
+                Err(e) => {
+                    failed = Some(e);
+                    return;
+                }
+            };
+            match (r.status.load(Ordering::Relaxed), r.head.load(Ordering::Relaxed)) {
+                (GOOD, 0x5a5a_5a5a) => seen.filled += 1,
+                (GOOD, 0) => seen.zero += 1,
+                _ => seen.not_good += 1,
+            }
+        }
+    };
+    let replaced = shim::with_async(reader, |_| {
+        let mut res = Ok(());
+        for i in 0..20 {
+            let line = if i % 2 == 0 { c"replace kd_nofill 7" } else { c"replace kd_thread 7" };
+            res = res.and(mgmt(luns, line));
+            shim::sleep_ms(5);
+        }
+        stop.store(true, Ordering::Release);
+        res
+    });
+    let _ = mgmt(luns, c"del 7");
+    replaced.ok_or(c"no thread for the READs")??;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    ensure(seen.not_good == 0, c"a READ during the replacements was not GOOD with one device's data")?;
+    ensure(seen.filled > 0 && seen.zero > 0, c"the READs did not see both devices")
 }
 
 /// ABORT TASK racing a hard-IRQ completion, many times: every command gets

@@ -48,7 +48,8 @@ void rscst_kunit_teardown(void);
 	X(commands_carry_their_session_context) \
 	X(raw_tier_read_only_lun_refuses_writes) \
 	X(raw_tier_large_unknown_cdb_from_softirq) \
-	X(unregistration_waits_for_commands_of_every_cpu)
+	X(unregistration_waits_for_commands_of_every_cpu) \
+	X(lun_replace_never_leaves_the_lun_missing)
 
 #define DECLARE_BODY(name) const char *rscst_kunit_##name(void);
 RSCST_CASES(DECLARE_BODY)
@@ -187,8 +188,8 @@ static void on_cpu_fn(void *p)
 }
 
 /*
- * Runs fn(arg) on CPU `cpu` (in its interrupt, or here with interrupts off
- * when it is this CPU) and waits for it; -ENXIO when `cpu` is not online.
+ * Runs fn(arg) on CPU `cpu` (in its interrupt, or with interrupts off: when
+ * it is this CPU, or an idle CPU polling) and waits for it; -ENXIO when `cpu` is not online.
  */
 int rscst_kunit_run_on_cpu(unsigned int cpu, rscst_kunit_fn fn, void *arg);
 int rscst_kunit_run_on_cpu(unsigned int cpu, rscst_kunit_fn fn, void *arg)

@@ -48,6 +48,7 @@ export! {
     rscst_kunit_raw_tier_read_only_lun_refuses_writes => raw_tier_read_only_lun_refuses_writes,
     rscst_kunit_raw_tier_large_unknown_cdb_from_softirq => raw_tier_large_unknown_cdb_from_softirq,
     rscst_kunit_unregistration_waits_for_commands_of_every_cpu => unregistration_waits_for_commands_of_every_cpu,
+    rscst_kunit_lun_replace_never_leaves_the_lun_missing => lun_replace_never_leaves_the_lun_missing,
 }
 
 #[no_mangle]

@@ -74,8 +74,8 @@ pub fn run_in(w: Where, mut f: impl FnMut() + Send) {
     unsafe { rscst_kunit_run_in(code, call_dyn, arg.cast()) };
 }
 
-/// Runs `f` on CPU `cpu` (in its interrupt, or here with interrupts off
-/// when it is this CPU) and waits for it (thread context); false, without
+/// Runs `f` on CPU `cpu` (in its interrupt, or with interrupts off: when
+/// it is this CPU, or an idle CPU polling) and waits for it (thread context); false, without
 /// running `f`, when that CPU is not online.
 pub fn run_on_cpu(cpu: u32, mut f: impl FnMut() + Send) -> bool {
     let mut f: &mut dyn FnMut() = &mut f;
