@@ -605,10 +605,12 @@ fn emulate(mut cmd: CmdPtr, frame: Frame) {
 /// SENSE, MODE SELECT, and INQUIRY of an unmapped LUN.
 fn emulate_in_core(c: &mut Cmd, cdb: &Cdb) {
     match cdb.op {
-        Op::ReportLuns { alloc_len, .. } => {
+        Op::ReportLuns { select_report, alloc_len } => {
             let mut luns = KVec::new();
             let mut oom = false;
-            c.session.for_each_lun(|l| oom |= luns.push(l, GFP_ATOMIC).is_err());
+            if crate::scsi::luns::report_lists_luns(select_report) {
+                c.session.for_each_lun(|l| oom |= luns.push(l, GFP_ATOMIC).is_err());
+            }
             let need = 8 + 8 * luns.len();
             let mut buf = KVec::new();
             if oom || buf.extend_with(need.min(alloc_len as usize), 0u8, GFP_ATOMIC).is_err() {

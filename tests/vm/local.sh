@@ -67,6 +67,21 @@ expect_eq "nullio inline, 2 fio jobs at iodepth 32: all 8192 reads complete, no 
 expect_eq "REPORT LUNS lists exactly LUNs 0 and 1" \
 	"$(sg_luns $SG0 2>&1 | grep -Eo '^ +[0-9a-f]{16}$' | tr -d ' ' | tr '\n' ' ')" \
 	"0000000000000000 0001000000000000 "
+# SELECT REPORT: 2 (all) lists both; rscst has no well-known (1) and no
+# administrative (10h) logical units; 11h asks about the addressed unit's
+# conglomerate, and it is in none.
+report_luns_hex() { # SELECT-REPORT-BYTE -> the data received, in hex
+	rm -f /tmp/rl.bin
+	sg_raw -r 64 -o /tmp/rl.bin $SG0 a0 00 "$1" 00 00 00 00 00 00 40 00 00 >/dev/null 2>&1
+	od -An -v -tx1 /tmp/rl.bin 2>/dev/null | tr -d ' \n'
+}
+expect_eq "REPORT LUNS SELECT REPORT 2 (all) lists exactly LUNs 0 and 1" "$(report_luns_hex 02)" \
+	"000000100000000000000000000000000001000000000000"
+expect_eq "REPORT LUNS SELECT REPORT 1 (well-known LUs only) lists none" "$(report_luns_hex 01)" "0000000000000000"
+expect_eq "REPORT LUNS SELECT REPORT 10h (administrative LUs only) lists none" "$(report_luns_hex 10)" "0000000000000000"
+raw=$(sg_raw -r 64 $SG0 a0 00 11 00 00 00 00 00 00 40 00 00 2>&1)
+expect_match "REPORT LUNS SELECT REPORT 11h: ILLEGAL REQUEST" "$raw" "Illegal Request"
+expect_match "REPORT LUNS SELECT REPORT 11h: INVALID FIELD IN CDB" "$raw" "Invalid field in cdb"
 
 # Data through sd.
 dd if=/dev/urandom of=/tmp/pattern bs=1M count=4 2>/dev/null

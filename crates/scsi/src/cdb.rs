@@ -168,7 +168,7 @@ pub enum Op {
         /// Allocation length.
         alloc_len: u8,
     },
-    /// REPORT LUNS (SELECT REPORT is 00h, 01h, 02h, 10h, 11h or 12h).
+    /// REPORT LUNS (SELECT REPORT is 00h, 01h, 02h or 10h).
     ReportLuns {
         /// SELECT REPORT field.
         select_report: u8,
@@ -501,7 +501,8 @@ impl Cdb {
             }
             REPORT_LUNS => {
                 let select_report = get_u8(c, 2);
-                if !matches!(select_report, 0x00..=0x02 | 0x10..=0x12) {
+                // 11h and 12h: see `luns::report_lists_luns`.
+                if !matches!(select_report, 0x00..=0x02 | 0x10) {
                     return Err(BAD);
                 }
                 Op::ReportLuns {
@@ -738,7 +739,7 @@ mod tests {
         let mut b = [0u8; 12];
         b[0] = REPORT_LUNS;
         b[6..10].copy_from_slice(&0x0001_0000u32.to_be_bytes());
-        for sel in [0u8, 1, 2, 0x10, 0x11, 0x12] {
+        for sel in [0u8, 1, 2, 0x10] {
             b[2] = sel;
             let c = Cdb::decode(&b).unwrap();
             assert_eq!(
@@ -750,7 +751,7 @@ mod tests {
             );
             assert_eq!(c.transfer_len(512), 0x10000);
         }
-        for sel in [3u8, 0x0F, 0x13, 0xF8, 0xFF] {
+        for sel in [3u8, 0x0F, 0x11, 0x12, 0x13, 0xF8, 0xFF] {
             b[2] = sel;
             assert_eq!(dec(&b), Err(BAD));
         }

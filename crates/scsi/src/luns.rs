@@ -18,6 +18,18 @@ pub const LUN_NOT_SPECIFIED: [u8; 8] = [0xFF; 8];
 /// The REPORT LUNS well-known logical unit.
 pub const WLUN_REPORT_LUNS: [u8; 8] = [0xC1, 0x01, 0, 0, 0, 0, 0, 0];
 
+/// Whether REPORT LUNS with this SELECT REPORT field lists the logical
+/// units a session sees (SPC-5 6.33). rscst has neither well-known logical
+/// units (the REPORT LUNS well-known LUN is not served: [`decode_lun`]
+/// refuses it) nor administrative ones, so 00h (all but well-known ones)
+/// and 02h (all) list every LUN, while 01h (well-known ones only) and 10h
+/// (administrative ones only) list none. 11h and 12h, which ask about the
+/// addressed unit's conglomerate, are refused by the CDB decoder: the
+/// addressed unit is never an administrative or subsidiary one.
+pub fn report_lists_luns(select_report: u8) -> bool {
+    matches!(select_report, 0x00 | 0x02)
+}
+
 /// Encodes a REPORT LUNS response: an 8-byte header (LUN LIST LENGTH = 8 * count) then each
 /// LUN encoded by [`encode_lun`]. LUN numbers of [`MAX_LUNS`] or more are skipped and not
 /// counted. Output is truncated (byte-exact) to `alloc_len` and `out`; returns the bytes
@@ -234,6 +246,15 @@ mod tests {
         assert_eq!(n, 16);
         assert_eq!(&out[..4], &[0, 0, 0, 8]);
         assert_eq!(&out[8..16], &[0, 2, 0, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn select_report() {
+        assert!(report_lists_luns(0x00));
+        assert!(report_lists_luns(0x02));
+        for sel in [0x01u8, 0x10, 0x11, 0x12, 0x03, 0xFF] {
+            assert!(!report_lists_luns(sel), "{sel:#x}");
+        }
     }
 
     #[test]
