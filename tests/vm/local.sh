@@ -67,14 +67,15 @@ expect_eq "nullio inline, 2 fio jobs at iodepth 32: all 8192 reads complete, no 
 expect_eq "REPORT LUNS lists exactly LUNs 0 and 1" \
 	"$(sg_luns $SG0 2>&1 | grep -Eo '^ +[0-9a-f]{16}$' | tr -d ' ' | tr '\n' ' ')" \
 	"0000000000000000 0001000000000000 "
+raw_hex() { # CDB bytes... -> the data received through $SG0, in hex
+	rm -f /tmp/raw.bin
+	sg_raw -r 64 -o /tmp/raw.bin $SG0 "$@" >/dev/null 2>&1
+	od -An -v -tx1 /tmp/raw.bin 2>/dev/null | tr -d ' \n'
+}
+report_luns_hex() { raw_hex a0 00 "$1" 00 00 00 00 00 00 40 00 00; } # SELECT-REPORT-BYTE
 # SELECT REPORT: 2 (all) lists both; rscst has no well-known (1) and no
 # administrative (10h) logical units; 11h asks about the addressed unit's
 # conglomerate, and it is in none.
-report_luns_hex() { # SELECT-REPORT-BYTE -> the data received, in hex
-	rm -f /tmp/rl.bin
-	sg_raw -r 64 -o /tmp/rl.bin $SG0 a0 00 "$1" 00 00 00 00 00 00 40 00 00 >/dev/null 2>&1
-	od -An -v -tx1 /tmp/rl.bin 2>/dev/null | tr -d ' \n'
-}
 expect_eq "REPORT LUNS SELECT REPORT 2 (all) lists exactly LUNs 0 and 1" "$(report_luns_hex 02)" \
 	"000000100000000000000000000000000001000000000000"
 expect_eq "REPORT LUNS SELECT REPORT 1 (well-known LUs only) lists none" "$(report_luns_hex 01)" "0000000000000000"
@@ -134,6 +135,15 @@ rsoc_len=$(stat -c %s /tmp/rsoc.bin 2>/dev/null || echo 0)
 rsoc_field=$(( $(od -An -tu1 -N4 /tmp/rsoc.bin 2>/dev/null | awk '{print ($1*16777216)+($2*65536)+($3*256)+$4}') + 4 ))
 check "RSOC with RCTD answers more than 512 bytes ($rsoc_len)" test "$rsoc_len" -gt 512
 expect_eq "RSOC with RCTD: every byte its COMMAND DATA LENGTH announces arrives" "$rsoc_len" "$rsoc_field"
+
+# REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS: ABORT TASK, ABORT TASK SET,
+# CLEAR TASK SET, LOGICAL UNIT RESET and I_T NEXUS RESET, in the basic and
+# the extended (REPD) format; RSOC lists the command.
+expect_eq "REPORT SUPPORTED TMFs: ATS, ATSS, CTSS, LURS and ITNRS" "$(raw_hex a3 0d 00 00 00 00 00 00 00 40 00 00)" "d8010000"
+expect_eq "REPORT SUPPORTED TMFs with REPD: the 16-byte format, no timeouts" \
+	"$(raw_hex a3 0d 80 00 00 00 00 00 00 40 00 00)" "d801000c000000000000000000000000"
+expect_eq "RSOC of MAINTENANCE IN 0Dh: supported, with its CDB usage data" \
+	"$(raw_hex a3 0c 02 a3 00 0d 00 00 00 40 00 00)" "0003000ca30d80000000ffffffff0004"
 
 # Residuals: GOOD without data leaves the whole buffer residual; a READ
 # longer than the buffer (residual overflow) transfers the blocks that fit.

@@ -260,6 +260,14 @@ pub enum Op {
         /// MODE SELECT(10) rather than (6).
         ten: bool,
     },
+    /// REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS (MAINTENANCE IN, service
+    /// action 0Dh).
+    ReportSupportedTmfs {
+        /// REPD: the extended (16-byte) format.
+        repd: bool,
+        /// Allocation length.
+        alloc_len: u32,
+    },
     /// REPORT SUPPORTED OPERATION CODES (MAINTENANCE IN, service action 0Ch).
     ReportSupportedOpcodes {
         /// Return command timeouts descriptors.
@@ -510,6 +518,12 @@ impl Cdb {
                     alloc_len: get_be32(c, 6),
                 }
             }
+            MAINTENANCE_IN if get_u8(c, 1) & 0x1F == MI_REPORT_SUPPORTED_TMFS => {
+                Op::ReportSupportedTmfs {
+                    repd: get_u8(c, 2) & 0x80 != 0,
+                    alloc_len: get_be32(c, 6),
+                }
+            }
             MAINTENANCE_IN => {
                 if get_u8(c, 1) & 0x1F != MI_REPORT_SUPPORTED_OPCODES {
                     return Err(BAD);
@@ -542,7 +556,8 @@ impl Cdb {
             | Op::ReadCapacity16 { .. }
             | Op::ModeSense { .. }
             | Op::Read { .. }
-            | Op::ReportSupportedOpcodes { .. } => DataDir::Read,
+            | Op::ReportSupportedOpcodes { .. }
+            | Op::ReportSupportedTmfs { .. } => DataDir::Read,
             Op::Write { .. } | Op::ModeSelect { .. } => DataDir::Write,
             Op::Verify { bytchk, .. } if bytchk != 0 => DataDir::Write,
             Op::TestUnitReady
@@ -567,6 +582,7 @@ impl Cdb {
             Op::ReadCapacity16 { alloc_len } => u64::from(alloc_len),
             Op::ModeSense { alloc_len, .. } => u64::from(alloc_len),
             Op::ReportSupportedOpcodes { alloc_len, .. } => u64::from(alloc_len),
+            Op::ReportSupportedTmfs { alloc_len, .. } => u64::from(alloc_len),
             Op::ModeSelect { param_len, .. } => u64::from(param_len),
             Op::Read { blocks, .. } | Op::Write { blocks, .. } => {
                 u64::from(blocks).saturating_mul(bs)
@@ -599,7 +615,7 @@ pub fn is_unknown_command(cdb: &[u8]) -> bool {
     let sa = get_u8(cdb, 1) & 0x1F;
     match op {
         SERVICE_ACTION_IN_16 => sa != SAI_READ_CAPACITY_16,
-        MAINTENANCE_IN => sa != MI_REPORT_SUPPORTED_OPCODES,
+        MAINTENANCE_IN => sa != MI_REPORT_SUPPORTED_OPCODES && sa != MI_REPORT_SUPPORTED_TMFS,
         _ => false,
     }
 }
@@ -755,6 +771,28 @@ mod tests {
             b[2] = sel;
             assert_eq!(dec(&b), Err(BAD));
         }
+    }
+
+    #[test]
+    fn report_supported_tmfs() {
+        let c = Cdb::decode(&[0xA3, 0x0D, 0x80, 0, 0, 0, 0, 0, 0, 0x10, 0, 0]).unwrap();
+        assert_eq!(
+            c.op,
+            Op::ReportSupportedTmfs {
+                repd: true,
+                alloc_len: 16
+            }
+        );
+        assert_eq!(c.data_dir(), DataDir::Read);
+        assert_eq!(c.transfer_len(512), 16);
+        let c = Cdb::decode(&[0xA3, 0x0D, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0]).unwrap();
+        assert_eq!(
+            c.op,
+            Op::ReportSupportedTmfs {
+                repd: false,
+                alloc_len: 4
+            }
+        );
     }
 
     #[test]
@@ -1096,6 +1134,10 @@ mod tests {
         assert!(
             !is_unknown_command(&[0xA3, 0x0C, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0]),
             "REPORT SUPPORTED OPERATION CODES"
+        );
+        assert!(
+            !is_unknown_command(&[0xA3, 0x0D, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0]),
+            "REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS"
         );
         // READ(10) with NACA set: a known command with a bad field.
         assert!(!is_unknown_command(&[0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0x04]));

@@ -209,6 +209,9 @@ pub fn emulate_disk(cdb: &Cdb, dev: &DeviceParams<'_>, out: &mut [u8]) -> Action
         } => data(encode_report_supported_opcodes(
             rctd, options, req_opcode, req_sa, alloc_len, out,
         )),
+        Op::ReportSupportedTmfs { repd, alloc_len } => Action::DataIn {
+            len: super::rstmf::encode_report_supported_tmfs(repd, alloc_len, out),
+        },
     }
 }
 

@@ -36,6 +36,7 @@ pub mod luns;
 pub mod mode;
 pub mod request_sense;
 pub mod rsoc;
+pub mod rstmf;
 pub mod sense;
 pub mod status;
 mod wr;

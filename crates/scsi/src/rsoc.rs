@@ -145,6 +145,24 @@ pub const COMMANDS: &[CommandInfo] = &[
             C,
         ],
     ),
+    cmd_sa(
+        MAINTENANCE_IN,
+        MI_REPORT_SUPPORTED_TMFS as u16,
+        &[
+            MAINTENANCE_IN,
+            MI_REPORT_SUPPORTED_TMFS,
+            0x80,
+            0,
+            0,
+            0,
+            F,
+            F,
+            F,
+            F,
+            0,
+            C,
+        ],
+    ),
     cmd(READ_12, &[READ_12, 0xE8, F, F, F, F, F, F, F, F, 0, C]),
     cmd(WRITE_12, &[WRITE_12, 0xE8, F, F, F, F, F, F, F, F, 0, C]),
     cmd(VERIFY_12, &[VERIFY_12, 0xE6, F, F, F, F, F, F, F, F, 0, C]),
@@ -346,6 +364,10 @@ mod tests {
             [0, 3, 0, 10, 0x28, 0xE8, F, F, F, F, 0, F, F, C]
         );
         assert_eq!(rsoc(false, 1, WRITE_SAME_16, 0).unwrap(), [0, 1, 0, 0]);
+        assert_eq!(
+            rsoc(false, 2, MAINTENANCE_IN, 0x0D).unwrap(),
+            [0, 3, 0, 12, 0xA3, 0x0D, 0x80, 0, 0, 0, F, F, F, F, 0, C]
+        );
         assert_eq!(
             rsoc(false, 1, SERVICE_ACTION_IN_16, 0x10),
             Err(Sense::INVALID_FIELD_IN_CDB)

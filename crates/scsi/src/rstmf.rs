@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0
+//! REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS parameter data (SPC-4 6.39):
+//! the task management functions the core carries out (`core/tmf.rs`).
+
+/// Byte 0: ABORT TASK (ATS), ABORT TASK SET (ATSS), CLEAR TASK SET (CTSS)
+/// and LOGICAL UNIT RESET (LURS). CLEAR ACA and the QUERY functions are
+/// not implemented; TARGET RESET, which the core also carries out, has
+/// only an obsolete bit in SPC-4.
+const BYTE0: u8 = 0x80 | 0x40 | 0x10 | 0x08;
+/// Byte 1: I_T NEXUS RESET (ITNRS).
+const BYTE1: u8 = 0x01;
+/// Length of the extended format (REPD set): its ADDITIONAL DATA LENGTH
+/// counts the bytes after byte 3.
+const EXTENDED_LEN: usize = 16;
+
+/// Encodes the answer, the basic 4-byte format or the extended 16-byte
+/// one (`repd`; no timeouts: TMFTMOV 0), truncated to `alloc_len` and
+/// `out`; returns the bytes written.
+pub fn encode_report_supported_tmfs(repd: bool, alloc_len: u32, out: &mut [u8]) -> usize {
+    let mut answer = [0u8; EXTENDED_LEN];
+    answer[0] = BYTE0;
+    answer[1] = BYTE1;
+    let len = if repd {
+        answer[3] = (EXTENDED_LEN - 4) as u8;
+        EXTENDED_LEN
+    } else {
+        4
+    };
+    let n = len.min(alloc_len as usize).min(out.len());
+    for (o, a) in out.iter_mut().zip(answer.iter()).take(n) {
+        *o = *a;
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_and_extended() {
+        let mut out = [0xEEu8; 32];
+        assert_eq!(encode_report_supported_tmfs(false, 100, &mut out), 4);
+        assert_eq!(out[..5], [0xD8, 0x01, 0, 0, 0xEE]);
+        let mut out = [0xEEu8; 32];
+        assert_eq!(encode_report_supported_tmfs(true, 100, &mut out), 16);
+        assert_eq!(
+            out[..16],
+            [0xD8, 0x01, 0, 0x0C, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        );
+        assert_eq!(out[16], 0xEE);
+    }
+
+    #[test]
+    fn truncation() {
+        for alloc in 0..20u32 {
+            let mut out = [0xEEu8; 32];
+            let n = encode_report_supported_tmfs(true, alloc, &mut out);
+            assert_eq!(n, (alloc as usize).min(16));
+            assert!(out[n..].iter().all(|&b| b == 0xEE));
+        }
+        let mut out = [0u8; 2];
+        assert_eq!(encode_report_supported_tmfs(false, 100, &mut out), 2);
+        assert_eq!(out, [0xD8, 0x01]);
+    }
+}
