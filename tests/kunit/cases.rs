@@ -366,6 +366,25 @@ pub fn abort_task_waits_for_the_held_command() -> TestResult {
     ensure(r.stamp.load(Ordering::Relaxed) < run.at, c"ABORT TASK reported before the command was released")
 }
 
+/// The other functions REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS claims
+/// besides ABORT TASK and LOGICAL UNIT RESET (ABORT TASK SET, CLEAR TASK
+/// SET, I_T NEXUS RESET), which rscst_local never sends: each aborts a held
+/// command, waits until it is released and reports COMPLETE after that.
+pub fn abort_task_set_clear_task_set_and_nexus_reset_abort_held_commands() -> TestResult {
+    for function in [tmf::ABORT_TASK_SET, tmf::CLEAR_TASK_SET, tmf::NEXUS_LOSS] {
+        let tag = with_session(1, |s| send(s, LUN_HOLD, &read10(1), dir::READ, 512, false))?
+            .ok_or(c"the core refused the command")?;
+        wait_held(1)?;
+        let run = during_tmf(1, function, LUN_HOLD, 0, 1, || ())?;
+        ensure(run.waited, c"the TMF returned while its command was held")?;
+        ensure(run.result == tmf_result::COMPLETE, c"the TMF did not report COMPLETE")?;
+        let r = response(Some(tag))?;
+        ensure(r.aborted.load(Ordering::Relaxed), c"the held command was not flagged aborted")?;
+        ensure(r.stamp.load(Ordering::Relaxed) < run.at, c"the TMF reported before its command was released")?;
+    }
+    Ok(())
+}
+
 /// A LUN RESET affects only commands that arrived before it: one sent to the
 /// same LUN while the reset waits completes normally.
 pub fn lun_reset_spares_commands_after_it() -> TestResult {

@@ -49,7 +49,8 @@ void rscst_kunit_teardown(void);
 	X(raw_tier_read_only_lun_refuses_writes) \
 	X(raw_tier_large_unknown_cdb_from_softirq) \
 	X(unregistration_waits_for_commands_of_every_cpu) \
-	X(lun_replace_never_leaves_the_lun_missing)
+	X(lun_replace_never_leaves_the_lun_missing) \
+	X(abort_task_set_clear_task_set_and_nexus_reset_abort_held_commands)
 
 #define DECLARE_BODY(name) const char *rscst_kunit_##name(void);
 RSCST_CASES(DECLARE_BODY)

@@ -73,16 +73,19 @@ raw_hex() { # CDB bytes... -> the data received through $SG0, in hex
 	od -An -v -tx1 /tmp/raw.bin 2>/dev/null | tr -d ' \n'
 }
 report_luns_hex() { raw_hex a0 00 "$1" 00 00 00 00 00 00 40 00 00; } # SELECT-REPORT-BYTE
-# SELECT REPORT: 2 (all) lists both; rscst has no well-known (1) and no
-# administrative (10h) logical units; 11h asks about the addressed unit's
-# conglomerate, and it is in none.
+# SELECT REPORT: 2 (all) and 11h (administrative LUs and those in no
+# conglomerate) list both; rscst has no well-known (1) and no administrative
+# (10h) logical units; 12h asks for an administrative unit's conglomerate,
+# and LUN 0 is no administrative unit.
 expect_eq "REPORT LUNS SELECT REPORT 2 (all) lists exactly LUNs 0 and 1" "$(report_luns_hex 02)" \
+	"000000100000000000000000000000000001000000000000"
+expect_eq "REPORT LUNS SELECT REPORT 11h (no conglomerates) lists exactly LUNs 0 and 1" "$(report_luns_hex 11)" \
 	"000000100000000000000000000000000001000000000000"
 expect_eq "REPORT LUNS SELECT REPORT 1 (well-known LUs only) lists none" "$(report_luns_hex 01)" "0000000000000000"
 expect_eq "REPORT LUNS SELECT REPORT 10h (administrative LUs only) lists none" "$(report_luns_hex 10)" "0000000000000000"
-raw=$(sg_raw -r 64 $SG0 a0 00 11 00 00 00 00 00 00 40 00 00 2>&1)
-expect_match "REPORT LUNS SELECT REPORT 11h: ILLEGAL REQUEST" "$raw" "Illegal Request"
-expect_match "REPORT LUNS SELECT REPORT 11h: INVALID FIELD IN CDB" "$raw" "Invalid field in cdb"
+raw=$(sg_raw -r 64 $SG0 a0 00 12 00 00 00 00 00 00 40 00 00 2>&1)
+expect_match "REPORT LUNS SELECT REPORT 12h: ILLEGAL REQUEST" "$raw" "Illegal Request"
+expect_match "REPORT LUNS SELECT REPORT 12h: INVALID FIELD IN CDB" "$raw" "Invalid field in cdb"
 
 # Data through sd.
 dd if=/dev/urandom of=/tmp/pattern bs=1M count=4 2>/dev/null
@@ -142,6 +145,8 @@ expect_eq "RSOC with RCTD: every byte its COMMAND DATA LENGTH announces arrives"
 expect_eq "REPORT SUPPORTED TMFs: ATS, ATSS, CTSS, LURS and ITNRS" "$(raw_hex a3 0d 00 00 00 00 00 00 00 40 00 00)" "d8010000"
 expect_eq "REPORT SUPPORTED TMFs with REPD: the 16-byte format, no timeouts" \
 	"$(raw_hex a3 0d 80 00 00 00 00 00 00 40 00 00)" "d801000c000000000000000000000000"
+raw=$(sg_raw -r 64 $SG0 a3 0d 00 00 00 00 00 00 00 03 00 00 2>&1)
+expect_match "REPORT SUPPORTED TMFs with an allocation length of 3: INVALID FIELD IN CDB" "$raw" "Invalid field in cdb"
 expect_eq "RSOC of MAINTENANCE IN 0Dh: supported, with its CDB usage data" \
 	"$(raw_hex a3 0c 02 a3 00 0d 00 00 00 40 00 00)" "0003000ca30d80000000ffffffff0004"
 

@@ -168,7 +168,7 @@ pub enum Op {
         /// Allocation length.
         alloc_len: u8,
     },
-    /// REPORT LUNS (SELECT REPORT is 00h, 01h, 02h or 10h).
+    /// REPORT LUNS (SELECT REPORT is 00h, 01h, 02h, 10h or 11h).
     ReportLuns {
         /// SELECT REPORT field.
         select_report: u8,
@@ -509,8 +509,8 @@ impl Cdb {
             }
             REPORT_LUNS => {
                 let select_report = get_u8(c, 2);
-                // 11h and 12h: see `luns::report_lists_luns`.
-                if !matches!(select_report, 0x00..=0x02 | 0x10) {
+                // 12h: see `luns::report_lists_luns`.
+                if !matches!(select_report, 0x00..=0x02 | 0x10 | 0x11) {
                     return Err(BAD);
                 }
                 Op::ReportLuns {
@@ -519,9 +519,14 @@ impl Cdb {
                 }
             }
             MAINTENANCE_IN if get_u8(c, 1) & 0x1F == MI_REPORT_SUPPORTED_TMFS => {
+                let alloc_len = get_be32(c, 6);
+                // SPC-4 6.36: an allocation length below four is refused.
+                if alloc_len < 4 {
+                    return Err(BAD);
+                }
                 Op::ReportSupportedTmfs {
                     repd: get_u8(c, 2) & 0x80 != 0,
-                    alloc_len: get_be32(c, 6),
+                    alloc_len,
                 }
             }
             MAINTENANCE_IN => {
@@ -755,7 +760,7 @@ mod tests {
         let mut b = [0u8; 12];
         b[0] = REPORT_LUNS;
         b[6..10].copy_from_slice(&0x0001_0000u32.to_be_bytes());
-        for sel in [0u8, 1, 2, 0x10] {
+        for sel in [0u8, 1, 2, 0x10, 0x11] {
             b[2] = sel;
             let c = Cdb::decode(&b).unwrap();
             assert_eq!(
@@ -767,7 +772,7 @@ mod tests {
             );
             assert_eq!(c.transfer_len(512), 0x10000);
         }
-        for sel in [3u8, 0x0F, 0x11, 0x12, 0x13, 0xF8, 0xFF] {
+        for sel in [3u8, 0x0F, 0x12, 0x13, 0xF8, 0xFF] {
             b[2] = sel;
             assert_eq!(dec(&b), Err(BAD));
         }
@@ -793,6 +798,12 @@ mod tests {
                 alloc_len: 4
             }
         );
+        for short in [0u8, 3] {
+            assert_eq!(
+                dec(&[0xA3, 0x0D, 0, 0, 0, 0, 0, 0, 0, short, 0, 0]),
+                Err(BAD)
+            );
+        }
     }
 
     #[test]

@@ -161,7 +161,7 @@ mod tests {
         }
         // Make service actions and small fields plausible sometimes.
         if buf.len() > FUZZ_HEADER_LEN + 2 && r.next() % 2 == 0 {
-            let v = [0x10u8, 0x0C, 0x01, 0x00, 0x08][(r.next() % 5) as usize];
+            let v = [0x10u8, 0x0C, 0x0D, 0x01, 0x00, 0x08][(r.next() % 6) as usize];
             buf[FUZZ_HEADER_LEN + 1] = v;
         }
         if buf.len() > FUZZ_HEADER_LEN + 4 && r.next() % 2 == 0 {

@@ -19,15 +19,16 @@ pub const LUN_NOT_SPECIFIED: [u8; 8] = [0xFF; 8];
 pub const WLUN_REPORT_LUNS: [u8; 8] = [0xC1, 0x01, 0, 0, 0, 0, 0, 0];
 
 /// Whether REPORT LUNS with this SELECT REPORT field lists the logical
-/// units a session sees (SPC-5 6.33). rscst has neither well-known logical
-/// units (the REPORT LUNS well-known LUN is not served: [`decode_lun`]
-/// refuses it) nor administrative ones, so 00h (all but well-known ones)
-/// and 02h (all) list every LUN, while 01h (well-known ones only) and 10h
-/// (administrative ones only) list none. 11h and 12h, which ask about the
-/// addressed unit's conglomerate, are refused by the CDB decoder: the
-/// addressed unit is never an administrative or subsidiary one.
+/// units a session sees (SPC-4 6.33, SPC-5). rscst has neither well-known
+/// logical units (the REPORT LUNS well-known LUN is not served:
+/// [`decode_lun`] refuses it) nor conglomerates, so 00h (all but
+/// well-known ones), 02h (all) and 11h (administrative ones and those in no
+/// conglomerate) list every LUN, while 01h (well-known ones only) and 10h
+/// (administrative ones only) list none. 12h (the conglomerate of the
+/// addressed unit, when that is an administrative one) is refused by the
+/// CDB decoder: no unit is.
 pub fn report_lists_luns(select_report: u8) -> bool {
-    matches!(select_report, 0x00 | 0x02)
+    matches!(select_report, 0x00 | 0x02 | 0x11)
 }
 
 /// Encodes a REPORT LUNS response: an 8-byte header (LUN LIST LENGTH = 8 * count) then each
@@ -252,7 +253,8 @@ mod tests {
     fn select_report() {
         assert!(report_lists_luns(0x00));
         assert!(report_lists_luns(0x02));
-        for sel in [0x01u8, 0x10, 0x11, 0x12, 0x03, 0xFF] {
+        assert!(report_lists_luns(0x11));
+        for sel in [0x01u8, 0x10, 0x12, 0x03, 0xFF] {
             assert!(!report_lists_luns(sel), "{sel:#x}");
         }
     }

@@ -299,6 +299,12 @@ mod tests {
             if let Some(sa) = c.service_action {
                 base[1] = sa as u8;
             }
+            if c.opcode == MAINTENANCE_IN
+                && c.service_action == Some(MI_REPORT_SUPPORTED_TMFS as u16)
+            {
+                // Its allocation length must be at least four.
+                base[9] = 4;
+            }
             let n = c.usage.len();
             let want = Cdb::decode(&base[..n]);
             assert!(want.is_ok(), "{:#x}", c.opcode);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-//! REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS parameter data (SPC-4 6.39):
+//! REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS parameter data (SPC-4 r37 6.36):
 //! the task management functions the core carries out (`core/tmf.rs`).
 
 /// Byte 0: ABORT TASK (ATS), ABORT TASK SET (ATSS), CLEAR TASK SET (CTSS)
@@ -9,19 +9,19 @@
 const BYTE0: u8 = 0x80 | 0x40 | 0x10 | 0x08;
 /// Byte 1: I_T NEXUS RESET (ITNRS).
 const BYTE1: u8 = 0x01;
-/// Length of the extended format (REPD set): its ADDITIONAL DATA LENGTH
-/// counts the bytes after byte 3.
+/// Length of the extended format (REPD set).
 const EXTENDED_LEN: usize = 16;
 
 /// Encodes the answer, the basic 4-byte format or the extended 16-byte
-/// one (`repd`; no timeouts: TMFTMOV 0), truncated to `alloc_len` and
-/// `out`; returns the bytes written.
+/// one (`repd`; no timeouts: TMFTMOV 0), truncated to `alloc_len` (the
+/// decoder refuses less than four) and `out`; returns the bytes written.
 pub fn encode_report_supported_tmfs(repd: bool, alloc_len: u32, out: &mut [u8]) -> usize {
     let mut answer = [0u8; EXTENDED_LEN];
     answer[0] = BYTE0;
     answer[1] = BYTE1;
     let len = if repd {
-        answer[3] = (EXTENDED_LEN - 4) as u8;
+        // ADDITIONAL DATA LENGTH: the 12 bytes after byte 3.
+        answer[3] = 0x0C;
         EXTENDED_LEN
     } else {
         4
