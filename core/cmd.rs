@@ -22,6 +22,7 @@ use crate::scsi::device::DeviceParams;
 use crate::scsi::emulate::{emulate_disk, Action, MAX_RESPONSE_LEN};
 use crate::scsi::sense::Sense;
 use crate::scsi::status;
+use crate::scsi::ua::Ua;
 use crate::session::Session;
 use crate::sys::ops::{defer, CmdPtr, DataBuf, DevContext, ExecActive, ExecCall, HandlerRef, RawAnswer, SessionRef};
 use crate::sys::sg::SgList;
@@ -275,9 +276,23 @@ fn request_data(mut cmd: CmdPtr, frame: Frame) {
     }
 }
 
-/// Decodes the CDB and resolves the LUN; returns whether write data must be
-/// fetched first.
+/// Decodes the CDB, resolves the LUN and reports a pending unit attention;
+/// returns whether write data must be fetched first.
 fn parse(c: &mut Cmd) -> Result<bool, Sense> {
+    let fetch = decode(c)?;
+    // A pending unit attention ends a valid command (a CDB error comes
+    // first, as in SCST and LIO), except those SPC lets through.
+    if c.mapped.is_some() && crate::scsi::ua::terminates(c.desc.cdb[0]) {
+        if let Some(ua) = c.session.ua.take(c.desc.lun) {
+            return Err(ua.sense());
+        }
+    }
+    Ok(fetch)
+}
+
+/// Decodes and checks the CDB and resolves the LUN; returns whether write
+/// data must be fetched first.
+fn decode(c: &mut Cmd) -> Result<bool, Sense> {
     let len = usize::from(c.desc.cdb_len);
     c.mapped = c.session.lookup(c.desc.lun);
     let cdb = match Cdb::decode(&c.desc.cdb[..len]) {
@@ -426,7 +441,7 @@ fn ready(mut cmd: CmdPtr, frame: Frame) {
         advance(c, Event::Rejected);
         return respond(cmd, frame);
     }
-    let raw = c.mapped.as_ref().filter(|m| m.dev.handler.ops.has_exec_scsi());
+    let raw = c.mapped.as_ref().filter(|m| m.dev.handler.ops.has_exec_scsi() && !core_keeps(c));
     let Some(m) = raw else { return emulate(cmd, frame) };
     // The handler is not told that its LUN is read-only: the core refuses
     // what changes the medium for it (SCST's WRITE_MEDIUM commands).
@@ -442,6 +457,18 @@ fn ready(mut cmd: CmdPtr, frame: Frame) {
     c.desc.resid = io_resid(c);
     let atomic_ok = m.dev.handler.ops.exec_atomic();
     call_here_or_defer(cmd, frame, atomic_ok, offer_raw)
+}
+
+/// Commands the core answers even for a handler with a raw tier: REPORT
+/// LUNS (the LUN inventory is the target's) and REQUEST SENSE while a unit
+/// attention is pending (the core keeps those).
+fn core_keeps(c: &Cmd) -> bool {
+    use crate::scsi::cdb::opcode::{REPORT_LUNS, REQUEST_SENSE};
+    match c.desc.cdb[0] {
+        REPORT_LUNS => true,
+        REQUEST_SENSE => c.session.ua.pending_at(c.desc.lun),
+        _ => false,
+    }
 }
 
 /// Runs `call` (a call into the command's handler) here if `exec_here`
@@ -619,9 +646,16 @@ fn emulate_in_core(c: &mut Cmd, cdb: &Cdb) {
             let n = crate::scsi::luns::encode_report_luns(luns.iter().copied(), alloc_len, &mut buf);
             let copied = sg(c).copy_from(&buf[..n]);
             c.desc.resid = resid(c.desc.expected_len, copied as u64);
+            // The initiator has the new inventory: no LUN of this nexus
+            // needs to say it changed (SPC-4 6.33).
+            c.session.ua.clear(None, Some(Ua::ReportedLunsChanged));
         }
         Op::RequestSense { desc, alloc_len } => {
-            let sense = if c.mapped.is_some() { Sense::NO_SENSE } else { Sense::LUN_NOT_SUPPORTED };
+            // A pending unit attention is the answer, and is then cleared.
+            let sense = match c.mapped {
+                Some(_) => c.session.ua.take(c.desc.lun).map_or(Sense::NO_SENSE, Ua::sense),
+                None => Sense::LUN_NOT_SUPPORTED,
+            };
             let mut buf = [0u8; 64];
             let n = crate::scsi::request_sense::encode_request_sense(sense, desc, alloc_len, &mut buf);
             let copied = sg(c).copy_from(&buf[..n]);

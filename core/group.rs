@@ -9,6 +9,7 @@
 //! Groups are matched in creation order; the first match wins.
 
 use crate::sys::compat::NameBytes;
+use crate::session::LunChange;
 use crate::lun::{LunOwner, LunSet};
 use crate::mgmt::commands::{parse_group_cmd, parse_initiator_cmd, GroupCmd, InitiatorCmd};
 use crate::mgmt::wildcard::initiator_matches;
@@ -60,12 +61,11 @@ impl Group {
 }
 
 impl LunOwner for Group {
-    fn lun_changed(&self, lun: u64, added: bool) {
-        let t = &self.target;
+    fn luns_changed(&self, luns: &[u64], change: LunChange) {
         let me = self.target.groups.lock().iter().find(|g| core::ptr::eq(&***g, self)).cloned();
-        t.for_each_session(|s| {
+        self.target.for_each_session(|s| {
             if s.is_bound_to(me.as_ref()) {
-                t.fabric.ops.luns_changed(t.priv_(), s, lun, added);
+                s.luns_changed(luns, change);
             }
         });
     }

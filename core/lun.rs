@@ -13,6 +13,7 @@ use crate::device::Device;
 use crate::mgmt::commands::{parse_lun_cmd, LunCmd};
 use crate::msg::MgmtResult;
 use crate::registry::{Graveyard, Registry, Teardown};
+use crate::session::LunChange;
 use crate::sys::sysfs::{Attr, AttrOps, Dir, Link, TextBuf};
 use core::sync::atomic::Ordering;
 use kernel::alloc::flags::{GFP_ATOMIC, GFP_KERNEL};
@@ -85,8 +86,9 @@ impl AttrOps for LunReadOnly {
 
 /// Hooks the owner of a LUN set (a target or an access group) gets.
 pub trait LunOwner: Send + Sync {
-    /// A LUN appeared, or is about to go: tell the fabric.
-    fn lun_changed(&self, lun: u64, added: bool);
+    /// LUNs (ascending) appeared, are about to go or changed device: tell
+    /// the sessions that see this set.
+    fn luns_changed(&self, luns: &[u64], change: LunChange);
     /// The LUN set this is.
     fn lun_set(&self) -> &LunSet;
     /// Deleted (checked under `Core::reg`): management refuses.
@@ -215,7 +217,7 @@ impl LunSet {
             // The initiator sees the old unit go first (so that it can
             // flush); the table switches in one store, so commands find the
             // old device or the new one, never no LUN.
-            owner.lun_changed(lun, false);
+            owner.luns_changed(&[lun], LunChange::Leaving);
             self.del_sysfs(lun);
         }
         // On failure the table still holds the old entry: give it back its
@@ -223,7 +225,7 @@ impl LunSet {
         let restore = |old: &Option<(Arc<Device>, bool)>| {
             if let Some((odev, oro)) = old {
                 let _ = self.add_sysfs(odev, lun, *oro);
-                owner.lun_changed(lun, true);
+                owner.luns_changed(&[lun], LunChange::Replaced);
             }
         };
         if let Err(e) = self.add_sysfs(&dev, lun, read_only) {
@@ -242,7 +244,7 @@ impl LunSet {
             }
         }
         dev.exported.fetch_add(1, Ordering::AcqRel);
-        owner.lun_changed(lun, true);
+        owner.luns_changed(&[lun], if old.is_some() { LunChange::Replaced } else { LunChange::Added });
         pr_info!("LUN {} -> device {:?}{}\n", lun, dev.name, if read_only { " (read-only)" } else { "" });
         Ok(())
     }
@@ -253,7 +255,7 @@ impl LunSet {
     fn take(&self, owner: Option<&dyn LunOwner>, lun: u64) -> Option<KBox<LunEntry>> {
         let present = self.table.with(lun, |e| e.is_some());
         if let (true, Some(o)) = (present, owner) {
-            o.lun_changed(lun, false);
+            o.luns_changed(&[lun], LunChange::Removed);
         }
         let e = self.table.remove(lun);
         if let Some(e) = &e {
@@ -299,10 +301,10 @@ impl LunSet {
                 }
             }
             let mut erased: [Option<Erased<LunEntry>>; TAKE_BATCH] = [const { None }; TAKE_BATCH];
+            if let (Some(o), true) = (owner, found != 0) {
+                o.luns_changed(&luns[..found], LunChange::Removed);
+            }
             for (slot, lun) in erased.iter_mut().zip(luns[..found].iter()) {
-                if let Some(o) = owner {
-                    o.lun_changed(*lun, false);
-                }
                 if let Some(e) = self.table.erase(*lun) {
                     e.get().dev.exported.fetch_sub(1, Ordering::AcqRel);
                     self.del_sysfs(*lun);

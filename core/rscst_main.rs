@@ -35,6 +35,7 @@ pub mod slots;
 pub mod sys;
 pub mod target;
 pub mod tmf;
+pub mod ua;
 
 module! {
     type: Rscst,

@@ -21,6 +21,8 @@ use crate::group::Group;
 use crate::lun::{LunSet, Mapped};
 use crate::sys::sysfs::{Attr, AttrOps, Dir, TextBuf};
 use crate::target::Target;
+use crate::scsi::ua::Ua;
+use crate::ua::Attentions;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::alloc::flags::{GFP_ATOMIC, GFP_KERNEL};
@@ -37,6 +39,19 @@ use kernel::{new_condvar, new_mutex};
 
 /// How long session teardown waits for aborted commands before warning.
 const DRAIN_WARN_MS: u32 = 30_000;
+
+/// What happened to a LUN of a session's LUN set.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum LunChange {
+    /// A new LUN.
+    Added,
+    /// The LUN is about to go.
+    Removed,
+    /// The LUN is about to be switched to another device.
+    Leaving,
+    /// The LUN was switched to another device.
+    Replaced,
+}
 
 /// One command in flight, as TMFs see it.
 #[derive(Clone, Copy)]
@@ -192,6 +207,9 @@ pub struct Session {
     /// The access group whose LUNs the session sees (None: the target's).
     #[pin]
     group: RcuArc<Group>,
+    /// Unit attention conditions pending, per LUN.
+    #[pin]
+    pub ua: Attentions,
     #[pin]
     sysfs: Mutex<SessionSysfs>,
 }
@@ -255,13 +273,71 @@ impl Session {
         // (its last reference removes sysfs files, which sleeps).
         let old_group = self.group.replace(group);
         drop(old_group);
-        let mut new = KVec::new();
-        self.for_each_lun(|l| {
-            let _ = new.push(l, GFP_ATOMIC);
-        });
+        let new = self.lun_numbers().unwrap_or_default();
+        // Other logical units, or the same ones at other numbers: each is
+        // new to this nexus, and the inventory changed.
+        self.ua.clear(None, None);
+        for ua in [Ua::PowerOnReset, Ua::ReportedLunsChanged] {
+            if self.ua.establish(&new, ua, GFP_KERNEL).is_err() {
+                pr_warn!("session {:?}: out of memory for unit attentions\n", self.initiator);
+            }
+        }
         for l in new.iter() {
             fabric.luns_changed(tpriv, self, *l, true);
         }
+    }
+
+    /// `luns` (ascending) of the session's LUN set appeared, are about to
+    /// go, or map another device (`change`): raises the unit attentions SPC
+    /// asks for and tells the fabric (management context).
+    pub fn luns_changed(&self, luns: &[u64], change: LunChange) {
+        let others = || self.lun_numbers_but(luns).unwrap_or_default();
+        let raised = match change {
+            LunChange::Added => self
+                .ua
+                .establish(luns, Ua::PowerOnReset, GFP_KERNEL)
+                .and_then(|()| self.ua.establish(&others(), Ua::ReportedLunsChanged, GFP_KERNEL)),
+            LunChange::Removed => {
+                luns.iter().for_each(|l| self.ua.clear(Some(*l), None));
+                self.ua.establish(&others(), Ua::ReportedLunsChanged, GFP_KERNEL)
+            }
+            LunChange::Leaving => {
+                luns.iter().for_each(|l| self.ua.clear(Some(*l), None));
+                Ok(())
+            }
+            LunChange::Replaced => self.ua.establish(luns, Ua::InquiryDataChanged, GFP_KERNEL),
+        };
+        if raised.is_err() {
+            pr_warn!("session {:?}: out of memory for unit attentions\n", self.initiator);
+        }
+        let added = matches!(change, LunChange::Added | LunChange::Replaced);
+        for l in luns {
+            self.target.fabric.ops.luns_changed(self.target.priv_(), self, *l, added);
+        }
+    }
+
+    /// The LUN numbers the session sees, ascending (management context).
+    pub fn lun_numbers(&self) -> Result<KVec<u64>> {
+        self.lun_numbers_but(&[])
+    }
+
+    /// The LUN numbers the session sees but those in the ascending
+    /// `except`, ascending.
+    fn lun_numbers_but(&self, except: &[u64]) -> Result<KVec<u64>> {
+        let mut count = 0usize;
+        self.for_each_lun(|_| count += 1);
+        let mut luns = KVec::with_capacity(count, GFP_KERNEL)?;
+        let mut oom = false;
+        // Within the capacity unless LUNs were added meanwhile.
+        self.for_each_lun(|l| {
+            if except.binary_search(&l).is_err() {
+                oom |= luns.push(l, GFP_ATOMIC).is_err();
+            }
+        });
+        if oom {
+            return Err(ENOMEM);
+        }
+        Ok(luns)
     }
 
     /// Enters a new command into the in-flight table (the shard of the CPU
@@ -463,6 +539,7 @@ pub fn register(target: &Arc<Target>, initiator: &[u8], sess_priv: usize) -> Res
             release_lock <- crate::new_irq_spinlock!((), "rscst_inflight_release"),
             released <- new_condvar!("rscst_session_released"),
             group: RcuArc::new(group),
+            ua <- Attentions::new(),
             sysfs <- new_mutex!(SessionSysfs { attrs: KVec::new(), dir: None }),
         }),
         GFP_KERNEL,
@@ -471,10 +548,16 @@ pub fn register(target: &Arc<Target>, initiator: &[u8], sess_priv: usize) -> Res
         teardown_sysfs(&s);
         return Err(e);
     }
-    let res = crate::slots::insert(&mut list, s.clone(), GFP_KERNEL);
+    // A new I_T nexus: every logical unit reports a power on first (SAM-5).
+    // Under the sessions lock, so that a LUN added meanwhile is either
+    // listed here or told to this session by `lun_changed`.
+    let res = s
+        .lun_numbers()
+        .and_then(|luns| s.ua.establish(&luns, Ua::PowerOnReset, GFP_KERNEL))
+        .and_then(|()| crate::slots::insert(&mut list, s.clone(), GFP_KERNEL).map_err(Into::into));
     if let Err(e) = res {
         teardown_sysfs(&s);
-        return Err(e.into());
+        return Err(e);
     }
     pr_info!("session {} on target {:?}\n", name, target.name);
     Ok(s)

@@ -7,7 +7,7 @@ use crate::fabric::Fabric;
 use crate::lun::{LunOwner, LunSet};
 use crate::msg::MgmtResult;
 use crate::registry::{Graveyard, Registry, Teardown};
-use crate::session::Session;
+use crate::session::{LunChange, Session};
 use crate::sys::ops::TgtPriv;
 use crate::sys::sysfs::{Attr, AttrOps, Dir, TextBuf};
 use core::fmt::Write;
@@ -102,10 +102,10 @@ impl Target {
 }
 
 impl LunOwner for Target {
-    fn lun_changed(&self, lun: u64, added: bool) {
+    fn luns_changed(&self, luns: &[u64], change: LunChange) {
         self.for_each_session(|s| {
             if s.is_bound_to(None) {
-                self.fabric.ops.luns_changed(self.priv_(), s, lun, added);
+                s.luns_changed(luns, change);
             }
         });
     }

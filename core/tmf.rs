@@ -17,7 +17,9 @@
 
 use crate::abi::{tmf, tmf_result};
 use crate::lun::Mapped;
+use crate::scsi::ua::Ua;
 use crate::session::{Session, Track};
+use kernel::alloc::flags::GFP_KERNEL;
 use crate::sys::ops::TmfPriv;
 use crate::sys::work::RunOnce;
 use core::ffi::c_int;
@@ -143,6 +145,7 @@ fn run(sess: &Arc<Session>, function: u8, lun: u64, tag: u64, before: u64) -> c_
         }
         _ => wait(sess, function, before),
     }
+    raise_attentions(sess, function, lun);
     // The count is what the VM suites read to prove a TMF met commands in flight.
     if log {
         pr_info!("TMF {} lun {} from {:?}: aborted {}\n", function, lun, sess.initiator, aborted);
@@ -168,9 +171,46 @@ fn mark_unit(sess: &Arc<Session>, function: u8, m: &Mapped, before: u64) -> (usi
     sess.target.for_each_session(|s| match s.luns_of(&m.dev) {
         Ok(luns) => {
             failed |= luns.is_empty() && Arc::ptr_eq(s, sess);
-            aborted += mark(s, function, &|t| t.epoch < before && luns.contains(&t.lun), &|l| luns.contains(&l));
+            let n = mark(s, function, &|t| t.epoch < before && luns.contains(&t.lun), &|l| luns.contains(&l));
+            // Another initiator's commands cleared: it is told so on its
+            // next command (SAM-5 7.4; TAS off, so they end silently).
+            if function == tmf::CLEAR_TASK_SET && n != 0 && !Arc::ptr_eq(s, sess) {
+                warn_lost(s, s.ua.establish(&luns, Ua::CommandsCleared, GFP_KERNEL));
+            }
+            aborted += n;
         }
         Err(_) => failed = true,
     });
     (aborted, !failed)
+}
+
+/// The unit attentions a reset leaves (SAM-5 6.3): BUS DEVICE RESET
+/// FUNCTION OCCURRED on every nexus of the logical unit (LOGICAL UNIT
+/// RESET) or of the target (TARGET RESET), I_T NEXUS LOSS OCCURRED on the
+/// nexus that was reset. Raised once the aborted commands are gone, before
+/// the TMF reports.
+fn raise_attentions(sess: &Arc<Session>, function: u8, lun: u64) {
+    match function {
+        tmf::LUN_RESET => {
+            let Some(m) = sess.lookup(lun) else { return };
+            sess.target.for_each_session(|s| {
+                let r = s.luns_of(&m.dev).and_then(|luns| s.ua.establish(&luns, Ua::BusDeviceReset, GFP_KERNEL));
+                warn_lost(s, r);
+            });
+        }
+        tmf::TARGET_RESET => sess.target.for_each_session(|s| {
+            warn_lost(s, s.lun_numbers().and_then(|luns| s.ua.establish(&luns, Ua::BusDeviceReset, GFP_KERNEL)));
+        }),
+        tmf::NEXUS_LOSS => {
+            warn_lost(sess, sess.lun_numbers().and_then(|luns| sess.ua.establish(&luns, Ua::NexusLoss, GFP_KERNEL)));
+        }
+        _ => {}
+    }
+}
+
+/// Says that `s` lost a unit attention (no memory for it).
+fn warn_lost(s: &Session, r: Result) {
+    if r.is_err() && TMF_LOG.allow(crate::sys::time::now_ms()) {
+        pr_warn!("session {:?}: out of memory for a unit attention\n", s.initiator);
+    }
 }

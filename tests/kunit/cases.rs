@@ -351,6 +351,145 @@ pub fn release_held() {
     });
 }
 
+/// REQUEST SENSE in descriptor format: its first four bytes (`Record::head`)
+/// are the response code, the sense key, ASC and ASCQ.
+const REQUEST_SENSE_DESC: [u8; 6] = [0x03, 0x01, 0, 0, 8, 0];
+const TEST_UNIT_READY: [u8; 6] = [0; 6];
+const REPORT_LUNS: [u8; 12] = [0xa0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0, 0, 0];
+
+/// Sense key, ASC and ASCQ of a unit attention as `Record::head` holds
+/// REQUEST SENSE's descriptor-format answer.
+const fn ua_head(asc: u8, ascq: u8) -> u32 {
+    u32::from_le_bytes([0x72, 0x06, asc, ascq])
+}
+/// REQUEST SENSE's answer with nothing pending.
+const NO_SENSE_HEAD: u32 = u32::from_le_bytes([0x72, 0, 0, 0]);
+
+/// What REQUEST SENSE answers on `sess` at `lun` (descriptor format).
+fn request_sense_on(sess: &SessionHandle<Fake>, lun: u64) -> core::result::Result<u32, &'static CStr> {
+    let r = response(send(sess, lun, &REQUEST_SENSE_DESC, dir::READ, 8, false))?;
+    ensure(r.status.load(Ordering::Relaxed) == GOOD, c"REQUEST SENSE not GOOD")?;
+    Ok(r.head.load(Ordering::Relaxed))
+}
+
+/// What REQUEST SENSE answers session `i` at `lun`.
+fn request_sense(i: usize, lun: u64) -> core::result::Result<u32, &'static CStr> {
+    with_session(i, |s| request_sense_on(s, lun))?
+}
+
+/// Reports (and so clears) the unit attentions pending on `sess` at `lun`.
+fn clear_attentions_on(sess: &SessionHandle<Fake>, lun: u64) {
+    for _ in 0..16 {
+        match request_sense_on(sess, lun) {
+            Ok(head) if head & 0xff00 == 0x0600 => {}
+            _ => break,
+        }
+    }
+}
+
+/// Clears every unit attention pending for the suite's sessions at LUNs 0
+/// to 7, so that each case starts without any.
+pub fn clear_attentions() {
+    for i in 0..3 {
+        for lun in 0..=LUN_SWAPPED {
+            let _ = with_session(i, |s| clear_attentions_on(s, lun));
+        }
+    }
+}
+
+/// A command's status and fixed-format sense key, ASC and ASCQ.
+fn outcome(r: &Record) -> (u8, u8, u8, u8) {
+    let (b, len) = r.sense_bytes();
+    let (key, asc, ascq) = if len >= 14 { (b[2] & 0x0f, b[12], b[13]) } else { (0, 0, 0) };
+    (r.status.load(Ordering::Relaxed), key, asc, ascq)
+}
+
+/// TEST UNIT READY from session `i` at `lun`: status, key, ASC, ASCQ.
+fn tur(i: usize, lun: u64) -> core::result::Result<(u8, u8, u8, u8), &'static CStr> {
+    let r = with_session(i, |s| send(s, lun, &TEST_UNIT_READY, dir::NONE, 0, false)).and_then(response)?;
+    Ok(outcome(r))
+}
+
+const CHECK: u8 = scsi_status::CHECK_CONDITION;
+
+/// A LOGICAL UNIT RESET leaves BUS DEVICE RESET FUNCTION OCCURRED (29/03)
+/// on every nexus of the unit, the requester's too, reported once each:
+/// INQUIRY passes without clearing it, the next command gets it, REQUEST
+/// SENSE returns it as data and clears it; another LUN has none.
+pub fn lun_reset_leaves_one_unit_attention_per_nexus() -> TestResult {
+    let r = with_session(1, |s| s.task_mgmt_wait(tmf::LUN_RESET, LUN_THREAD, 0))?;
+    ensure(r == tmf_result::COMPLETE, c"LUN RESET not COMPLETE")?;
+    let inq = with_session(1, |s| send(s, LUN_THREAD, &INQUIRY, dir::READ, 36, false)).and_then(response)?;
+    ensure(inq.status.load(Ordering::Relaxed) == GOOD, c"INQUIRY did not pass the unit attention")?;
+    ensure(tur(1, LUN_THREAD)? == (CHECK, 6, 0x29, 0x03), c"the requester's next command did not get 06/29/03")?;
+    ensure(tur(1, LUN_THREAD)?.0 == GOOD, c"the unit attention was reported twice")?;
+    ensure(request_sense(2, LUN_THREAD)? == ua_head(0x29, 0x03), c"REQUEST SENSE of the other nexus did not return 06/29/03")?;
+    ensure(request_sense(2, LUN_THREAD)? == NO_SENSE_HEAD, c"REQUEST SENSE did not clear the unit attention")?;
+    ensure(tur(2, LUN_IRQ)?.0 == GOOD, c"a LUN that was not reset reported a unit attention")
+}
+
+/// Adding a LUN leaves POWER ON (29/00) at it and REPORTED LUNS DATA HAS
+/// CHANGED (3F/0E) at the others, which REPORT LUNS clears at every LUN of
+/// the nexus; removing one raises 3F/0E again; the pending conditions are
+/// reported one per command, resets first.
+pub fn lun_inventory_changes_raise_unit_attentions_until_report_luns() -> TestResult {
+    let luns = c"/sys/kernel/scst_tgt/targets/kunit_open/ko/luns/mgmt";
+    mgmt(luns, c"add kd_thread 7")?;
+    let res = (|| {
+        ensure(tur(1, LUN_SWAPPED)? == (CHECK, 6, 0x29, 0x00), c"the new LUN did not report 06/29/00")?;
+        ensure(tur(1, LUN_SWAPPED)?.0 == GOOD, c"the new LUN reported more than its power on")?;
+        ensure(tur(1, LUN_THREAD)? == (CHECK, 6, 0x3f, 0x0e), c"another LUN did not report 06/3F/0E")?;
+        ensure(tur(1, LUN_THREAD)?.0 == GOOD, c"06/3F/0E was reported twice at one LUN")?;
+        let rl = with_session(1, |s| send(s, LUN_THREAD, &REPORT_LUNS, dir::READ, 256, false)).and_then(response)?;
+        ensure(rl.status.load(Ordering::Relaxed) == GOOD, c"REPORT LUNS not GOOD")?;
+        ensure(tur(1, LUN_IRQ)?.0 == GOOD, c"REPORT LUNS left 06/3F/0E at another LUN")?;
+        // The other session did not send REPORT LUNS: still pending there.
+        ensure(tur(2, LUN_IRQ)? == (CHECK, 6, 0x3f, 0x0e), c"REPORT LUNS of one nexus cleared another's")?;
+        // A LUN reset on top: reported before the inventory change.
+        ensure(with_session(2, |s| s.task_mgmt_wait(tmf::LUN_RESET, LUN_THREAD, 0))? == tmf_result::COMPLETE, c"LUN RESET not COMPLETE")?;
+        ensure(tur(2, LUN_THREAD)? == (CHECK, 6, 0x29, 0x03), c"the reset was not reported first")?;
+        ensure(tur(2, LUN_THREAD)? == (CHECK, 6, 0x3f, 0x0e), c"the inventory change was lost behind the reset")?;
+        ensure(tur(2, LUN_THREAD)?.0 == GOOD, c"a third unit attention appeared")
+    })();
+    let del = mgmt(luns, c"del 7");
+    res?;
+    del?;
+    ensure(tur(1, LUN_IRQ)? == (CHECK, 6, 0x3f, 0x0e), c"removing a LUN did not raise 06/3F/0E")
+}
+
+/// CLEAR TASK SET aborts another initiator's held command, which then
+/// learns COMMANDS CLEARED BY ANOTHER INITIATOR (2F/00); the requester
+/// gets no unit attention.
+pub fn clear_task_set_tells_the_other_initiator() -> TestResult {
+    let tag = with_session(2, |s| send(s, LUN_HOLD, &read10(1), dir::READ, 512, false))?;
+    wait_held(1)?;
+    let run = during_tmf(1, tmf::CLEAR_TASK_SET, LUN_HOLD, 0, 1, || ())?;
+    ensure(run.result == tmf_result::COMPLETE, c"CLEAR TASK SET not COMPLETE")?;
+    ensure(response(tag)?.aborted.load(Ordering::Relaxed), c"the other initiator's command was not aborted")?;
+    ensure(tur(2, LUN_HOLD)? == (CHECK, 6, 0x2f, 0x00), c"the other initiator did not get 06/2F/00")?;
+    ensure(tur(1, LUN_HOLD)?.0 == GOOD, c"the requester got a unit attention")
+}
+
+/// A new I_T nexus reports POWER ON (29/00) once at each of its LUNs, after
+/// INQUIRY and REPORT LUNS, which pass.
+pub fn new_nexus_reports_power_on_at_every_lun() -> TestResult {
+    let ko = fakes::target(true).ok_or(c"target ko missing")?;
+    let ctx = Arc::new(KSession { id: 9 }, GFP_KERNEL).map_err(|_| c"out of memory")?;
+    let h = SessionHandle::register(ko, b"kunit-open-new", ctx).map_err(|_| c"session registration failed")?;
+    let one = |cdb: &[u8], d: u8, len: u32, lun: u64| send(&h, lun, cdb, d, len, false);
+    let inq = response(one(&INQUIRY, dir::READ, 36, LUN_IRQ))?;
+    ensure(inq.status.load(Ordering::Relaxed) == GOOD, c"INQUIRY did not pass the power on")?;
+    let rl = response(one(&REPORT_LUNS, dir::READ, 256, LUN_IRQ))?;
+    ensure(rl.status.load(Ordering::Relaxed) == GOOD, c"REPORT LUNS did not pass the power on")?;
+    for lun in [LUN_THREAD, LUN_IRQ, LUN_ATOMIC, LUN_RAW] {
+        ensure(outcome(response(one(&TEST_UNIT_READY, dir::NONE, 0, lun))?) == (CHECK, 6, 0x29, 0x00), c"a LUN of the new nexus did not report 06/29/00")?;
+    }
+    ensure(response(one(&read10(0), dir::READ, 512, LUN_THREAD))?.status.load(Ordering::Relaxed) == GOOD, c"the power on was reported twice")?;
+    // Unmapped: no logical unit, no unit attention.
+    let un = response(one(&TEST_UNIT_READY, dir::NONE, 0, 100))?;
+    ensure(outcome(un) == (CHECK, 5, 0x25, 0), c"an unmapped LUN did not answer LOGICAL UNIT NOT SUPPORTED")
+}
+
 /// ABORT TASK of a command the handler holds: the TMF waits until the
 /// command was released, which a hard-IRQ completion does; the response is
 /// suppressed and the TMF reports after it.
@@ -459,6 +598,8 @@ pub fn unregistration_waits_for_commands_of_every_cpu() -> TestResult {
     let ko = fakes::target(true).ok_or(c"target ko missing (setup failed)")?;
     let ctx = Arc::new(KSession { id: 9 }, GFP_KERNEL).map_err(|_| c"out of memory")?;
     let h = SessionHandle::register(ko, b"kunit-drain", ctx).map_err(|_| c"session registration failed")?;
+    // The new nexus's power on, reported before the commands that are held.
+    clear_attentions_on(&h, LUN_HOLD);
     let mut handle = Some(h);
     // Declared after `handle`, so dropped before it: a return with commands
     // held completes them before the session's drain waits for them.
@@ -512,6 +653,7 @@ impl Drop for ReleaseHeldOnDrop {
 #[derive(Default)]
 struct SwapReads {
     not_good: u32,
+    changed: u32,
     filled: u32,
     zero: u32,
 }
@@ -519,10 +661,12 @@ struct SwapReads {
 /// `replace` in a target's `luns/mgmt` switches a LUN from one device to
 /// another in one step: READs sent to it in a loop meanwhile, while it is
 /// replaced 20 times, all come back GOOD (none finds no LUN) and from both
-/// devices (`kd_thread` fills 0x5a, `kd_nofill` leaves zeros).
+/// devices (`kd_thread` fills 0x5a, `kd_nofill` leaves zeros), but for
+/// those that report a replacement (INQUIRY DATA HAS CHANGED, once each).
 pub fn lun_replace_never_leaves_the_lun_missing() -> TestResult {
     let luns = c"/sys/kernel/scst_tgt/targets/kunit_open/ko/luns/mgmt";
     mgmt(luns, c"add kd_thread 7")?;
+    clear_attentions();
     let stop = AtomicBool::new(false);
     let mut seen = SwapReads::default();
     let mut failed: Option<&'static CStr> = None;
@@ -538,6 +682,8 @@ pub fn lun_replace_never_leaves_the_lun_missing() -> TestResult {
             match (r.status.load(Ordering::Relaxed), r.head.load(Ordering::Relaxed)) {
                 (GOOD, 0x5a5a_5a5a) => seen.filled += 1,
                 (GOOD, 0) => seen.zero += 1,
+                // Each replacement says so once: INQUIRY DATA HAS CHANGED.
+                _ if outcome(r) == (CHECK, 6, 0x3f, 0x03) => seen.changed += 1,
                 _ => seen.not_good += 1,
             }
         }
@@ -558,7 +704,8 @@ pub fn lun_replace_never_leaves_the_lun_missing() -> TestResult {
         return Err(e);
     }
     ensure(seen.not_good == 0, c"a READ during the replacements was not GOOD with one device's data")?;
-    ensure(seen.filled > 0 && seen.zero > 0, c"the READs did not see both devices")
+    ensure(seen.filled > 0 && seen.zero > 0, c"the READs did not see both devices")?;
+    ensure(seen.changed > 0, c"no READ reported INQUIRY DATA HAS CHANGED after a replacement")
 }
 
 /// ABORT TASK racing a hard-IRQ completion, many times: every command gets

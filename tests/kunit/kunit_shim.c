@@ -50,7 +50,11 @@ void rscst_kunit_teardown(void);
 	X(raw_tier_large_unknown_cdb_from_softirq) \
 	X(unregistration_waits_for_commands_of_every_cpu) \
 	X(lun_replace_never_leaves_the_lun_missing) \
-	X(abort_task_set_clear_task_set_and_nexus_reset_abort_held_commands)
+	X(abort_task_set_clear_task_set_and_nexus_reset_abort_held_commands) \
+	X(lun_reset_leaves_one_unit_attention_per_nexus) \
+	X(lun_inventory_changes_raise_unit_attentions_until_report_luns) \
+	X(clear_task_set_tells_the_other_initiator) \
+	X(new_nexus_reports_power_on_at_every_lun)
 
 #define DECLARE_BODY(name) const char *rscst_kunit_##name(void);
 RSCST_CASES(DECLARE_BODY)
@@ -84,7 +88,8 @@ static void suite_exit(struct kunit_suite *suite)
 
 void rscst_kunit_case_init(void);
 
-/* Each case starts with no command held (a failed case may leave some). */
+/* Each case starts with no command held (a failed case may leave some)
+ * and no unit attention pending. */
 static int case_init(struct kunit *test)
 {
 	rscst_kunit_case_init();

@@ -39,6 +39,7 @@ pub mod rsoc;
 pub mod rstmf;
 pub mod sense;
 pub mod status;
+pub mod ua;
 mod wr;
 
 pub use self::cdb::{Cdb, DataDir, Op};

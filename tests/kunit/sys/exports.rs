@@ -50,6 +50,10 @@ export! {
     rscst_kunit_unregistration_waits_for_commands_of_every_cpu => unregistration_waits_for_commands_of_every_cpu,
     rscst_kunit_lun_replace_never_leaves_the_lun_missing => lun_replace_never_leaves_the_lun_missing,
     rscst_kunit_abort_task_set_clear_task_set_and_nexus_reset_abort_held_commands => abort_task_set_clear_task_set_and_nexus_reset_abort_held_commands,
+    rscst_kunit_lun_reset_leaves_one_unit_attention_per_nexus => lun_reset_leaves_one_unit_attention_per_nexus,
+    rscst_kunit_lun_inventory_changes_raise_unit_attentions_until_report_luns => lun_inventory_changes_raise_unit_attentions_until_report_luns,
+    rscst_kunit_clear_task_set_tells_the_other_initiator => clear_task_set_tells_the_other_initiator,
+    rscst_kunit_new_nexus_reports_power_on_at_every_lun => new_nexus_reports_power_on_at_every_lun,
 }
 
 #[no_mangle]
@@ -59,5 +63,6 @@ extern "C" fn rscst_kunit_teardown() {
 
 #[no_mangle]
 extern "C" fn rscst_kunit_case_init() {
-    cases::release_held()
+    cases::release_held();
+    cases::clear_attentions();
 }
