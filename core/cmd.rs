@@ -29,7 +29,7 @@ use crate::sys::sg::SgList;
 use crate::sys::work::{current_cpu, WorkItem};
 use core::mem::ManuallyDrop;
 use core::sync::atomic::Ordering;
-use kernel::alloc::flags::GFP_ATOMIC;
+use kernel::alloc::flags::{GFP_ATOMIC, GFP_KERNEL};
 use kernel::prelude::*;
 
 /// The most data any other command moves: the longest answer is REPORT LUNS
@@ -417,7 +417,8 @@ fn params_for<'a>(m: &'a Mapped, rel_tgt_id: u16) -> DeviceParams<'a> {
         block_size: d.geo.block_size,
         num_blocks: d.geo.num_blocks,
         read_only: d.geo.read_only || m.read_only,
-        write_cache: d.geo.write_cache,
+        write_cache: d.write_cache.load(Ordering::Relaxed),
+        write_cache_changeable: d.handler.ops.manages_write_cache(),
         rotational: d.geo.rotational,
         removable: false,
         vendor: VENDOR,
@@ -440,6 +441,12 @@ fn ready(mut cmd: CmdPtr, frame: Frame) {
     if c.session.aborted() {
         advance(c, Event::Rejected);
         return respond(cmd, frame);
+    }
+    if matches!(c.cdb.map(|x| x.op), Some(Op::ModeSelect { param_len: 1.., .. })) && frame.ctx != Context::Thread {
+        // Applying it raises unit attentions on the device's other nexuses,
+        // which takes the targets' session locks: in a thread of the
+        // device (`run_deferred` comes back here).
+        return defer(cmd, thread_queue);
     }
     let raw = c.mapped.as_ref().filter(|m| m.dev.handler.ops.has_exec_scsi() && !core_keeps(c));
     let Some(m) = raw else { return emulate(cmd, frame) };
@@ -672,10 +679,32 @@ fn emulate_in_core(c: &mut Cmd, cdb: &Cdb) {
             let copied = sg(c).copy_from(&buf[..n]);
             c.desc.resid = resid(c.desc.expected_len, copied as u64);
         }
-        Op::ModeSelect { param_len: 0, .. } => {}
-        Op::ModeSelect { .. } => set_check(c, Sense::INVALID_FIELD_IN_PARAMETER_LIST),
+        Op::ModeSelect { ten, .. } => match mode_select(c, ten) {
+            Ok(()) => c.desc.resid = resid(c.desc.expected_len, u64::from(c.desc.data_len)),
+            Err(sense) => set_check(c, sense),
+        },
         _ => set_check(c, if c.mapped.is_none() { Sense::LUN_NOT_SUPPORTED } else { Sense::INVALID_OPCODE }),
     }
+}
+
+/// MODE SELECT's parameter list (thread context): checked against the
+/// device's mode pages, then applied; a change raises MODE PARAMETERS
+/// CHANGED on every other I_T nexus of the device (SPC-4 7.5.2).
+fn mode_select(c: &mut Cmd, ten: bool) -> Result<(), Sense> {
+    crate::sys::context::assert_may_sleep();
+    let m = c.mapped.as_ref().ok_or(Sense::LUN_NOT_SUPPORTED)?;
+    let mut list = KVec::new();
+    list.extend_with(c.desc.data_len as usize, 0u8, GFP_KERNEL).map_err(|_| BUSY)?;
+    let n = c.data.list().copy_to(&mut list);
+    let params = params_for(m, c.session.target.rel_tgt_id);
+    let changes = crate::scsi::mode::parse_mode_select(&list[..n], ten, &params)?;
+    if let Some(wce) = changes.write_cache {
+        if m.dev.write_cache.swap(wce, Ordering::AcqRel) != wce {
+            let core = c.session.target.fabric.core;
+            crate::ua::raise_on_device(&core, &m.dev, Ua::ModeParametersChanged, Some(&c.session));
+        }
+    }
+    Ok(())
 }
 
 fn finish_emulated(mut cmd: CmdPtr, frame: Frame) {
@@ -694,12 +723,14 @@ fn dispatch(mut cmd: CmdPtr, frame: Frame, op: u8, lba: u64, blocks: u32, fua: b
     c.desc.io_op = op;
     c.desc.lba = lba;
     c.desc.blocks = blocks;
-    c.desc.fua = u8::from(fua);
     let Some(m) = c.mapped.as_ref() else {
         set_check(c, Sense::LUN_NOT_SUPPORTED);
         advance(c, Event::Rejected);
         return respond(cmd, frame);
     };
+    // With the write cache off, every WRITE is forced to the medium.
+    let write_through = op == io_op::WRITE && !m.dev.write_cache.load(Ordering::Relaxed);
+    c.desc.fua = u8::from(fua || write_through);
     if !m.dev.handler.ops.has_exec() {
         // A raw-tier-only handler declined a READ, WRITE or FLUSH.
         set_check(c, Sense::INVALID_OPCODE);

@@ -63,6 +63,10 @@ pub struct Device {
     pub usn: [u8; 8],
     /// 64-bit identity for the NAA designator.
     pub naa_id: u64,
+    /// The volatile write cache is on (the caching mode page's WCE): set
+    /// from the handler's geometry, changed by MODE SELECT when the handler
+    /// lets the core manage it (`handler_flags::WRITE_CACHE`).
+    pub write_cache: AtomicBool,
     /// LUNs that map this device.
     pub exported: AtomicU32,
     /// Commands holding the device (looked up and not yet freed).
@@ -139,6 +143,7 @@ enum DevAttrKind {
     Size,
     SizeMb,
     ReadOnly,
+    WriteThrough,
     T10DevId,
     Usn,
     Handler(u32),
@@ -172,6 +177,10 @@ impl AttrOps for DevAttr {
             DevAttrKind::Size => key_attr(out, bytes, d.geo.size_is_key),
             DevAttrKind::SizeMb => writeln!(out, "{}", bytes >> 20),
             DevAttrKind::ReadOnly => key_attr(out, u8::from(d.geo.read_only), d.geo.read_only),
+            DevAttrKind::WriteThrough => {
+                let wt = !d.write_cache.load(Ordering::Relaxed);
+                key_attr(out, u8::from(wt), wt)
+            }
             DevAttrKind::T10DevId => {
                 out.push(d.name.name_bytes());
                 writeln!(out)
@@ -215,7 +224,11 @@ impl Device {
             (c"t10_dev_id", DevAttrKind::T10DevId),
             (c"usn", DevAttrKind::Usn),
         ];
-        dir.add_attrs(&core_attrs, &mut attrs, |kind| Ok(Arc::new(DevAttr { dev: self.clone(), kind }, GFP_KERNEL)?))?;
+        let new_attr = |kind| -> Result<Arc<dyn AttrOps>> { Ok(Arc::new(DevAttr { dev: self.clone(), kind }, GFP_KERNEL)?) };
+        dir.add_attrs(&core_attrs, &mut attrs, new_attr)?;
+        if self.handler.ops.manages_write_cache() {
+            dir.add_attrs(&[(c"write_through", DevAttrKind::WriteThrough)], &mut attrs, new_attr)?;
+        }
         for (i, name) in self.handler.ops.attr_names().enumerate() {
             let ops = Arc::new(DevAttr { dev: self.clone(), kind: DevAttrKind::Handler(i as u32) }, GFP_KERNEL)?;
             attrs.push(dir.add_attr(name, 0o444, ops)?, GFP_KERNEL)?;
@@ -341,6 +354,7 @@ pub fn add(
                     geo,
                     usn: hex8((hash >> 32) as u32 ^ hash as u32),
                     naa_id: hash,
+                    write_cache: AtomicBool::new(geo.write_cache),
                     exported: AtomicU32::new(0),
                     inflight: AtomicU32::new(0),
                     dying: AtomicBool::new(false),

@@ -133,6 +133,10 @@ pub struct Core {
     /// Commands only read it, so CPUs receiving commands share its cache
     /// line instead of bouncing it.
     pub tmf_epoch: AtomicU64,
+    /// The live targets by relative target port identifier, readable
+    /// without `reg` (under RCU): how a command thread finds every I_T
+    /// nexus of a device (`crate::ua::raise_on_device`).
+    pub live_targets: crate::sys::rcu::RcuMap<Arc<crate::target::Target>>,
     /// Data buffers for commands without the initiator's own.
     pub sgv: Arc<crate::sgv::Sgv>,
     /// The commands' slab cache (`rscst_cmd` in /proc/slabinfo).
@@ -193,6 +197,22 @@ pub fn until_done(core: &Core, what: &[u8], mut f: impl FnMut(&mut Registry, &mu
 }
 
 impl Core {
+    /// Calls `f` with every live target, holding no lock (thread context;
+    /// a target added or removed meanwhile may or may not be seen).
+    pub fn for_each_target(&self, mut f: impl FnMut(&Arc<crate::target::Target>)) -> Result {
+        let mut count = 0usize;
+        self.live_targets.for_each(|_, _| count += 1);
+        let mut targets = KVec::with_capacity(count, GFP_KERNEL)?;
+        let mut oom = false;
+        // Within the capacity unless targets were added meanwhile.
+        self.live_targets.for_each(|_, t| oom |= targets.push(t.clone(), kernel::alloc::flags::GFP_ATOMIC).is_err());
+        if oom {
+            return Err(ENOMEM);
+        }
+        targets.iter().for_each(&mut f);
+        Ok(())
+    }
+
     /// Creates the sysfs root and an empty registry.
     pub fn new() -> Result<Arc<Core>> {
         let root = Dir::new(None, c"scst_tgt")?;
@@ -210,6 +230,7 @@ impl Core {
         let fabric_wq = Workqueue::new(c"rscst_fabric", QueueKind::PerCpu)?;
         let tmf_wq = Workqueue::new(c"rscst_tmf", QueueKind::Blocking { max_active: 0 })?;
         let cmds = crate::sys::slab::Slab::new(c"rscst_cmd")?;
+        let live_targets = crate::sys::rcu::RcuMap::new()?;
         let sgv = Arc::pin_init(crate::sgv::Sgv::new(), GFP_KERNEL)?;
         let stats = crate::sgv::SgvStats { sgv: sgv.clone() };
         attrs.push(sgv_dir.add_attr(c"global_stats", 0o444, Arc::new(stats, GFP_KERNEL)?)?, GFP_KERNEL)?;
@@ -222,6 +243,7 @@ impl Core {
                 fabric_wq,
                 tmf_wq,
                 tmf_epoch: AtomicU64::new(1),
+                live_targets,
                 sgv,
                 cmds,
                 handlers_dir,

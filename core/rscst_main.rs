@@ -6,6 +6,10 @@
 //! in between and the SCST-compatible sysfs tree at /sys/kernel/scst_tgt.
 //! See Documentation/architecture.md for who calls whom and the lock order.
 
+// `pin_init!` expands recursively, once per field: `Device` has more fields
+// than the default limit (128) allows.
+#![recursion_limit = "256"]
+
 use kernel::prelude::*;
 
 #[path = "../crates/abi/src/lib.rs"]

@@ -257,8 +257,12 @@ pub fn add(reg: &mut Registry, grave: &mut Graveyard, fabric: &Arc<Fabric>, name
             return Err(crate::msg::MgmtError::new(e, format_args!("target {}: driver refused it", name)));
         }
     }
-    let res = crate::slots::insert(&mut reg.targets, t.clone(), GFP_KERNEL);
+    let res = KBox::new(t.clone(), GFP_KERNEL)
+        .map_err(Error::from)
+        .and_then(|b| fabric.core.live_targets.store(u64::from(rel_tgt_id), b))
+        .and_then(|_| crate::slots::insert(&mut reg.targets, t.clone(), GFP_KERNEL).map_err(Error::from));
     if res.is_err() {
+        drop(fabric.core.live_targets.remove(u64::from(rel_tgt_id)));
         t.del_fabric_target();
         t.dead.store(true, Ordering::Release);
         grave.bury(t)?;
@@ -273,6 +277,7 @@ fn remove(reg: &mut Registry, grave: &mut Graveyard, t: &Arc<Target>) -> MgmtRes
     t.enabled.store(false, Ordering::Release);
     t.dead.store(true, Ordering::Release);
     t.del_fabric_target();
+    drop(t.fabric.core.live_targets.remove(u64::from(t.rel_tgt_id)));
     for slot in reg.targets.iter_mut() {
         if slot.as_ref().is_some_and(|x| Arc::ptr_eq(x, t)) {
             *slot = None;

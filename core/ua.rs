@@ -9,8 +9,12 @@
 //! SELECT); the table grows by building a merged copy outside the lock and
 //! swapping it in, so that nothing allocates under the lock.
 
+use crate::device::Device;
+use crate::registry::Core;
 use crate::scsi::ua::{establish_in_place, find, merge_into, Ua, UaEntry};
+use crate::session::Session;
 use core::sync::atomic::{AtomicUsize, Ordering};
+use kernel::alloc::flags::GFP_KERNEL;
 use kernel::alloc::Flags;
 use kernel::prelude::*;
 use crate::sys::lock::IrqSpinLock;
@@ -123,5 +127,25 @@ impl Attentions {
         }
         let n = t.pending();
         self.pending.store(n, Ordering::Release);
+    }
+}
+
+/// Establishes `ua` on every I_T nexus that sees `dev`, at each LUN that
+/// maps it, but on `except` (the nexus whose command caused it). Thread
+/// context; a nexus whose table cannot grow loses the condition, and says
+/// so.
+pub fn raise_on_device(core: &Core, dev: &Device, ua: Ua, except: Option<&Session>) {
+    let walked = core.for_each_target(|t| {
+        t.for_each_session(|s| {
+            if except.is_some_and(|e| core::ptr::eq(e, &**s)) {
+                return;
+            }
+            if s.luns_of(dev).and_then(|luns| s.ua.establish(&luns, ua, GFP_KERNEL)).is_err() {
+                pr_warn!("session {:?}: out of memory for a unit attention\n", s.initiator);
+            }
+        })
+    });
+    if walked.is_err() {
+        pr_warn!("out of memory: unit attention {:?} not raised\n", ua);
     }
 }

@@ -121,6 +121,12 @@ impl HandlerRef {
         self.t().flags & crate::abi::handler_flags::FILLS_READS != 0
     }
 
+    /// Whether the initiator may switch the device's write cache off and on
+    /// (the core then sets FUA on WRITEs while it is off).
+    pub fn manages_write_cache(&self) -> bool {
+        self.t().flags & crate::abi::handler_flags::WRITE_CACHE != 0
+    }
+
     /// SCSI peripheral device type.
     pub fn device_type(&self) -> u8 {
         self.t().device_type as u8

@@ -23,7 +23,6 @@ const INTERNAL_TARGET_FAILURE: (u8, u8) = (0x44, 0x00);
 pub struct Fileio {
     file: KernelFile,
     filename: CString,
-    write_through: bool,
     nv_cache: bool,
 }
 
@@ -83,7 +82,6 @@ impl DevHandler for FileioHandler {
         let dev = Fileio {
             file,
             filename: cname,
-            write_through: p.write_through,
             nv_cache: p.nv_cache,
         };
         Ok((KBox::new(dev, GFP_KERNEL)?, geo))
@@ -107,7 +105,9 @@ impl DevHandler for FileioHandler {
                 let wrote = dev.file.write_sg(&cmd.sg(), pos, len);
                 let synced = match wrote {
                     Ok(n) if n == len => {
-                        if dev.write_through || cmd.fua() {
+                        // With the write cache off (`write_through`), the
+                        // core sets FUA on every WRITE.
+                        if cmd.fua() {
                             dev.file.sync_range(pos, pos + len as u64 - 1, true).is_ok()
                         } else {
                             true
@@ -134,7 +134,6 @@ impl DevHandler for FileioHandler {
         let _ = match index {
             // Always given at add_device: a key attribute in SCST's sense.
             0 => write!(out, "{}\n[key]", dev.filename.to_str().unwrap_or("?")),
-            1 => key_flag(out, dev.write_through),
             _ => key_flag(out, dev.nv_cache),
         };
     }
@@ -152,8 +151,9 @@ fn key_flag(out: &mut MsgOut<'_>, v: bool) -> core::fmt::Result {
 /// The ops table registered with the core (with a `FileioHandler` as its context).
 pub const OPS: Ops<HandlerOps, FileioHandler> = handler_ops::<FileioHandler>(
     c"vdisk_fileio",
-    handler_flags::FILLS_READS,
+    handler_flags::FILLS_READS | handler_flags::WRITE_CACHE,
     c"filename, blocksize, read_only, write_through, nv_cache, rotational",
-    b"filename\0write_through\0nv_cache\0\0",
+    // `write_through` is the core's (it follows MODE SELECT).
+    b"filename\0nv_cache\0\0",
 );
 

@@ -38,6 +38,12 @@ pub const TARGETS: &[Target] = &[
         dict: SENSE_DICT,
         text: false,
     },
+    Target {
+        name: "scsi_mode_select",
+        run: scsi_mode_select,
+        dict: MODE_SELECT_DICT,
+        text: false,
+    },
 ];
 
 /// Looks a target up by name.
@@ -55,6 +61,25 @@ pub fn scsi_cdb(data: &[u8]) {
     assert!(scsi::fuzz::fuzz_check(data), "scsi fuzz invariant violated");
     scsi::fuzz::fuzz_one(data);
 }
+
+/// MODE SELECT parameter list validation (layout: see `scsi::fuzz::fuzz_mode_select`: a
+/// device byte, a byte whose bit 7 picks MODE SELECT(10), then the list).
+pub fn scsi_mode_select(data: &[u8]) {
+    assert!(scsi::fuzz::fuzz_mode_select(data), "MODE SELECT invariant violated");
+}
+
+/// Mode page headers and page images MODE SELECT lists are made of.
+const MODE_SELECT_DICT: &[&[u8]] = &[
+    &[0x08, 0x12, 0x04],
+    &[0x08, 0x12, 0x00],
+    &[0x0A, 0x0A, 0x02, 0x10],
+    &[0x01, 0x0A],
+    &[0x1C, 0x0A, 0x08],
+    &[0x48, 0x01],
+    &[0x00, 0x00, 0x00, 0x08],
+    &[0x00, 0x00, 0x02, 0x00],
+    &[0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x10],
+];
 
 /// Every `mgmt` command-line parser and helper on arbitrary bytes; must never panic.
 pub fn mgmt_line(data: &[u8]) {

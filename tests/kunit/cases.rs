@@ -470,6 +470,18 @@ pub fn clear_task_set_tells_the_other_initiator() -> TestResult {
     ensure(tur(1, LUN_HOLD)?.0 == GOOD, c"the requester got a unit attention")
 }
 
+/// A device without a volatile write cache (the kunit devices report
+/// none) gets every WRITE with FUA, whatever the CDB said, so that a
+/// handler honouring FUA writes through; a READ never carries it.
+pub fn writes_to_a_device_without_write_cache_carry_fua() -> TestResult {
+    let w = with_session(1, |s| send(s, LUN_THREAD, &write10(3), dir::WRITE, 512, false)).and_then(response)?;
+    ensure(w.status.load(Ordering::Relaxed) == GOOD, c"WRITE not GOOD")?;
+    ensure(fakes::EXEC_FUA.load(Ordering::Acquire), c"a WRITE without FUA reached a cacheless device without FUA")?;
+    let r = with_session(1, |s| send(s, LUN_THREAD, &read10(3), dir::READ, 512, false)).and_then(response)?;
+    ensure(r.status.load(Ordering::Relaxed) == GOOD, c"READ not GOOD")?;
+    ensure(!fakes::EXEC_FUA.load(Ordering::Acquire), c"a READ carried FUA")
+}
+
 /// A new I_T nexus reports POWER ON (29/00) once at each of its LUNs, after
 /// INQUIRY and REPORT LUNS, which pass.
 pub fn new_nexus_reports_power_on_at_every_lun() -> TestResult {

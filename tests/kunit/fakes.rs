@@ -92,6 +92,8 @@ static NEXT_TAG: AtomicU64 = AtomicU64::new(1);
 static ORDER: AtomicU64 = AtomicU64::new(1);
 /// The task inside `rscst_cmd_start` (0: none).
 pub static STARTING: AtomicUsize = AtomicUsize::new(0);
+/// The FUA flag of the last command a kunit handler's `exec` got.
+pub static EXEC_FUA: AtomicBool = AtomicBool::new(false);
 /// The byte `rdy_to_xfer` fills write data with.
 pub static WRITE_BYTE: AtomicU8 = AtomicU8::new(0);
 /// `shim::context()` of the last `rdy_to_xfer`.
@@ -381,6 +383,7 @@ impl<const RAW: bool> DevHandler for FakeDev<RAW> {
 
     fn exec(&self, dev: &KDev, mut cmd: IoCmd) {
         let ctx = shim::context();
+        EXEC_FUA.store(cmd.fua(), Ordering::Release);
         EXEC_CTX.store(ctx, Ordering::Release);
         EXEC_TASK.store(shim::current_task(), Ordering::Release);
         match dev.mode {

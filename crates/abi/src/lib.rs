@@ -152,6 +152,12 @@ pub mod handler_flags {
     /// data of another command can reach the initiator. Ignored for handlers
     /// with a raw tier (which may answer a READ itself).
     pub const FILLS_READS: u32 = 1 << 1;
+    /// The device has a volatile write cache the initiator may switch off:
+    /// the caching mode page's WCE is changeable by MODE SELECT, the core
+    /// shows the device's `write_through` attribute, and while the cache is
+    /// off every WRITE reaches the handler with FUA set. The handler then
+    /// needs no write-through setting of its own: it honours FUA.
+    pub const WRITE_CACHE: u32 = 1 << 2;
 }
 
 /// Fabric flags: where the core may call the fabric's callbacks.

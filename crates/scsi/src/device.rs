@@ -14,6 +14,8 @@ pub struct DeviceParams<'a> {
     pub read_only: bool,
     /// Volatile write cache enabled: WCE bit of the caching mode page (08h).
     pub write_cache: bool,
+    /// The initiator may switch the write cache (WCE is changeable in the caching mode page).
+    pub write_cache_changeable: bool,
     /// Rotating medium. When false, VPD page B1h reports MEDIUM ROTATION RATE 1
     /// (non-rotating); when true, 0 (not reported).
     pub rotational: bool,
@@ -52,6 +54,7 @@ impl DeviceParams<'_> {
         num_blocks: 0,
         read_only: false,
         write_cache: false,
+        write_cache_changeable: false,
         rotational: false,
         removable: false,
         vendor: b"",

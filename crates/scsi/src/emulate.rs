@@ -227,6 +227,7 @@ mod tests {
             num_blocks: 1000,
             read_only: false,
             write_cache: true,
+            write_cache_changeable: true,
             rotational: false,
             removable: false,
             vendor: b"RSCST",

@@ -46,6 +46,7 @@ pub fn fuzz_params(data: &[u8]) -> (DeviceParams<'_>, usize, &[u8]) {
         num_blocks,
         read_only: b0 & 0x04 != 0,
         write_cache: b0 & 0x08 != 0,
+        write_cache_changeable: b0 & 0x40 != 0,
         rotational: b0 & 0x10 != 0,
         removable: b0 & 0x20 != 0,
         vendor,
@@ -109,6 +110,34 @@ pub fn fuzz_check(data: &[u8]) -> bool {
                     .is_some_and(|e| e <= dev.num_blocks)
         }
         Action::Good | Action::Core | Action::Check(_) => true,
+    }
+}
+
+/// Validates a MODE SELECT parameter list: byte 0 picks the device (as [`fuzz_params`]'s
+/// byte 0) and bit 7 of byte 1 MODE SELECT(10); the list follows. Returns whether the
+/// invariants held: the answer is deterministic, and an accepted list changes the write
+/// cache only on a device that lets the initiator change it.
+pub fn fuzz_mode_select(data: &[u8]) -> bool {
+    let b0 = get_u8(data, 0);
+    let dev = DeviceParams {
+        block_size: BLOCK_SIZES.get(usize::from(b0 & 3)).copied().unwrap_or(512),
+        num_blocks: 1 << 20,
+        read_only: b0 & 0x04 != 0,
+        write_cache: b0 & 0x08 != 0,
+        write_cache_changeable: b0 & 0x40 != 0,
+        ..DeviceParams::EMPTY
+    };
+    let ten = get_u8(data, 1) & 0x80 != 0;
+    let list = data.get(2..).unwrap_or(&[]);
+    let a = super::mode::parse_mode_select(list, ten, &dev);
+    if a != super::mode::parse_mode_select(list, ten, &dev) {
+        return false;
+    }
+    match a {
+        Ok(changes) => changes.write_cache.map_or(true, |wce| {
+            dev.write_cache_changeable || wce == dev.write_cache
+        }),
+        Err(_) => true,
     }
 }
 
@@ -223,6 +252,7 @@ mod tests {
                 num_blocks: sizes[(r.next() as usize) % sizes.len()],
                 read_only: r.next() % 2 == 0,
                 write_cache: r.next() % 2 == 0,
+                write_cache_changeable: r.next() % 2 == 0,
                 rotational: r.next() % 2 == 0,
                 removable: r.next() % 2 == 0,
                 ..DeviceParams::EMPTY

@@ -182,6 +182,7 @@ mod tests {
             num_blocks: 1 << 21,
             read_only: false,
             write_cache: true,
+            write_cache_changeable: true,
             rotational: false,
             removable: false,
             vendor: b"RSCST",

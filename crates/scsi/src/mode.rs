@@ -4,7 +4,7 @@
 //!
 //! Implemented pages (subpage 0 only): 01h read-write error recovery, 08h caching, 0Ah
 //! control, 1Ch informational exceptions control. Only the caching page's WCE bit is
-//! changeable; no page is saveable.
+//! changeable, and only on devices whose write cache the core manages; no page is saveable.
 
 use super::device::DeviceParams;
 use super::sense::Sense;
@@ -74,11 +74,12 @@ fn page(code: u8, pc: u8, dev: &DeviceParams<'_>) -> Option<Page> {
         }
         0x08 => {
             // Caching: WCE; RCD=0 (read cache enabled), everything else zero.
-            b[2] = if changeable || dev.write_cache {
-                0x04
+            let wce = if changeable {
+                dev.write_cache_changeable
             } else {
-                0
+                dev.write_cache
             };
+            b[2] = if wce { 0x04 } else { 0 };
             20
         }
         0x0A => {
@@ -291,6 +292,7 @@ mod tests {
             block_size: 4096,
             num_blocks: 0x1_0000_0001,
             write_cache: true,
+            write_cache_changeable: true,
             ..DeviceParams::EMPTY
         }
     }
@@ -457,6 +459,36 @@ mod tests {
             v.extend_from_slice(p);
         }
         v
+    }
+
+    #[test]
+    fn mode_select_wce_on_a_device_whose_cache_is_fixed() {
+        let fixed = DeviceParams {
+            write_cache_changeable: false,
+            ..dev()
+        };
+        let mut r = req(0x08, PC_CHANGEABLE, false);
+        r.dbd = true;
+        assert_eq!(
+            sense(&r, &fixed)[4 + 2],
+            0,
+            "WCE changeable on a fixed cache"
+        );
+        // The current value may be sent back; another is refused.
+        let d = select(false, &[], &[&CACHING_WCE]);
+        assert_eq!(
+            parse_mode_select(&d, false, &fixed),
+            Ok(ModeChanges {
+                write_cache: Some(true)
+            })
+        );
+        let mut off = CACHING_WCE;
+        off[2] = 0;
+        let d = select(false, &[], &[&off]);
+        assert_eq!(
+            parse_mode_select(&d, false, &fixed),
+            Err(Sense::INVALID_FIELD_IN_PARAMETER_LIST)
+        );
     }
 
     #[test]

@@ -1,0 +1,214 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# VM suite "scsi": SCSI semantics seen by two initiators of one logical unit
+# through real /dev/sg devices: unit attentions (resets, LUN inventory
+# changes, mode parameter changes), REQUEST SENSE, REPORT LUNS and MODE
+# SELECT through sdparm and SG_IO with exact status and sense codes
+# (tests/vm/sgio.py). Every scenario runs against rscst (two rscst_local
+# sessions of one target, a vdisk_fileio LUN) and against LIO in the same
+# boot (two tcm_loop nexuses of one fileio backstore); rscst's outcomes are
+# checked, LIO's are printed beside them (Documentation/scsi-commands.md
+# says why each difference stands).
+# timeout: 900
+. "$(dirname "$0")/lib.sh"
+
+SGIO="python3 $REPO/tests/vm/sgio.py"
+TUR=000000000000
+INQUIRY=120000002400
+REQUEST_SENSE=030000001200
+REPORT_LUNS=a00000000000000001000000
+MODE_SENSE_CACHING=1a0808001c00 # MODE SENSE(6), DBD, page 08h, 28 bytes
+MODE_SENSE_CONTROL=1a080a001000 # page 0Ah, 16 bytes
+
+# cmd SG CDB [--in N | --out HEX]: "good", "check KK/AA/QQ" or "status SS".
+cmd() { $SGIO "$@" 2>&1 | head -1; }
+# req_sense SG: REQUEST SENSE's answer as "KK/AA/QQ".
+req_sense() {
+	local d
+	d=$($SGIO "$1" $REQUEST_SENSE --in 18 2>&1 | sed -n 's/^data //p')
+	[ ${#d} -ge 28 ] || { echo "no data ($d)"; return; }
+	printf '%02x/%s/%s\n' $((0x${d:4:2} & 0x0f)) "${d:24:2}" "${d:26:2}"
+}
+# drain SG: reports every pending unit attention (at most 8).
+drain() {
+	local i
+	for i in 1 2 3 4 5 6 7 8; do
+		[ "$(req_sense "$1" | cut -c1-2)" = 06 ] || return 0
+	done
+}
+# wce SG: the caching mode page's current WCE bit.
+wce() {
+	local d
+	d=$($SGIO "$1" $MODE_SENSE_CACHING --in 28 2>&1 | sed -n 's/^data //p')
+	[ ${#d} -ge 14 ] || { echo "no data ($d)"; return; }
+	echo $(((0x${d:12:2} >> 2) & 1))
+}
+
+declare -A R
+NAMES=()
+# outcome NAME EXPECTED ACTUAL: records the current stack's outcome; rscst's
+# is checked against what SPC and SAM require.
+outcome() {
+	[ "$STACK" = rscst ] && NAMES+=("$1")
+	R["$STACK|$1"]=$3
+	if [ "$STACK" = rscst ]; then expect_eq "$1" "$3" "$2"; fi
+}
+
+# scenarios: runs every scenario on $STACK, whose logical unit is LUN 0 of
+# nexus A ($A, $SDA) and of nexus B ($B); lun1_add / lun1_del change the
+# inventory.
+scenarios() {
+	drain $A
+	drain $B
+	outcome "both nexuses start without a unit attention" "good good" "$(cmd $A $TUR) $(cmd $B $TUR)"
+
+	sg_reset -d $SDA >/dev/null 2>&1
+	outcome "LUN RESET, then INQUIRY from the requester: GOOD" "good" "$(cmd $A $INQUIRY --in 36)"
+	outcome "LUN RESET, then the requester's next command: 06/29/03" "check 06/29/03" "$(cmd $A $TUR)"
+	outcome "LUN RESET: reported once to the requester" "good" "$(cmd $A $TUR)"
+	outcome "LUN RESET: REQUEST SENSE of the other nexus returns 06/29/03" "06/29/03" "$(req_sense $B)"
+	outcome "LUN RESET: REQUEST SENSE cleared it" "00/00/00" "$(req_sense $B)"
+
+	sg_reset -t $SDA >/dev/null 2>&1
+	outcome "TARGET RESET: the requester gets 06/29/03" "check 06/29/03" "$(cmd $A $TUR)"
+	outcome "TARGET RESET: the other nexus gets 06/29/03" "check 06/29/03" "$(cmd $B $TUR)"
+
+	lun1_add
+	outcome "LUN 1 added: LUN 0 of nexus A reports 06/3F/0E" "check 06/3f/0e" "$(cmd $A $TUR)"
+	outcome "LUN 1 added: reported once" "good" "$(cmd $A $TUR)"
+	outcome "LUN 1 added: REPORT LUNS on nexus B is GOOD" "good" "$(cmd $B $REPORT_LUNS --in 256)"
+	outcome "LUN 1 added: REPORT LUNS cleared 06/3F/0E on nexus B" "good" "$(cmd $B $TUR)"
+	lun1_del
+	outcome "LUN 1 removed: LUN 0 of nexus A reports 06/3F/0E" "check 06/3f/0e" "$(cmd $A $TUR)"
+	outcome "LUN 1 removed: INQUIRY passes, REQUEST SENSE returns 06/3F/0E" \
+		"good 06/3f/0e" "$(cmd $B $INQUIRY --in 36) $(req_sense $B)"
+
+	drain $A
+	drain $B
+	sdparm -q --clear WCE $A >/dev/null 2>&1
+	outcome "sdparm --clear WCE through nexus A: WCE reads 0 through nexus B" "0" "$(wce $B)"
+	outcome "WCE cleared: nexus B's next command gets 06/2A/01" "check 06/2a/01" "$(cmd $B $TUR)"
+	outcome "WCE cleared: the sender, nexus A, gets no unit attention" "good" "$(cmd $A $TUR)"
+	sdparm -q --set WCE $B >/dev/null 2>&1
+	outcome "sdparm --set WCE through nexus B: WCE reads 1 through nexus A" "1" "$(wce $A)"
+	outcome "WCE set: nexus A's next command gets 06/2A/01" "check 06/2a/01" "$(cmd $A $TUR)"
+	# The control page with its QUEUE ALGORITHM MODIFIER changed, which is
+	# not changeable: INVALID FIELD IN PARAMETER LIST.
+	local page
+	page=$($SGIO $A $MODE_SENSE_CONTROL --in 16 2>&1 | sed -n 's/^data ........//p')
+	if [ ${#page} -ge 24 ]; then
+		page="${page:0:6}$(printf '%02x' $((0x${page:6:2} ^ 0x20)))${page:8:16}"
+	fi
+	outcome "MODE SELECT of a field that is not changeable: 05/26/00" "check 05/26/00" \
+		"$(cmd $A 151000001000 --out "00000000$page")"
+	outcome "MODE SELECT with a truncated page: 05/1A/00" "check 05/1a/00" \
+		"$(cmd $A 151000000800 --out "00000000080a0000")"
+	outcome "MODE SELECT with SP set (no saveable pages): 05/24/00" "check 05/24/00" \
+		"$(cmd $A 151100000400 --out 00000000)"
+}
+
+# rscst: two sessions of target t1, LUN 0 a fileio disk.
+STACK=rscst
+check "modules load" load_rscst
+truncate -s 64M /root/scsi.img
+check "add fileio device" mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device sd1 filename=/root/scsi.img"
+check "add nullio device" mgmt $SCST/handlers/vdisk_nullio/mgmt "add_device sn1 size_mb=64"
+expect_eq "write_through starts at 0 (write cache on)" "$(cat $SCST/devices/sd1/write_through)" "0"
+check "add target t1 with LUN 0" sh -c "echo 'add_target t1' >$SCST/targets/scst_local/mgmt && echo 'add sd1 0' >$SCST/targets/scst_local/t1/luns/mgmt"
+check "session ini-a" mgmt $SCST/targets/scst_local/mgmt "add_session t1 ini-a"
+HA=$(local_host)
+check "session ini-b" mgmt $SCST/targets/scst_local/mgmt "add_session t1 ini-b"
+HB=$(local_host)
+check "LUN 0 appears on both initiators" wait_for 20 sh -c "test -n \"\$(ls /sys/bus/scsi/devices/$HA:0:0:0/block/ 2>/dev/null)\" && test -n \"\$(ls /sys/bus/scsi/devices/$HB:0:0:0/block/ 2>/dev/null)\""
+A=/dev/$(sg_of $HA 0)
+B=/dev/$(sg_of $HB 0)
+SDA=/dev/$(sd_of $HA 0)
+echo "# rscst: nexus A $A ($SDA), nexus B $B"
+lun1_add() {
+	mgmt $SCST/targets/scst_local/t1/luns/mgmt "add sn1 1"
+	wait_for 10 has_sd $HA 1
+	wait_for 10 has_sd $HB 1
+}
+lun1_del() {
+	mgmt $SCST/targets/scst_local/t1/luns/mgmt "del 1"
+	wait_for 10 no_sd $HA 1
+	wait_for 10 no_sd $HB 1
+}
+# A new nexus's logical units report a power on first (sd's probe took it).
+scenarios
+sdparm -q --clear WCE $A >/dev/null 2>&1
+expect_eq "WCE cleared by MODE SELECT: write_through reads 1" "$(cat $SCST/devices/sd1/write_through)" "1
+[key]"
+dd if=/dev/urandom of=/tmp/pattern bs=64k count=16 2>/dev/null
+check "write through with the cache off" dd if=/tmp/pattern of=$SDA bs=64k oflag=direct status=none
+check "read back equals written" cmp -n 1048576 /tmp/pattern $SDA
+sdparm -q --set WCE $A >/dev/null 2>&1
+expect_eq "WCE set again: write_through reads 0" "$(cat $SCST/devices/sd1/write_through)" "0"
+mgmt $SCST/targets/scst_local/t1/luns/mgmt "add sn1 1"
+wait_for 10 has_sg $HA 1
+N=/dev/$(sg_of $HA 1)
+drain $N
+expect_eq "nullio's write cache is fixed (off): MODE SELECT setting WCE gets 05/26/00" \
+	"$(cmd $N 151000001800 --out "00000000$(printf '081204%034d' 0)")" "check 05/26/00"
+
+# LIO: two tcm_loop nexuses of one fileio backstore.
+STACK=lio
+C=/sys/kernel/config/target
+modprobe target_core_mod && modprobe tcm_loop && modprobe target_core_file
+truncate -s 64M /root/lio.img
+mkdir -p $C/core/fileio_0/lio0 $C/core/rd_mcp_0/lio1
+echo "fd_dev_name=/root/lio.img,fd_dev_size=67108864" >$C/core/fileio_0/lio0/control
+echo 1 >$C/core/fileio_0/lio0/enable
+echo "rd_pages=16384" >$C/core/rd_mcp_0/lio1/control
+echo 1 >$C/core/rd_mcp_0/lio1/enable
+# lio_nexus N: a tcm_loop target whose LUN 0 is the fileio backstore, with
+# its own initiator port; prints the LUN's H:C:T:L once it appeared.
+lio_nexus() {
+	local t=$C/loopback/naa.5001405cccccc0$1/tpgt_1 d before after
+	before=$(ls /sys/bus/scsi/devices/)
+	mkdir -p $t/lun/lun_0
+	echo naa.5001405dddddd0$1 >$t/nexus
+	ln -s $C/core/fileio_0/lio0 $t/lun/lun_0/port0
+	for _ in $(seq 50); do
+		for d in /sys/bus/scsi/devices/*:0; do
+			printf '%s\n' $before | grep -qx "${d##*/}" && continue
+			[ -n "$(ls $d/block 2>/dev/null)" ] && { echo "${d##*/}"; return 0; }
+		done
+		sleep 0.2
+	done
+	return 1
+}
+LA=$(lio_nexus 1)
+LB=$(lio_nexus 2)
+check "LIO: two tcm_loop nexuses of one backstore" test -n "$LA" -a -n "$LB"
+A=/dev/$(ls /sys/bus/scsi/devices/$LA/scsi_generic/ 2>/dev/null)
+B=/dev/$(ls /sys/bus/scsi/devices/$LB/scsi_generic/ 2>/dev/null)
+SDA=/dev/$(ls /sys/bus/scsi/devices/$LA/block/ 2>/dev/null)
+echo "# LIO: nexus A $A ($SDA), nexus B $B"
+lio_lun1() { # add|del
+	local n d
+	for n in 1 2; do
+		d=$C/loopback/naa.5001405cccccc0$n/tpgt_1/lun/lun_1
+		if [ "$1" = add ]; then
+			mkdir -p $d && ln -s $C/core/rd_mcp_0/lio1 $d/port1
+		else
+			rm -f $d/port1 && rmdir $d
+		fi
+	done
+	sleep 1
+}
+lun1_add() { lio_lun1 add; }
+lun1_del() { lio_lun1 del; }
+scenarios
+
+# Side by side.
+echo "# scenario | rscst | LIO"
+diffs=0
+for n in "${NAMES[@]}"; do
+	mark=" "
+	[ "${R[rscst|$n]}" != "${R[lio|$n]}" ] && { mark="*"; diffs=$((diffs + 1)); }
+	echo "#$mark $n | ${R[rscst|$n]} | ${R[lio|$n]}"
+done
+echo "# $diffs of ${#NAMES[@]} scenarios differ from LIO (marked *)"
+expect_eq "every scenario ran on both stacks" "$(for n in "${NAMES[@]}"; do [ -n "${R[lio|$n]}" ] && echo x; done | wc -l)" "${#NAMES[@]}"
+finish
