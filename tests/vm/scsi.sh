@@ -25,8 +25,10 @@ cmd() { $SGIO "$@" 2>&1 | head -1; }
 # req_sense SG: REQUEST SENSE's answer as "KK/AA/QQ".
 req_sense() {
 	local d
-	d=$($SGIO "$1" $REQUEST_SENSE --in 18 2>&1 | sed -n 's/^data //p')
-	[ ${#d} -ge 28 ] || { echo "no data ($d)"; return; }
+	local out
+	out=$($SGIO "$1" $REQUEST_SENSE --in 18 2>&1)
+	d=$(printf '%s\n' "$out" | sed -n 's/^data //p')
+	[ ${#d} -ge 28 ] || { echo "no data ($(printf '%s\n' "$out" | head -1))"; return; }
 	printf '%02x/%s/%s\n' $((0x${d:4:2} & 0x0f)) "${d:24:2}" "${d:26:2}"
 }
 # drain SG: reports every pending unit attention (at most 8).
@@ -39,8 +41,10 @@ drain() {
 # wce SG: the caching mode page's current WCE bit.
 wce() {
 	local d
-	d=$($SGIO "$1" $MODE_SENSE_CACHING --in 28 2>&1 | sed -n 's/^data //p')
-	[ ${#d} -ge 14 ] || { echo "no data ($d)"; return; }
+	local out
+	out=$($SGIO "$1" $MODE_SENSE_CACHING --in 28 2>&1)
+	d=$(printf '%s\n' "$out" | sed -n 's/^data //p')
+	[ ${#d} -ge 14 ] || { echo "no data ($(printf '%s\n' "$out" | head -1))"; return; }
 	echo $(((0x${d:12:2} >> 2) & 1))
 }
 
@@ -86,12 +90,12 @@ scenarios() {
 	drain $A
 	drain $B
 	sdparm -q --clear WCE $A >/dev/null 2>&1
-	outcome "sdparm --clear WCE through nexus A: WCE reads 0 through nexus B" "0" "$(wce $B)"
-	outcome "WCE cleared: nexus B's next command gets 06/2A/01" "check 06/2a/01" "$(cmd $B $TUR)"
+	outcome "sdparm --clear WCE through nexus A: nexus B's next command gets 06/2A/01" "check 06/2a/01" "$(cmd $B $TUR)"
+	outcome "WCE cleared: WCE reads 0 through nexus B" "0" "$(wce $B)"
 	outcome "WCE cleared: the sender, nexus A, gets no unit attention" "good" "$(cmd $A $TUR)"
 	sdparm -q --set WCE $B >/dev/null 2>&1
-	outcome "sdparm --set WCE through nexus B: WCE reads 1 through nexus A" "1" "$(wce $A)"
-	outcome "WCE set: nexus A's next command gets 06/2A/01" "check 06/2a/01" "$(cmd $A $TUR)"
+	outcome "sdparm --set WCE through nexus B: nexus A's next command gets 06/2A/01" "check 06/2a/01" "$(cmd $A $TUR)"
+	outcome "WCE set: WCE reads 1 through nexus A" "1" "$(wce $A)"
 	# The control page with its QUEUE ALGORITHM MODIFIER changed, which is
 	# not changeable: INVALID FIELD IN PARAMETER LIST.
 	local page
