@@ -65,7 +65,10 @@ pub fn scsi_cdb(data: &[u8]) {
 /// MODE SELECT parameter list validation (layout: see `scsi::fuzz::fuzz_mode_select`: a
 /// device byte, a byte whose bit 7 picks MODE SELECT(10), then the list).
 pub fn scsi_mode_select(data: &[u8]) {
-    assert!(scsi::fuzz::fuzz_mode_select(data), "MODE SELECT invariant violated");
+    assert!(
+        scsi::fuzz::fuzz_mode_select(data),
+        "MODE SELECT invariant violated"
+    );
 }
 
 /// Mode page headers and page images MODE SELECT lists are made of.
