@@ -319,9 +319,15 @@ fn decode(c: &mut Cmd) -> Result<bool, Sense> {
     };
     c.desc.data_dir = d;
     let is_io = matches!(cdb.op, Op::Read { .. } | Op::Write { .. });
+    // A READ's or WRITE's length refused: INVALID FIELD IN CDB pointing at
+    // its TRANSFER LENGTH.
+    let bad_length = match crate::scsi::cdb::transfer_length_byte(cdb.opcode) {
+        Some(byte) => Sense::INVALID_FIELD_IN_CDB.in_cdb(byte, None),
+        None => Sense::INVALID_FIELD_IN_CDB,
+    };
     if is_io && data_len > u64::from(MAX_TRANSFER_BYTES) {
         // Longer than VPD page B0h's MAXIMUM TRANSFER LENGTH (SBC-4 5.15).
-        return Err(Sense::INVALID_FIELD_IN_CDB);
+        return Err(bad_length);
     }
     // Allocation and parameter list lengths beyond the initiator's buffer
     // transfer only what fits, and never more than any answer or parameter
@@ -334,7 +340,7 @@ fn decode(c: &mut Cmd) -> Result<bool, Sense> {
         // RFC 7143 11.4.5.1). The whole blocks that fit are transferred; a
         // buffer ending inside a block can hold none of it.
         if data_len & (block_size - 1) != 0 {
-            return Err(Sense::INVALID_FIELD_IN_CDB);
+            return Err(bad_length);
         }
         c.overflow = u32::try_from(wanted - u64::from(data_len)).unwrap_or(u32::MAX);
     }
@@ -679,7 +685,7 @@ fn emulate_in_core(c: &mut Cmd, cdb: &Cdb) {
             let copied = sg(c).copy_from(&buf[..n]);
             c.desc.resid = resid(c.desc.expected_len, copied as u64);
         }
-        Op::ModeSelect { ten, .. } => match mode_select(c, ten) {
+        Op::ModeSelect { ten, param_len, .. } => match mode_select(c, ten, param_len) {
             Ok(()) => c.desc.resid = resid(c.desc.expected_len, u64::from(c.desc.data_len)),
             Err(sense) => set_check(c, sense),
         },
@@ -689,10 +695,18 @@ fn emulate_in_core(c: &mut Cmd, cdb: &Cdb) {
 
 /// MODE SELECT's parameter list (thread context): checked against the
 /// device's mode pages, then applied; a change raises MODE PARAMETERS
-/// CHANGED on every other I_T nexus of the device (SPC-4 7.5.2).
-fn mode_select(c: &mut Cmd, ten: bool) -> Result<(), Sense> {
+/// CHANGED on every other I_T nexus of the device (SPC-4 7.5.2). The one
+/// step of a command that takes mutexes (`Target::sessions`, through
+/// `raise_on_device`) and sleeps: `ready` sent it to a thread of the device
+/// first, and nothing holding those mutexes waits for a command.
+fn mode_select(c: &mut Cmd, ten: bool, param_len: u16) -> Result<(), Sense> {
     crate::sys::context::assert_may_sleep();
     let m = c.mapped.as_ref().ok_or(Sense::LUN_NOT_SUPPORTED)?;
+    if c.desc.data_len < u32::from(param_len) {
+        // The initiator's buffer holds less than the CDB announced: the
+        // list the device server got is not the one the CDB describes.
+        return Err(Sense::PARAMETER_LIST_LENGTH_ERROR);
+    }
     let mut list = KVec::new();
     list.extend_with(c.desc.data_len as usize, 0u8, GFP_KERNEL).map_err(|_| BUSY)?;
     let n = c.data.list().copy_to(&mut list);
@@ -728,8 +742,11 @@ fn dispatch(mut cmd: CmdPtr, frame: Frame, op: u8, lba: u64, blocks: u32, fua: b
         advance(c, Event::Rejected);
         return respond(cmd, frame);
     };
-    // With the write cache off, every WRITE is forced to the medium.
-    let write_through = op == io_op::WRITE && !m.dev.write_cache.load(Ordering::Relaxed);
+    // With the write cache the core manages off, every WRITE is forced to
+    // the medium.
+    let write_through = op == io_op::WRITE
+        && m.dev.handler.ops.manages_write_cache()
+        && !m.dev.write_cache.load(Ordering::Relaxed);
     c.desc.fua = u8::from(fua || write_through);
     if !m.dev.handler.ops.has_exec() {
         // A raw-tier-only handler declined a READ, WRITE or FLUSH.

@@ -170,6 +170,11 @@ impl LunSet {
         })
     }
 
+    /// Whether `lun` is in the table (any context).
+    pub fn contains(&self, lun: u64) -> bool {
+        self.table.with(lun, |e| e.is_some())
+    }
+
     /// Calls `f` with every LUN number, in increasing order (REPORT LUNS).
     /// `f` must not sleep.
     pub fn for_each_lun(&self, mut f: impl FnMut(u64)) {
@@ -249,9 +254,10 @@ impl LunSet {
         Ok(())
     }
 
-    /// Removes `lun` from the table (telling `owner`'s fabric first);
-    /// returns its entry once no command can find it any more. Never
-    /// allocates.
+    /// Removes `lun` from the table (telling `owner`'s sessions first, and
+    /// again once it is gone); returns its entry once no command can find it
+    /// any more. Cannot fail: without memory, only the unit attentions of
+    /// the change are lost.
     fn take(&self, owner: Option<&dyn LunOwner>, lun: u64) -> Option<KBox<LunEntry>> {
         let present = self.table.with(lun, |e| e.is_some());
         if let (true, Some(o)) = (present, owner) {
@@ -261,6 +267,9 @@ impl LunSet {
         if let Some(e) = &e {
             e.dev.exported.fetch_sub(1, Ordering::AcqRel);
             self.del_sysfs(lun);
+            if let Some(o) = owner {
+                o.luns_changed(&[lun], LunChange::Gone);
+            }
         }
         e
     }
@@ -272,9 +281,10 @@ impl LunSet {
         }
     }
 
-    /// Removes every LUN matching `pred` without allocating, so that no
-    /// failure can leave one behind; returns how many. Batches of up to
-    /// [`TAKE_BATCH`] LUNs share one RCU grace period.
+    /// Removes every LUN matching `pred`; returns how many. No failure can
+    /// leave one behind: the only allocations are the unit attentions of
+    /// the change, lost without memory. Batches of up to [`TAKE_BATCH`]
+    /// LUNs share one RCU grace period.
     fn take_all(&self, owner: Option<&dyn LunOwner>, pred: impl Fn(&LunEntry) -> bool) -> usize {
         let mut n = 0;
         let mut from = 0u64;
@@ -313,6 +323,9 @@ impl LunSet {
                 }
             }
             crate::sys::rcu::reclaim_all(&mut erased);
+            if let (Some(o), true) = (owner, found != 0) {
+                o.luns_changed(&luns[..found], LunChange::Gone);
+            }
             if end {
                 return n;
             }
@@ -382,8 +395,9 @@ impl Teardown for LunSet {
     }
 }
 
-/// Removes `dev` from every target's LUN sets. Allocates nothing, so it
-/// cannot stop halfway: afterwards no LUN anywhere maps `dev`.
+/// Removes `dev` from every target's LUN sets. It cannot stop halfway
+/// (memory is needed only for the unit attentions of the change, which are
+/// lost without it): afterwards no LUN anywhere maps `dev`.
 pub fn drop_device_everywhere(reg: &Registry, dev: &Arc<Device>, _grave: &mut Graveyard) -> MgmtResult {
     for t in reg.targets.iter().flatten() {
         t.luns.drop_device(&**t, dev);

@@ -47,6 +47,8 @@ pub enum LunChange {
     Added,
     /// The LUN is about to go.
     Removed,
+    /// The LUN was removed from the table.
+    Gone,
     /// The LUN is about to be switched to another device.
     Leaving,
     /// The LUN was switched to another device.
@@ -278,9 +280,7 @@ impl Session {
         // new to this nexus, and the inventory changed.
         self.ua.clear(None, None);
         for ua in [Ua::PowerOnReset, Ua::ReportedLunsChanged] {
-            if self.ua.establish(&new, ua, GFP_KERNEL).is_err() {
-                pr_warn!("session {:?}: out of memory for unit attentions\n", self.initiator);
-            }
+            self.raise(&new, ua);
         }
         for l in new.iter() {
             fabric.luns_changed(tpriv, self, *l, true);
@@ -288,31 +288,49 @@ impl Session {
     }
 
     /// `luns` (ascending) of the session's LUN set appeared, are about to
-    /// go, or map another device (`change`): raises the unit attentions SPC
-    /// asks for and tells the fabric (management context).
+    /// go, are gone, or map another device (`change`): raises the unit
+    /// attentions SPC asks for and tells the fabric (management context).
     pub fn luns_changed(&self, luns: &[u64], change: LunChange) {
         let others = || self.lun_numbers_but(luns).unwrap_or_default();
-        let raised = match change {
-            LunChange::Added => self
-                .ua
-                .establish(luns, Ua::PowerOnReset, GFP_KERNEL)
-                .and_then(|()| self.ua.establish(&others(), Ua::ReportedLunsChanged, GFP_KERNEL)),
-            LunChange::Removed => {
+        match change {
+            LunChange::Added => {
+                // A LUN number used before starts afresh.
                 luns.iter().for_each(|l| self.ua.clear(Some(*l), None));
-                self.ua.establish(&others(), Ua::ReportedLunsChanged, GFP_KERNEL)
+                self.raise(luns, Ua::PowerOnReset);
+                self.raise(&others(), Ua::ReportedLunsChanged);
             }
-            LunChange::Leaving => {
-                luns.iter().for_each(|l| self.ua.clear(Some(*l), None));
-                Ok(())
-            }
-            LunChange::Replaced => self.ua.establish(luns, Ua::InquiryDataChanged, GFP_KERNEL),
-        };
-        if raised.is_err() {
-            pr_warn!("session {:?}: out of memory for unit attentions\n", self.initiator);
+            LunChange::Removed => self.raise(&others(), Ua::ReportedLunsChanged),
+            // After the table let go of them: a condition established
+            // meanwhile goes too.
+            LunChange::Gone => return luns.iter().for_each(|l| self.ua.clear(Some(*l), None)),
+            LunChange::Leaving => luns.iter().for_each(|l| self.ua.clear(Some(*l), None)),
+            LunChange::Replaced => self.raise(luns, Ua::InquiryDataChanged),
         }
         let added = matches!(change, LunChange::Added | LunChange::Replaced);
         for l in luns {
             self.target.fabric.ops.luns_changed(self.target.priv_(), self, *l, added);
+        }
+    }
+
+    /// Establishes `ua` at the ascending `luns` (thread context), then
+    /// clears whatever is pending at those of them the session no longer
+    /// sees (removed since `luns` was listed, their `Gone` already past), so
+    /// that no condition outlives its LUN.
+    pub fn establish(&self, luns: &[u64], ua: Ua) -> Result {
+        let r = self.ua.establish(luns, ua);
+        for l in luns {
+            if !self.with_luns(|set| set.contains(*l)) {
+                self.ua.clear(Some(*l), None);
+            }
+        }
+        r
+    }
+
+    /// [`Session::establish`], which on failure loses the condition and
+    /// says so.
+    pub fn raise(&self, luns: &[u64], ua: Ua) {
+        if self.establish(luns, ua).is_err() {
+            pr_warn!("session {:?}: out of memory: unit attention {:?} lost\n", self.initiator, ua);
         }
     }
 
@@ -551,13 +569,15 @@ pub fn register(target: &Arc<Target>, initiator: &[u8], sess_priv: usize) -> Res
     // A new I_T nexus: every logical unit reports a power on first (SAM-5).
     // Under the sessions lock, so that a LUN added meanwhile is either
     // listed here or told to this session by `lun_changed`.
-    let res = s
-        .lun_numbers()
-        .and_then(|luns| s.ua.establish(&luns, Ua::PowerOnReset, GFP_KERNEL))
-        .and_then(|()| crate::slots::insert(&mut list, s.clone(), GFP_KERNEL).map_err(Into::into));
-    if let Err(e) = res {
+    // Without memory for it, the session still registers (the condition
+    // is lost, and the log says so).
+    match s.lun_numbers() {
+        Ok(luns) => s.raise(&luns, Ua::PowerOnReset),
+        Err(_) => pr_warn!("session {}: out of memory: unit attention POWER ON lost\n", name),
+    }
+    if let Err(e) = crate::slots::insert(&mut list, s.clone(), GFP_KERNEL) {
         teardown_sysfs(&s);
-        return Err(e);
+        return Err(e.into());
     }
     pr_info!("session {} on target {:?}\n", name, target.name);
     Ok(s)

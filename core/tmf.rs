@@ -19,7 +19,6 @@ use crate::abi::{tmf, tmf_result};
 use crate::lun::Mapped;
 use crate::scsi::ua::Ua;
 use crate::session::{Session, Track};
-use kernel::alloc::flags::GFP_KERNEL;
 use crate::sys::ops::TmfPriv;
 use crate::sys::work::RunOnce;
 use core::ffi::c_int;
@@ -175,7 +174,7 @@ fn mark_unit(sess: &Arc<Session>, function: u8, m: &Mapped, before: u64) -> (usi
             // Another initiator's commands cleared: it is told so on its
             // next command (SAM-5 7.4; TAS off, so they end silently).
             if function == tmf::CLEAR_TASK_SET && n != 0 && !Arc::ptr_eq(s, sess) {
-                warn_lost(s, s.ua.establish(&luns, Ua::CommandsCleared, GFP_KERNEL));
+                s.raise(&luns, Ua::CommandsCleared);
             }
             aborted += n;
         }
@@ -185,32 +184,23 @@ fn mark_unit(sess: &Arc<Session>, function: u8, m: &Mapped, before: u64) -> (usi
 }
 
 /// The unit attentions a reset leaves (SAM-5 6.3): BUS DEVICE RESET
-/// FUNCTION OCCURRED on every nexus of the logical unit (LOGICAL UNIT
-/// RESET) or of the target (TARGET RESET), I_T NEXUS LOSS OCCURRED on the
-/// nexus that was reset. Raised once the aborted commands are gone, before
-/// the TMF reports.
+/// FUNCTION OCCURRED on every I_T nexus of the logical unit, through every
+/// target that exports it (LOGICAL UNIT RESET), or on every nexus of the
+/// target (TARGET RESET); I_T NEXUS LOSS OCCURRED on the nexus that was
+/// reset. Raised once the aborted commands are gone, before the TMF
+/// reports.
 fn raise_attentions(sess: &Arc<Session>, function: u8, lun: u64) {
+    let raise_all = |s: &Arc<Session>, ua| match s.lun_numbers() {
+        Ok(luns) => s.raise(&luns, ua),
+        Err(_) => pr_warn!("session {:?}: out of memory: unit attention {:?} lost\n", s.initiator, ua),
+    };
     match function {
         tmf::LUN_RESET => {
             let Some(m) = sess.lookup(lun) else { return };
-            sess.target.for_each_session(|s| {
-                let r = s.luns_of(&m.dev).and_then(|luns| s.ua.establish(&luns, Ua::BusDeviceReset, GFP_KERNEL));
-                warn_lost(s, r);
-            });
+            crate::ua::raise_on_device(&sess.target.fabric.core, &m.dev, Ua::BusDeviceReset, None);
         }
-        tmf::TARGET_RESET => sess.target.for_each_session(|s| {
-            warn_lost(s, s.lun_numbers().and_then(|luns| s.ua.establish(&luns, Ua::BusDeviceReset, GFP_KERNEL)));
-        }),
-        tmf::NEXUS_LOSS => {
-            warn_lost(sess, sess.lun_numbers().and_then(|luns| sess.ua.establish(&luns, Ua::NexusLoss, GFP_KERNEL)));
-        }
+        tmf::TARGET_RESET => sess.target.for_each_session(|s| raise_all(s, Ua::BusDeviceReset)),
+        tmf::NEXUS_LOSS => raise_all(sess, Ua::NexusLoss),
         _ => {}
-    }
-}
-
-/// Says that `s` lost a unit attention (no memory for it).
-fn warn_lost(s: &Session, r: Result) {
-    if r.is_err() && TMF_LOG.allow(crate::sys::time::now_ms()) {
-        pr_warn!("session {:?}: out of memory for a unit attention\n", s.initiator);
     }
 }

@@ -15,13 +15,15 @@ use crate::scsi::ua::{establish_in_place, find, merge_into, Ua, UaEntry};
 use crate::session::Session;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::alloc::flags::GFP_KERNEL;
-use kernel::alloc::Flags;
+use kernel::alloc::KVVec;
 use kernel::prelude::*;
 use crate::sys::lock::IrqSpinLock;
 
-/// `entries[..used]`: ascending by LUN; entries may be empty.
+/// `entries[..used]`: ascending by LUN; entries may be empty. Kept in a
+/// `KVVec` (a session may see 16384 LUNs), which is only ever freed in
+/// thread context with no lock held (vfree may sleep).
 struct Table {
-    entries: KVec<UaEntry>,
+    entries: KVVec<UaEntry>,
     used: usize,
 }
 
@@ -50,7 +52,7 @@ impl Attentions {
     /// No condition pending.
     pub fn new() -> impl PinInit<Self> {
         pin_init!(Attentions {
-            table <- crate::new_irq_spinlock!(Table { entries: KVec::new(), used: 0 }, "rscst_ua"),
+            table <- crate::new_irq_spinlock!(Table { entries: KVVec::new(), used: 0 }, "rscst_ua"),
             pending: AtomicUsize::new(0),
         })
     }
@@ -66,7 +68,7 @@ impl Attentions {
     }
 
     /// Removes and returns the condition `lun` reports next (data path, any
-    /// context).
+    /// context; frees nothing).
     pub fn take(&self, lun: u64) -> Option<Ua> {
         if !self.any() {
             return None;
@@ -75,31 +77,39 @@ impl Attentions {
         let e = find(t.live(), lun)?;
         let ua = e.set.take_next()?;
         if e.set.is_empty() {
-            self.pending.fetch_sub(1, Ordering::Release);
+            let left = self.pending.load(Ordering::Relaxed).saturating_sub(1);
+            self.pending.store(left, Ordering::Release);
+            if left == 0 {
+                // Every entry is empty: the table is too (its memory goes
+                // at the next change, in a thread).
+                t.used = 0;
+            }
         }
         Some(ua)
     }
 
-    /// Establishes `ua` at each LUN of the ascending `luns`, allocating with
-    /// `flags` when the table must grow.
-    pub fn establish(&self, luns: &[u64], ua: Ua, flags: Flags) -> Result {
+    /// Establishes `ua` at each LUN of the ascending `luns`, growing the
+    /// table with `GFP_KERNEL` when it must (thread context).
+    pub fn establish(&self, luns: &[u64], ua: Ua) -> Result {
+        crate::sys::context::assert_may_sleep();
         if luns.is_empty() {
             return Ok(());
         }
         loop {
             let need = {
                 let mut t = self.table.lock();
-                if establish_in_place(t.live(), luns, ua) {
-                    let n = t.pending();
-                    self.pending.store(n, Ordering::Release);
+                if let Some(woke) = establish_in_place(t.live(), luns, ua) {
+                    self.pending.fetch_add(woke, Ordering::AcqRel);
                     return Ok(());
                 }
                 t.used.checked_add(luns.len()).ok_or(ENOMEM)?
             };
-            let mut fresh = KVec::from_elem(UaEntry::default(), need, flags)?;
+            let mut fresh = KVVec::from_elem(UaEntry::default(), need, GFP_KERNEL)?;
             let mut t = self.table.lock();
             let Some(used) = merge_into(t.live(), luns, ua, &mut fresh) else {
-                // The table grew meanwhile: size again.
+                // The table grew meanwhile: size again (`fresh` is freed
+                // with no lock held).
+                drop(t);
                 continue;
             };
             let old = core::mem::replace(&mut t.entries, fresh);
@@ -112,21 +122,51 @@ impl Attentions {
         }
     }
 
-    /// Clears `ua` wherever it is pending (None: every condition), at `lun`
-    /// only or (None) at every LUN.
+    /// Clears `ua` (None: every condition) at `lun` (None: at every LUN).
+    /// Any context; in a thread, frees the table's memory when nothing is
+    /// left.
     pub fn clear(&self, lun: Option<u64>, ua: Option<Ua>) {
         if !self.any() {
             return;
         }
+        let may_free = crate::sys::context::current() == crate::lifecycle::Context::Thread;
+        let wipe = |e: &mut UaEntry| match ua {
+            Some(ua) => e.set.clear(ua),
+            None => e.set = Default::default(),
+        };
         let mut t = self.table.lock();
-        for e in t.live().iter_mut().filter(|e| lun.is_none_or(|l| l == e.lun)) {
-            match ua {
-                Some(ua) => e.set.clear(ua),
-                None => e.set = Default::default(),
+        match lun {
+            Some(l) => {
+                if let Some(e) = find(t.live(), l) {
+                    let was = !e.set.is_empty();
+                    wipe(e);
+                    if was && e.set.is_empty() {
+                        let left = self.pending.load(Ordering::Relaxed).saturating_sub(1);
+                        self.pending.store(left, Ordering::Release);
+                    }
+                }
+            }
+            None => {
+                t.live().iter_mut().for_each(wipe);
+                let n = t.pending();
+                self.pending.store(n, Ordering::Release);
             }
         }
-        let n = t.pending();
-        self.pending.store(n, Ordering::Release);
+        self.release_if_empty(t, may_free);
+    }
+
+    /// With nothing pending, empties the table and, if `may_free` (the
+    /// caller is a thread), frees its memory after unlocking.
+    fn release_if_empty(&self, mut t: kernel::sync::lock::Guard<'_, Table, crate::sys::lock::IrqSpinLockBackend>, may_free: bool) {
+        if self.pending.load(Ordering::Relaxed) != 0 {
+            return;
+        }
+        t.used = 0;
+        if may_free {
+            let old = core::mem::replace(&mut t.entries, KVVec::new());
+            drop(t);
+            drop(old);
+        }
     }
 }
 
@@ -140,7 +180,7 @@ pub fn raise_on_device(core: &Core, dev: &Device, ua: Ua, except: Option<&Sessio
             if except.is_some_and(|e| core::ptr::eq(e, &**s)) {
                 return;
             }
-            if s.luns_of(dev).and_then(|luns| s.ua.establish(&luns, ua, GFP_KERNEL)).is_err() {
+            if s.luns_of(dev).and_then(|luns| s.establish(&luns, ua)).is_err() {
                 pr_warn!("session {:?}: out of memory for a unit attention\n", s.initiator);
             }
         })

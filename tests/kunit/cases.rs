@@ -470,16 +470,59 @@ pub fn clear_task_set_tells_the_other_initiator() -> TestResult {
     ensure(tur(1, LUN_HOLD)?.0 == GOOD, c"the requester got a unit attention")
 }
 
-/// A device without a volatile write cache (the kunit devices report
-/// none) gets every WRITE with FUA, whatever the CDB said, so that a
-/// handler honouring FUA writes through; a READ never carries it.
-pub fn writes_to_a_device_without_write_cache_carry_fua() -> TestResult {
-    let w = with_session(1, |s| send(s, LUN_THREAD, &write10(3), dir::WRITE, 512, false)).and_then(response)?;
+/// MODE SELECT(6) with the caching page: header and page 08h with WCE.
+fn mode_select_caching(wce: bool) -> [u8; 24] {
+    let mut list = [0u8; 24];
+    list[4] = 0x08;
+    list[5] = 0x12;
+    list[6] = if wce { 0x04 } else { 0 };
+    list
+}
+const MODE_SELECT_24: [u8; 6] = [0x15, 0x10, 0, 0, 24, 0];
+
+/// MODE SELECT from session 1 at `lun`, handed in from softirq (the core
+/// must finish it in a thread); returns its outcome.
+fn mode_select_wce(lun: u64, wce: bool) -> core::result::Result<(u8, u8, u8, u8), &'static CStr> {
+    fakes::set_write_image(&mode_select_caching(wce));
+    let tag = with_session(1, |s| send_from(Where::Softirq, s, lun, &MODE_SELECT_24, dir::WRITE, 24));
+    fakes::set_write_image(&[]);
+    Ok(outcome(response(tag?)?))
+}
+
+/// The WRITE's FUA flag as the handler saw it at `lun`.
+fn write_fua(lun: u64) -> core::result::Result<bool, &'static CStr> {
+    let w = with_session(1, |s| send(s, lun, &write10(3), dir::WRITE, 512, false)).and_then(response)?;
     ensure(w.status.load(Ordering::Relaxed) == GOOD, c"WRITE not GOOD")?;
-    ensure(fakes::EXEC_FUA.load(Ordering::Acquire), c"a WRITE without FUA reached a cacheless device without FUA")?;
-    let r = with_session(1, |s| send(s, LUN_THREAD, &read10(3), dir::READ, 512, false)).and_then(response)?;
-    ensure(r.status.load(Ordering::Relaxed) == GOOD, c"READ not GOOD")?;
-    ensure(!fakes::EXEC_FUA.load(Ordering::Acquire), c"a READ carried FUA")
+    Ok(fakes::EXEC_FUA.load(Ordering::Acquire))
+}
+
+/// MODE SELECT switching WCE on a device whose write cache the core
+/// manages (`kunit_atomic`, LUN 4 of both targets), handed in from softirq:
+/// GOOD; every other I_T nexus of the device, through the other target too,
+/// gets MODE PARAMETERS CHANGED (2A/01) once, the sender none; while the
+/// cache is off a WRITE without FUA reaches the handler with FUA, while it
+/// is on it does not. A device whose cache the core does not manage refuses
+/// the change (INVALID FIELD IN PARAMETER LIST) and gets no forced FUA.
+pub fn mode_select_switches_the_write_cache_of_every_nexus() -> TestResult {
+    ensure(write_fua(LUN_ATOMIC)?, c"a WRITE to a device whose cache is off lacked FUA")?;
+    ensure(mode_select_wce(LUN_ATOMIC, true)? == (GOOD, 0, 0, 0), c"MODE SELECT setting WCE not GOOD")?;
+    let res = (|| {
+        ensure(tur(2, LUN_ATOMIC)? == (CHECK, 6, 0x2a, 0x01), c"the other session of the target did not get 06/2A/01")?;
+        ensure(tur(0, LUN_ATOMIC)? == (CHECK, 6, 0x2a, 0x01), c"the session of the other target did not get 06/2A/01")?;
+        ensure(tur(2, LUN_ATOMIC)?.0 == GOOD, c"06/2A/01 was reported twice")?;
+        ensure(tur(1, LUN_ATOMIC)?.0 == GOOD, c"the sender got a unit attention")?;
+        ensure(!write_fua(LUN_ATOMIC)?, c"a WRITE with the cache on got FUA")?;
+        // Sending the current value changes nothing: no unit attention.
+        ensure(mode_select_wce(LUN_ATOMIC, true)? == (GOOD, 0, 0, 0), c"MODE SELECT of the current WCE not GOOD")?;
+        ensure(tur(2, LUN_ATOMIC)?.0 == GOOD, c"an unchanged MODE SELECT raised a unit attention")?;
+        ensure(mode_select_wce(LUN_THREAD, true)? == (CHECK, 5, 0x26, 0), c"a cache the core does not manage was switched")?;
+        ensure(!write_fua(LUN_THREAD)?, c"a WRITE to a device whose cache the core does not manage got FUA")
+    })();
+    // Back to the cache off, as the device reports it at first.
+    let back = mode_select_wce(LUN_ATOMIC, false);
+    res?;
+    ensure(back? == (GOOD, 0, 0, 0), c"MODE SELECT clearing WCE not GOOD")?;
+    ensure(write_fua(LUN_ATOMIC)?, c"a WRITE after clearing WCE lacked FUA")
 }
 
 /// A new I_T nexus reports POWER ON (29/00) once at each of its LUNs, after
@@ -493,7 +536,7 @@ pub fn new_nexus_reports_power_on_at_every_lun() -> TestResult {
     ensure(inq.status.load(Ordering::Relaxed) == GOOD, c"INQUIRY did not pass the power on")?;
     let rl = response(one(&REPORT_LUNS, dir::READ, 256, LUN_IRQ))?;
     ensure(rl.status.load(Ordering::Relaxed) == GOOD, c"REPORT LUNS did not pass the power on")?;
-    for lun in [LUN_THREAD, LUN_IRQ, LUN_ATOMIC, LUN_RAW] {
+    for lun in LUN_THREAD..=LUN_RAW_RO {
         ensure(outcome(response(one(&TEST_UNIT_READY, dir::NONE, 0, lun))?) == (CHECK, 6, 0x29, 0x00), c"a LUN of the new nexus did not report 06/29/00")?;
     }
     ensure(response(one(&read10(0), dir::READ, 512, LUN_THREAD))?.status.load(Ordering::Relaxed) == GOOD, c"the power on was reported twice")?;
@@ -674,7 +717,8 @@ struct SwapReads {
 /// another in one step: READs sent to it in a loop meanwhile, while it is
 /// replaced 20 times, all come back GOOD (none finds no LUN) and from both
 /// devices (`kd_thread` fills 0x5a, `kd_nofill` leaves zeros), but for
-/// those that report a replacement (INQUIRY DATA HAS CHANGED, once each).
+/// those that report a replacement (INQUIRY DATA HAS CHANGED), which at
+/// least one does.
 pub fn lun_replace_never_leaves_the_lun_missing() -> TestResult {
     let luns = c"/sys/kernel/scst_tgt/targets/kunit_open/ko/luns/mgmt";
     mgmt(luns, c"add kd_thread 7")?;
@@ -694,7 +738,7 @@ pub fn lun_replace_never_leaves_the_lun_missing() -> TestResult {
             match (r.status.load(Ordering::Relaxed), r.head.load(Ordering::Relaxed)) {
                 (GOOD, 0x5a5a_5a5a) => seen.filled += 1,
                 (GOOD, 0) => seen.zero += 1,
-                // Each replacement says so once: INQUIRY DATA HAS CHANGED.
+                // A replacement is reported: INQUIRY DATA HAS CHANGED.
                 _ if outcome(r) == (CHECK, 6, 0x3f, 0x03) => seen.changed += 1,
                 _ => seen.not_good += 1,
             }
@@ -804,8 +848,9 @@ pub fn raw_tier_answers_any_status_sense_and_residual() -> TestResult {
     check_sense(r, &INVALID_FIELD, c"a known CDB with a bad field reached the raw tier")
 }
 
-/// ILLEGAL REQUEST, INVALID FIELD IN CDB (fixed format).
-const INVALID_FIELD: [u8; 18] = [0x70, 0, 0x05, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x24, 0, 0, 0, 0, 0];
+/// ILLEGAL REQUEST, INVALID FIELD IN CDB (fixed format), pointing at the
+/// NACA bit of a 6-byte CDB: SKSV, C/D, BPV and bit 2; byte 5.
+const INVALID_FIELD: [u8; 18] = [0x70, 0, 0x05, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x24, 0, 0, 0xCA, 0, 5];
 
 /// What the raw tier declines, the core emulates: INQUIRY, a READ that then
 /// reaches the block tier, and an opcode nobody knows (INVALID COMMAND

@@ -92,6 +92,29 @@ static NEXT_TAG: AtomicU64 = AtomicU64::new(1);
 static ORDER: AtomicU64 = AtomicU64::new(1);
 /// The task inside `rscst_cmd_start` (0: none).
 pub static STARTING: AtomicUsize = AtomicUsize::new(0);
+/// Bytes `rdy_to_xfer` writes at the start of the write data (the rest is
+/// [`WRITE_BYTE`]): `WRITE_IMAGE[..WRITE_IMAGE_LEN]`, e.g. a parameter list.
+pub static WRITE_IMAGE: [AtomicU8; 32] = [const { AtomicU8::new(0) }; 32];
+/// How many bytes of [`WRITE_IMAGE`] are used (0: none).
+pub static WRITE_IMAGE_LEN: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets the bytes at the start of the next write data (at most 32).
+pub fn set_write_image(bytes: &[u8]) {
+    for (d, s) in WRITE_IMAGE.iter().zip(bytes) {
+        d.store(*s, Ordering::Relaxed);
+    }
+    WRITE_IMAGE_LEN.store(bytes.len().min(WRITE_IMAGE.len()), Ordering::Release);
+}
+
+fn write_image() -> KVec<u8> {
+    let n = WRITE_IMAGE_LEN.load(Ordering::Acquire);
+    let mut v = KVec::new();
+    for b in WRITE_IMAGE.iter().take(n) {
+        let _ = v.push(b.load(Ordering::Relaxed), GFP_ATOMIC);
+    }
+    v
+}
+
 /// The FUA flag of the last command a kunit handler's `exec` got.
 pub static EXEC_FUA: AtomicBool = AtomicBool::new(false);
 /// The byte `rdy_to_xfer` fills write data with.
@@ -195,6 +218,7 @@ impl FabricDriver for Fake {
         let ok = match SgBuf::new(cmd.data_len() as usize, true) {
             Ok(mut b) => {
                 b.fill(WRITE_BYTE.load(Ordering::Acquire));
+                b.overwrite_start(&write_image());
                 b.copy_into_cmd(&mut cmd) == cmd.data_len() as usize
             }
             Err(_) => false,
@@ -498,6 +522,9 @@ const MODES: &core::ffi::CStr = c"mode=inline|hardirq|hold|nofill";
 /// `kunit_dev`: `exec` may sleep.
 pub const DEV_OPS: Ops<HandlerOps, FakeDev<false>> = handler_ops::<FakeDev<false>>(c"kunit_dev", 0, MODES, b"\0");
 /// `kunit_atomic`: `exec` never sleeps.
-pub const ATOMIC_OPS: Ops<HandlerOps, FakeDev<false>> = handler_ops::<FakeDev<false>>(c"kunit_atomic", handler_flags::EXEC_ATOMIC, MODES, b"\0");
+/// It also lets the core manage its devices' write cache (`WRITE_CACHE`;
+/// they report it off).
+pub const ATOMIC_OPS: Ops<HandlerOps, FakeDev<false>> =
+    handler_ops::<FakeDev<false>>(c"kunit_atomic", handler_flags::EXEC_ATOMIC | handler_flags::WRITE_CACHE, MODES, b"\0");
 /// `kunit_raw`: the raw SCSI tier in front of the block tier; may sleep.
 pub const RAW_OPS: Ops<HandlerOps, FakeDev<true>> = handler_ops::<FakeDev<true>>(c"kunit_raw", 0, MODES, b"\0");

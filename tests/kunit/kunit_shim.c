@@ -55,7 +55,7 @@ void rscst_kunit_teardown(void);
 	X(lun_inventory_changes_raise_unit_attentions_until_report_luns) \
 	X(clear_task_set_tells_the_other_initiator) \
 	X(new_nexus_reports_power_on_at_every_lun) \
-	X(writes_to_a_device_without_write_cache_carry_fua)
+	X(mode_select_switches_the_write_cache_of_every_nexus)
 
 #define DECLARE_BODY(name) const char *rscst_kunit_##name(void);
 RSCST_CASES(DECLARE_BODY)

@@ -5,8 +5,9 @@
     sgio.py DEVICE CDB-HEX [--in LEN | --out DATA-HEX]
 
 Prints one line: "good", "check KK/AA/QQ" (sense key, ASC and ASCQ, from
-fixed or descriptor sense), or "status SS" (any other SCSI status), then,
-for a data-in command, "data HEX" with the bytes received. Exits 0 when the
+fixed or descriptor sense), or "status SS" (any other SCSI status); then
+"sense HEX" with the sense bytes, if any, and, for a data-in command,
+"data HEX" with the bytes received. Exits 0 when the
 command reached the device (whatever its status), 1 when the ioctl or the
 transport failed. sg3_utils' tools print sense as text; the VM suites
 compare exact codes and bytes.
@@ -93,13 +94,16 @@ def main(argv):
     if hdr.host_status or (hdr.driver_status & 0x0F and hdr.status == 0):
         print(f"transport host_status={hdr.host_status:#x} driver_status={hdr.driver_status:#x}")
         return 1
+    sense = sense_buf.raw[: hdr.sb_len_wr]
     if hdr.status == 0x02:
-        codes = sense_codes(sense_buf.raw[: hdr.sb_len_wr])
+        codes = sense_codes(sense)
         print("check " + ("%02x/%02x/%02x" % codes if codes else "(no sense)"))
     elif hdr.status == 0:
         print("good")
     else:
         print(f"status {hdr.status:02x}")
+    if sense:
+        print("sense " + sense.hex())
     if direction == SG_DXFER_FROM_DEV:
         print("data " + data_buf.raw[: len(data) - max(hdr.resid, 0)].hex())
     return 0

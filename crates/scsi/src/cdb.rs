@@ -292,6 +292,19 @@ pub struct Cdb {
     pub opcode: u8,
 }
 
+/// The first byte of the TRANSFER LENGTH field of a READ or WRITE with `opcode` (where an
+/// INVALID FIELD IN CDB about the length points), if it is one.
+pub const fn transfer_length_byte(opcode: u8) -> Option<u16> {
+    use opcode::*;
+    match opcode {
+        READ_6 | WRITE_6 => Some(4),
+        READ_10 | WRITE_10 => Some(7),
+        READ_12 | WRITE_12 => Some(6),
+        READ_16 | WRITE_16 => Some(10),
+        _ => None,
+    }
+}
+
 /// Whether `opcode` is one [`Cdb::decode`] understands (it may still reject the CDB's
 /// fields or service action).
 pub fn is_supported_opcode(opcode: u8) -> bool {
@@ -329,11 +342,17 @@ pub fn is_supported_opcode(opcode: u8) -> bool {
 
 const BAD: Sense = Sense::INVALID_FIELD_IN_CDB;
 
+/// INVALID FIELD IN CDB pointing at `byte` and, for a field within a byte, its most
+/// significant `bit`.
+const fn bad(byte: u16, bit: Option<u8>) -> Sense {
+    BAD.in_cdb(byte, bit)
+}
+
 /// RDPROTECT / WRPROTECT / VRPROTECT (byte 1 bits 7..5) must be zero: no protection
 /// information support.
 fn no_protect(c: &[u8]) -> Result<(), Sense> {
     if get_u8(c, 1) & 0xE0 != 0 {
-        Err(BAD)
+        Err(bad(1, Some(7)))
     } else {
         Ok(())
     }
@@ -357,7 +376,7 @@ fn verify(c: &[u8], lba: u64, blocks: u32) -> Result<Op, Sense> {
     no_protect(c)?;
     let bytchk = (get_u8(c, 1) >> 1) & 3;
     if bytchk == 2 {
-        return Err(BAD);
+        return Err(bad(1, Some(2)));
     }
     Ok(Op::Verify {
         lba,
@@ -384,7 +403,8 @@ impl Cdb {
         let c = cdb.get(..len).ok_or(BAD)?;
         // CONTROL byte: NACA (bit 2) needs ACA support, which this target lacks.
         if c.last().copied().unwrap_or(0) & 0x04 != 0 {
-            return Err(BAD);
+            let control = u16::try_from(len.saturating_sub(1)).unwrap_or(0);
+            return Err(bad(control, Some(2)));
         }
         let op = match opcode {
             TEST_UNIT_READY => Op::TestUnitReady,
@@ -396,8 +416,11 @@ impl Cdb {
                 let evpd = bit(c, 1, 0x01);
                 let page = get_u8(c, 2);
                 // CMDDT (obsolete) is not supported; EVPD=0 requires PAGE CODE 0.
-                if bit(c, 1, 0x02) || (!evpd && page != 0) {
-                    return Err(BAD);
+                if bit(c, 1, 0x02) {
+                    return Err(bad(1, Some(1)));
+                }
+                if !evpd && page != 0 {
+                    return Err(bad(2, None));
                 }
                 Op::Inquiry {
                     evpd,
@@ -439,7 +462,7 @@ impl Cdb {
                 let b4 = get_u8(c, 4);
                 // POWER CONDITION other than START_VALID: no power condition support.
                 if b4 >> 4 != 0 {
-                    return Err(BAD);
+                    return Err(bad(4, Some(7)));
                 }
                 Op::StartStopUnit {
                     start: b4 & 0x01 != 0,
@@ -466,7 +489,7 @@ impl Cdb {
             READ_CAPACITY_10 => {
                 // PMI=0 requires LOGICAL BLOCK ADDRESS 0 (SBC-3).
                 if !bit(c, 8, 0x01) && get_be32(c, 2) != 0 {
-                    return Err(BAD);
+                    return Err(bad(2, None));
                 }
                 Op::ReadCapacity10 {}
             }
@@ -498,10 +521,10 @@ impl Cdb {
             },
             SERVICE_ACTION_IN_16 => {
                 if get_u8(c, 1) & 0x1F != SAI_READ_CAPACITY_16 {
-                    return Err(BAD);
+                    return Err(bad(1, Some(4)));
                 }
                 if !bit(c, 14, 0x01) && get_be64(c, 2) != 0 {
-                    return Err(BAD);
+                    return Err(bad(2, None));
                 }
                 Op::ReadCapacity16 {
                     alloc_len: get_be32(c, 10),
@@ -511,7 +534,7 @@ impl Cdb {
                 let select_report = get_u8(c, 2);
                 // 12h: see `luns::report_lists_luns`.
                 if !matches!(select_report, 0x00..=0x02 | 0x10 | 0x11) {
-                    return Err(BAD);
+                    return Err(bad(2, None));
                 }
                 Op::ReportLuns {
                     select_report,
@@ -522,7 +545,7 @@ impl Cdb {
                 let alloc_len = get_be32(c, 6);
                 // SPC-4 6.36: an allocation length below four is refused.
                 if alloc_len < 4 {
-                    return Err(BAD);
+                    return Err(bad(6, None));
                 }
                 Op::ReportSupportedTmfs {
                     repd: get_u8(c, 2) & 0x80 != 0,
@@ -531,12 +554,12 @@ impl Cdb {
             }
             MAINTENANCE_IN => {
                 if get_u8(c, 1) & 0x1F != MI_REPORT_SUPPORTED_OPCODES {
-                    return Err(BAD);
+                    return Err(bad(1, Some(4)));
                 }
                 let b2 = get_u8(c, 2);
                 let options = b2 & 0x07;
                 if options > 3 {
-                    return Err(BAD);
+                    return Err(bad(2, Some(2)));
                 }
                 Op::ReportSupportedOpcodes {
                     rctd: b2 & 0x80 != 0,
@@ -706,13 +729,22 @@ mod tests {
     }
 
     #[test]
+    fn transfer_length_fields() {
+        assert_eq!(transfer_length_byte(READ_6), Some(4));
+        assert_eq!(transfer_length_byte(WRITE_10), Some(7));
+        assert_eq!(transfer_length_byte(READ_12), Some(6));
+        assert_eq!(transfer_length_byte(WRITE_16), Some(10));
+        assert_eq!(transfer_length_byte(VERIFY_10), None);
+    }
+
+    #[test]
     fn naca_rejected() {
-        assert_eq!(dec(&[0, 0, 0, 0, 0, 0x04]), Err(BAD));
+        assert_eq!(dec(&[0, 0, 0, 0, 0, 0x04]), Err(bad(5, Some(2))));
         assert_eq!(dec(&[0, 0, 0, 0, 0, 0x03]), Ok(Op::TestUnitReady));
         let mut r10 = [0u8; 10];
         r10[0] = READ_10;
         r10[9] = 0x04;
-        assert_eq!(dec(&r10), Err(BAD));
+        assert_eq!(dec(&r10), Err(bad(9, Some(2))));
     }
 
     #[test]
@@ -733,8 +765,8 @@ mod tests {
                 alloc_len: 0xFF
             })
         );
-        assert_eq!(dec(&[0x12, 0, 0x80, 0, 0xFF, 0]), Err(BAD));
-        assert_eq!(dec(&[0x12, 2, 0, 0, 0xFF, 0]), Err(BAD));
+        assert_eq!(dec(&[0x12, 0, 0x80, 0, 0xFF, 0]), Err(bad(2, None)));
+        assert_eq!(dec(&[0x12, 2, 0, 0, 0xFF, 0]), Err(bad(1, Some(1))));
         let c = Cdb::decode(&[0x12, 0, 0, 0, 36, 0]).unwrap();
         assert_eq!(c.opcode, INQUIRY);
         assert_eq!(c.data_dir(), DataDir::Read);
@@ -774,7 +806,7 @@ mod tests {
         }
         for sel in [3u8, 0x0F, 0x12, 0x13, 0xF8, 0xFF] {
             b[2] = sel;
-            assert_eq!(dec(&b), Err(BAD));
+            assert_eq!(dec(&b), Err(bad(2, None)));
         }
     }
 
@@ -801,7 +833,7 @@ mod tests {
         for short in [0u8, 3] {
             assert_eq!(
                 dec(&[0xA3, 0x0D, 0, 0, 0, 0, 0, 0, 0, short, 0, 0]),
-                Err(BAD)
+                Err(bad(6, None))
             );
         }
     }
@@ -812,7 +844,7 @@ mod tests {
         assert_eq!(c.op, Op::ReadCapacity10 {});
         assert_eq!(c.transfer_len(512), 8);
         assert_eq!(c.data_dir(), DataDir::Read);
-        assert_eq!(dec(&[0x25, 0, 0, 0, 0, 1, 0, 0, 0, 0]), Err(BAD));
+        assert_eq!(dec(&[0x25, 0, 0, 0, 0, 1, 0, 0, 0, 0]), Err(bad(2, None)));
         assert_eq!(
             dec(&[0x25, 0, 0, 0, 0, 1, 0, 0, 1, 0]),
             Ok(Op::ReadCapacity10 {})
@@ -823,11 +855,11 @@ mod tests {
         b[13] = 32;
         assert_eq!(dec(&b), Ok(Op::ReadCapacity16 { alloc_len: 32 }));
         b[9] = 1;
-        assert_eq!(dec(&b), Err(BAD));
+        assert_eq!(dec(&b), Err(bad(2, None)));
         b[14] = 1;
         assert_eq!(dec(&b), Ok(Op::ReadCapacity16 { alloc_len: 32 }));
         b[1] = SAI_GET_LBA_STATUS;
-        assert_eq!(dec(&b), Err(BAD));
+        assert_eq!(dec(&b), Err(bad(1, Some(4))));
     }
 
     #[test]
@@ -994,7 +1026,7 @@ mod tests {
                 let mut b = [0u8; 16];
                 b[0] = op;
                 b[1] = p;
-                assert_eq!(dec(&b), Err(BAD), "{op:#x} {p:#x}");
+                assert_eq!(dec(&b), Err(bad(1, Some(7))), "{op:#x} {p:#x}");
             }
         }
     }
@@ -1044,7 +1076,7 @@ mod tests {
                 immed: false
             })
         );
-        assert_eq!(dec(&[0x1B, 0, 0, 0, 0x11, 0]), Err(BAD));
+        assert_eq!(dec(&[0x1B, 0, 0, 0, 0x11, 0]), Err(bad(4, Some(7))));
         let c = Cdb::decode(&[0x1E, 0, 0, 0, 0xFF, 0]).unwrap();
         assert_eq!(c.op, Op::PreventAllowMediumRemoval { prevent: 3 });
         assert_eq!(c.data_dir(), DataDir::None);
@@ -1072,8 +1104,14 @@ mod tests {
         assert_eq!(c.transfer_len(512), 2048);
         let c = Cdb::decode(&[0x2F, 0x06, 0, 0, 0, 9, 0, 0, 4, 0]).unwrap();
         assert_eq!(c.transfer_len(512), 512);
-        assert_eq!(dec(&[0x2F, 0x04, 0, 0, 0, 9, 0, 0, 4, 0]), Err(BAD));
-        assert_eq!(dec(&[0x2F, 0x20, 0, 0, 0, 9, 0, 0, 4, 0]), Err(BAD));
+        assert_eq!(
+            dec(&[0x2F, 0x04, 0, 0, 0, 9, 0, 0, 4, 0]),
+            Err(bad(1, Some(2)))
+        );
+        assert_eq!(
+            dec(&[0x2F, 0x20, 0, 0, 0, 9, 0, 0, 4, 0]),
+            Err(bad(1, Some(7)))
+        );
         assert_eq!(
             dec(&[0xAF, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0]),
             Ok(Op::Verify {
@@ -1112,12 +1150,12 @@ mod tests {
         );
         assert_eq!(c.data_dir(), DataDir::Read);
         assert_eq!(c.transfer_len(512), 0x1000);
-        let mut bad = b;
-        bad[2] = 0x04;
-        assert_eq!(dec(&bad), Err(BAD));
+        let mut bad_options = b;
+        bad_options[2] = 0x04;
+        assert_eq!(dec(&bad_options), Err(bad(2, Some(2))));
         let mut other_sa = b;
         other_sa[1] = MI_REPORT_TARGET_PORT_GROUPS;
-        assert_eq!(dec(&other_sa), Err(BAD));
+        assert_eq!(dec(&other_sa), Err(bad(1, Some(4))));
     }
 
     #[test]

@@ -121,7 +121,7 @@ pub fn emulate_disk(cdb: &Cdb, dev: &DeviceParams<'_>, out: &mut [u8]) -> Action
         Op::RequestSense { .. } | Op::ReportLuns { .. } => Action::Core,
         Op::ModeSelect { sp, param_len, .. } => {
             if sp {
-                Action::Check(Sense::INVALID_FIELD_IN_CDB)
+                Action::Check(Sense::INVALID_FIELD_IN_CDB.in_cdb(1, Some(0)))
             } else if param_len == 0 {
                 Action::Good
             } else {
@@ -193,7 +193,7 @@ pub fn emulate_disk(cdb: &Cdb, dev: &DeviceParams<'_>, out: &mut [u8]) -> Action
             bytchk,
         } => {
             if bytchk != 0 {
-                return Action::Check(Sense::INVALID_FIELD_IN_CDB);
+                return Action::Check(Sense::INVALID_FIELD_IN_CDB.in_cdb(1, Some(2)));
             }
             match check_range(dev, lba, blocks) {
                 Err(s) => Action::Check(s),
@@ -380,7 +380,7 @@ mod tests {
         assert_eq!(emu(&[0x15, 0x10, 0, 0, 0, 0], &d).0, Action::Good);
         assert_eq!(
             emu(&[0x15, 0x11, 0, 0, 24, 0], &d).0,
-            Action::Check(Sense::INVALID_FIELD_IN_CDB)
+            Action::Check(Sense::INVALID_FIELD_IN_CDB.in_cdb(1, Some(0)))
         );
     }
 
@@ -397,7 +397,10 @@ mod tests {
         let (_, v) = emu(&[0x12, 1, 0x80, 0, 255, 0], &d);
         assert_eq!(v, b"\x00\x80\x00\x04beef");
         let (a, _) = emu(&[0x12, 1, 0xB2, 0, 255, 0], &d);
-        assert_eq!(a, Action::Check(Sense::INVALID_FIELD_IN_CDB));
+        assert_eq!(
+            a,
+            Action::Check(Sense::INVALID_FIELD_IN_CDB.in_cdb(2, None))
+        );
         let (a, _) = emu(&[0x12, 1, 0x83, 0, 0, 0], &d);
         assert_eq!(a, Action::DataIn { len: 0 });
     }
@@ -478,9 +481,15 @@ mod tests {
         let (a, _) = emu(&[0x1A, 0, 0xC8, 0, 0xFF, 0], &d);
         assert_eq!(a, Action::Check(Sense::SAVING_PARAMETERS_NOT_SUPPORTED));
         let (a, _) = emu(&[0x1A, 0, 0x02, 0, 0xFF, 0], &d);
-        assert_eq!(a, Action::Check(Sense::INVALID_FIELD_IN_CDB));
+        assert_eq!(
+            a,
+            Action::Check(Sense::INVALID_FIELD_IN_CDB.in_cdb(2, Some(5)))
+        );
         let (a, _) = emu(&[0x5A, 0, 0x08, 0x01, 0, 0, 0, 0, 0xFF, 0], &d);
-        assert_eq!(a, Action::Check(Sense::INVALID_FIELD_IN_CDB));
+        assert_eq!(
+            a,
+            Action::Check(Sense::INVALID_FIELD_IN_CDB.in_cdb(3, None))
+        );
         let (a, v) = emu(&[0x5A, 0x10, 0x3F, 0xFF, 0, 0, 0, 0x10, 0, 0], &d);
         assert_eq!(a, Action::DataIn { len: 8 + 16 + 56 });
         assert_eq!(&v[..8], &[0, 6 + 16 + 56, 0, 0x10, 1, 0, 0, 16]);
@@ -689,11 +698,11 @@ mod tests {
         );
         assert_eq!(
             emu(&cdb10(VERIFY_10, 0x02, 0, 1), &d).0,
-            Action::Check(Sense::INVALID_FIELD_IN_CDB)
+            Action::Check(Sense::INVALID_FIELD_IN_CDB.in_cdb(1, Some(2)))
         );
         assert_eq!(
             emu(&cdb16(VERIFY_16, 0x06, 0, 1), &d).0,
-            Action::Check(Sense::INVALID_FIELD_IN_CDB)
+            Action::Check(Sense::INVALID_FIELD_IN_CDB.in_cdb(1, Some(2)))
         );
         assert_eq!(
             emu(&[0xAF, 0, 0, 0, 0x03, 0xE7, 0, 0, 0, 1, 0, 0], &d).0,
@@ -708,6 +717,9 @@ mod tests {
         assert_eq!(a, Action::DataIn { len: 14 });
         assert_eq!(&v[..4], &[0, 3, 0, 10]);
         let (a, _) = emu(&[0xA3, 0x0C, 0x01, 0x9E, 0, 0, 0, 0, 1, 0, 0, 0], &d);
-        assert_eq!(a, Action::Check(Sense::INVALID_FIELD_IN_CDB));
+        assert_eq!(
+            a,
+            Action::Check(Sense::INVALID_FIELD_IN_CDB.in_cdb(2, Some(2)))
+        );
     }
 }

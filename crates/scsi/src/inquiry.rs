@@ -64,7 +64,7 @@ pub fn encode_vpd(
     out: &mut [u8],
 ) -> Result<usize, Sense> {
     if !SUPPORTED_VPD_PAGES.contains(&page) {
-        return Err(Sense::INVALID_FIELD_IN_CDB);
+        return Err(Sense::INVALID_FIELD_IN_CDB.in_cdb(2, None));
     }
     let mut w = Wr::new(out, usize::from(alloc_len));
     w.u8(PERIPHERAL_DISK);
@@ -79,7 +79,7 @@ pub fn encode_vpd(
         0x83 => device_identification(&mut w, dev),
         0xB0 => block_limits(&mut w, dev),
         0xB1 => block_device_characteristics(&mut w, dev),
-        _ => return Err(Sense::INVALID_FIELD_IN_CDB),
+        _ => return Err(Sense::INVALID_FIELD_IN_CDB.in_cdb(2, None)),
     }
     let len = u16::try_from(w.pos().saturating_sub(4)).unwrap_or(u16::MAX);
     w.set_be16(2, len);
@@ -263,7 +263,7 @@ mod tests {
             let mut out = [0u8; 64];
             assert_eq!(
                 encode_vpd(p, &dev(), 64, &mut out),
-                Err(Sense::INVALID_FIELD_IN_CDB)
+                Err(Sense::INVALID_FIELD_IN_CDB.in_cdb(2, None))
             );
         }
     }

@@ -115,10 +115,10 @@ pub fn encode_mode_sense(
     out: &mut [u8],
 ) -> Result<usize, Sense> {
     if req.subpage != 0 && req.subpage != ALL_SUBPAGES {
-        return Err(Sense::INVALID_FIELD_IN_CDB);
+        return Err(Sense::INVALID_FIELD_IN_CDB.in_cdb(3, None));
     }
     if req.page != ALL_PAGES && !SUPPORTED_MODE_PAGES.contains(&req.page) {
-        return Err(Sense::INVALID_FIELD_IN_CDB);
+        return Err(Sense::INVALID_FIELD_IN_CDB.in_cdb(2, Some(5)));
     }
     if req.pc == PC_SAVED {
         return Err(Sense::SAVING_PARAMETERS_NOT_SUPPORTED);
@@ -212,23 +212,28 @@ pub fn parse_mode_select(
         (usize::from(get_u8(data, 3)), false)
     };
     let bd_size: usize = if long { 16 } else { 8 };
+    let field =
+        |byte: usize, bit: Option<u8>| Sense::INVALID_FIELD_IN_PARAMETER_LIST.in_param(byte, bit);
     if bd_len != 0 && bd_len != bd_size {
-        return Err(Sense::INVALID_FIELD_IN_PARAMETER_LIST);
+        // BLOCK DESCRIPTOR LENGTH.
+        return Err(field(if ten { 6 } else { 3 }, None));
     }
     let bd = data
         .get(hdr..hdr.saturating_add(bd_len))
         .ok_or(Sense::PARAMETER_LIST_LENGTH_ERROR)?;
     if bd_len != 0 {
-        let bs = if long {
-            get_be32(bd, 12)
+        let (bs, at) = if long {
+            (get_be32(bd, 12), 12)
         } else {
-            get_be32(bd, 4) & 0x00FF_FFFF
+            (get_be32(bd, 4) & 0x00FF_FFFF, 5)
         };
         if bs != dev.block_size {
-            return Err(Sense::INVALID_FIELD_IN_PARAMETER_LIST);
+            // LOGICAL BLOCK LENGTH.
+            return Err(field(hdr.saturating_add(at), None));
         }
     }
-    let mut rest = data.get(hdr.saturating_add(bd_len)..).unwrap_or(&[]);
+    let mut off = hdr.saturating_add(bd_len);
+    let mut rest = data.get(off..).unwrap_or(&[]);
     let mut changes = ModeChanges::default();
     while !rest.is_empty() {
         if rest.len() < 2 {
@@ -241,13 +246,17 @@ pub fn parse_mode_select(
             .ok_or(Sense::PARAMETER_LIST_LENGTH_ERROR)?;
         if b0 & 0x40 != 0 {
             // SPF: sub_page format, and no subpages are implemented.
-            return Err(Sense::INVALID_FIELD_IN_PARAMETER_LIST);
+            return Err(field(off, Some(6)));
         }
         let code = b0 & 0x3F;
-        let cur = page(code, PC_CURRENT, dev).ok_or(Sense::INVALID_FIELD_IN_PARAMETER_LIST)?;
-        let mask = page(code, PC_CHANGEABLE, dev).ok_or(Sense::INVALID_FIELD_IN_PARAMETER_LIST)?;
+        let (Some(cur), Some(mask)) = (page(code, PC_CURRENT, dev), page(code, PC_CHANGEABLE, dev))
+        else {
+            // PAGE CODE.
+            return Err(field(off, Some(5)));
+        };
         if cur.len != total {
-            return Err(Sense::INVALID_FIELD_IN_PARAMETER_LIST);
+            // PAGE LENGTH.
+            return Err(field(off.saturating_add(1), None));
         }
         let body = |p: &[u8]| -> [u8; 20] {
             let mut a = [0u8; 20];
@@ -257,17 +266,23 @@ pub fn parse_mode_select(
             a
         };
         let (s, c, m) = (body(sent), body(cur.bytes()), body(mask.bytes()));
-        let bad = s
+        // The first byte, and its highest bit, that differs from the current value
+        // where it may not.
+        let changed = s
             .iter()
             .zip(c.iter())
             .zip(m.iter())
-            .any(|((s, c), m)| (s ^ c) & !m != 0);
-        if bad {
-            return Err(Sense::INVALID_FIELD_IN_PARAMETER_LIST);
+            .map(|((s, c), m)| (s ^ c) & !m)
+            .enumerate()
+            .find(|(_, diff)| *diff != 0);
+        if let Some((i, diff)) = changed {
+            let bit = u8::try_from(7u32.saturating_sub(diff.leading_zeros())).unwrap_or(7);
+            return Err(field(off.saturating_add(i), Some(bit)));
         }
         if code == 0x08 {
             changes.write_cache = Some(get_u8(sent, 2) & 0x04 != 0);
         }
+        off = off.saturating_add(total);
         rest = rest.get(total..).unwrap_or(&[]);
     }
     Ok(changes)
@@ -407,7 +422,7 @@ mod tests {
         for p in [0x00u8, 0x02, 0x03, 0x04, 0x07, 0x19, 0x1A, 0x3E] {
             assert_eq!(
                 encode_mode_sense(&req(p, 0, false), &dev(), &mut out),
-                Err(Sense::INVALID_FIELD_IN_CDB),
+                Err(Sense::INVALID_FIELD_IN_CDB.in_cdb(2, Some(5))),
                 "{p:#x}"
             );
         }
@@ -415,12 +430,12 @@ mod tests {
         r.subpage = 1;
         assert_eq!(
             encode_mode_sense(&r, &dev(), &mut out),
-            Err(Sense::INVALID_FIELD_IN_CDB)
+            Err(Sense::INVALID_FIELD_IN_CDB.in_cdb(3, None))
         );
         r.subpage = 0xFE;
         assert_eq!(
             encode_mode_sense(&r, &dev(), &mut out),
-            Err(Sense::INVALID_FIELD_IN_CDB)
+            Err(Sense::INVALID_FIELD_IN_CDB.in_cdb(3, None))
         );
         assert_eq!(
             encode_mode_sense(&req(0x08, PC_SAVED, false), &dev(), &mut out),
@@ -485,9 +500,10 @@ mod tests {
         let mut off = CACHING_WCE;
         off[2] = 0;
         let d = select(false, &[], &[&off]);
+        // The WCE bit: byte 2 of the page after the 4-byte header, bit 2.
         assert_eq!(
             parse_mode_select(&d, false, &fixed),
-            Err(Sense::INVALID_FIELD_IN_PARAMETER_LIST)
+            Err(Sense::INVALID_FIELD_IN_PARAMETER_LIST.in_param(6, Some(2)))
         );
     }
 
@@ -532,7 +548,9 @@ mod tests {
     #[test]
     fn mode_select_errors() {
         let e_len = Err(Sense::PARAMETER_LIST_LENGTH_ERROR);
-        let e_field = Err(Sense::INVALID_FIELD_IN_PARAMETER_LIST);
+        let e_field = |byte: usize, bit: Option<u8>| {
+            Err(Sense::INVALID_FIELD_IN_PARAMETER_LIST.in_param(byte, bit))
+        };
         let d = dev();
         assert_eq!(parse_mode_select(&[0, 0, 0], false, &d), e_len);
         assert_eq!(parse_mode_select(&[0; 7], true, &d), e_len);
@@ -541,12 +559,12 @@ mod tests {
         // Bad block descriptor length / block size.
         assert_eq!(
             parse_mode_select(&[0, 0, 0, 4, 0, 0, 0, 0], false, &d),
-            e_field
+            e_field(3, None)
         );
         let bd = [0, 0, 0, 0, 0, 0, 0x02, 0];
         assert_eq!(
             parse_mode_select(&select(false, &bd, &[]), false, &d),
-            e_field
+            e_field(9, None)
         );
         // Truncated page.
         assert_eq!(
@@ -557,32 +575,32 @@ mod tests {
         // Unknown page, subpage format, wrong length.
         assert_eq!(
             parse_mode_select(&select(false, &[], &[&[0x19, 2, 0, 0]]), false, &d),
-            e_field
+            e_field(4, Some(5))
         );
         let mut spf = CACHING_WCE;
         spf[0] |= 0x40;
         assert_eq!(
             parse_mode_select(&select(false, &[], &[&spf]), false, &d),
-            e_field
+            e_field(4, Some(6))
         );
         let mut short = CONTROL;
         short[1] = 6;
         assert_eq!(
             parse_mode_select(&select(false, &[], &[&short[..8]]), false, &d),
-            e_field
+            e_field(5, None)
         );
         // Non-changeable bit changed: RCD, D_SENSE.
         let mut rcd = CACHING_WCE;
         rcd[2] |= 0x01;
         assert_eq!(
             parse_mode_select(&select(false, &[], &[&rcd]), false, &d),
-            e_field
+            e_field(6, Some(0))
         );
         let mut ds = CONTROL;
         ds[2] |= 0x04;
         assert_eq!(
             parse_mode_select(&select(true, &[], &[&ds]), true, &d),
-            e_field
+            e_field(10, Some(2))
         );
         assert_eq!(mode_select_header_len(false), 4);
         assert_eq!(mode_select_header_len(true), 8);

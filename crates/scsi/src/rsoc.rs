@@ -201,6 +201,10 @@ fn usage_len(c: &CommandInfo) -> u16 {
     u16::try_from(c.usage.len()).unwrap_or(0)
 }
 
+/// INVALID FIELD IN CDB at REPORTING OPTIONS (byte 2, bits 2..0): the option does not fit
+/// the requested operation code.
+const REPORTING_OPTIONS: Sense = Sense::INVALID_FIELD_IN_CDB.in_cdb(2, Some(2));
+
 /// Encodes REPORT SUPPORTED OPERATION CODES data for REPORTING OPTIONS `options`
 /// (0 all commands, 1 by opcode, 2 by opcode and service action, 3 by opcode and service
 /// action if it has one), truncated to `alloc_len` and `out`. Errors (INVALID FIELD IN
@@ -236,13 +240,13 @@ pub fn encode_report_supported_opcodes(
         }
         1 => {
             if has_sa(req_opcode) {
-                return Err(Sense::INVALID_FIELD_IN_CDB);
+                return Err(REPORTING_OPTIONS);
             }
             COMMANDS.iter().find(|c| c.opcode == req_opcode)
         }
         2 => {
             if has_plain(req_opcode) {
-                return Err(Sense::INVALID_FIELD_IN_CDB);
+                return Err(REPORTING_OPTIONS);
             }
             COMMANDS
                 .iter()
@@ -255,7 +259,7 @@ pub fn encode_report_supported_opcodes(
                     None => true,
                 }
         }),
-        _ => return Err(Sense::INVALID_FIELD_IN_CDB),
+        _ => return Err(REPORTING_OPTIONS),
     };
     w.u8(0);
     match found {
@@ -376,7 +380,7 @@ mod tests {
         );
         assert_eq!(
             rsoc(false, 1, SERVICE_ACTION_IN_16, 0x10),
-            Err(Sense::INVALID_FIELD_IN_CDB)
+            Err(REPORTING_OPTIONS)
         );
         let v = rsoc(false, 2, SERVICE_ACTION_IN_16, 0x10).unwrap();
         assert_eq!(&v[..6], &[0, 3, 0, 16, 0x9E, 0x10]);
@@ -384,7 +388,7 @@ mod tests {
             rsoc(false, 2, SERVICE_ACTION_IN_16, 0x12).unwrap(),
             [0, 1, 0, 0]
         );
-        assert_eq!(rsoc(false, 2, READ_10, 0), Err(Sense::INVALID_FIELD_IN_CDB));
+        assert_eq!(rsoc(false, 2, READ_10, 0), Err(REPORTING_OPTIONS));
         assert_eq!(rsoc(false, 2, 0x5E, 0).unwrap(), [0, 1, 0, 0]);
         let v = rsoc(true, 3, READ_10, 0x55).unwrap();
         assert_eq!(&v[..2], &[0, 0x83]);
@@ -392,7 +396,7 @@ mod tests {
         let v = rsoc(false, 3, MAINTENANCE_IN, 0x0C).unwrap();
         assert_eq!(&v[..6], &[0, 3, 0, 12, 0xA3, 0x0C]);
         assert_eq!(rsoc(false, 3, MAINTENANCE_IN, 0x0A).unwrap(), [0, 1, 0, 0]);
-        assert_eq!(rsoc(false, 4, 0, 0), Err(Sense::INVALID_FIELD_IN_CDB));
+        assert_eq!(rsoc(false, 4, 0, 0), Err(REPORTING_OPTIONS));
     }
 
     #[test]

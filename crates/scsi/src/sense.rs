@@ -49,7 +49,34 @@ pub mod key {
     pub const MISCOMPARE: u8 = 0xE;
 }
 
-/// A SCSI sense triple.
+/// Where the invalid field of an ILLEGAL REQUEST is (SPC-4 4.5.2.4.2, the FIELD POINTER
+/// form of the sense-key specific bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldPointer {
+    /// In the CDB (C/D set) rather than in the parameter data.
+    pub in_cdb: bool,
+    /// The field's (first) byte.
+    pub byte: u16,
+    /// The field's most significant bit (0 to 7), when the field is part of a byte; None
+    /// for a field of whole bytes (BPV clear).
+    pub bit: Option<u8>,
+}
+
+impl FieldPointer {
+    /// The three sense-key specific bytes: SKSV, C/D, BPV and BIT POINTER, then FIELD
+    /// POINTER.
+    pub const fn bytes(self) -> [u8; 3] {
+        let cd = if self.in_cdb { 0x40 } else { 0 };
+        let bpv = match self.bit {
+            Some(b) => 0x08 | (b & 0x07),
+            None => 0,
+        };
+        let [hi, lo] = self.byte.to_be_bytes();
+        [0x80 | cd | bpv, hi, lo]
+    }
+}
+
+/// A SCSI sense triple, with the invalid field's position for ILLEGAL REQUEST.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sense {
     /// Sense key (4 bits, see [`key`]).
@@ -58,12 +85,50 @@ pub struct Sense {
     pub asc: u8,
     /// Additional sense code qualifier.
     pub ascq: u8,
+    /// The invalid field (INVALID FIELD IN CDB or IN PARAMETER LIST), when known.
+    pub field: Option<FieldPointer>,
 }
 
 impl Sense {
     /// Builds a sense triple.
     pub const fn new(key: u8, asc: u8, ascq: u8) -> Self {
-        Sense { key, asc, ascq }
+        Sense {
+            key,
+            asc,
+            ascq,
+            field: None,
+        }
+    }
+
+    /// The same sense, pointing at `byte` (and `bit`, the field's most significant bit, for
+    /// a field within a byte) of the CDB.
+    pub const fn in_cdb(self, byte: u16, bit: Option<u8>) -> Self {
+        Sense {
+            field: Some(FieldPointer {
+                in_cdb: true,
+                byte,
+                bit,
+            }),
+            ..self
+        }
+    }
+
+    /// The same sense, pointing at `byte` (and `bit`) of the parameter data; a byte beyond
+    /// 65535 cannot be pointed at.
+    pub fn in_param(self, byte: usize, bit: Option<u8>) -> Self {
+        Sense {
+            field: u16::try_from(byte).ok().map(|byte| FieldPointer {
+                in_cdb: false,
+                byte,
+                bit,
+            }),
+            ..self
+        }
+    }
+
+    /// Key, ASC and ASCQ: the condition, whatever field it points at.
+    pub const fn code(&self) -> (u8, u8, u8) {
+        (self.key, self.asc, self.ascq)
     }
 
     /// 00/00/00 NO ADDITIONAL SENSE INFORMATION.
@@ -187,20 +252,32 @@ impl Sense {
         w.u8(self.asc);
         w.u8(self.ascq);
         w.u8(0); // field replaceable unit code
-        w.zeros(3); // SKSV + sense key specific
+        match self.field {
+            Some(f) => w.bytes(&f.bytes()),
+            None => w.zeros(3), // SKSV clear
+        }
         w.finish()
     }
 
-    /// Descriptor format (0x72, current), 8-byte header and no descriptors; truncates to
-    /// `out.len()`. Returns bytes written.
+    /// Descriptor format (0x72, current): the 8-byte header, then, with a field pointer,
+    /// the sense-key specific descriptor (02h, 8 bytes); truncates to `out.len()`. Returns
+    /// bytes written.
     pub fn write_descriptor(&self, out: &mut [u8]) -> usize {
-        let mut w = Wr::new(out, 8);
+        let extra: u8 = if self.field.is_some() { 8 } else { 0 };
+        let mut w = Wr::new(out, usize::from(extra).saturating_add(8));
         w.u8(RESPONSE_DESC_CURRENT);
         w.u8(self.key & 0x0F);
         w.u8(self.asc);
         w.u8(self.ascq);
         w.zeros(3); // SDAT_OVFL and reserved
-        w.u8(0); // additional sense length
+        w.u8(extra); // additional sense length
+        if let Some(f) = self.field {
+            w.u8(0x02); // sense key specific
+            w.u8(0x06); // additional length
+            w.zeros(2);
+            w.bytes(&f.bytes());
+            w.u8(0);
+        }
         w.finish()
     }
 
@@ -311,6 +388,34 @@ mod tests {
             assert_eq!(d, [0x72, k, asc, ascq, 0, 0, 0, 0]);
             assert_eq!(Sense::parse(&d), Some(s));
         }
+    }
+
+    #[test]
+    fn field_pointers_in_fixed_and_descriptor_sense() {
+        // INVALID FIELD IN CDB at byte 1 bit 4 (a service action field).
+        let s = Sense::INVALID_FIELD_IN_CDB.in_cdb(1, Some(4));
+        assert_eq!(
+            fixed(s),
+            [0x70, 0, 5, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x24, 0, 0, 0xCC, 0, 1]
+        );
+        let mut d = [0xEEu8; 18];
+        assert_eq!(s.write_descriptor(&mut d), 16);
+        assert_eq!(
+            &d[..16],
+            &[0x72, 5, 0x24, 0, 0, 0, 0, 8, 0x02, 0x06, 0, 0, 0xCC, 0, 1, 0]
+        );
+        assert_eq!(d[16], 0xEE);
+        // INVALID FIELD IN PARAMETER LIST at byte 300, whole bytes: C/D and BPV clear.
+        let p = Sense::INVALID_FIELD_IN_PARAMETER_LIST.in_param(300, None);
+        assert_eq!(&fixed(p)[15..], &[0x80, 0x01, 0x2C]);
+        assert_eq!(p.code(), Sense::INVALID_FIELD_IN_PARAMETER_LIST.code());
+        // Beyond what the field can hold: no pointer rather than a wrong one.
+        assert_eq!(
+            Sense::INVALID_FIELD_IN_PARAMETER_LIST.in_param(70_000, Some(1)),
+            Sense::INVALID_FIELD_IN_PARAMETER_LIST
+        );
+        // Parsing keeps the condition (the pointer is not read back).
+        assert_eq!(Sense::parse(&fixed(s)), Some(Sense::INVALID_FIELD_IN_CDB));
     }
 
     #[test]

@@ -184,20 +184,28 @@ pub fn find(table: &mut [UaEntry], lun: u64) -> Option<&mut UaEntry> {
 }
 
 /// Establishes `ua` at each LUN of the ascending `luns` if every one of them already has an
-/// entry in the ascending `table` (nothing to allocate); returns whether it did.
-pub fn establish_in_place(table: &mut [UaEntry], luns: &[u64], ua: Ua) -> bool {
-    if !luns
-        .iter()
-        .all(|l| table.binary_search_by_key(l, |e| e.lun).is_ok())
-    {
-        return false;
-    }
+/// entry in the ascending `table` (nothing to allocate): returns how many entries were empty
+/// before, or None, changing nothing, when a LUN has no entry. One walk over both lists.
+pub fn establish_in_place(table: &mut [UaEntry], luns: &[u64], ua: Ua) -> Option<usize> {
+    let mut rest = table.iter().map(|e| e.lun).peekable();
     for l in luns {
-        if let Some(e) = find(table, *l) {
+        while rest.next_if(|t| t < l).is_some() {}
+        if rest.peek() != Some(l) {
+            return None;
+        }
+    }
+    let mut woke = 0usize;
+    let mut entries = table.iter_mut().peekable();
+    for l in luns {
+        while entries.next_if(|e| e.lun < *l).is_some() {}
+        if let Some(e) = entries.peek_mut() {
+            if e.set.is_empty() {
+                woke = woke.saturating_add(1);
+            }
             e.set.establish(ua);
         }
     }
-    true
+    Some(woke)
 }
 
 /// Writes into `out` the ascending table that is `table` with `ua` established at each LUN of
@@ -376,7 +384,7 @@ mod tests {
                         for l in &luns {
                             model.entry(*l).or_default().establish(ua);
                         }
-                        if !establish_in_place(&mut table, &luns, ua) {
+                        if establish_in_place(&mut table, &luns, ua).is_none() {
                             let mut out = std::vec![UaEntry::default(); table.len() + luns.len()];
                             let n = merge_into(&table, &luns, ua, &mut out).unwrap();
                             out.truncate(n);
@@ -448,5 +456,14 @@ mod tests {
                 set: UaSet::of(Ua::NexusLoss)
             }
         );
+        // In place: only when every LUN has an entry; counts the entries it woke.
+        let mut t = table;
+        assert_eq!(
+            establish_in_place(&mut t, &[1, 3], Ua::PowerOnReset),
+            Some(1)
+        );
+        assert!(t[0].set.contains(Ua::PowerOnReset) && t[1].set.contains(Ua::CapacityChanged));
+        assert_eq!(establish_in_place(&mut t, &[1, 2], Ua::NexusLoss), None);
+        assert!(!t[0].set.contains(Ua::NexusLoss));
     }
 }

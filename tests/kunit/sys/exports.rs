@@ -54,7 +54,7 @@ export! {
     rscst_kunit_lun_inventory_changes_raise_unit_attentions_until_report_luns => lun_inventory_changes_raise_unit_attentions_until_report_luns,
     rscst_kunit_clear_task_set_tells_the_other_initiator => clear_task_set_tells_the_other_initiator,
     rscst_kunit_new_nexus_reports_power_on_at_every_lun => new_nexus_reports_power_on_at_every_lun,
-    rscst_kunit_writes_to_a_device_without_write_cache_carry_fua => writes_to_a_device_without_write_cache_carry_fua,
+    rscst_kunit_mode_select_switches_the_write_cache_of_every_nexus => mode_select_switches_the_write_cache_of_every_nexus,
 }
 
 #[no_mangle]

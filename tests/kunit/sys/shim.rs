@@ -208,6 +208,11 @@ impl SgBuf {
         self.buf.iter_mut().for_each(|x| *x = b);
     }
 
+    /// Overwrites the start of the buffer with `bytes` (as much as fits).
+    pub fn overwrite_start(&mut self, bytes: &[u8]) {
+        self.buf.iter_mut().zip(bytes).for_each(|(d, s)| *d = *s);
+    }
+
     /// Copies the command's data into this buffer; returns bytes copied.
     pub fn copy_from_cmd<F: FabricTypes>(&mut self, cmd: &FabricCmd<F>) -> usize {
         let len = self.buf.len();
