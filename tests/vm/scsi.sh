@@ -22,13 +22,19 @@ MODE_SENSE_CONTROL=1a080a001000 # page 0Ah, 16 bytes
 
 # cmd SG CDB [--in N | --out HEX]: "good", "check KK/AA/QQ" or "status SS".
 cmd() { $SGIO "$@" 2>&1 | head -1; }
+# data_in MIN-HEX-CHARS SG CDB LEN: the data a data-in command received, in
+# hex; "no data (OUTCOME)" when it got fewer than MIN-HEX-CHARS.
+data_in() {
+	local out d
+	out=$($SGIO "$2" "$3" --in "$4" 2>&1)
+	d=$(printf '%s\n' "$out" | sed -n 's/^data //p')
+	if [ ${#d} -ge "$1" ]; then echo "$d"; else echo "no data ($(printf '%s\n' "$out" | head -1))"; fi
+}
 # req_sense SG: REQUEST SENSE's answer as "KK/AA/QQ".
 req_sense() {
 	local d
-	local out
-	out=$($SGIO "$1" $REQUEST_SENSE --in 18 2>&1)
-	d=$(printf '%s\n' "$out" | sed -n 's/^data //p')
-	[ ${#d} -ge 28 ] || { echo "no data ($(printf '%s\n' "$out" | head -1))"; return; }
+	d=$(data_in 28 "$1" $REQUEST_SENSE 18)
+	case "$d" in "no data"*) echo "$d"; return ;; esac
 	printf '%02x/%s/%s\n' $((0x${d:4:2} & 0x0f)) "${d:24:2}" "${d:26:2}"
 }
 # sks SG CDB [--in N | --out HEX]: the sense-key specific bytes (15 to 17)
@@ -48,10 +54,8 @@ drain() {
 # wce SG: the caching mode page's current WCE bit.
 wce() {
 	local d
-	local out
-	out=$($SGIO "$1" $MODE_SENSE_CACHING --in 28 2>&1)
-	d=$(printf '%s\n' "$out" | sed -n 's/^data //p')
-	[ ${#d} -ge 14 ] || { echo "no data ($(printf '%s\n' "$out" | head -1))"; return; }
+	d=$(data_in 14 "$1" $MODE_SENSE_CACHING 28)
+	case "$d" in "no data"*) echo "$d"; return ;; esac
 	echo $(((0x${d:12:2} >> 2) & 1))
 }
 
