@@ -175,6 +175,11 @@ impl LunSet {
         self.table.with(lun, |e| e.is_some())
     }
 
+    /// Whether `lun` maps `dev` (any context).
+    pub fn maps(&self, lun: u64, dev: &Device) -> bool {
+        self.table.with(lun, |e| e.is_some_and(|e| core::ptr::eq(&*e.dev, dev)))
+    }
+
     /// Calls `f` with every LUN number, in increasing order (REPORT LUNS).
     /// `f` must not sleep.
     pub fn for_each_lun(&self, mut f: impl FnMut(u64)) {

@@ -302,7 +302,10 @@ impl Session {
             LunChange::Removed => self.raise(&others(), Ua::ReportedLunsChanged),
             // After the table let go of them: a condition established
             // meanwhile goes too.
-            LunChange::Gone => return luns.iter().for_each(|l| self.ua.clear(Some(*l), None)),
+            LunChange::Gone => {
+                luns.iter().for_each(|l| self.ua.clear(Some(*l), None));
+                return self.ua.release_if_idle();
+            }
             LunChange::Leaving => luns.iter().for_each(|l| self.ua.clear(Some(*l), None)),
             LunChange::Replaced => self.raise(luns, Ua::InquiryDataChanged),
         }
@@ -323,6 +326,25 @@ impl Session {
                 self.ua.clear(Some(*l), None);
             }
         }
+        self.ua.release_if_idle();
+        r
+    }
+
+    /// Establishes `ua` at those of the ascending `luns` that map `dev`
+    /// (thread context); a LUN switched to another device or removed since
+    /// `luns` was listed is left alone, or, if it changed while the
+    /// condition was being established, loses it again.
+    pub fn establish_for_device(&self, dev: &crate::device::Device, luns: &[u64], ua: Ua) -> Result {
+        let maps = |l: u64| self.with_luns(|set| set.maps(l, dev));
+        let mut still = KVec::with_capacity(luns.len(), GFP_KERNEL)?;
+        for l in luns.iter().copied().filter(|l| maps(*l)) {
+            still.push(l, GFP_KERNEL)?;
+        }
+        let r = self.ua.establish(&still, ua);
+        for l in still.iter().copied().filter(|l| !maps(*l)) {
+            self.ua.clear(Some(l), Some(ua));
+        }
+        self.ua.release_if_idle();
         r
     }
 

@@ -123,13 +123,11 @@ impl Attentions {
     }
 
     /// Clears `ua` (None: every condition) at `lun` (None: at every LUN).
-    /// Any context; in a thread, frees the table's memory when nothing is
-    /// left.
+    /// Any context; frees nothing (see [`Attentions::release_if_idle`]).
     pub fn clear(&self, lun: Option<u64>, ua: Option<Ua>) {
         if !self.any() {
             return;
         }
-        let may_free = crate::sys::context::current() == crate::lifecycle::Context::Thread;
         let wipe = |e: &mut UaEntry| match ua {
             Some(ua) => e.set.clear(ua),
             None => e.set = Default::default(),
@@ -152,21 +150,24 @@ impl Attentions {
                 self.pending.store(n, Ordering::Release);
             }
         }
-        self.release_if_empty(t, may_free);
+        if self.pending.load(Ordering::Relaxed) == 0 {
+            t.used = 0;
+        }
     }
 
-    /// With nothing pending, empties the table and, if `may_free` (the
-    /// caller is a thread), frees its memory after unlocking.
-    fn release_if_empty(&self, mut t: kernel::sync::lock::Guard<'_, Table, crate::sys::lock::IrqSpinLockBackend>, may_free: bool) {
-        if self.pending.load(Ordering::Relaxed) != 0 {
+    /// Frees the table's memory if nothing is pending (management and TMF
+    /// threads call it after a change; the data path never frees, since
+    /// its callers may hold locks of their own).
+    pub fn release_if_idle(&self) {
+        crate::sys::context::assert_may_sleep();
+        let mut t = self.table.lock();
+        if self.pending.load(Ordering::Relaxed) != 0 || t.entries.capacity() == 0 {
             return;
         }
         t.used = 0;
-        if may_free {
-            let old = core::mem::replace(&mut t.entries, KVVec::new());
-            drop(t);
-            drop(old);
-        }
+        let old = core::mem::replace(&mut t.entries, KVVec::new());
+        drop(t);
+        drop(old);
     }
 }
 
@@ -180,7 +181,7 @@ pub fn raise_on_device(core: &Core, dev: &Device, ua: Ua, except: Option<&Sessio
             if except.is_some_and(|e| core::ptr::eq(e, &**s)) {
                 return;
             }
-            if s.luns_of(dev).and_then(|luns| s.establish(&luns, ua)).is_err() {
+            if s.luns_of(dev).and_then(|luns| s.establish_for_device(dev, &luns, ua)).is_err() {
                 pr_warn!("session {:?}: out of memory for a unit attention\n", s.initiator);
             }
         })

@@ -413,7 +413,8 @@ fn tur(i: usize, lun: u64) -> core::result::Result<(u8, u8, u8, u8), &'static CS
 const CHECK: u8 = scsi_status::CHECK_CONDITION;
 
 /// A LOGICAL UNIT RESET leaves BUS DEVICE RESET FUNCTION OCCURRED (29/03)
-/// on every nexus of the unit, the requester's too, reported once each:
+/// on every nexus of the unit, through both targets, the requester's too,
+/// reported once each:
 /// INQUIRY passes without clearing it, the next command gets it, REQUEST
 /// SENSE returns it as data and clears it; another LUN has none.
 pub fn lun_reset_leaves_one_unit_attention_per_nexus() -> TestResult {
@@ -425,6 +426,8 @@ pub fn lun_reset_leaves_one_unit_attention_per_nexus() -> TestResult {
     ensure(tur(1, LUN_THREAD)?.0 == GOOD, c"the unit attention was reported twice")?;
     ensure(request_sense(2, LUN_THREAD)? == ua_head(0x29, 0x03), c"REQUEST SENSE of the other nexus did not return 06/29/03")?;
     ensure(request_sense(2, LUN_THREAD)? == NO_SENSE_HEAD, c"REQUEST SENSE did not clear the unit attention")?;
+    // Session 0 reaches the same unit through the other target.
+    ensure(tur(0, LUN_THREAD)? == (CHECK, 6, 0x29, 0x03), c"the nexus through the other target did not get 06/29/03")?;
     ensure(tur(2, LUN_IRQ)?.0 == GOOD, c"a LUN that was not reset reported a unit attention")
 }
 

@@ -116,8 +116,9 @@ scenarios() {
 	fi
 	outcome "MODE SELECT of a field that is not changeable: 05/26/00" "check 05/26/00" \
 		"$(cmd $A 151000001000 --out "00000000$page")"
-	# QAM is byte 3 of the page, 7 of the list; the flipped bit is bit 5.
-	outcome "that refusal points at parameter byte 7, bit 5 (sense-key specific 8d 00 07)" "8d0007" \
+	# QAM is byte 3 of the page, 7 of the list (no bit pointer: see
+	# Documentation/scsi-commands.md, section 3).
+	outcome "that refusal points at parameter byte 7 (sense-key specific 80 00 07)" "800007" \
 		"$(sks $A 151000001000 --out "00000000$page")"
 	outcome "MODE SELECT with SP set points at CDB byte 1, bit 0 (c8 00 01)" "c80001" \
 		"$(sks $A 151100000400 --out 00000000)"

@@ -68,8 +68,14 @@ pub fn fuzz_params(data: &[u8]) -> (DeviceParams<'_>, usize, &[u8]) {
 /// is non-empty, in range and never a write to a read-only device.
 pub fn fuzz_check(data: &[u8]) -> bool {
     let (dev, out_len, cdb) = fuzz_params(data);
-    let Ok(c) = Cdb::decode(cdb) else {
-        return true;
+    // A field pointer points into the CDB.
+    let points_inside = |s: &super::sense::Sense| {
+        s.field
+            .map_or(true, |f| f.in_cdb && usize::from(f.byte) < cdb.len())
+    };
+    let c = match Cdb::decode(cdb) {
+        Ok(c) => c,
+        Err(s) => return points_inside(&s),
     };
     let mut a = [0u8; 640];
     let mut b = [0x55u8; 640];
@@ -109,14 +115,16 @@ pub fn fuzz_check(data: &[u8]) -> bool {
                     .checked_add(u64::from(blocks))
                     .is_some_and(|e| e <= dev.num_blocks)
         }
-        Action::Good | Action::Core | Action::Check(_) => true,
+        Action::Check(s) => points_inside(&s),
+        Action::Good | Action::Core => true,
     }
 }
 
 /// Validates a MODE SELECT parameter list: byte 0 picks the device (as [`fuzz_params`]'s
 /// byte 0) and bit 7 of byte 1 MODE SELECT(10); the list follows. Returns whether the
 /// invariants held: the answer is deterministic, and an accepted list changes the write
-/// cache only on a device that lets the initiator change it.
+/// cache only on a device that lets the initiator change it, and a refusal's field pointer
+/// lies inside the list.
 pub fn fuzz_mode_select(data: &[u8]) -> bool {
     let b0 = get_u8(data, 0);
     let dev = DeviceParams {
@@ -137,7 +145,10 @@ pub fn fuzz_mode_select(data: &[u8]) -> bool {
         Ok(changes) => changes.write_cache.map_or(true, |wce| {
             dev.write_cache_changeable || wce == dev.write_cache
         }),
-        Err(_) => true,
+        // A field pointer points into the list.
+        Err(s) => s
+            .field
+            .map_or(true, |f| !f.in_cdb && usize::from(f.byte) < list.len()),
     }
 }
 

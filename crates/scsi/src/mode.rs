@@ -266,8 +266,9 @@ pub fn parse_mode_select(
             a
         };
         let (s, c, m) = (body(sent), body(cur.bytes()), body(mask.bytes()));
-        // The first byte, and its highest bit, that differs from the current value
-        // where it may not.
+        // The first byte that differs from the current value where it may not. No bit
+        // pointer: it must name a field's first bit, and the pages' field boundaries
+        // are not described here.
         let changed = s
             .iter()
             .zip(c.iter())
@@ -275,9 +276,8 @@ pub fn parse_mode_select(
             .map(|((s, c), m)| (s ^ c) & !m)
             .enumerate()
             .find(|(_, diff)| *diff != 0);
-        if let Some((i, diff)) = changed {
-            let bit = u8::try_from(7u32.saturating_sub(diff.leading_zeros())).unwrap_or(7);
-            return Err(field(off.saturating_add(i), Some(bit)));
+        if let Some((i, _)) = changed {
+            return Err(field(off.saturating_add(i), None));
         }
         if code == 0x08 {
             changes.write_cache = Some(get_u8(sent, 2) & 0x04 != 0);
@@ -500,10 +500,10 @@ mod tests {
         let mut off = CACHING_WCE;
         off[2] = 0;
         let d = select(false, &[], &[&off]);
-        // The WCE bit: byte 2 of the page after the 4-byte header, bit 2.
+        // The WCE byte: byte 2 of the page after the 4-byte header.
         assert_eq!(
             parse_mode_select(&d, false, &fixed),
-            Err(Sense::INVALID_FIELD_IN_PARAMETER_LIST.in_param(6, Some(2)))
+            Err(Sense::INVALID_FIELD_IN_PARAMETER_LIST.in_param(6, None))
         );
     }
 
@@ -594,13 +594,13 @@ mod tests {
         rcd[2] |= 0x01;
         assert_eq!(
             parse_mode_select(&select(false, &[], &[&rcd]), false, &d),
-            e_field(6, Some(0))
+            e_field(6, None)
         );
         let mut ds = CONTROL;
         ds[2] |= 0x04;
         assert_eq!(
             parse_mode_select(&select(true, &[], &[&ds]), true, &d),
-            e_field(10, Some(2))
+            e_field(10, None)
         );
         assert_eq!(mode_select_header_len(false), 4);
         assert_eq!(mode_select_header_len(true), 8);

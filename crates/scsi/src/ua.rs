@@ -375,6 +375,8 @@ mod tests {
         for _round in 0..200 {
             let mut model: BTreeMap<u64, UaSet> = BTreeMap::new();
             let mut table: std::vec::Vec<UaEntry> = std::vec::Vec::new();
+            // What the kernel's `pending` counter would say, kept the way it keeps it.
+            let mut pending = 0usize;
             for _op in 0..40 {
                 let ua = ALL[rng.next(ALL.len() as u64) as usize];
                 let mut luns: std::vec::Vec<u64> = (0..rng.next(6)).map(|_| rng.next(12)).collect();
@@ -384,24 +386,40 @@ mod tests {
                         for l in &luns {
                             model.entry(*l).or_default().establish(ua);
                         }
-                        if establish_in_place(&mut table, &luns, ua).is_none() {
-                            let mut out = std::vec![UaEntry::default(); table.len() + luns.len()];
-                            let n = merge_into(&table, &luns, ua, &mut out).unwrap();
-                            out.truncate(n);
-                            table = out;
+                        match establish_in_place(&mut table, &luns, ua) {
+                            Some(woke) => pending += woke,
+                            None => {
+                                let mut out =
+                                    std::vec![UaEntry::default(); table.len() + luns.len()];
+                                let n = merge_into(&table, &luns, ua, &mut out).unwrap();
+                                out.truncate(n);
+                                table = out;
+                                pending = table.iter().filter(|e| !e.set.is_empty()).count();
+                            }
                         }
                     }
                     _ => {
                         // Report (take) the next condition at one LUN.
                         let l = rng.next(12);
                         let want = model.get_mut(&l).and_then(|s| s.take_next());
-                        let got = find(&mut table, l).and_then(|e| e.set.take_next());
+                        let got = find(&mut table, l).and_then(|e| {
+                            let ua = e.set.take_next();
+                            if ua.is_some() && e.set.is_empty() {
+                                pending -= 1;
+                            }
+                            ua
+                        });
                         assert_eq!(got, want);
                     }
                 }
                 assert!(
                     table.windows(2).all(|w| w[0].lun < w[1].lun),
                     "table not ascending"
+                );
+                assert_eq!(
+                    pending,
+                    table.iter().filter(|e| !e.set.is_empty()).count(),
+                    "pending count drifted"
                 );
                 let flat: std::vec::Vec<(u64, UaSet)> = table
                     .iter()
