@@ -146,7 +146,13 @@ fn set_check(c: &mut Cmd, sense: Sense) {
         return;
     }
     c.desc.status = status::CHECK_CONDITION;
-    c.desc.sense_len = sense.write_fixed(&mut c.desc.sense) as u8;
+    // The format the logical unit's control mode page asks for (D_SENSE).
+    let descriptor = c.mapped.as_ref().is_some_and(|m| m.dev.descriptor_sense.load(Ordering::Relaxed));
+    c.desc.sense_len = if descriptor {
+        sense.write_descriptor(&mut c.desc.sense)
+    } else {
+        sense.write_fixed(&mut c.desc.sense)
+    } as u8;
     c.session.stats.local().errors.fetch_add(1, Ordering::Relaxed);
 }
 
@@ -425,6 +431,7 @@ fn params_for<'a>(m: &'a Mapped, rel_tgt_id: u16) -> DeviceParams<'a> {
         read_only: d.geo.read_only || m.read_only,
         write_cache: d.write_cache.load(Ordering::Relaxed),
         write_cache_changeable: d.handler.ops.manages_write_cache(),
+        descriptor_sense: d.descriptor_sense.load(Ordering::Relaxed),
         rotational: d.geo.rotational,
         removable: false,
         vendor: VENDOR,
@@ -712,11 +719,16 @@ fn mode_select(c: &mut Cmd, ten: bool, param_len: u16) -> Result<(), Sense> {
     let n = c.data.list().copy_to(&mut list);
     let params = params_for(m, c.session.target.rel_tgt_id);
     let changes = crate::scsi::mode::parse_mode_select(&list[..n], ten, &params)?;
+    let mut changed = false;
     if let Some(wce) = changes.write_cache {
-        if m.dev.write_cache.swap(wce, Ordering::AcqRel) != wce {
-            let core = c.session.target.fabric.core;
-            crate::ua::raise_on_device(&core, &m.dev, Ua::ModeParametersChanged, Some(&c.session));
-        }
+        changed |= m.dev.write_cache.swap(wce, Ordering::AcqRel) != wce;
+    }
+    if let Some(d_sense) = changes.descriptor_sense {
+        changed |= m.dev.descriptor_sense.swap(d_sense, Ordering::AcqRel) != d_sense;
+    }
+    if changed {
+        let core = c.session.target.fabric.core;
+        crate::ua::raise_on_device(&core, &m.dev, Ua::ModeParametersChanged, Some(&c.session));
     }
     Ok(())
 }

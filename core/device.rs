@@ -67,6 +67,9 @@ pub struct Device {
     /// from the handler's geometry, changed by MODE SELECT when the handler
     /// lets the core manage it (`handler_flags::WRITE_CACHE`).
     pub write_cache: AtomicBool,
+    /// Sense data in descriptor format (the control mode page's D_SENSE,
+    /// changed by MODE SELECT; off at first).
+    pub descriptor_sense: AtomicBool,
     /// LUNs that map this device.
     pub exported: AtomicU32,
     /// Commands holding the device (looked up and not yet freed).
@@ -355,6 +358,7 @@ pub fn add(
                     usn: hex8((hash >> 32) as u32 ^ hash as u32),
                     naa_id: hash,
                     write_cache: AtomicBool::new(geo.write_cache),
+                    descriptor_sense: AtomicBool::new(false),
                     exported: AtomicU32::new(0),
                     inflight: AtomicU32::new(0),
                     dying: AtomicBool::new(false),

@@ -44,6 +44,8 @@ sks() {
 	d=$($SGIO "$@" 2>&1 | sed -n 's/^sense //p')
 	echo "${d:30:6}"
 }
+# sense_format SG CDB [...]: the response code of the command's sense (70: fixed, 72: descriptor).
+sense_format() { $SGIO "$@" 2>&1 | sed -n 's/^sense \(..\).*/\1/p'; }
 # drain SG: reports every pending unit attention (at most 8).
 drain() {
 	local i
@@ -107,6 +109,12 @@ scenarios() {
 	sdparm -q --set WCE $B >/dev/null 2>&1
 	outcome "sdparm --set WCE through nexus B: nexus A's next command gets 06/2A/01" "check 06/2a/01" "$(cmd $A $TUR)"
 	outcome "WCE set: WCE reads 1 through nexus A" "1" "$(wce $A)"
+	sdparm -q --set D_SENSE $A >/dev/null 2>&1
+	outcome "sdparm --set D_SENSE through nexus A: nexus B's next command gets 06/2A/01" "check 06/2a/01" "$(cmd $B $TUR)"
+	outcome "D_SENSE set: an invalid opcode's sense comes in descriptor format (72h)" "72" "$(sense_format $A ee0000000000)"
+	sdparm -q --clear D_SENSE $A >/dev/null 2>&1
+	outcome "D_SENSE cleared: fixed format (70h) again" "70" "$(sense_format $A ee0000000000)"
+	drain $B
 	# The control page with its QUEUE ALGORITHM MODIFIER changed, which is
 	# not changeable: INVALID FIELD IN PARAMETER LIST.
 	local page
@@ -235,7 +243,7 @@ done
 echo "# $diffs of ${#NAMES[@]} scenarios differ from LIO (marked *)"
 # An outcome is a SCSI answer: a status, sense codes or a WCE bit (not a
 # transport error or a helper's complaint).
-answer='^((good|check [0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{2}|status [0-9a-f]{2}|[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{2}|[0-9a-f]{6}|[01]) ?)+$'
+answer='^((good|check [0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{2}|status [0-9a-f]{2}|[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{2}|[0-9a-f]{6}|7[0-3]|[01]) ?)+$'
 expect_eq "LIO answered every scenario with a SCSI outcome" \
 	"$(for n in "${NAMES[@]}"; do printf '%s\n' "${R[lio|$n]}" | grep -Eq "$answer" && echo x; done | wc -l)" "${#NAMES[@]}"
 finish

@@ -16,6 +16,8 @@ pub struct DeviceParams<'a> {
     pub write_cache: bool,
     /// The initiator may switch the write cache (WCE is changeable in the caching mode page).
     pub write_cache_changeable: bool,
+    /// Sense data in descriptor format (the control mode page's D_SENSE).
+    pub descriptor_sense: bool,
     /// Rotating medium. When false, VPD page B1h reports MEDIUM ROTATION RATE 1
     /// (non-rotating); when true, 0 (not reported).
     pub rotational: bool,
@@ -55,6 +57,7 @@ impl DeviceParams<'_> {
         read_only: false,
         write_cache: false,
         write_cache_changeable: false,
+        descriptor_sense: false,
         rotational: false,
         removable: false,
         vendor: b"",

@@ -228,6 +228,7 @@ mod tests {
             read_only: false,
             write_cache: true,
             write_cache_changeable: true,
+            descriptor_sense: false,
             rotational: false,
             removable: false,
             vendor: b"RSCST",

@@ -47,6 +47,7 @@ pub fn fuzz_params(data: &[u8]) -> (DeviceParams<'_>, usize, &[u8]) {
         read_only: b0 & 0x04 != 0,
         write_cache: b0 & 0x08 != 0,
         write_cache_changeable: b0 & 0x40 != 0,
+        descriptor_sense: b0 & 0x80 != 0,
         rotational: b0 & 0x10 != 0,
         removable: b0 & 0x20 != 0,
         vendor,
@@ -264,6 +265,7 @@ mod tests {
                 read_only: r.next() % 2 == 0,
                 write_cache: r.next() % 2 == 0,
                 write_cache_changeable: r.next() % 2 == 0,
+                descriptor_sense: r.next() % 2 == 0,
                 rotational: r.next() % 2 == 0,
                 removable: r.next() % 2 == 0,
                 ..DeviceParams::EMPTY

@@ -27,6 +27,9 @@ pub const PC_DEFAULT: u8 = 2;
 /// Page control: saved values (not supported).
 pub const PC_SAVED: u8 = 3;
 
+/// D_SENSE: byte 2 of the control mode page.
+const D_SENSE: u8 = 0x04;
+
 /// DEVICE-SPECIFIC PARAMETER bits of the mode parameter header.
 const WP: u8 = 0x80;
 const DPOFUA: u8 = 0x10;
@@ -83,10 +86,14 @@ fn page(code: u8, pc: u8, dev: &DeviceParams<'_>) -> Option<Page> {
             20
         }
         0x0A => {
-            // Control: TST=0, GLTSD=1, D_SENSE=0; QUEUE ALGORITHM MODIFIER=1 (unrestricted
-            // reordering), QERR=0; TAS=0; BUSY TIMEOUT PERIOD 0 (undefined).
-            if !changeable {
-                b[2] = 0x02;
+            // Control: TST=0, GLTSD=1, D_SENSE (changeable, 0 by default); QUEUE ALGORITHM
+            // MODIFIER=1 (unrestricted reordering), QERR=0; TAS=0; BUSY TIMEOUT PERIOD 0
+            // (undefined).
+            if changeable {
+                b[2] = D_SENSE;
+            } else {
+                let d_sense = pc == PC_CURRENT && dev.descriptor_sense;
+                b[2] = 0x02 | if d_sense { D_SENSE } else { 0 };
                 b[3] = 0x10;
             }
             12
@@ -185,6 +192,8 @@ pub fn encode_mode_sense(
 pub struct ModeChanges {
     /// New WCE value, when the caching page was sent.
     pub write_cache: Option<bool>,
+    /// New D_SENSE value (descriptor-format sense), when the control page was sent.
+    pub descriptor_sense: Option<bool>,
 }
 
 /// Validates a MODE SELECT(6) (`ten == false`) or (10) parameter list against `dev` and
@@ -281,6 +290,9 @@ pub fn parse_mode_select(
         }
         if code == 0x08 {
             changes.write_cache = Some(get_u8(sent, 2) & 0x04 != 0);
+        }
+        if code == 0x0A {
+            changes.descriptor_sense = Some(get_u8(sent, 2) & D_SENSE != 0);
         }
         off = off.saturating_add(total);
         rest = rest.get(total..).unwrap_or(&[]);
@@ -396,7 +408,7 @@ mod tests {
         want.extend_from_slice(&RW_RECOVERY);
         want.extend_from_slice(&CACHING_WCE);
         let mut c = CONTROL;
-        c[2] = 0;
+        c[2] = 0x04; // D_SENSE
         c[3] = 0;
         want.extend_from_slice(&c);
         let mut i = IEC;
@@ -494,7 +506,8 @@ mod tests {
         assert_eq!(
             parse_mode_select(&d, false, &fixed),
             Ok(ModeChanges {
-                write_cache: Some(true)
+                write_cache: Some(true),
+                ..ModeChanges::default()
             })
         );
         let mut off = CACHING_WCE;
@@ -516,7 +529,8 @@ mod tests {
             assert_eq!(
                 parse_mode_select(&d, ten, &dev()),
                 Ok(ModeChanges {
-                    write_cache: Some(false)
+                    write_cache: Some(false),
+                    ..ModeChanges::default()
                 })
             );
         }
@@ -527,7 +541,8 @@ mod tests {
         assert_eq!(
             parse_mode_select(&d, false, &dev()),
             Ok(ModeChanges {
-                write_cache: Some(true)
+                write_cache: Some(true),
+                descriptor_sense: Some(false),
             })
         );
         // Header only: nothing changes.
@@ -596,12 +611,33 @@ mod tests {
             parse_mode_select(&select(false, &[], &[&rcd]), false, &d),
             e_field(6, None)
         );
+        // TST (byte 2, bits 7..5) is not changeable.
+        let mut tst = CONTROL;
+        tst[2] |= 0x20;
+        assert_eq!(
+            parse_mode_select(&select(true, &[], &[&tst]), true, &d),
+            e_field(10, None)
+        );
+        // D_SENSE is.
         let mut ds = CONTROL;
         ds[2] |= 0x04;
         assert_eq!(
             parse_mode_select(&select(true, &[], &[&ds]), true, &d),
-            e_field(10, None)
+            Ok(ModeChanges {
+                descriptor_sense: Some(true),
+                ..ModeChanges::default()
+            })
         );
+        // The current page says what the device uses.
+        let dd = DeviceParams {
+            descriptor_sense: true,
+            ..dev()
+        };
+        let mut r = req(0x0A, PC_CURRENT, false);
+        r.dbd = true;
+        assert_eq!(sense(&r, &dd)[4 + 2], 0x06);
+        r.pc = PC_DEFAULT;
+        assert_eq!(sense(&r, &dd)[4 + 2], 0x02);
         assert_eq!(mode_select_header_len(false), 4);
         assert_eq!(mode_select_header_len(true), 8);
     }
