@@ -264,8 +264,7 @@ impl LunSet {
     /// any more. Cannot fail: without memory, only the unit attentions of
     /// the change are lost.
     fn take(&self, owner: Option<&dyn LunOwner>, lun: u64) -> Option<KBox<LunEntry>> {
-        let present = self.table.with(lun, |e| e.is_some());
-        if let (true, Some(o)) = (present, owner) {
+        if let (true, Some(o)) = (self.contains(lun), owner) {
             o.luns_changed(&[lun], LunChange::Removed);
         }
         let e = self.table.remove(lun);

@@ -316,15 +316,20 @@ impl Session {
     }
 
     /// Establishes `ua` at the ascending `luns` (thread context), then
-    /// clears whatever is pending at those of them the session no longer
-    /// sees (removed since `luns` was listed, their `Gone` already past), so
-    /// that no condition outlives its LUN.
+    /// clears it again at those the session no longer sees (removed since
+    /// `luns` was listed, their `Gone`, which cleared everything else
+    /// there, already past), so that no condition outlives its LUN.
     pub fn establish(&self, luns: &[u64], ua: Ua) -> Result {
+        self.establish_while(luns, ua, |set, l| set.contains(l))
+    }
+
+    /// Establishes `ua` at the ascending `luns`, then clears it again at
+    /// those for which `still` no longer holds (the LUN changed meanwhile),
+    /// and frees the table if that left nothing (thread context).
+    fn establish_while(&self, luns: &[u64], ua: Ua, still: impl Fn(&LunSet, u64) -> bool) -> Result {
         let r = self.ua.establish(luns, ua);
-        for l in luns {
-            if !self.with_luns(|set| set.contains(*l)) {
-                self.ua.clear(Some(*l), None);
-            }
+        for l in luns.iter().copied().filter(|l| !self.with_luns(|set| still(set, *l))) {
+            self.ua.clear(Some(l), Some(ua));
         }
         self.ua.release_if_idle();
         r
@@ -335,17 +340,11 @@ impl Session {
     /// `luns` was listed is left alone, or, if it changed while the
     /// condition was being established, loses it again.
     pub fn establish_for_device(&self, dev: &crate::device::Device, luns: &[u64], ua: Ua) -> Result {
-        let maps = |l: u64| self.with_luns(|set| set.maps(l, dev));
-        let mut still = KVec::with_capacity(luns.len(), GFP_KERNEL)?;
-        for l in luns.iter().copied().filter(|l| maps(*l)) {
-            still.push(l, GFP_KERNEL)?;
+        let mut mapping = KVec::with_capacity(luns.len(), GFP_KERNEL)?;
+        for l in luns.iter().copied().filter(|l| self.with_luns(|set| set.maps(*l, dev))) {
+            mapping.push(l, GFP_KERNEL)?;
         }
-        let r = self.ua.establish(&still, ua);
-        for l in still.iter().copied().filter(|l| !maps(*l)) {
-            self.ua.clear(Some(l), Some(ua));
-        }
-        self.ua.release_if_idle();
-        r
+        self.establish_while(&mapping, ua, |set, l| set.maps(l, dev))
     }
 
     /// [`Session::establish`], which on failure loses the condition and
@@ -353,6 +352,14 @@ impl Session {
     pub fn raise(&self, luns: &[u64], ua: Ua) {
         if self.establish(luns, ua).is_err() {
             pr_warn!("session {:?}: out of memory: unit attention {:?} lost\n", self.initiator, ua);
+        }
+    }
+
+    /// [`Session::raise`] at every LUN the session sees.
+    pub fn raise_everywhere(&self, ua: Ua) {
+        match self.lun_numbers() {
+            Ok(luns) => self.raise(&luns, ua),
+            Err(_) => pr_warn!("session {:?}: out of memory: unit attention {:?} lost\n", self.initiator, ua),
         }
     }
 
@@ -593,10 +600,7 @@ pub fn register(target: &Arc<Target>, initiator: &[u8], sess_priv: usize) -> Res
     // listed here or told to this session by `lun_changed`.
     // Without memory for it, the session still registers (the condition
     // is lost, and the log says so).
-    match s.lun_numbers() {
-        Ok(luns) => s.raise(&luns, Ua::PowerOnReset),
-        Err(_) => pr_warn!("session {}: out of memory: unit attention POWER ON lost\n", name),
-    }
+    s.raise_everywhere(Ua::PowerOnReset);
     if let Err(e) = crate::slots::insert(&mut list, s.clone(), GFP_KERNEL) {
         teardown_sysfs(&s);
         return Err(e.into());

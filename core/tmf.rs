@@ -190,17 +190,13 @@ fn mark_unit(sess: &Arc<Session>, function: u8, m: &Mapped, before: u64) -> (usi
 /// reset. Raised once the aborted commands are gone, before the TMF
 /// reports.
 fn raise_attentions(sess: &Arc<Session>, function: u8, lun: u64) {
-    let raise_all = |s: &Arc<Session>, ua| match s.lun_numbers() {
-        Ok(luns) => s.raise(&luns, ua),
-        Err(_) => pr_warn!("session {:?}: out of memory: unit attention {:?} lost\n", s.initiator, ua),
-    };
     match function {
         tmf::LUN_RESET => {
             let Some(m) = sess.lookup(lun) else { return };
             crate::ua::raise_on_device(&sess.target.fabric.core, &m.dev, Ua::BusDeviceReset, None);
         }
-        tmf::TARGET_RESET => sess.target.for_each_session(|s| raise_all(s, Ua::BusDeviceReset)),
-        tmf::NEXUS_LOSS => raise_all(sess, Ua::NexusLoss),
+        tmf::TARGET_RESET => sess.target.for_each_session(|s| s.raise_everywhere(Ua::BusDeviceReset)),
+        tmf::NEXUS_LOSS => sess.raise_everywhere(Ua::NexusLoss),
         _ => {}
     }
 }
