@@ -193,6 +193,8 @@ pub fn rx(session: &Session, rx: Rx<'_>) -> Result<CmdPtr> {
         fabric_priv: core::ptr::null_mut(),
         dev_priv: core::ptr::null_mut(),
         sess_priv: session.sess_priv as *mut core::ffi::c_void,
+        provisioning: 0,
+        _reserved: [0; 7],
     };
     let cmd = Cmd {
         desc,

@@ -43,6 +43,8 @@ pub struct Geometry {
     pub rotational: bool,
     /// `size` is configuration (shown with `[key]`).
     pub size_is_key: bool,
+    /// The handler deallocates blocks (`io_op::DISCARD`, `LBA_STATUS`).
+    pub thin_provisioned: bool,
 }
 
 /// A device exported (or exportable) as LUNs.
@@ -299,6 +301,7 @@ fn check_setup(s: &crate::abi::DeviceSetup) -> Result<Geometry, &'static str> {
         write_cache: s.write_cache != 0,
         rotational: s.rotational != 0,
         size_is_key: s.size_is_key != 0,
+        thin_provisioned: s.thin_provisioned != 0,
     })
 }
 

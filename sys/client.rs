@@ -371,6 +371,17 @@ impl IoCmd {
         self.0.is_aborted()
     }
 
+    /// Completes an [`abi::io_op::LBA_STATUS`] request with GOOD: the
+    /// `blocks` from `lba` on are all in `state` ([`abi::provisioning`]).
+    pub fn complete_lba_status(mut self, blocks: u32, state: u8) {
+        // SAFETY: live and owned by us (invariant); the core reads the
+        // answer only after the completion below.
+        let d = unsafe { (self.0).0.as_mut() };
+        d.blocks = blocks;
+        d.provisioning = state;
+        self.complete(None)
+    }
+
     /// Completes the command: GOOD when `sense` is None.
     pub fn complete(self, sense: Option<(u8, u8, u8)>) {
         let (k, a, q) = sense.unwrap_or((0, 0, 0));

@@ -41,6 +41,7 @@ impl DevHandler for NullioHandler {
             write_cache: false,
             rotational: p.rotational,
             size_is_key: size != DEFAULT_SIZE,
+            thin_provisioned: false,
         };
         Ok((KBox::new(Nullio { read_zero: p.read_zero }, GFP_KERNEL)?, geo))
     }

@@ -401,6 +401,7 @@ impl<const RAW: bool> DevHandler for FakeDev<RAW> {
             write_cache: false,
             rotational: false,
             size_is_key: false,
+            thin_provisioned: false,
         };
         Ok((KBox::new(KDev { mode }, GFP_KERNEL)?, geo))
     }

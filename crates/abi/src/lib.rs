@@ -39,7 +39,7 @@
 use core::ffi::{c_char, c_int, c_void};
 
 /// Version of the structures below.
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 
 /// Longest CDB a command carries (variable-length CDBs up to 32 bytes).
 pub const MAX_CDB_LEN: usize = 32;
@@ -79,6 +79,25 @@ pub mod io_op {
     /// Raw SCSI tier: the handler's `exec_scsi` sees the CDB itself (set
     /// while the command waits for, or runs in, `exec_scsi`).
     pub const SCSI: u8 = 4;
+    /// Deallocate `blocks` at `lba` (UNMAP, WRITE SAME with UNMAP): asked
+    /// only of devices set up `thin_provisioned`. Afterwards those blocks
+    /// read as zeros (the core reports LBPRZ). No data buffer.
+    pub const DISCARD: u8 = 5;
+    /// Report the provisioning of the blocks from `lba` (GET LBA STATUS):
+    /// the handler sets `blocks` to how many blocks from `lba` on share
+    /// one state (at least 1) and `provisioning` to that state
+    /// ([`provisioning`]). `blocks` arrives as the most the core wants.
+    /// Asked only of devices set up `thin_provisioned`. No data buffer.
+    pub const LBA_STATUS: u8 = 6;
+}
+
+/// Provisioning states a handler reports for [`io_op::LBA_STATUS`] (SBC-4's
+/// PROVISIONING STATUS).
+pub mod provisioning {
+    /// The blocks are mapped (hold data).
+    pub const MAPPED: u8 = 0;
+    /// The blocks are deallocated (read as zeros).
+    pub const DEALLOCATED: u8 = 1;
 }
 
 /// What a handler's `exec_scsi` answers.
@@ -247,6 +266,10 @@ pub struct CmdDesc {
     /// The fabric's per-session context, as it passed it to
     /// `rscst_session_register` (set by the core in `rscst_rx_cmd`).
     pub sess_priv: *mut c_void,
+    /// The handler's answer to [`io_op::LBA_STATUS`] ([`provisioning`]).
+    pub provisioning: u8,
+    /// Reserved, zero.
+    pub _reserved: [u8; 7],
 }
 
 /// What a handler reports about a device it attached.
@@ -281,6 +304,7 @@ impl Default for DeviceSetup {
             write_cache: 0,
             rotational: 0,
             size_is_key: 0,
+            thin_provisioned: 0,
         }
     }
 }
@@ -564,13 +588,14 @@ mod tests {
         assert_eq!(offset_of!(CmdDesc, sense), 104);
         assert_eq!(offset_of!(CmdDesc, dev_priv), 208);
         assert_eq!(offset_of!(CmdDesc, sess_priv), 216);
-        assert_eq!(size_of::<CmdDesc>(), 224);
+        assert_eq!(offset_of!(CmdDesc, provisioning), 224);
+        assert_eq!(size_of::<CmdDesc>(), 232);
     }
 
     #[test]
     fn ops_tables_have_stable_sizes() {
         assert_eq!(size_of::<HandlerOps>(), 96);
         assert_eq!(size_of::<FabricOps>(), 104);
-        assert_eq!(size_of::<DeviceSetup>(), 24);
+        assert_eq!(size_of::<DeviceSetup>(), 32);
     }
 }

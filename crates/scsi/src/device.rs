@@ -23,6 +23,9 @@ pub struct DeviceParams<'a> {
     pub rotational: bool,
     /// Removable medium (RMB bit of standard INQUIRY data).
     pub removable: bool,
+    /// The device deallocates blocks, which then read as zeros: UNMAP, WRITE SAME with
+    /// UNMAP and GET LBA STATUS (see [`super::provisioning`]); LBPME and LBPRZ.
+    pub thin_provisioned: bool,
     /// T10 vendor identification, padded/truncated to 8 bytes with spaces in INQUIRY.
     pub vendor: &'a [u8],
     /// Product identification, padded/truncated to 16 bytes.
@@ -60,6 +63,7 @@ impl DeviceParams<'_> {
         descriptor_sense: false,
         rotational: false,
         removable: false,
+        thin_provisioned: false,
         vendor: b"",
         product: b"",
         revision: b"",

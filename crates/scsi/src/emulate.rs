@@ -2,10 +2,12 @@
 //! Disk emulation (SBC-3, peripheral device type 0): turns a decoded [`Cdb`] into the
 //! response data or the I/O the core must perform.
 
+use super::cdb::opcode::WRITE_SAME_10;
 use super::cdb::{Cdb, Op};
 use super::device::DeviceParams;
 use super::inquiry::{encode_standard_inquiry, encode_vpd};
 use super::mode::{encode_mode_sense, ModeSenseReq};
+use super::provisioning;
 use super::rsoc::encode_report_supported_opcodes;
 use super::sense::Sense;
 use super::wr::Wr;
@@ -48,6 +50,33 @@ pub enum Action {
         blocks: u32,
         /// Complete before the flush finishes.
         immed: bool,
+    },
+    /// WRITE SAME, checked (range, length, device writable, UNMAP only on a thin-provisioned
+    /// device): the core writes the block received (zeros with `ndob`) to every block, or
+    /// deallocates them (see [`super::provisioning::write_same_plan`]).
+    WriteSame {
+        /// First logical block.
+        lba: u64,
+        /// Number of blocks (at least one).
+        blocks: u32,
+        /// UNMAP bit.
+        unmap: bool,
+        /// NDOB bit: no data-out buffer.
+        ndob: bool,
+    },
+    /// UNMAP on a thin-provisioned, writable device: the core checks the parameter list
+    /// ([`super::provisioning::UnmapList`]) and deallocates its ranges.
+    Unmap {
+        /// Parameter list length from the CDB.
+        param_len: u16,
+    },
+    /// GET LBA STATUS on a thin-provisioned device, `lba` in range: the core asks the
+    /// handler and encodes the answer ([`super::provisioning::encode_lba_status`]).
+    LbaStatus {
+        /// Starting logical block.
+        lba: u64,
+        /// Allocation length.
+        alloc_len: u32,
     },
     /// The core must produce the answer itself (it owns the state): REPORT LUNS,
     /// REQUEST SENSE, MODE SELECT parameter data (see [`super::mode::parse_mode_select`]).
@@ -142,7 +171,8 @@ pub fn emulate_disk(cdb: &Cdb, dev: &DeviceParams<'_>, out: &mut [u8]) -> Action
             w.be32(dev.block_size);
             w.u8(0); // P_TYPE, PROT_EN
             w.u8(0); // P_I_EXPONENT, LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT
-            w.be16(0); // LBPME, LBPRZ, LOWEST ALIGNED LBA
+            w.u8(provisioning::read_capacity_lbp_bits(dev)); // LBPME, LBPRZ
+            w.u8(0); // LOWEST ALIGNED LBA
             w.zeros(16);
             Action::DataIn { len: w.finish() }
         }
@@ -207,8 +237,54 @@ pub fn emulate_disk(cdb: &Cdb, dev: &DeviceParams<'_>, out: &mut [u8]) -> Action
             req_sa,
             alloc_len,
         } => data(encode_report_supported_opcodes(
-            rctd, options, req_opcode, req_sa, alloc_len, out,
+            dev.thin_provisioned,
+            rctd,
+            options,
+            req_opcode,
+            req_sa,
+            alloc_len,
+            out,
         )),
+        Op::WriteSame {
+            lba,
+            blocks,
+            unmap,
+            ndob,
+        } => {
+            let length_byte = if cdb.opcode == WRITE_SAME_10 { 7 } else { 10 };
+            match provisioning::check_write_same(dev, lba, blocks, unmap, length_byte) {
+                Err(s) => Action::Check(s),
+                Ok(()) => Action::WriteSame {
+                    lba,
+                    blocks,
+                    unmap,
+                    ndob,
+                },
+            }
+        }
+        Op::Unmap { param_len } => {
+            if !dev.thin_provisioned {
+                Action::Check(Sense::INVALID_OPCODE)
+            } else if dev.read_only {
+                Action::Check(Sense::WRITE_PROTECTED)
+            } else if param_len == 0 {
+                Action::Good
+            } else {
+                Action::Unmap { param_len }
+            }
+        }
+        Op::GetLbaStatus { lba, alloc_len } => {
+            if lba >= dev.num_blocks {
+                Action::Check(Sense::LBA_OUT_OF_RANGE)
+            } else if dev.thin_provisioned {
+                Action::LbaStatus { lba, alloc_len }
+            } else {
+                let d = provisioning::all_mapped_from(dev, lba);
+                Action::DataIn {
+                    len: provisioning::encode_lba_status(core::iter::once(d), alloc_len, out),
+                }
+            }
+        }
         Op::ReportSupportedTmfs { repd, alloc_len } => Action::DataIn {
             len: super::rstmf::encode_report_supported_tmfs(repd, alloc_len, out),
         },
@@ -231,6 +307,7 @@ mod tests {
             descriptor_sense: false,
             rotational: false,
             removable: false,
+            thin_provisioned: false,
             vendor: b"RSCST",
             product: b"Virtual Disk",
             revision: b"0001",
@@ -253,6 +330,7 @@ mod tests {
             serial: b"0123456789abcdef0123456789abcdef",
             t10_vendor_designator: b"a-long-t10-vendor-designator-for-the-device-id-page",
             target_port_name: b"iqn.2026-11.org.example:a-long-target-port-name-for-vpd-83",
+            thin_provisioned: true,
             ..dev()
         };
         let mut cdbs: Vec<Vec<u8>> = Vec::new();

@@ -16,7 +16,7 @@ const BLOCK_SIZES: [u32; 4] = [512, 1024, 2048, 4096];
 ///
 /// Layout: byte 0 block size (bits 1..0) and flags (bit 2 read-only, 3 write cache,
 /// 4 rotational, 5 removable); bytes 1..9 capacity seed; byte 9 capacity shaping (bits 1..0:
-/// raw, 16-bit, near `u64::MAX`, zero); byte 10 output length (bit 7 clear: 512, else
+/// raw, 16-bit, near `u64::MAX`, zero) and thin provisioning (bit 2); byte 10 output length (bit 7 clear: 512, else
 /// `(b & 0x7F) * 5`); byte 11 CDB length (mod 33). Then the CDB, then string material.
 pub fn fuzz_params(data: &[u8]) -> (DeviceParams<'_>, usize, &[u8]) {
     let b0 = get_u8(data, 0);
@@ -50,6 +50,7 @@ pub fn fuzz_params(data: &[u8]) -> (DeviceParams<'_>, usize, &[u8]) {
         descriptor_sense: b0 & 0x80 != 0,
         rotational: b0 & 0x10 != 0,
         removable: b0 & 0x20 != 0,
+        thin_provisioned: get_u8(data, 9) & 0x04 != 0,
         vendor,
         product,
         revision: product,
@@ -116,6 +117,30 @@ pub fn fuzz_check(data: &[u8]) -> bool {
                     .checked_add(u64::from(blocks))
                     .is_some_and(|e| e <= dev.num_blocks)
         }
+        Action::WriteSame {
+            lba,
+            blocks,
+            unmap,
+            ndob,
+        } => {
+            let in_range = lba
+                .checked_add(u64::from(blocks))
+                .is_some_and(|e| e <= dev.num_blocks);
+            in_range
+                && blocks > 0
+                && blocks <= super::provisioning::MAX_WRITE_SAME_BLOCKS
+                && !dev.read_only
+                && (!unmap || dev.thin_provisioned)
+                && c.op
+                    == Op::WriteSame {
+                        lba,
+                        blocks,
+                        unmap,
+                        ndob,
+                    }
+        }
+        Action::Unmap { .. } => dev.thin_provisioned && !dev.read_only,
+        Action::LbaStatus { lba, .. } => dev.thin_provisioned && lba < dev.num_blocks,
         Action::Check(s) => points_inside(&s),
         Action::Good | Action::Core => true,
     }

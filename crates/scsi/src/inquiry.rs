@@ -1,13 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 //! INQUIRY data for a direct-access block device: standard data (SPC-4 6.6.2) and the vital
-//! product data pages 00h, 80h, 83h, B0h and B1h.
+//! product data pages 00h, 80h, 83h, B0h, B1h and (thin-provisioned devices) B2h.
 
 use super::device::DeviceParams;
+use super::provisioning::{
+    unmap_granularity, MAX_UNMAP_BLOCKS, MAX_UNMAP_DESCRIPTORS, MAX_WRITE_SAME_BLOCKS,
+};
 use super::sense::Sense;
 use super::wr::Wr;
 
 /// VPD pages implemented by [`encode_vpd`], in ascending order.
-pub const SUPPORTED_VPD_PAGES: [u8; 5] = [0x00, 0x80, 0x83, 0xB0, 0xB1];
+pub const SUPPORTED_VPD_PAGES: [u8; 6] = [0x00, 0x80, 0x83, 0xB0, 0xB1, 0xB2];
+
+/// The VPD pages `dev` offers: the logical block provisioning page (B2h) only on a
+/// thin-provisioned device, as LIO offers it.
+pub fn supported_vpd_pages(dev: &DeviceParams<'_>) -> &'static [u8] {
+    const FULLY_PROVISIONED: [u8; 5] = [0x00, 0x80, 0x83, 0xB0, 0xB1];
+    if dev.thin_provisioned {
+        &SUPPORTED_VPD_PAGES
+    } else {
+        &FULLY_PROVISIONED
+    }
+}
 
 /// Length of the standard INQUIRY data produced (ADDITIONAL LENGTH + 5).
 pub const STANDARD_INQUIRY_LEN: usize = 96;
@@ -63,7 +77,7 @@ pub fn encode_vpd(
     alloc_len: u16,
     out: &mut [u8],
 ) -> Result<usize, Sense> {
-    if !SUPPORTED_VPD_PAGES.contains(&page) {
+    if !supported_vpd_pages(dev).contains(&page) {
         return Err(Sense::INVALID_FIELD_IN_CDB.in_cdb(2, None));
     }
     let mut w = Wr::new(out, usize::from(alloc_len));
@@ -71,7 +85,7 @@ pub fn encode_vpd(
     w.u8(page);
     w.be16(0); // PAGE LENGTH, patched below
     match page {
-        0x00 => w.bytes(&SUPPORTED_VPD_PAGES),
+        0x00 => w.bytes(supported_vpd_pages(dev)),
         0x80 => {
             let n = dev.serial.len().min(MAX_SERIAL_LEN);
             w.ascii(dev.serial, n, b' ');
@@ -79,6 +93,7 @@ pub fn encode_vpd(
         0x83 => device_identification(&mut w, dev),
         0xB0 => block_limits(&mut w, dev),
         0xB1 => block_device_characteristics(&mut w, dev),
+        0xB2 => super::provisioning::write_lbp_vpd(&mut w, dev),
         _ => return Err(Sense::INVALID_FIELD_IN_CDB.in_cdb(2, None)),
     }
     let len = u16::try_from(w.pos().saturating_sub(4)).unwrap_or(u16::MAX);
@@ -143,18 +158,22 @@ fn device_identification(w: &mut Wr<'_>, dev: &DeviceParams<'_>) {
 }
 
 fn block_limits(w: &mut Wr<'_>, dev: &DeviceParams<'_>) {
-    w.u8(0); // WSNZ
+    w.u8(0x01); // WSNZ: WRITE SAME of zero blocks is refused
     w.u8(0); // MAXIMUM COMPARE AND WRITE LENGTH: not supported
     w.be16(1); // OPTIMAL TRANSFER LENGTH GRANULARITY
     let max_blocks = dev.max_transfer_bytes.checked_div(dev.block_size);
     w.be32(max_blocks.unwrap_or(0)); // MAXIMUM TRANSFER LENGTH (0: no limit)
     w.be32(0); // OPTIMAL TRANSFER LENGTH: not reported
     w.be32(0); // MAXIMUM PREFETCH LENGTH
-    w.be32(0); // MAXIMUM UNMAP LBA COUNT
-    w.be32(0); // MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT
-    w.be32(0); // OPTIMAL UNMAP GRANULARITY
-    w.be32(0); // UGAVALID, UNMAP GRANULARITY ALIGNMENT
-    w.be64(0); // MAXIMUM WRITE SAME LENGTH
+    if dev.thin_provisioned {
+        w.be32(MAX_UNMAP_BLOCKS); // MAXIMUM UNMAP LBA COUNT
+        w.be32(MAX_UNMAP_DESCRIPTORS); // MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT
+        w.be32(unmap_granularity(dev.block_size)); // OPTIMAL UNMAP GRANULARITY
+    } else {
+        w.zeros(12); // UNMAP not supported
+    }
+    w.be32(0); // UGAVALID 0: no unmap granularity alignment
+    w.be64(u64::from(MAX_WRITE_SAME_BLOCKS)); // MAXIMUM WRITE SAME LENGTH
     w.zeros(20); // atomic limits and reserved, up to byte 63
 }
 
@@ -186,6 +205,7 @@ mod tests {
             descriptor_sense: false,
             rotational: false,
             removable: false,
+            thin_provisioned: false,
             vendor: b"RSCST",
             product: b"DISK",
             revision: b"0.1",
@@ -257,8 +277,16 @@ mod tests {
     #[test]
     fn supported_pages() {
         assert_eq!(vpd(0, &dev()), [0, 0, 0, 5, 0x00, 0x80, 0x83, 0xB0, 0xB1]);
+        let thin = DeviceParams {
+            thin_provisioned: true,
+            ..dev()
+        };
+        assert_eq!(
+            vpd(0, &thin),
+            [0, 0, 0, 6, 0x00, 0x80, 0x83, 0xB0, 0xB1, 0xB2]
+        );
         for p in SUPPORTED_VPD_PAGES {
-            vpd(p, &dev());
+            vpd(p, &thin);
         }
         for p in [0x01u8, 0x81, 0x86, 0x89, 0xB2, 0xB7, 0xFF] {
             let mut out = [0u8; 64];
@@ -337,8 +365,19 @@ mod tests {
     fn block_limits_and_characteristics() {
         let v = vpd(0xB0, &dev());
         assert_eq!(v.len(), 64);
-        assert_eq!(&v[..8], &[0, 0xB0, 0, 0x3C, 0, 0, 0, 1]);
-        assert!(v[8..].iter().all(|&b| b == 0));
+        assert_eq!(&v[..8], &[0, 0xB0, 0, 0x3C, 1, 0, 0, 1]);
+        // No UNMAP limits on a fully provisioned device; WRITE SAME's maximum.
+        assert!(v[8..36].iter().all(|&b| b == 0));
+        assert_eq!(&v[36..44], &u64::from(MAX_WRITE_SAME_BLOCKS).to_be_bytes());
+        assert!(v[44..].iter().all(|&b| b == 0));
+        let mut d = dev();
+        d.thin_provisioned = true;
+        d.block_size = 1024;
+        let v = vpd(0xB0, &d);
+        assert_eq!(&v[20..24], &MAX_UNMAP_BLOCKS.to_be_bytes());
+        assert_eq!(&v[24..28], &MAX_UNMAP_DESCRIPTORS.to_be_bytes());
+        assert_eq!(&v[28..32], &4u32.to_be_bytes());
+        assert_eq!(vpd(0xB2, &d), [0, 0xB2, 0, 4, 0, 0xE0, 0x02, 0]);
         // MAXIMUM TRANSFER LENGTH is in blocks.
         let mut d = dev();
         d.max_transfer_bytes = 8 << 20;
@@ -358,11 +397,15 @@ mod tests {
 
     #[test]
     fn vpd_truncation() {
+        let thin = DeviceParams {
+            thin_provisioned: true,
+            ..dev()
+        };
         for page in SUPPORTED_VPD_PAGES {
-            let full = vpd(page, &dev());
+            let full = vpd(page, &thin);
             for alloc in 0..=(full.len() as u16 + 2) {
                 let mut out = [0xEEu8; 600];
-                let n = encode_vpd(page, &dev(), alloc, &mut out).unwrap();
+                let n = encode_vpd(page, &thin, alloc, &mut out).unwrap();
                 assert_eq!(n, usize::from(alloc).min(full.len()));
                 assert_eq!(&out[..n], &full[..n]);
                 assert!(out[n..].iter().all(|&b| b == 0xEE));

@@ -34,6 +34,7 @@ pub mod fuzz;
 pub mod inquiry;
 pub mod luns;
 pub mod mode;
+pub mod provisioning;
 pub mod request_sense;
 pub mod rsoc;
 pub mod rstmf;

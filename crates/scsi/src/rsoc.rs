@@ -64,6 +64,11 @@ pub const COMMANDS: &[CommandInfo] = &[
         &[SYNCHRONIZE_CACHE_10, 0x02, F, F, F, F, 0, F, F, C],
     ),
     cmd(
+        WRITE_SAME_10,
+        &[WRITE_SAME_10, 0xF8, F, F, F, F, 0, F, F, C],
+    ),
+    cmd(UNMAP, &[UNMAP, 0x01, 0, 0, 0, 0, 0, F, F, C]),
+    cmd(
         MODE_SELECT_10,
         &[MODE_SELECT_10, 0x11, 0, 0, 0, 0, 0, F, F, C],
     ),
@@ -104,6 +109,27 @@ pub const COMMANDS: &[CommandInfo] = &[
             C,
         ],
     ),
+    cmd(
+        WRITE_SAME_16,
+        &[
+            WRITE_SAME_16,
+            0xF9,
+            F,
+            F,
+            F,
+            F,
+            F,
+            F,
+            F,
+            F,
+            F,
+            F,
+            F,
+            F,
+            0,
+            C,
+        ],
+    ),
     cmd_sa(
         SERVICE_ACTION_IN_16,
         SAI_READ_CAPACITY_16 as u16,
@@ -123,6 +149,28 @@ pub const COMMANDS: &[CommandInfo] = &[
             F,
             F,
             0x01,
+            C,
+        ],
+    ),
+    cmd_sa(
+        SERVICE_ACTION_IN_16,
+        SAI_GET_LBA_STATUS as u16,
+        &[
+            SERVICE_ACTION_IN_16,
+            SAI_GET_LBA_STATUS,
+            F,
+            F,
+            F,
+            F,
+            F,
+            F,
+            F,
+            F,
+            F,
+            F,
+            F,
+            F,
+            0,
             C,
         ],
     ),
@@ -168,6 +216,11 @@ pub const COMMANDS: &[CommandInfo] = &[
     cmd(VERIFY_12, &[VERIFY_12, 0xE6, F, F, F, F, F, F, F, F, 0, C]),
 ];
 
+/// The commands a device offers: UNMAP only where it deallocates (`thin`).
+fn offered(thin: bool) -> impl Iterator<Item = &'static CommandInfo> {
+    COMMANDS.iter().filter(move |c| thin || c.opcode != UNMAP)
+}
+
 /// Whether any supported command with this opcode has a service action.
 fn has_sa(opcode: u8) -> bool {
     COMMANDS
@@ -207,10 +260,12 @@ const REPORTING_OPTIONS: Sense = Sense::INVALID_FIELD_IN_CDB.in_cdb(2, Some(2));
 
 /// Encodes REPORT SUPPORTED OPERATION CODES data for REPORTING OPTIONS `options`
 /// (0 all commands, 1 by opcode, 2 by opcode and service action, 3 by opcode and service
-/// action if it has one), truncated to `alloc_len` and `out`. Errors (INVALID FIELD IN
+/// action if it has one), truncated to `alloc_len` and `out`, for a device that
+/// deallocates blocks or not (`thin`: UNMAP is offered). Errors (INVALID FIELD IN
 /// CDB): options > 3, option 1 for an opcode with service actions, option 2 for an opcode
 /// without.
 pub fn encode_report_supported_opcodes(
+    thin: bool,
     rctd: bool,
     options: u8,
     req_opcode: u8,
@@ -223,7 +278,7 @@ pub fn encode_report_supported_opcodes(
     let found = match options {
         0 => {
             w.be32(0); // COMMAND DATA LENGTH, patched below
-            for c in COMMANDS {
+            for c in offered(thin) {
                 w.u8(c.opcode);
                 w.u8(0);
                 w.be16(c.service_action.unwrap_or(0));
@@ -242,17 +297,15 @@ pub fn encode_report_supported_opcodes(
             if has_sa(req_opcode) {
                 return Err(REPORTING_OPTIONS);
             }
-            COMMANDS.iter().find(|c| c.opcode == req_opcode)
+            offered(thin).find(|c| c.opcode == req_opcode)
         }
         2 => {
             if has_plain(req_opcode) {
                 return Err(REPORTING_OPTIONS);
             }
-            COMMANDS
-                .iter()
-                .find(|c| c.opcode == req_opcode && c.service_action == Some(req_sa))
+            offered(thin).find(|c| c.opcode == req_opcode && c.service_action == Some(req_sa))
         }
-        3 => COMMANDS.iter().find(|c| {
+        3 => offered(thin).find(|c| {
             c.opcode == req_opcode
                 && match c.service_action {
                     Some(sa) => sa == req_sa,
@@ -341,7 +394,7 @@ mod tests {
 
     fn rsoc(rctd: bool, options: u8, op: u8, sa: u16) -> Result<Vec<u8>, Sense> {
         let mut out = [0xEEu8; 1024];
-        encode_report_supported_opcodes(rctd, options, op, sa, 0xFFFF_FFFF, &mut out)
+        encode_report_supported_opcodes(true, rctd, options, op, sa, 0xFFFF_FFFF, &mut out)
             .map(|n| out[..n].to_vec())
     }
 
@@ -373,7 +426,17 @@ mod tests {
             rsoc(false, 1, READ_10, 0).unwrap(),
             [0, 3, 0, 10, 0x28, 0xE8, F, F, F, F, 0, F, F, C]
         );
-        assert_eq!(rsoc(false, 1, WRITE_SAME_16, 0).unwrap(), [0, 1, 0, 0]);
+        assert_eq!(rsoc(false, 1, COMPARE_AND_WRITE, 0).unwrap(), [0, 1, 0, 0]);
+        // UNMAP only where the device deallocates.
+        let mut out = [0u8; 64];
+        let n = encode_report_supported_opcodes(false, false, 1, UNMAP, 0, 64, &mut out);
+        assert_eq!(&out[..n.unwrap()], &[0, 1, 0, 0]);
+        assert_eq!(rsoc(false, 1, UNMAP, 0).unwrap()[..4], [0, 3, 0, 10]);
+        let all = |thin| {
+            let mut out = [0u8; 1024];
+            encode_report_supported_opcodes(thin, false, 0, 0, 0, 1024, &mut out).unwrap()
+        };
+        assert_eq!(all(true), all(false) + 8);
         assert_eq!(
             rsoc(false, 2, MAINTENANCE_IN, 0x0D).unwrap(),
             [0, 3, 0, 12, 0xA3, 0x0D, 0x80, 0, 0, 0, F, F, F, F, 0, C]
@@ -385,7 +448,7 @@ mod tests {
         let v = rsoc(false, 2, SERVICE_ACTION_IN_16, 0x10).unwrap();
         assert_eq!(&v[..6], &[0, 3, 0, 16, 0x9E, 0x10]);
         assert_eq!(
-            rsoc(false, 2, SERVICE_ACTION_IN_16, 0x12).unwrap(),
+            rsoc(false, 2, SERVICE_ACTION_IN_16, 0x13).unwrap(),
             [0, 1, 0, 0]
         );
         assert_eq!(rsoc(false, 2, READ_10, 0), Err(REPORTING_OPTIONS));
@@ -404,13 +467,13 @@ mod tests {
         let full = rsoc(true, 0, 0, 0).unwrap();
         for alloc in [0u32, 1, 3, 4, 5, 100, 523, 524, 525, 2000] {
             let mut out = [0xEEu8; 1024];
-            let n = encode_report_supported_opcodes(true, 0, 0, 0, alloc, &mut out).unwrap();
+            let n = encode_report_supported_opcodes(true, true, 0, 0, 0, alloc, &mut out).unwrap();
             assert_eq!(n, (alloc as usize).min(full.len()));
             assert_eq!(&out[..n], &full[..n]);
             assert!(out[n..].iter().all(|&b| b == 0xEE));
         }
         let mut small = [0u8; 100];
-        let n = encode_report_supported_opcodes(true, 0, 0, 0, u32::MAX, &mut small).unwrap();
+        let n = encode_report_supported_opcodes(true, true, 0, 0, 0, u32::MAX, &mut small).unwrap();
         assert_eq!(n, 100);
         assert_eq!(&small[..], &full[..100]);
     }

@@ -23,6 +23,9 @@ pub struct Geometry {
     pub rotational: bool,
     /// The size came from the configuration, not from the backing store.
     pub size_is_key: bool,
+    /// `exec` deallocates (`io_op::DISCARD`) and reports provisioning
+    /// (`io_op::LBA_STATUS`); deallocated blocks read as zeros.
+    pub thin_provisioned: bool,
 }
 
 /// A device handler in safe Rust. The registered object is `self` in
@@ -139,6 +142,7 @@ unsafe extern "C" fn attach<T: DevHandler>(
             setup.write_cache = u8::from(geo.write_cache);
             setup.rotational = u8::from(geo.rotational);
             setup.size_is_key = u8::from(geo.size_is_key);
+            setup.thin_provisioned = u8::from(geo.thin_provisioned);
             0
         }
         Err(e) => e.to_errno(),
