@@ -24,6 +24,7 @@ use crate::scsi::sense::Sense;
 use crate::scsi::status;
 use crate::scsi::ua::Ua;
 use crate::session::Session;
+use crate::steps::{Next, Steps};
 use crate::sys::ops::{defer, CmdPtr, DataBuf, DevContext, ExecActive, ExecCall, HandlerRef, RawAnswer, SessionRef};
 use crate::sys::sg::SgList;
 use crate::sys::work::{current_cpu, WorkItem};
@@ -69,6 +70,9 @@ pub struct Cmd {
     pub parsed: bool,
     /// Whether a handler completed it inside the core's `exec` call.
     pub exec_call: ExecCall,
+    /// What is left of a command the core runs as several handler calls
+    /// (UNMAP, WRITE SAME, GET LBA STATUS).
+    pub steps: Steps,
     /// The session it came in on, tracked there until this reference drops,
     /// which `CmdPtr` does after the command's memory went back to its cache
     /// (see [`SessionRef`]).
@@ -118,7 +122,7 @@ fn advance(c: &mut Cmd, ev: Event) {
 }
 
 /// Not a sense: answer BUSY so the initiator retries (out of buffers).
-const BUSY: Sense = Sense::new(0xff, 0, 0);
+pub(crate) const BUSY: Sense = Sense::new(0xff, 0, 0);
 
 /// Residual for `done` bytes of `expected`: positive underrun, negative
 /// overrun, saturated (the ABI's lengths come from initiators).
@@ -206,6 +210,7 @@ pub fn rx(session: &Session, rx: Rx<'_>) -> Result<CmdPtr> {
         overflow: 0,
         parsed: false,
         exec_call: ExecCall::new(),
+        steps: Steps::Idle,
         session: ManuallyDrop::new(session),
     };
     CmdPtr::alloc(cmd)
@@ -457,10 +462,8 @@ fn ready(mut cmd: CmdPtr, frame: Frame) {
         advance(c, Event::Rejected);
         return respond(cmd, frame);
     }
-    if matches!(c.cdb.map(|x| x.op), Some(Op::ModeSelect { param_len: 1.., .. })) && frame.ctx != Context::Thread {
-        // Applying it raises unit attentions on the device's other nexuses,
-        // which takes the targets' session locks: in a thread of the
-        // device (`run_deferred` comes back here).
+    if c.cdb.is_some_and(|x| emulated_in_thread(&x.op)) && frame.ctx != Context::Thread {
+        // In a thread of the device (`run_deferred` comes back here).
         return defer(cmd, thread_queue);
     }
     let raw = c.mapped.as_ref().filter(|m| m.dev.handler.ops.has_exec_scsi() && !core_keeps(c));
@@ -479,6 +482,17 @@ fn ready(mut cmd: CmdPtr, frame: Frame) {
     c.desc.resid = io_resid(c);
     let atomic_ok = m.dev.handler.ops.exec_atomic();
     call_here_or_defer(cmd, frame, atomic_ok, offer_raw)
+}
+
+/// Commands whose emulation sleeps: MODE SELECT with a parameter list
+/// (applying it raises unit attentions on the device's other nexuses, which
+/// takes the targets' session locks), and those the core runs as several
+/// handler calls (their plans allocate; see `crate::steps`).
+fn emulated_in_thread(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::ModeSelect { param_len: 1.., .. } | Op::Unmap { param_len: 1.. } | Op::WriteSame { .. } | Op::GetLbaStatus { .. }
+    )
 }
 
 /// Commands the core answers even for a handler with a raw tier: REPORT
@@ -643,6 +657,13 @@ fn emulate(mut cmd: CmdPtr, frame: Frame) {
         Action::Read { lba, blocks, fua } => dispatch(cmd, frame, io_op::READ, lba, blocks, fua),
         Action::Write { lba, blocks, fua } => dispatch(cmd, frame, io_op::WRITE, lba, blocks, fua),
         Action::Flush { lba, blocks, .. } => dispatch(cmd, frame, io_op::FLUSH, lba, blocks, false),
+        Action::WriteSame { lba, blocks, unmap, ndob } => {
+            start_steps(cmd, frame, |c| crate::steps::begin_write_same(c, lba, blocks, unmap, ndob))
+        }
+        Action::Unmap { param_len } => start_steps(cmd, frame, |c| crate::steps::begin_unmap(c, param_len)),
+        Action::LbaStatus { lba, alloc_len } => {
+            start_steps(cmd, frame, |c| crate::steps::begin_lba_status(c, lba, alloc_len))
+        }
         Action::Core => {
             emulate_in_core(c, &cdb);
             finish_emulated(cmd, frame)
@@ -710,17 +731,10 @@ fn emulate_in_core(c: &mut Cmd, cdb: &Cdb) {
 /// first, and nothing holding those mutexes waits for a command.
 fn mode_select(c: &mut Cmd, ten: bool, param_len: u16) -> Result<(), Sense> {
     crate::sys::context::assert_may_sleep();
+    let list = param_list(c, param_len)?;
     let m = c.mapped.as_ref().ok_or(Sense::LUN_NOT_SUPPORTED)?;
-    if c.desc.data_len < u32::from(param_len) {
-        // The initiator's buffer holds less than the CDB announced: the
-        // list the device server got is not the one the CDB describes.
-        return Err(Sense::PARAMETER_LIST_LENGTH_ERROR);
-    }
-    let mut list = KVec::new();
-    list.extend_with(c.desc.data_len as usize, 0u8, GFP_KERNEL).map_err(|_| BUSY)?;
-    let n = c.data.list().copy_to(&mut list);
     let params = params_for(m, c.session.target.rel_tgt_id);
-    let changes = crate::scsi::mode::parse_mode_select(&list[..n], ten, &params)?;
+    let changes = crate::scsi::mode::parse_mode_select(&list, ten, &params)?;
     let mut changed = false;
     if let Some(wce) = changes.write_cache {
         changed |= m.dev.write_cache.swap(wce, Ordering::AcqRel) != wce;
@@ -733,6 +747,112 @@ fn mode_select(c: &mut Cmd, ten: bool, param_len: u16) -> Result<(), Sense> {
         crate::ua::raise_on_device(&core, &m.dev, Ua::ModeParametersChanged, Some(&c.session));
     }
     Ok(())
+}
+
+/// A copy of the command's parameter list of `param_len` bytes (thread
+/// context). A buffer shorter than the CDB said is a PARAMETER LIST LENGTH
+/// ERROR: the list the device server got is not the one the CDB describes.
+pub(crate) fn param_list(c: &mut Cmd, param_len: u16) -> Result<KVec<u8>, Sense> {
+    crate::sys::context::assert_may_sleep();
+    if c.desc.data_len < u32::from(param_len) {
+        return Err(Sense::PARAMETER_LIST_LENGTH_ERROR);
+    }
+    let mut list = KVec::new();
+    list.extend_with(usize::from(param_len), 0u8, GFP_KERNEL).map_err(|_| BUSY)?;
+    if c.data.list().copy_to(&mut list) != list.len() {
+        return Err(Sense::PARAMETER_LIST_LENGTH_ERROR);
+    }
+    Ok(list)
+}
+
+/// Starts a command the core runs as several handler calls (thread
+/// context): `plan` sets up `c.steps` from the command and its device.
+fn start_steps(mut cmd: CmdPtr, frame: Frame, plan: impl FnOnce(&mut Cmd) -> Result<(), Sense>) {
+    let c = cmd.get();
+    let planned = match c.mapped.as_ref() {
+        Some(m) if m.dev.handler.ops.has_exec() => plan(c),
+        // A raw-tier-only handler declined it.
+        _ => Err(Sense::INVALID_OPCODE),
+    };
+    if let Err(sense) = planned {
+        c.steps = Steps::Idle;
+        set_check(c, sense);
+        return finish_emulated(cmd, frame);
+    }
+    // No data goes back but GET LBA STATUS's (`finish_steps` sets it).
+    c.desc.resid = resid(c.desc.expected_len, u64::from(c.desc.data_len));
+    advance(c, Event::Execute { emulated: false });
+    run_steps(cmd, frame)
+}
+
+/// Makes the next handler calls of a command that has `steps` (state
+/// **Executing**, owned by the core between two calls), one after another
+/// while each completes inside its call, until one is left to complete
+/// later, one must wait for a thread, one fails, or none is left.
+fn run_steps(mut cmd: CmdPtr, frame: Frame) {
+    loop {
+        let c = cmd.get();
+        let Some(m) = c.mapped.as_ref() else {
+            set_check(c, Sense::INTERNAL_TARGET_FAILURE);
+            return finish_steps(cmd, frame);
+        };
+        let num_blocks = m.dev.geo.num_blocks;
+        if c.session.aborted() {
+            return finish_steps(cmd, frame);
+        }
+        let (op, lba, blocks) = match crate::steps::next(c, num_blocks) {
+            Next::Done => return finish_steps(cmd, frame),
+            Next::Call { op, lba, blocks } => (op, lba, blocks),
+        };
+        let Some(m) = c.mapped.as_ref() else { return };
+        c.desc.io_op = op;
+        c.desc.lba = lba;
+        c.desc.blocks = blocks;
+        c.desc.fua = u8::from(forced_fua(&m.dev, op));
+        if !exec_here(frame.ctx, m.dev.handler.ops.exec_atomic()) {
+            // `run_deferred` comes back here.
+            return defer(cmd, thread_queue);
+        }
+        let (handler, ctx) = (m.dev.handler.ops, m.dev.ctx);
+        let active = ExecActive::begin(&m.dev);
+        let back = handler.exec(ctx, cmd);
+        drop(active);
+        match back {
+            // Completed inside the call: `handler_finished` said whether
+            // there is more.
+            Some(mut done) => {
+                if done.get().state != State::Executing {
+                    return respond(done, frame);
+                }
+                cmd = done;
+            }
+            // The completion continues it.
+            None => return,
+        }
+    }
+}
+
+/// The last call of a command with `steps` completed, failed, or the command
+/// was aborted: its answer (GET LBA STATUS's data) is written, and it is
+/// done.
+fn finish_steps(mut cmd: CmdPtr, frame: Frame) {
+    let c = cmd.get();
+    if c.desc.status == status::GOOD && !c.session.aborted() {
+        match crate::steps::finish(c) {
+            Ok(0) => {}
+            Ok(n) => c.desc.resid = resid(c.desc.expected_len, n as u64),
+            Err(sense) => set_check(c, sense),
+        }
+    }
+    c.steps = Steps::Idle;
+    advance(c, Event::ExecDone);
+    respond(cmd, frame)
+}
+
+/// Whether a call of `op` must reach the medium: every WRITE while the write
+/// cache the core manages is off.
+fn forced_fua(dev: &Device, op: u8) -> bool {
+    op == io_op::WRITE && dev.handler.ops.manages_write_cache() && !dev.write_cache.load(Ordering::Relaxed)
 }
 
 fn finish_emulated(mut cmd: CmdPtr, frame: Frame) {
@@ -758,10 +878,7 @@ fn dispatch(mut cmd: CmdPtr, frame: Frame, op: u8, lba: u64, blocks: u32, fua: b
     };
     // With the write cache the core manages off, every WRITE is forced to
     // the medium.
-    let write_through = op == io_op::WRITE
-        && m.dev.handler.ops.manages_write_cache()
-        && !m.dev.write_cache.load(Ordering::Relaxed);
-    c.desc.fua = u8::from(fua || write_through);
+    c.desc.fua = u8::from(fua || forced_fua(&m.dev, op));
     if !m.dev.handler.ops.has_exec() {
         // A raw-tier-only handler declined a READ, WRITE or FLUSH.
         set_check(c, Sense::INVALID_OPCODE);
@@ -794,6 +911,10 @@ pub fn run_deferred(mut cmd: CmdPtr) {
     if c.state == State::Done {
         // A response the fabric could not take where it was produced.
         return respond(cmd, frame);
+    }
+    if c.state == State::Executing {
+        // The next handler call of a command with `steps`.
+        return run_steps(cmd, frame);
     }
     // Aborted while queued: do not run it.
     if c.session.aborted() {
@@ -837,7 +958,29 @@ pub fn exec_done(mut cmd: CmdPtr, sense: Sense) {
 /// A handler completed the command (its status set): it goes on here, or
 /// in the handler call still running if it completed inside it.
 fn handler_finished(mut cmd: CmdPtr) {
-    advance(cmd.get(), Event::ExecDone);
+    let c = cmd.get();
+    if c.steps.running() {
+        // One call of several: the command stays Executing, and the core
+        // makes the next call (or finishes it), here or in the call still
+        // running if the handler completed inside it.
+        let num_blocks = c.mapped.as_ref().map_or(0, |m| m.dev.geo.num_blocks);
+        if c.desc.status == status::GOOD {
+            crate::steps::record(c, num_blocks);
+        } else {
+            // Failed: no more calls.
+            c.steps = Steps::Idle;
+            advance(c, Event::ExecDone);
+        }
+        if let Some(mut cmd) = cmd.completed_by_handler() {
+            let frame = callback_frame();
+            if cmd.get().state == State::Executing {
+                return run_steps(cmd, frame);
+            }
+            return respond(cmd, frame);
+        }
+        return;
+    }
+    advance(c, Event::ExecDone);
     if let Some(cmd) = cmd.completed_by_handler() {
         respond(cmd, callback_frame())
     }
@@ -916,6 +1059,7 @@ pub fn tx_done(mut cmd: CmdPtr) {
 /// [`crate::sys::ops::SessionRef`].)
 pub fn release(c: &mut Cmd) {
     c.mapped = None;
+    c.steps = Steps::Idle;
     if let Some(b) = c.data.take_owned() {
         c.desc.sg = core::ptr::null_mut();
         c.desc.sg_cnt = 0;

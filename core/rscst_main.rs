@@ -36,6 +36,7 @@ pub mod registry;
 pub mod session;
 pub mod sgv;
 pub mod slots;
+pub mod steps;
 pub mod sys;
 pub mod target;
 pub mod tmf;

@@ -2,7 +2,7 @@
 //! `vdisk_fileio`: a disk backed by a regular file or a block device node,
 //! through the page cache (SCST's vdisk_fileio). Runs in the core's threads.
 
-use crate::abi::{handler_flags, io_op, HandlerOps};
+use crate::abi::{handler_flags, io_op, provisioning, HandlerOps};
 use crate::sys::adapter::{handler_ops, DevHandler, Geometry, MsgOut};
 use crate::sys::client::{IoCmd, Ops};
 use crate::sys::file::KernelFile;
@@ -24,12 +24,14 @@ pub struct Fileio {
     file: KernelFile,
     filename: CString,
     nv_cache: bool,
+    thin_provisioned: bool,
 }
 
 /// The handler.
 pub struct FileioHandler;
 
-const PARAMS: &[&str] = &["filename", "blocksize", "read_only", "write_through", "nv_cache", "rotational"];
+const PARAMS: &[&str] =
+    &["filename", "blocksize", "read_only", "write_through", "nv_cache", "rotational", "thin_provisioned"];
 
 impl DevHandler for FileioHandler {
     type Dev = Fileio;
@@ -78,11 +80,13 @@ impl DevHandler for FileioHandler {
             write_cache: !p.write_through,
             rotational: p.rotational,
             size_is_key: false,
+            thin_provisioned: p.thin_provisioned,
         };
         let dev = Fileio {
             file,
             filename: cname,
             nv_cache: p.nv_cache,
+            thin_provisioned: p.thin_provisioned,
         };
         Ok((KBox::new(dev, GFP_KERNEL)?, geo))
     }
@@ -125,6 +129,17 @@ impl DevHandler for FileioHandler {
                     Some((MEDIUM_ERROR, WRITE_ERROR.0, WRITE_ERROR.1))
                 }
             }
+            io_op::DISCARD => match dev.file.punch_hole(pos, len as u64) {
+                Ok(()) => None,
+                Err(_) => Some((MEDIUM_ERROR, WRITE_ERROR.0, WRITE_ERROR.1)),
+            },
+            io_op::LBA_STATUS => match dev.file.extent_at(pos, pos + len as u64) {
+                Ok((data, end)) => {
+                    let (blocks, state) = block_run(end - pos, shift, data);
+                    return cmd.complete_lba_status(blocks, state);
+                }
+                Err(_) => Some((MEDIUM_ERROR, UNRECOVERED_READ_ERROR.0, UNRECOVERED_READ_ERROR.1)),
+            },
             _ => Some((HARDWARE_ERROR, INTERNAL_TARGET_FAILURE.0, INTERNAL_TARGET_FAILURE.1)),
         };
         cmd.complete(sense)
@@ -134,9 +149,25 @@ impl DevHandler for FileioHandler {
         let _ = match index {
             // Always given at add_device: a key attribute in SCST's sense.
             0 => write!(out, "{}\n[key]", dev.filename.to_str().unwrap_or("?")),
-            _ => key_flag(out, dev.nv_cache),
+            1 => key_flag(out, dev.nv_cache),
+            _ => key_flag(out, dev.thin_provisioned),
         };
     }
+}
+
+/// The blocks of an extent of `bytes` from a block boundary, and their
+/// state: a partly filled last block holds data, so a data extent covers it
+/// and a hole stops before it (a hole smaller than a block is no hole).
+fn block_run(bytes: u64, shift: u32, data: bool) -> (u32, u8) {
+    let whole = bytes >> shift;
+    let (blocks, state) = if data {
+        ((bytes + (1 << shift) - 1) >> shift, provisioning::MAPPED)
+    } else if whole == 0 {
+        (1, provisioning::MAPPED)
+    } else {
+        (whole, provisioning::DEALLOCATED)
+    };
+    (u32::try_from(blocks).unwrap_or(u32::MAX).max(1), state)
 }
 
 /// A 0/1 attribute, marked `[key]` when set (not the default).
@@ -152,8 +183,8 @@ fn key_flag(out: &mut MsgOut<'_>, v: bool) -> core::fmt::Result {
 pub const OPS: Ops<HandlerOps, FileioHandler> = handler_ops::<FileioHandler>(
     c"vdisk_fileio",
     handler_flags::FILLS_READS | handler_flags::WRITE_CACHE,
-    c"filename, blocksize, read_only, write_through, nv_cache, rotational",
+    c"filename, blocksize, read_only, write_through, nv_cache, rotational, thin_provisioned",
     // `write_through` is the core's (it follows MODE SELECT).
-    b"filename\0nv_cache\0\0",
+    b"filename\0nv_cache\0thin_provisioned\0\0",
 );
 

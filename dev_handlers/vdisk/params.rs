@@ -25,6 +25,8 @@ pub struct VdiskParams<'a> {
     pub read_zero: bool,
     /// `rotational`.
     pub rotational: bool,
+    /// `thin_provisioned`.
+    pub thin_provisioned: bool,
 }
 
 /// Parses `params`, accepting only the keys in `allowed`.
@@ -66,6 +68,7 @@ pub fn parse<'a>(params: &'a str, allowed: &[&str], msg: &mut MsgOut<'_>) -> Res
             "nv_cache" => p.nv_cache = parse_bool(v).map_err(|_| bad(msg))?,
             "read_zero" => p.read_zero = parse_bool(v).map_err(|_| bad(msg))?,
             "rotational" => p.rotational = parse_bool(v).map_err(|_| bad(msg))?,
+            "thin_provisioned" => p.thin_provisioned = parse_bool(v).map_err(|_| bad(msg))?,
             _ => return Err(bad(msg)),
         }
     }

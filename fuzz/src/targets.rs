@@ -44,6 +44,12 @@ pub const TARGETS: &[Target] = &[
         dict: MODE_SELECT_DICT,
         text: false,
     },
+    Target {
+        name: "scsi_unmap",
+        run: scsi_unmap,
+        dict: UNMAP_DICT,
+        text: false,
+    },
 ];
 
 /// Looks a target up by name.
@@ -70,6 +76,21 @@ pub fn scsi_mode_select(data: &[u8]) {
         "MODE SELECT invariant violated"
     );
 }
+
+/// UNMAP parameter list validation (layout: see `scsi::fuzz::fuzz_unmap`: the device's
+/// capacity, the CDB's parameter list length, then the list).
+pub fn scsi_unmap(data: &[u8]) {
+    assert!(scsi::fuzz::fuzz_unmap(data), "UNMAP invariant violated");
+}
+
+/// UNMAP headers, block counts and addresses near the limits.
+const UNMAP_DICT: &[&[u8]] = &[
+    &[0x00, 0x16, 0x00, 0x10, 0, 0, 0, 0],
+    &[0x04, 0x06, 0x04, 0x00],
+    &[0x00, 0x40, 0x00, 0x00],
+    &[0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF],
+    &[0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xE8],
+];
 
 /// Mode page headers and page images MODE SELECT lists are made of.
 const MODE_SELECT_DICT: &[&[u8]] = &[

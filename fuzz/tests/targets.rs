@@ -38,6 +38,11 @@ fn scsi_mode_select() {
 }
 
 #[test]
+fn scsi_unmap() {
+    fuzz("scsi_unmap");
+}
+
+#[test]
 fn every_target_has_a_binary_a_corpus_and_a_test() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let manifest = fs::read_to_string(dir.join("Cargo.toml")).unwrap();

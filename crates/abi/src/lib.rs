@@ -292,6 +292,11 @@ pub struct DeviceSetup {
     /// `size`): the `size` attribute then carries SCST's `[key]` marker so that
     /// a configuration saved from sysfs keeps it. Was reserved (zero) before.
     pub size_is_key: u8,
+    /// The device deallocates blocks: the handler's `exec` takes
+    /// [`io_op::DISCARD`] and [`io_op::LBA_STATUS`], and deallocated blocks
+    /// read as zeros (UNMAP, WRITE SAME with UNMAP and GET LBA STATUS are
+    /// offered; READ CAPACITY(16) reports LBPME and LBPRZ).
+    pub thin_provisioned: u8,
 }
 
 impl Default for DeviceSetup {

@@ -178,6 +178,50 @@ pub fn fuzz_mode_select(data: &[u8]) -> bool {
     }
 }
 
+/// Validates an UNMAP parameter list: bytes 0..8 are the device's capacity, bytes 8..10
+/// the CDB's PARAMETER LIST LENGTH; the list follows. Returns whether the invariants held:
+/// the answer is deterministic; an accepted list yields at most
+/// [`super::provisioning::MAX_UNMAP_DESCRIPTORS`] non-empty ranges, each inside the
+/// device, of at most [`super::provisioning::MAX_UNMAP_BLOCKS`] blocks in all, and
+/// [`super::provisioning::UnmapList::range`] agrees with the iterator; a refusal's field
+/// pointer lies inside the list.
+pub fn fuzz_unmap(data: &[u8]) -> bool {
+    use super::provisioning::{UnmapList, MAX_UNMAP_BLOCKS, MAX_UNMAP_DESCRIPTORS};
+    let dev = DeviceParams {
+        num_blocks: get_be64(data, 0),
+        thin_provisioned: true,
+        ..DeviceParams::EMPTY
+    };
+    let param_len = super::wr::get_be16(data, 8);
+    let list = data.get(10..).unwrap_or(&[]);
+    let a = UnmapList::parse(list, param_len, &dev);
+    if a.map(|u| u.ranges().count())
+        != UnmapList::parse(list, param_len, &dev).map(|u| u.ranges().count())
+    {
+        return false;
+    }
+    match a {
+        Ok(u) => {
+            let mut total = 0u64;
+            let mut n = 0usize;
+            for (i, (lba, blocks)) in u.ranges().enumerate() {
+                total = total.saturating_add(u64::from(blocks));
+                n = n.saturating_add(1);
+                let inside = lba
+                    .checked_add(u64::from(blocks))
+                    .is_some_and(|e| e <= dev.num_blocks);
+                if !inside || blocks == 0 || u.range(i) != Some((lba, blocks)) {
+                    return false;
+                }
+            }
+            n <= MAX_UNMAP_DESCRIPTORS as usize && total <= u64::from(MAX_UNMAP_BLOCKS)
+        }
+        Err(s) => s
+            .field
+            .map_or(true, |f| !f.in_cdb && usize::from(f.byte) < list.len()),
+    }
+}
+
 /// Decodes and emulates a CDB with parameters derived from the first bytes of `data` (see
 /// [`fuzz_params`]). Cheap; panics only in test or `cfg(fuzzing)` builds, when an invariant
 /// checked by [`fuzz_check`] fails.

@@ -15,6 +15,11 @@ const O_RDWR: i32 = 2;
 const O_LARGEFILE: i32 = 0o100000;
 const O_PATH: i32 = 0o10000000;
 const SEEK_END: i32 = 2;
+const SEEK_DATA: i32 = 3;
+const SEEK_HOLE: i32 = 4;
+const FALLOC_FL_KEEP_SIZE: i32 = 0x01;
+const FALLOC_FL_PUNCH_HOLE: i32 = 0x02;
+const ENXIO: i32 = 6;
 const ITER_DEST: u32 = 0;
 const ITER_SOURCE: u32 = 1;
 
@@ -163,6 +168,46 @@ impl KernelFile {
     /// Writes `len` bytes at `pos` from `sg`; returns bytes written. Thread context.
     pub fn write_sg(&self, sg: &SgList<'_>, pos: u64, len: usize) -> Result<usize> {
         self.rw(sg, pos, len, true)
+    }
+
+    /// Deallocates `len` bytes at `pos` (a hole punched, the size kept):
+    /// they read as zeros afterwards. Thread context.
+    pub fn punch_hole(&self, pos: u64, len: u64) -> Result {
+        let (pos, len) = (i64::try_from(pos).map_err(|_| code::EINVAL)?, i64::try_from(len).map_err(|_| code::EINVAL)?);
+        // SAFETY: valid file (invariant); vfs_fallocate checks the mode,
+        // the range and the file's permissions itself.
+        let r = unsafe { bindings::vfs_fallocate(self.f.as_ptr(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, pos, len) };
+        if r < 0 {
+            return Err(Error::from_errno(r));
+        }
+        Ok(())
+    }
+
+    /// Where the next data (`SEEK_DATA`) or hole (`SEEK_HOLE`) at or after
+    /// `pos` starts; `None` when no data follows `pos`. Filesystems without
+    /// holes report all of the file as data (and block devices do).
+    fn seek(&self, pos: u64, whence: i32) -> Result<Option<u64>> {
+        // SAFETY: valid file (invariant); the position it sets is not used
+        // (all I/O passes explicit positions).
+        let r = unsafe { bindings::vfs_llseek(self.f.as_ptr(), pos as bindings::loff_t, whence) };
+        if r == -i64::from(ENXIO) {
+            return Ok(None);
+        }
+        if r < 0 {
+            return Err(Error::from_errno(r as i32));
+        }
+        Ok(Some(r as u64))
+    }
+
+    /// The extent at `pos`: whether it holds data, and where it ends (at
+    /// most `end`). Thread context.
+    pub fn extent_at(&self, pos: u64, end: u64) -> Result<(bool, u64)> {
+        match self.seek(pos, SEEK_DATA)? {
+            // A hole up to the end of the file.
+            None => Ok((false, end)),
+            Some(data) if data > pos => Ok((false, data.min(end))),
+            Some(_) => Ok((true, self.seek(pos, SEEK_HOLE)?.unwrap_or(end).min(end))),
+        }
     }
 
     /// Makes `[start, end]` durable (`end == u64::MAX`: to the end of file).
