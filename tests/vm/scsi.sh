@@ -136,6 +136,74 @@ scenarios() {
 		"$(cmd $A 151100000400 --out 00000000)"
 }
 
+# Logical block provisioning (SBC-4 4.7) on a thin LUN of 16 MiB (32768
+# blocks of 512 bytes) whose backing file $THIN_FILE starts sparse, reached
+# through $T ($T_SD); $F is the fully provisioned LUN 0.
+READ_CAPACITY_16=9e10000000000000000000000020000000
+VPD_LBP=1201b2004000
+# get_lba_status SG LBA: the first LBA status descriptor from LBA, as
+# "lba+blocks:status" (status 0 mapped, 1 deallocated), or the outcome.
+get_lba_status() {
+	local d
+	d=$(data_in 48 "$1" "9e12$(printf '%016x' "$2")000000400000" 64)
+	case "$d" in "no data"*) echo "$d"; return ;; esac
+	echo "$((0x${d:16:16}))+$((0x${d:32:8})):$((0x${d:40:2} & 15))"
+}
+# unmap_list LBA BLOCKS: an UNMAP parameter list of one descriptor.
+unmap_list() { printf '0016001000000000%016x%08x00000000' "$1" "$2"; }
+# blocks_hex LBA BLOCKS: the hex of what READ(10) returns for BLOCKS at LBA.
+blocks_hex() { data_in 2 $T "2800$(printf '%08x' "$1")00$(printf '%04x' "$2")00" $(($2 * 512)); }
+# allocated FILE: the 512-byte blocks the file occupies.
+allocated() { stat -c %b "$1"; }
+provisioning_scenarios() {
+	drain $T
+	drain $F
+	outcome "thin LUN: READ CAPACITY(16) sets LBPME and LBPRZ (byte 14 c0)" "c0" \
+		"$(data_in 30 $T $READ_CAPACITY_16 32 | cut -c29-30)"
+	outcome "fully provisioned LUN: LBPME and LBPRZ clear (byte 14 00)" "00" \
+		"$(data_in 30 $F $READ_CAPACITY_16 32 | cut -c29-30)"
+	outcome "thin LUN: VPD B2h says LBPU, LBPWS, LBPWS10, thin provisioning (e0 02)" "e002" \
+		"$(data_in 14 $T $VPD_LBP 64 | cut -c11-14)"
+	outcome "GET LBA STATUS of the sparse LUN: every block deallocated" "0+32768:1" "$(get_lba_status $T 0)"
+	local pattern
+	pattern=$(head -c 8192 /dev/urandom | od -An -v -tx1 | tr -d ' \n')
+	outcome "WRITE(10) of 16 blocks at LBA 0: GOOD" "good" "$(cmd $T 2a000000000000001000 --out "$pattern")"
+	local block
+	block=$(head -c 512 /dev/urandom | od -An -v -tx1 | tr -d ' \n')
+	outcome "WRITE SAME(10) of one block to LBA 100-163: GOOD" "good" "$(cmd $T 41000000006400004000 --out "$block")"
+	outcome "WRITE SAME(10): each of the 64 blocks equals the block sent" "yes" \
+		"$([ "$(blocks_hex 100 64)" = "$(for _ in $(seq 64); do printf '%s' "$block"; done)" ] && echo yes || echo no)"
+	outcome "GET LBA STATUS: the 16 blocks written are mapped" "0+16:0" "$(get_lba_status $T 0)"
+	outcome "GET LBA STATUS from LBA 16: deallocated up to the WRITE SAME at 100" "16+84:1" "$(get_lba_status $T 16)"
+	outcome "UNMAP of LBA 0-7: GOOD" "good" "$(cmd $T 42000000000000001800 --out "$(unmap_list 0 8)")"
+	outcome "UNMAP: LBA 0-7 read as zeros, LBA 8-15 still hold what was written" "yes" \
+		"$([ "$(blocks_hex 0 16)" = "$(printf '%08192d' 0)${pattern:8192}" ] && echo yes || echo no)"
+	outcome "UNMAP: GET LBA STATUS says LBA 0-7 deallocated" "0+8:1" "$(get_lba_status $T 0)"
+	outcome "UNMAP beyond the last block: 05/21/00" "check 05/21/00" \
+		"$(cmd $T 42000000000000001800 --out "$(unmap_list 32760 16)")"
+	outcome "UNMAP with a list shorter than its header: 05/1A/00" "check 05/1a/00" \
+		"$(cmd $T 42000000000000000400 --out 00160010)"
+	outcome "UNMAP on the fully provisioned LUN: 05/20/00" "check 05/20/00" \
+		"$(cmd $F 42000000000000001800 --out "$(unmap_list 0 8)")"
+	outcome "WRITE SAME(16) UNMAP NDOB of LBA 8-15: GOOD" "good" "$(cmd $T 93090000000000000008000000080000)"
+	outcome "WRITE SAME(16) UNMAP NDOB: LBA 8-15 read as zeros" "yes" \
+		"$([ "$(blocks_hex 8 8)" = "$(printf '%08192d' 0)" ] && echo yes || echo no)"
+	outcome "WRITE SAME(16) UNMAP NDOB: LBA 0-99 deallocated" "0+100:1" "$(get_lba_status $T 0)"
+	outcome "WRITE SAME(10) of 0 blocks (WSNZ): 05/24/00" "check 05/24/00" "$(cmd $T 41000000006400000000 --out "$block")"
+	outcome "WRITE SAME(16) with UNMAP on the fully provisioned LUN: 05/24/00" "check 05/24/00" \
+		"$(cmd $F 93080000000000000008000000080000 --out "$block")"
+	outcome "GET LBA STATUS beyond the last block: 05/21/00" "check 05/21/00" "$(get_lba_status $T 32768)"
+	# Linux's own discard path (sd sends UNMAP), then the file's space.
+	outcome "Linux sees the thin LUN as discardable (discard_max_bytes > 0)" "yes" \
+		"$([ "$(cat /sys/block/${T_SD#/dev/}/queue/discard_max_bytes)" -gt 0 ] && echo yes || echo no)"
+	dd if=/dev/urandom of=$T_SD bs=1M count=4 oflag=direct status=none
+	local before
+	before=$(allocated $THIN_FILE)
+	outcome "blkdiscard of the whole LUN after 4 MiB written: exit 0" "0" "$(blkdiscard $T_SD >/dev/null 2>&1; echo $?)"
+	outcome "blkdiscard: the backing file gave back the 4 MiB (under 64 KiB left)" "yes" \
+		"$([ "$before" -ge 8192 ] && [ "$(allocated $THIN_FILE)" -lt 128 ] && echo yes || echo "no: $before then $(allocated $THIN_FILE) blocks")"
+}
+
 # rscst: two sessions of target t1, LUN 0 a fileio disk.
 STACK=rscst
 check "modules load" load_rscst
@@ -179,6 +247,18 @@ N=/dev/$(sg_of $HA 1)
 drain $N
 expect_eq "nullio's write cache is fixed (off): MODE SELECT setting WCE gets 05/26/00" \
 	"$(cmd $N 151000001800 --out "00000000$(printf '081204%034d' 0)")" "check 05/26/00"
+THIN_FILE=/root/thin.img
+truncate -s 16M $THIN_FILE
+check "add a thin-provisioned fileio device" mgmt $SCST/handlers/vdisk_fileio/mgmt \
+	"add_device st1 filename=$THIN_FILE; thin_provisioned=1"
+expect_eq "its thin_provisioned attribute reads 1 [key]" "$(cat $SCST/devices/st1/thin_provisioned)" "1
+[key]"
+mgmt $SCST/targets/scst_local/t1/luns/mgmt "add st1 2"
+check "thin LUN 2 appears" wait_for 10 has_sd $HA 2
+T=/dev/$(sg_of $HA 2)
+T_SD=/dev/$(sd_of $HA 2)
+F=$A
+provisioning_scenarios
 
 # LIO: two tcm_loop nexuses of one fileio backstore. tcm_loop has one
 # nexus per target port, so LIO's two initiators reach the unit through two
@@ -231,6 +311,24 @@ lio_lun1() { # add|del
 lun1_add() { lio_lun1 add; }
 lun1_del() { lio_lun1 del; }
 scenarios
+# A thin fileio backstore (UNMAP and WRITE SAME with UNMAP punch holes) as
+# LUN 2 of nexus A.
+THIN_FILE=/root/lio-thin.img
+truncate -s 16M $THIN_FILE
+mkdir -p $C/core/fileio_1/lio2
+echo "fd_dev_name=$THIN_FILE,fd_dev_size=16777216" >$C/core/fileio_1/lio2/control
+echo 1 >$C/core/fileio_1/lio2/enable
+echo 1 >$C/core/fileio_1/lio2/attrib/emulate_tpu
+echo 1 >$C/core/fileio_1/lio2/attrib/emulate_tpws
+mkdir -p $C/loopback/naa.5001405cccccc01/tpgt_1/lun/lun_2
+ln -s $C/core/fileio_1/lio2 $C/loopback/naa.5001405cccccc01/tpgt_1/lun/lun_2/port2
+LT=${LA%:*}:2
+wait_for 10 sh -c "ls /sys/bus/scsi/devices/$LT/block/ 2>/dev/null | grep -q ."
+T=/dev/$(ls /sys/bus/scsi/devices/$LT/scsi_generic/ 2>/dev/null)
+T_SD=/dev/$(ls /sys/bus/scsi/devices/$LT/block/ 2>/dev/null)
+F=$A
+echo "# LIO: thin LUN $T ($T_SD)"
+provisioning_scenarios
 
 # Side by side.
 echo "# scenario | rscst | LIO"
@@ -241,9 +339,11 @@ for n in "${NAMES[@]}"; do
 	echo "#$mark $n | ${R[rscst|$n]} | ${R[lio|$n]}"
 done
 echo "# $diffs of ${#NAMES[@]} scenarios differ from LIO (marked *)"
-# An outcome is a SCSI answer: a status, sense codes or a WCE bit (not a
-# transport error or a helper's complaint).
-answer='^((good|check [0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{2}|status [0-9a-f]{2}|[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{2}|[0-9a-f]{6}|7[0-3]|[01]) ?)+$'
+# An outcome is a SCSI answer: a status, sense codes, a WCE bit, data bytes,
+# an LBA status descriptor, a comparison or a count (not a transport error
+# or a helper's complaint).
+st='(good|check [0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{2}|status [0-9a-f]{2})'
+answer="^(($st|[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{2}|[0-9a-f]{6}|[0-9a-f]{4}|[0-9a-f]{2}|7[0-3]|[01]|yes|no|no data \\($st\\)|[0-9]+\\+[0-9]+:[0-9]+|no: [0-9]+ then [0-9]+ blocks) ?)+\$"
 expect_eq "LIO answered every scenario with a SCSI outcome" \
 	"$(for n in "${NAMES[@]}"; do printf '%s\n' "${R[lio|$n]}" | grep -Eq "$answer" && echo x; done | wc -l)" "${#NAMES[@]}"
 finish
