@@ -441,6 +441,7 @@ fn params_for<'a>(m: &'a Mapped, rel_tgt_id: u16) -> DeviceParams<'a> {
         descriptor_sense: d.descriptor_sense.load(Ordering::Relaxed),
         rotational: d.geo.rotational,
         removable: false,
+        thin_provisioned: d.geo.thin_provisioned,
         vendor: VENDOR,
         product: name,
         revision: REVISION,
@@ -800,6 +801,11 @@ fn run_steps(mut cmd: CmdPtr, frame: Frame) {
         if c.session.aborted() {
             return finish_steps(cmd, frame);
         }
+        if !exec_here(frame.ctx, m.dev.handler.ops.exec_atomic()) {
+            // Before `steps::next`, which moves on to the next call:
+            // `run_deferred` comes back here to make it.
+            return defer(cmd, thread_queue);
+        }
         let (op, lba, blocks) = match crate::steps::next(c, num_blocks) {
             Next::Done => return finish_steps(cmd, frame),
             Next::Call { op, lba, blocks } => (op, lba, blocks),
@@ -809,10 +815,6 @@ fn run_steps(mut cmd: CmdPtr, frame: Frame) {
         c.desc.lba = lba;
         c.desc.blocks = blocks;
         c.desc.fua = u8::from(forced_fua(&m.dev, op));
-        if !exec_here(frame.ctx, m.dev.handler.ops.exec_atomic()) {
-            // `run_deferred` comes back here.
-            return defer(cmd, thread_queue);
-        }
         let (handler, ctx) = (m.dev.handler.ops, m.dev.ctx);
         let active = ExecActive::begin(&m.dev);
         let back = handler.exec(ctx, cmd);

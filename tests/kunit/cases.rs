@@ -13,7 +13,7 @@
 //! again, read-only; 7 exists only during one case (`kd_thread` and
 //! `kd_nofill` in turn).
 
-use crate::abi::{dir, scsi_status, tmf, tmf_result, FabricOps, ABI_VERSION};
+use crate::abi::{dir, io_op, scsi_status, tmf, tmf_result, FabricOps, ABI_VERSION};
 use crate::fakes::{self, raw_op, record, Fake, FakeDev, KSession, Record, HELD, STARTING};
 use crate::sys::client::{FabricRegistration, HandlerRegistration, Ops, SessionHandle};
 use core::num::NonZeroUsize;
@@ -939,4 +939,102 @@ pub fn commands_carry_their_session_context() -> TestResult {
         ensure(r.session.load(Ordering::Relaxed) == want, c"a response carried another session's context")?;
     }
     Ok(())
+}
+
+/// UNMAP with ranges (10, 2), (20, 0) and (30, 4): its parameter list.
+const UNMAP_LIST: [u8; 56] = {
+    let mut l = [0u8; 56];
+    l[1] = 54;
+    l[3] = 48;
+    l[15] = 10;
+    l[19] = 2;
+    l[31] = 20;
+    l[47] = 30;
+    l[51] = 4;
+    l
+};
+const UNMAP_56: [u8; 10] = [0x42, 0, 0, 0, 0, 0, 0, 0, 56, 0];
+
+/// Sends UNMAP of [`UNMAP_LIST`] to `lun` from session 1.
+fn send_unmap(lun: u64) -> core::result::Result<Option<u64>, &'static CStr> {
+    fakes::set_write_image(&UNMAP_LIST);
+    let tag = with_session(1, |s| send(s, lun, &UNMAP_56, dir::WRITE, 56, false));
+    fakes::set_write_image(&[]);
+    tag
+}
+
+/// Why an UNMAP answered instead of reaching the hold device.
+fn unmap_answered(tag: Option<u64>) -> &'static CStr {
+    let Some(tag) = tag else { return c"the core refused UNMAP" };
+    let r = record(tag);
+    if r.tag.load(Ordering::Acquire) != tag {
+        return c"the hold device did not receive the DISCARD (and UNMAP got no answer)";
+    }
+    match outcome(r) {
+        (GOOD, ..) => c"UNMAP answered GOOD without reaching the hold device",
+        (CHECK, 5, 0x20, 0) => c"UNMAP answered INVALID COMMAND OPERATION CODE (device not thin?)",
+        (CHECK, 5, 0x1a, 0) => c"UNMAP answered PARAMETER LIST LENGTH ERROR",
+        (CHECK, 5, 0x26, _) => c"UNMAP answered INVALID FIELD IN PARAMETER LIST",
+        (CHECK, 5, 0x21, 0) => c"UNMAP answered LBA OUT OF RANGE",
+        (CHECK, 6, ..) => c"UNMAP answered a unit attention",
+        (CHECK, 4, ..) => c"UNMAP answered HARDWARE ERROR",
+        (CHECK, ..) => c"UNMAP answered another CHECK CONDITION",
+        _ => c"UNMAP answered another status",
+    }
+}
+
+/// Waits for the hold device's next command and checks it is a DISCARD of
+/// `blocks` at `lba`; returns it. `tag` is the UNMAP's, for the diagnosis.
+fn held_discard(tag: Option<u64>, lba: u64, blocks: u32) -> core::result::Result<crate::sys::client::IoCmd, &'static CStr> {
+    if !wait_until(|| HELD.count() == 1) {
+        return Err(unmap_answered(tag));
+    }
+    let c = HELD.take().ok_or(c"the held command vanished")?;
+    let ok = c.op() == io_op::DISCARD && c.lba() == lba && c.blocks() == blocks;
+    if !ok {
+        c.complete(None);
+        return Err(c"the handler got something else than the DISCARD of the next range");
+    }
+    Ok(c)
+}
+
+/// UNMAP through a handler that completes later: each range with blocks
+/// reaches it as one DISCARD, in list order, and the next only once the
+/// previous one completed (the hold device has one in hand at a time;
+/// completed from this thread, the core makes the next call here). Through
+/// the hard-IRQ device, whose completions come from a timer, the core makes
+/// each next call from a thread: two DISCARDs, GOOD.
+pub fn unmap_makes_one_discard_per_range_one_at_a_time() -> TestResult {
+    let tag = send_unmap(LUN_HOLD)?;
+    let first = held_discard(tag, 10, 2)?;
+    shim::sleep_ms(20);
+    let early = HELD.count();
+    first.complete(None);
+    ensure(early == 0, c"the second DISCARD came before the first completed")?;
+    held_discard(tag, 30, 4)?.complete(None);
+    let r = response(tag)?;
+    ensure(r.status.load(Ordering::Relaxed) == GOOD, c"UNMAP through the hold device not GOOD")?;
+    ensure(HELD.count() == 0, c"a DISCARD followed the last range")?;
+    let before = fakes::EXEC_DISCARDS.load(Ordering::Acquire);
+    let irq = response(send_unmap(LUN_IRQ)?)?;
+    ensure(irq.status.load(Ordering::Relaxed) == GOOD, c"UNMAP through the hard-IRQ device not GOOD")?;
+    ensure(fakes::EXEC_DISCARDS.load(Ordering::Acquire) - before == 2, c"the hard-IRQ device did not get exactly two DISCARDs")
+}
+
+/// ABORT TASK of an UNMAP whose first DISCARD the handler holds: once that
+/// one completes, the core makes no more calls, and the initiator gets no
+/// response (the command is flagged aborted), before the TMF reports.
+pub fn an_aborted_unmap_makes_no_further_discard() -> TestResult {
+    let tag = send_unmap(LUN_HOLD)?.ok_or(c"the core refused UNMAP")?;
+    if !wait_until(|| HELD.count() == 1) {
+        return Err(unmap_answered(Some(tag)));
+    }
+    let before = fakes::EXEC_DISCARDS.load(Ordering::Acquire);
+    let run = during_tmf(1, tmf::ABORT_TASK, LUN_HOLD, tag, 1, || ())?;
+    ensure(run.result == tmf_result::COMPLETE, c"ABORT TASK not COMPLETE")?;
+    let r = response(Some(tag))?;
+    ensure(r.aborted.load(Ordering::Relaxed), c"the aborted UNMAP was not flagged aborted")?;
+    shim::sleep_ms(20);
+    ensure(HELD.count() == 0, c"a DISCARD was made after the abort")?;
+    ensure(fakes::EXEC_DISCARDS.load(Ordering::Acquire) == before, c"a DISCARD was made after the abort")
 }

@@ -94,11 +94,11 @@ static ORDER: AtomicU64 = AtomicU64::new(1);
 pub static STARTING: AtomicUsize = AtomicUsize::new(0);
 /// Bytes `rdy_to_xfer` writes at the start of the write data (the rest is
 /// [`WRITE_BYTE`]): `WRITE_IMAGE[..WRITE_IMAGE_LEN]`, e.g. a parameter list.
-pub static WRITE_IMAGE: [AtomicU8; 32] = [const { AtomicU8::new(0) }; 32];
+pub static WRITE_IMAGE: [AtomicU8; 64] = [const { AtomicU8::new(0) }; 64];
 /// How many bytes of [`WRITE_IMAGE`] are used (0: none).
 pub static WRITE_IMAGE_LEN: AtomicUsize = AtomicUsize::new(0);
 
-/// Sets the bytes at the start of the next write data (at most 32).
+/// Sets the bytes at the start of the next write data (at most 64).
 pub fn set_write_image(bytes: &[u8]) {
     for (d, s) in WRITE_IMAGE.iter().zip(bytes) {
         d.store(*s, Ordering::Relaxed);
@@ -117,6 +117,9 @@ fn write_image() -> KVec<u8> {
 
 /// The FUA flag of the last command a kunit handler's `exec` got.
 pub static EXEC_FUA: AtomicBool = AtomicBool::new(false);
+/// DISCARDs the kunit handlers' `exec` got (every fake device is
+/// thin-provisioned).
+pub static EXEC_DISCARDS: AtomicU32 = AtomicU32::new(0);
 /// The byte `rdy_to_xfer` fills write data with.
 pub static WRITE_BYTE: AtomicU8 = AtomicU8::new(0);
 /// `shim::context()` of the last `rdy_to_xfer`.
@@ -401,7 +404,7 @@ impl<const RAW: bool> DevHandler for FakeDev<RAW> {
             write_cache: false,
             rotational: false,
             size_is_key: false,
-            thin_provisioned: false,
+            thin_provisioned: true,
         };
         Ok((KBox::new(KDev { mode }, GFP_KERNEL)?, geo))
     }
@@ -409,6 +412,9 @@ impl<const RAW: bool> DevHandler for FakeDev<RAW> {
     fn exec(&self, dev: &KDev, mut cmd: IoCmd) {
         let ctx = shim::context();
         EXEC_FUA.store(cmd.fua(), Ordering::Release);
+        if cmd.op() == io_op::DISCARD {
+            EXEC_DISCARDS.fetch_add(1, Ordering::AcqRel);
+        }
         EXEC_CTX.store(ctx, Ordering::Release);
         EXEC_TASK.store(shim::current_task(), Ordering::Release);
         match dev.mode {

@@ -55,7 +55,9 @@ void rscst_kunit_teardown(void);
 	X(lun_inventory_changes_raise_unit_attentions_until_report_luns) \
 	X(clear_task_set_tells_the_other_initiator) \
 	X(new_nexus_reports_power_on_at_every_lun) \
-	X(mode_select_switches_the_write_cache_of_every_nexus)
+	X(mode_select_switches_the_write_cache_of_every_nexus) \
+	X(unmap_makes_one_discard_per_range_one_at_a_time) \
+	X(an_aborted_unmap_makes_no_further_discard)
 
 #define DECLARE_BODY(name) const char *rscst_kunit_##name(void);
 RSCST_CASES(DECLARE_BODY)

@@ -55,6 +55,8 @@ export! {
     rscst_kunit_clear_task_set_tells_the_other_initiator => clear_task_set_tells_the_other_initiator,
     rscst_kunit_new_nexus_reports_power_on_at_every_lun => new_nexus_reports_power_on_at_every_lun,
     rscst_kunit_mode_select_switches_the_write_cache_of_every_nexus => mode_select_switches_the_write_cache_of_every_nexus,
+    rscst_kunit_unmap_makes_one_discard_per_range_one_at_a_time => unmap_makes_one_discard_per_range_one_at_a_time,
+    rscst_kunit_an_aborted_unmap_makes_no_further_discard => an_aborted_unmap_makes_no_further_discard,
 }
 
 #[no_mangle]
