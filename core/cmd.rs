@@ -806,16 +806,22 @@ fn run_steps(mut cmd: CmdPtr, frame: Frame) {
             // `run_deferred` comes back here to make it.
             return defer(cmd, thread_queue);
         }
+        let (handler, ctx, fua) = (m.dev.handler.ops, m.dev.ctx, forced_fua(&m.dev));
         let (op, lba, blocks) = match crate::steps::next(c, num_blocks) {
             Next::Done => return finish_steps(cmd, frame),
             Next::Call { op, lba, blocks } => (op, lba, blocks),
         };
-        let Some(m) = c.mapped.as_ref() else { return };
         c.desc.io_op = op;
         c.desc.lba = lba;
         c.desc.blocks = blocks;
-        c.desc.fua = u8::from(forced_fua(&m.dev, op));
-        let (handler, ctx) = (m.dev.handler.ops, m.dev.ctx);
+        // What changes the medium reaches it while the write cache is off.
+        c.desc.fua = u8::from(fua && matches!(op, io_op::WRITE | io_op::DISCARD));
+        c.desc.provisioning = 0;
+        if op == io_op::WRITE {
+            // The bytes of this call (WRITE SAME's buffer holds a chunk).
+            c.desc.data_len = blocks << c.desc.block_shift;
+        }
+        let Some(m) = c.mapped.as_ref() else { return finish_steps(cmd, frame) };
         let active = ExecActive::begin(&m.dev);
         let back = handler.exec(ctx, cmd);
         drop(active);
@@ -851,10 +857,10 @@ fn finish_steps(mut cmd: CmdPtr, frame: Frame) {
     respond(cmd, frame)
 }
 
-/// Whether a call of `op` must reach the medium: every WRITE while the write
-/// cache the core manages is off.
-fn forced_fua(dev: &Device, op: u8) -> bool {
-    op == io_op::WRITE && dev.handler.ops.manages_write_cache() && !dev.write_cache.load(Ordering::Relaxed)
+/// Whether what changes the medium must reach it: while the write cache the
+/// core manages is off.
+fn forced_fua(dev: &Device) -> bool {
+    dev.handler.ops.manages_write_cache() && !dev.write_cache.load(Ordering::Relaxed)
 }
 
 fn finish_emulated(mut cmd: CmdPtr, frame: Frame) {
@@ -880,7 +886,7 @@ fn dispatch(mut cmd: CmdPtr, frame: Frame, op: u8, lba: u64, blocks: u32, fua: b
     };
     // With the write cache the core manages off, every WRITE is forced to
     // the medium.
-    c.desc.fua = u8::from(fua || forced_fua(&m.dev, op));
+    c.desc.fua = u8::from(fua || (op == io_op::WRITE && forced_fua(&m.dev)));
     if !m.dev.handler.ops.has_exec() {
         // A raw-tier-only handler declined a READ, WRITE or FLUSH.
         set_check(c, Sense::INVALID_OPCODE);
@@ -974,11 +980,13 @@ fn handler_finished(mut cmd: CmdPtr) {
             advance(c, Event::ExecDone);
         }
         if let Some(mut cmd) = cmd.completed_by_handler() {
-            let frame = callback_frame();
             if cmd.get().state == State::Executing {
-                return run_steps(cmd, frame);
+                // Not from inside the handler's own completion call, which
+                // may hold the locks its `exec` takes: from a thread of the
+                // device (`run_deferred` makes the next call).
+                return defer(cmd, thread_queue);
             }
-            return respond(cmd, frame);
+            return respond(cmd, callback_frame());
         }
         return;
     }

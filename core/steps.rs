@@ -21,6 +21,10 @@ use kernel::prelude::*;
 /// Bytes of the buffer WRITE SAME fills with the block and writes again and
 /// again.
 const FILL_BYTES: u32 = 1 << 20;
+/// The most LBA_STATUS calls one GET LBA STATUS makes: a handler answering
+/// in short runs of one state (merged into one descriptor) cannot keep a
+/// thread busy for the whole device; the answer then ends where they did.
+const LBA_STATUS_CALLS: u32 = 1024;
 
 /// What is left to do of a command the core runs as several handler calls.
 #[derive(Default)]
@@ -67,6 +71,8 @@ pub enum Steps {
         max: u32,
         /// Allocation length of the CDB.
         alloc_len: u32,
+        /// Calls made so far.
+        calls: u32,
     },
 }
 
@@ -141,7 +147,7 @@ pub fn begin_write_same(c: &mut Cmd, lba: u64, blocks: u32, unmap: bool, ndob: b
 pub fn begin_lba_status(c: &mut Cmd, lba: u64, alloc_len: u32) -> Result<(), Sense> {
     let max = provisioning::lba_status_descriptors(alloc_len);
     let found = KVec::with_capacity(max as usize, GFP_KERNEL).map_err(|_| crate::cmd::BUSY)?;
-    c.steps = Steps::LbaStatus { found, lba, max, alloc_len };
+    c.steps = Steps::LbaStatus { found, lba, max, alloc_len, calls: 0 };
     Ok(())
 }
 
@@ -179,10 +185,11 @@ pub fn next(c: &mut Cmd, num_blocks: u64) -> Next {
             *done = true;
             Next::Call { op: io_op::DISCARD, lba: *lba, blocks: *blocks }
         }
-        Steps::LbaStatus { found, lba, max, .. } => {
-            if found.len() >= *max as usize || *lba >= num_blocks {
+        Steps::LbaStatus { found, lba, max, calls, .. } => {
+            if found.len() >= *max as usize || *lba >= num_blocks || *calls >= LBA_STATUS_CALLS {
                 return Next::Done;
             }
+            *calls += 1;
             let left = u32::try_from(num_blocks - *lba).unwrap_or(u32::MAX);
             Next::Call { op: io_op::LBA_STATUS, lba: *lba, blocks: left }
         }

@@ -129,11 +129,16 @@ impl DevHandler for FileioHandler {
                     Some((MEDIUM_ERROR, WRITE_ERROR.0, WRITE_ERROR.1))
                 }
             }
-            io_op::DISCARD => match dev.file.punch_hole(pos, len as u64) {
-                Ok(()) => None,
-                Err(_) => Some((MEDIUM_ERROR, WRITE_ERROR.0, WRITE_ERROR.1)),
-            },
-            io_op::LBA_STATUS => match dev.file.extent_at(pos, pos + len as u64) {
+            io_op::DISCARD => {
+                let len = u64::from(cmd.blocks()) << shift;
+                // With the write cache off (FUA), the hole is made durable.
+                let durable = |()| if cmd.fua() { dev.file.sync_range(pos, pos + len - 1, false) } else { Ok(()) };
+                match dev.file.punch_hole(pos, len).and_then(durable) {
+                    Ok(()) => None,
+                    Err(_) => Some((MEDIUM_ERROR, WRITE_ERROR.0, WRITE_ERROR.1)),
+                }
+            }
+            io_op::LBA_STATUS => match dev.file.extent_at(pos, pos + (u64::from(cmd.blocks()) << shift)) {
                 Ok((data, end)) => {
                     let (blocks, state) = block_run(end - pos, shift, data);
                     return cmd.complete_lba_status(blocks, state);

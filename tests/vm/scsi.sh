@@ -141,13 +141,17 @@ scenarios() {
 # through $T ($T_SD); $F is the fully provisioned LUN 0.
 READ_CAPACITY_16=9e10000000000000000000000020000000
 VPD_LBP=1201b2004000
-# get_lba_status SG LBA: the first LBA status descriptor from LBA, as
-# "lba+blocks:status" (status 0 mapped, 1 deallocated), or the outcome.
+# get_lba_status SG LBA [N]: the Nth (default first) LBA status descriptor
+# GET LBA STATUS returns from LBA, as "lba+blocks:status" (status 0 mapped,
+# 1 deallocated); the outcome when it is not GOOD; "none" when the answer
+# holds fewer descriptors.
 get_lba_status() {
-	local d
-	d=$(data_in 48 "$1" "9e12$(printf '%016x' "$2")000000400000" 64)
-	case "$d" in "no data"*) echo "$d"; return ;; esac
-	echo "$((0x${d:16:16}))+$((0x${d:32:8})):$((0x${d:40:2} & 15))"
+	local out d at=$((16 + (${3:-1} - 1) * 32))
+	out=$($SGIO "$1" "9e12$(printf '%016x' "$2")000000400000" --in 64 2>&1)
+	[ "$(printf '%s\n' "$out" | head -1)" = good ] || { printf '%s\n' "$out" | head -1; return; }
+	d=$(printf '%s\n' "$out" | sed -n 's/^data //p')
+	[ ${#d} -ge $((at + 26)) ] || { echo none; return; }
+	echo "$((0x${d:at:16}))+$((0x${d:at+16:8})):$((0x${d:at+24:2} & 15))"
 }
 # unmap_list LBA BLOCKS: an UNMAP parameter list of one descriptor.
 unmap_list() { printf '0016001000000000%016x%08x00000000' "$1" "$2"; }
@@ -162,7 +166,7 @@ provisioning_scenarios() {
 		"$(data_in 30 $T $READ_CAPACITY_16 32 | cut -c29-30)"
 	outcome "fully provisioned LUN: LBPME and LBPRZ clear (byte 14 00)" "00" \
 		"$(data_in 30 $F $READ_CAPACITY_16 32 | cut -c29-30)"
-	outcome "thin LUN: VPD B2h says LBPU, LBPWS, LBPWS10, thin provisioning (e0 02)" "e002" \
+	outcome "thin LUN: VPD B2h says LBPU, LBPWS, LBPWS10, LBPRZ 001b, thin provisioning (e4 02)" "e402" \
 		"$(data_in 14 $T $VPD_LBP 64 | cut -c11-14)"
 	outcome "GET LBA STATUS of the sparse LUN: every block deallocated" "0+32768:1" "$(get_lba_status $T 0)"
 	local pattern
@@ -170,11 +174,13 @@ provisioning_scenarios() {
 	outcome "WRITE(10) of 16 blocks at LBA 0: GOOD" "good" "$(cmd $T 2a000000000000001000 --out "$pattern")"
 	local block
 	block=$(head -c 512 /dev/urandom | od -An -v -tx1 | tr -d ' \n')
-	outcome "WRITE SAME(10) of one block to LBA 100-163: GOOD" "good" "$(cmd $T 41000000006400004000 --out "$block")"
+	# LBA 104 starts a 4 KiB block of the file system under the file.
+	outcome "WRITE SAME(10) of one block to LBA 104-167: GOOD" "good" "$(cmd $T 41000000006800004000 --out "$block")"
 	outcome "WRITE SAME(10): each of the 64 blocks equals the block sent" "yes" \
-		"$([ "$(blocks_hex 100 64)" = "$(for _ in $(seq 64); do printf '%s' "$block"; done)" ] && echo yes || echo no)"
+		"$([ "$(blocks_hex 104 64)" = "$(for _ in $(seq 64); do printf '%s' "$block"; done)" ] && echo yes || echo no)"
 	outcome "GET LBA STATUS: the 16 blocks written are mapped" "0+16:0" "$(get_lba_status $T 0)"
-	outcome "GET LBA STATUS from LBA 16: deallocated up to the WRITE SAME at 100" "16+84:1" "$(get_lba_status $T 16)"
+	outcome "GET LBA STATUS: its second descriptor, LBA 16-103 deallocated" "16+88:1" "$(get_lba_status $T 0 2)"
+	outcome "GET LBA STATUS from LBA 16: deallocated up to the WRITE SAME at 104" "16+88:1" "$(get_lba_status $T 16)"
 	outcome "UNMAP of LBA 0-7: GOOD" "good" "$(cmd $T 42000000000000001800 --out "$(unmap_list 0 8)")"
 	outcome "UNMAP: LBA 0-7 read as zeros, LBA 8-15 still hold what was written" "yes" \
 		"$([ "$(blocks_hex 0 16)" = "$(printf '%08192d' 0)${pattern:8192}" ] && echo yes || echo no)"
@@ -188,11 +194,17 @@ provisioning_scenarios() {
 	outcome "WRITE SAME(16) UNMAP NDOB of LBA 8-15: GOOD" "good" "$(cmd $T 93090000000000000008000000080000)"
 	outcome "WRITE SAME(16) UNMAP NDOB: LBA 8-15 read as zeros" "yes" \
 		"$([ "$(blocks_hex 8 8)" = "$(printf '%08192d' 0)" ] && echo yes || echo no)"
-	outcome "WRITE SAME(16) UNMAP NDOB: LBA 0-99 deallocated" "0+100:1" "$(get_lba_status $T 0)"
-	outcome "WRITE SAME(10) of 0 blocks (WSNZ): 05/24/00" "check 05/24/00" "$(cmd $T 41000000006400000000 --out "$block")"
+	outcome "WRITE SAME(16) UNMAP NDOB: LBA 0-103 deallocated" "0+104:1" "$(get_lba_status $T 0)"
+	outcome "WRITE SAME(10) of 0 blocks (WSNZ): 05/24/00" "check 05/24/00" "$(cmd $T 41000000006800000000 --out "$block")"
 	outcome "WRITE SAME(16) with UNMAP on the fully provisioned LUN: 05/24/00" "check 05/24/00" \
 		"$(cmd $F 93080000000000000008000000080000 --out "$block")"
 	outcome "GET LBA STATUS beyond the last block: 05/21/00" "check 05/21/00" "$(get_lba_status $T 32768)"
+	# 4096 blocks: two 1 MiB writes of the core's buffer of copies.
+	outcome "WRITE SAME(16) of one block to LBA 8192-12287 (2 MiB): GOOD" "good" \
+		"$(cmd $T 93000000000000002000000010000000 --out "$block")"
+	outcome "WRITE SAME(16) of 2 MiB: the first and the last block equal the block sent" "yes" \
+		"$([ "$(blocks_hex 8192 1)$(blocks_hex 12287 1)" = "$block$block" ] && echo yes || echo no)"
+	outcome "WRITE SAME(16) of 2 MiB: GET LBA STATUS says LBA 8192-12287 mapped" "8192+4096:0" "$(get_lba_status $T 8192)"
 	# Linux's own discard path (sd sends UNMAP), then the file's space.
 	outcome "Linux sees the thin LUN as discardable (discard_max_bytes > 0)" "yes" \
 		"$([ "$(cat /sys/block/${T_SD#/dev/}/queue/discard_max_bytes)" -gt 0 ] && echo yes || echo no)"
@@ -343,7 +355,7 @@ echo "# $diffs of ${#NAMES[@]} scenarios differ from LIO (marked *)"
 # an LBA status descriptor, a comparison or a count (not a transport error
 # or a helper's complaint).
 st='(good|check [0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{2}|status [0-9a-f]{2})'
-answer="^(($st|[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{2}|[0-9a-f]{6}|[0-9a-f]{4}|[0-9a-f]{2}|7[0-3]|[01]|yes|no|no data \\($st\\)|[0-9]+\\+[0-9]+:[0-9]+|no: [0-9]+ then [0-9]+ blocks) ?)+\$"
+answer="^(($st|[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{2}|[0-9a-f]{6}|[0-9a-f]{4}|[0-9a-f]{2}|7[0-3]|[01]|yes|no|none|no data \\($st\\)|[0-9]+\\+[0-9]+:[0-9]+|no: [0-9]+ then [0-9]+ blocks) ?)+\$"
 expect_eq "LIO answered every scenario with a SCSI outcome" \
 	"$(for n in "${NAMES[@]}"; do printf '%s\n' "${R[lio|$n]}" | grep -Eq "$answer" && echo x; done | wc -l)" "${#NAMES[@]}"
 finish

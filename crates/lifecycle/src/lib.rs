@@ -37,7 +37,8 @@ pub enum State {
     DataWait,
     /// Data present; ready to emulate or hand to the handler.
     Ready,
-    /// A handler owns the command (passive).
+    /// A handler owns the command (passive); for a command the core carries
+    /// out as several handler calls, the core holds it between two calls.
     Executing,
     /// Status (and sense) are final; the response may be sent.
     Done,

@@ -398,11 +398,18 @@ fn rw(c: &[u8], lba: u64, blocks: u32, write: bool) -> Result<Op, Sense> {
     })
 }
 
-/// WRITE SAME(10) or (16): WRPROTECT must be zero and ANCHOR is not supported (ANC_SUP 0).
+/// WRITE SAME(10) or (16): WRPROTECT must be zero, ANCHOR is not supported (ANC_SUP 0),
+/// and neither are the obsolete PBDATA and LBDATA (which would change the data written).
 fn write_same(c: &[u8], lba: u64, blocks: u32, sixteen: bool) -> Result<Op, Sense> {
     no_protect(c)?;
     if bit(c, 1, 0x10) {
         return Err(bad(1, Some(4)));
+    }
+    if bit(c, 1, 0x04) {
+        return Err(bad(1, Some(2)));
+    }
+    if bit(c, 1, 0x02) {
+        return Err(bad(1, Some(1)));
     }
     Ok(Op::WriteSame {
         lba,
@@ -805,6 +812,43 @@ mod tests {
         assert_eq!(transfer_length_byte(READ_12), Some(6));
         assert_eq!(transfer_length_byte(WRITE_16), Some(10));
         assert_eq!(transfer_length_byte(VERIFY_10), None);
+    }
+
+    #[test]
+    fn write_same_and_unmap() {
+        let ws10 = |b1: u8| dec(&[WRITE_SAME_10, b1, 0, 0, 0, 5, 0, 0, 8, 0]);
+        let ws = |unmap, ndob| {
+            Ok(Op::WriteSame {
+                lba: 5,
+                blocks: 8,
+                unmap,
+                ndob,
+            })
+        };
+        assert_eq!(ws10(0), ws(false, false));
+        assert_eq!(ws10(0x08), ws(true, false));
+        // No NDOB in WRITE SAME(10): bit 0 is reserved.
+        assert_eq!(ws10(0x01), ws(false, false));
+        assert_eq!(ws10(0x10), Err(bad(1, Some(4))));
+        assert_eq!(ws10(0x04), Err(bad(1, Some(2))));
+        assert_eq!(ws10(0x02), Err(bad(1, Some(1))));
+        assert!(ws10(0x20).is_err());
+        let mut c = [0u8; 16];
+        c[0] = WRITE_SAME_16;
+        c[1] = 0x09;
+        c[9] = 5;
+        c[13] = 8;
+        assert_eq!(dec(&c), ws(true, true));
+        let op = Cdb::decode(&c).unwrap();
+        assert_eq!(op.data_dir(), DataDir::None);
+        assert_eq!(op.transfer_len(4096), 0);
+        c[1] = 0x08;
+        let op = Cdb::decode(&c).unwrap();
+        assert_eq!(op.data_dir(), DataDir::Write);
+        assert_eq!(op.transfer_len(4096), 4096);
+        let unmap = |b1: u8| dec(&[UNMAP, b1, 0, 0, 0, 0, 0, 0, 24, 0]);
+        assert_eq!(unmap(0), Ok(Op::Unmap { param_len: 24 }));
+        assert_eq!(unmap(0x01), Err(bad(1, Some(0))));
     }
 
     #[test]

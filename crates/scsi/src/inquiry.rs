@@ -377,7 +377,7 @@ mod tests {
         assert_eq!(&v[20..24], &MAX_UNMAP_BLOCKS.to_be_bytes());
         assert_eq!(&v[24..28], &MAX_UNMAP_DESCRIPTORS.to_be_bytes());
         assert_eq!(&v[28..32], &4u32.to_be_bytes());
-        assert_eq!(vpd(0xB2, &d), [0, 0xB2, 0, 4, 0, 0xE0, 0x02, 0]);
+        assert_eq!(vpd(0xB2, &d), [0, 0xB2, 0, 4, 0, 0xE4, 0x02, 0]);
         // MAXIMUM TRANSFER LENGTH is in blocks.
         let mut d = dev();
         d.max_transfer_bytes = 8 << 20;

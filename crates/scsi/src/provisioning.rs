@@ -188,8 +188,9 @@ pub fn all_mapped_from(dev: &DeviceParams<'_>, lba: u64) -> (u64, u32, u8) {
 pub(super) fn write_lbp_vpd(w: &mut Wr<'_>, dev: &DeviceParams<'_>) {
     let thin = dev.thin_provisioned;
     w.u8(0); // THRESHOLD EXPONENT: no thresholds
-             // LBPU, LBPWS, LBPWS10, LBPRZ (000b: deallocated blocks read as zeros), ANC_SUP 0, DP 0.
-    w.u8(if thin { 0x80 | 0x40 | 0x20 } else { 0 });
+             // LBPU, LBPWS, LBPWS10, LBPRZ 001b (deallocated blocks read as zeros, as READ
+             // CAPACITY(16)'s LBPRZ says), ANC_SUP 0, DP 0.
+    w.u8(if thin { 0x80 | 0x40 | 0x20 | 0x04 } else { 0 });
     w.u8(if thin { 0x02 } else { 0 }); // MINIMUM PERCENTAGE 0, PROVISIONING TYPE: thin
     w.u8(0); // THRESHOLD PERCENTAGE
 }

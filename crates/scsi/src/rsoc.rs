@@ -65,7 +65,7 @@ pub const COMMANDS: &[CommandInfo] = &[
     ),
     cmd(
         WRITE_SAME_10,
-        &[WRITE_SAME_10, 0xF8, F, F, F, F, 0, F, F, C],
+        &[WRITE_SAME_10, 0xFE, F, F, F, F, 0, F, F, C],
     ),
     cmd(UNMAP, &[UNMAP, 0x01, 0, 0, 0, 0, 0, F, F, C]),
     cmd(
@@ -113,7 +113,7 @@ pub const COMMANDS: &[CommandInfo] = &[
         WRITE_SAME_16,
         &[
             WRITE_SAME_16,
-            0xF9,
+            0xFF,
             F,
             F,
             F,
