@@ -12,7 +12,25 @@
 # timeout: 900
 . "$(dirname "$0")/lib.sh"
 
-SGIO="python3 $REPO/tests/vm/sgio.py"
+# One sgio.py for the whole suite (--serve: a command per line, each answer
+# ended by "end"), on fds 7 and 8: Python starts in seconds on the lab's
+# emulated CPU, which once per command would dominate the suite.
+mkfifo /tmp/sgio.in /tmp/sgio.out
+python3 "$REPO/tests/vm/sgio.py" --serve </tmp/sgio.in >/tmp/sgio.out 2>&1 &
+exec 7>/tmp/sgio.in 8</tmp/sgio.out
+# sgio DEVICE CDB-HEX [--in LEN | --out HEX]: sgio.py's answer. All of it is
+# read before any is printed, so that a reader that stops early (head -1)
+# cannot leave the rest for the next command.
+sgio() {
+	local line out=""
+	printf '%s\n' "$*" >&7
+	while IFS= read -r line <&8; do
+		[ "$line" = end ] && { printf '%s' "$out"; return 0; }
+		out+="$line"$'\n'
+	done
+	echo "sgio.py is gone"
+}
+SGIO=sgio
 TUR=000000000000
 INQUIRY=120000002400
 REQUEST_SENSE=030000001200

@@ -3,6 +3,8 @@
 """One SCSI command through the SG_IO ioctl, with its exact outcome.
 
     sgio.py DEVICE CDB-HEX [--in LEN | --out DATA-HEX]
+    sgio.py --serve
+
 
 Prints one line: "good", "check KK/AA/QQ" (sense key, ASC and ASCQ, from
 fixed or descriptor sense), or "status SS" (any other SCSI status); then
@@ -11,6 +13,11 @@ fixed or descriptor sense), or "status SS" (any other SCSI status); then
 command reached the device (whatever its status), 1 when the ioctl or the
 transport failed. sg3_utils' tools print sense as text; the VM suites
 compare exact codes and bytes.
+
+With --serve, it reads one command per line on stdin (the arguments above,
+separated by spaces) and answers each with the lines above followed by a
+line "end", so that a suite pays Python's start-up once (seconds under the
+lab's emulated CPU) instead of once per command.
 """
 import ctypes
 import fcntl
@@ -60,18 +67,39 @@ def sense_codes(sense):
     return None
 
 
+def serve():
+    """Runs the commands of stdin's lines, each answer ended by "end"."""
+    for line in sys.stdin:
+        args = line.split()
+        try:
+            run(args)
+        except (OSError, ValueError) as e:
+            print(f"error {e}")
+        print("end", flush=True)
+    return 0
+
+
 def main(argv):
+    if argv[1:] == ["--serve"]:
+        return serve()
     if len(argv) not in (3, 5):
         sys.exit(__doc__)
-    dev, cdb = argv[1], bytes.fromhex(argv[2])
+    return run(argv[1:])
+
+
+def run(args):
+    """One command: DEVICE CDB-HEX [--in LEN | --out DATA-HEX]."""
+    if len(args) not in (2, 4):
+        raise ValueError("usage: DEVICE CDB-HEX [--in LEN | --out DATA-HEX]")
+    dev, cdb = args[0], bytes.fromhex(args[1])
     direction, data = SG_DXFER_NONE, b""
-    if len(argv) == 5:
-        if argv[3] == "--in":
-            direction, data = SG_DXFER_FROM_DEV, bytes(int(argv[4]))
-        elif argv[3] == "--out":
-            direction, data = SG_DXFER_TO_DEV, bytes.fromhex(argv[4])
+    if len(args) == 4:
+        if args[2] == "--in":
+            direction, data = SG_DXFER_FROM_DEV, bytes(int(args[3]))
+        elif args[2] == "--out":
+            direction, data = SG_DXFER_TO_DEV, bytes.fromhex(args[3])
         else:
-            sys.exit(__doc__)
+            raise ValueError(f"unknown option {args[2]}")
     cdb_buf = ctypes.create_string_buffer(cdb, len(cdb))
     data_buf = ctypes.create_string_buffer(data, max(len(data), 1))
     sense_buf = ctypes.create_string_buffer(64)
