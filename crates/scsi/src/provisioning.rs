@@ -35,6 +35,12 @@ pub fn unmap_granularity(block_size: u32) -> u32 {
     4096u32.checked_div(block_size).unwrap_or(1).max(1)
 }
 
+/// Whether `blocks` from `lba` lie on `dev` (an end past `u64::MAX` does not).
+fn within(dev: &DeviceParams<'_>, lba: u64, blocks: u32) -> bool {
+    lba.checked_add(u64::from(blocks))
+        .is_some_and(|end| end <= dev.num_blocks)
+}
+
 /// An UNMAP parameter list whose every descriptor was checked against the device: yields
 /// `(lba, blocks)` for the descriptors that deallocate anything.
 #[derive(Clone, Copy, Debug)]
@@ -78,7 +84,7 @@ impl<'a> UnmapList<'a> {
                     .saturating_add(8);
                 return Err(Sense::INVALID_FIELD_IN_PARAMETER_LIST.in_param(at, None));
             }
-            if lba.saturating_add(u64::from(blocks)) > dev.num_blocks {
+            if !within(dev, lba, blocks) {
                 return Err(Sense::LBA_OUT_OF_RANGE);
             }
         }
@@ -127,7 +133,7 @@ pub fn check_write_same(
     if blocks == 0 || blocks > MAX_WRITE_SAME_BLOCKS {
         return Err(Sense::INVALID_FIELD_IN_CDB.in_cdb(length_byte, None));
     }
-    if lba.saturating_add(u64::from(blocks)) > dev.num_blocks {
+    if !within(dev, lba, blocks) {
         return Err(Sense::LBA_OUT_OF_RANGE);
     }
     if dev.read_only {
@@ -263,6 +269,17 @@ mod tests {
             Err(Sense::LBA_OUT_OF_RANGE)
         );
         assert_eq!(parse(&list(&[(u64::MAX, 2)])), Err(Sense::LBA_OUT_OF_RANGE));
+        // An end past u64::MAX on a device of u64::MAX blocks (found by the fuzzer for
+        // WRITE SAME).
+        let huge = DeviceParams {
+            num_blocks: u64::MAX,
+            ..thin()
+        };
+        let l = list(&[(u64::MAX, 1)]);
+        assert_eq!(
+            UnmapList::parse(&l, l.len() as u16, &huge).map(|_| ()),
+            Err(Sense::LBA_OUT_OF_RANGE)
+        );
         // Too many descriptors, too many blocks.
         let many: Vec<(u64, u32)> = (0..65).map(|i| (i, 1)).collect();
         assert_eq!(
@@ -316,6 +333,14 @@ mod tests {
         );
         assert_eq!(
             check_write_same(&t, 999, 2, false, 10),
+            Err(Sense::LBA_OUT_OF_RANGE)
+        );
+        let huge = DeviceParams {
+            num_blocks: u64::MAX,
+            ..t
+        };
+        assert_eq!(
+            check_write_same(&huge, u64::MAX, 2, false, 10),
             Err(Sense::LBA_OUT_OF_RANGE)
         );
         let ro = DeviceParams {
