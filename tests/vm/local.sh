@@ -448,7 +448,13 @@ t0=$(date +%s%N)
 check "fio verify on LUN 0 through s6 while LUN 5 hangs and the reset waits" fio_verify iso_hung $SD6
 hung_ms=$(elapsed_ms $t0)
 echo "    # fio verify on LUN 0: $alone_ms ms alone, $hung_ms ms while LUN 5 hangs"
-check "LUN 0 keeps at least half its rate (fio takes at most twice as long)" test "$hung_ms" -le $((2 * alone_ms))
+# Twice as long, plus 5 s for what does not grow with the job: on Debian's
+# kernel the job takes 2.5 s alone and has been seen to take 3 to 7 s
+# beside the hang with the code of efcf207 as with later code; on the
+# debug kernel 36 s and 39 s. A LUN 0 stalled by LUN 5 would not finish
+# before the resume at all.
+check "LUN 0 keeps its rate beside the hang (fio takes at most twice as long, plus 5 s)" \
+	test "$hung_ms" -le $((2 * alone_ms + 5000))
 check "LUN 5's READs are still held" kill -0 $HFIO
 check "the TARGET RESET still waits for them" kill -0 $RST
 check "resume the dm device" dmsetup resume hang
