@@ -150,12 +150,20 @@ pub fn scsi_sense_parse(data: &[u8]) {
     }
     assert_eq!(fixed, again, "fixed encoding is not stable");
     let info = u32::from_be_bytes([byte(data, 3), byte(data, 4), byte(data, 5), byte(data, 6)]);
+    let informed = s.with_info(u64::from(info));
     let mut with_info = [0u8; SENSE_LEN];
-    assert_eq!(s.write_fixed_with_info(info, &mut with_info), SENSE_LEN);
+    assert_eq!(informed.write_fixed(&mut with_info), SENSE_LEN);
     assert_eq!(
         Sense::parse(&with_info),
         Some(s),
         "fixed+info round trip of {s:?}"
+    );
+    let mut desc_info = [0u8; 20];
+    assert_eq!(informed.write_descriptor(&mut desc_info), 20);
+    assert_eq!(
+        Sense::parse(&desc_info),
+        Some(s),
+        "descriptor+info round trip of {s:?}"
     );
 
     // Descriptor format.

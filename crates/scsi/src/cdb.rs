@@ -50,6 +50,8 @@ pub mod opcode {
     pub const WRITE_AND_VERIFY_10: u8 = 0x2E;
     /// VERIFY(10).
     pub const VERIFY_10: u8 = 0x2F;
+    /// PRE-FETCH(10).
+    pub const PRE_FETCH_10: u8 = 0x34;
     /// SYNCHRONIZE CACHE(10).
     pub const SYNCHRONIZE_CACHE_10: u8 = 0x35;
     /// WRITE BUFFER.
@@ -92,6 +94,8 @@ pub mod opcode {
     pub const WRITE_AND_VERIFY_16: u8 = 0x8E;
     /// VERIFY(16).
     pub const VERIFY_16: u8 = 0x8F;
+    /// PRE-FETCH(16).
+    pub const PRE_FETCH_16: u8 = 0x90;
     /// SYNCHRONIZE CACHE(16).
     pub const SYNCHRONIZE_CACHE_16: u8 = 0x91;
     /// WRITE SAME(16).
@@ -108,6 +112,8 @@ pub mod opcode {
     pub const READ_12: u8 = 0xA8;
     /// WRITE(12).
     pub const WRITE_12: u8 = 0xAA;
+    /// WRITE AND VERIFY(12).
+    pub const WRITE_AND_VERIFY_12: u8 = 0xAE;
     /// VERIFY(12).
     pub const VERIFY_12: u8 = 0xAF;
 
@@ -244,6 +250,35 @@ pub enum Op {
         /// BYTCHK field (0, 1 or 3; 2 is rejected by the decoder).
         bytchk: u8,
     },
+    /// WRITE AND VERIFY(10/12/16).
+    WriteAndVerify {
+        /// First logical block.
+        lba: u64,
+        /// Number of blocks.
+        blocks: u32,
+        /// BYTCHK 1: compare what the medium holds afterwards with the data-out buffer
+        /// (BYTCHK 0 only writes; 2 and 3 are rejected by the decoder).
+        compare: bool,
+    },
+    /// COMPARE AND WRITE: the data-out buffer holds `blocks` blocks to compare, then
+    /// `blocks` blocks to write.
+    CompareAndWrite {
+        /// First logical block.
+        lba: u64,
+        /// Number of blocks (byte 13).
+        blocks: u32,
+        /// Force unit access for the write.
+        fua: bool,
+    },
+    /// PRE-FETCH(10/16).
+    PreFetch {
+        /// First logical block.
+        lba: u64,
+        /// Number of blocks, 0 meaning through the last block.
+        blocks: u32,
+        /// Return status before the blocks are read.
+        immed: bool,
+    },
     /// PREVENT ALLOW MEDIUM REMOVAL.
     PreventAllowMediumRemoval {
         /// PREVENT field (2 bits).
@@ -315,15 +350,17 @@ pub struct Cdb {
     pub opcode: u8,
 }
 
-/// The first byte of the TRANSFER LENGTH field of a READ or WRITE with `opcode` (where an
-/// INVALID FIELD IN CDB about the length points), if it is one.
+/// The first byte of the TRANSFER LENGTH (or VERIFICATION LENGTH, NUMBER OF LOGICAL
+/// BLOCKS) field of a command whose data phase carries logical blocks (where an INVALID
+/// FIELD IN CDB about the length points), if `opcode` is one.
 pub const fn transfer_length_byte(opcode: u8) -> Option<u16> {
     use opcode::*;
     match opcode {
         READ_6 | WRITE_6 => Some(4),
-        READ_10 | WRITE_10 => Some(7),
-        READ_12 | WRITE_12 => Some(6),
-        READ_16 | WRITE_16 => Some(10),
+        READ_10 | WRITE_10 | VERIFY_10 | WRITE_AND_VERIFY_10 => Some(7),
+        READ_12 | WRITE_12 | VERIFY_12 | WRITE_AND_VERIFY_12 => Some(6),
+        READ_16 | WRITE_16 | VERIFY_16 | WRITE_AND_VERIFY_16 => Some(10),
+        COMPARE_AND_WRITE => Some(13),
         _ => None,
     }
 }
@@ -346,7 +383,9 @@ pub fn is_supported_opcode(opcode: u8) -> bool {
             | READ_CAPACITY_10
             | READ_10
             | WRITE_10
+            | WRITE_AND_VERIFY_10
             | VERIFY_10
+            | PRE_FETCH_10
             | SYNCHRONIZE_CACHE_10
             | WRITE_SAME_10
             | UNMAP
@@ -354,7 +393,10 @@ pub fn is_supported_opcode(opcode: u8) -> bool {
             | MODE_SENSE_10
             | READ_16
             | WRITE_16
+            | COMPARE_AND_WRITE
+            | WRITE_AND_VERIFY_16
             | VERIFY_16
+            | PRE_FETCH_16
             | SYNCHRONIZE_CACHE_16
             | WRITE_SAME_16
             | SERVICE_ACTION_IN_16
@@ -362,6 +404,7 @@ pub fn is_supported_opcode(opcode: u8) -> bool {
             | MAINTENANCE_IN
             | READ_12
             | WRITE_12
+            | WRITE_AND_VERIFY_12
             | VERIFY_12
     )
 }
@@ -429,6 +472,21 @@ fn verify(c: &[u8], lba: u64, blocks: u32) -> Result<Op, Sense> {
         lba,
         blocks,
         bytchk,
+    })
+}
+
+/// WRITE AND VERIFY(10/12/16): WRPROTECT must be zero; BYTCHK 0 (write, then verify the
+/// medium) or 1 (then compare with the data written); 2 and 3 are reserved here.
+fn write_and_verify(c: &[u8], lba: u64, blocks: u32) -> Result<Op, Sense> {
+    no_protect(c)?;
+    let bytchk = (get_u8(c, 1) >> 1) & 3;
+    if bytchk > 1 {
+        return Err(bad(1, Some(2)));
+    }
+    Ok(Op::WriteAndVerify {
+        lba,
+        blocks,
+        compare: bytchk == 1,
     })
 }
 
@@ -556,6 +614,29 @@ impl Cdb {
             VERIFY_10 => verify(c, u64::from(get_be32(c, 2)), u32::from(get_be16(c, 7)))?,
             VERIFY_12 => verify(c, u64::from(get_be32(c, 2)), get_be32(c, 6))?,
             VERIFY_16 => verify(c, get_be64(c, 2), get_be32(c, 10))?,
+            WRITE_AND_VERIFY_10 => {
+                write_and_verify(c, u64::from(get_be32(c, 2)), u32::from(get_be16(c, 7)))?
+            }
+            WRITE_AND_VERIFY_12 => write_and_verify(c, u64::from(get_be32(c, 2)), get_be32(c, 6))?,
+            WRITE_AND_VERIFY_16 => write_and_verify(c, get_be64(c, 2), get_be32(c, 10))?,
+            COMPARE_AND_WRITE => {
+                no_protect(c)?;
+                Op::CompareAndWrite {
+                    lba: get_be64(c, 2),
+                    blocks: u32::from(get_u8(c, 13)),
+                    fua: bit(c, 1, 0x08),
+                }
+            }
+            PRE_FETCH_10 => Op::PreFetch {
+                lba: u64::from(get_be32(c, 2)),
+                blocks: u32::from(get_be16(c, 7)),
+                immed: bit(c, 1, 0x02),
+            },
+            PRE_FETCH_16 => Op::PreFetch {
+                lba: get_be64(c, 2),
+                blocks: get_be32(c, 10),
+                immed: bit(c, 1, 0x02),
+            },
             SYNCHRONIZE_CACHE_10 => Op::SyncCache {
                 lba: u64::from(get_be32(c, 2)),
                 blocks: u32::from(get_be16(c, 7)),
@@ -658,7 +739,9 @@ impl Cdb {
             Op::WriteSame { ndob: false, .. } => DataDir::Write,
             Op::WriteSame { ndob: true, .. } => DataDir::None,
             Op::Verify { bytchk, .. } if bytchk != 0 => DataDir::Write,
+            Op::WriteAndVerify { .. } | Op::CompareAndWrite { .. } => DataDir::Write,
             Op::TestUnitReady
+            | Op::PreFetch { .. }
             | Op::SyncCache { .. }
             | Op::StartStopUnit { .. }
             | Op::Verify { .. }
@@ -669,7 +752,7 @@ impl Cdb {
     /// Number of bytes the data phase transfers for a device with `block_size`:
     /// blocks * block_size for I/O, the allocation or parameter list length for others
     /// (8 for READ CAPACITY(10)), 0 for none. VERIFY with BYTCHK=1 transfers `blocks` blocks,
-    /// with BYTCHK=3 a single block.
+    /// with BYTCHK=3 a single block; COMPARE AND WRITE twice `blocks` blocks.
     pub fn transfer_len(&self, block_size: u32) -> u64 {
         let bs = u64::from(block_size);
         match self.op {
@@ -691,8 +774,11 @@ impl Cdb {
                     bs
                 }
             }
-            Op::Read { blocks, .. } | Op::Write { blocks, .. } => {
-                u64::from(blocks).saturating_mul(bs)
+            Op::Read { blocks, .. }
+            | Op::Write { blocks, .. }
+            | Op::WriteAndVerify { blocks, .. } => u64::from(blocks).saturating_mul(bs),
+            Op::CompareAndWrite { blocks, .. } => {
+                u64::from(blocks).saturating_mul(bs).saturating_mul(2)
             }
             Op::Verify { blocks, bytchk, .. } => match bytchk {
                 0 => 0,
@@ -702,6 +788,7 @@ impl Cdb {
             },
             Op::TestUnitReady
             | Op::SyncCache { .. }
+            | Op::PreFetch { .. }
             | Op::StartStopUnit { .. }
             | Op::PreventAllowMediumRemoval { .. } => 0,
         }
@@ -779,7 +866,7 @@ mod tests {
     #[test]
     fn unknown_and_empty() {
         assert_eq!(dec(&[]), Err(Sense::INVALID_OPCODE));
-        for op in [0x01, 0x04, 0x16, 0x5E, 0x7F, 0x89, 0xC0, 0xFF] {
+        for op in [0x01, 0x04, 0x16, 0x5E, 0x7F, 0x83, 0xC0, 0xFF] {
             assert_eq!(dec(&[op; 32]), Err(Sense::INVALID_OPCODE), "{op:#x}");
             assert_eq!(dec(&[op]), Err(Sense::INVALID_OPCODE), "{op:#x}");
         }
@@ -811,7 +898,10 @@ mod tests {
         assert_eq!(transfer_length_byte(WRITE_10), Some(7));
         assert_eq!(transfer_length_byte(READ_12), Some(6));
         assert_eq!(transfer_length_byte(WRITE_16), Some(10));
-        assert_eq!(transfer_length_byte(VERIFY_10), None);
+        assert_eq!(transfer_length_byte(VERIFY_10), Some(7));
+        assert_eq!(transfer_length_byte(WRITE_AND_VERIFY_12), Some(6));
+        assert_eq!(transfer_length_byte(COMPARE_AND_WRITE), Some(13));
+        assert_eq!(transfer_length_byte(PRE_FETCH_10), None);
     }
 
     #[test]
@@ -1252,6 +1342,112 @@ mod tests {
                 lba: 3,
                 blocks: 5,
                 bytchk: 0
+            })
+        );
+    }
+
+    #[test]
+    fn write_and_verify() {
+        let c = Cdb::decode(&[0x2E, 0x02, 0, 0, 0, 9, 0, 0, 4, 0]).unwrap();
+        assert_eq!(
+            c.op,
+            Op::WriteAndVerify {
+                lba: 9,
+                blocks: 4,
+                compare: true
+            }
+        );
+        assert_eq!(c.data_dir(), DataDir::Write);
+        assert_eq!(c.transfer_len(512), 2048);
+        assert_eq!(
+            dec(&[0x2E, 0, 0, 0, 0, 9, 0, 0, 4, 0]),
+            Ok(Op::WriteAndVerify {
+                lba: 9,
+                blocks: 4,
+                compare: false
+            })
+        );
+        assert_eq!(
+            dec(&[0x2E, 0x04, 0, 0, 0, 9, 0, 0, 4, 0]),
+            Err(bad(1, Some(2)))
+        );
+        assert_eq!(
+            dec(&[0x2E, 0x06, 0, 0, 0, 9, 0, 0, 4, 0]),
+            Err(bad(1, Some(2)))
+        );
+        assert_eq!(
+            dec(&[0x2E, 0x40, 0, 0, 0, 9, 0, 0, 4, 0]),
+            Err(bad(1, Some(7)))
+        );
+        assert_eq!(
+            dec(&[0xAE, 0x02, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0]),
+            Ok(Op::WriteAndVerify {
+                lba: 1,
+                blocks: 2,
+                compare: true
+            })
+        );
+        let mut b = [0u8; 16];
+        b[0] = WRITE_AND_VERIFY_16;
+        b[9] = 3;
+        b[13] = 5;
+        assert_eq!(
+            dec(&b),
+            Ok(Op::WriteAndVerify {
+                lba: 3,
+                blocks: 5,
+                compare: false
+            })
+        );
+    }
+
+    #[test]
+    fn compare_and_write() {
+        let mut b = [0u8; 16];
+        b[0] = COMPARE_AND_WRITE;
+        b[1] = 0x08;
+        b[2] = 1;
+        b[9] = 7;
+        b[10] = 0xFF; // reserved
+        b[13] = 3;
+        let c = Cdb::decode(&b).unwrap();
+        assert_eq!(
+            c.op,
+            Op::CompareAndWrite {
+                lba: (1 << 56) | 7,
+                blocks: 3,
+                fua: true
+            }
+        );
+        assert_eq!(c.data_dir(), DataDir::Write);
+        assert_eq!(c.transfer_len(4096), 6 * 4096);
+        b[1] = 0x20;
+        assert_eq!(dec(&b), Err(bad(1, Some(7))));
+    }
+
+    #[test]
+    fn pre_fetch() {
+        let c = Cdb::decode(&[0x34, 0x02, 0, 0, 1, 0, 0, 0, 8, 0]).unwrap();
+        assert_eq!(
+            c.op,
+            Op::PreFetch {
+                lba: 256,
+                blocks: 8,
+                immed: true
+            }
+        );
+        assert_eq!(c.data_dir(), DataDir::None);
+        assert_eq!(c.transfer_len(512), 0);
+        let mut b = [0u8; 16];
+        b[0] = PRE_FETCH_16;
+        b[9] = 4;
+        b[12] = 1;
+        assert_eq!(
+            dec(&b),
+            Ok(Op::PreFetch {
+                lba: 4,
+                blocks: 256,
+                immed: false
             })
         );
     }

@@ -8,6 +8,7 @@ use super::device::DeviceParams;
 use super::inquiry::{encode_standard_inquiry, encode_vpd};
 use super::mode::{encode_mode_sense, ModeSenseReq};
 use super::provisioning;
+use super::readback;
 use super::rsoc::encode_report_supported_opcodes;
 use super::sense::Sense;
 use super::wr::Wr;
@@ -78,6 +79,9 @@ pub enum Action {
         /// Allocation length.
         alloc_len: u32,
     },
+    /// Read the medium back: VERIFY with BYTCHK, WRITE AND VERIFY with BYTCHK 1,
+    /// COMPARE AND WRITE, PRE-FETCH (see [`super::readback`]).
+    ReadBack(super::readback::ReadBack),
     /// The core must produce the answer itself (it owns the state): REPORT LUNS,
     /// REQUEST SENSE, MODE SELECT parameter data (see [`super::mode::parse_mode_select`]).
     Core,
@@ -221,15 +225,16 @@ pub fn emulate_disk(cdb: &Cdb, dev: &DeviceParams<'_>, out: &mut [u8]) -> Action
             lba,
             blocks,
             bytchk,
-        } => {
-            if bytchk != 0 {
-                return Action::Check(Sense::INVALID_FIELD_IN_CDB.in_cdb(1, Some(2)));
-            }
-            match check_range(dev, lba, blocks) {
-                Err(s) => Action::Check(s),
-                Ok(()) => Action::Good,
-            }
+        } => readback::verify(dev, lba, blocks, bytchk),
+        Op::WriteAndVerify {
+            lba,
+            blocks,
+            compare,
+        } => readback::write_and_verify(dev, lba, blocks, compare),
+        Op::CompareAndWrite { lba, blocks, fua } => {
+            readback::compare_and_write(dev, lba, blocks, fua)
         }
+        Op::PreFetch { lba, blocks, .. } => readback::pre_fetch(dev, lba, blocks),
         Op::ReportSupportedOpcodes {
             rctd,
             options,
@@ -775,14 +780,26 @@ mod tests {
             emu(&cdb10(VERIFY_10, 0, 1, 1000), &d).0,
             Action::Check(Sense::LBA_OUT_OF_RANGE)
         );
-        assert_eq!(
+        assert!(matches!(
             emu(&cdb10(VERIFY_10, 0x02, 0, 1), &d).0,
-            Action::Check(Sense::INVALID_FIELD_IN_CDB.in_cdb(1, Some(2)))
-        );
-        assert_eq!(
+            Action::ReadBack(r) if r.compare == readback::Compare::Buffer
+        ));
+        assert!(matches!(
             emu(&cdb16(VERIFY_16, 0x06, 0, 1), &d).0,
-            Action::Check(Sense::INVALID_FIELD_IN_CDB.in_cdb(1, Some(2)))
-        );
+            Action::ReadBack(r) if r.compare == readback::Compare::EveryBlock
+        ));
+        assert!(matches!(
+            emu(&cdb10(WRITE_AND_VERIFY_10, 0x02, 0, 1), &d).0,
+            Action::ReadBack(r) if r.write == readback::Write::Before { fua: true }
+        ));
+        assert!(matches!(
+            emu(&cdb10(PRE_FETCH_10, 0, 0, 1), &d).0,
+            Action::ReadBack(r) if r.status == crate::status::CONDITION_MET
+        ));
+        let mut caw = [0u8; 16];
+        caw[0] = COMPARE_AND_WRITE;
+        caw[13] = 1;
+        assert!(matches!(emu(&caw, &d).0, Action::ReadBack(r) if r.atomic));
         assert_eq!(
             emu(&[0xAF, 0, 0, 0, 0x03, 0xE7, 0, 0, 0, 1, 0, 0], &d).0,
             Action::Good

@@ -109,8 +109,16 @@ pub fn fuzz_check(data: &[u8]) -> bool {
                 && lba
                     .checked_add(u64::from(blocks))
                     .is_some_and(|e| e <= dev.num_blocks)
-                && c.op == Op::Write { lba, blocks, fua }
+                && (c.op == Op::Write { lba, blocks, fua }
+                    || (fua
+                        && c.op
+                            == Op::WriteAndVerify {
+                                lba,
+                                blocks,
+                                compare: false,
+                            }))
         }
+        Action::ReadBack(r) => read_back_holds(&c, &dev, &r),
         Action::Flush { lba, blocks, .. } => {
             (lba == 0 && blocks == 0)
                 || lba
@@ -144,6 +152,37 @@ pub fn fuzz_check(data: &[u8]) -> bool {
         Action::Check(s) => points_inside(&s),
         Action::Good | Action::Core => true,
     }
+}
+
+/// A read-back plan covers blocks that exist, writes only a writable device, and its data-out
+/// buffer holds what it compares and writes; only COMPARE AND WRITE is atomic, only a
+/// PRE-FETCH completes with CONDITION MET.
+fn read_back_holds(c: &Cdb, dev: &super::DeviceParams<'_>, r: &super::readback::ReadBack) -> bool {
+    use super::readback::{Compare, Write};
+    let bs = u64::from(dev.block_size);
+    let bytes = u64::from(r.blocks).saturating_mul(bs);
+    let data_out = c.transfer_len(dev.block_size);
+    let in_range = r
+        .lba
+        .checked_add(u64::from(r.blocks))
+        .is_some_and(|e| e <= dev.num_blocks);
+    let buffer_ok = match (r.compare, r.write) {
+        (Compare::Nothing, Write::Nothing) => data_out == 0,
+        (Compare::Buffer, Write::After { .. }) => data_out == bytes.saturating_mul(2),
+        (Compare::Buffer, _) => data_out == bytes,
+        (Compare::EveryBlock, Write::Nothing) => data_out == bs,
+        _ => false,
+    };
+    let writes = r.write != Write::Nothing;
+    let is_caw = matches!(c.op, Op::CompareAndWrite { .. });
+    let is_prefetch = matches!(c.op, Op::PreFetch { .. });
+    r.blocks > 0
+        && in_range
+        && buffer_ok
+        && !(writes && dev.read_only)
+        && r.atomic == is_caw
+        && (r.status == super::status::GOOD
+            || (r.status == super::status::CONDITION_MET && is_prefetch))
 }
 
 /// Validates a MODE SELECT parameter list: byte 0 picks the device (as [`fuzz_params`]'s

@@ -159,7 +159,8 @@ fn device_identification(w: &mut Wr<'_>, dev: &DeviceParams<'_>) {
 
 fn block_limits(w: &mut Wr<'_>, dev: &DeviceParams<'_>) {
     w.u8(0x01); // WSNZ: WRITE SAME of zero blocks is refused
-    w.u8(0); // MAXIMUM COMPARE AND WRITE LENGTH: not supported
+    let caw = super::readback::max_compare_and_write_blocks(dev);
+    w.u8(u8::try_from(caw).unwrap_or(u8::MAX)); // MAXIMUM COMPARE AND WRITE LENGTH
     w.be16(1); // OPTIMAL TRANSFER LENGTH GRANULARITY
     let max_blocks = dev.max_transfer_bytes.checked_div(dev.block_size);
     w.be32(max_blocks.unwrap_or(0)); // MAXIMUM TRANSFER LENGTH (0: no limit)
@@ -365,7 +366,7 @@ mod tests {
     fn block_limits_and_characteristics() {
         let v = vpd(0xB0, &dev());
         assert_eq!(v.len(), 64);
-        assert_eq!(&v[..8], &[0, 0xB0, 0, 0x3C, 1, 0, 0, 1]);
+        assert_eq!(&v[..8], &[0, 0xB0, 0, 0x3C, 1, 255, 0, 1]);
         // No UNMAP limits on a fully provisioned device; WRITE SAME's maximum.
         assert!(v[8..36].iter().all(|&b| b == 0));
         assert_eq!(&v[36..44], &u64::from(MAX_WRITE_SAME_BLOCKS).to_be_bytes());
@@ -385,6 +386,9 @@ mod tests {
         assert_eq!(&v[8..12], &16384u32.to_be_bytes());
         d.block_size = 4096;
         assert_eq!(&vpd(0xB0, &d)[8..12], &2048u32.to_be_bytes());
+        // COMPARE AND WRITE carries twice its blocks: half the transfer limit, at most 255.
+        d.max_transfer_bytes = 1 << 20;
+        assert_eq!(vpd(0xB0, &d)[5], 128);
         let v = vpd(0xB1, &dev());
         assert_eq!(v.len(), 64);
         assert_eq!(&v[..6], &[0, 0xB1, 0, 0x3C, 0, 1]);

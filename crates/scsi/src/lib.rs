@@ -35,6 +35,7 @@ pub mod inquiry;
 pub mod luns;
 pub mod mode;
 pub mod provisioning;
+pub mod readback;
 pub mod request_sense;
 pub mod rsoc;
 pub mod rstmf;

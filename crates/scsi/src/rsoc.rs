@@ -58,7 +58,12 @@ pub const COMMANDS: &[CommandInfo] = &[
     ),
     cmd(READ_10, &[READ_10, 0xE8, F, F, F, F, 0, F, F, C]),
     cmd(WRITE_10, &[WRITE_10, 0xE8, F, F, F, F, 0, F, F, C]),
+    cmd(
+        WRITE_AND_VERIFY_10,
+        &[WRITE_AND_VERIFY_10, 0xE6, F, F, F, F, 0, F, F, C],
+    ),
     cmd(VERIFY_10, &[VERIFY_10, 0xE6, F, F, F, F, 0, F, F, C]),
+    cmd(PRE_FETCH_10, &[PRE_FETCH_10, 0x02, F, F, F, F, 0, F, F, C]),
     cmd(
         SYNCHRONIZE_CACHE_10,
         &[SYNCHRONIZE_CACHE_10, 0x02, F, F, F, F, 0, F, F, C],
@@ -81,12 +86,58 @@ pub const COMMANDS: &[CommandInfo] = &[
         &[READ_16, 0xE8, F, F, F, F, F, F, F, F, F, F, F, F, 0, C],
     ),
     cmd(
+        COMPARE_AND_WRITE,
+        &[
+            COMPARE_AND_WRITE,
+            0xE8,
+            F,
+            F,
+            F,
+            F,
+            F,
+            F,
+            F,
+            F,
+            0,
+            0,
+            0,
+            F,
+            0,
+            C,
+        ],
+    ),
+    cmd(
         WRITE_16,
         &[WRITE_16, 0xE8, F, F, F, F, F, F, F, F, F, F, F, F, 0, C],
     ),
     cmd(
+        WRITE_AND_VERIFY_16,
+        &[
+            WRITE_AND_VERIFY_16,
+            0xE6,
+            F,
+            F,
+            F,
+            F,
+            F,
+            F,
+            F,
+            F,
+            F,
+            F,
+            F,
+            F,
+            0,
+            C,
+        ],
+    ),
+    cmd(
         VERIFY_16,
         &[VERIFY_16, 0xE6, F, F, F, F, F, F, F, F, F, F, F, F, 0, C],
+    ),
+    cmd(
+        PRE_FETCH_16,
+        &[PRE_FETCH_16, 0x02, F, F, F, F, F, F, F, F, F, F, F, F, 0, C],
     ),
     cmd(
         SYNCHRONIZE_CACHE_16,
@@ -213,6 +264,10 @@ pub const COMMANDS: &[CommandInfo] = &[
     ),
     cmd(READ_12, &[READ_12, 0xE8, F, F, F, F, F, F, F, F, 0, C]),
     cmd(WRITE_12, &[WRITE_12, 0xE8, F, F, F, F, F, F, F, F, 0, C]),
+    cmd(
+        WRITE_AND_VERIFY_12,
+        &[WRITE_AND_VERIFY_12, 0xE6, F, F, F, F, F, F, F, F, 0, C],
+    ),
     cmd(VERIFY_12, &[VERIFY_12, 0xE6, F, F, F, F, F, F, F, F, 0, C]),
 ];
 
@@ -426,7 +481,11 @@ mod tests {
             rsoc(false, 1, READ_10, 0).unwrap(),
             [0, 3, 0, 10, 0x28, 0xE8, F, F, F, F, 0, F, F, C]
         );
-        assert_eq!(rsoc(false, 1, COMPARE_AND_WRITE, 0).unwrap(), [0, 1, 0, 0]);
+        assert_eq!(
+            rsoc(false, 1, COMPARE_AND_WRITE, 0).unwrap()[..8],
+            [0, 3, 0, 16, 0x89, 0xE8, F, F]
+        );
+        assert_eq!(rsoc(false, 1, 0x83, 0).unwrap(), [0, 1, 0, 0]);
         // UNMAP only where the device deallocates.
         let mut out = [0u8; 64];
         let n = encode_report_supported_opcodes(false, false, 1, UNMAP, 0, 64, &mut out);

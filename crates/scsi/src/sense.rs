@@ -87,6 +87,9 @@ pub struct Sense {
     pub ascq: u8,
     /// The invalid field (INVALID FIELD IN CDB or IN PARAMETER LIST), when known.
     pub field: Option<FieldPointer>,
+    /// The INFORMATION field (SPC-4 4.5.2.1 and 4.5.3): for MISCOMPARE, the offset of the
+    /// first byte that differed.
+    pub info: Option<u64>,
 }
 
 impl Sense {
@@ -97,6 +100,15 @@ impl Sense {
             asc,
             ascq,
             field: None,
+            info: None,
+        }
+    }
+
+    /// The same sense with the INFORMATION field set to `info`.
+    pub const fn with_info(self, info: u64) -> Self {
+        Sense {
+            info: Some(info),
+            ..self
         }
     }
 
@@ -229,18 +241,11 @@ impl Sense {
     pub const MISCOMPARE_DURING_VERIFY: Sense = Sense::new(key::MISCOMPARE, 0x1D, 0x00);
 
     /// Writes fixed-format (0x70, current) sense into `out`, returns bytes written (18, or
-    /// fewer if `out` is shorter: truncates, never panics).
+    /// fewer if `out` is shorter: truncates, never panics). The INFORMATION field is valid
+    /// (VALID set) when the sense carries information that fits its four bytes; larger
+    /// information needs descriptor format.
     pub fn write_fixed(&self, out: &mut [u8]) -> usize {
-        self.fixed(None, out)
-    }
-
-    /// Same as [`Sense::write_fixed`] with the INFORMATION field valid (VALID bit set)
-    /// carrying `info`.
-    pub fn write_fixed_with_info(&self, info: u32, out: &mut [u8]) -> usize {
-        self.fixed(Some(info), out)
-    }
-
-    fn fixed(&self, info: Option<u32>, out: &mut [u8]) -> usize {
+        let info = self.info.and_then(|i| u32::try_from(i).ok());
         let mut w = Wr::new(out, SENSE_LEN);
         let valid = if info.is_some() { 0x80 } else { 0 };
         w.u8(valid | RESPONSE_FIXED_CURRENT);
@@ -259,11 +264,14 @@ impl Sense {
         w.finish()
     }
 
-    /// Descriptor format (0x72, current): the 8-byte header, then, with a field pointer,
-    /// the sense-key specific descriptor (02h, 8 bytes); truncates to `out.len()`. Returns
-    /// bytes written.
+    /// Descriptor format (0x72, current): the 8-byte header, then the information
+    /// descriptor (00h, 12 bytes) when the sense carries information, then the sense-key
+    /// specific descriptor (02h, 8 bytes) when it carries a field pointer; truncates to
+    /// `out.len()`. Returns bytes written.
     pub fn write_descriptor(&self, out: &mut [u8]) -> usize {
-        let extra: u8 = if self.field.is_some() { 8 } else { 0 };
+        let info_len: u8 = if self.info.is_some() { 12 } else { 0 };
+        let field_len: u8 = if self.field.is_some() { 8 } else { 0 };
+        let extra = info_len.saturating_add(field_len);
         let mut w = Wr::new(out, usize::from(extra).saturating_add(8));
         w.u8(RESPONSE_DESC_CURRENT);
         w.u8(self.key & 0x0F);
@@ -271,6 +279,13 @@ impl Sense {
         w.u8(self.ascq);
         w.zeros(3); // SDAT_OVFL and reserved
         w.u8(extra); // additional sense length
+        if let Some(info) = self.info {
+            w.u8(0x00); // information
+            w.u8(0x0A); // additional length
+            w.u8(0x80); // VALID
+            w.u8(0);
+            w.be64(info);
+        }
         if let Some(f) = self.field {
             w.u8(0x02); // sense key specific
             w.u8(0x06); // additional length
@@ -420,16 +435,34 @@ mod tests {
 
     #[test]
     fn fixed_with_info() {
-        let mut b = [0u8; 18];
+        let s = Sense::LBA_OUT_OF_RANGE.with_info(0x1234_5678);
         assert_eq!(
-            Sense::LBA_OUT_OF_RANGE.write_fixed_with_info(0x1234_5678, &mut b),
-            18
-        );
-        assert_eq!(
-            b,
+            fixed(s),
             [0xF0, 0, 5, 0x12, 0x34, 0x56, 0x78, 10, 0, 0, 0, 0, 0x21, 0, 0, 0, 0, 0]
         );
-        assert_eq!(Sense::parse(&b), Some(Sense::LBA_OUT_OF_RANGE));
+        assert_eq!(Sense::parse(&fixed(s)), Some(Sense::LBA_OUT_OF_RANGE));
+        // Information too large for four bytes: VALID clear, the field zero.
+        let big = Sense::MISCOMPARE_DURING_VERIFY.with_info(1 << 32);
+        assert_eq!(&fixed(big)[..7], &[0x70, 0, 0x0E, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn descriptor_with_info() {
+        let s = Sense::MISCOMPARE_DURING_VERIFY.with_info(0x0102_0304_0506_0708);
+        let mut d = [0xEEu8; 32];
+        assert_eq!(s.write_descriptor(&mut d), 20);
+        assert_eq!(
+            &d[..20],
+            &[0x72, 0x0E, 0x1D, 0, 0, 0, 0, 12, 0x00, 0x0A, 0x80, 0, 1, 2, 3, 4, 5, 6, 7, 8]
+        );
+        // With a field pointer too: information first, then the sense-key specific bytes.
+        let both = Sense::INVALID_FIELD_IN_CDB.in_cdb(2, None).with_info(9);
+        assert_eq!(both.write_descriptor(&mut d), 28);
+        assert_eq!(d[7], 20);
+        assert_eq!(&d[8..12], &[0x00, 0x0A, 0x80, 0]);
+        assert_eq!(d[19], 9);
+        assert_eq!(&d[20..28], &[0x02, 0x06, 0, 0, 0xC0, 0, 2, 0]);
+        assert_eq!(Sense::parse(&d), Some(Sense::INVALID_FIELD_IN_CDB));
     }
 
     #[test]
