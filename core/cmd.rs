@@ -16,6 +16,7 @@ use crate::sys::compat::NameBytes;
 use crate::abi::{dir, io_op, CmdDesc, MAX_CDB_LEN, MAX_TRANSFER_BYTES, SENSE_BUF_LEN};
 use crate::lifecycle::{exec_here, may_call_fabric, Context, Event, Frame, State};
 use crate::device::Device;
+use crate::gate::Hold;
 use crate::lun::Mapped;
 use crate::scsi::cdb::{Cdb, DataDir, Op};
 use crate::scsi::device::DeviceParams;
@@ -71,8 +72,12 @@ pub struct Cmd {
     /// Whether a handler completed it inside the core's `exec` call.
     pub exec_call: ExecCall,
     /// What is left of a command the core runs as several handler calls
-    /// (UNMAP, WRITE SAME, GET LBA STATUS).
+    /// (UNMAP, WRITE SAME, GET LBA STATUS, the read-backs).
     pub steps: Steps,
+    /// What it has of its device's write gate (see `crate::gate`).
+    pub gate: Hold,
+    /// The next command in the write gate's queue, while queued there.
+    pub gate_next: Option<CmdPtr>,
     /// The session it came in on, tracked there until this reference drops,
     /// which `CmdPtr` does after the command's memory went back to its cache
     /// (see [`SessionRef`]).
@@ -211,6 +216,8 @@ pub fn rx(session: &Session, rx: Rx<'_>) -> Result<CmdPtr> {
         parsed: false,
         exec_call: ExecCall::new(),
         steps: Steps::Idle,
+        gate: Hold::None,
+        gate_next: None,
         session: ManuallyDrop::new(session),
     };
     CmdPtr::alloc(cmd)
@@ -332,21 +339,31 @@ fn decode(c: &mut Cmd) -> Result<bool, Sense> {
     };
     c.desc.data_dir = d;
     let is_io = matches!(cdb.op, Op::Read { .. } | Op::Write { .. });
-    // A READ's or WRITE's length refused: INVALID FIELD IN CDB pointing at
-    // its TRANSFER LENGTH.
+    // Commands whose data-out buffer holds blocks to compare (and write):
+    // all of it is needed.
+    let blocks_out = matches!(
+        cdb.op,
+        Op::Verify { bytchk: 1.., .. } | Op::WriteAndVerify { .. } | Op::CompareAndWrite { .. }
+    );
+    // A length refused: INVALID FIELD IN CDB pointing at its TRANSFER
+    // LENGTH (or NUMBER OF LOGICAL BLOCKS).
     let bad_length = match crate::scsi::cdb::transfer_length_byte(cdb.opcode) {
         Some(byte) => Sense::INVALID_FIELD_IN_CDB.in_cdb(byte, None),
         None => Sense::INVALID_FIELD_IN_CDB,
     };
-    if is_io && data_len > u64::from(MAX_TRANSFER_BYTES) {
+    if (is_io || blocks_out) && data_len > u64::from(MAX_TRANSFER_BYTES) {
         // Longer than VPD page B0h's MAXIMUM TRANSFER LENGTH (SBC-4 5.15).
+        return Err(bad_length);
+    }
+    if blocks_out && data_len > u64::from(c.desc.expected_len) {
+        // Less data than blocks to compare: nothing to compare them with.
         return Err(bad_length);
     }
     // Allocation and parameter list lengths beyond the initiator's buffer
     // transfer only what fits, and never more than any answer or parameter
     // list can hold: no buffer is allocated for the CDB's claim.
     let wanted = data_len;
-    let limit = if is_io { u64::MAX } else { NON_IO_MAX_BYTES };
+    let limit = if is_io || blocks_out { u64::MAX } else { NON_IO_MAX_BYTES };
     let data_len = data_len.min(u64::from(c.desc.expected_len)).min(limit) as u32;
     if is_io && wanted > u64::from(data_len) {
         // A READ or WRITE longer than the buffer: a residual overflow (SAM-5,
@@ -492,8 +509,61 @@ fn ready(mut cmd: CmdPtr, frame: Frame) {
 fn emulated_in_thread(op: &Op) -> bool {
     matches!(
         op,
-        Op::ModeSelect { param_len: 1.., .. } | Op::Unmap { param_len: 1.. } | Op::WriteSame { .. } | Op::GetLbaStatus { .. }
+        Op::ModeSelect { param_len: 1.., .. }
+            | Op::Unmap { param_len: 1.. }
+            | Op::WriteSame { .. }
+            | Op::GetLbaStatus { .. }
+            | Op::Verify { bytchk: 1.., .. }
+            | Op::WriteAndVerify { compare: true, .. }
+            | Op::CompareAndWrite { .. }
+            | Op::PreFetch { .. }
     )
+}
+
+/// Which pass of its device's write gate a command needs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Gated {
+    /// None: it does not write through the block tier.
+    No,
+    /// A shared one: it writes.
+    Shared,
+    /// The exclusive one: COMPARE AND WRITE.
+    Exclusive,
+}
+
+/// Passes the device's write gate (any context). None: queued there; it
+/// goes on in a thread of the device once it holds its pass
+/// ([`resume_at_gate`]), back to where it was queued.
+fn pass_gate(mut cmd: CmdPtr, gated: Gated) -> Option<CmdPtr> {
+    let c = cmd.get();
+    if gated == Gated::No || c.gate.held() {
+        return Some(cmd);
+    }
+    let Some(m) = c.mapped.as_ref() else { return Some(cmd) };
+    if gated == Gated::Shared && m.dev.gate.try_shared(&mut c.gate, resume_at_gate) {
+        return Some(cmd);
+    }
+    // Once queued, the command may pass, complete and be freed on another
+    // CPU before `enter` returns: the count keeps the device.
+    let active = ExecActive::begin(&m.dev);
+    active.device().gate.enter(cmd, gated == Gated::Exclusive, resume_at_gate);
+    drop(active);
+    None
+}
+
+/// A command queued at the write gate holds its pass now: on in a thread
+/// (`run_deferred` finds where it stopped).
+fn resume_at_gate(cmd: CmdPtr) {
+    defer(cmd, thread_queue)
+}
+
+/// Gives back the command's pass of the write gate, if it has one.
+fn leave_gate(c: &mut Cmd) {
+    if c.gate.held() {
+        if let Some(m) = c.mapped.as_ref() {
+            m.dev.gate.leave(&mut c.gate, resume_at_gate);
+        }
+    }
 }
 
 /// Commands the core answers even for a handler with a raw tier: REPORT
@@ -659,11 +729,21 @@ fn emulate(mut cmd: CmdPtr, frame: Frame) {
         Action::Write { lba, blocks, fua } => dispatch(cmd, frame, io_op::WRITE, lba, blocks, fua),
         Action::Flush { lba, blocks, .. } => dispatch(cmd, frame, io_op::FLUSH, lba, blocks, false),
         Action::WriteSame { lba, blocks, unmap, ndob } => {
-            start_steps(cmd, frame, |c| crate::steps::begin_write_same(c, lba, blocks, unmap, ndob))
+            start_steps(cmd, frame, Gated::Shared, |c| crate::steps::begin_write_same(c, lba, blocks, unmap, ndob))
         }
-        Action::Unmap { param_len } => start_steps(cmd, frame, |c| crate::steps::begin_unmap(c, param_len)),
+        Action::Unmap { param_len } => {
+            start_steps(cmd, frame, Gated::Shared, |c| crate::steps::begin_unmap(c, param_len))
+        }
         Action::LbaStatus { lba, alloc_len } => {
-            start_steps(cmd, frame, |c| crate::steps::begin_lba_status(c, lba, alloc_len))
+            start_steps(cmd, frame, Gated::No, |c| crate::steps::begin_lba_status(c, lba, alloc_len))
+        }
+        Action::ReadBack(plan) => {
+            let gated = match plan.write {
+                _ if plan.atomic => Gated::Exclusive,
+                crate::scsi::readback::Write::Nothing => Gated::No,
+                _ => Gated::Shared,
+            };
+            start_steps(cmd, frame, gated, |c| crate::steps::begin_read_back(c, plan))
         }
         Action::Core => {
             emulate_in_core(c, &cdb);
@@ -767,8 +847,10 @@ pub(crate) fn param_list(c: &mut Cmd, param_len: u16) -> Result<KVec<u8>, Sense>
 }
 
 /// Starts a command the core runs as several handler calls (thread
-/// context): `plan` sets up `c.steps` from the command and its device.
-fn start_steps(mut cmd: CmdPtr, frame: Frame, plan: impl FnOnce(&mut Cmd) -> Result<(), Sense>) {
+/// context), once it passed the write gate as `gated` says: `plan` sets up
+/// `c.steps` from the command and its device.
+fn start_steps(cmd: CmdPtr, frame: Frame, gated: Gated, plan: impl FnOnce(&mut Cmd) -> Result<(), Sense>) {
+    let Some(mut cmd) = pass_gate(cmd, gated) else { return };
     let c = cmd.get();
     let planned = match c.mapped.as_ref() {
         Some(m) if m.dev.handler.ops.has_exec() => plan(c),
@@ -776,7 +858,7 @@ fn start_steps(mut cmd: CmdPtr, frame: Frame, plan: impl FnOnce(&mut Cmd) -> Res
         _ => Err(Sense::INVALID_OPCODE),
     };
     if let Err(sense) = planned {
-        c.steps = Steps::Idle;
+        crate::steps::clear(c);
         set_check(c, sense);
         return finish_emulated(cmd, frame);
     }
@@ -806,19 +888,24 @@ fn run_steps(mut cmd: CmdPtr, frame: Frame) {
             // `run_deferred` comes back here to make it.
             return defer(cmd, thread_queue);
         }
-        let (handler, ctx, fua) = (m.dev.handler.ops, m.dev.ctx, forced_fua(&m.dev));
-        let (op, lba, blocks) = match crate::steps::next(c, num_blocks) {
+        let (handler, ctx, forced) = (m.dev.handler.ops, m.dev.ctx, forced_fua(&m.dev));
+        let (op, lba, blocks, fua) = match crate::steps::next(c, num_blocks) {
             Next::Done => return finish_steps(cmd, frame),
-            Next::Call { op, lba, blocks } => (op, lba, blocks),
+            Next::Fail(sense) => {
+                set_check(c, sense);
+                return finish_steps(cmd, frame);
+            }
+            Next::Call { op, lba, blocks, fua } => (op, lba, blocks, fua),
         };
         c.desc.io_op = op;
         c.desc.lba = lba;
         c.desc.blocks = blocks;
         // What changes the medium reaches it while the write cache is off.
-        c.desc.fua = u8::from(fua && matches!(op, io_op::WRITE | io_op::DISCARD));
+        c.desc.fua = u8::from((fua || forced) && matches!(op, io_op::WRITE | io_op::DISCARD));
         c.desc.provisioning = 0;
-        if op == io_op::WRITE {
-            // The bytes of this call (WRITE SAME's buffer holds a chunk).
+        if matches!(op, io_op::READ | io_op::WRITE) {
+            // The bytes of this call (WRITE SAME's buffer holds a chunk, a
+            // read-back's spare buffer one READ).
             c.desc.data_len = blocks << c.desc.block_shift;
         }
         let Some(m) = c.mapped.as_ref() else { return finish_steps(cmd, frame) };
@@ -852,7 +939,7 @@ fn finish_steps(mut cmd: CmdPtr, frame: Frame) {
             Err(sense) => set_check(c, sense),
         }
     }
-    c.steps = Steps::Idle;
+    crate::steps::clear(c);
     advance(c, Event::ExecDone);
     respond(cmd, frame)
 }
@@ -907,6 +994,9 @@ fn dispatch(mut cmd: CmdPtr, frame: Frame, op: u8, lba: u64, blocks: u32, fua: b
         _ => {}
     }
     c.desc.resid = io_resid(c);
+    let gated = if op == io_op::WRITE { Gated::Shared } else { Gated::No };
+    // Queued at the gate, it comes back through `run_deferred` to `exec`.
+    let Some(cmd) = pass_gate(cmd, gated) else { return };
     // `ready` just checked for an abort.
     call_here_or_defer(cmd, frame, atomic_ok, exec)
 }
@@ -938,6 +1028,9 @@ pub fn run_deferred(mut cmd: CmdPtr) {
         State::New => with_buffer(cmd, frame),
         State::DataWait => request_data(cmd, frame),
         _ => match c.desc.io_op {
+            // Passed the write gate on its way to `start_steps` (its raw
+            // tier, if any, declined it already).
+            io_op::NONE if c.gate.held() => emulate(cmd, frame),
             // Write data arrived in hard IRQ: not dispatched yet.
             io_op::NONE => ready(cmd, frame),
             io_op::SCSI => offer_raw(cmd, frame),
@@ -976,7 +1069,7 @@ fn handler_finished(mut cmd: CmdPtr) {
             crate::steps::record(c, num_blocks);
         } else {
             // Failed: no more calls.
-            c.steps = Steps::Idle;
+            crate::steps::clear(c);
             advance(c, Event::ExecDone);
         }
         if let Some(mut cmd) = cmd.completed_by_handler() {
@@ -1044,6 +1137,8 @@ fn raw_resid(expected_len: u32, data_len: u32, overflow: u32, handler_resid: i32
 /// from per-CPU work.
 fn respond(mut cmd: CmdPtr, frame: Frame) {
     let c = cmd.get();
+    // Done with the medium: the writes queued behind it may go on.
+    leave_gate(c);
     let ops = c.session.target.fabric.ops;
     if !may_call_fabric(frame, ops.rules(false)) {
         return defer(cmd, |c| &c.session.target.fabric.core.fabric_wq);
@@ -1068,8 +1163,9 @@ pub fn tx_done(mut cmd: CmdPtr) {
 /// Idempotent. (Its in-flight entry goes when it is freed, see
 /// [`crate::sys::ops::SessionRef`].)
 pub fn release(c: &mut Cmd) {
+    leave_gate(c);
+    crate::steps::clear(c);
     c.mapped = None;
-    c.steps = Steps::Idle;
     if let Some(b) = c.data.take_owned() {
         c.desc.sg = core::ptr::null_mut();
         c.desc.sg_cnt = 0;

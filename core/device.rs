@@ -99,6 +99,10 @@ pub struct Device {
     pub deep_credit: AtomicU32,
     /// Idle handler calls so far (every 16th probes `queue`).
     pub idle_calls: AtomicU32,
+    /// What makes COMPARE AND WRITE atomic against the device's other
+    /// writes (see `crate::gate`).
+    #[pin]
+    pub gate: crate::gate::Gate,
     #[pin]
     sysfs: Mutex<DeviceSysfs>,
 }
@@ -370,6 +374,7 @@ pub fn add(
                     idle_queue,
                     deep_credit: AtomicU32::new(0),
                     idle_calls: AtomicU32::new(0),
+                    gate <- crate::gate::Gate::new(),
                     sysfs <- new_mutex!(DeviceSysfs {
                         handler_link: None,
                         attrs: KVec::new(),

@@ -28,6 +28,7 @@ pub mod sgv_policy;
 pub mod cmd;
 pub mod device;
 pub mod fabric;
+pub mod gate;
 pub mod group;
 pub mod handler;
 pub mod lun;

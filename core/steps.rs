@@ -2,7 +2,10 @@
 //! Commands the core carries out as a series of calls into the handler's
 //! block tier, one at a time: UNMAP (a DISCARD per range of its parameter
 //! list), WRITE SAME (writes of a buffer filled with the block, or one
-//! DISCARD) and GET LBA STATUS (an LBA_STATUS per descriptor).
+//! DISCARD), GET LBA STATUS (an LBA_STATUS per descriptor) and the
+//! read-backs of `crate::scsi::readback` (VERIFY and WRITE AND VERIFY with
+//! BYTCHK, COMPARE AND WRITE, PRE-FETCH: reads into a spare buffer, each
+//! compared with the data-out buffer before the next call, and writes).
 //!
 //! `crate::cmd` drives them: it asks [`next`] for the next call, makes it,
 //! and hands each completion to [`record`]. The plans are built by the
@@ -13,6 +16,7 @@ use crate::abi::{io_op, provisioning as handler_provisioning};
 use crate::cmd::Cmd;
 use crate::scsi::device::DeviceParams;
 use crate::scsi::provisioning::{self, UnmapList, WriteSame};
+use crate::scsi::readback::{self, Compare, ReadBack, Write};
 use crate::scsi::sense::Sense;
 use crate::sys::ops::DataBuf;
 use kernel::alloc::flags::{GFP_ATOMIC, GFP_KERNEL};
@@ -25,6 +29,9 @@ const FILL_BYTES: u32 = 1 << 20;
 /// in short runs of one state (merged into one descriptor) cannot keep a
 /// thread busy for the whole device; the answer then ends where they did.
 const LBA_STATUS_CALLS: u32 = 1024;
+/// Bytes one READ of a read-back reads at most (COMPARE AND WRITE reads all
+/// its blocks at once: at most 255 of them).
+const READ_BACK_CHUNK: u32 = 1 << 20;
 
 /// What is left to do of a command the core runs as several handler calls.
 #[derive(Default)]
@@ -74,6 +81,41 @@ pub enum Steps {
         /// Calls made so far.
         calls: u32,
     },
+    /// A read-back (`crate::scsi::readback`).
+    ReadBack(ReadBackSteps),
+}
+
+/// Where a read-back is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// WRITE AND VERIFY: the data-out buffer is written first.
+    WriteFirst,
+    /// Reading (and comparing) from `next`.
+    Reading,
+    /// COMPARE AND WRITE: every block compared equal; the second half of
+    /// the data-out buffer is written.
+    WriteAfter,
+    /// Nothing left.
+    Done,
+}
+
+/// A read-back in progress.
+pub struct ReadBackSteps {
+    plan: ReadBack,
+    stage: Stage,
+    /// Where reads go (and what COMPARE AND WRITE writes from): swapped
+    /// with the command's buffer for the duration of such a call.
+    spare: DataBuf,
+    /// `spare` holds the data-out buffer, the command the spare one.
+    swapped: bool,
+    /// The data-out buffer's length (`CmdDesc::data_len` as received).
+    data_len: u32,
+    /// Blocks one READ reads at most.
+    chunk: u32,
+    /// The next block to read.
+    next: u64,
+    /// Blocks read by the last call, not compared yet: `(lba, blocks)`.
+    unchecked: Option<(u64, u32)>,
 }
 
 impl Steps {
@@ -93,9 +135,13 @@ pub enum Next {
         lba: u64,
         /// Blocks.
         blocks: u32,
+        /// Force unit access (a write the command asks to reach the medium).
+        fua: bool,
     },
     /// Nothing left: [`finish`] writes the answer.
     Done,
+    /// The command fails with this sense (a read-back's miscompare).
+    Fail(Sense),
 }
 
 /// UNMAP (thread context): copies and checks the parameter list; nothing is
@@ -151,11 +197,132 @@ pub fn begin_lba_status(c: &mut Cmd, lba: u64, alloc_len: u32) -> Result<(), Sen
     Ok(())
 }
 
+/// A read-back (thread context): a spare buffer for the reads, as large as
+/// one READ of it (all of COMPARE AND WRITE's blocks: it writes them from
+/// there).
+pub fn begin_read_back(c: &mut Cmd, plan: ReadBack) -> Result<(), Sense> {
+    let shift = c.desc.block_shift;
+    let chunk = match plan.write {
+        Write::After { .. } => plan.blocks,
+        _ => plan.blocks.min((READ_BACK_CHUNK >> shift).max(1)),
+    };
+    let len = u64::from(chunk) << shift;
+    let sgv = &c.session.target.fabric.core.sgv;
+    let buf = sgv.alloc(len, false).map_err(|_| crate::cmd::BUSY)?;
+    let stage = match plan.write {
+        Write::Before { .. } => Stage::WriteFirst,
+        _ => Stage::Reading,
+    };
+    c.steps = Steps::ReadBack(ReadBackSteps {
+        plan,
+        stage,
+        spare: DataBuf::owned(buf, len),
+        swapped: false,
+        data_len: c.desc.data_len,
+        chunk,
+        next: plan.lba,
+        unchecked: None,
+    });
+    Ok(())
+}
+
+/// The next call of a read-back, after comparing what the last one read.
+fn next_read_back(rb: &mut ReadBackSteps, data: &mut DataBuf, shift: u32) -> Next {
+    if let Some((lba, blocks)) = rb.unchecked.take() {
+        if let Some(offset) = compare(rb, data, lba, blocks, shift) {
+            rb.stage = Stage::Done;
+            return Next::Fail(readback::miscompare(offset));
+        }
+    }
+    let end = rb.plan.lba + u64::from(rb.plan.blocks);
+    loop {
+        match (rb.stage, rb.plan.write) {
+            (Stage::WriteFirst, Write::Before { fua }) => {
+                rb.stage = Stage::Reading;
+                return Next::Call { op: io_op::WRITE, lba: rb.plan.lba, blocks: rb.plan.blocks, fua };
+            }
+            (Stage::Reading, _) if rb.next < end => {
+                let blocks = u64::from(rb.chunk).min(end - rb.next) as u32;
+                let lba = rb.next;
+                rb.next += u64::from(blocks);
+                rb.unchecked = (rb.plan.compare != Compare::Nothing).then_some((lba, blocks));
+                swap(rb, data);
+                return Next::Call { op: io_op::READ, lba, blocks, fua: false };
+            }
+            (Stage::Reading, Write::After { .. }) => rb.stage = Stage::WriteAfter,
+            (Stage::WriteAfter, Write::After { fua }) => {
+                rb.stage = Stage::Done;
+                // The blocks to write follow those to compare.
+                let len = (rb.plan.blocks as usize) << shift;
+                let copied = crate::sys::pages::sg_copy(&mut rb.spare.list(), &data.list(), len, len);
+                if copied != len {
+                    return Next::Fail(Sense::INTERNAL_TARGET_FAILURE);
+                }
+                swap(rb, data);
+                return Next::Call { op: io_op::WRITE, lba: rb.plan.lba, blocks: rb.plan.blocks, fua };
+            }
+            _ => {
+                rb.stage = Stage::Done;
+                return Next::Done;
+            }
+        }
+    }
+}
+
+/// Exchanges the spare buffer and the command's.
+fn swap(rb: &mut ReadBackSteps, data: &mut DataBuf) {
+    core::mem::swap(&mut rb.spare, data);
+    rb.swapped = !rb.swapped;
+}
+
+/// Compares `blocks` read at `lba` (at the start of the spare buffer) with
+/// what the plan compares them with; the offset of the first differing byte
+/// in the data-out buffer (for a single block compared with every block
+/// read, in the range verified).
+fn compare(rb: &mut ReadBackSteps, data: &mut DataBuf, lba: u64, blocks: u32, shift: u32) -> Option<u64> {
+    let start = ((lba - rb.plan.lba) as usize) << shift;
+    let len = (blocks as usize) << shift;
+    let (read, sent) = (rb.spare.list(), data.list());
+    match rb.plan.compare {
+        Compare::Nothing => None,
+        Compare::Buffer => crate::sys::pages::sg_compare(&read, 0, &sent, start, len).map(|i| (start + i) as u64),
+        Compare::EveryBlock => {
+            let block = 1usize << shift;
+            (0..blocks as usize).find_map(|k| {
+                crate::sys::pages::sg_compare(&read, k * block, &sent, 0, block).map(|i| (start + k * block + i) as u64)
+            })
+        }
+    }
+}
+
+/// Puts a read-back's buffers back (any context): the command's own in
+/// place with its length, the spare one returned to the SGV cache.
+fn put_back(c: &mut Cmd) {
+    let Steps::ReadBack(rb) = &mut c.steps else { return };
+    if rb.swapped {
+        core::mem::swap(&mut rb.spare, &mut c.data);
+        rb.swapped = false;
+    }
+    c.desc.data_len = rb.data_len;
+    if let Some(b) = rb.spare.take_owned() {
+        c.session.target.fabric.core.sgv.free(b);
+    }
+}
+
+/// Ends the steps of `c` (any context): no more calls; what a read-back
+/// borrowed is given back.
+pub fn clear(c: &mut Cmd) {
+    put_back(c);
+    c.steps = Steps::Idle;
+}
+
 /// The next handler call of `c` (any context); `num_blocks` is the device's
 /// capacity.
 pub fn next(c: &mut Cmd, num_blocks: u64) -> Next {
+    let shift = c.desc.block_shift;
     match &mut c.steps {
         Steps::Idle => Next::Done,
+        Steps::ReadBack(rb) => next_read_back(rb, &mut c.data, shift),
         Steps::Unmap { list, param_len, next } => {
             // Checked when the plan was made: parsing again cannot fail.
             let range = UnmapList::parse(list, *param_len, &device_of(num_blocks))
@@ -164,7 +331,7 @@ pub fn next(c: &mut Cmd, num_blocks: u64) -> Next {
             match range {
                 Some((lba, blocks)) => {
                     *next += 1;
-                    Next::Call { op: io_op::DISCARD, lba, blocks }
+                    Next::Call { op: io_op::DISCARD, lba, blocks, fua: false }
                 }
                 None => Next::Done,
             }
@@ -176,14 +343,14 @@ pub fn next(c: &mut Cmd, num_blocks: u64) -> Next {
             let blocks = u64::from(*chunk).min(*end - *lba) as u32;
             let at = *lba;
             *lba += u64::from(blocks);
-            Next::Call { op: io_op::WRITE, lba: at, blocks }
+            Next::Call { op: io_op::WRITE, lba: at, blocks, fua: false }
         }
         Steps::Discard { lba, blocks, done } => {
             if *done {
                 return Next::Done;
             }
             *done = true;
-            Next::Call { op: io_op::DISCARD, lba: *lba, blocks: *blocks }
+            Next::Call { op: io_op::DISCARD, lba: *lba, blocks: *blocks, fua: false }
         }
         Steps::LbaStatus { found, lba, max, calls, .. } => {
             if found.len() >= *max as usize || *lba >= num_blocks || *calls >= LBA_STATUS_CALLS {
@@ -191,7 +358,7 @@ pub fn next(c: &mut Cmd, num_blocks: u64) -> Next {
             }
             *calls += 1;
             let left = u32::try_from(num_blocks - *lba).unwrap_or(u32::MAX);
-            Next::Call { op: io_op::LBA_STATUS, lba: *lba, blocks: left }
+            Next::Call { op: io_op::LBA_STATUS, lba: *lba, blocks: left, fua: false }
         }
     }
 }
@@ -201,6 +368,14 @@ pub fn next(c: &mut Cmd, num_blocks: u64) -> Next {
 /// one, one beyond the last block (of `num_blocks`) ends there, and an
 /// unknown state counts as mapped.
 pub fn record(c: &mut Cmd, num_blocks: u64) {
+    if let Steps::ReadBack(rb) = &mut c.steps {
+        // The spare buffer goes back where `next` expects it.
+        if rb.swapped {
+            swap(rb, &mut c.data);
+        }
+        c.desc.data_len = rb.data_len;
+        return;
+    }
     let (answered, state) = (c.desc.blocks, c.desc.provisioning);
     if let Steps::LbaStatus { found, lba, .. } = &mut c.steps {
         if c.desc.io_op != io_op::LBA_STATUS {
@@ -234,8 +409,13 @@ pub fn record(c: &mut Cmd, num_blocks: u64) {
 }
 
 /// All calls made (any context): writes GET LBA STATUS's answer into the
-/// command's buffer and returns the bytes written (0 for the others).
+/// command's buffer and returns the bytes written (0 for the others); sets
+/// a read-back's status (CONDITION MET for a PRE-FETCH that fit).
 pub fn finish(c: &mut Cmd) -> Result<usize, Sense> {
+    if let Steps::ReadBack(rb) = &c.steps {
+        c.desc.status = rb.plan.status;
+        return Ok(0);
+    }
     let Steps::LbaStatus { found, alloc_len, .. } = &c.steps else { return Ok(0) };
     let descriptors = found.iter().copied();
     let len = (8 + 16 * found.len()).min(*alloc_len as usize);

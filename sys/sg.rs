@@ -62,24 +62,47 @@ impl<'a> SgList<'a> {
     /// Calls `f(page, offset, len)` for each entry, in order, until it returns
     /// false. `page` is a `struct page *` for building bio_vecs.
     pub fn for_each_segment(&self, mut f: impl FnMut(*mut bindings::page, u32, u32) -> bool) {
-        let mut sg = self.sg;
-        for _ in 0..self.nents {
-            if sg.is_null() {
-                break;
-            }
-            // SAFETY: `sg` is one of the first `nents` entries (type invariant;
-            // sg_next follows chain links and returns NULL at the end).
-            let (page, off, len) = unsafe {
-                let e = &*sg;
-                // sg_page(): the low two bits of page_link mark chain/end.
-                ((e.page_link & !0x3) as usize as *mut bindings::page, e.offset, e.length)
-            };
+        for (page, off, len) in self.segments() {
             if !f(page, off, len) {
                 break;
             }
-            // SAFETY: as above.
-            sg = unsafe { sg_next(sg) };
         }
+    }
+
+    /// The entries as `(page, offset, len)`, in order.
+    pub fn segments(&self) -> Segments<'_> {
+        Segments { sg: self.sg, left: self.nents, _list: core::marker::PhantomData }
+    }
+}
+
+/// The entries of an [`SgList`], from [`SgList::segments`].
+///
+/// # Invariants
+/// `sg` is null or one of the list's entries with `left` entries from it
+/// on, all valid while the list is borrowed.
+pub struct Segments<'a> {
+    sg: *mut bindings::scatterlist,
+    left: u32,
+    _list: core::marker::PhantomData<&'a ()>,
+}
+
+impl Iterator for Segments<'_> {
+    type Item = (*mut bindings::page, u32, u32);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 || self.sg.is_null() {
+            return None;
+        }
+        // SAFETY: `sg` is a valid entry of the list (type invariant).
+        let e = unsafe { &*self.sg };
+        // sg_page(): the low two bits of page_link mark chain/end.
+        let item = ((e.page_link & !0x3) as usize as *mut bindings::page, e.offset, e.length);
+        self.left -= 1;
+        // SAFETY: `sg` is an entry of a well-formed list; sg_next follows
+        // chain links and returns NULL after the last entry.
+        // INVARIANT: the next entry, one fewer left.
+        self.sg = unsafe { sg_next(self.sg) };
+        Some(item)
     }
 }
 

@@ -326,6 +326,6 @@ pub unsafe extern "C" fn rscst_sg_copy(
 ) -> usize {
     // SAFETY: the caller passes two valid scatterlists it owns for the call.
     let (mut d, s) = unsafe { (SgList::from_raw(dst, dst_nents), SgList::from_raw(src, src_nents)) };
-    super::pages::sg_copy(&mut d, &s, len)
+    super::pages::sg_copy(&mut d, &s, 0, len)
 }
 const _: exports::SgCopy = rscst_sg_copy;

@@ -661,6 +661,13 @@ impl ExecActive {
         // INVARIANT: counted just now.
         ExecActive(NonNull::from(&**dev))
     }
+
+    /// The device, alive while this count is.
+    pub fn device(&self) -> &Device {
+        // SAFETY: counted, so alive while `self` lives (invariant); the
+        // returned borrow cannot outlive `self`.
+        unsafe { self.0.as_ref() }
+    }
 }
 
 impl Drop for ExecActive {

@@ -98,28 +98,80 @@ impl Drop for PageBuf {
     }
 }
 
-/// Copies `len` bytes from `src` to `dst` (both scatterlists); returns
-/// bytes copied.
-pub fn sg_copy(dst: &mut SgList<'_>, src: &SgList<'_>, len: usize) -> usize {
-    let (dst_sg, dst_n) = dst.raw();
-    let mut done = 0usize;
-    src.for_each_segment(|page, off, seg| {
-        if done >= len {
-            return false;
-        }
-        let n = (seg as usize).min(len - done);
-        // SAFETY: `page` is a page of the source list (valid for the call);
+/// The bytes of `list` from offset `skip` on, as slices of its pages, in
+/// order (a segment whose page has no kernel address ends the walk).
+pub fn bytes<'a>(list: &'a SgList<'_>, skip: usize) -> impl Iterator<Item = &'a [u8]> + 'a {
+    let mut skip = skip;
+    list.segments().map_while(move |(page, off, len)| {
+        // SAFETY: `page` is a page of the list, valid while it is borrowed;
         // x86-64 maps every page, so page_address() is its kernel address.
         let va = unsafe { rscst_sys_page_address(page) };
         if va.is_null() {
-            return false;
+            return None;
         }
-        // SAFETY: `va + off` holds `n` readable bytes of the segment; the
-        // destination list is valid (SgList invariant) and the copy is bounded
-        // by its length.
-        let c = unsafe { bindings::sg_pcopy_from_buffer(dst_sg, dst_n, va.cast::<u8>().add(off as usize).cast(), n, done as _) };
+        let from = skip.min(len as usize);
+        skip -= from;
+        // SAFETY: the segment's `len` bytes at `va + off` belong to the list
+        // (a scatterlist entry stays within its pages) and nobody writes
+        // them while the list is borrowed (SgList invariant).
+        let seg = unsafe { core::slice::from_raw_parts(va.cast::<u8>().add(off as usize), len as usize) };
+        Some(&seg[from..])
+    })
+}
+
+/// Copies `len` bytes of `src`, from its offset `src_off`, to the start of
+/// `dst`; returns bytes copied.
+pub fn sg_copy(dst: &mut SgList<'_>, src: &SgList<'_>, src_off: usize, len: usize) -> usize {
+    let (dst_sg, dst_n) = dst.raw();
+    let mut done = 0usize;
+    for piece in bytes(src, src_off) {
+        if done >= len {
+            break;
+        }
+        let n = piece.len().min(len - done);
+        if n == 0 {
+            continue;
+        }
+        // SAFETY: `piece` holds `n` readable bytes; the destination list is
+        // valid (SgList invariant) and the copy is bounded by its length.
+        let c = unsafe { bindings::sg_pcopy_from_buffer(dst_sg, dst_n, piece.as_ptr().cast(), n, done as _) };
         done += c;
-        c == n
-    });
+        if c != n {
+            break;
+        }
+    }
     done
+}
+
+/// Compares `len` bytes of `a` from offset `a_off` with `len` bytes of `b`
+/// from `b_off`: the offset (from the start of the compared bytes) of the
+/// first that differs, or None if all are equal. Bytes missing from either
+/// list count as differing where they start.
+pub fn sg_compare(a: &SgList<'_>, a_off: usize, b: &SgList<'_>, b_off: usize, len: usize) -> Option<usize> {
+    let mut left = bytes(a, a_off).filter(|s| !s.is_empty());
+    let mut right = bytes(b, b_off).filter(|s| !s.is_empty());
+    let (mut x, mut y): (&[u8], &[u8]) = (&[], &[]);
+    let mut at = 0usize;
+    while at < len {
+        if x.is_empty() {
+            match left.next() {
+                Some(s) => x = s,
+                None => return Some(at),
+            }
+        }
+        if y.is_empty() {
+            match right.next() {
+                Some(s) => y = s,
+                None => return Some(at),
+            }
+        }
+        let n = x.len().min(y.len()).min(len - at);
+        if let Some(i) = crate::scsi::readback::first_difference(&x[..n], &y[..n]) {
+            return Some(at + i);
+        }
+        at += n;
+        x = &x[n..];
+        y = &y[n..];
+    }
+    None
 }

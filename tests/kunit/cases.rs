@@ -1038,3 +1038,125 @@ pub fn an_aborted_unmap_makes_no_further_discard() -> TestResult {
     ensure(HELD.count() == 0, c"a DISCARD was made after the abort")?;
     ensure(fakes::EXEC_DISCARDS.load(Ordering::Acquire) == before, c"a DISCARD was made after the abort")
 }
+
+/// VERIFY(10) of block 4 with BYTCHK 1.
+const VERIFY_BYTCHK_1: [u8; 10] = [0x2f, 0x02, 0, 0, 0, 4, 0, 0, 1, 0];
+/// VERIFY(10) of block 4 with BYTCHK 3 (one block against each).
+const VERIFY_BYTCHK_3: [u8; 10] = [0x2f, 0x06, 0, 0, 0, 4, 0, 0, 1, 0];
+/// WRITE AND VERIFY(10) of block 4 with BYTCHK 1.
+const WRITE_AND_VERIFY: [u8; 10] = [0x2e, 0x02, 0, 0, 0, 4, 0, 0, 1, 0];
+/// PRE-FETCH(10) of blocks 8 to 15.
+const PRE_FETCH: [u8; 10] = [0x34, 0, 0, 0, 0, 8, 0, 0, 8, 0];
+
+/// COMPARE AND WRITE of one block at `lba`.
+const fn compare_and_write(lba: u8) -> [u8; 16] {
+    [0x89, 0, 0, 0, 0, 0, 0, 0, 0, lba, 0, 0, 0, 1, 0, 0]
+}
+
+/// What a read-back answered: status, sense key, ASC, ASCQ, and the
+/// INFORMATION field if its VALID bit is set.
+type ReadBackOutcome = ((u8, u8, u8, u8), Option<u32>);
+
+/// Sends `cdb` from session 1 to `lun` with `len` bytes of write data, all
+/// `byte` but for `image` at the start; waits for its answer.
+fn read_back(lun: u64, cdb: &[u8], len: u32, byte: u8, image: &[u8]) -> core::result::Result<ReadBackOutcome, &'static CStr> {
+    fakes::WRITE_BYTE.store(byte, Ordering::Release);
+    fakes::set_write_image(image);
+    let d = if len == 0 { dir::NONE } else { dir::WRITE };
+    let tag = with_session(1, |s| send(s, lun, cdb, d, len, false));
+    fakes::set_write_image(&[]);
+    let r = response(tag?)?;
+    let (b, n) = r.sense_bytes();
+    let info = (n >= 7 && b[0] & 0x80 != 0).then(|| u32::from_be_bytes([b[3], b[4], b[5], b[6]]));
+    Ok((outcome(r), info))
+}
+
+/// The `n` bytes 0x5a and one other: where the device (which reads 0x5a)
+/// and the data-out buffer first differ.
+fn differing_at<const N: usize>() -> [u8; N] {
+    let mut b = [0x5au8; N];
+    b[N - 1] = 0x11;
+    b
+}
+
+const MISCOMPARE: (u8, u8, u8, u8) = (CHECK, 0x0e, 0x1d, 0x00);
+
+/// Through a device whose READs return 0x5a bytes: VERIFY with BYTCHK 1
+/// and 3 and WRITE AND VERIFY are GOOD when the data-out buffer holds the
+/// same, MISCOMPARE with the offset of the first differing byte in the
+/// INFORMATION field otherwise (WRITE AND VERIFY has written by then);
+/// COMPARE AND WRITE writes only when the compare succeeds; PRE-FETCH of
+/// blocks that fit the cache answers CONDITION MET.
+pub fn read_backs_compare_what_the_medium_holds() -> TestResult {
+    let writes = || fakes::EXEC_WRITES.load(Ordering::Acquire);
+    let good = ((GOOD, 0, 0, 0), None);
+    ensure(read_back(LUN_THREAD, &VERIFY_BYTCHK_1, 512, 0x5a, &[])? == good, c"VERIFY BYTCHK 1 of equal data not GOOD")?;
+    ensure(
+        read_back(LUN_THREAD, &VERIFY_BYTCHK_1, 512, 0x5a, &differing_at::<41>())? == (MISCOMPARE, Some(40)),
+        c"VERIFY BYTCHK 1 did not report MISCOMPARE at offset 40",
+    )?;
+    ensure(read_back(LUN_THREAD, &VERIFY_BYTCHK_3, 512, 0x5a, &[])? == good, c"VERIFY BYTCHK 3 of equal data not GOOD")?;
+    ensure(
+        read_back(LUN_THREAD, &VERIFY_BYTCHK_3, 512, 0x5a, &differing_at::<8>())? == (MISCOMPARE, Some(7)),
+        c"VERIFY BYTCHK 3 did not report MISCOMPARE at offset 7",
+    )?;
+    let before = writes();
+    ensure(read_back(LUN_THREAD, &WRITE_AND_VERIFY, 512, 0x5a, &[])? == good, c"WRITE AND VERIFY reading back what it wrote not GOOD")?;
+    ensure(writes() - before == 1, c"WRITE AND VERIFY did not write once")?;
+    ensure(
+        read_back(LUN_THREAD, &WRITE_AND_VERIFY, 512, 0x33, &[])? == (MISCOMPARE, Some(0)),
+        c"WRITE AND VERIFY reading back other data did not report MISCOMPARE at offset 0",
+    )?;
+    let before = writes();
+    ensure(read_back(LUN_THREAD, &compare_and_write(5), 1024, 0x5a, &[])? == good, c"COMPARE AND WRITE of equal data not GOOD")?;
+    ensure(writes() - before == 1, c"COMPARE AND WRITE that compared equal did not write once")?;
+    let before = writes();
+    ensure(
+        read_back(LUN_THREAD, &compare_and_write(5), 1024, 0x5a, &differing_at::<11>())? == (MISCOMPARE, Some(10)),
+        c"COMPARE AND WRITE did not report MISCOMPARE at offset 10",
+    )?;
+    ensure(writes() == before, c"COMPARE AND WRITE wrote after a miscompare")?;
+    let (pre, _) = read_back(LUN_THREAD, &PRE_FETCH, 0, 0, &[])?;
+    ensure(pre == (scsi_status::CONDITION_MET, 0, 0, 0), c"PRE-FETCH of eight blocks did not answer CONDITION MET")
+}
+
+/// Waits for the hold device's next command; it must be `op` at `lba`.
+fn held_io(op: u8, lba: u64, what: &'static CStr) -> core::result::Result<crate::sys::client::IoCmd, &'static CStr> {
+    ensure(wait_until(|| HELD.count() == 1), what)?;
+    let c = HELD.take().ok_or(c"the held command vanished")?;
+    if c.op() != op || c.lba() != lba {
+        c.complete(None);
+        return Err(c"the hold device got another command than the one expected");
+    }
+    Ok(c)
+}
+
+/// COMPARE AND WRITE is atomic against other writes: while the hold device
+/// has its READ, then its WRITE, a WRITE from another initiator reaches no
+/// handler; it goes on only once COMPARE AND WRITE answered (GOOD: the
+/// held READ is filled with what the data-out buffer compares).
+pub fn compare_and_write_holds_writes_until_it_completes() -> TestResult {
+    fakes::WRITE_BYTE.store(0x3c, Ordering::Release);
+    let caw = with_session(1, |s| send(s, LUN_HOLD, &compare_and_write(5), dir::WRITE, 1024, false))?;
+    let mut read = held_io(io_op::READ, 5, c"COMPARE AND WRITE's READ did not reach the hold device")?;
+    let other = with_session(2, |s| send(s, LUN_HOLD, &write10(6), dir::WRITE, 512, false))?;
+    shim::sleep_ms(100);
+    let passed_read = HELD.count();
+    let _ = read.sg().copy_from(&[0x3cu8; 512]);
+    read.complete(None);
+    ensure(passed_read == 0, c"a WRITE reached the device during COMPARE AND WRITE's READ")?;
+    let write = held_io(io_op::WRITE, 5, c"COMPARE AND WRITE did not write after comparing equal")?;
+    shim::sleep_ms(50);
+    let passed_write = HELD.count();
+    write.complete(None);
+    ensure(passed_write == 0, c"a WRITE reached the device during COMPARE AND WRITE's WRITE")?;
+    let c = response(caw)?;
+    ensure(c.status.load(Ordering::Relaxed) == GOOD, c"COMPARE AND WRITE not GOOD")?;
+    held_io(io_op::WRITE, 6, c"the other initiator's WRITE never went on")?.complete(None);
+    let w = response(other)?;
+    ensure(w.status.load(Ordering::Relaxed) == GOOD, c"the other initiator's WRITE not GOOD")?;
+    ensure(
+        c.stamp.load(Ordering::Relaxed) < w.stamp.load(Ordering::Relaxed),
+        c"the other initiator's WRITE answered before COMPARE AND WRITE",
+    )
+}

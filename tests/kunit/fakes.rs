@@ -120,6 +120,8 @@ pub static EXEC_FUA: AtomicBool = AtomicBool::new(false);
 /// DISCARDs the kunit handlers' `exec` got (every fake device is
 /// thin-provisioned).
 pub static EXEC_DISCARDS: AtomicU32 = AtomicU32::new(0);
+/// WRITEs the kunit handlers' `exec` got.
+pub static EXEC_WRITES: AtomicU32 = AtomicU32::new(0);
 /// The byte `rdy_to_xfer` fills write data with.
 pub static WRITE_BYTE: AtomicU8 = AtomicU8::new(0);
 /// `shim::context()` of the last `rdy_to_xfer`.
@@ -414,6 +416,9 @@ impl<const RAW: bool> DevHandler for FakeDev<RAW> {
         EXEC_FUA.store(cmd.fua(), Ordering::Release);
         if cmd.op() == io_op::DISCARD {
             EXEC_DISCARDS.fetch_add(1, Ordering::AcqRel);
+        }
+        if cmd.op() == io_op::WRITE {
+            EXEC_WRITES.fetch_add(1, Ordering::AcqRel);
         }
         EXEC_CTX.store(ctx, Ordering::Release);
         EXEC_TASK.store(shim::current_task(), Ordering::Release);

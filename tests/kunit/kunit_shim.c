@@ -57,7 +57,9 @@ void rscst_kunit_teardown(void);
 	X(new_nexus_reports_power_on_at_every_lun) \
 	X(mode_select_switches_the_write_cache_of_every_nexus) \
 	X(unmap_makes_one_discard_per_range_one_at_a_time) \
-	X(an_aborted_unmap_makes_no_further_discard)
+	X(an_aborted_unmap_makes_no_further_discard) \
+	X(read_backs_compare_what_the_medium_holds) \
+	X(compare_and_write_holds_writes_until_it_completes)
 
 #define DECLARE_BODY(name) const char *rscst_kunit_##name(void);
 RSCST_CASES(DECLARE_BODY)

@@ -234,6 +234,67 @@ provisioning_scenarios() {
 		"$([ "$before" -ge 8192 ] && [ "$(allocated $THIN_FILE)" -lt 128 ] && echo yes || echo "no: $before then $(allocated $THIN_FILE) blocks")"
 }
 
+# Commands that read the medium back (SBC-4 5.3, 5.8, 5.29-5.31) on the
+# fileio LUN $F, at LBAs 1000 and up (the scenarios above stay below).
+# info SG CDB [...]: the INFORMATION field of the command's fixed-format
+# sense, in decimal, when its VALID bit is set; "none" otherwise.
+info() {
+	local d
+	d=$($SGIO "$@" 2>&1 | sed -n 's/^sense //p')
+	if [ ${#d} -ge 14 ] && [ $((0x${d:0:2} & 0x80)) -ne 0 ]; then echo $((0x${d:6:8})); else echo none; fi
+}
+# flip HEX BYTE: HEX with byte BYTE inverted.
+flip() { printf '%s%02x%s' "${1:0:$(($2 * 2))}" $((0x${1:$(($2 * 2)):2} ^ 0xff)) "${1:$(($2 * 2 + 2))}"; }
+# cdb10 OPCODE BYTE1 LBA BLOCKS and cdb16 ...: a 10- or 16-byte CDB.
+cdb10() { printf '%s%s%08x00%04x00' "$1" "$2" "$3" "$4"; }
+cdb16() { printf '%s%s%016x%08x0000' "$1" "$2" "$3" "$4"; }
+# caw LBA BLOCKS: COMPARE AND WRITE's CDB.
+caw() { printf '8900%016x000000%02x0000' "$1" "$2"; }
+# same HEX HEX: yes if equal, else no.
+same() { [ "$1" = "$2" ] && echo yes || echo no; }
+readback_scenarios() {
+	drain $F
+	local a b c
+	a=$(head -c 512 /dev/urandom | od -An -v -tx1 | tr -d ' \n')
+	b=$(head -c 512 /dev/urandom | od -An -v -tx1 | tr -d ' \n')
+	c=$(head -c 512 /dev/urandom | od -An -v -tx1 | tr -d ' \n')
+	cmd $F "$(cdb10 2a 00 1000 1)" --out "$a" >/dev/null
+	outcome "VERIFY(10) BYTCHK 1 of the block the medium holds: GOOD" "good" "$(cmd $F "$(cdb10 2f 02 1000 1)" --out "$a")"
+	outcome "VERIFY(10) BYTCHK 1 of a block differing at byte 100: 0E/1D/00" "check 0e/1d/00" \
+		"$(cmd $F "$(cdb10 2f 02 1000 1)" --out "$(flip "$a" 100)")"
+	outcome "VERIFY(10) BYTCHK 1 miscompare: INFORMATION holds the offset, 100" "100" \
+		"$(info $F "$(cdb10 2f 02 1000 1)" --out "$(flip "$a" 100)")"
+	cmd $F "$(cdb10 2a 00 1010 4)" --out "$a$a$(flip "$a" 7)$a" >/dev/null
+	outcome "VERIFY(16) BYTCHK 3 of one block against 2 blocks equal to it: GOOD" "good" \
+		"$(cmd $F "$(cdb16 8f 06 1010 2)" --out "$a")"
+	outcome "VERIFY(16) BYTCHK 3 against 4 blocks, the third differing at byte 7: INFORMATION 1031" "check 0e/1d/00 1031" \
+		"$(cmd $F "$(cdb16 8f 06 1010 4)" --out "$a") $(info $F "$(cdb16 8f 06 1010 4)" --out "$a")"
+	outcome "WRITE AND VERIFY(10) BYTCHK 1 of a new block: GOOD" "good" "$(cmd $F "$(cdb10 2e 02 1020 1)" --out "$b")"
+	outcome "WRITE AND VERIFY(10): the medium holds the block sent" "yes" "$(same "$(data_in 2 $F "$(cdb10 28 00 1020 1)" 512)" "$b")"
+	outcome "WRITE AND VERIFY(16) BYTCHK 0: GOOD" "good" "$(cmd $F "$(cdb16 8e 00 1021 1)" --out "$c")"
+	outcome "COMPARE AND WRITE of a block equal to the medium: GOOD" "good" "$(cmd $F "$(caw 1000 1)" --out "$a$b")"
+	outcome "COMPARE AND WRITE: the medium holds the block written" "yes" "$(same "$(data_in 2 $F "$(cdb10 28 00 1000 1)" 512)" "$b")"
+	outcome "COMPARE AND WRITE differing at byte 100: 0E/1D/00, INFORMATION 100" "check 0e/1d/00 100" \
+		"$(cmd $F "$(caw 1000 1)" --out "$(flip "$b" 100)$c") $(info $F "$(caw 1000 1)" --out "$(flip "$b" 100)$c")"
+	outcome "COMPARE AND WRITE that miscompared wrote nothing" "yes" "$(same "$(data_in 2 $F "$(cdb10 28 00 1000 1)" 512)" "$b")"
+	cmd $F "$(cdb10 2a 00 1030 2)" --out "$a$b" >/dev/null
+	outcome "COMPARE AND WRITE of 2 blocks (LIO allows 1): GOOD" "good" "$(cmd $F "$(caw 1030 2)" --out "$a$b$c$a")"
+	outcome "COMPARE AND WRITE of 2 blocks: both written" "yes" "$(same "$(data_in 2 $F "$(cdb10 28 00 1030 2)" 1024)" "$c$a")"
+	outcome "COMPARE AND WRITE of 2 blocks, the second differing at its byte 5: INFORMATION 517" "check 0e/1d/00 517" \
+		"$(cmd $F "$(caw 1030 2)" --out "$c$(flip "$a" 5)$b$b") $(info $F "$(caw 1030 2)" --out "$c$(flip "$a" 5)$b$b")"
+	outcome "VPD B0h: MAXIMUM COMPARE AND WRITE LENGTH (byte 5)" "ff" "$(data_in 12 $F 1201b0004000 64 | cut -c11-12)"
+	outcome "COMPARE AND WRITE of 0 blocks: GOOD" "good" "$(cmd $F "$(caw 1000 0)")"
+	outcome "COMPARE AND WRITE beyond the last block: 05/21/00" "check 05/21/00" "$(cmd $F "$(caw 131072 1)" --out "$a$b")"
+	outcome "PRE-FETCH(10) of 8 blocks: CONDITION MET" "status 04" "$(cmd $F "$(cdb10 34 00 1000 8)")"
+	outcome "PRE-FETCH(16) beyond the last block: 05/21/00" "check 05/21/00" "$(cmd $F "$(cdb16 90 00 131072 1)")"
+	# sg3_utils as the initiator: its exit status 14 is a miscompare.
+	printf '%s%s' "$b" "$a" | xxd -r -p >/tmp/caw.bin
+	outcome "sg_compare_and_write of one block: exit 0" "0" \
+		"$(sg_compare_and_write --in=/tmp/caw.bin --lba=1000 --num=1 $F >/dev/null 2>&1; echo $?)"
+	outcome "sg_compare_and_write again (the compare half no longer matches): exit 14" "14" \
+		"$(sg_compare_and_write --in=/tmp/caw.bin --lba=1000 --num=1 $F >/dev/null 2>&1; echo $?)"
+}
+
 # rscst: two sessions of target t1, LUN 0 a fileio disk.
 STACK=rscst
 check "modules load" load_rscst
@@ -289,6 +350,7 @@ T=/dev/$(sg_of $HA 2)
 T_SD=/dev/$(sd_of $HA 2)
 F=$A
 provisioning_scenarios
+readback_scenarios
 
 # LIO: two tcm_loop nexuses of one fileio backstore. tcm_loop has one
 # nexus per target port, so LIO's two initiators reach the unit through two
@@ -359,6 +421,7 @@ T_SD=/dev/$(ls /sys/bus/scsi/devices/$LT/block/ 2>/dev/null)
 F=$A
 echo "# LIO: thin LUN $T ($T_SD)"
 provisioning_scenarios
+readback_scenarios
 
 # Side by side.
 echo "# scenario | rscst | LIO"
@@ -373,7 +436,7 @@ echo "# $diffs of ${#NAMES[@]} scenarios differ from LIO (marked *)"
 # an LBA status descriptor, a comparison or a count (not a transport error
 # or a helper's complaint).
 st='(good|check [0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{2}|status [0-9a-f]{2})'
-answer="^(($st|[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{2}|[0-9a-f]{6}|[0-9a-f]{4}|[0-9a-f]{2}|7[0-3]|[01]|yes|no|none|no data \\($st\\)|[0-9]+\\+[0-9]+:[0-9]+|no: [0-9]+ then [0-9]+ blocks) ?)+\$"
+answer="^(($st|[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{2}|[0-9a-f]{6}|[0-9a-f]{4}|[0-9a-f]{2}|7[0-3]|[0-9]+|yes|no|none|no data \\($st\\)|[0-9]+\\+[0-9]+:[0-9]+|no: [0-9]+ then [0-9]+ blocks) ?)+\$"
 expect_eq "LIO answered every scenario with a SCSI outcome" \
 	"$(for n in "${NAMES[@]}"; do printf '%s\n' "${R[lio|$n]}" | grep -Eq "$answer" && echo x; done | wc -l)" "${#NAMES[@]}"
 finish

@@ -57,6 +57,8 @@ export! {
     rscst_kunit_mode_select_switches_the_write_cache_of_every_nexus => mode_select_switches_the_write_cache_of_every_nexus,
     rscst_kunit_unmap_makes_one_discard_per_range_one_at_a_time => unmap_makes_one_discard_per_range_one_at_a_time,
     rscst_kunit_an_aborted_unmap_makes_no_further_discard => an_aborted_unmap_makes_no_further_discard,
+    rscst_kunit_read_backs_compare_what_the_medium_holds => read_backs_compare_what_the_medium_holds,
+    rscst_kunit_compare_and_write_holds_writes_until_it_completes => compare_and_write_holds_writes_until_it_completes,
 }
 
 #[no_mangle]
