@@ -355,6 +355,13 @@ fn decode(c: &mut Cmd) -> Result<bool, Sense> {
         // Longer than VPD page B0h's MAXIMUM TRANSFER LENGTH (SBC-4 5.15).
         return Err(bad_length);
     }
+    if let Op::Verify { blocks, bytchk: 1.., .. } = cdb.op {
+        // BYTCHK 3 sends one block for all of them: the blocks read count
+        // against the transfer limit too.
+        if u64::from(blocks) * u64::from(block_size) > u64::from(MAX_TRANSFER_BYTES) {
+            return Err(bad_length);
+        }
+    }
     if blocks_out && data_len > u64::from(c.desc.expected_len) {
         // Less data than blocks to compare: nothing to compare them with.
         return Err(bad_length);
@@ -499,6 +506,10 @@ fn ready(mut cmd: CmdPtr, frame: Frame) {
     // (`rscst_cmd_scsi_done` sets its own).
     c.desc.resid = io_resid(c);
     let atomic_ok = m.dev.handler.ops.exec_atomic();
+    // A raw tier's writes pass the write gate as the block tier's do.
+    // Queued there, the command comes back through `run_deferred` to
+    // `offer_raw`.
+    let Some(cmd) = pass_gate(cmd, if writes { Gated::Shared } else { Gated::No }) else { return };
     call_here_or_defer(cmd, frame, atomic_ok, offer_raw)
 }
 
@@ -536,10 +547,16 @@ enum Gated {
 /// ([`resume_at_gate`]), back to where it was queued.
 fn pass_gate(mut cmd: CmdPtr, gated: Gated) -> Option<CmdPtr> {
     let c = cmd.get();
-    if gated == Gated::No || c.gate.held() {
+    let upgrade = gated == Gated::Exclusive && c.gate == Hold::Shared;
+    if gated == Gated::No || (c.gate.held() && !upgrade) {
         return Some(cmd);
     }
     let Some(m) = c.mapped.as_ref() else { return Some(cmd) };
+    if upgrade {
+        // A COMPARE AND WRITE its raw tier declined passed shared on the
+        // way there: it queues for the exclusive pass like any other.
+        m.dev.gate.leave(&mut c.gate, resume_at_gate);
+    }
     if gated == Gated::Shared && m.dev.gate.try_shared(&mut c.gate, resume_at_gate) {
         return Some(cmd);
     }

@@ -12,8 +12,8 @@
 //! on in a thread of its device.
 //!
 //! Reads do not pass the gate: a READ overlapping a COMPARE AND WRITE sees
-//! the blocks before or after it, as SBC allows. Commands of a raw SCSI
-//! tier do not pass it either (the handler serves them whole).
+//! the blocks before or after it, as SBC allows. A raw SCSI tier's
+//! commands that change the medium pass it shared (`cmd::ready`).
 //!
 //! The fast path pairs with the exclusive side like Dekker's algorithm: a
 //! shared pass counts itself in `shared` and then reads `closed`; an

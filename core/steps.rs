@@ -116,6 +116,10 @@ pub struct ReadBackSteps {
     next: u64,
     /// Blocks read by the last call, not compared yet: `(lba, blocks)`.
     unchecked: Option<(u64, u32)>,
+    /// The handler may leave a READ's buffer untouched (no `FILLS_READS`
+    /// promise): the spare buffer, which held another command's data, is
+    /// zeroed before each READ, or stale bytes would be compared.
+    zero_reads: bool,
 }
 
 impl Steps {
@@ -213,6 +217,7 @@ pub fn begin_read_back(c: &mut Cmd, plan: ReadBack) -> Result<(), Sense> {
         Write::Before { .. } => Stage::WriteFirst,
         _ => Stage::Reading,
     };
+    let zero_reads = c.mapped.as_ref().is_none_or(|m| !m.dev.handler.ops.fills_reads() || m.dev.handler.ops.has_exec_scsi());
     c.steps = Steps::ReadBack(ReadBackSteps {
         plan,
         stage,
@@ -222,6 +227,7 @@ pub fn begin_read_back(c: &mut Cmd, plan: ReadBack) -> Result<(), Sense> {
         chunk,
         next: plan.lba,
         unchecked: None,
+        zero_reads,
     });
     Ok(())
 }
@@ -246,6 +252,9 @@ fn next_read_back(rb: &mut ReadBackSteps, data: &mut DataBuf, shift: u32) -> Nex
                 let lba = rb.next;
                 rb.next += u64::from(blocks);
                 rb.unchecked = (rb.plan.compare != Compare::Nothing).then_some((lba, blocks));
+                if rb.zero_reads {
+                    rb.spare.list().zero((blocks as usize) << shift);
+                }
                 swap(rb, data);
                 return Next::Call { op: io_op::READ, lba, blocks, fua: false };
             }

@@ -1116,6 +1116,9 @@ pub fn read_backs_compare_what_the_medium_holds() -> TestResult {
         c"COMPARE AND WRITE did not report MISCOMPARE at offset 10",
     )?;
     ensure(writes() == before, c"COMPARE AND WRITE wrote after a miscompare")?;
+    // A device that leaves READ data untouched: the spare buffer the core
+    // reads into was zeroed, so zeros compare equal.
+    ensure(read_back(LUN_NOFILL, &VERIFY_BYTCHK_1, 512, 0, &[])? == good, c"VERIFY BYTCHK 1 of zeros on a device that fills no READ not GOOD")?;
     let (pre, _) = read_back(LUN_THREAD, &PRE_FETCH, 0, 0, &[])?;
     ensure(pre == (scsi_status::CONDITION_MET, 0, 0, 0), c"PRE-FETCH of eight blocks did not answer CONDITION MET")
 }
@@ -1131,32 +1134,63 @@ fn held_io(op: u8, lba: u64, what: &'static CStr) -> core::result::Result<crate:
     Ok(c)
 }
 
-/// COMPARE AND WRITE is atomic against other writes: while the hold device
-/// has its READ, then its WRITE, a WRITE from another initiator reaches no
-/// handler; it goes on only once COMPARE AND WRITE answered (GOOD: the
-/// held READ is filled with what the data-out buffer compares).
+/// COMPARE AND WRITE is atomic against other writes. It waits for a WRITE
+/// the hold device has in hand (its READ reaches the device only once that
+/// WRITE completed); while the device has its READ, then its WRITE, a
+/// WRITE (queued in `dispatch`) and an UNMAP (queued before its steps)
+/// reach no handler, and go on once it answered. Its WRITE carries the
+/// second half of the data-out buffer (the first half, which the held READ
+/// is filled to match, starts with 16 bytes 0x11; the second is all 0x77).
 pub fn compare_and_write_holds_writes_until_it_completes() -> TestResult {
-    fakes::WRITE_BYTE.store(0x3c, Ordering::Release);
-    let caw = with_session(1, |s| send(s, LUN_HOLD, &compare_and_write(5), dir::WRITE, 1024, false))?;
+    fakes::WRITE_BYTE.store(0x77, Ordering::Release);
+    let first = with_session(2, |s| send(s, LUN_HOLD, &write10(7), dir::WRITE, 512, false))?;
+    let first_io = held_io(io_op::WRITE, 7, c"the first WRITE did not reach the hold device")?;
+    fakes::set_write_image(&[0x11; 16]);
+    let caw = with_session(1, |s| send(s, LUN_HOLD, &compare_and_write(5), dir::WRITE, 1024, false));
+    fakes::set_write_image(&[]);
+    let caw = caw?;
+    shim::sleep_ms(100);
+    let read_early = HELD.count();
+    first_io.complete(None);
+    ensure(read_early == 0, c"COMPARE AND WRITE read while a WRITE was in progress")?;
+    ensure(response(first)?.status.load(Ordering::Relaxed) == GOOD, c"the first WRITE not GOOD")?;
     let mut read = held_io(io_op::READ, 5, c"COMPARE AND WRITE's READ did not reach the hold device")?;
     let other = with_session(2, |s| send(s, LUN_HOLD, &write10(6), dir::WRITE, 512, false))?;
+    let unmap = send_unmap(LUN_HOLD)?;
     shim::sleep_ms(100);
     let passed_read = HELD.count();
-    let _ = read.sg().copy_from(&[0x3cu8; 512]);
+    let mut block = [0x77u8; 512];
+    block[..16].fill(0x11);
+    let _ = read.sg().copy_from(&block);
     read.complete(None);
-    ensure(passed_read == 0, c"a WRITE reached the device during COMPARE AND WRITE's READ")?;
-    let write = held_io(io_op::WRITE, 5, c"COMPARE AND WRITE did not write after comparing equal")?;
+    ensure(passed_read == 0, c"a WRITE or UNMAP reached the device during COMPARE AND WRITE's READ")?;
+    let mut write = held_io(io_op::WRITE, 5, c"COMPARE AND WRITE did not write after comparing equal")?;
+    let mut head = [0u8; 16];
+    let _ = write.sg().copy_to(&mut head);
     shim::sleep_ms(50);
     let passed_write = HELD.count();
     write.complete(None);
-    ensure(passed_write == 0, c"a WRITE reached the device during COMPARE AND WRITE's WRITE")?;
+    ensure(head == [0x77; 16], c"COMPARE AND WRITE did not write the second half of its buffer")?;
+    ensure(passed_write == 0, c"a WRITE or UNMAP reached the device during COMPARE AND WRITE's WRITE")?;
     let c = response(caw)?;
     ensure(c.status.load(Ordering::Relaxed) == GOOD, c"COMPARE AND WRITE not GOOD")?;
-    held_io(io_op::WRITE, 6, c"the other initiator's WRITE never went on")?.complete(None);
+    // Now the WRITE and the UNMAP's first DISCARD, in either order.
+    ensure(wait_until(|| HELD.count() == 2), c"the queued WRITE and UNMAP did not both go on")?;
+    let (x, y) = (HELD.take(), HELD.take());
+    let ops = [x.as_ref().map(|c| (c.op(), c.lba())), y.as_ref().map(|c| (c.op(), c.lba()))];
+    for c in [x, y].into_iter().flatten() {
+        c.complete(None);
+    }
+    let want = [Some((io_op::WRITE, 6)), Some((io_op::DISCARD, 10))];
+    ensure(ops == want || ops == [want[1], want[0]], c"after COMPARE AND WRITE the device got something else than the WRITE and the DISCARD")?;
+    held_discard(unmap, 30, 4)?.complete(None);
     let w = response(other)?;
-    ensure(w.status.load(Ordering::Relaxed) == GOOD, c"the other initiator's WRITE not GOOD")?;
+    ensure(w.status.load(Ordering::Relaxed) == GOOD, c"the queued WRITE not GOOD")?;
+    let u = response(unmap)?;
+    ensure(u.status.load(Ordering::Relaxed) == GOOD, c"the queued UNMAP not GOOD")?;
     ensure(
-        c.stamp.load(Ordering::Relaxed) < w.stamp.load(Ordering::Relaxed),
-        c"the other initiator's WRITE answered before COMPARE AND WRITE",
+        c.stamp.load(Ordering::Relaxed) < w.stamp.load(Ordering::Relaxed)
+            && c.stamp.load(Ordering::Relaxed) < u.stamp.load(Ordering::Relaxed),
+        c"a queued command answered before COMPARE AND WRITE",
     )
 }

@@ -182,7 +182,9 @@ fn block_device_characteristics(w: &mut Wr<'_>, dev: &DeviceParams<'_>) {
     w.be16(if dev.rotational { 0 } else { 1 }); // MEDIUM ROTATION RATE
     w.u8(0); // PRODUCT TYPE
     w.u8(0); // WABEREQ WACEREQ NOMINAL FORM FACTOR
-    w.u8(0); // FUAB VBULS
+    // VBULS: VERIFY with BYTCHK compares an unmapped block as the zeros it
+    // reads (no MISCOMPARE VERIFY OF UNMAPPED LBA).
+    w.u8(0x01); // FUAB 0, VBULS 1
     w.zeros(55); // reserved, up to byte 63
 }
 
@@ -392,7 +394,8 @@ mod tests {
         let v = vpd(0xB1, &dev());
         assert_eq!(v.len(), 64);
         assert_eq!(&v[..6], &[0, 0xB1, 0, 0x3C, 0, 1]);
-        assert!(v[6..].iter().all(|&b| b == 0));
+        assert_eq!(&v[6..9], &[0, 0, 0x01]);
+        assert!(v[9..].iter().all(|&b| b == 0));
         let mut d = dev();
         d.rotational = true;
         let v = vpd(0xB1, &d);
