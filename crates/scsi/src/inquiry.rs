@@ -182,9 +182,7 @@ fn block_device_characteristics(w: &mut Wr<'_>, dev: &DeviceParams<'_>) {
     w.be16(if dev.rotational { 0 } else { 1 }); // MEDIUM ROTATION RATE
     w.u8(0); // PRODUCT TYPE
     w.u8(0); // WABEREQ WACEREQ NOMINAL FORM FACTOR
-    // VBULS: VERIFY with BYTCHK compares an unmapped block as the zeros it
-    // reads (no MISCOMPARE VERIFY OF UNMAPPED LBA).
-    w.u8(0x01); // FUAB 0, VBULS 1
+    w.u8(0x01); // FUAB 0; VBULS 1: VERIFY compares an unmapped block as the zeros it reads
     w.zeros(55); // reserved, up to byte 63
 }
 
