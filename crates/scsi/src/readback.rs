@@ -105,17 +105,23 @@ pub fn verify(dev: &DeviceParams<'_>, lba: u64, blocks: u32, bytchk: u8) -> Acti
     Action::ReadBack(plan(lba, blocks, compare, Write::Nothing))
 }
 
+/// What a command writing `blocks` at `lba` answers without touching the medium, if
+/// anything: LBA OUT OF RANGE, GOOD for zero blocks, WRITE PROTECTED (in that order, as
+/// WRITE checks them).
+fn answered_before_writing(dev: &DeviceParams<'_>, lba: u64, blocks: u32) -> Option<Action> {
+    match check_range(dev, lba, blocks) {
+        Err(s) => Some(Action::Check(s)),
+        Ok(()) if blocks == 0 => Some(Action::Good),
+        Ok(()) if dev.read_only => Some(Action::Check(Sense::WRITE_PROTECTED)),
+        Ok(()) => None,
+    }
+}
+
 /// WRITE AND VERIFY(10/12/16): the blocks are written with FUA, so they are on the medium
 /// before the command completes; with BYTCHK 1 they are then read back and compared.
 pub fn write_and_verify(dev: &DeviceParams<'_>, lba: u64, blocks: u32, compare: bool) -> Action {
-    if let Err(s) = check_range(dev, lba, blocks) {
-        return Action::Check(s);
-    }
-    if blocks == 0 {
-        return Action::Good;
-    }
-    if dev.read_only {
-        return Action::Check(Sense::WRITE_PROTECTED);
+    if let Some(answer) = answered_before_writing(dev, lba, blocks) {
+        return answer;
     }
     if !compare {
         return Action::Write {
@@ -138,14 +144,8 @@ pub fn compare_and_write(dev: &DeviceParams<'_>, lba: u64, blocks: u32, fua: boo
     if blocks > max_compare_and_write_blocks(dev) {
         return Action::Check(Sense::INVALID_FIELD_IN_CDB.in_cdb(13, None));
     }
-    if let Err(s) = check_range(dev, lba, blocks) {
-        return Action::Check(s);
-    }
-    if blocks == 0 {
-        return Action::Good;
-    }
-    if dev.read_only {
-        return Action::Check(Sense::WRITE_PROTECTED);
+    if let Some(answer) = answered_before_writing(dev, lba, blocks) {
+        return answer;
     }
     Action::ReadBack(ReadBack {
         atomic: true,
@@ -211,6 +211,13 @@ mod tests {
         }
     }
 
+    fn read_only() -> DeviceParams<'static> {
+        DeviceParams {
+            read_only: true,
+            ..dev()
+        }
+    }
+
     fn rb(a: Action) -> ReadBack {
         match a {
             Action::ReadBack(r) => r,
@@ -236,10 +243,7 @@ mod tests {
         assert_eq!((r.write, r.atomic, r.status), (Write::Nothing, false, 0));
         assert_eq!(rb(verify(&d, 10, 4, 3)).compare, Compare::EveryBlock);
         // Read-only devices verify.
-        let ro = DeviceParams {
-            read_only: true,
-            ..dev()
-        };
+        let ro = read_only();
         assert_eq!(rb(verify(&ro, 0, 1, 1)).blocks, 1);
     }
 
@@ -257,19 +261,25 @@ mod tests {
         let r = rb(write_and_verify(&d, 3, 2, true));
         assert_eq!(r.write, Write::Before { fua: true });
         assert_eq!((r.compare, r.atomic), (Compare::Buffer, false));
-        assert_eq!(write_and_verify(&d, 3, 0, true), Action::Good);
-        assert_eq!(
-            write_and_verify(&d, 1000, 1, true),
-            Action::Check(Sense::LBA_OUT_OF_RANGE)
-        );
-        let ro = DeviceParams {
-            read_only: true,
-            ..dev()
-        };
-        assert_eq!(
-            write_and_verify(&ro, 0, 1, true),
-            Action::Check(Sense::WRITE_PROTECTED)
-        );
+    }
+
+    #[test]
+    fn writing_read_backs_check_range_and_protection() {
+        let writers: [fn(&DeviceParams<'_>, u64, u32) -> Action; 2] = [
+            |d, lba, blocks| write_and_verify(d, lba, blocks, true),
+            |d, lba, blocks| compare_and_write(d, lba, blocks, false),
+        ];
+        for write in writers {
+            assert_eq!(write(&dev(), 3, 0), Action::Good);
+            assert_eq!(
+                write(&dev(), 999, 2),
+                Action::Check(Sense::LBA_OUT_OF_RANGE)
+            );
+            assert_eq!(
+                write(&read_only(), 0, 1),
+                Action::Check(Sense::WRITE_PROTECTED)
+            );
+        }
     }
 
     #[test]
@@ -283,7 +293,6 @@ mod tests {
             compare_and_write(&d, 0, 256, false),
             Action::Check(Sense::INVALID_FIELD_IN_CDB.in_cdb(13, None))
         );
-        assert_eq!(compare_and_write(&d, 7, 0, false), Action::Good);
         let limited = DeviceParams {
             max_transfer_bytes: 4096,
             ..dev()
@@ -293,18 +302,6 @@ mod tests {
         assert_eq!(
             compare_and_write(&limited, 0, 5, false),
             Action::Check(Sense::INVALID_FIELD_IN_CDB.in_cdb(13, None))
-        );
-        assert_eq!(
-            compare_and_write(&d, 999, 2, false),
-            Action::Check(Sense::LBA_OUT_OF_RANGE)
-        );
-        let ro = DeviceParams {
-            read_only: true,
-            ..dev()
-        };
-        assert_eq!(
-            compare_and_write(&ro, 0, 1, false),
-            Action::Check(Sense::WRITE_PROTECTED)
         );
     }
 
