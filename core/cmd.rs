@@ -463,6 +463,7 @@ fn params_for<'a>(m: &'a Mapped, rel_tgt_id: u16) -> DeviceParams<'a> {
         write_cache: d.write_cache.load(Ordering::Relaxed),
         write_cache_changeable: d.handler.ops.manages_write_cache(),
         descriptor_sense: d.descriptor_sense.load(Ordering::Relaxed),
+        task_aborted_status: d.task_aborted_status.load(Ordering::Relaxed),
         rotational: d.geo.rotational,
         removable: false,
         thin_provisioned: d.geo.thin_provisioned,
@@ -840,6 +841,9 @@ fn mode_select(c: &mut Cmd, ten: bool, param_len: u16) -> Result<(), Sense> {
     if let Some(d_sense) = changes.descriptor_sense {
         changed |= m.dev.descriptor_sense.swap(d_sense, Ordering::AcqRel) != d_sense;
     }
+    if let Some(tas) = changes.task_aborted_status {
+        changed |= m.dev.task_aborted_status.swap(tas, Ordering::AcqRel) != tas;
+    }
     if changed {
         let core = c.session.target.fabric.core;
         crate::ua::raise_on_device(&core, &m.dev, Ua::ModeParametersChanged, Some(&c.session));
@@ -1161,7 +1165,13 @@ fn respond(mut cmd: CmdPtr, frame: Frame) {
         return defer(cmd, |c| &c.session.target.fabric.core.fabric_wq);
     }
     if c.session.aborted() {
-        c.desc.aborted = 1;
+        if c.session.answers_task_aborted() {
+            // TAS: the initiator gets TASK ABORTED status, with no data.
+            c.desc.sense_len = 0;
+            c.desc.resid = resid(c.desc.expected_len, 0);
+        } else {
+            c.desc.aborted = 1;
+        }
         c.desc.status = status::TASK_ABORTED;
     }
     advance(c, Event::Transmit);

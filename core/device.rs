@@ -72,6 +72,10 @@ pub struct Device {
     /// Sense data in descriptor format (the control mode page's D_SENSE,
     /// changed by MODE SELECT; off at first).
     pub descriptor_sense: AtomicBool,
+    /// Commands aborted by another I_T nexus's task management end with
+    /// TASK ABORTED status (the control mode page's TAS, changed by MODE
+    /// SELECT; off at first).
+    pub task_aborted_status: AtomicBool,
     /// LUNs that map this device.
     pub exported: AtomicU32,
     /// Commands holding the device (looked up and not yet freed).
@@ -366,6 +370,7 @@ pub fn add(
                     naa_id: hash,
                     write_cache: AtomicBool::new(geo.write_cache),
                     descriptor_sense: AtomicBool::new(false),
+                    task_aborted_status: AtomicBool::new(false),
                     exported: AtomicU32::new(0),
                     inflight: AtomicU32::new(0),
                     dying: AtomicBool::new(false),

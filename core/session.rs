@@ -66,6 +66,10 @@ pub struct Track {
     pub lun: u64,
     /// Aborted by a TMF or session loss.
     pub aborted: bool,
+    /// Aborted by another I_T nexus's TMF on a logical unit whose control
+    /// mode page has TAS set: answered with TASK ABORTED status rather than
+    /// silently.
+    pub task_aborted: bool,
 }
 
 /// Memory of one in-flight slot: its entry, its place in the free stack
@@ -127,6 +131,12 @@ impl InFlight {
         matches!(self.slots.get(slot), Some(Some(t)) if t.aborted)
     }
 
+    /// Whether `slot` holds a command that was aborted and is answered
+    /// with TASK ABORTED status.
+    pub fn answers_task_aborted(&self, slot: usize) -> bool {
+        matches!(self.slots.get(slot), Some(Some(t)) if t.aborted && t.task_aborted)
+    }
+
     /// Makes `slot` free again (no allocation).
     fn release_slot(&mut self, slot: usize) {
         // free_top counts free slots, fewer than `slots.len()` while this
@@ -137,12 +147,17 @@ impl InFlight {
         }
     }
 
-    /// Marks every command matching `pred` aborted; returns how many.
-    pub fn abort_matching(&mut self, pred: &dyn Fn(&Track) -> bool) -> usize {
+    /// Marks every command matching `pred` aborted, to be answered with
+    /// TASK ABORTED status if `task_aborted` (unless an earlier TMF aborted
+    /// it already); returns how many.
+    pub fn abort_matching(&mut self, pred: &dyn Fn(&Track) -> bool, task_aborted: bool) -> usize {
         let mut n = 0;
         for (i, slot) in self.slots.iter_mut().enumerate() {
             let Some(t) = slot else { continue };
             if pred(t) {
+                if !t.aborted {
+                    t.task_aborted = task_aborted;
+                }
                 t.aborted = true;
                 if let Some(flag) = self.flags.get(i) {
                     flag.store(true, Ordering::Release);
@@ -157,6 +172,11 @@ impl InFlight {
     /// allocation: a TMF waits on its predicate, not on a list of ids.)
     pub fn aborted_left(&self, pred: &dyn Fn(&Track) -> bool) -> bool {
         self.slots.iter().flatten().any(|t| t.aborted && pred(t))
+    }
+
+    /// Whether a command matching `pred` that is not aborted is in flight.
+    pub fn live(&self, pred: &dyn Fn(&Track) -> bool) -> bool {
+        self.slots.iter().flatten().any(|t| !t.aborted && pred(t))
     }
 }
 
@@ -408,7 +428,7 @@ impl Session {
         flag.store(false, Ordering::Relaxed);
         let flag = NonNull::from(flag);
         let epoch = self.target.fabric.core.tmf_epoch.load(Ordering::Acquire);
-        f.slots[slot] = Some(Track { epoch, tag, lun, aborted: false });
+        f.slots[slot] = Some(Track { epoch, tag, lun, aborted: false, task_aborted: false });
         f.count += 1;
         Ok((shard, slot, flag))
     }
@@ -440,9 +460,16 @@ impl Session {
         self.inflight.iter().map(|s| s.lock().count).sum()
     }
 
-    /// Marks the commands matching `pred` aborted; returns how many.
-    pub fn abort_matching(&self, pred: &dyn Fn(&Track) -> bool) -> usize {
-        self.inflight.iter().map(|s| s.lock().abort_matching(pred)).sum()
+    /// Marks the commands matching `pred` aborted (answered with TASK
+    /// ABORTED status if `task_aborted`); returns how many.
+    pub fn abort_matching(&self, pred: &dyn Fn(&Track) -> bool, task_aborted: bool) -> usize {
+        self.inflight.iter().map(|s| s.lock().abort_matching(pred, task_aborted)).sum()
+    }
+
+    /// Whether a command matching `pred` that is not aborted is in flight
+    /// (QUERY TASK, QUERY TASK SET).
+    pub fn in_flight(&self, pred: &dyn Fn(&Track) -> bool) -> bool {
+        self.inflight.iter().any(|s| s.lock().live(pred))
     }
 
     /// Whether an aborted command matching `pred` is still in flight.
@@ -481,7 +508,7 @@ impl Session {
 
     /// Aborts every command (session loss) and waits for them.
     fn drain(&self) {
-        self.abort_matching(&|_| true);
+        self.abort_matching(&|_| true, false);
         self.wait_aborted(&|_| true, DRAIN_WARN_MS, |waited| {
             pr_warn!("session {:?}: {} commands still in flight after {} ms\n", self.initiator, self.active(), waited);
         });

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Task management: ABORT TASK, ABORT TASK SET, CLEAR TASK SET, LUN RESET,
-//! TARGET RESET, I_T NEXUS RESET.
+//! TARGET RESET, I_T NEXUS RESET, and the QUERY functions (QUERY TASK,
+//! QUERY TASK SET, QUERY ASYNCHRONOUS EVENT), which abort nothing.
 //!
 //! A fabric submits a TMF from any context ([`submit`]) and gets its result
 //! later through its `tmf_done` callback; the TMF runs in a core thread. It
@@ -75,7 +76,13 @@ pub fn submit(sess: &Arc<Session>, function: u8, lun: u64, tag: u64, tmf_priv: T
 /// Marks the commands of `s` matching `pred` (all at LUNs for which
 /// `at_lun` holds) and tells the handlers of those LUNs; returns how many.
 fn mark(s: &Session, function: u8, pred: &dyn Fn(&Track) -> bool, at_lun: &dyn Fn(u64) -> bool) -> usize {
-    let found = s.abort_matching(pred);
+    mark_answering(s, function, pred, at_lun, false)
+}
+
+/// [`mark`], the commands answered with TASK ABORTED status if
+/// `task_aborted`.
+fn mark_answering(s: &Session, function: u8, pred: &dyn Fn(&Track) -> bool, at_lun: &dyn Fn(u64) -> bool, task_aborted: bool) -> usize {
+    let found = s.abort_matching(pred, task_aborted);
     if found != 0 {
         tell_handlers(s, function, at_lun);
     }
@@ -115,6 +122,22 @@ fn run(sess: &Arc<Session>, function: u8, lun: u64, tag: u64, before: u64) -> c_
     }
     let target = &sess.target;
     let older = |t: &Track| t.epoch < before;
+    // The QUERY functions look, and abort nothing (SAM-5 7.9 to 7.11).
+    let found = match function {
+        tmf::QUERY_TASK => Some(sess.in_flight(&|t| older(t) && t.tag == tag && t.lun == lun)),
+        tmf::QUERY_TASK_SET => Some(sess.in_flight(&|t| older(t) && t.lun == lun)),
+        tmf::QUERY_ASYNC_EVENT => Some(sess.ua.pending_at(lun)),
+        _ => None,
+    };
+    if let Some(found) = found {
+        if sess.lookup(lun).is_none() {
+            return tmf_result::NOT_FOUND;
+        }
+        if log {
+            pr_info!("TMF {} lun {} from {:?}: found {}\n", function, lun, sess.initiator, found);
+        }
+        return if found { tmf_result::SUCCEEDED } else { tmf_result::COMPLETE };
+    }
     let mut failed = false;
     let aborted = match function {
         tmf::ABORT_TASK => mark(sess, function, &|t| older(t) && t.tag == tag && t.lun == lun, &|l| l == lun),
@@ -167,13 +190,17 @@ fn mark_unit(sess: &Arc<Session>, function: u8, m: &Mapped, before: u64) -> (usi
     // Finding a session's LUNs of the unit may allocate: on failure the TMF
     // reports FAILED (after waiting for what was marked), and the error
     // handler escalates to a target reset, which does not allocate.
+    // TAS: another initiator's commands end with TASK ABORTED status.
+    let tas = m.dev.task_aborted_status.load(Ordering::Acquire);
     sess.target.for_each_session(|s| match s.luns_of(&m.dev) {
         Ok(luns) => {
-            failed |= luns.is_empty() && Arc::ptr_eq(s, sess);
-            let n = mark(s, function, &|t| t.epoch < before && luns.contains(&t.lun), &|l| luns.contains(&l));
-            // Another initiator's commands cleared: it is told so on its
-            // next command (SAM-5 7.4; TAS off, so they end silently).
-            if function == tmf::CLEAR_TASK_SET && n != 0 && !Arc::ptr_eq(s, sess) {
+            let requester = Arc::ptr_eq(s, sess);
+            failed |= luns.is_empty() && requester;
+            let answered = tas && !requester;
+            let n = mark_answering(s, function, &|t| t.epoch < before && luns.contains(&t.lun), &|l| luns.contains(&l), answered);
+            // Another initiator's commands cleared silently (TAS off): it
+            // is told so on its next command (SAM-5 7.4).
+            if function == tmf::CLEAR_TASK_SET && n != 0 && !requester && !tas {
                 s.raise(&luns, Ua::CommandsCleared);
             }
             aborted += n;

@@ -552,6 +552,15 @@ impl SessionRef {
         // this tracked command (invariant).
         unsafe { self.aborted.as_ref() }.load(Ordering::Acquire)
     }
+
+    /// Whether the command, aborted, is answered with TASK ABORTED status
+    /// (another I_T nexus's TMF, TAS set) rather than silently. Takes the
+    /// lock of its shard: only asked of aborted commands.
+    pub fn answers_task_aborted(&self) -> bool {
+        // SAFETY: the shard lives as long as the session, which outlives
+        // this tracked command (invariant).
+        unsafe { self.shard.as_ref() }.lock().answers_task_aborted(self.slot)
+    }
 }
 
 impl Drop for SessionRef {

@@ -1194,3 +1194,89 @@ pub fn compare_and_write_holds_writes_until_it_completes() -> TestResult {
         c"a queued command answered before COMPARE AND WRITE",
     )
 }
+
+/// QUERY TASK and QUERY TASK SET find the command the hold device has in
+/// hand (FUNCTION SUCCEEDED) by its tag and LUN, for its own I_T nexus
+/// only, and abort nothing: it completes GOOD, after which both find
+/// nothing (COMPLETE). QUERY ASYNCHRONOUS EVENT succeeds while a unit
+/// attention is pending at the LUN and completes once it was reported; a
+/// LUN the session does not see: NOT_FOUND.
+pub fn query_functions_find_without_aborting() -> TestResult {
+    let (one, two) = (session(1)?, session(2)?);
+    let tag = send(&one, LUN_HOLD, &read10(1), dir::READ, 512, false).ok_or(c"the core refused the command")?;
+    wait_held(1)?;
+    let task = one.task_mgmt_wait(tmf::QUERY_TASK, LUN_HOLD, tag);
+    let other_tag = one.task_mgmt_wait(tmf::QUERY_TASK, LUN_HOLD, tag ^ 0x8000);
+    let other_lun = one.task_mgmt_wait(tmf::QUERY_TASK, LUN_THREAD, tag);
+    let set = one.task_mgmt_wait(tmf::QUERY_TASK_SET, LUN_HOLD, 0);
+    let other_nexus = two.task_mgmt_wait(tmf::QUERY_TASK_SET, LUN_HOLD, 0);
+    release_held();
+    let r = response(Some(tag))?;
+    ensure(task == tmf_result::SUCCEEDED, c"QUERY TASK did not find the held command")?;
+    ensure(other_tag == tmf_result::COMPLETE, c"QUERY TASK found a tag that is not in flight")?;
+    ensure(other_lun == tmf_result::COMPLETE, c"QUERY TASK found the command at another LUN")?;
+    ensure(set == tmf_result::SUCCEEDED, c"QUERY TASK SET did not find the held command")?;
+    ensure(other_nexus == tmf_result::COMPLETE, c"QUERY TASK SET found another I_T nexus's command")?;
+    ensure(!r.aborted.load(Ordering::Relaxed) && r.status.load(Ordering::Relaxed) == GOOD, c"a queried command did not complete GOOD")?;
+    ensure(one.task_mgmt_wait(tmf::QUERY_TASK, LUN_HOLD, tag) == tmf_result::COMPLETE, c"QUERY TASK found a completed command")?;
+    ensure(one.task_mgmt_wait(tmf::QUERY_TASK_SET, LUN_HOLD, 0) == tmf_result::COMPLETE, c"QUERY TASK SET found a command after all completed")?;
+    ensure(one.task_mgmt_wait(tmf::QUERY_ASYNC_EVENT, LUN_THREAD, 0) == tmf_result::COMPLETE, c"QUERY ASYNCHRONOUS EVENT succeeded with nothing pending")?;
+    // A LOGICAL UNIT RESET from the other session leaves 06/29/03 here.
+    ensure(two.task_mgmt_wait(tmf::LUN_RESET, LUN_THREAD, 0) == tmf_result::COMPLETE, c"LUN RESET not COMPLETE")?;
+    ensure(one.task_mgmt_wait(tmf::QUERY_ASYNC_EVENT, LUN_THREAD, 0) == tmf_result::SUCCEEDED, c"QUERY ASYNCHRONOUS EVENT missed a pending unit attention")?;
+    ensure(tur(1, LUN_THREAD)? == (CHECK, 6, 0x29, 0x03), c"the unit attention was not 06/29/03")?;
+    ensure(one.task_mgmt_wait(tmf::QUERY_ASYNC_EVENT, LUN_THREAD, 0) == tmf_result::COMPLETE, c"QUERY ASYNCHRONOUS EVENT succeeded after the unit attention was reported")?;
+    ensure(one.task_mgmt_wait(tmf::QUERY_TASK_SET, 100, 0) == tmf_result::NOT_FOUND, c"QUERY TASK SET of an unmapped LUN not NOT_FOUND")
+}
+
+/// MODE SELECT(6) of the control mode page with TAS as `tas` (the other
+/// bits as the page reports them).
+fn mode_select_tas(lun: u64, tas: bool) -> core::result::Result<(u8, u8, u8, u8), &'static CStr> {
+    let list = [0, 0, 0, 0, 0x0a, 0x0a, 0x02, 0x10, 0, if tas { 0x40 } else { 0 }, 0, 0, 0, 0, 0, 0];
+    fakes::set_write_image(&list);
+    let tag = with_session(1, |s| send(s, lun, &[0x15, 0x10, 0, 0, 16, 0], dir::WRITE, 16, false));
+    fakes::set_write_image(&[]);
+    Ok(outcome(response(tag?)?))
+}
+
+/// TAS set on the hold device's control mode page: a LOGICAL UNIT RESET
+/// from session 1 ends session 2's held command with TASK ABORTED status,
+/// answered (not flagged aborted), before the reset reports; session 1's
+/// own command ends silently (flagged aborted). A CLEAR TASK SET then
+/// leaves session 2 no COMMANDS CLEARED BY ANOTHER INITIATOR (its command
+/// got TASK ABORTED instead). With TAS clear, session 2's command is
+/// flagged aborted and it gets 06/2F/00.
+pub fn task_aborted_status_goes_to_the_other_initiator() -> TestResult {
+    ensure(mode_select_tas(LUN_HOLD, true)? == (GOOD, 0, 0, 0), c"MODE SELECT setting TAS not GOOD")?;
+    let res = (|| {
+        clear_attentions();
+        let own = with_session(1, |s| send(s, LUN_HOLD, &read10(1), dir::READ, 512, false))?;
+        wait_held(1)?;
+        let other = with_session(2, |s| send(s, LUN_HOLD, &read10(2), dir::READ, 512, false))?;
+        wait_held(2)?;
+        let run = during_tmf(1, tmf::LUN_RESET, LUN_HOLD, 0, 2, || ())?;
+        ensure(run.result == tmf_result::COMPLETE, c"LUN RESET not COMPLETE")?;
+        let o = response(other)?;
+        ensure(!o.aborted.load(Ordering::Relaxed), c"with TAS, the other initiator's command was not answered")?;
+        ensure(o.status.load(Ordering::Relaxed) == scsi_status::TASK_ABORTED, c"with TAS, the other initiator's command did not get TASK ABORTED")?;
+        ensure(o.stamp.load(Ordering::Relaxed) < run.at, c"TASK ABORTED came after the LUN RESET reported")?;
+        ensure(response(own)?.aborted.load(Ordering::Relaxed), c"the requester's own command was not ended silently")?;
+        clear_attentions();
+        let other = with_session(2, |s| send(s, LUN_HOLD, &read10(2), dir::READ, 512, false))?;
+        wait_held(1)?;
+        let run = during_tmf(1, tmf::CLEAR_TASK_SET, LUN_HOLD, 0, 1, || ())?;
+        ensure(run.result == tmf_result::COMPLETE, c"CLEAR TASK SET not COMPLETE")?;
+        ensure(response(other)?.status.load(Ordering::Relaxed) == scsi_status::TASK_ABORTED, c"CLEAR TASK SET with TAS: no TASK ABORTED")?;
+        ensure(tur(2, LUN_HOLD)?.0 == GOOD, c"with TAS, CLEAR TASK SET still raised a unit attention")
+    })();
+    let back = mode_select_tas(LUN_HOLD, false);
+    res?;
+    ensure(back? == (GOOD, 0, 0, 0), c"MODE SELECT clearing TAS not GOOD")?;
+    clear_attentions();
+    let other = with_session(2, |s| send(s, LUN_HOLD, &read10(2), dir::READ, 512, false))?;
+    wait_held(1)?;
+    let run = during_tmf(1, tmf::CLEAR_TASK_SET, LUN_HOLD, 0, 1, || ())?;
+    ensure(run.result == tmf_result::COMPLETE, c"CLEAR TASK SET not COMPLETE")?;
+    ensure(response(other)?.aborted.load(Ordering::Relaxed), c"without TAS, the other initiator's command was not ended silently")?;
+    ensure(tur(2, LUN_HOLD)? == (CHECK, 6, 0x2f, 0x00), c"without TAS, CLEAR TASK SET did not leave 06/2F/00")
+}

@@ -59,7 +59,9 @@ void rscst_kunit_teardown(void);
 	X(unmap_makes_one_discard_per_range_one_at_a_time) \
 	X(an_aborted_unmap_makes_no_further_discard) \
 	X(read_backs_compare_what_the_medium_holds) \
-	X(compare_and_write_holds_writes_until_it_completes)
+	X(compare_and_write_holds_writes_until_it_completes) \
+	X(query_functions_find_without_aborting) \
+	X(task_aborted_status_goes_to_the_other_initiator)
 
 #define DECLARE_BODY(name) const char *rscst_kunit_##name(void);
 RSCST_CASES(DECLARE_BODY)

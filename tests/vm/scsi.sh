@@ -64,6 +64,13 @@ sks() {
 }
 # sense_format SG CDB [...]: the response code of the command's sense (70: fixed, 72: descriptor).
 sense_format() { $SGIO "$@" 2>&1 | sed -n 's/^sense \(..\).*/\1/p'; }
+# tas SG: the control mode page's current TAS bit.
+tas() {
+	local d
+	d=$(data_in 20 "$1" $MODE_SENSE_CONTROL 16)
+	case "$d" in "no data"*) echo "$d"; return ;; esac
+	echo $(((0x${d:18:2} >> 6) & 1))
+}
 # drain SG: reports every pending unit attention (at most 8).
 drain() {
 	local i
@@ -132,6 +139,13 @@ scenarios() {
 	outcome "D_SENSE set: an invalid opcode's sense comes in descriptor format (72h)" "72" "$(sense_format $A ee0000000000)"
 	sdparm -q --clear D_SENSE $A >/dev/null 2>&1
 	outcome "D_SENSE cleared: fixed format (70h) again" "70" "$(sense_format $A ee0000000000)"
+	drain $B
+	outcome "the control page's TAS reads 0 at first" "0" "$(tas $B)"
+	sdparm -q --set TAS $A >/dev/null 2>&1
+	outcome "sdparm --set TAS through nexus A: nexus B's next command gets 06/2A/01" "check 06/2a/01" "$(cmd $B $TUR)"
+	outcome "TAS set: it reads 1 through nexus B" "1" "$(tas $B)"
+	sdparm -q --clear TAS $A >/dev/null 2>&1
+	outcome "sdparm --clear TAS: it reads 0 again" "0" "$(tas $A)"
 	drain $B
 	# The control page with its QUEUE ALGORITHM MODIFIER changed, which is
 	# not changeable: INVALID FIELD IN PARAMETER LIST.

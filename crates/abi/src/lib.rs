@@ -146,6 +146,16 @@ pub mod tmf {
     pub const TARGET_RESET: u8 = 5;
     /// I_T NEXUS RESET (every command of the session).
     pub const NEXUS_LOSS: u8 = 6;
+    /// QUERY TASK: whether the command `tag` of this I_T nexus is in the
+    /// task set of `lun` (answered [`super::tmf_result::SUCCEEDED`] if so,
+    /// `COMPLETE` if not); nothing is aborted.
+    pub const QUERY_TASK: u8 = 7;
+    /// QUERY TASK SET: whether any command of this I_T nexus is in the task
+    /// set of `lun`.
+    pub const QUERY_TASK_SET: u8 = 8;
+    /// QUERY ASYNCHRONOUS EVENT: whether a unit attention is pending for
+    /// this I_T nexus at `lun`.
+    pub const QUERY_ASYNC_EVENT: u8 = 9;
 }
 
 /// Results of a task management function.
@@ -159,6 +169,9 @@ pub mod tmf_result {
     pub const REJECTED: c_int = 2;
     /// Function failed.
     pub const FAILED: c_int = 3;
+    /// FUNCTION SUCCEEDED: the answer of a QUERY function that found what
+    /// it asked about.
+    pub const SUCCEEDED: c_int = 4;
 }
 
 /// Handler flags.

@@ -18,6 +18,9 @@ pub struct DeviceParams<'a> {
     pub write_cache_changeable: bool,
     /// Sense data in descriptor format (the control mode page's D_SENSE).
     pub descriptor_sense: bool,
+    /// Commands aborted by another I_T nexus's task management end with TASK ABORTED
+    /// status (the control mode page's TAS) rather than silently.
+    pub task_aborted_status: bool,
     /// Rotating medium. When false, VPD page B1h reports MEDIUM ROTATION RATE 1
     /// (non-rotating); when true, 0 (not reported).
     pub rotational: bool,
@@ -61,6 +64,7 @@ impl DeviceParams<'_> {
         write_cache: false,
         write_cache_changeable: false,
         descriptor_sense: false,
+        task_aborted_status: false,
         rotational: false,
         removable: false,
         thin_provisioned: false,

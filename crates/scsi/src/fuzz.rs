@@ -48,6 +48,7 @@ pub fn fuzz_params(data: &[u8]) -> (DeviceParams<'_>, usize, &[u8]) {
         write_cache: b0 & 0x08 != 0,
         write_cache_changeable: b0 & 0x40 != 0,
         descriptor_sense: b0 & 0x80 != 0,
+        task_aborted_status: get_u8(data, 9) & 0x08 != 0,
         rotational: b0 & 0x10 != 0,
         removable: b0 & 0x20 != 0,
         thin_provisioned: get_u8(data, 9) & 0x04 != 0,
@@ -374,6 +375,7 @@ mod tests {
                 write_cache: r.next() % 2 == 0,
                 write_cache_changeable: r.next() % 2 == 0,
                 descriptor_sense: r.next() % 2 == 0,
+                task_aborted_status: r.next() % 2 == 0,
                 rotational: r.next() % 2 == 0,
                 removable: r.next() % 2 == 0,
                 ..DeviceParams::EMPTY

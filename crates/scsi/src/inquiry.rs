@@ -204,6 +204,7 @@ mod tests {
             write_cache: true,
             write_cache_changeable: true,
             descriptor_sense: false,
+            task_aborted_status: false,
             rotational: false,
             removable: false,
             thin_provisioned: false,

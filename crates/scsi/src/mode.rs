@@ -29,6 +29,8 @@ pub const PC_SAVED: u8 = 3;
 
 /// D_SENSE: byte 2 of the control mode page.
 const D_SENSE: u8 = 0x04;
+/// TAS: byte 5 of the control mode page.
+const TAS: u8 = 0x40;
 
 /// DEVICE-SPECIFIC PARAMETER bits of the mode parameter header.
 const WP: u8 = 0x80;
@@ -87,14 +89,18 @@ fn page(code: u8, pc: u8, dev: &DeviceParams<'_>) -> Option<Page> {
         }
         0x0A => {
             // Control: TST=0, GLTSD=1, D_SENSE (changeable, 0 by default); QUEUE ALGORITHM
-            // MODIFIER=1 (unrestricted reordering), QERR=0; TAS=0; BUSY TIMEOUT PERIOD 0
-            // (undefined).
+            // MODIFIER=1 (unrestricted reordering), QERR=0; TAS (changeable, 0 by
+            // default); BUSY TIMEOUT PERIOD 0 (undefined).
             if changeable {
                 b[2] = D_SENSE;
+                b[5] = TAS;
             } else {
                 let d_sense = pc == PC_CURRENT && dev.descriptor_sense;
                 b[2] = 0x02 | if d_sense { D_SENSE } else { 0 };
                 b[3] = 0x10;
+                if pc == PC_CURRENT && dev.task_aborted_status {
+                    b[5] = TAS;
+                }
             }
             12
         }
@@ -194,6 +200,9 @@ pub struct ModeChanges {
     pub write_cache: Option<bool>,
     /// New D_SENSE value (descriptor-format sense), when the control page was sent.
     pub descriptor_sense: Option<bool>,
+    /// New TAS value (TASK ABORTED status to other initiators), when the control page was
+    /// sent.
+    pub task_aborted_status: Option<bool>,
 }
 
 /// Validates a MODE SELECT(6) (`ten == false`) or (10) parameter list against `dev` and
@@ -293,6 +302,7 @@ pub fn parse_mode_select(
         }
         if code == 0x0A {
             changes.descriptor_sense = Some(get_u8(sent, 2) & D_SENSE != 0);
+            changes.task_aborted_status = Some(get_u8(sent, 5) & TAS != 0);
         }
         off = off.saturating_add(total);
         rest = rest.get(total..).unwrap_or(&[]);
@@ -410,6 +420,7 @@ mod tests {
         let mut c = CONTROL;
         c[2] = 0x04; // D_SENSE
         c[3] = 0;
+        c[5] = 0x40; // TAS
         want.extend_from_slice(&c);
         let mut i = IEC;
         i[2] = 0;
@@ -543,6 +554,7 @@ mod tests {
             Ok(ModeChanges {
                 write_cache: Some(true),
                 descriptor_sense: Some(false),
+                task_aborted_status: Some(false),
             })
         );
         // Header only: nothing changes.
@@ -625,9 +637,31 @@ mod tests {
             parse_mode_select(&select(true, &[], &[&ds]), true, &d),
             Ok(ModeChanges {
                 descriptor_sense: Some(true),
+                task_aborted_status: Some(false),
                 ..ModeChanges::default()
             })
         );
+        // So is TAS (byte 5 bit 6).
+        let mut tas = CONTROL;
+        tas[5] |= 0x40;
+        assert_eq!(
+            parse_mode_select(&select(true, &[], &[&tas]), true, &d),
+            Ok(ModeChanges {
+                descriptor_sense: Some(false),
+                task_aborted_status: Some(true),
+                ..ModeChanges::default()
+            })
+        );
+        let mut r = req(0x0A, PC_CHANGEABLE, false);
+        r.dbd = true;
+        assert_eq!(sense(&r, &d)[4 + 5], 0x40);
+        let td = DeviceParams {
+            task_aborted_status: true,
+            ..dev()
+        };
+        r.pc = PC_CURRENT;
+        assert_eq!(sense(&r, &td)[4 + 5], 0x40);
+        assert_eq!(sense(&r, &d)[4 + 5], 0);
         // The current page says what the device uses.
         let dd = DeviceParams {
             descriptor_sense: true,

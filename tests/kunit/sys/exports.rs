@@ -59,6 +59,8 @@ export! {
     rscst_kunit_an_aborted_unmap_makes_no_further_discard => an_aborted_unmap_makes_no_further_discard,
     rscst_kunit_read_backs_compare_what_the_medium_holds => read_backs_compare_what_the_medium_holds,
     rscst_kunit_compare_and_write_holds_writes_until_it_completes => compare_and_write_holds_writes_until_it_completes,
+    rscst_kunit_query_functions_find_without_aborting => query_functions_find_without_aborting,
+    rscst_kunit_task_aborted_status_goes_to_the_other_initiator => task_aborted_status_goes_to_the_other_initiator,
 }
 
 #[no_mangle]
