@@ -16,7 +16,7 @@ const BLOCK_SIZES: [u32; 4] = [512, 1024, 2048, 4096];
 ///
 /// Layout: byte 0 block size (bits 1..0) and flags (bit 2 read-only, 3 write cache,
 /// 4 rotational, 5 removable); bytes 1..9 capacity seed; byte 9 capacity shaping (bits 1..0:
-/// raw, 16-bit, near `u64::MAX`, zero) and thin provisioning (bit 2); byte 10 output length (bit 7 clear: 512, else
+/// raw, 16-bit, near `u64::MAX`, zero), thin provisioning (bit 2) and TAS (bit 3); byte 10 output length (bit 7 clear: 512, else
 /// `(b & 0x7F) * 5`); byte 11 CDB length (mod 33). Then the CDB, then string material.
 pub fn fuzz_params(data: &[u8]) -> (DeviceParams<'_>, usize, &[u8]) {
     let b0 = get_u8(data, 0);
