@@ -148,16 +148,16 @@ impl InFlight {
     }
 
     /// Marks every command matching `pred` aborted, to be answered with
-    /// TASK ABORTED status if `task_aborted` (unless an earlier TMF aborted
-    /// it already); returns how many.
+    /// TASK ABORTED status if `task_aborted` and every TMF that marked it
+    /// said so; returns how many.
     pub fn abort_matching(&mut self, pred: &dyn Fn(&Track) -> bool, task_aborted: bool) -> usize {
         let mut n = 0;
         for (i, slot) in self.slots.iter_mut().enumerate() {
             let Some(t) = slot else { continue };
             if pred(t) {
-                if !t.aborted {
-                    t.task_aborted = task_aborted;
-                }
+                // A silent abort wins: a command marked for TASK ABORTED
+                // whose own nexus is then lost or reset gets no response.
+                t.task_aborted = if t.aborted { t.task_aborted && task_aborted } else { task_aborted };
                 t.aborted = true;
                 if let Some(flag) = self.flags.get(i) {
                     flag.store(true, Ordering::Release);

@@ -163,7 +163,8 @@ pub mod tmf_result {
     use core::ffi::c_int;
     /// Function complete.
     pub const COMPLETE: c_int = 0;
-    /// The task or LUN does not exist.
+    /// The task or LUN does not exist (for the QUERY functions: the LUN, an
+    /// INCORRECT LOGICAL UNIT NUMBER; a task not found is `COMPLETE`).
     pub const NOT_FOUND: c_int = 1;
     /// Function rejected (unsupported).
     pub const REJECTED: c_int = 2;
@@ -245,7 +246,9 @@ pub struct CmdDesc {
     /// Valid bytes in `sense`.
     pub sense_len: u8,
     /// Non-zero when the command was aborted by a TMF or session loss: the
-    /// fabric must not send a response, only release it with `tx_done`.
+    /// fabric must not send a response, only release it with `tx_done`. (A
+    /// command another I_T nexus's TMF aborted on a logical unit with TAS
+    /// set comes with `aborted` 0 and status TASK ABORTED: it is answered.)
     pub aborted: u8,
     /// [`io_op`] for the handler's `exec`, or [`io_op::SCSI`] for its
     /// `exec_scsi`.

@@ -165,7 +165,9 @@ pub enum AbortAction {
     FinishNow,
     /// Mark it aborted; the owner returns it and it completes silently.
     WaitForOwner,
-    /// Its status is set; do not send it, just release it.
+    /// Its status is set; do not send it, just release it (unless another
+    /// I_T nexus's TMF aborted it under TAS: then it is answered with TASK
+    /// ABORTED status).
     SuppressResponse,
     /// It is being or has been answered; the abort does not affect it.
     TooLate,
