@@ -50,6 +50,12 @@ pub const TARGETS: &[Target] = &[
         dict: UNMAP_DICT,
         text: false,
     },
+    Target {
+        name: "scsi_xcopy",
+        run: scsi_xcopy,
+        dict: XCOPY_DICT,
+        text: false,
+    },
 ];
 
 /// Looks a target up by name.
@@ -82,6 +88,25 @@ pub fn scsi_mode_select(data: &[u8]) {
 pub fn scsi_unmap(data: &[u8]) {
     assert!(scsi::fuzz::fuzz_unmap(data), "UNMAP invariant violated");
 }
+
+/// EXTENDED COPY (LID1) parameter list validation (layout: see `scsi::fuzz::fuzz_xcopy`:
+/// the CDB's PARAMETER LIST LENGTH in four bytes, then the list).
+pub fn scsi_xcopy(data: &[u8]) {
+    assert!(
+        scsi::fuzz::fuzz_xcopy(data),
+        "EXTENDED COPY invariant violated"
+    );
+}
+
+/// Descriptor headers of EXTENDED COPY lists: identification CSCDs, block-to-block
+/// segments, list lengths.
+const XCOPY_DICT: &[&[u8]] = &[
+    &[0xE4, 0x00, 0x00, 0x00, 0x01, 0x03, 0x00, 0x10],
+    &[0x02, 0x00, 0x00, 0x18, 0x00, 0x00, 0x00, 0x01],
+    &[0x00, 0x20],
+    &[0x00, 0x00, 0x00, 0x1C],
+    &[0x00, 0x00, 0x00, 0x00],
+];
 
 /// UNMAP headers, block counts and addresses near the limits.
 const UNMAP_DICT: &[&[u8]] = &[

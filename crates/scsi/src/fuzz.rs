@@ -262,6 +262,40 @@ pub fn fuzz_unmap(data: &[u8]) -> bool {
     }
 }
 
+/// Checks an EXTENDED COPY (LID1) parameter list: bytes 0..4 are the CDB's PARAMETER LIST
+/// LENGTH, the list follows. Returns whether the invariants held: the answer is
+/// deterministic; an accepted list has at most the advertised descriptors, each CSCD a
+/// designator of 1 to 16 bytes, each segment at least one block between CSCDs the list
+/// has; a refusal's field pointer lies inside the list.
+pub fn fuzz_xcopy(data: &[u8]) -> bool {
+    use super::xcopy::{CopyList, MAX_CSCD_DESCRIPTORS, MAX_SEGMENT_DESCRIPTORS};
+    let param_len = super::wr::get_be32(data, 0);
+    let list = data.get(4..).unwrap_or(&[]);
+    let a = CopyList::parse(list, param_len);
+    let again = CopyList::parse(list, param_len);
+    if a.map(|c| (c.cscds().count(), c.segments().count()))
+        != again.map(|c| (c.cscds().count(), c.segments().count()))
+    {
+        return false;
+    }
+    match a {
+        Ok(c) => {
+            let cscds = c.cscds().count();
+            let designators_ok = c.cscds().all(|d| (1..=16).contains(&d.designator.len()));
+            let segments_ok = c
+                .segments()
+                .all(|s| s.blocks > 0 && usize::from(s.src) < cscds && usize::from(s.dst) < cscds);
+            cscds <= usize::from(MAX_CSCD_DESCRIPTORS)
+                && c.segments().count() <= usize::from(MAX_SEGMENT_DESCRIPTORS)
+                && designators_ok
+                && segments_ok
+        }
+        Err(s) => s
+            .field
+            .map_or(true, |f| !f.in_cdb && usize::from(f.byte) < list.len()),
+    }
+}
+
 /// Decodes and emulates a CDB with parameters derived from the first bytes of `data` (see
 /// [`fuzz_params`]). Cheap; panics only in test or `cfg(fuzzing)` builds, when an invariant
 /// checked by [`fuzz_check`] fails.

@@ -43,6 +43,7 @@ pub mod sense;
 pub mod status;
 pub mod ua;
 mod wr;
+pub mod xcopy;
 
 pub use self::cdb::{Cdb, DataDir, Op};
 pub use self::device::DeviceParams;
