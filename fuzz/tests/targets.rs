@@ -43,6 +43,11 @@ fn scsi_unmap() {
 }
 
 #[test]
+fn scsi_xcopy() {
+    fuzz("scsi_xcopy");
+}
+
+#[test]
 fn every_target_has_a_binary_a_corpus_and_a_test() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let manifest = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
