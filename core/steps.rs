@@ -284,6 +284,14 @@ fn swap(rb: &mut ReadBackSteps, data: &mut DataBuf) {
     rb.swapped = !rb.swapped;
 }
 
+/// Gives the command its own buffer and length back after a call.
+fn restore(rb: &mut ReadBackSteps, data: &mut DataBuf, data_len: &mut u32) {
+    if rb.swapped {
+        swap(rb, data);
+    }
+    *data_len = rb.data_len;
+}
+
 /// Compares `blocks` read at `lba` (at the start of the spare buffer) with
 /// what the plan compares them with; the offset of the first differing byte
 /// in the data-out buffer (for a single block compared with every block
@@ -308,11 +316,7 @@ fn compare(rb: &mut ReadBackSteps, data: &mut DataBuf, lba: u64, blocks: u32, sh
 /// place with its length, the spare one returned to the SGV cache.
 fn put_back(c: &mut Cmd) {
     let Steps::ReadBack(rb) = &mut c.steps else { return };
-    if rb.swapped {
-        core::mem::swap(&mut rb.spare, &mut c.data);
-        rb.swapped = false;
-    }
-    c.desc.data_len = rb.data_len;
+    restore(rb, &mut c.data, &mut c.desc.data_len);
     if let Some(b) = rb.spare.take_owned() {
         c.session.target.fabric.core.sgv.free(b);
     }
@@ -379,11 +383,7 @@ pub fn next(c: &mut Cmd, num_blocks: u64) -> Next {
 pub fn record(c: &mut Cmd, num_blocks: u64) {
     if let Steps::ReadBack(rb) = &mut c.steps {
         // The spare buffer goes back where `next` expects it.
-        if rb.swapped {
-            swap(rb, &mut c.data);
-        }
-        c.desc.data_len = rb.data_len;
-        return;
+        return restore(rb, &mut c.data, &mut c.desc.data_len);
     }
     let (answered, state) = (c.desc.blocks, c.desc.provisioning);
     if let Steps::LbaStatus { found, lba, .. } = &mut c.steps {
