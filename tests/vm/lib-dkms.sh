@@ -3,6 +3,8 @@
 # Checks shared by the dkms suites (sourced after lib.sh): what must hold
 # once rscst-dkms is installed and DKMS built it for the running kernel,
 # however it got there.
+# timeout: none of its own: a library, bounded by the timeout of the suite
+# that sources it (dkms.sh, dkms-guest.sh); check-vm.sh runs no lib-* file.
 
 kver=$(uname -r)
 kre=$(printf '%s' "$kver" | sed 's/[.+]/\\&/g') # as a literal in grep -E
