@@ -56,6 +56,12 @@ pub const TARGETS: &[Target] = &[
         dict: XCOPY_DICT,
         text: false,
     },
+    Target {
+        name: "scsi_pr_out",
+        run: scsi_pr_out,
+        dict: PR_OUT_DICT,
+        text: false,
+    },
 ];
 
 /// Looks a target up by name.
@@ -97,6 +103,31 @@ pub fn scsi_xcopy(data: &[u8]) {
         "EXTENDED COPY invariant violated"
     );
 }
+
+/// Sequences of PERSISTENT RESERVE OUT commands from four nexuses (layout: see
+/// `scsi::fuzz::fuzz_pr_out`: per command a nexus byte, a 10-byte CDB, a length byte, the
+/// list).
+pub fn scsi_pr_out(data: &[u8]) {
+    assert!(
+        scsi::fuzz::fuzz_pr_out(data),
+        "PERSISTENT RESERVE OUT invariant violated"
+    );
+}
+
+/// PERSISTENT RESERVE OUT CDBs (REGISTER, RESERVE of each type, PREEMPT, REGISTER AND
+/// MOVE), keys, flags and TransportID headers.
+const PR_OUT_DICT: &[&[u8]] = &[
+    &[0x5F, 0x00, 0x00, 0, 0, 0, 0, 0, 0x18, 0],
+    &[0x5F, 0x01, 0x05, 0, 0, 0, 0, 0, 0x18, 0],
+    &[0x5F, 0x01, 0x08, 0, 0, 0, 0, 0, 0x18, 0],
+    &[0x5F, 0x04, 0x03, 0, 0, 0, 0, 0, 0x18, 0],
+    &[0x5F, 0x07, 0x00, 0, 0, 0, 0, 0, 0x30, 0],
+    &[0, 0, 0, 0, 0, 0, 0, 0x0A],
+    &[0, 0, 0, 0, 0, 0, 0, 0x0B],
+    &[0x08, 0, 0, 0],
+    &[0x06, 0, 0, 0],
+    &[0x45, 0, 0, 0x14],
+];
 
 /// Descriptor headers of EXTENDED COPY lists: identification CSCDs, block-to-block
 /// segments, list lengths.

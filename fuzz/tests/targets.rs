@@ -48,6 +48,11 @@ fn scsi_xcopy() {
 }
 
 #[test]
+fn scsi_pr_out() {
+    fuzz("scsi_pr_out");
+}
+
+#[test]
 fn every_target_has_a_binary_a_corpus_and_a_test() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let manifest = fs::read_to_string(dir.join("Cargo.toml")).unwrap();

@@ -326,6 +326,25 @@ pub enum Op {
         /// Allocation length.
         alloc_len: u32,
     },
+    /// PERSISTENT RESERVE IN (the core answers from the logical unit's reservations).
+    PersistentReserveIn {
+        /// SERVICE ACTION (0..=3).
+        sa: u8,
+        /// Allocation length.
+        alloc_len: u16,
+    },
+    /// PERSISTENT RESERVE OUT (its other fields are checked with the parameter list:
+    /// `super::pr::parse_pr_out`).
+    PersistentReserveOut {
+        /// SERVICE ACTION (0..=7).
+        sa: u8,
+        /// Parameter list length.
+        param_len: u32,
+    },
+    /// RESERVE(6) or RESERVE(10) of the whole logical unit (no third party, no extents).
+    Reserve,
+    /// RELEASE(6) or RELEASE(10) of the whole logical unit.
+    Release,
     /// REPORT SUPPORTED OPERATION CODES (MAINTENANCE IN, service action 0Ch).
     ReportSupportedOpcodes {
         /// Return command timeouts descriptors.
@@ -406,6 +425,12 @@ pub fn is_supported_opcode(opcode: u8) -> bool {
             | WRITE_12
             | WRITE_AND_VERIFY_12
             | VERIFY_12
+            | RESERVE_6
+            | RELEASE_6
+            | RESERVE_10
+            | RELEASE_10
+            | PERSISTENT_RESERVE_IN
+            | PERSISTENT_RESERVE_OUT
     )
 }
 
@@ -689,6 +714,47 @@ impl Cdb {
                     alloc_len: get_be32(c, 6),
                 }
             }
+            PERSISTENT_RESERVE_IN => {
+                let sa = get_u8(c, 1) & 0x1F;
+                if sa > super::pr::in_sa::READ_FULL_STATUS {
+                    return Err(bad(1, Some(4)));
+                }
+                Op::PersistentReserveIn {
+                    sa,
+                    alloc_len: get_be16(c, 7),
+                }
+            }
+            PERSISTENT_RESERVE_OUT => {
+                let sa = get_u8(c, 1) & 0x1F;
+                if sa > super::pr::out_sa::REGISTER_AND_MOVE {
+                    return Err(bad(1, Some(4)));
+                }
+                Op::PersistentReserveOut {
+                    sa,
+                    param_len: get_be32(c, 5),
+                }
+            }
+            RESERVE_6 | RELEASE_6 | RESERVE_10 | RELEASE_10 => {
+                // 3RDPTY (bit 4), LONGID (bit 1 of the 10-byte CDBs) and the obsolete
+                // EXTENT (bit 0): only reservations of the whole unit by the sender.
+                let b1 = get_u8(c, 1);
+                let unsupported = if len == 6 { 0x11 } else { 0x13 };
+                if b1 & unsupported != 0 {
+                    let top = if b1 & 0x10 != 0 {
+                        4
+                    } else if b1 & 0x02 != 0 {
+                        1
+                    } else {
+                        0
+                    };
+                    return Err(bad(1, Some(top)));
+                }
+                if matches!(opcode, RESERVE_6 | RESERVE_10) {
+                    Op::Reserve
+                } else {
+                    Op::Release
+                }
+            }
             MAINTENANCE_IN if get_u8(c, 1) & 0x1F == MI_REPORT_SUPPORTED_TMFS => {
                 let alloc_len = get_be32(c, 6);
                 // SPC-4 6.36: an allocation length below four is refused.
@@ -734,8 +800,12 @@ impl Cdb {
             | Op::Read { .. }
             | Op::ReportSupportedOpcodes { .. }
             | Op::ReportSupportedTmfs { .. }
+            | Op::PersistentReserveIn { .. }
             | Op::GetLbaStatus { .. } => DataDir::Read,
-            Op::Write { .. } | Op::ModeSelect { .. } | Op::Unmap { .. } => DataDir::Write,
+            Op::Write { .. }
+            | Op::ModeSelect { .. }
+            | Op::Unmap { .. }
+            | Op::PersistentReserveOut { .. } => DataDir::Write,
             Op::WriteSame { ndob: false, .. } => DataDir::Write,
             Op::WriteSame { ndob: true, .. } => DataDir::None,
             Op::Verify { bytchk, .. } if bytchk != 0 => DataDir::Write,
@@ -745,6 +815,8 @@ impl Cdb {
             | Op::SyncCache { .. }
             | Op::StartStopUnit { .. }
             | Op::Verify { .. }
+            | Op::Reserve
+            | Op::Release
             | Op::PreventAllowMediumRemoval { .. } => DataDir::None,
         }
     }
@@ -766,6 +838,8 @@ impl Cdb {
             Op::ReportSupportedTmfs { alloc_len, .. } => u64::from(alloc_len),
             Op::ModeSelect { param_len, .. } | Op::Unmap { param_len } => u64::from(param_len),
             Op::GetLbaStatus { alloc_len, .. } => u64::from(alloc_len),
+            Op::PersistentReserveIn { alloc_len, .. } => u64::from(alloc_len),
+            Op::PersistentReserveOut { param_len, .. } => u64::from(param_len),
             // One block, the pattern (none with NDOB).
             Op::WriteSame { ndob, .. } => {
                 if ndob {
@@ -790,6 +864,8 @@ impl Cdb {
             | Op::SyncCache { .. }
             | Op::PreFetch { .. }
             | Op::StartStopUnit { .. }
+            | Op::Reserve
+            | Op::Release
             | Op::PreventAllowMediumRemoval { .. } => 0,
         }
     }
@@ -866,7 +942,7 @@ mod tests {
     #[test]
     fn unknown_and_empty() {
         assert_eq!(dec(&[]), Err(Sense::INVALID_OPCODE));
-        for op in [0x01, 0x04, 0x16, 0x5E, 0x7F, 0x83, 0xC0, 0xFF] {
+        for op in [0x01, 0x04, 0x1D, 0x3B, 0x7F, 0x83, 0xC0, 0xFF] {
             assert_eq!(dec(&[op; 32]), Err(Sense::INVALID_OPCODE), "{op:#x}");
             assert_eq!(dec(&[op]), Err(Sense::INVALID_OPCODE), "{op:#x}");
         }
@@ -1483,8 +1559,8 @@ mod tests {
             "vendor specific"
         );
         assert!(
-            is_unknown_command(&[0x5F, 0x01, 0, 0, 0, 0, 0, 0, 0x18, 0]),
-            "PERSISTENT RESERVE OUT"
+            is_unknown_command(&[0x3B, 0x01, 0, 0, 0, 0, 0, 0, 0x18, 0]),
+            "WRITE BUFFER"
         );
         assert!(
             is_unknown_command(&[0x9E, 0x13, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20, 0, 0]),

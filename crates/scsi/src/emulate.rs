@@ -151,7 +151,12 @@ pub fn emulate_disk(cdb: &Cdb, dev: &DeviceParams<'_>, out: &mut [u8]) -> Action
                 }
             }
         }
-        Op::RequestSense { .. } | Op::ReportLuns { .. } => Action::Core,
+        Op::RequestSense { .. }
+        | Op::ReportLuns { .. }
+        | Op::PersistentReserveIn { .. }
+        | Op::PersistentReserveOut { .. }
+        | Op::Reserve
+        | Op::Release => Action::Core,
         Op::ModeSelect { sp, param_len, .. } => {
             if sp {
                 Action::Check(Sense::INVALID_FIELD_IN_CDB.in_cdb(1, Some(0)))

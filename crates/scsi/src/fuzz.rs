@@ -296,6 +296,138 @@ pub fn fuzz_xcopy(data: &[u8]) -> bool {
     }
 }
 
+/// Registrations in a fixed array, for [`fuzz_pr_out`].
+struct FewRegistrations {
+    regs: [super::pr::Registration; 8],
+    used: usize,
+}
+
+impl super::pr::Registrations for FewRegistrations {
+    fn list(&self) -> &[super::pr::Registration] {
+        self.regs.get(..self.used).unwrap_or(&[])
+    }
+    fn list_mut(&mut self) -> &mut [super::pr::Registration] {
+        self.regs.get_mut(..self.used).unwrap_or(&mut [])
+    }
+    fn add(&mut self, r: super::pr::Registration) -> Result<(), super::sense::Sense> {
+        let slot = self
+            .regs
+            .get_mut(self.used)
+            .ok_or(super::pr::INSUFFICIENT_REGISTRATION_RESOURCES)?;
+        *slot = r;
+        self.used = self.used.saturating_add(1);
+        Ok(())
+    }
+    fn remove(&mut self, i: usize) {
+        if i < self.used {
+            if let Some(tail) = self.regs.get_mut(i..self.used) {
+                tail.rotate_left(1);
+            }
+            self.used = self.used.saturating_sub(1);
+        }
+    }
+}
+
+/// Runs a sequence of PERSISTENT RESERVE OUT commands (and SPC-2 RESERVE/RELEASE) from four
+/// I_T nexuses on one logical unit. Each command is a nexus byte (its low two bits pick the
+/// nexus, bit 7 makes it RESERVE(6) and bit 6 RELEASE(6) instead), a 10-byte CDB, a length
+/// byte and that many bytes of parameter list. Returns whether the invariants held after
+/// every command: at most one registration holds the reservation, exactly one for a type
+/// that is not all registrants and none for one that is; a reservation has a registrant;
+/// every key is non-zero; PRgeneration moves by at most one, and not on failure; refusals
+/// point inside the CDB or the list; READ FULL STATUS accounts for every registration.
+pub fn fuzz_pr_out(data: &[u8]) -> bool {
+    use super::pr::{in_sa, parse_pr_out, Answer, Port, Registration, Reservations};
+    use super::transport_id::{protocol, TransportId};
+    let names: [&[u8]; 4] = [b"ini-a", b"ini-b", b"iqn.x:c,i,0x1", b"iqn.x:c,i,0x2"];
+    let port = |k: u8| -> Port {
+        let name = names.get(usize::from(k & 3)).copied().unwrap_or(b"x");
+        let proto = if k & 2 != 0 {
+            protocol::ISCSI
+        } else {
+            protocol::SAS
+        };
+        Port {
+            id: TransportId::of_initiator(proto, name).unwrap_or(TransportId::NONE),
+            rel_tgt: u16::from(k & 1).saturating_add(1),
+        }
+    };
+    let empty = Registration {
+        key: 0,
+        port: port(0),
+        all_tg_pt: false,
+        holder: false,
+    };
+    let mut s = Reservations {
+        generation: 0,
+        reservation: None,
+        aptpl: false,
+        regs: FewRegistrations {
+            regs: [empty; 8],
+            used: 0,
+        },
+        spc2: None,
+    };
+    let mut rest = data;
+    let mut out = [0u8; 4096];
+    while let [who, tail @ ..] = rest {
+        // A CDB is always whole (the decoder refuses a short one): a short input is padded.
+        let mut cdb = [0u8; 10];
+        for (d, s) in cdb.iter_mut().zip(tail) {
+            *d = *s;
+        }
+        let tail = tail.get(10..).unwrap_or(&[]);
+        let n = usize::from(tail.first().copied().unwrap_or(0));
+        let list = tail.get(1..).unwrap_or(&[]);
+        let list = list.get(..n).unwrap_or(list);
+        rest = tail.get(n.saturating_add(1)..).unwrap_or(&[]);
+        let me = port(*who);
+        let before = s.generation;
+        let answer = if who & 0x80 != 0 {
+            s.reserve_spc2(&me)
+        } else if who & 0x40 != 0 {
+            s.release_spc2(&me)
+        } else {
+            match parse_pr_out(&cdb, list) {
+                Ok(cmd) => s.pr_out(&me, &cmd, &|p| p == 1 || p == 2, &mut |_| {}),
+                Err(e) => Answer::Check(e),
+            }
+        };
+        let moved = s.generation.wrapping_sub(before);
+        if moved > 1 || (answer != Answer::Good && moved != 0) {
+            return false;
+        }
+        if let Answer::Check(e) = answer {
+            let inside = e.field.map_or(true, |f| {
+                usize::from(f.byte) < if f.in_cdb { cdb.len() } else { list.len() }
+            });
+            if !inside {
+                return false;
+            }
+        }
+        let regs = super::pr::Registrations::list(&s.regs);
+        let holders = regs.iter().filter(|r| r.holder).count();
+        let consistent = match s.reservation {
+            None => holders == 0,
+            Some(t) if t.all_registrants() => holders == 0 && !regs.is_empty(),
+            Some(_) => holders == 1,
+        };
+        if !consistent || regs.iter().any(|r| r.key == 0) {
+            return false;
+        }
+        let full = s.pr_in(in_sa::READ_FULL_STATUS, u16::MAX, &mut out);
+        let listed = super::wr::get_be32(&out, 4) as usize;
+        let expected: usize = regs
+            .iter()
+            .map(|r| r.port.id.as_bytes().len().saturating_add(24))
+            .sum();
+        if full.map_or(true, |n| n != expected.saturating_add(8)) || listed != expected {
+            return false;
+        }
+    }
+    true
+}
+
 /// Decodes and emulates a CDB with parameters derived from the first bytes of `data` (see
 /// [`fuzz_params`]). Cheap; panics only in test or `cfg(fuzzing)` builds, when an invariant
 /// checked by [`fuzz_check`] fails.

@@ -258,7 +258,9 @@ pub fn parse_pr_out<'a>(cdb: &[u8], list: &'a [u8]) -> Result<PrOut<'a>, Sense> 
         None
     };
     let param_len = usize::try_from(get_be32(cdb, 5)).unwrap_or(usize::MAX);
-    let list = list.get(..param_len).ok_or(Sense::PARAMETER_LIST_LENGTH_ERROR)?;
+    let list = list
+        .get(..param_len)
+        .ok_or(Sense::PARAMETER_LIST_LENGTH_ERROR)?;
     if list.len() < PARAM_LEN {
         return Err(Sense::PARAMETER_LIST_LENGTH_ERROR);
     }
@@ -271,6 +273,10 @@ pub fn parse_pr_out<'a>(cdb: &[u8], list: &'a [u8]) -> Result<PrOut<'a>, Sense> 
             return Err(Sense::PARAMETER_LIST_LENGTH_ERROR);
         }
         let ids = list.get(PARAM_LEN..).unwrap_or(&[]);
+        if ids.is_empty() {
+            // No TransportID: the length that announced none is wrong.
+            return Err(bad_param(20, None));
+        }
         let (_, used) = TransportId::parse(ids).map_err(|_| bad_param(PARAM_LEN, None))?;
         if used != ids.len() {
             return Err(bad_param(20, None));
@@ -297,7 +303,9 @@ pub fn parse_pr_out<'a>(cdb: &[u8], list: &'a [u8]) -> Result<PrOut<'a>, Sense> 
     let ids = if spec_i_pt {
         // TRANSPORTID PARAMETER DATA LENGTH, then the IDs, filling it exactly.
         let tid_len = usize::try_from(get_be32(list, PARAM_LEN)).unwrap_or(usize::MAX);
-        let end = PARAM_LEN.checked_add(4).and_then(|n| n.checked_add(tid_len));
+        let end = PARAM_LEN
+            .checked_add(4)
+            .and_then(|n| n.checked_add(tid_len));
         if end != Some(list.len()) {
             return Err(Sense::PARAMETER_LIST_LENGTH_ERROR);
         }
@@ -411,7 +419,9 @@ impl<R: Registrations> Reservations<R> {
             Access::Allowed | Access::Persistent => false,
             Access::Reserve | Access::Release => !self.regs.list().is_empty(),
             Access::Read | Access::Write => {
-                let Some(t) = self.reservation else { return false };
+                let Some(t) = self.reservation else {
+                    return false;
+                };
                 if access == Access::Read && !t.exclusive_access() {
                     return false;
                 }
@@ -515,12 +525,17 @@ impl<R: Registrations> Reservations<R> {
             // names the caller itself adds nothing.
             let others = || {
                 transport_ids(cmd.transport_ids)
-                    .map(|id| Port { id, rel_tgt: n.rel_tgt })
+                    .map(|id| Port {
+                        id,
+                        rel_tgt: n.rel_tgt,
+                    })
                     .filter(|p| !p.id.names(&n.id))
             };
             let mut count = 1usize;
             for (k, p) in others().enumerate() {
-                let twice = others().take(k).any(|q| q.id.names(&p.id) || p.id.names(&q.id));
+                let twice = others()
+                    .take(k)
+                    .any(|q| q.id.names(&p.id) || p.id.names(&q.id));
                 if twice || self.find(&p).is_some() {
                     return Answer::Check(bad_param(PARAM_LEN, None));
                 }
@@ -588,10 +603,16 @@ impl<R: Registrations> Reservations<R> {
     }
 
     fn reserve(&mut self, n: &Port, pr_type: Option<PrType>) -> Answer {
-        let Some(t) = pr_type else { return Answer::Check(bad_cdb(2, Some(3))) };
+        let Some(t) = pr_type else {
+            return Answer::Check(bad_cdb(2, Some(3)));
+        };
         if let Some(held) = self.reservation {
             // Reserving again what it holds is GOOD; anything else conflicts.
-            return if self.holds(n) && held == t { Answer::Good } else { Answer::Conflict };
+            return if self.holds(n) && held == t {
+                Answer::Good
+            } else {
+                Answer::Conflict
+            };
         }
         if !t.all_registrants() {
             let Some(r) = self.find(n).and_then(|i| self.regs.list_mut().get_mut(i)) else {
@@ -603,8 +624,15 @@ impl<R: Registrations> Reservations<R> {
         Answer::Good
     }
 
-    fn release(&mut self, n: &Port, pr_type: Option<PrType>, notice: &mut dyn FnMut(Notice)) -> Answer {
-        let Some(held) = self.reservation else { return Answer::Good };
+    fn release(
+        &mut self,
+        n: &Port,
+        pr_type: Option<PrType>,
+        notice: &mut dyn FnMut(Notice),
+    ) -> Answer {
+        let Some(held) = self.reservation else {
+            return Answer::Good;
+        };
         if !self.holds(n) {
             return Answer::Good;
         }
@@ -674,7 +702,9 @@ impl<R: Registrations> Reservations<R> {
     }
 
     fn preempt(&mut self, n: &Port, cmd: &PrOut<'_>, notice: &mut dyn FnMut(Notice)) -> Answer {
-        let Some(t) = cmd.pr_type else { return Answer::Check(bad_cdb(2, Some(3))) };
+        let Some(t) = cmd.pr_type else {
+            return Answer::Check(bad_cdb(2, Some(3)));
+        };
         let abort = cmd.sa == out_sa::PREEMPT_AND_ABORT;
         let sark = cmd.sark;
         let holder_key = self.regs.list().iter().find(|r| r.holder).map(|r| r.key);
@@ -717,7 +747,9 @@ impl<R: Registrations> Reservations<R> {
         cmd: &PrOut<'_>,
         port_exists: &dyn Fn(u16) -> bool,
     ) -> Answer {
-        let Some(held) = self.reservation else { return Answer::Conflict };
+        let Some(held) = self.reservation else {
+            return Answer::Conflict;
+        };
         if held.all_registrants() || !self.holds(n) {
             return Answer::Conflict;
         }
@@ -730,8 +762,14 @@ impl<R: Registrations> Reservations<R> {
         if !port_exists(cmd.move_rel_tgt) {
             return Answer::Check(bad_param(18, None));
         }
-        let dest = Port { id, rel_tgt: cmd.move_rel_tgt };
-        if mine.and_then(|i| self.regs.list().get(i)).is_some_and(|r| r.is_of(&dest)) {
+        let dest = Port {
+            id,
+            rel_tgt: cmd.move_rel_tgt,
+        };
+        if mine
+            .and_then(|i| self.regs.list().get(i))
+            .is_some_and(|r| r.is_of(&dest))
+        {
             return Answer::Check(bad_param(PARAM_LEN, None));
         }
         let d = match self.find(&dest) {
@@ -740,7 +778,12 @@ impl<R: Registrations> Reservations<R> {
                 if self.regs.list().len() >= MAX_REGISTRATIONS {
                     return INSUFFICIENT_REGISTRATION_RESOURCES.into();
                 }
-                let r = Registration { key: cmd.sark, port: dest, all_tg_pt: false, holder: false };
+                let r = Registration {
+                    key: cmd.sark,
+                    port: dest,
+                    all_tg_pt: false,
+                    holder: false,
+                };
                 if let Err(s) = self.regs.add(r) {
                     return s.into();
                 }
@@ -782,7 +825,12 @@ impl<R: Registrations> Reservations<R> {
                     Some(t) => {
                         w.be32(16);
                         // All registrants types report key 0.
-                        let key = self.regs.list().iter().find(|r| r.holder).map_or(0, |r| r.key);
+                        let key = self
+                            .regs
+                            .list()
+                            .iter()
+                            .find(|r| r.holder)
+                            .map_or(0, |r| r.key);
                         w.be64(if t.all_registrants() { 0 } else { key });
                         w.zeros(4);
                         w.u8(0);
@@ -821,7 +869,11 @@ impl<R: Registrations> Reservations<R> {
                     w.be64(r.key);
                     w.zeros(4);
                     w.u8(if r.all_tg_pt { 0x02 } else { 0 } | u8::from(holds));
-                    w.u8(if holds { self.reservation.map_or(0, PrType::code) } else { 0 });
+                    w.u8(if holds {
+                        self.reservation.map_or(0, PrType::code)
+                    } else {
+                        0
+                    });
                     w.zeros(4);
                     w.be16(if r.all_tg_pt { 0 } else { r.port.rel_tgt });
                     let id = r.port.id.as_bytes();
@@ -863,7 +915,10 @@ mod tests {
     type State = Reservations<Regs>;
 
     fn port(name: &str, rel_tgt: u16) -> Port {
-        Port { id: TransportId::of_initiator(protocol::SAS, name.as_bytes()).unwrap(), rel_tgt }
+        Port {
+            id: TransportId::of_initiator(protocol::SAS, name.as_bytes()).unwrap(),
+            rel_tgt,
+        }
     }
 
     fn cdb(sa: u8, pr_type: u8, len: u32) -> [u8; 10] {
@@ -880,7 +935,15 @@ mod tests {
     }
 
     /// Runs a PR OUT from `n`; returns the answer and the notices.
-    fn out(s: &mut State, n: &Port, sa: u8, pr_type: u8, key: u64, sark: u64, flags: u8) -> (Answer, Vec<Notice>) {
+    fn out(
+        s: &mut State,
+        n: &Port,
+        sa: u8,
+        pr_type: u8,
+        key: u64,
+        sark: u64,
+        flags: u8,
+    ) -> (Answer, Vec<Notice>) {
         let l = list(key, sark, flags);
         let c = cdb(sa, pr_type, l.len() as u32);
         run(s, n, &c, &l)
@@ -918,22 +981,46 @@ mod tests {
     fn register_proves_the_key_and_counts_generations() {
         let (mut s, a, _, _) = three();
         // Wrong key from a registered nexus; a key from an unregistered one.
-        assert_eq!(out(&mut s, &a, out_sa::REGISTER, 0, 0xbad, 1, 0).0, Answer::Conflict);
+        assert_eq!(
+            out(&mut s, &a, out_sa::REGISTER, 0, 0xbad, 1, 0).0,
+            Answer::Conflict
+        );
         let d = port("ini-d", 1);
-        assert_eq!(out(&mut s, &d, out_sa::REGISTER, 0, 5, 1, 0).0, Answer::Conflict);
+        assert_eq!(
+            out(&mut s, &d, out_sa::REGISTER, 0, 5, 1, 0).0,
+            Answer::Conflict
+        );
         // An unregistered nexus registering key 0: GOOD, nothing changes.
-        assert_eq!(out(&mut s, &d, out_sa::REGISTER, 0, 0, 0, 0).0, Answer::Good);
+        assert_eq!(
+            out(&mut s, &d, out_sa::REGISTER, 0, 0, 0, 0).0,
+            Answer::Good
+        );
         assert_eq!(s.generation, 3);
         // Key changed, then ignored-key registration, then unregistration.
-        assert_eq!(out(&mut s, &a, out_sa::REGISTER, 0, A, 0x1a, 0).0, Answer::Good);
-        assert_eq!(out(&mut s, &a, out_sa::REGISTER_AND_IGNORE, 0, 0x999, 0x2a, 0).0, Answer::Good);
+        assert_eq!(
+            out(&mut s, &a, out_sa::REGISTER, 0, A, 0x1a, 0).0,
+            Answer::Good
+        );
+        assert_eq!(
+            out(&mut s, &a, out_sa::REGISTER_AND_IGNORE, 0, 0x999, 0x2a, 0).0,
+            Answer::Good
+        );
         assert_eq!(keys(&s), [0x2a, B, C]);
-        assert_eq!(out(&mut s, &a, out_sa::REGISTER, 0, 0x2a, 0, 0).0, Answer::Good);
+        assert_eq!(
+            out(&mut s, &a, out_sa::REGISTER, 0, 0x2a, 0, 0).0,
+            Answer::Good
+        );
         assert_eq!(keys(&s), [B, C]);
         assert_eq!(s.generation, 6);
         // Service actions other than REGISTER need a registration.
-        assert_eq!(out(&mut s, &a, out_sa::RESERVE, 1, 0, 0, 0).0, Answer::Conflict);
-        assert_eq!(out(&mut s, &a, out_sa::CLEAR, 0, 0, 0, 0).0, Answer::Conflict);
+        assert_eq!(
+            out(&mut s, &a, out_sa::RESERVE, 1, 0, 0, 0).0,
+            Answer::Conflict
+        );
+        assert_eq!(
+            out(&mut s, &a, out_sa::CLEAR, 0, 0, 0, 0).0,
+            Answer::Conflict
+        );
     }
 
     #[test]
@@ -949,11 +1036,23 @@ mod tests {
         ];
         for (t, expect) in rules {
             let (mut s, a, b, _) = three();
-            assert_eq!(out(&mut s, &a, out_sa::RESERVE, t, A, 0, 0).0, Answer::Good, "type {t}");
+            assert_eq!(
+                out(&mut s, &a, out_sa::RESERVE, t, A, 0, 0).0,
+                Answer::Good,
+                "type {t}"
+            );
             let stranger = port("ini-z", 1);
             for (n, (read, write)) in [&a, &b, &stranger].into_iter().zip(expect) {
-                assert_eq!(!s.conflicts(n, Access::Read), read, "type {t} read by {n:?}");
-                assert_eq!(!s.conflicts(n, Access::Write), write, "type {t} write by {n:?}");
+                assert_eq!(
+                    !s.conflicts(n, Access::Read),
+                    read,
+                    "type {t} read by {n:?}"
+                );
+                assert_eq!(
+                    !s.conflicts(n, Access::Write),
+                    write,
+                    "type {t} write by {n:?}"
+                );
                 assert!(!s.conflicts(n, Access::Allowed) && !s.conflicts(n, Access::Persistent));
             }
             // The same initiator port through another target port is another nexus, and
@@ -969,8 +1068,14 @@ mod tests {
         assert_eq!(out(&mut s, &a, out_sa::RESERVE, 5, A, 0, 0).0, Answer::Good);
         // Again, same type: GOOD; another type or another nexus: conflict.
         assert_eq!(out(&mut s, &a, out_sa::RESERVE, 5, A, 0, 0).0, Answer::Good);
-        assert_eq!(out(&mut s, &a, out_sa::RESERVE, 1, A, 0, 0).0, Answer::Conflict);
-        assert_eq!(out(&mut s, &b, out_sa::RESERVE, 5, B, 0, 0).0, Answer::Conflict);
+        assert_eq!(
+            out(&mut s, &a, out_sa::RESERVE, 1, A, 0, 0).0,
+            Answer::Conflict
+        );
+        assert_eq!(
+            out(&mut s, &b, out_sa::RESERVE, 5, B, 0, 0).0,
+            Answer::Conflict
+        );
         // RELEASE by a registrant that is not the holder: GOOD, nothing happens.
         assert_eq!(out(&mut s, &b, out_sa::RELEASE, 5, B, 0, 0).0, Answer::Good);
         assert_eq!(s.reservation, Some(PrType::WriteExclusiveRegistrantsOnly));
@@ -984,7 +1089,9 @@ mod tests {
         assert_eq!(answer, Answer::Good);
         assert_eq!(s.reservation, None);
         assert_eq!(notes.len(), 2);
-        assert!(notes.iter().all(|n| n.ua == Ua::ReservationsReleased && !n.abort));
+        assert!(notes
+            .iter()
+            .all(|n| n.ua == Ua::ReservationsReleased && !n.abort));
         assert!(notes.iter().all(|n| n.port != a));
         // Releasing a write exclusive reservation tells nobody; no generation change.
         assert_eq!(out(&mut s, &a, out_sa::RESERVE, 1, A, 0, 0).0, Answer::Good);
@@ -1007,7 +1114,13 @@ mod tests {
         out(&mut s, &a, out_sa::RESERVE, 6, A, 0, 0);
         let (_, notes) = out(&mut s, &a, out_sa::REGISTER, 0, A, 0, 0);
         assert_eq!(s.reservation, None);
-        assert_eq!(notes.iter().filter(|n| n.ua == Ua::ReservationsReleased).count(), 2);
+        assert_eq!(
+            notes
+                .iter()
+                .filter(|n| n.ua == Ua::ReservationsReleased)
+                .count(),
+            2
+        );
         // An all registrants reservation lasts until its last registrant goes.
         let (mut s, a, b, c) = three();
         out(&mut s, &b, out_sa::RESERVE, 7, B, 0, 0);
@@ -1028,7 +1141,9 @@ mod tests {
         assert_eq!(answer, Answer::Good);
         assert!(s.regs.0.is_empty() && s.reservation.is_none());
         assert_eq!(notes.len(), 2);
-        assert!(notes.iter().all(|n| n.ua == Ua::ReservationsPreempted && n.port != b));
+        assert!(notes
+            .iter()
+            .all(|n| n.ua == Ua::ReservationsPreempted && n.port != b));
         assert_eq!(s.generation, 4);
     }
 
@@ -1043,12 +1158,18 @@ mod tests {
         assert_eq!(s.reservation, Some(PrType::WriteExclusive));
         // a: preempted (and its tasks aborted); c: the type changed.
         assert_eq!(notes.len(), 2);
-        assert_eq!((notes[0].port, notes[0].ua, notes[0].abort), (a, Ua::RegistrationsPreempted, true));
+        assert_eq!(
+            (notes[0].port, notes[0].ua, notes[0].abort),
+            (a, Ua::RegistrationsPreempted, true)
+        );
         assert_eq!((notes[1].port, notes[1].ua), (c, Ua::ReservationsReleased));
         assert_eq!(s.generation, 4);
         // Preempting a key nobody has: conflict; key 0 without an all registrants
         // reservation to preempt: invalid.
-        assert_eq!(out(&mut s, &c, out_sa::PREEMPT, 1, C, 0x77, 0).0, Answer::Conflict);
+        assert_eq!(
+            out(&mut s, &c, out_sa::PREEMPT, 1, C, 0x77, 0).0,
+            Answer::Conflict
+        );
         assert_eq!(
             out(&mut s, &c, out_sa::PREEMPT, 1, C, 0, 0).0,
             Answer::Check(Sense::INVALID_FIELD_IN_PARAMETER_LIST.in_param(8, None))
@@ -1057,7 +1178,10 @@ mod tests {
         let (answer, notes) = out(&mut s, &b, out_sa::PREEMPT, 3, B, C, 0);
         assert_eq!((answer, notes.len()), (Answer::Good, 1));
         assert_eq!(s.reservation, Some(PrType::WriteExclusive));
-        assert_eq!((notes[0].port, notes[0].ua, notes[0].abort), (c, Ua::RegistrationsPreempted, false));
+        assert_eq!(
+            (notes[0].port, notes[0].ua, notes[0].abort),
+            (c, Ua::RegistrationsPreempted, false)
+        );
         assert_eq!(keys(&s), [B]);
     }
 
@@ -1071,7 +1195,9 @@ mod tests {
         assert_eq!(s.reservation, Some(PrType::ExclusiveAccess));
         assert!(s.holds(&b));
         assert_eq!(notes.len(), 2);
-        assert!(notes.iter().all(|n| n.ua == Ua::RegistrationsPreempted && !n.abort));
+        assert!(notes
+            .iter()
+            .all(|n| n.ua == Ua::RegistrationsPreempted && !n.abort));
     }
 
     #[test]
@@ -1091,13 +1217,19 @@ mod tests {
         let mut s2 = State::default();
         out(&mut s2, &b, out_sa::REGISTER, 0, 0, B, 0);
         let (answer, _) = run(&mut s2, &a, &cdb(0, 0, l.len() as u32), &l);
-        assert_eq!(answer, Answer::Check(Sense::INVALID_FIELD_IN_PARAMETER_LIST.in_param(24, None)));
+        assert_eq!(
+            answer,
+            Answer::Check(Sense::INVALID_FIELD_IN_PARAMETER_LIST.in_param(24, None))
+        );
         assert_eq!(keys(&s2), [B]);
         // From a registered nexus: SPEC_I_PT is invalid.
         let mut l2 = list(A, A, 0x08);
         l2.extend_from_slice(&0u32.to_be_bytes());
         let (answer, _) = run(&mut s, &a, &cdb(0, 0, l2.len() as u32), &l2);
-        assert_eq!(answer, Answer::Check(Sense::INVALID_FIELD_IN_PARAMETER_LIST.in_param(20, Some(3))));
+        assert_eq!(
+            answer,
+            Answer::Check(Sense::INVALID_FIELD_IN_PARAMETER_LIST.in_param(20, Some(3)))
+        );
         // A list whose length field lies.
         let mut l3 = list(0, A, 0x08);
         l3.extend_from_slice(&100u32.to_be_bytes());
@@ -1110,11 +1242,20 @@ mod tests {
         let a = port("ini-a", 1);
         let l = list(0, A, 0);
         let mut s = State::default();
-        assert_eq!(run(&mut s, &a, &cdb(0, 0, 23), &l).0, Answer::Check(Sense::PARAMETER_LIST_LENGTH_ERROR));
-        assert_eq!(run(&mut s, &a, &cdb(0, 0, 25), &l).0, Answer::Check(Sense::PARAMETER_LIST_LENGTH_ERROR));
+        assert_eq!(
+            run(&mut s, &a, &cdb(0, 0, 23), &l).0,
+            Answer::Check(Sense::PARAMETER_LIST_LENGTH_ERROR)
+        );
+        assert_eq!(
+            run(&mut s, &a, &cdb(0, 0, 25), &l).0,
+            Answer::Check(Sense::PARAMETER_LIST_LENGTH_ERROR)
+        );
         let mut long = l.clone();
         long.push(0);
-        assert_eq!(run(&mut s, &a, &cdb(0, 0, 25), &long).0, Answer::Check(Sense::PARAMETER_LIST_LENGTH_ERROR));
+        assert_eq!(
+            run(&mut s, &a, &cdb(0, 0, 25), &long).0,
+            Answer::Check(Sense::PARAMETER_LIST_LENGTH_ERROR)
+        );
         assert_eq!(
             run(&mut s, &a, &cdb(9, 0, 24), &l).0,
             Answer::Check(Sense::INVALID_FIELD_IN_CDB.in_cdb(1, Some(4)))
@@ -1145,7 +1286,10 @@ mod tests {
         let d = port("ini-d", 2);
         // Not the holder (nothing reserved yet): conflict.
         let l = move_list(A, 0xd, 0, 2, &d);
-        assert_eq!(run(&mut s, &a, &cdb(7, 0, l.len() as u32), &l).0, Answer::Conflict);
+        assert_eq!(
+            run(&mut s, &a, &cdb(7, 0, l.len() as u32), &l).0,
+            Answer::Conflict
+        );
         out(&mut s, &a, out_sa::RESERVE, 3, A, 0, 0);
         // An unknown target port; itself as destination.
         let l = move_list(A, 0xd, 0, 9, &d);
@@ -1160,7 +1304,10 @@ mod tests {
         );
         // Moved, the source unregistered (UNREG), APTPL set.
         let l = move_list(A, 0xd, 0x03, 2, &d);
-        assert_eq!(run(&mut s, &a, &cdb(7, 0, l.len() as u32), &l).0, Answer::Good);
+        assert_eq!(
+            run(&mut s, &a, &cdb(7, 0, l.len() as u32), &l).0,
+            Answer::Good
+        );
         assert!(s.holds(&d) && !s.holds(&a));
         assert_eq!(keys(&s), [B, C, 0xd]);
         assert!(s.aptpl);
@@ -1179,7 +1326,10 @@ mod tests {
         // RELEASE by another nexus: GOOD, the reservation stays.
         assert_eq!(s.release_spc2(&b), Answer::Good);
         assert_eq!(s.spc2, Some(a));
-        assert_eq!(out(&mut s, &b, out_sa::REGISTER, 0, 0, B, 0).0, Answer::Conflict);
+        assert_eq!(
+            out(&mut s, &b, out_sa::REGISTER, 0, 0, B, 0).0,
+            Answer::Conflict
+        );
         s.reset_spc2(Some(&b));
         assert_eq!(s.spc2, Some(a));
         s.reset_spc2(Some(&a));
@@ -1195,20 +1345,35 @@ mod tests {
         out(&mut s, &a, out_sa::RESERVE, 5, A, 0, 0);
         let mut buf = [0u8; 512];
         let n = s.pr_in(in_sa::READ_KEYS, 512, &mut buf).unwrap();
-        assert_eq!(&buf[..n], &[0, 0, 0, 3, 0, 0, 0, 24, 0, 0, 0, 0, 0, 0, 0, 0xa, 0, 0, 0, 0, 0, 0, 0, 0xb, 0, 0, 0, 0, 0, 0, 0, 0xc]);
+        assert_eq!(
+            &buf[..n],
+            &[
+                0, 0, 0, 3, 0, 0, 0, 24, 0, 0, 0, 0, 0, 0, 0, 0xa, 0, 0, 0, 0, 0, 0, 0, 0xb, 0, 0,
+                0, 0, 0, 0, 0, 0xc
+            ]
+        );
         // Truncated by the allocation length; the length field still tells all.
         assert_eq!(s.pr_in(in_sa::READ_KEYS, 12, &mut buf), Ok(12));
         let n = s.pr_in(in_sa::READ_RESERVATION, 512, &mut buf).unwrap();
-        assert_eq!(&buf[..n], &[0, 0, 0, 3, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0xa, 0, 0, 0, 0, 0, 5, 0, 0]);
+        assert_eq!(
+            &buf[..n],
+            &[0, 0, 0, 3, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0xa, 0, 0, 0, 0, 0, 5, 0, 0]
+        );
         let n = s.pr_in(in_sa::REPORT_CAPABILITIES, 512, &mut buf).unwrap();
         assert_eq!(&buf[..n], &[0, 8, 0x0d, 0x80, 0xea, 0x01, 0, 0]);
         let n = s.pr_in(in_sa::READ_FULL_STATUS, 512, &mut buf).unwrap();
         assert_eq!(n, 8 + 3 * 48);
         assert_eq!(&buf[4..8], &[0, 0, 0, 144]);
         // a: holder of type 5 through target port 1, its SAS TransportID.
-        assert_eq!(&buf[8..32], &[0, 0, 0, 0, 0, 0, 0, 0xa, 0, 0, 0, 0, 0x01, 5, 0, 0, 0, 0, 0, 1, 0, 0, 0, 24]);
+        assert_eq!(
+            &buf[8..32],
+            &[0, 0, 0, 0, 0, 0, 0, 0xa, 0, 0, 0, 0, 0x01, 5, 0, 0, 0, 0, 0, 1, 0, 0, 0, 24]
+        );
         assert_eq!(&buf[32..56], a.id.as_bytes());
         assert_eq!(buf[56 + 12], 0);
-        assert_eq!(s.pr_in(9, 512, &mut buf), Err(Sense::INVALID_FIELD_IN_CDB.in_cdb(1, Some(4))));
+        assert_eq!(
+            s.pr_in(9, 512, &mut buf),
+            Err(Sense::INVALID_FIELD_IN_CDB.in_cdb(1, Some(4)))
+        );
     }
 }

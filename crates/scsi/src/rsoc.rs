@@ -46,6 +46,8 @@ pub const COMMANDS: &[CommandInfo] = &[
     cmd(WRITE_6, &[WRITE_6, 0x1F, F, F, F, C]),
     cmd(INQUIRY, &[INQUIRY, 0x03, F, F, F, C]),
     cmd(MODE_SELECT_6, &[MODE_SELECT_6, 0x11, 0, 0, F, C]),
+    cmd(RESERVE_6, &[RESERVE_6, 0x11, 0, 0, 0, C]),
+    cmd(RELEASE_6, &[RELEASE_6, 0x11, 0, 0, 0, C]),
     cmd(MODE_SENSE_6, &[MODE_SENSE_6, 0x08, F, F, F, C]),
     cmd(START_STOP_UNIT, &[START_STOP_UNIT, 0x01, 0, 0, 0xF3, C]),
     cmd(
@@ -77,9 +79,71 @@ pub const COMMANDS: &[CommandInfo] = &[
         MODE_SELECT_10,
         &[MODE_SELECT_10, 0x11, 0, 0, 0, 0, 0, F, F, C],
     ),
+    cmd(RESERVE_10, &[RESERVE_10, 0x13, 0, 0, 0, 0, 0, 0, 0, C]),
+    cmd(RELEASE_10, &[RELEASE_10, 0x13, 0, 0, 0, 0, 0, 0, 0, C]),
     cmd(
         MODE_SENSE_10,
         &[MODE_SENSE_10, 0x18, F, F, 0, 0, 0, F, F, C],
+    ),
+    cmd_sa(
+        PERSISTENT_RESERVE_IN,
+        0,
+        &[PERSISTENT_RESERVE_IN, 0, 0, 0, 0, 0, 0, F, F, C],
+    ),
+    cmd_sa(
+        PERSISTENT_RESERVE_IN,
+        1,
+        &[PERSISTENT_RESERVE_IN, 1, 0, 0, 0, 0, 0, F, F, C],
+    ),
+    cmd_sa(
+        PERSISTENT_RESERVE_IN,
+        2,
+        &[PERSISTENT_RESERVE_IN, 2, 0, 0, 0, 0, 0, F, F, C],
+    ),
+    cmd_sa(
+        PERSISTENT_RESERVE_IN,
+        3,
+        &[PERSISTENT_RESERVE_IN, 3, 0, 0, 0, 0, 0, F, F, C],
+    ),
+    cmd_sa(
+        PERSISTENT_RESERVE_OUT,
+        0,
+        &[PERSISTENT_RESERVE_OUT, 0, F, 0, 0, F, F, F, F, C],
+    ),
+    cmd_sa(
+        PERSISTENT_RESERVE_OUT,
+        1,
+        &[PERSISTENT_RESERVE_OUT, 1, F, 0, 0, F, F, F, F, C],
+    ),
+    cmd_sa(
+        PERSISTENT_RESERVE_OUT,
+        2,
+        &[PERSISTENT_RESERVE_OUT, 2, F, 0, 0, F, F, F, F, C],
+    ),
+    cmd_sa(
+        PERSISTENT_RESERVE_OUT,
+        3,
+        &[PERSISTENT_RESERVE_OUT, 3, F, 0, 0, F, F, F, F, C],
+    ),
+    cmd_sa(
+        PERSISTENT_RESERVE_OUT,
+        4,
+        &[PERSISTENT_RESERVE_OUT, 4, F, 0, 0, F, F, F, F, C],
+    ),
+    cmd_sa(
+        PERSISTENT_RESERVE_OUT,
+        5,
+        &[PERSISTENT_RESERVE_OUT, 5, F, 0, 0, F, F, F, F, C],
+    ),
+    cmd_sa(
+        PERSISTENT_RESERVE_OUT,
+        6,
+        &[PERSISTENT_RESERVE_OUT, 6, F, 0, 0, F, F, F, F, C],
+    ),
+    cmd_sa(
+        PERSISTENT_RESERVE_OUT,
+        7,
+        &[PERSISTENT_RESERVE_OUT, 7, F, 0, 0, F, F, F, F, C],
     ),
     cmd(
         READ_16,
@@ -448,7 +512,7 @@ mod tests {
     }
 
     fn rsoc(rctd: bool, options: u8, op: u8, sa: u16) -> Result<Vec<u8>, Sense> {
-        let mut out = [0xEEu8; 1024];
+        let mut out = [0xEEu8; MAX_LEN];
         encode_report_supported_opcodes(true, rctd, options, op, sa, 0xFFFF_FFFF, &mut out)
             .map(|n| out[..n].to_vec())
     }
@@ -492,8 +556,8 @@ mod tests {
         assert_eq!(&out[..n.unwrap()], &[0, 1, 0, 0]);
         assert_eq!(rsoc(false, 1, UNMAP, 0).unwrap()[..4], [0, 3, 0, 10]);
         let all = |thin| {
-            let mut out = [0u8; 1024];
-            encode_report_supported_opcodes(thin, false, 0, 0, 0, 1024, &mut out).unwrap()
+            let mut out = [0u8; MAX_LEN];
+            encode_report_supported_opcodes(thin, false, 0, 0, 0, 4096, &mut out).unwrap()
         };
         assert_eq!(all(true), all(false) + 8);
         assert_eq!(
@@ -511,7 +575,14 @@ mod tests {
             [0, 1, 0, 0]
         );
         assert_eq!(rsoc(false, 2, READ_10, 0), Err(REPORTING_OPTIONS));
-        assert_eq!(rsoc(false, 2, 0x5E, 0).unwrap(), [0, 1, 0, 0]);
+        assert_eq!(
+            rsoc(false, 2, PERSISTENT_RESERVE_IN, 3).unwrap(),
+            [0, 3, 0, 10, 0x5E, 3, 0, 0, 0, 0, 0, F, F, C]
+        );
+        assert_eq!(
+            rsoc(false, 2, PERSISTENT_RESERVE_IN, 4).unwrap(),
+            [0, 1, 0, 0]
+        );
         let v = rsoc(true, 3, READ_10, 0x55).unwrap();
         assert_eq!(&v[..2], &[0, 0x83]);
         assert_eq!(v.len(), 4 + 10 + 12);
@@ -525,7 +596,7 @@ mod tests {
     fn truncation() {
         let full = rsoc(true, 0, 0, 0).unwrap();
         for alloc in [0u32, 1, 3, 4, 5, 100, 523, 524, 525, 2000] {
-            let mut out = [0xEEu8; 1024];
+            let mut out = [0xEEu8; MAX_LEN];
             let n = encode_report_supported_opcodes(true, true, 0, 0, 0, alloc, &mut out).unwrap();
             assert_eq!(n, (alloc as usize).min(full.len()));
             assert_eq!(&out[..n], &full[..n]);

@@ -99,7 +99,11 @@ impl TransportId {
                 if len > MAX_LEN || name.contains(&0) {
                     return None;
                 }
-                let format = if find(name, ISID_SEPARATOR).is_some() { 0x40 } else { 0 };
+                let format = if find(name, ISID_SEPARATOR).is_some() {
+                    0x40
+                } else {
+                    0
+                };
                 let mut t = TransportId::NONE;
                 t.len = len as u16;
                 let extra = u16::try_from(len.checked_sub(4)?).ok()?;
@@ -213,22 +217,29 @@ impl TransportId {
 
 /// Where `needle` first occurs in `hay`.
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w.eq_ignore_ascii_case(needle))
+    hay.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// Fills `out` from exactly `2 * out.len()` hex digits in `text`, colons ignored.
 fn hex_into(text: &[u8], out: &mut [u8]) -> bool {
     let mut digits = text.iter().filter(|&&c| c != b':');
     for o in out.iter_mut() {
-        let (Some(h), Some(l)) = (digits.next(), digits.next()) else { return false };
-        let (Some(h), Some(l)) = (hex(*h), hex(*l)) else { return false };
+        let (Some(h), Some(l)) = (digits.next(), digits.next()) else {
+            return false;
+        };
+        let (Some(h), Some(l)) = (hex(*h), hex(*l)) else {
+            return false;
+        };
         *o = (h << 4) | l;
     }
     digits.next().is_none()
 }
 
 fn hex(c: u8) -> Option<u8> {
-    char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    char::from(c)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
 }
 
 /// The SAS address a loopback initiator of this name gets: its first 16 characters read as
@@ -254,8 +265,9 @@ mod tests {
     fn iscsi_ids_are_padded_and_typed_by_their_isid() {
         let t = TransportId::of_initiator(protocol::ISCSI, b"iqn.a").unwrap();
         assert_eq!(t.as_bytes(), b"\x05\x00\x00\x10iqn.a\0\0\0\0\0\0\0\0\0\0\0");
-        let p = TransportId::of_initiator(protocol::ISCSI, b"iqn.2024-01.org.x:init,i,0x23d000000001")
-            .unwrap();
+        let p =
+            TransportId::of_initiator(protocol::ISCSI, b"iqn.2024-01.org.x:init,i,0x23d000000001")
+                .unwrap();
         assert_eq!(p.as_bytes()[0], 0x45);
         assert_eq!(p.as_bytes().len() % 4, 0);
         let (q, n) = TransportId::parse(p.as_bytes()).unwrap();
@@ -277,10 +289,13 @@ mod tests {
     #[test]
     fn fixed_ids_carry_the_address_at_its_place() {
         let fc = TransportId::of_initiator(protocol::FCP, b"21:00:00:24:ff:31:4c:4e").unwrap();
-        assert_eq!(&fc.as_bytes()[8..16], &[0x21, 0, 0, 0x24, 0xff, 0x31, 0x4c, 0x4e]);
+        assert_eq!(
+            &fc.as_bytes()[8..16],
+            &[0x21, 0, 0, 0x24, 0xff, 0x31, 0x4c, 0x4e]
+        );
         assert_eq!(fc.as_bytes().len(), 24);
-        let srp =
-            TransportId::of_initiator(protocol::SRP, b"0x0002c90300a0b8c10002c90300a0b8c2").unwrap();
+        let srp = TransportId::of_initiator(protocol::SRP, b"0x0002c90300a0b8c10002c90300a0b8c2")
+            .unwrap();
         assert_eq!(srp.as_bytes()[0], 4);
         assert_eq!(srp.as_bytes()[23], 0xc2);
         let a = TransportId::of_initiator(protocol::SAS, b"ini-a").unwrap();
@@ -289,7 +304,10 @@ mod tests {
         assert_eq!(a.as_bytes()[4] >> 4, 5);
         assert!(a != b && !a.names(&b) && a.names(&a));
         let raw = TransportId::of_initiator(protocol::SAS, b"500140500000000a").unwrap();
-        assert_eq!(&raw.as_bytes()[4..12], &[0x50, 0x01, 0x40, 0x50, 0, 0, 0, 0x0a]);
+        assert_eq!(
+            &raw.as_bytes()[4..12],
+            &[0x50, 0x01, 0x40, 0x50, 0, 0, 0, 0x0a]
+        );
     }
 
     #[test]
