@@ -128,10 +128,12 @@ fn advance(c: &mut Cmd, ev: Event) {
 
 /// Not a sense: answer BUSY so the initiator retries (out of buffers).
 pub(crate) const BUSY: Sense = Sense::new(0xff, 0, 0);
+/// Not a sense: answer RESERVATION CONFLICT.
+pub(crate) const CONFLICT: Sense = Sense::new(0xfe, 0, 0);
 
 /// Residual for `done` bytes of `expected`: positive underrun, negative
 /// overrun, saturated (the ABI's lengths come from initiators).
-fn resid(expected: u32, done: u64) -> i32 {
+pub(crate) fn resid(expected: u32, done: u64) -> i32 {
     let r = i64::from(expected) - i64::try_from(done).unwrap_or(i64::MAX);
     r.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
 }
@@ -149,8 +151,8 @@ fn io_resid(c: &Cmd) -> i32 {
 fn set_check(c: &mut Cmd, sense: Sense) {
     // No data goes back with an error.
     c.desc.resid = resid(c.desc.expected_len, 0);
-    if sense == BUSY {
-        c.desc.status = status::BUSY;
+    if sense == BUSY || sense == CONFLICT {
+        c.desc.status = if sense == BUSY { status::BUSY } else { status::RESERVATION_CONFLICT };
         c.desc.sense_len = 0;
         return;
     }
@@ -305,6 +307,14 @@ fn parse(c: &mut Cmd) -> Result<bool, Sense> {
     if c.mapped.is_some() && crate::scsi::ua::terminates(c.desc.cdb[0]) {
         if let Some(ua) = c.session.ua.take(c.desc.lun) {
             return Err(ua.sense());
+        }
+    }
+    // Then a reservation of another I_T nexus (after the unit attention,
+    // which may be what tells the initiator it lost the reservation).
+    if let Some(m) = c.mapped.as_ref() {
+        let cdb = &c.desc.cdb[..usize::from(c.desc.cdb_len)];
+        if m.dev.reservations.conflicts(&c.session.port, || crate::scsi::pr::access_of(cdb)) {
+            return Err(CONFLICT);
         }
     }
     Ok(fetch)
@@ -529,6 +539,10 @@ fn emulated_in_thread(op: &Op) -> bool {
             | Op::WriteAndVerify { compare: true, .. }
             | Op::CompareAndWrite { .. }
             | Op::PreFetch { .. }
+            | Op::PersistentReserveIn { .. }
+            | Op::PersistentReserveOut { .. }
+            | Op::Reserve
+            | Op::Release
     )
 }
 
@@ -585,12 +599,13 @@ fn leave_gate(c: &mut Cmd) {
 }
 
 /// Commands the core answers even for a handler with a raw tier: REPORT
-/// LUNS (the LUN inventory is the target's) and REQUEST SENSE while a unit
+/// LUNS (the LUN inventory is the target's), reservations (the core keeps
+/// them for every device, as SCST does) and REQUEST SENSE while a unit
 /// attention is pending (the core keeps those).
 fn core_keeps(c: &Cmd) -> bool {
-    use crate::scsi::cdb::opcode::{REPORT_LUNS, REQUEST_SENSE};
+    use crate::scsi::cdb::opcode::*;
     match c.desc.cdb[0] {
-        REPORT_LUNS => true,
+        REPORT_LUNS | PERSISTENT_RESERVE_IN | PERSISTENT_RESERVE_OUT | RESERVE_6 | RESERVE_10 | RELEASE_6 | RELEASE_10 => true,
         REQUEST_SENSE => c.session.ua.pending_at(c.desc.lun),
         _ => false,
     }
@@ -818,6 +833,14 @@ fn emulate_in_core(c: &mut Cmd, cdb: &Cdb) {
             Ok(()) => c.desc.resid = resid(c.desc.expected_len, u64::from(c.desc.data_len)),
             Err(sense) => set_check(c, sense),
         },
+        Op::PersistentReserveIn { .. }
+        | Op::PersistentReserveOut { .. }
+        | Op::Reserve
+        | Op::Release => {
+            if let Err(sense) = crate::reservations::serve(c, &cdb.op) {
+                set_check(c, sense);
+            }
+        }
         _ => set_check(c, if c.mapped.is_none() { Sense::LUN_NOT_SUPPORTED } else { Sense::INVALID_OPCODE }),
     }
 }
@@ -854,13 +877,14 @@ fn mode_select(c: &mut Cmd, ten: bool, param_len: u16) -> Result<(), Sense> {
 /// A copy of the command's parameter list of `param_len` bytes (thread
 /// context). A buffer shorter than the CDB said is a PARAMETER LIST LENGTH
 /// ERROR: the list the device server got is not the one the CDB describes.
-pub(crate) fn param_list(c: &mut Cmd, param_len: u16) -> Result<KVec<u8>, Sense> {
+pub(crate) fn param_list(c: &mut Cmd, param_len: impl Into<u32>) -> Result<KVec<u8>, Sense> {
     crate::sys::context::assert_may_sleep();
-    if c.desc.data_len < u32::from(param_len) {
+    let param_len: u32 = param_len.into();
+    if c.desc.data_len < param_len {
         return Err(Sense::PARAMETER_LIST_LENGTH_ERROR);
     }
     let mut list = KVec::new();
-    list.extend_with(usize::from(param_len), 0u8, GFP_KERNEL).map_err(|_| BUSY)?;
+    list.extend_with(param_len as usize, 0u8, GFP_KERNEL).map_err(|_| BUSY)?;
     if c.data.list().copy_to(&mut list) != list.len() {
         return Err(Sense::PARAMETER_LIST_LENGTH_ERROR);
     }

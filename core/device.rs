@@ -107,6 +107,9 @@ pub struct Device {
     /// writes (see `crate::gate`).
     #[pin]
     pub gate: crate::gate::Gate,
+    /// Its SPC-2 and persistent reservations.
+    #[pin]
+    pub reservations: crate::reservations::DeviceReservations,
     #[pin]
     sysfs: Mutex<DeviceSysfs>,
 }
@@ -380,6 +383,7 @@ pub fn add(
                     deep_credit: AtomicU32::new(0),
                     idle_calls: AtomicU32::new(0),
                     gate <- crate::gate::Gate::new(),
+                    reservations <- crate::reservations::DeviceReservations::new(),
                     sysfs <- new_mutex!(DeviceSysfs {
                         handler_link: None,
                         attrs: KVec::new(),

@@ -197,6 +197,13 @@ pub fn until_done(core: &Core, what: &[u8], mut f: impl FnMut(&mut Registry, &mu
 }
 
 impl Core {
+    /// Whether a live target has relative target port identifier `id`.
+    pub fn has_rel_tgt_id(&self, id: u16) -> bool {
+        let mut found = false;
+        self.live_targets.for_each(|_, t| found |= t.rel_tgt_id == id);
+        found
+    }
+
     /// Calls `f` with every live target, holding no lock (thread context;
     /// a target added or removed meanwhile may or may not be seen).
     pub fn for_each_target(&self, mut f: impl FnMut(&Arc<crate::target::Target>)) -> Result {

@@ -34,6 +34,7 @@ pub mod handler;
 pub mod lun;
 pub mod msg;
 pub mod registry;
+pub mod reservations;
 pub mod session;
 pub mod sgv;
 pub mod slots;

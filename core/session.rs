@@ -21,6 +21,8 @@ use crate::group::Group;
 use crate::lun::{LunSet, Mapped};
 use crate::sys::sysfs::{Attr, AttrOps, Dir, TextBuf};
 use crate::target::Target;
+use crate::scsi::pr::Port;
+use crate::scsi::transport_id::TransportId;
 use crate::scsi::ua::Ua;
 use crate::ua::Attentions;
 use core::fmt::Write;
@@ -211,6 +213,10 @@ pub struct Session {
     pub target: Arc<Target>,
     /// Initiator name.
     pub initiator: CString,
+    /// The I_T nexus as reservations name it: the initiator port's
+    /// TransportID (from the fabric's protocol and the initiator name) and
+    /// the target's relative port identifier.
+    pub port: Port,
     /// The fabric's session context.
     pub sess_priv: usize,
     /// Set when unregistering: new commands are refused.
@@ -600,12 +606,16 @@ pub fn register(target: &Arc<Target>, initiator: &[u8], sess_priv: usize) -> Res
         return Err(EEXIST);
     }
     let cname = CString::try_from_fmt(fmt!("{}", name))?;
+    let protocol = target.fabric.ops.protocol();
+    let id = TransportId::of_initiator(protocol, initiator).ok_or(EINVAL)?;
+    let port = Port { id, rel_tgt: target.rel_tgt_id };
     let stats = PerCpu::new(Stats::default)?;
     let inflight = PerCpu::new(|| crate::new_irq_spinlock!(InFlight::new(), "rscst_inflight"))?;
     let s = Arc::pin_init(
         pin_init!(Session {
             target: target.clone(),
             initiator: cname,
+            port,
             sess_priv,
             dying: AtomicBool::new(false),
             stats,
@@ -640,6 +650,9 @@ pub fn register(target: &Arc<Target>, initiator: &[u8], sess_priv: usize) -> Res
 pub fn unregister(s: Arc<Session>) {
     s.dying.store(true, Ordering::Release);
     s.drain();
+    // I_T nexus loss: what it held with RESERVE is released (SPC-2 5.5.1);
+    // its persistent registrations stay (SPC-4 5.13.1).
+    crate::reservations::drop_spc2_seen_by(&s, Some(&s.port));
     {
         let mut list = s.target.sessions.lock();
         for slot in list.iter_mut() {

@@ -167,6 +167,7 @@ fn run(sess: &Arc<Session>, function: u8, lun: u64, tag: u64, before: u64) -> c_
         }
         _ => wait(sess, function, before),
     }
+    release_spc2(sess, function, lun);
     raise_attentions(sess, function, lun);
     // The count is what the VM suites read to prove a TMF met commands in flight.
     if log {
@@ -208,6 +209,54 @@ fn mark_unit(sess: &Arc<Session>, function: u8, m: &Mapped, before: u64) -> (usi
         Err(_) => failed = true,
     });
     (aborted, !failed)
+}
+
+/// PREEMPT AND ABORT (SPC-4 5.13.11.2.4): aborts the commands at `dev` of
+/// every I_T nexus `whose` picks that arrived before this call, as ABORT
+/// TASK SET there would (answered with TASK ABORTED status when the
+/// device's TAS is set), and waits until they are gone. Thread context.
+pub fn abort_at_device(core: &crate::registry::Core, dev: &crate::device::Device, whose: &dyn Fn(&Session) -> bool) {
+    let before = core.tmf_epoch.fetch_add(1, Ordering::AcqRel) + 1;
+    let tas = dev.task_aborted_status.load(Ordering::Acquire);
+    let function = tmf::ABORT_TASK_SET;
+    let mut aborted = 0;
+    let marked = core.for_each_target(|t| {
+        t.for_each_session(|s| {
+            if !whose(s) {
+                return;
+            }
+            match s.luns_of(dev) {
+                Ok(luns) => {
+                    aborted += mark_answering(s, function, &|t| t.epoch < before && luns.contains(&t.lun), &|l| luns.contains(&l), tas);
+                }
+                Err(_) => pr_warn!("session {:?}: out of memory: commands not aborted\n", s.initiator),
+            }
+        })
+    });
+    if marked.is_err() {
+        pr_warn!("out of memory: PREEMPT AND ABORT aborted no command\n");
+        return;
+    }
+    let _ = core.for_each_target(|t| t.for_each_session(|s| if whose(s) { wait(s, function, before) }));
+    if TMF_LOG.allow(crate::sys::time::now_ms()) {
+        pr_info!("PREEMPT AND ABORT on {:?}: aborted {}\n", dev.name, aborted);
+    }
+}
+
+/// SPC-2 reservations a TMF releases (SPC-2 5.5.1): a LOGICAL UNIT RESET
+/// the unit's, a TARGET RESET those of every unit of the target, an I_T
+/// NEXUS RESET those the nexus holds.
+fn release_spc2(sess: &Arc<Session>, function: u8, lun: u64) {
+    match function {
+        tmf::LUN_RESET => {
+            if let Some(m) = sess.lookup(lun) {
+                m.dev.reservations.drop_spc2(None);
+            }
+        }
+        tmf::TARGET_RESET => sess.target.for_each_session(|s| crate::reservations::drop_spc2_seen_by(s, None)),
+        tmf::NEXUS_LOSS => crate::reservations::drop_spc2_seen_by(sess, Some(&sess.port)),
+        _ => {}
+    }
 }
 
 /// The unit attentions a reset leaves (SAM-5 6.3): BUS DEVICE RESET

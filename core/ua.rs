@@ -176,9 +176,16 @@ impl Attentions {
 /// context; a nexus whose table cannot grow loses the condition, and says
 /// so.
 pub fn raise_on_device(core: &Core, dev: &Device, ua: Ua, except: Option<&Session>) {
+    raise_on_device_where(core, dev, ua, &|s| !except.is_some_and(|e| core::ptr::eq(e, s)))
+}
+
+/// Establishes `ua` on every I_T nexus that sees `dev` and that `to`
+/// picks, at each LUN that maps it (thread context, as
+/// [`raise_on_device`]).
+pub fn raise_on_device_where(core: &Core, dev: &Device, ua: Ua, to: &dyn Fn(&Session) -> bool) {
     let walked = core.for_each_target(|t| {
         t.for_each_session(|s| {
-            if except.is_some_and(|e| core::ptr::eq(e, &**s)) {
+            if !to(s) {
                 return;
             }
             if s.luns_of(dev).and_then(|luns| s.establish_for_device(dev, &luns, ua)).is_err() {

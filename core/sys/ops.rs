@@ -22,6 +22,8 @@ pub enum TableError {
     Size(u32),
     /// A required field is missing.
     Missing(&'static str),
+    /// A field holds a value the ABI does not allow.
+    Invalid(&'static str),
 }
 
 /// Reads a NUL-terminated C string of a registered table.
@@ -373,6 +375,9 @@ impl FabricRef {
         if t.xmit_response.is_none() {
             return Err(TableError::Missing("xmit_response"));
         }
+        if t.protocol > 0xF {
+            return Err(TableError::Invalid("protocol"));
+        }
         // INVARIANT: checked above; lifetime per the caller.
         Ok(FabricRef(ptr))
     }
@@ -391,6 +396,11 @@ impl FabricRef {
     pub fn name(&self) -> &CStr {
         // SAFETY: non-null (validated), NUL-terminated per the ABI.
         unsafe { table_str(self.t().name) }.unwrap_or(c"?")
+    }
+
+    /// The PROTOCOL IDENTIFIER of the fabric's transport (at most 0xF).
+    pub fn protocol(&self) -> u8 {
+        (self.t().protocol & 0xF) as u8
     }
 
     /// Whether targets must be enabled explicitly (the fabric has `enable`).

@@ -35,6 +35,7 @@ const MAX_LUN: u64 = u64::MAX;
 /// write data are fine in any context and inside queuecommand.
 pub const OPS: Ops<FabricOps, Local> = fabric_ops::<Local>(
     c"scst_local",
+    crate::abi::protocol::SAS,
     fabric_flags::XMIT_ATOMIC | fabric_flags::RDY_TO_XFER_ATOMIC | fabric_flags::REENTRANT,
     c"       echo \"add_session target_name session_name\" >mgmt\n       echo \"del_session target_name session_name\" >mgmt\n\nadd_target parameters: zero_copy=0 copies data through the core's SGV buffers\n",
 );

@@ -792,7 +792,7 @@ pub fn abort_races_hardirq_completions() -> TestResult {
 }
 
 fn strict() -> Ops<FabricOps, Fake> {
-    crate::sys::fabric_ops::fabric_ops::<Fake>(c"kunit_bad", 0, c"")
+    crate::sys::fabric_ops::fabric_ops::<Fake>(c"kunit_bad", crate::abi::protocol::SAS, 0, c"")
 }
 
 fn refused_fabric(ops: Ops<FabricOps, Fake>) -> bool {

@@ -313,11 +313,12 @@ const HELP: &core::ffi::CStr = c"(kunit fake fabric: no driver commands)\n";
 
 /// The fabric that allows nothing: every callback from a thread, outside
 /// its own calls.
-pub const STRICT_OPS: Ops<FabricOps, Fake> = fabric_ops::<Fake>(c"kunit_strict", 0, HELP);
+pub const STRICT_OPS: Ops<FabricOps, Fake> = fabric_ops::<Fake>(c"kunit_strict", crate::abi::protocol::SAS, 0, HELP);
 
 /// The fabric that allows callbacks in atomic context and re-entry.
 pub const OPEN_OPS: Ops<FabricOps, Fake> = fabric_ops::<Fake>(
     c"kunit_open",
+    crate::abi::protocol::SAS,
     fabric_flags::XMIT_ATOMIC | fabric_flags::RDY_TO_XFER_ATOMIC | fabric_flags::REENTRANT,
     HELP,
 );

@@ -39,7 +39,7 @@
 use core::ffi::{c_char, c_int, c_void};
 
 /// Version of the structures below.
-pub const ABI_VERSION: u32 = 5;
+pub const ABI_VERSION: u32 = 6;
 
 /// Longest CDB a command carries (variable-length CDBs up to 32 bytes).
 pub const MAX_CDB_LEN: usize = 32;
@@ -191,6 +191,18 @@ pub mod handler_flags {
     /// off every WRITE reaches the handler with FUA set. The handler then
     /// needs no write-through setting of its own: it honours FUA.
     pub const WRITE_CACHE: u32 = 1 << 2;
+}
+
+/// [`FabricOps::protocol`] values.
+pub mod protocol {
+    /// Fibre Channel.
+    pub const FCP: u32 = 0x0;
+    /// SCSI RDMA Protocol.
+    pub const SRP: u32 = 0x4;
+    /// iSCSI.
+    pub const ISCSI: u32 = 0x5;
+    /// Serial Attached SCSI, and loopback fabrics (as SCST's scst_local).
+    pub const SAS: u32 = 0x6;
 }
 
 /// Fabric flags: where the core may call the fabric's callbacks.
@@ -428,8 +440,11 @@ pub struct FabricOps {
     pub name: *const c_char,
     /// [`fabric_flags`].
     pub flags: u32,
-    /// Reserved, zero.
-    pub _reserved: u32,
+    /// The SCSI transport protocol's PROTOCOL IDENTIFIER (SPC-4 7.6.1: 0
+    /// Fibre Channel, 4 SRP, 5 iSCSI, 6 SAS, which loopback fabrics use):
+    /// what the TransportIDs of the fabric's initiators are made of
+    /// (persistent reservations name initiator ports by them). At most 0xF.
+    pub protocol: u32,
     /// The fabric's global context.
     pub ctx: *mut c_void,
     /// NUL-terminated help for the driver's own `mgmt` commands.
@@ -617,6 +632,7 @@ mod tests {
     fn ops_tables_have_stable_sizes() {
         assert_eq!(size_of::<HandlerOps>(), 96);
         assert_eq!(size_of::<FabricOps>(), 104);
+        assert_eq!(offset_of!(FabricOps, protocol), 20);
         assert_eq!(size_of::<DeviceSetup>(), 32);
     }
 }

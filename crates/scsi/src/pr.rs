@@ -368,21 +368,64 @@ pub struct Reservations<R> {
 /// What a command does to the medium, for the conflict rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
-    /// Allowed under every reservation.
+    /// Allowed under every reservation, SPC-2 ones included (INQUIRY, REPORT LUNS, TEST
+    /// UNIT READY, READ CAPACITY, ...).
     Allowed,
     /// Reads (or only looks at) the medium: conflicts under the exclusive access types.
     Read,
     /// Changes the medium or the logical unit's state: conflicts under every type.
     Write,
-    /// PERSISTENT RESERVE IN/OUT: never conflicts with a persistent reservation, always
-    /// with another nexus's SPC-2 reservation.
+    /// PERSISTENT RESERVE IN/OUT: never conflicts with a persistent reservation (PERSISTENT
+    /// RESERVE OUT's service actions check the caller themselves), always with an SPC-2
+    /// reservation, the caller's own included (SPC-2 5.5.1).
     Persistent,
-    /// RESERVE(6/10): conflicts with another nexus's SPC-2 reservation and with any
-    /// registration.
+    /// RESERVE(6/10): conflicts with another nexus's SPC-2 reservation, and with
+    /// registrations unless the caller holds the persistent reservation or is registered
+    /// under a registrants only or all registrants type (CRH, SPC-4 5.13.3).
     Reserve,
     /// RELEASE(6/10): never conflicts with an SPC-2 reservation (another nexus's is left
-    /// alone); conflicts with any registration.
+    /// alone); with registrations as RESERVE does.
     Release,
+}
+
+/// What the command `cdb` does, for the conflict rules (SPC-4 table 66, SBC-3 table 13): any
+/// CDB, including those only a raw SCSI tier understands; a command not named here changes
+/// the logical unit as far as reservations are concerned.
+pub fn access_of(cdb: &[u8]) -> Access {
+    use super::cdb::opcode::*;
+    let Some(&op) = cdb.first() else {
+        return Access::Write;
+    };
+    let sa = get_u8(cdb, 1) & 0x1F;
+    match op {
+        INQUIRY | REPORT_LUNS | REQUEST_SENSE => Access::Allowed,
+        PERSISTENT_RESERVE_IN | PERSISTENT_RESERVE_OUT => Access::Persistent,
+        RESERVE_6 | RESERVE_10 => Access::Reserve,
+        RELEASE_6 | RELEASE_10 => Access::Release,
+        // TEST UNIT READY, READ CAPACITY(10), LOG SENSE, ACCESS CONTROL IN/OUT.
+        TEST_UNIT_READY | READ_CAPACITY_10 | 0x4D | 0x86 | 0x87 => Access::Allowed,
+        // MAINTENANCE IN: REPORT IDENTIFYING INFORMATION, REPORT TARGET PORT GROUPS,
+        // REPORT ALIASES, REPORT PRIORITY, REPORT TIMESTAMP; the supported operation codes
+        // and task management functions, and MANAGEMENT PROTOCOL IN, read.
+        MAINTENANCE_IN if matches!(sa, 0x05 | 0x0A | 0x0B | 0x0E | 0x0F) => Access::Allowed,
+        MAINTENANCE_IN => Access::Read,
+        // READ CAPACITY(16); GET LBA STATUS and READ LONG(16) read.
+        SERVICE_ACTION_IN_16 if sa == SAI_READ_CAPACITY_16 => Access::Allowed,
+        SERVICE_ACTION_IN_16 if sa == SAI_GET_LBA_STATUS || sa == 0x11 => Access::Read,
+        // READ MEDIA SERIAL NUMBER (SERVICE ACTION IN(12) 01h).
+        0xAB if sa == 0x01 => Access::Allowed,
+        // PREVENT ALLOW MEDIUM REMOVAL that allows; START STOP UNIT that starts (START 1,
+        // POWER CONDITION 0).
+        PREVENT_ALLOW_MEDIUM_REMOVAL if get_u8(cdb, 4) & 0x03 == 0 => Access::Allowed,
+        START_STOP_UNIT if get_u8(cdb, 4) & 0xF1 == 0x01 => Access::Allowed,
+        // READ(6/10/12/16), VERIFY(10/12/16), PRE-FETCH(10/16), MODE SENSE(6/10), READ
+        // BUFFER, RECEIVE DIAGNOSTIC RESULTS, READ DEFECT DATA(10/12), READ LONG(10), READ
+        // ATTRIBUTE, SECURITY PROTOCOL IN, RECEIVE COPY RESULTS.
+        READ_6 | READ_10 | READ_12 | READ_16 | VERIFY_10 | VERIFY_12 | VERIFY_16 | PRE_FETCH_10
+        | PRE_FETCH_16 | MODE_SENSE_6 | MODE_SENSE_10 | 0x3C | 0x1C | 0x37 | 0xB7 | 0x3E | 0x8C
+        | 0xA2 | 0x84 => Access::Read,
+        _ => Access::Write,
+    }
 }
 
 impl<R: Registrations> Reservations<R> {
@@ -409,15 +452,17 @@ impl<R: Registrations> Reservations<R> {
     /// reservations, SPC-4 table 66 and SBC-3 table 13).
     pub fn conflicts(&self, n: &Port, access: Access) -> bool {
         if let Some(holder) = &self.spc2 {
-            let other = holder != n;
             return match access {
                 Access::Allowed | Access::Release => false,
-                _ => other,
+                Access::Persistent => true,
+                _ => holder != n,
             };
         }
         match access {
             Access::Allowed | Access::Persistent => false,
-            Access::Reserve | Access::Release => !self.regs.list().is_empty(),
+            Access::Reserve | Access::Release => {
+                !self.regs.list().is_empty() && !self.compatible(n)
+            }
             Access::Read | Access::Write => {
                 let Some(t) = self.reservation else {
                     return false;
@@ -433,12 +478,26 @@ impl<R: Registrations> Reservations<R> {
         }
     }
 
-    /// RESERVE(6/10) from `n`.
+    /// Compatible reservations handling (CRH, SPC-4 5.13.3): whether `n` holds the
+    /// persistent reservation or is registered under a registrants only or all registrants
+    /// type, when RESERVE and RELEASE(6/10) complete GOOD and do nothing.
+    fn compatible(&self, n: &Port) -> bool {
+        match self.reservation {
+            Some(t) if t.registrants_allowed() => self.find(n).is_some(),
+            Some(_) => self.holds(n),
+            None => false,
+        }
+    }
+
+    /// RESERVE(6/10) from `n`: an SPC-2 reservation, unless persistent reservations are in
+    /// use (see [`Access::Reserve`]).
     pub fn reserve_spc2(&mut self, n: &Port) -> Answer {
         if self.conflicts(n, Access::Reserve) {
             return Answer::Conflict;
         }
-        self.spc2 = Some(*n);
+        if self.regs.list().is_empty() {
+            self.spc2 = Some(*n);
+        }
         Answer::Good
     }
 
@@ -475,7 +534,7 @@ impl<R: Registrations> Reservations<R> {
         port_exists: &dyn Fn(u16) -> bool,
         notice: &mut dyn FnMut(Notice),
     ) -> Answer {
-        if self.spc2.as_ref().is_some_and(|h| h != n) {
+        if self.spc2.is_some() {
             return Answer::Conflict;
         }
         let mine = self.find(n);
@@ -486,7 +545,12 @@ impl<R: Registrations> Reservations<R> {
                 .and_then(|i| self.regs.list().get(i))
                 .map_or(0, |r| r.key);
             let registers = cmd.sa == out_sa::REGISTER;
-            if cmd.key != key || (mine.is_none() && !registers) {
+            if mine.is_none() && !registers {
+                return Answer::Conflict;
+            }
+            // RELEASE with nothing reserved is GOOD whatever the key (as SCST and LIO).
+            let nothing_to_release = cmd.sa == out_sa::RELEASE && self.reservation.is_none();
+            if cmd.key != key && !nothing_to_release {
                 return Answer::Conflict;
             }
         }
@@ -499,10 +563,10 @@ impl<R: Registrations> Reservations<R> {
             out_sa::REGISTER_AND_MOVE => self.register_and_move(n, mine, cmd, port_exists),
             _ => Answer::Check(bad_cdb(1, Some(4))),
         };
-        if answer == Answer::Good
-            && !matches!(cmd.sa, out_sa::RESERVE | out_sa::RELEASE)
-            && !(mine.is_none() && cmd.sark == 0)
-        {
+        // Every service action that succeeds counts but RESERVE and RELEASE, an
+        // unregistered nexus's REGISTER of key 0 (which registers nothing) included, as
+        // SPC-4 and SCST count.
+        if answer == Answer::Good && !matches!(cmd.sa, out_sa::RESERVE | out_sa::RELEASE) {
             self.generation = self.generation.wrapping_add(1);
         }
         answer
@@ -521,9 +585,9 @@ impl<R: Registrations> Reservations<R> {
                 return Answer::Good;
             }
             // The other I_T nexuses SPEC_I_PT names (through the same target port), none
-            // of them registered already nor named twice: all of them or none. One that
-            // names the caller itself adds nothing.
-            let others = || {
+            // named twice: all of them or none. One that names the caller itself, or one
+            // registered already (which keeps its key, as LIO keeps it), adds nothing.
+            let named = || {
                 transport_ids(cmd.transport_ids)
                     .map(|id| Port {
                         id,
@@ -531,20 +595,25 @@ impl<R: Registrations> Reservations<R> {
                     })
                     .filter(|p| !p.id.names(&n.id))
             };
-            let mut count = 1usize;
-            for (k, p) in others().enumerate() {
-                let twice = others()
+            for (k, p) in named().enumerate() {
+                let twice = named()
                     .take(k)
                     .any(|q| q.id.names(&p.id) || p.id.names(&q.id));
-                if twice || self.find(&p).is_some() {
+                if twice {
                     return Answer::Check(bad_param(PARAM_LEN, None));
                 }
-                count = count.saturating_add(1);
             }
+            let count = named()
+                .filter(|p| self.find(p).is_none())
+                .count()
+                .saturating_add(1);
             if self.regs.list().len().saturating_add(count) > MAX_REGISTRATIONS {
                 return INSUFFICIENT_REGISTRATION_RESOURCES.into();
             }
-            for port in core::iter::once(*n).chain(others()) {
+            for port in core::iter::once(*n).chain(named()) {
+                if self.find(&port).is_some() {
+                    continue;
+                }
                 let r = Registration {
                     key: cmd.sark,
                     port,
@@ -662,21 +731,26 @@ impl<R: Registrations> Reservations<R> {
         Answer::Good
     }
 
-    /// Removes the registrations `doomed` picks but `n`'s own, telling their nexuses;
-    /// returns how many went.
+    /// Removes the registrations `doomed` picks (`n`'s own only if `even_mine`), telling
+    /// the other nexuses; returns how many went.
     fn preempt_where(
         &mut self,
         n: &Port,
         abort: bool,
+        even_mine: bool,
         doomed: &dyn Fn(&Registration) -> bool,
         notice: &mut dyn FnMut(Notice),
     ) -> usize {
         let mut gone = 0usize;
         let mut i = 0usize;
         while let Some(r) = self.regs.list().get(i).copied() {
-            if doomed(&r) && !r.is_of(n) {
+            let mine = r.is_of(n);
+            if doomed(&r) && (even_mine || !mine) {
                 self.regs.remove(i);
                 gone = gone.saturating_add(1);
+                if mine {
+                    continue;
+                }
                 notice(Notice {
                     port: r.port,
                     all_tg_pt: r.all_tg_pt,
@@ -711,14 +785,14 @@ impl<R: Registrations> Reservations<R> {
         match self.reservation {
             Some(held) if held.all_registrants() && sark == 0 => {
                 // Everybody else goes; the caller holds a reservation of the new type.
-                self.preempt_where(n, abort, &|_| true, notice);
+                self.preempt_where(n, abort, false, &|_| true, notice);
                 self.take_reservation(n, t);
                 Answer::Good
             }
             Some(held) if !held.all_registrants() && holder_key == Some(sark) => {
                 // The holder's registrations go (not the caller's own: preempting itself
                 // changes the type), and the caller holds the new reservation.
-                self.preempt_where(n, abort, &|r| r.key == sark, notice);
+                self.preempt_where(n, abort, false, &|r| r.key == sark, notice);
                 self.take_reservation(n, t);
                 if held != t {
                     self.tell_others(n, Ua::ReservationsReleased, notice);
@@ -726,7 +800,8 @@ impl<R: Registrations> Reservations<R> {
                 Answer::Good
             }
             _ => {
-                // No reservation, or another key: only registrations go.
+                // No reservation, or another key: only registrations go, the caller's own
+                // too if it has that key (as SCST and LIO remove it).
                 if sark == 0 {
                     return Answer::Check(bad_param(8, None));
                 }
@@ -734,7 +809,12 @@ impl<R: Registrations> Reservations<R> {
                 if !any {
                     return Answer::Conflict;
                 }
-                self.preempt_where(n, abort, &|r| r.key == sark, notice);
+                self.preempt_where(n, abort, true, &|r| r.key == sark, notice);
+                if self.reservation.is_some_and(PrType::all_registrants)
+                    && self.regs.list().is_empty()
+                {
+                    self.reservation = None;
+                }
                 Answer::Good
             }
         }
@@ -747,8 +827,9 @@ impl<R: Registrations> Reservations<R> {
         cmd: &PrOut<'_>,
         port_exists: &dyn Fn(u16) -> bool,
     ) -> Answer {
+        // Nothing to move: INVALID FIELD IN CDB, as SCST and LIO answer.
         let Some(held) = self.reservation else {
-            return Answer::Conflict;
+            return Answer::Check(Sense::INVALID_FIELD_IN_CDB);
         };
         if held.all_registrants() || !self.holds(n) {
             return Answer::Conflict;
@@ -841,8 +922,8 @@ impl<R: Registrations> Reservations<R> {
             }
             in_sa::REPORT_CAPABILITIES => {
                 w.be16(8);
-                // CRH 0, SIP_C, ATP_C, PTPL_C.
-                w.u8(0x08 | 0x04 | 0x01);
+                // CRH, SIP_C, ATP_C, PTPL_C.
+                w.u8(0x10 | 0x08 | 0x04 | 0x01);
                 // TMV, ALLOW COMMANDS 0 (not reported), PTPL_A.
                 w.u8(0x80 | u8::from(self.aptpl));
                 // PERSISTENT RESERVATION TYPE MASK: WR_EX_AR, EX_AC_RO, WR_EX_RO, EX_AC,
@@ -990,12 +1071,13 @@ mod tests {
             out(&mut s, &d, out_sa::REGISTER, 0, 5, 1, 0).0,
             Answer::Conflict
         );
-        // An unregistered nexus registering key 0: GOOD, nothing changes.
+        // An unregistered nexus registering key 0: GOOD, nothing registered, but the
+        // generation counts it (SPC-4, SCST).
         assert_eq!(
             out(&mut s, &d, out_sa::REGISTER, 0, 0, 0, 0).0,
             Answer::Good
         );
-        assert_eq!(s.generation, 3);
+        assert_eq!((s.generation, keys(&s)), (4, std::vec![A, B, C]));
         // Key changed, then ignored-key registration, then unregistration.
         assert_eq!(
             out(&mut s, &a, out_sa::REGISTER, 0, A, 0x1a, 0).0,
@@ -1011,7 +1093,7 @@ mod tests {
             Answer::Good
         );
         assert_eq!(keys(&s), [B, C]);
-        assert_eq!(s.generation, 6);
+        assert_eq!(s.generation, 7);
         // Service actions other than REGISTER need a registration.
         assert_eq!(
             out(&mut s, &a, out_sa::RESERVE, 1, 0, 0, 0).0,
@@ -1174,6 +1256,13 @@ mod tests {
             out(&mut s, &c, out_sa::PREEMPT, 1, C, 0, 0).0,
             Answer::Check(Sense::INVALID_FIELD_IN_PARAMETER_LIST.in_param(8, None))
         );
+        // Preempting a key the caller shares removes the caller's registration too.
+        let (mut t, ta, tb, _) = three();
+        out(&mut t, &tb, out_sa::REGISTER, 0, B, A, 0);
+        let (answer, notes) = out(&mut t, &tb, out_sa::PREEMPT, 1, A, A, 0);
+        assert_eq!((answer, notes.len()), (Answer::Good, 1));
+        assert_eq!(notes[0].port, ta);
+        assert_eq!(keys(&t), [C]);
         // A key that is not the holder's removes registrations only.
         let (answer, notes) = out(&mut s, &b, out_sa::PREEMPT, 3, B, C, 0);
         assert_eq!((answer, notes.len()), (Answer::Good, 1));
@@ -1213,15 +1302,24 @@ mod tests {
         assert_eq!(answer, Answer::Good);
         assert_eq!(keys(&s), [A, A, A]);
         assert_eq!(s.generation, 1);
-        // b is registered now: naming it again refuses the whole list.
+        // b registered already keeps its key; the others are registered.
         let mut s2 = State::default();
         out(&mut s2, &b, out_sa::REGISTER, 0, 0, B, 0);
         let (answer, _) = run(&mut s2, &a, &cdb(0, 0, l.len() as u32), &l);
+        assert_eq!(answer, Answer::Good);
+        assert_eq!(keys(&s2), [B, A, A]);
+        // A port named twice refuses the whole list.
+        let mut l4 = list(0, A, 0x08);
+        let twice = [b.id.as_bytes(), b.id.as_bytes()].concat();
+        l4.extend_from_slice(&(twice.len() as u32).to_be_bytes());
+        l4.extend_from_slice(&twice);
+        let mut s4 = State::default();
+        let (answer, _) = run(&mut s4, &a, &cdb(0, 0, l4.len() as u32), &l4);
         assert_eq!(
             answer,
             Answer::Check(Sense::INVALID_FIELD_IN_PARAMETER_LIST.in_param(24, None))
         );
-        assert_eq!(keys(&s2), [B]);
+        assert!(s4.regs.0.is_empty());
         // From a registered nexus: SPEC_I_PT is invalid.
         let mut l2 = list(A, A, 0x08);
         l2.extend_from_slice(&0u32.to_be_bytes());
@@ -1284,11 +1382,11 @@ mod tests {
     fn register_and_move_hands_the_reservation_over() {
         let (mut s, a, _, _) = three();
         let d = port("ini-d", 2);
-        // Not the holder (nothing reserved yet): conflict.
+        // Nothing reserved yet: INVALID FIELD IN CDB (as SCST and LIO).
         let l = move_list(A, 0xd, 0, 2, &d);
         assert_eq!(
             run(&mut s, &a, &cdb(7, 0, l.len() as u32), &l).0,
-            Answer::Conflict
+            Answer::Check(Sense::INVALID_FIELD_IN_CDB)
         );
         out(&mut s, &a, out_sa::RESERVE, 3, A, 0, 0);
         // An unknown target port; itself as destination.
@@ -1315,6 +1413,36 @@ mod tests {
     }
 
     #[test]
+    fn commands_are_classed_by_what_they_do_to_the_unit() {
+        let class = |cdb: &[u8]| access_of(cdb);
+        assert_eq!(class(&[0x12, 0, 0, 0, 36, 0]), Access::Allowed);
+        assert_eq!(
+            class(&[0xA3, 0x0A]),
+            Access::Allowed,
+            "REPORT TARGET PORT GROUPS"
+        );
+        assert_eq!(
+            class(&[0xA3, 0x0C]),
+            Access::Read,
+            "REPORT SUPPORTED OPERATION CODES"
+        );
+        assert_eq!(class(&[0x00; 6]), Access::Allowed);
+        assert_eq!(class(&[0x28; 10]), Access::Read);
+        assert_eq!(class(&[0x2A; 10]), Access::Write);
+        assert_eq!(class(&[0x35; 10]), Access::Write, "SYNCHRONIZE CACHE");
+        assert_eq!(class(&[0x9E, 0x10]), Access::Allowed, "READ CAPACITY(16)");
+        assert_eq!(class(&[0x9E, 0x12]), Access::Read, "GET LBA STATUS");
+        assert_eq!(class(&[0x1B, 0, 0, 0, 0x01, 0]), Access::Allowed, "START");
+        assert_eq!(class(&[0x1B, 0, 0, 0, 0x00, 0]), Access::Write, "STOP");
+        assert_eq!(class(&[0x1E, 0, 0, 0, 0x01, 0]), Access::Write, "PREVENT");
+        assert_eq!(class(&[0x5F, 0x01]), Access::Persistent);
+        assert_eq!(class(&[0x56; 10]), Access::Reserve);
+        assert_eq!(class(&[0x17; 6]), Access::Release);
+        assert_eq!(class(&[0xC0; 6]), Access::Write, "vendor specific");
+        assert_eq!(class(&[]), Access::Write);
+    }
+
+    #[test]
     fn spc2_reservations_stand_apart_from_persistent_ones() {
         let mut s = State::default();
         let (a, b) = (port("ini-a", 1), port("ini-b", 1));
@@ -1323,6 +1451,10 @@ mod tests {
         assert_eq!(s.reserve_spc2(&b), Answer::Conflict);
         assert!(s.conflicts(&b, Access::Read) && s.conflicts(&b, Access::Persistent));
         assert!(!s.conflicts(&b, Access::Allowed) && !s.conflicts(&a, Access::Write));
+        assert!(s.conflicts(&b, Access::Read) && s.conflicts(&b, Access::Reserve));
+        // PERSISTENT RESERVE IN/OUT conflict with an SPC-2 reservation, the holder's own
+        // included.
+        assert!(s.conflicts(&a, Access::Persistent));
         // RELEASE by another nexus: GOOD, the reservation stays.
         assert_eq!(s.release_spc2(&b), Answer::Good);
         assert_eq!(s.spc2, Some(a));
@@ -1334,9 +1466,20 @@ mod tests {
         assert_eq!(s.spc2, Some(a));
         s.reset_spc2(Some(&a));
         assert!(s.is_empty());
-        // With a registration, RESERVE(6/10) conflicts.
+        // With a registration, RESERVE(6/10) conflicts, but for the persistent holder and,
+        // under a registrants only type, for registrants (CRH): GOOD, and nothing reserved.
         out(&mut s, &b, out_sa::REGISTER, 0, 0, B, 0);
         assert_eq!(s.reserve_spc2(&a), Answer::Conflict);
+        assert_eq!(s.reserve_spc2(&b), Answer::Conflict);
+        out(&mut s, &b, out_sa::RESERVE, 1, B, 0, 0);
+        assert_eq!((s.reserve_spc2(&b), s.spc2), (Answer::Good, None));
+        assert_eq!(s.release_spc2(&b), Answer::Good);
+        assert_eq!(s.reservation, Some(PrType::WriteExclusive));
+        assert_eq!(s.release_spc2(&a), Answer::Conflict);
+        out(&mut s, &a, out_sa::REGISTER, 0, 0, A, 0);
+        out(&mut s, &b, out_sa::RELEASE, 1, B, 0, 0);
+        out(&mut s, &b, out_sa::RESERVE, 5, B, 0, 0);
+        assert_eq!(s.reserve_spc2(&a), Answer::Good);
     }
 
     #[test]
@@ -1360,7 +1503,7 @@ mod tests {
             &[0, 0, 0, 3, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0xa, 0, 0, 0, 0, 0, 5, 0, 0]
         );
         let n = s.pr_in(in_sa::REPORT_CAPABILITIES, 512, &mut buf).unwrap();
-        assert_eq!(&buf[..n], &[0, 8, 0x0d, 0x80, 0xea, 0x01, 0, 0]);
+        assert_eq!(&buf[..n], &[0, 8, 0x1d, 0x80, 0xea, 0x01, 0, 0]);
         let n = s.pr_in(in_sa::READ_FULL_STATUS, 512, &mut buf).unwrap();
         assert_eq!(n, 8 + 3 * 48);
         assert_eq!(&buf[4..8], &[0, 0, 0, 144]);

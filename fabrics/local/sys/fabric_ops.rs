@@ -29,13 +29,18 @@ pub trait FabricDriver: FabricTypes {
 }
 
 /// Builds the ops table for `T` (its `ctx`, a `T`, is set at registration).
-pub const fn fabric_ops<T: FabricDriver>(name: &'static CStr, flags: u32, help: &'static CStr) -> Ops<FabricOps, T> {
+pub const fn fabric_ops<T: FabricDriver>(
+    name: &'static CStr,
+    protocol: u32,
+    flags: u32,
+    help: &'static CStr,
+) -> Ops<FabricOps, T> {
     let table = FabricOps {
         abi_version: ABI_VERSION,
         struct_size: core::mem::size_of::<FabricOps>() as u32,
         name: name.as_ptr(),
         flags,
-        _reserved: 0,
+        protocol,
         ctx: core::ptr::null_mut(),
         mgmt_help: help.as_ptr(),
         add_target: Some(add_target::<T>),

@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The reservations of each device, SPC-2 and persistent (the rules are
+//! `crate::scsi::pr`'s): what the data path checks every command against,
+//! and the commands that change them (PERSISTENT RESERVE OUT, RESERVE,
+//! RELEASE), answer them (PERSISTENT RESERVE IN) or drop them (resets and
+//! nexus loss).
+//!
+//! Locking: the state is published under RCU ([`RcuArc`]), so the check
+//! every command makes costs a load and nothing when nothing is reserved or
+//! registered (the state is then absent). Changes are made one at a time
+//! under the `writer` mutex, on a copy that replaces the published state
+//! once the command succeeded: a command that fails changes nothing, and a
+//! reader sees the old state or the new one. Effects on other I_T nexuses
+//! (unit attentions, PREEMPT AND ABORT's aborts) follow publication, with
+//! the mutex released. Thread context throughout, but for `conflicts`.
+
+use crate::cmd::Cmd;
+use crate::device::Device;
+use crate::scsi::cdb::Op;
+use crate::registry::Core;
+use crate::scsi::pr::{Access, Answer, Notice, Port, Registration, Registrations, Reservations};
+use crate::scsi::sense::Sense;
+use crate::sys::rcu::RcuArc;
+use kernel::alloc::flags::GFP_KERNEL;
+use kernel::prelude::*;
+use kernel::sync::{Arc, Mutex};
+use kernel::new_mutex;
+
+/// A device's registrations, in the kernel.
+pub type Registered = KVec<Registration>;
+/// A device's reservations.
+pub type State = Reservations<Registered>;
+
+impl Registrations for Registered {
+    fn list(&self) -> &[Registration] {
+        self
+    }
+
+    fn list_mut(&mut self) -> &mut [Registration] {
+        self
+    }
+
+    fn add(&mut self, r: Registration) -> Result<(), Sense> {
+        self.push(r, GFP_KERNEL).map_err(|_| crate::scsi::pr::INSUFFICIENT_REGISTRATION_RESOURCES)
+    }
+
+    fn remove(&mut self, i: usize) {
+        if i < self.len() {
+            let _ = KVec::remove(self, i);
+        }
+    }
+}
+
+/// The reservations of one device.
+#[pin_data]
+pub struct DeviceReservations {
+    /// What the data path checks; None while nothing is reserved or
+    /// registered.
+    published: RcuArc<State>,
+    /// Held while changing the state; holds what `published` holds.
+    #[pin]
+    writer: Mutex<Option<Arc<State>>>,
+}
+
+impl DeviceReservations {
+    /// Nothing reserved or registered.
+    pub fn new() -> impl PinInit<Self> {
+        pin_init!(DeviceReservations {
+            published: RcuArc::new(None),
+            writer <- new_mutex!(None, "rscst_reservations"),
+        })
+    }
+
+    /// Whether a command of `access` from the I_T nexus `port` conflicts
+    /// with a reservation (any context; `access` is only computed when
+    /// something is reserved or registered).
+    pub fn conflicts(&self, port: &Port, access: impl FnOnce() -> Access) -> bool {
+        self.published.read(|s| s.is_some_and(|s| s.conflicts(port, access())))
+    }
+
+    /// Runs `f` with the current state (thread context).
+    pub fn with<R>(&self, f: impl FnOnce(Option<&State>) -> R) -> R {
+        let w = self.writer.lock();
+        f(w.as_deref())
+    }
+
+    /// Applies `change` to a copy of the state and publishes the copy if it
+    /// answered GOOD; `notices` receives what other nexuses must hear of
+    /// (thread context).
+    fn change(&self, change: impl FnOnce(&mut State, &mut dyn FnMut(Notice)) -> Answer) -> Result<(Answer, KVec<Notice>), Sense> {
+        crate::sys::context::assert_may_sleep();
+        let mut w = self.writer.lock();
+        let mut next = copy(w.as_deref())?;
+        let mut notices = KVec::new();
+        let mut lost = false;
+        let answer = change(&mut next, &mut |n| lost |= notices.push(n, GFP_KERNEL).is_err());
+        if answer != Answer::Good {
+            return Ok((answer, KVec::new()));
+        }
+        if lost {
+            pr_warn!("out of memory: a reservation change is not told to every initiator\n");
+        }
+        let next = if next.is_empty() { None } else { Some(Arc::new(next, GFP_KERNEL).map_err(|_| crate::cmd::BUSY)?) };
+        drop(self.published.replace(next.clone()));
+        *w = next;
+        Ok((answer, notices))
+    }
+
+    /// PERSISTENT RESERVE OUT from `port` (thread context): the answer,
+    /// once every nexus it affects was told and, for PREEMPT AND ABORT,
+    /// their commands at this device were aborted and are gone.
+    pub fn persistent_reserve_out(&self, core: &Core, dev: &Device, port: &Port, cdb: &[u8], list: &[u8]) -> Result<Answer, Sense> {
+        let cmd = crate::scsi::pr::parse_pr_out(cdb, list)?;
+        let exists = |rel_tgt: u16| core.has_rel_tgt_id(rel_tgt);
+        let (answer, notices) = self.change(|s, notice| s.pr_out(port, &cmd, &exists, notice))?;
+        tell(core, dev, &notices, port);
+        Ok(answer)
+    }
+
+    /// RESERVE(6/10) from `port`.
+    pub fn reserve(&self, port: &Port) -> Result<Answer, Sense> {
+        self.change(|s, _| s.reserve_spc2(port)).map(|(a, _)| a)
+    }
+
+    /// RELEASE(6/10) from `port`.
+    pub fn release(&self, port: &Port) -> Result<Answer, Sense> {
+        self.change(|s, _| s.release_spc2(port)).map(|(a, _)| a)
+    }
+
+    /// Drops the SPC-2 reservation: any (a reset of the logical unit or
+    /// target) or only one `port` holds (its I_T nexus is gone). Thread
+    /// context; without memory the reservation stays, and the log says so.
+    pub fn drop_spc2(&self, port: Option<&Port>) {
+        let held = self.published.read(|s| s.is_some_and(|s| s.spc2.as_ref().is_some_and(|h| port.is_none_or(|p| p == h))));
+        if !held {
+            return;
+        }
+        if self.change(|s, _| {
+            s.reset_spc2(port);
+            Answer::Good
+        })
+        .is_err()
+        {
+            pr_warn!("out of memory: an SPC-2 reservation was not released\n");
+        }
+    }
+}
+
+/// Drops the SPC-2 reservations of the devices `s` sees: any, or those
+/// `port` holds (thread context; walks the LUN table without allocating).
+pub fn drop_spc2_seen_by(s: &crate::session::Session, port: Option<&Port>) {
+    let mut from = 0;
+    while let Some((lun, m)) = s.next_lun(from) {
+        if let Some(m) = m {
+            m.dev.reservations.drop_spc2(port);
+        }
+        let Some(next) = lun.checked_add(1) else { break };
+        from = next;
+    }
+}
+
+/// A copy of `s` (an empty state for none) that can change.
+fn copy(s: Option<&State>) -> Result<State, Sense> {
+    let Some(s) = s else { return Ok(State::default()) };
+    let mut regs = KVec::with_capacity(s.regs.len(), GFP_KERNEL).map_err(|_| crate::cmd::BUSY)?;
+    regs.extend_from_slice(&s.regs, GFP_KERNEL).map_err(|_| crate::cmd::BUSY)?;
+    Ok(Reservations { generation: s.generation, reservation: s.reservation, aptpl: s.aptpl, regs, spc2: s.spc2 })
+}
+
+/// Establishes each notice's unit attention on the I_T nexuses it names,
+/// at their LUNs of `dev`, and aborts their commands there when it says so
+/// (PREEMPT AND ABORT), waiting until those are gone. `from` is the nexus
+/// whose command it was: it is never aborted.
+fn tell(core: &Core, dev: &Device, notices: &[Notice], from: &Port) {
+    if notices.is_empty() {
+        return;
+    }
+    let names = |n: &Notice, s: &crate::session::Session| {
+        let r = Registration { key: 1, port: n.port, all_tg_pt: n.all_tg_pt, holder: false };
+        r.is_of(&s.port)
+    };
+    for n in notices {
+        crate::ua::raise_on_device_where(core, dev, n.ua, &|s| names(n, s) && s.port != *from);
+    }
+    if notices.iter().any(|n| n.abort) {
+        crate::tmf::abort_at_device(core, dev, &|s| s.port != *from && notices.iter().any(|n| n.abort && names(n, s)));
+    }
+}
+
+/// Serves PERSISTENT RESERVE IN and OUT, RESERVE(6/10) and RELEASE(6/10)
+/// for `c` (thread context); an error is the command's CHECK CONDITION (or
+/// `crate::cmd::CONFLICT`).
+pub fn serve(c: &mut Cmd, op: &Op) -> Result<(), Sense> {
+    crate::sys::context::assert_may_sleep();
+    let list = match *op {
+        Op::PersistentReserveOut { param_len, .. } => crate::cmd::param_list(c, param_len)?,
+        _ => KVec::new(),
+    };
+    let m = c.mapped.as_ref().ok_or(Sense::LUN_NOT_SUPPORTED)?;
+    let pr = &m.dev.reservations;
+    let port = &c.session.port;
+    let answer = match *op {
+        Op::PersistentReserveIn { sa, alloc_len } => {
+            let mut buf = KVec::new();
+            buf.extend_with(usize::from(alloc_len), 0u8, GFP_KERNEL).map_err(|_| crate::cmd::BUSY)?;
+            let empty = State::default();
+            let n = pr.with(|s| s.unwrap_or(&empty).pr_in(sa, alloc_len, &mut buf))?;
+            let copied = c.data.list().copy_from(&buf[..n.min(buf.len())]);
+            c.desc.resid = crate::cmd::resid(c.desc.expected_len, copied as u64);
+            return Ok(());
+        }
+        Op::PersistentReserveOut { .. } => {
+            let core = c.session.target.fabric.core;
+            let cdb = &c.desc.cdb[..usize::from(c.desc.cdb_len)];
+            pr.persistent_reserve_out(&core, &m.dev, port, cdb, &list)?
+        }
+        Op::Reserve => pr.reserve(port)?,
+        Op::Release => pr.release(port)?,
+        _ => return Err(Sense::INVALID_OPCODE),
+    };
+    match answer {
+        Answer::Good => {
+            // No data goes back.
+            c.desc.resid = crate::cmd::resid(c.desc.expected_len, u64::from(c.desc.data_len));
+            Ok(())
+        }
+        Answer::Conflict => Err(crate::cmd::CONFLICT),
+        Answer::Check(sense) => Err(sense),
+    }
+}
