@@ -227,7 +227,12 @@ pub fn abort_at_device(core: &crate::registry::Core, dev: &crate::device::Device
             }
             match s.luns_of(dev) {
                 Ok(luns) => {
-                    aborted += mark_answering(s, function, &|t| t.epoch < before && luns.contains(&t.lun), &|l| luns.contains(&l), tas);
+                    let n = mark_answering(s, function, &|t| t.epoch < before && luns.contains(&t.lun), &|l| luns.contains(&l), tas);
+                    // Cleared silently (TAS off): told on its next command.
+                    if n != 0 && !tas {
+                        s.raise(&luns, Ua::CommandsCleared);
+                    }
+                    aborted += n;
                 }
                 Err(_) => pr_warn!("session {:?}: out of memory: commands not aborted\n", s.initiator),
             }
