@@ -1280,3 +1280,65 @@ pub fn task_aborted_status_goes_to_the_other_initiator() -> TestResult {
     ensure(response(other)?.aborted.load(Ordering::Relaxed), c"without TAS, the other initiator's command was not ended silently")?;
     ensure(tur(2, LUN_HOLD)? == (CHECK, 6, 0x2f, 0x00), c"without TAS, CLEAR TASK SET did not leave 06/2F/00")
 }
+
+/// PERSISTENT RESERVE OUT from session `i` at `lun` with the basic 24-byte
+/// list (service action `sa`, TYPE `t`, the two keys); its record.
+fn pr_out(i: usize, lun: u64, sa: u8, t: u8, key: u64, sark: u64) -> core::result::Result<&'static Record, &'static CStr> {
+    let mut list = [0u8; 24];
+    list[..8].copy_from_slice(&key.to_be_bytes());
+    list[8..16].copy_from_slice(&sark.to_be_bytes());
+    fakes::set_write_image(&list);
+    let tag = with_session(i, |s| send(s, lun, &[0x5f, sa, t, 0, 0, 0, 0, 0, 24, 0], dir::WRITE, 24, false));
+    fakes::set_write_image(&[]);
+    response(tag?)
+}
+
+/// PREEMPT AND ABORT (SPC-4 5.13.11.2.4) from session 1 of session 2's
+/// key, on the hold device, with exclusive access: session 2's READ, held
+/// by the handler when the preemption arrives, is aborted (ended silently,
+/// TAS being off) and released before the PERSISTENT RESERVE OUT completes
+/// GOOD; session 2 is then told COMMANDS CLEARED BY ANOTHER INITIATOR and
+/// REGISTRATIONS PREEMPTED, in that order, its READ conflicts with session
+/// 1's reservation and its REGISTER with its old key conflicts (it is no
+/// longer registered).
+pub fn preempt_and_abort_ends_the_preempted_initiators_commands() -> TestResult {
+    const RESERVATION_CONFLICT: u8 = scsi_status::RESERVATION_CONFLICT;
+    clear_attentions();
+    ensure(pr_out(2, LUN_HOLD, 0, 0, 0, 0xb)?.status.load(Ordering::Relaxed) == GOOD, c"REGISTER through session 2 not GOOD")?;
+    ensure(pr_out(1, LUN_HOLD, 0, 0, 0, 0xa)?.status.load(Ordering::Relaxed) == GOOD, c"REGISTER through session 1 not GOOD")?;
+    let res = (|| {
+        let held = with_session(2, |s| send(s, LUN_HOLD, &read10(2), dir::READ, 512, false))?;
+        wait_held(1)?;
+        let hooks = fakes::HOLD_TMF_CALLS.load(Ordering::Acquire);
+        let mut preempt = None;
+        let out = shim::with_async(
+            || preempt = Some(pr_out(1, LUN_HOLD, 5, 3, 0xa, 0xb).map(|r| (r.status.load(Ordering::Relaxed), r.stamp.load(Ordering::Relaxed)))),
+            |job| {
+                let marked = wait_until(|| fakes::HOLD_TMF_CALLS.load(Ordering::Acquire) > hooks);
+                let waited = !job.done();
+                release_held();
+                (marked, waited)
+            },
+        );
+        let (marked, waited) = out.ok_or(c"no thread for the PERSISTENT RESERVE OUT")?;
+        ensure(marked, c"PREEMPT AND ABORT did not abort the held READ (no task_mgmt hook call)")?;
+        ensure(waited, c"PREEMPT AND ABORT completed while the aborted READ was still held")?;
+        let (status, at) = preempt.ok_or(c"the PERSISTENT RESERVE OUT did not run")??;
+        ensure(status == GOOD, c"PREEMPT AND ABORT not GOOD")?;
+        let r = response(held)?;
+        ensure(r.aborted.load(Ordering::Relaxed), c"the preempted READ was not ended silently")?;
+        ensure(r.stamp.load(Ordering::Relaxed) < at, c"the preempted READ ended after PREEMPT AND ABORT completed")?;
+        ensure(tur(2, LUN_HOLD)? == (CHECK, 6, 0x2f, 0x00), c"session 2 not told COMMANDS CLEARED BY ANOTHER INITIATOR")?;
+        ensure(tur(2, LUN_HOLD)? == (CHECK, 6, 0x2a, 0x05), c"session 2 not told REGISTRATIONS PREEMPTED")?;
+        let read = with_session(2, |s| send(s, LUN_HOLD, &read10(2), dir::READ, 512, false)).and_then(response)?;
+        ensure(read.status.load(Ordering::Relaxed) == RESERVATION_CONFLICT, c"session 2's READ under exclusive access did not conflict")?;
+        let again = pr_out(2, LUN_HOLD, 0, 0, 0xb, 0xc)?;
+        ensure(again.status.load(Ordering::Relaxed) == RESERVATION_CONFLICT, c"session 2 is still registered with key b")
+    })();
+    // Whatever happened: no registration or reservation stays for the next cases.
+    release_held();
+    let cleared = pr_out(1, LUN_HOLD, 3, 0, 0xa, 0).map(|r| r.status.load(Ordering::Relaxed));
+    clear_attentions();
+    res?;
+    ensure(cleared? == GOOD, c"CLEAR through session 1 not GOOD")
+}

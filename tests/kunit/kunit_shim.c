@@ -61,7 +61,8 @@ void rscst_kunit_teardown(void);
 	X(read_backs_compare_what_the_medium_holds) \
 	X(compare_and_write_holds_writes_until_it_completes) \
 	X(query_functions_find_without_aborting) \
-	X(task_aborted_status_goes_to_the_other_initiator)
+	X(task_aborted_status_goes_to_the_other_initiator) \
+	X(preempt_and_abort_ends_the_preempted_initiators_commands)
 
 #define DECLARE_BODY(name) const char *rscst_kunit_##name(void);
 RSCST_CASES(DECLARE_BODY)

@@ -309,6 +309,111 @@ readback_scenarios() {
 		"$(sg_compare_and_write --in=/tmp/caw.bin --lba=1000 --num=1 $F >/dev/null 2>&1; echo $?)"
 }
 
+# Reservations (SPC-4 5.13, SPC-2 5.5) between nexus A and nexus B.
+# prout SG SA TYPE KEY SARK [FLAGS]: PERSISTENT RESERVE OUT with the basic
+# 24-byte parameter list.
+prout() {
+	cmd "$1" "$(printf '5f%02x%02x00000000001800' "$2" "$3")" --out "$(printf '%016x%016x00000000%02x000000' "$4" "$5" "${6:-0}")"
+}
+# prin SG SA: PERSISTENT RESERVE IN's data (up to 512 bytes), in hex.
+prin() { data_in 16 "$1" "$(printf '5e%02x00000000000200' "$2")" 512; }
+WRITE_1=$(cdb10 2a 00 2000 1)
+READ_1=$(cdb10 28 00 2000 1)
+BLOCK=$(printf '%01024d' 0)
+# full_status_of SG KEY: "RTPI TRANSPORTID" of the registration with KEY in
+# READ FULL STATUS, both in hex.
+full_status_of() {
+	local d at len key
+	d=$(prin "$1" 3)
+	at=16
+	while [ $((at + 48)) -le ${#d} ]; do
+		key=${d:$at:16}
+		len=$((0x${d:$((at + 40)):8}))
+		if [ $((0x$key)) -eq $(($2)) ]; then
+			echo "${d:$((at + 36)):4} ${d:$((at + 48)):$((len * 2))}"
+			return
+		fi
+		at=$((at + 48 + len * 2))
+	done
+	echo none
+}
+pr_scenarios() {
+	drain $A
+	drain $B
+	outcome "PR: READ KEYS with nothing registered: generation 0, no key" "0000000000000000" "$(prin $A 0)"
+	outcome "PR: REGISTER key a through A, key b through B: GOOD GOOD" "good good" \
+		"$(prout $A 0 0 0 0xa) $(prout $B 0 0 0 0xb)"
+	outcome "PR: READ KEYS lists a and b, generation 2" "0000000200000010000000000000000a000000000000000b" "$(prin $B 0)"
+	outcome "PR: REGISTER through A with a wrong key: RESERVATION CONFLICT" "status 18" "$(prout $A 0 0 0x99 0x1)"
+	outcome "PR: RESERVE write exclusive by A: GOOD" "good" "$(prout $A 1 1 0xa 0)"
+	outcome "PR: READ RESERVATION: key a, type 1" "0000000200000010000000000000000a00000000000100" "$(prin $B 1 | cut -c1-46)"
+	outcome "PR: write exclusive: B's WRITE gets RESERVATION CONFLICT, its READ GOOD" "status 18 good" \
+		"$(cmd $B "$WRITE_1" --out "$BLOCK") $(cmd $B "$READ_1" --in 512)"
+	outcome "PR: write exclusive: A, the holder, writes" "good" "$(cmd $A "$WRITE_1" --out "$BLOCK")"
+	outcome "PR: RESERVE by B while A holds: RESERVATION CONFLICT" "status 18" "$(prout $B 1 1 0xb 0)"
+	outcome "PR: RELEASE by A of another type: 05/26/04" "check 05/26/04" "$(prout $A 2 3 0xa 0)"
+	outcome "PR: PREEMPT of key a by B, exclusive access: GOOD" "good" "$(prout $B 4 3 0xb 0xa)"
+	outcome "PR: A, preempted, gets 06/2A/05 on its next command" "check 06/2a/05" "$(cmd $A $TUR)"
+	outcome "PR: exclusive access: A's READ and TEST UNIT READY: CONFLICT, GOOD" "status 18 good" \
+		"$(cmd $A "$READ_1" --in 512) $(cmd $A $TUR)"
+	outcome "PR: READ KEYS after the preemption: key b alone, generation 3" "0000000300000008000000000000000b" "$(prin $A 0)"
+	outcome "PR: RELEASE by B: GOOD; A reads again" "good good" "$(prout $B 2 3 0xb 0) $(cmd $A "$READ_1" --in 512)"
+	outcome "PR: REGISTER AND IGNORE EXISTING KEY through A: GOOD" "good" "$(prout $A 6 0 0x77 0x1a)"
+	outcome "PR: RESERVE write exclusive registrants only by B: GOOD" "good" "$(prout $B 1 5 0xb 0)"
+	outcome "PR: registrants only: A, registered, writes" "good" "$(cmd $A "$WRITE_1" --out "$BLOCK")"
+	outcome "PR: A unregisters; its WRITE then gets RESERVATION CONFLICT" "good status 18" \
+		"$(prout $A 0 0 0x1a 0) $(cmd $A "$WRITE_1" --out "$BLOCK")"
+	outcome "PR: B unregisters: the reservation goes with its holder" "good 0000000600000000" \
+		"$(prout $B 0 0 0xb 0) $(prin $A 1)"
+	outcome "PR: REPORT CAPABILITIES" "00081d80ea010000" "$(prin $A 2)"
+	# CLEAR tells the other registrants.
+	prout $A 0 0 0 0xa >/dev/null
+	prout $B 0 0 0 0xb >/dev/null
+	prout $B 1 1 0xb 0 >/dev/null
+	outcome "PR: CLEAR by B: GOOD, and A gets 06/2A/03" "good check 06/2a/03" "$(prout $B 3 0 0xb 0) $(cmd $A $TUR)"
+	outcome "PR: after CLEAR nothing is registered (generation 9)" "0000000900000000" "$(prin $A 0)"
+	# REGISTER AND MOVE: A hands its reservation to B's nexus, naming it by
+	# the TransportID and relative port READ FULL STATUS reports.
+	prout $A 0 0 0 0xa >/dev/null
+	prout $B 0 0 0 0xb >/dev/null
+	prout $A 1 3 0xa 0 >/dev/null
+	local to rtpi tid
+	to=$(full_status_of $A 0xb)
+	rtpi=${to% *}
+	tid=${to#* }
+	outcome "PR: READ FULL STATUS shows B's registration with a TransportID" "yes" \
+		"$([ "$to" != none ] && [ ${#tid} -ge 48 ] && echo yes || echo no)"
+	outcome "PR: REGISTER AND MOVE from A to B's nexus with UNREG: GOOD" "good" \
+		"$(cmd $A 5f070000000000$(printf '%04x' $((24 + ${#tid} / 2)))00 --out "$(printf '%016x%016x0002%s%08x%s' 0xa 0xb0 "$rtpi" $((${#tid} / 2)) "$tid")")"
+	outcome "PR: after the move B holds it with key b0 and A is gone" "00000000000000b0 00000000000000b0" \
+		"$(prin $B 1 | cut -c17-32) $(prin $B 0 | cut -c17-)"
+	outcome "PR: B writes as the new holder; A, unregistered, cannot read" "good status 18" \
+		"$(cmd $B "$WRITE_1" --out "$BLOCK") $(cmd $A "$READ_1" --in 512)"
+	prout $B 3 0 0xb0 0 >/dev/null
+	drain $A
+	# sg3_utils as the initiator (exit 24: reservation conflict).
+	outcome "sg_persist registers key c and reserves exclusive access registrants only through A" "0 0" \
+		"$(sg_persist -n -o -G -S 0xc $A >/dev/null 2>&1; echo $?) $(sg_persist -n -o -R -K 0xc -T 6 $A >/dev/null 2>&1; echo $?)"
+	outcome "sg_persist --read-keys lists 0xc" "yes" "$(sg_persist -n -i -k $A 2>/dev/null | grep -q '0xc$' && echo yes || echo no)"
+	outcome "sg_persist: B, unregistered, reserving: exit 24" "24" "$(sg_persist -n -o -R -K 0xd -T 6 $B >/dev/null 2>&1; echo $?)"
+	outcome "sg_persist --clear through A: exit 0" "0" "$(sg_persist -n -o -C -K 0xc $A >/dev/null 2>&1; echo $?)"
+	# SPC-2 reservations.
+	drain $A
+	drain $B
+	outcome "RESERVE(6) by A: GOOD" "good" "$(cmd $A 160000000000)"
+	outcome "RESERVE(6) held by A: B's TEST UNIT READY GOOD, READ CONFLICT, INQUIRY GOOD" "good status 18 good" \
+		"$(cmd $B $TUR) $(cmd $B "$READ_1" --in 512) $(cmd $B $INQUIRY --in 36)"
+	outcome "RELEASE(6) by B, which holds nothing: GOOD, A keeps it" "good status 18" "$(cmd $B 170000000000) $(cmd $B "$READ_1" --in 512)"
+	outcome "RESERVE(6) held by A: B's REGISTER gets RESERVATION CONFLICT" "status 18" "$(prout $B 0 0 0 0xb)"
+	outcome "RELEASE(6) by A: GOOD; B reads" "good good" "$(cmd $A 170000000000) $(cmd $B "$READ_1" --in 512)"
+	outcome "RESERVE(10) by A, then a LUN RESET releases it" "good good" \
+		"$(cmd $A 56000000000000000000) $(sg_reset -d $SDA >/dev/null 2>&1; drain $B; cmd $B "$READ_1" --in 512)"
+	drain $A
+	prout $A 0 0 0 0xa >/dev/null
+	outcome "RESERVE(6) while a registration exists: RESERVATION CONFLICT" "status 18" "$(cmd $B 160000000000)"
+	prout $A 0 0 0xa 0 >/dev/null
+}
+
 # rscst: two sessions of target t1, LUN 0 a fileio disk.
 STACK=rscst
 check "modules load" load_rscst
@@ -365,6 +470,7 @@ T_SD=/dev/$(sd_of $HA 2)
 F=$A
 provisioning_scenarios
 readback_scenarios
+pr_scenarios
 
 # LIO: two tcm_loop nexuses of one fileio backstore. tcm_loop has one
 # nexus per target port, so LIO's two initiators reach the unit through two
@@ -436,6 +542,7 @@ F=$A
 echo "# LIO: thin LUN $T ($T_SD)"
 provisioning_scenarios
 readback_scenarios
+pr_scenarios
 
 # Side by side.
 echo "# scenario | rscst | LIO"

@@ -61,6 +61,7 @@ export! {
     rscst_kunit_compare_and_write_holds_writes_until_it_completes => compare_and_write_holds_writes_until_it_completes,
     rscst_kunit_query_functions_find_without_aborting => query_functions_find_without_aborting,
     rscst_kunit_task_aborted_status_goes_to_the_other_initiator => task_aborted_status_goes_to_the_other_initiator,
+    rscst_kunit_preempt_and_abort_ends_the_preempted_initiators_commands => preempt_and_abort_ends_the_preempted_initiators_commands,
 }
 
 #[no_mangle]
