@@ -26,27 +26,42 @@ use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 use kernel::new_mutex;
 
-/// A device's registrations, in the kernel.
-pub type Registered = KVec<Registration>;
+/// A device's registrations, in the kernel: `slots[..used]` (6.12's
+/// `KVec` cannot shrink, so a removal moves the rest down a slot and keeps
+/// the last one for the next registration).
+#[derive(Default)]
+pub struct Registered {
+    slots: KVec<Registration>,
+    used: usize,
+}
+
 /// A device's reservations.
 pub type State = Reservations<Registered>;
 
 impl Registrations for Registered {
     fn list(&self) -> &[Registration] {
-        self
+        self.slots.get(..self.used).unwrap_or(&[])
     }
 
     fn list_mut(&mut self) -> &mut [Registration] {
-        self
+        self.slots.get_mut(..self.used).unwrap_or(&mut [])
     }
 
     fn add(&mut self, r: Registration) -> Result<(), Sense> {
-        self.push(r, GFP_KERNEL).map_err(|_| crate::scsi::pr::INSUFFICIENT_REGISTRATION_RESOURCES)
+        match self.slots.get_mut(self.used) {
+            Some(slot) => *slot = r,
+            None => self.slots.push(r, GFP_KERNEL).map_err(|_| crate::scsi::pr::INSUFFICIENT_REGISTRATION_RESOURCES)?,
+        }
+        self.used += 1;
+        Ok(())
     }
 
     fn remove(&mut self, i: usize) {
-        if i < self.len() {
-            let _ = KVec::remove(self, i);
+        if let Some(tail) = self.slots.get_mut(i..self.used) {
+            if !tail.is_empty() {
+                tail.rotate_left(1);
+                self.used -= 1;
+            }
         }
     }
 }
@@ -162,8 +177,10 @@ pub fn drop_spc2_seen_by(s: &crate::session::Session, port: Option<&Port>) {
 /// A copy of `s` (an empty state for none) that can change.
 fn copy(s: Option<&State>) -> Result<State, Sense> {
     let Some(s) = s else { return Ok(State::default()) };
-    let mut regs = KVec::with_capacity(s.regs.len(), GFP_KERNEL).map_err(|_| crate::cmd::BUSY)?;
-    regs.extend_from_slice(&s.regs, GFP_KERNEL).map_err(|_| crate::cmd::BUSY)?;
+    let live = s.regs.list();
+    let mut slots = KVec::with_capacity(live.len(), GFP_KERNEL).map_err(|_| crate::cmd::BUSY)?;
+    slots.extend_from_slice(live, GFP_KERNEL).map_err(|_| crate::cmd::BUSY)?;
+    let regs = Registered { used: slots.len(), slots };
     Ok(Reservations { generation: s.generation, reservation: s.reservation, aptpl: s.aptpl, regs, spc2: s.spc2 })
 }
 
