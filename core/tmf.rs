@@ -242,7 +242,7 @@ pub fn abort_at_device(core: &crate::registry::Core, dev: &crate::device::Device
         pr_warn!("out of memory: PREEMPT AND ABORT aborted no command\n");
         return;
     }
-    let _ = core.for_each_target(|t| t.for_each_session(|s| if whose(s) { wait(s, function, before) }));
+    let _ = core.for_each_target(|t| t.for_each_session(|s| if whose(s) { wait(s, function, before); }));
     if TMF_LOG.allow(crate::sys::time::now_ms()) {
         pr_info!("PREEMPT AND ABORT on {:?}: aborted {}\n", dev.name, aborted);
     }

@@ -1294,7 +1294,8 @@ fn pr_out(i: usize, lun: u64, sa: u8, t: u8, key: u64, sark: u64) -> core::resul
 }
 
 /// PREEMPT AND ABORT (SPC-4 5.13.11.2.4) from session 1 of session 2's
-/// key, on the hold device, with exclusive access: session 2's READ, held
+/// key, on the hold device where session 2 holds an exclusive access
+/// reservation, taking it over (exclusive access): session 2's READ, held
 /// by the handler when the preemption arrives, is aborted (ended silently,
 /// TAS being off) and released before the PERSISTENT RESERVE OUT completes
 /// GOOD; session 2 is then told COMMANDS CLEARED BY ANOTHER INITIATOR and
@@ -1307,6 +1308,7 @@ pub fn preempt_and_abort_ends_the_preempted_initiators_commands() -> TestResult 
     ensure(pr_out(2, LUN_HOLD, 0, 0, 0, 0xb)?.status.load(Ordering::Relaxed) == GOOD, c"REGISTER through session 2 not GOOD")?;
     ensure(pr_out(1, LUN_HOLD, 0, 0, 0, 0xa)?.status.load(Ordering::Relaxed) == GOOD, c"REGISTER through session 1 not GOOD")?;
     let res = (|| {
+        ensure(pr_out(2, LUN_HOLD, 1, 3, 0xb, 0)?.status.load(Ordering::Relaxed) == GOOD, c"RESERVE through session 2 not GOOD")?;
         let held = with_session(2, |s| send(s, LUN_HOLD, &read10(2), dir::READ, 512, false))?;
         wait_held(1)?;
         let hooks = fakes::HOLD_TMF_CALLS.load(Ordering::Acquire);
@@ -1323,14 +1325,17 @@ pub fn preempt_and_abort_ends_the_preempted_initiators_commands() -> TestResult 
         let (marked, waited) = out.ok_or(c"no thread for the PERSISTENT RESERVE OUT")?;
         ensure(marked, c"PREEMPT AND ABORT did not abort the held READ (no task_mgmt hook call)")?;
         ensure(waited, c"PREEMPT AND ABORT completed while the aborted READ was still held")?;
-        let (status, at) = preempt.ok_or(c"the PERSISTENT RESERVE OUT did not run")??;
+        let (status, at) = preempt.ok_or(c"the PERSISTENT RESERVE OUT did not run")?.map_err(|_| c"PREEMPT AND ABORT got no response")?;
         ensure(status == GOOD, c"PREEMPT AND ABORT not GOOD")?;
-        let r = response(held)?;
+        let r = response(held).map_err(|_| c"the preempted READ got no response")?;
         ensure(r.aborted.load(Ordering::Relaxed), c"the preempted READ was not ended silently")?;
         ensure(r.stamp.load(Ordering::Relaxed) < at, c"the preempted READ ended after PREEMPT AND ABORT completed")?;
-        ensure(tur(2, LUN_HOLD)? == (CHECK, 6, 0x2f, 0x00), c"session 2 not told COMMANDS CLEARED BY ANOTHER INITIATOR")?;
+        let first = tur(2, LUN_HOLD).map_err(|_| c"session 2's TEST UNIT READY got no response")?;
+        ensure(first == (CHECK, 6, 0x2f, 0x00), c"session 2 not told COMMANDS CLEARED BY ANOTHER INITIATOR")?;
         ensure(tur(2, LUN_HOLD)? == (CHECK, 6, 0x2a, 0x05), c"session 2 not told REGISTRATIONS PREEMPTED")?;
-        let read = with_session(2, |s| send(s, LUN_HOLD, &read10(2), dir::READ, 512, false)).and_then(response)?;
+        let read = with_session(2, |s| send(s, LUN_HOLD, &read10(2), dir::READ, 512, false))
+            .and_then(response)
+            .map_err(|_| c"session 2's READ got no response (no reservation conflict: the hold device took it)")?;
         ensure(read.status.load(Ordering::Relaxed) == RESERVATION_CONFLICT, c"session 2's READ under exclusive access did not conflict")?;
         let again = pr_out(2, LUN_HOLD, 0, 0, 0xb, 0xc)?;
         ensure(again.status.load(Ordering::Relaxed) == RESERVATION_CONFLICT, c"session 2 is still registered with key b")
