@@ -72,7 +72,8 @@ pub struct DeviceReservations {
     /// What the data path checks; None while nothing is reserved or
     /// registered.
     published: RcuArc<State>,
-    /// Held while changing the state; holds what `published` holds.
+    /// Held while changing the state; holds the state `published` shows
+    /// (also when that is none: its PRgeneration counts on).
     #[pin]
     writer: Mutex<Option<Arc<State>>>,
 }
@@ -115,9 +116,12 @@ impl DeviceReservations {
         if lost {
             pr_warn!("out of memory: a reservation change is not told to every initiator\n");
         }
-        let next = if next.is_empty() { None } else { Some(Arc::new(next, GFP_KERNEL).map_err(|_| crate::cmd::BUSY)?) };
-        drop(self.published.replace(next.clone()));
-        *w = next;
+        // The data path sees nothing once nothing is reserved or registered;
+        // the writer keeps PRgeneration, which never goes back.
+        let next = Arc::new(next, GFP_KERNEL).map_err(|_| crate::cmd::BUSY)?;
+        let visible = if next.is_empty() { None } else { Some(next.clone()) };
+        drop(self.published.replace(visible));
+        *w = Some(next);
         Ok((answer, notices))
     }
 

@@ -316,7 +316,7 @@ prout() {
 	cmd "$1" "$(printf '5f%02x%02x00000000001800' "$2" "$3")" --out "$(printf '%016x%016x00000000%02x000000' "$4" "$5" "${6:-0}")"
 }
 # prin SG SA: PERSISTENT RESERVE IN's data (up to 512 bytes), in hex.
-prin() { data_in 16 "$1" "$(printf '5e%02x00000000000200' "$2")" 512; }
+prin() { data_in 16 "$1" "$(printf '5e%02x0000000000020000' "$2")" 512; }
 WRITE_1=$(cdb10 2a 00 2000 1)
 READ_1=$(cdb10 28 00 2000 1)
 BLOCK=$(printf '%01024d' 0)
@@ -336,6 +336,16 @@ full_status_of() {
 		at=$((at + 48 + len * 2))
 	done
 	echo none
+}
+# pr_reset: no registration, persistent or SPC-2 reservation is left (A
+# registers with whatever key it had ignored, then clears everything).
+pr_reset() {
+	prout $A 6 0 0 0xfe >/dev/null
+	prout $A 3 0 0xfe 0 >/dev/null
+	cmd $A 170000000000 >/dev/null
+	cmd $B 170000000000 >/dev/null
+	drain $A
+	drain $B
 }
 pr_scenarios() {
 	drain $A
@@ -379,18 +389,22 @@ pr_scenarios() {
 	prout $A 1 3 0xa 0 >/dev/null
 	local to rtpi tid
 	to=$(full_status_of $A 0xb)
+	echo "# $STACK: READ FULL STATUS $(prin $A 3)"
 	rtpi=${to% *}
 	tid=${to#* }
 	outcome "PR: READ FULL STATUS shows B's registration with a TransportID" "yes" \
 		"$([ "$to" != none ] && [ ${#tid} -ge 48 ] && echo yes || echo no)"
+	if [ "$to" = none ]; then
+		rtpi=0000
+		tid=$(printf '%048d' 0)
+	fi
 	outcome "PR: REGISTER AND MOVE from A to B's nexus with UNREG: GOOD" "good" \
 		"$(cmd $A 5f070000000000$(printf '%04x' $((24 + ${#tid} / 2)))00 --out "$(printf '%016x%016x0002%s%08x%s' 0xa 0xb0 "$rtpi" $((${#tid} / 2)) "$tid")")"
 	outcome "PR: after the move B holds it with key b0 and A is gone" "00000000000000b0 00000000000000b0" \
 		"$(prin $B 1 | cut -c17-32) $(prin $B 0 | cut -c17-)"
 	outcome "PR: B writes as the new holder; A, unregistered, cannot read" "good status 18" \
 		"$(cmd $B "$WRITE_1" --out "$BLOCK") $(cmd $A "$READ_1" --in 512)"
-	prout $B 3 0 0xb0 0 >/dev/null
-	drain $A
+	pr_reset
 	# sg3_utils as the initiator (exit 24: reservation conflict).
 	outcome "sg_persist registers key c and reserves exclusive access registrants only through A" "0 0" \
 		"$(sg_persist -n -o -G -S 0xc $A >/dev/null 2>&1; echo $?) $(sg_persist -n -o -R -K 0xc -T 6 $A >/dev/null 2>&1; echo $?)"
@@ -398,8 +412,7 @@ pr_scenarios() {
 	outcome "sg_persist: B, unregistered, reserving: exit 24" "24" "$(sg_persist -n -o -R -K 0xd -T 6 $B >/dev/null 2>&1; echo $?)"
 	outcome "sg_persist --clear through A: exit 0" "0" "$(sg_persist -n -o -C -K 0xc $A >/dev/null 2>&1; echo $?)"
 	# SPC-2 reservations.
-	drain $A
-	drain $B
+	pr_reset
 	outcome "RESERVE(6) by A: GOOD" "good" "$(cmd $A 160000000000)"
 	outcome "RESERVE(6) held by A: B's TEST UNIT READY GOOD, READ CONFLICT, INQUIRY GOOD" "good status 18 good" \
 		"$(cmd $B $TUR) $(cmd $B "$READ_1" --in 512) $(cmd $B $INQUIRY --in 36)"
@@ -408,10 +421,10 @@ pr_scenarios() {
 	outcome "RELEASE(6) by A: GOOD; B reads" "good good" "$(cmd $A 170000000000) $(cmd $B "$READ_1" --in 512)"
 	outcome "RESERVE(10) by A, then a LUN RESET releases it" "good good" \
 		"$(cmd $A 56000000000000000000) $(sg_reset -d $SDA >/dev/null 2>&1; drain $B; cmd $B "$READ_1" --in 512)"
-	drain $A
+	pr_reset
 	prout $A 0 0 0 0xa >/dev/null
 	outcome "RESERVE(6) while a registration exists: RESERVATION CONFLICT" "status 18" "$(cmd $B 160000000000)"
-	prout $A 0 0 0xa 0 >/dev/null
+	pr_reset
 }
 
 # rscst: two sessions of target t1, LUN 0 a fileio disk.
@@ -478,6 +491,10 @@ pr_scenarios
 STACK=lio
 C=/sys/kernel/config/target
 modprobe target_core_mod && modprobe tcm_loop && modprobe target_core_file
+# Where LIO keeps persistent reservations' APTPL state: without it, every
+# PERSISTENT RESERVE OUT that changes registrations answers 02/08/00 (the
+# change made all the same).
+mkdir -p /var/target/pr
 truncate -s 64M /root/lio.img
 mkdir -p $C/core/fileio_0/lio0 $C/core/rd_mcp_0/lio1
 echo "fd_dev_name=/root/lio.img,fd_dev_size=67108864" >$C/core/fileio_0/lio0/control
