@@ -62,6 +62,12 @@ pub const TARGETS: &[Target] = &[
         dict: PR_OUT_DICT,
         text: false,
     },
+    Target {
+        name: "scsi_pr_file",
+        run: scsi_pr_file,
+        dict: PR_FILE_DICT,
+        text: true,
+    },
 ];
 
 /// Looks a target up by name.
@@ -113,6 +119,27 @@ pub fn scsi_pr_out(data: &[u8]) {
         "PERSISTENT RESERVE OUT invariant violated"
     );
 }
+
+/// Persistent reservation files (layout: `scsi::pr_file`): read, and if accepted written
+/// and read again (see `scsi::fuzz::fuzz_pr_file`).
+pub fn scsi_pr_file(data: &[u8]) {
+    assert!(
+        scsi::fuzz::fuzz_pr_file(data),
+        "persistent reservation file invariant violated"
+    );
+}
+
+/// The file's keywords and a SAS TransportID.
+const PR_FILE_DICT: &[&[u8]] = &[
+    b"rscst persistent reservations 1\n",
+    b"generation ",
+    b"aptpl 1\n",
+    b"reservation ",
+    b"registration 000000000000000a 1 0 1 ",
+    b"060000005b9a0a8f834b67cb000000000000000000000000",
+    b"45000014",
+    b"\n",
+];
 
 /// PERSISTENT RESERVE OUT CDBs (REGISTER, RESERVE of each type, PREEMPT, REGISTER AND
 /// MOVE), keys, flags and TransportID headers.

@@ -53,6 +53,11 @@ fn scsi_pr_out() {
 }
 
 #[test]
+fn scsi_pr_file() {
+    fuzz("scsi_pr_file");
+}
+
+#[test]
 fn every_target_has_a_binary_a_corpus_and_a_test() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let manifest = fs::read_to_string(dir.join("Cargo.toml")).unwrap();

@@ -337,7 +337,7 @@ impl super::pr::Registrations for FewRegistrations {
 /// every key is non-zero; PRgeneration moves by at most one, and not on failure; refusals
 /// point inside the CDB or the list; READ FULL STATUS accounts for every registration.
 pub fn fuzz_pr_out(data: &[u8]) -> bool {
-    use super::pr::{in_sa, parse_pr_out, Answer, Port, Registration, Reservations};
+    use super::pr::{in_sa, parse_pr_out, Answer, Port};
     use super::transport_id::{protocol, TransportId};
     let names: [&[u8]; 4] = [b"ini-a", b"ini-b", b"iqn.x:c,i,0x1", b"iqn.x:c,i,0x2"];
     let port = |k: u8| -> Port {
@@ -352,22 +352,7 @@ pub fn fuzz_pr_out(data: &[u8]) -> bool {
             rel_tgt: u16::from(k & 1).saturating_add(1),
         }
     };
-    let empty = Registration {
-        key: 0,
-        port: port(0),
-        all_tg_pt: false,
-        holder: false,
-    };
-    let mut s = Reservations {
-        generation: 0,
-        reservation: None,
-        aptpl: false,
-        regs: FewRegistrations {
-            regs: [empty; 8],
-            used: 0,
-        },
-        spc2: None,
-    };
+    let mut s = few_reservations();
     let mut rest = data;
     let mut out = [0u8; 4096];
     while let [who, tail @ ..] = rest {
@@ -426,6 +411,76 @@ pub fn fuzz_pr_out(data: &[u8]) -> bool {
         }
     }
     true
+}
+
+/// An empty state over [`FewRegistrations`].
+fn few_reservations() -> super::pr::Reservations<FewRegistrations> {
+    use super::transport_id::TransportId;
+    let empty = super::pr::Registration {
+        key: 0,
+        port: super::pr::Port {
+            id: TransportId::NONE,
+            rel_tgt: 0,
+        },
+        all_tg_pt: false,
+        holder: false,
+    };
+    super::pr::Reservations {
+        generation: 0,
+        reservation: None,
+        aptpl: false,
+        regs: FewRegistrations {
+            regs: [empty; 8],
+            used: 0,
+        },
+        spc2: None,
+    }
+}
+
+/// Reads `data` as a persistent reservations file (`super::pr_file`). Returns whether the
+/// invariants held: a state it accepts has one holder for a reservation that is not all
+/// registrants, none for one that is, a registrant for every reservation and no key 0;
+/// written out again it reads back as the same state and the same text.
+pub fn fuzz_pr_file(data: &[u8]) -> bool {
+    use super::pr::Registrations;
+    use super::pr_file::{decode, encode};
+    let mut s = few_reservations();
+    if decode(data, &mut s).is_err() {
+        return true;
+    }
+    let regs = s.regs.list();
+    let holders = regs.iter().filter(|r| r.holder).count();
+    let consistent = match s.reservation {
+        None => holders == 0,
+        Some(t) if t.all_registrants() => holders == 0 && !regs.is_empty(),
+        Some(_) => holders == 1,
+    };
+    if !consistent || regs.iter().any(|r| r.key == 0) {
+        return false;
+    }
+    // Written into a fixed buffer (8 registrations of at most 2 * 248 + 60 bytes fit).
+    let mut buf = [0u8; 8192];
+    let mut len = 0usize;
+    let mut overflow = false;
+    encode(
+        &s,
+        &mut |b| match buf.get_mut(len..len.saturating_add(b.len())) {
+            Some(dst) => {
+                dst.copy_from_slice(b);
+                len = len.saturating_add(b.len());
+            }
+            None => overflow = true,
+        },
+    );
+    let text = buf.get(..len).unwrap_or(&[]);
+    let mut again = few_reservations();
+    if overflow || decode(text, &mut again).is_err() {
+        return false;
+    }
+    again.generation == s.generation
+        && again.aptpl == s.aptpl
+        && again.reservation == s.reservation
+        && again.regs.list() == s.regs.list()
 }
 
 /// Decodes and emulates a CDB with parameters derived from the first bytes of `data` (see

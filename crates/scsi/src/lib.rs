@@ -35,6 +35,7 @@ pub mod inquiry;
 pub mod luns;
 pub mod mode;
 pub mod pr;
+pub mod pr_file;
 pub mod provisioning;
 pub mod readback;
 pub mod request_sense;
