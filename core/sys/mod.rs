@@ -13,6 +13,8 @@ pub mod sg;
 
 pub mod abi;
 pub mod context;
+#[path = "../../sys/file.rs"]
+pub mod file;
 pub mod flags;
 #[path = "../../sys/global.rs"]
 pub mod global;

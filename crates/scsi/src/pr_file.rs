@@ -9,13 +9,17 @@
 //! aptpl 1
 //! reservation 3
 //! registration 000000000000000a 1 0 1 060000005b9a0a8f834b67cb000000000000000000000000
+//! end 42 9f1c0d33a2b4e5f6
 //! ```
 //!
 //! One `registration` line per registration, in order: key (16 hex digits), relative
 //! target port identifier, ALL_TG_PT, holder, TransportID (hex). `reservation` (its type)
 //! only while one exists. SPC-2 reservations are not kept (they end with their nexus). The
-//! reader refuses anything else, so that a damaged file restores nothing rather than a state
-//! SPC-4 does not allow.
+//! last line holds the write's sequence number and a checksum (64-bit FNV-1a) of everything
+//! before it: the core writes two files in turn and restores the newest whole one, so that
+//! a crash while one is written leaves the other (see `core/reservations.rs`). The reader
+//! refuses anything else, so that a damaged file restores nothing rather than a state SPC-4
+//! does not allow.
 
 use super::pr::{PrType, Registration, Registrations, Reservations, MAX_REGISTRATIONS};
 use super::transport_id::TransportId;
@@ -34,10 +38,46 @@ pub enum FileError {
     Inconsistent,
     /// More than [`MAX_REGISTRATIONS`] registrations, or no room for them.
     TooMany,
+    /// The `end` line is missing, or its checksum is not that of the text before it: the
+    /// file was not written to its end.
+    Torn,
 }
 
-/// Writes `s` (its persistent part) in the file's format, piece by piece, to `out`.
-pub fn encode<R: Registrations>(s: &Reservations<R>, out: &mut dyn FnMut(&[u8])) {
+/// 64-bit FNV-1a, continued from `h`.
+fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+const FNV_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// The checksum the `end` line holds for the text `body` before it.
+pub fn checksum(body: &[u8]) -> u64 {
+    fnv1a(FNV_BASIS, body)
+}
+
+/// Writes `s` (its persistent part) in the file's format, piece by piece, to `out`, as
+/// write number `seq`.
+pub fn encode<R: Registrations>(s: &Reservations<R>, seq: u64, out: &mut dyn FnMut(&[u8])) {
+    let mut sum = FNV_BASIS;
+    let mut body = |b: &[u8]| {
+        sum = fnv1a(sum, b);
+        out(b);
+    };
+    encode_body(s, &mut body);
+    let mut num = [0u8; 20];
+    let mut check = [0u8; 16];
+    hex(&sum.to_be_bytes(), &mut check);
+    out(b"end ");
+    out(decimal(seq, &mut num));
+    out(b" ");
+    out(&check);
+    out(b"\n");
+}
+
+fn encode_body<R: Registrations>(s: &Reservations<R>, out: &mut dyn FnMut(&[u8])) {
     let mut num = [0u8; 20];
     out(MAGIC);
     out(b"\ngeneration ");
@@ -69,8 +109,31 @@ pub fn encode<R: Registrations>(s: &Reservations<R>, out: &mut dyn FnMut(&[u8]))
 }
 
 /// Reads a file written by [`encode`] into `s` (which must be empty: its registrations are
-/// added to).
-pub fn decode<R: Registrations>(text: &[u8], s: &mut Reservations<R>) -> Result<(), FileError> {
+/// added to); returns its write number.
+pub fn decode<R: Registrations>(text: &[u8], s: &mut Reservations<R>) -> Result<u64, FileError> {
+    // The last line: "end SEQ CHECKSUM", over everything before it.
+    let text = text.strip_suffix(b"\n").ok_or(FileError::Torn)?;
+    let cut = text
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .ok_or(FileError::Torn)?;
+    let (body, last) = text.split_at(cut.saturating_add(1));
+    let mut end = last.split(|&b| b == b' ');
+    let (Some(b"end"), Some(seq), Some(sum), None) =
+        (end.next(), end.next(), end.next(), end.next())
+    else {
+        return Err(FileError::Torn);
+    };
+    let seq = parse_decimal(seq).ok_or(FileError::Torn)?;
+    if parse_hex_u64(sum) != Some(fnv1a(FNV_BASIS, body)) {
+        return Err(FileError::Torn);
+    }
+    let body = body.strip_suffix(b"\n").unwrap_or(body);
+    decode_body(body, s)?;
+    Ok(seq)
+}
+
+fn decode_body<R: Registrations>(text: &[u8], s: &mut Reservations<R>) -> Result<(), FileError> {
     let mut lines = text.split(|&b| b == b'\n').enumerate();
     match lines.next() {
         Some((_, first)) if first == MAGIC => {}
@@ -247,7 +310,20 @@ mod tests {
 
     fn text(s: &Reservations<Regs>) -> Vec<u8> {
         let mut v = Vec::new();
-        encode(s, &mut |b| v.extend_from_slice(b));
+        encode(s, 42, &mut |b| v.extend_from_slice(b));
+        v
+    }
+
+    /// `t` with its last line replaced by a correct `end` line.
+    fn resealed(t: &[u8]) -> Vec<u8> {
+        let body_end = t[..t.len() - 1].iter().rposition(|&b| b == b'\n').unwrap() + 1;
+        let body = &t[..body_end];
+        let mut v = body.to_vec();
+        let mut check = [0u8; 16];
+        hex(&fnv1a(FNV_BASIS, body).to_be_bytes(), &mut check);
+        v.extend_from_slice(b"end 42 ");
+        v.extend_from_slice(&check);
+        v.push(b'\n');
         v
     }
 
@@ -286,8 +362,9 @@ mod tests {
         let s = sample();
         let t = text(&s);
         assert!(t.starts_with(b"rscst persistent reservations 1\ngeneration 11\naptpl 1\nreservation 3\nregistration 000000000000000a 1 0 1 0600000050014050"));
+        assert!(t.ends_with(b"\n") && t.windows(7).any(|w| w == b"\nend 42"));
         let mut back = Reservations::<Regs>::default();
-        assert_eq!(decode(&t, &mut back), Ok(()));
+        assert_eq!(decode(&t, &mut back), Ok(42));
         assert_eq!(
             (back.generation, back.aptpl, back.reservation),
             (11, true, Some(PrType::ExclusiveAccess))
@@ -325,18 +402,19 @@ mod tests {
             let mut bad = good.clone();
             bad.splice(pos..pos + from.len(), to.iter().copied());
             let mut s = Reservations::<Regs>::default();
-            assert_eq!(
-                decode(&bad, &mut s),
-                Err(err),
-                "{}",
-                std::string::String::from_utf8_lossy(to)
-            );
+            // Changed without its checksum: torn; with it: the line's own error.
+            assert_eq!(decode(&bad, &mut s), Err(FileError::Torn));
+            let mut s = Reservations::<Regs>::default();
+            let msg = std::string::String::from_utf8_lossy(to);
+            assert_eq!(decode(&resealed(&bad), &mut s), Err(err), "{msg}");
+        }
+        // Cut anywhere: torn.
+        for n in [0, 10, good.len() / 2, good.len() - 1] {
+            let mut s = Reservations::<Regs>::default();
+            assert_eq!(decode(&good[..n], &mut s), Err(FileError::Torn), "{n}");
         }
         let mut s = Reservations::<Regs>::default();
-        assert_eq!(decode(b"", &mut s), Err(FileError::NotThisFormat));
-        assert_eq!(
-            decode(b"rscst persistent reservations 1\nholder x\n", &mut s),
-            Err(FileError::Line(2))
-        );
+        let other = resealed(b"rscst persistent reservations 1\nholder x\nend\n");
+        assert_eq!(decode(&other, &mut s), Err(FileError::Line(2)));
     }
 }

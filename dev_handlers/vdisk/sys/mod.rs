@@ -14,4 +14,5 @@ pub mod msgout;
 pub mod sg;
 
 pub mod adapter;
+#[path = "../../../sys/file.rs"]
 pub mod file;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Kernel file I/O on a backing file or block device node, straight from and
-//! into a command's scatter-gather pages (no bounce buffer).
+//! Kernel file I/O: on a backing file or block device node, straight from
+//! and into a command's scatter-gather pages (no bounce buffer), for the
+//! vdisk handlers; and small files read and written whole, for the core's
+//! persistent reservations.
 
 use super::bindings;
 use super::sg::SgList;
@@ -11,7 +13,10 @@ use kernel::error::{code, Error, Result};
 use kernel::prelude::*;
 
 const O_RDONLY: i32 = 0;
+const O_WRONLY: i32 = 1;
 const O_RDWR: i32 = 2;
+const O_CREAT: i32 = 0o100;
+const O_TRUNC: i32 = 0o1000;
 const O_LARGEFILE: i32 = 0o100000;
 const O_PATH: i32 = 0o10000000;
 const SEEK_END: i32 = 2;
@@ -50,9 +55,19 @@ impl KernelFile {
         Ok(Self::open_flags(path, O_PATH)?.can_back_a_disk())
     }
 
+    /// Creates `path` (or empties it), for writing, readable and writable
+    /// by its owner only. Thread context.
+    pub fn create(path: &CStr) -> Result<Self> {
+        Self::open_mode(path, O_LARGEFILE | O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    }
+
     fn open_flags(path: &CStr, flags: i32) -> Result<Self> {
+        Self::open_mode(path, flags, 0)
+    }
+
+    fn open_mode(path: &CStr, flags: i32, mode: u16) -> Result<Self> {
         // SAFETY: `path` is NUL-terminated; filp_open returns a file or ERR_PTR.
-        let f = unsafe { bindings::filp_open(path.as_char_ptr().cast(), flags, 0) };
+        let f = unsafe { bindings::filp_open(path.as_char_ptr().cast(), flags, mode.into()) };
         let v = f as isize;
         if (-4095..0).contains(&v) {
             return Err(Error::from_errno(v as i32));
@@ -221,6 +236,53 @@ impl KernelFile {
             return Err(Error::from_errno(r));
         }
         Ok(())
+    }
+
+    /// Reads the whole file, refusing one longer than `max` bytes (EFBIG).
+    /// Thread context.
+    pub fn read_all(&self, max: usize) -> Result<KVec<u8>> {
+        let mut buf = KVec::new();
+        let mut chunk = [0u8; 512];
+        let mut pos: bindings::loff_t = 0;
+        loop {
+            // SAFETY: valid file (invariant); `chunk` is writable for its
+            // length; `pos` is a valid position for kernel_read to advance.
+            let n = unsafe {
+                bindings::kernel_read(self.f.as_ptr(), chunk.as_mut_ptr().cast(), chunk.len(), &mut pos)
+            };
+            if n < 0 {
+                return Err(Error::from_errno(n as i32));
+            }
+            let n = n as usize;
+            if n == 0 {
+                return Ok(buf);
+            }
+            if buf.len() + n > max {
+                return Err(code::EFBIG);
+            }
+            buf.extend_from_slice(&chunk[..n.min(chunk.len())], GFP_KERNEL)?;
+        }
+    }
+
+    /// Writes all of `data` from the start of the file and makes it durable
+    /// (fsync). Thread context.
+    pub fn write_all_synced(&self, data: &[u8]) -> Result {
+        let mut pos: bindings::loff_t = 0;
+        let mut done = 0usize;
+        while done < data.len() {
+            let rest = &data[done..];
+            // SAFETY: valid file (invariant); `rest` is readable for its
+            // length; `pos` is a valid position for kernel_write to advance.
+            let n = unsafe { bindings::kernel_write(self.f.as_ptr(), rest.as_ptr().cast(), rest.len(), &mut pos) };
+            if n < 0 {
+                return Err(Error::from_errno(n as i32));
+            }
+            if n == 0 {
+                return Err(code::EIO);
+            }
+            done += n as usize;
+        }
+        self.sync_range(0, u64::MAX, false)
     }
 }
 
