@@ -162,6 +162,7 @@ enum DevAttrKind {
     WriteThrough,
     T10DevId,
     Usn,
+    PrFileName,
     Handler(u32),
 }
 
@@ -205,6 +206,10 @@ impl AttrOps for DevAttr {
                 out.push(&d.usn);
                 writeln!(out)
             }
+            DevAttrKind::PrFileName => {
+                d.reservations.show_file(out);
+                Ok(())
+            }
             DevAttrKind::Handler(i) => {
                 let mut buf = [0u8; 512];
                 let n = d.backend.lock().as_ref().map_or(0, |b| d.handler.ops.show_attr(b, i, &mut buf));
@@ -212,6 +217,28 @@ impl AttrOps for DevAttr {
                 writeln!(out)
             }
         };
+    }
+
+    /// `pr_file_name`: where the device's persistent reservations are
+    /// kept (an absolute path; empty: the default). Refused while LUNs
+    /// export the device, as in SCST; the state is then read from there.
+    fn store(&self, input: &[u8]) -> Result {
+        let DevAttrKind::PrFileName = self.kind else { return Err(EPERM) };
+        let d = &self.dev;
+        let core = d.handler.core;
+        core.run_mgmt(input, |_reg, _grave| {
+            let text = core::str::from_utf8(input).unwrap_or("").trim();
+            if d.exported.load(Ordering::Acquire) != 0 {
+                return Err(mgmt_err!(EBUSY, "device {:?} is exported: pr_file_name cannot change", d.name));
+            }
+            if !text.is_empty() && !text.starts_with('/') {
+                return Err(mgmt_err!(EINVAL, "pr_file_name must be an absolute path, not '{}'", text));
+            }
+            let path = if text.is_empty() { None } else { Some(text) };
+            d.reservations
+                .load(&d.name, path)
+                .map_err(|e| crate::msg::MgmtError::new(e, format_args!("pr_file_name {}: out of memory", text)))
+        })
     }
 }
 
@@ -245,6 +272,7 @@ impl Device {
         if self.handler.ops.manages_write_cache() {
             dir.add_attrs(&[(c"write_through", DevAttrKind::WriteThrough)], &mut attrs, new_attr)?;
         }
+        attrs.push(dir.add_attr(c"pr_file_name", 0o644, new_attr(DevAttrKind::PrFileName)?)?, GFP_KERNEL)?;
         for (i, name) in self.handler.ops.attr_names().enumerate() {
             let ops = Arc::new(DevAttr { dev: self.clone(), kind: DevAttrKind::Handler(i as u32) }, GFP_KERNEL)?;
             attrs.push(dir.add_attr(name, 0o444, ops)?, GFP_KERNEL)?;
@@ -406,6 +434,10 @@ pub fn add(
         // Teardown (after the registry lock) removes what was created and detaches.
         grave.bury(dev)?;
         return Err(crate::msg::MgmtError::new(e, format_args!("add_device {}: sysfs failed", name)));
+    }
+    // What was kept of its persistent reservations (APTPL) comes back.
+    if let Err(e) = dev.reservations.load(&dev.name, None) {
+        pr_warn!("device {}: persistent reservations not restored (error {})\n", name, e.to_errno());
     }
     pr_info!("device {} added ({} blocks of {} bytes)\n", name, geo.num_blocks, geo.block_size);
     Ok(())

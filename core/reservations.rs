@@ -20,7 +20,12 @@ use crate::scsi::cdb::Op;
 use crate::registry::Core;
 use crate::scsi::pr::{Access, Answer, Notice, Port, Registration, Registrations, Reservations};
 use crate::scsi::sense::Sense;
+use crate::scsi::pr_file::FileError;
+use crate::sys::compat::fmt;
+use crate::sys::file::KernelFile;
 use crate::sys::rcu::RcuArc;
+use crate::sys::compat::NameBytes;
+use kernel::str::CString;
 use kernel::alloc::flags::GFP_KERNEL;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
@@ -72,18 +77,52 @@ pub struct DeviceReservations {
     /// What the data path checks; None while nothing is reserved or
     /// registered.
     published: RcuArc<State>,
-    /// Held while changing the state; holds the state `published` shows
-    /// (also when that is none: its PRgeneration counts on).
+    /// Held while changing the state.
     #[pin]
-    writer: Mutex<Option<Arc<State>>>,
+    writer: Mutex<Writer>,
 }
+
+/// What changes of the state need.
+struct Writer {
+    /// The state `published` shows (also when that is none: its
+    /// PRgeneration counts on).
+    state: Option<Arc<State>>,
+    /// Where the state is kept through power loss, once the device is
+    /// added.
+    files: Option<PrFiles>,
+}
+
+/// The two files a device's persistent reservations are kept in while
+/// APTPL is set (SCST's `pr_file_name` and its `.1`): written in turn, each
+/// whole and synced before the next, so that a crash while one is written
+/// leaves the other; the newest whole one is read back.
+struct PrFiles {
+    /// `pr_file_name`.
+    path: CString,
+    /// `pr_file_name` and `.1`.
+    alt: CString,
+    /// Set by an administrator (shown with `[key]`).
+    explicit: bool,
+    /// The next write's number.
+    seq: u64,
+    /// The next write goes to `alt`.
+    next_alt: bool,
+}
+
+/// The directory of the default files, as SCST's.
+const PR_DIR: &str = "/var/lib/scst/pr";
+/// The longest file read back.
+const PR_FILE_MAX: usize = 1 << 20;
+/// File errors are logged, but rate limited: every PERSISTENT RESERVE OUT
+/// of an initiator may meet the same one.
+static FILE_LOG: crate::ratelimit::RateLimit = crate::ratelimit::RateLimit::new(5, 60_000);
 
 impl DeviceReservations {
     /// Nothing reserved or registered.
     pub fn new() -> impl PinInit<Self> {
         pin_init!(DeviceReservations {
             published: RcuArc::new(None),
-            writer <- new_mutex!(None, "rscst_reservations"),
+            writer <- new_mutex!(Writer { state: None, files: None }, "rscst_reservations"),
         })
     }
 
@@ -97,7 +136,7 @@ impl DeviceReservations {
     /// Runs `f` with the current state (thread context).
     pub fn with<R>(&self, f: impl FnOnce(Option<&State>) -> R) -> R {
         let w = self.writer.lock();
-        f(w.as_deref())
+        f(w.state.as_deref())
     }
 
     /// Applies `change` to a copy of the state and publishes the copy if it
@@ -106,7 +145,7 @@ impl DeviceReservations {
     fn change(&self, change: impl FnOnce(&mut State, &mut dyn FnMut(Notice)) -> Answer) -> Result<(Answer, KVec<Notice>), Sense> {
         crate::sys::context::assert_may_sleep();
         let mut w = self.writer.lock();
-        let mut next = copy(w.as_deref())?;
+        let mut next = copy(w.state.as_deref())?;
         let mut notices = KVec::new();
         let mut lost = false;
         let answer = change(&mut next, &mut |n| lost |= notices.push(n, GFP_KERNEL).is_err());
@@ -121,7 +160,15 @@ impl DeviceReservations {
         let next = Arc::new(next, GFP_KERNEL).map_err(|_| crate::cmd::BUSY)?;
         let visible = if next.is_empty() { None } else { Some(next.clone()) };
         drop(self.published.replace(visible));
-        *w = Some(next);
+        // Kept through power loss while APTPL is set; once it is cleared,
+        // a last write says so (and restores nothing).
+        let kept = w.state.as_ref().is_some_and(|s| s.aptpl);
+        if next.aptpl || kept {
+            if let Some(files) = w.files.as_mut() {
+                files.save(&next);
+            }
+        }
+        w.state = Some(next);
         Ok((answer, notices))
     }
 
@@ -163,6 +210,105 @@ impl DeviceReservations {
             pr_warn!("out of memory: an SPC-2 reservation was not released\n");
         }
     }
+}
+
+impl DeviceReservations {
+    /// Takes `path` (None: the default, `/var/lib/scst/pr/<device>`) as
+    /// where the device's reservations are kept, and restores what was kept
+    /// there with APTPL set (management context, when the device is added
+    /// and when `pr_file_name` is written). Files that cannot be read or
+    /// are not whole restore nothing, and the log says why.
+    pub fn load(&self, device: &CString, path: Option<&str>) -> Result {
+        let explicit = path.is_some();
+        let device = text_of(device);
+        let path = match path {
+            Some(p) => CString::try_from_fmt(fmt!("{}", p))?,
+            None => CString::try_from_fmt(fmt!("{}/{}", PR_DIR, device))?,
+        };
+        let alt = CString::try_from_fmt(fmt!("{}.1", text_of(&path)))?;
+        let mut newest: Option<(u64, bool, State)> = None;
+        for (file, is_alt) in [(&path, false), (&alt, true)] {
+            match read_state(file) {
+                Ok(Some((seq, s))) if newest.as_ref().is_none_or(|n| seq > n.0) => newest = Some((seq, is_alt, s)),
+                Ok(_) => {}
+                Err(why) => pr_warn!("device {}: persistent reservations file {}: {}\n", device, text_of(file), why),
+            }
+        }
+        let mut w = self.writer.lock();
+        let (seq, next_alt, state) = match newest {
+            // The next write goes to the other file.
+            Some((seq, was_alt, s)) => (seq.wrapping_add(1), !was_alt, if s.aptpl { Some(s) } else { None }),
+            None => (1, false, None),
+        };
+        if let Some(s) = &state {
+            pr_info!("device {}: {} registrations restored from {}\n", device, s.regs.list().len(), text_of(&path));
+        }
+        let state = state.map(|s| Arc::new(s, GFP_KERNEL)).transpose()?;
+        let visible = state.as_ref().filter(|s| !s.is_empty()).cloned();
+        drop(self.published.replace(visible));
+        w.state = state;
+        w.files = Some(PrFiles { path, alt, explicit, seq, next_alt });
+        Ok(())
+    }
+
+    /// `pr_file_name`: the path, and `[key]` when an administrator set it.
+    pub fn show_file(&self, out: &mut crate::sys::sysfs::TextBuf<'_>) {
+        let w = self.writer.lock();
+        if let Some(f) = &w.files {
+            let _ = crate::device::key_attr(out, text_of(&f.path), f.explicit);
+        }
+    }
+}
+
+impl PrFiles {
+    /// Writes `s` to the file whose turn it is (thread context); a failure
+    /// is logged, and the command that changed the state still succeeds, as
+    /// in SCST.
+    fn save(&mut self, s: &State) {
+        let mut text = KVec::new();
+        let mut oom = false;
+        crate::scsi::pr_file::encode(s, self.seq, &mut |b| oom |= text.extend_from_slice(b, GFP_KERNEL).is_err());
+        let file = if self.next_alt { &self.alt } else { &self.path };
+        let written = if oom {
+            Err(ENOMEM)
+        } else {
+            KernelFile::create(file).and_then(|f| f.write_all_synced(&text))
+        };
+        match written {
+            Ok(()) => {
+                self.seq = self.seq.wrapping_add(1);
+                self.next_alt = !self.next_alt;
+            }
+            Err(e) => {
+                if FILE_LOG.allow(crate::sys::time::now_ms()) {
+                    pr_warn!("persistent reservations not kept in {}: error {}\n", text_of(file), e.to_errno());
+                }
+            }
+        }
+    }
+}
+
+/// The state kept in `file` and its write number; None if there is no
+/// such file.
+fn read_state(file: &CString) -> core::result::Result<Option<(u64, State)>, &'static str> {
+    let f = match KernelFile::open(file, true) {
+        Ok(f) => f,
+        Err(e) if e == ENOENT => return Ok(None),
+        Err(_) => return Err("cannot be opened"),
+    };
+    let text = f.read_all(PR_FILE_MAX).map_err(|_| "cannot be read (or is over 1 MiB)")?;
+    let mut s = State::default();
+    match crate::scsi::pr_file::decode(&text, &mut s) {
+        Ok(seq) => Ok(Some((seq, s))),
+        Err(FileError::Torn) => Err("not written to its end: ignored"),
+        Err(FileError::NotThisFormat) => Err("not rscst's format: ignored"),
+        Err(_) => Err("malformed: ignored"),
+    }
+}
+
+/// A name or path as text.
+fn text_of(s: &CString) -> &str {
+    core::str::from_utf8(s.name_bytes()).unwrap_or("?")
 }
 
 /// Drops the SPC-2 reservations of the devices `s` sees: any, or those

@@ -427,6 +427,56 @@ pr_scenarios() {
 	pr_reset
 }
 
+# lun0_again: LUN 0's device sd1 deleted and added again (the same file),
+# A and B its new /dev/sg nodes, no unit attention left.
+lun0_again() {
+	mgmt $SCST/targets/scst_local/t1/luns/mgmt "del 0"
+	wait_for 10 no_sd $HA 0
+	wait_for 10 no_sd $HB 0
+	mgmt $SCST/handlers/vdisk_fileio/mgmt "del_device sd1"
+	mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device sd1 filename=/root/scsi.img"
+	mgmt $SCST/targets/scst_local/t1/luns/mgmt "add sd1 0"
+	wait_for 10 has_sd $HA 0
+	wait_for 10 has_sd $HB 0
+	A=/dev/$(sg_of $HA 0)
+	B=/dev/$(sg_of $HB 0)
+	SDA=/dev/$(sd_of $HA 0)
+	drain $A
+	drain $B
+}
+# Persistent reservations through power loss (APTPL), rscst only: kept in
+# the files pr_file_name names, restored when the device is added again.
+aptpl_scenarios() {
+	mkdir -p /var/lib/scst/pr
+	pr_reset
+	expect_eq "APTPL: pr_file_name is SCST's default" "$(cat $SCST/devices/sd1/pr_file_name)" "/var/lib/scst/pr/sd1"
+	expect_eq "APTPL: REGISTER with APTPL set through A, then RESERVE exclusive access: GOOD GOOD" \
+		"$(prout $A 0 0 0 0xa 1) $(prout $A 1 3 0xa 0)" "good good"
+	expect_eq "APTPL: REPORT CAPABILITIES says PTPL_A" "$(prin $A 2)" "00081d81ea010000"
+	check "APTPL: key a and the reservation are in /var/lib/scst/pr/sd1 (or its .1)" \
+		sh -c 'cat /var/lib/scst/pr/sd1* | grep -q "^registration 000000000000000a 1 0 1 06" && cat /var/lib/scst/pr/sd1* | grep -q "^reservation 3$"'
+	lun0_again
+	expect_eq "APTPL: the device added again lists key a (READ KEYS)" "$(prin $A 0 | cut -c9-)" "00000008000000000000000a"
+	expect_eq "APTPL: ... and A holds exclusive access (READ RESERVATION)" "$(prin $B 1 | cut -c9-46)" "00000010000000000000000a00000000000300"
+	expect_eq "APTPL: ... so B, unregistered, cannot read; A can" \
+		"$(cmd $B "$READ_1" --in 512) $(cmd $A "$READ_1" --in 512)" "status 18 good"
+	expect_eq "APTPL: REGISTER through A with APTPL cleared: GOOD" "$(prout $A 0 0 0xa 0xa 0)" "good"
+	lun0_again
+	expect_eq "APTPL cleared: the device added again has no registration" "$(prin $A 0 | cut -c9-)" "00000000"
+	expect_eq "APTPL cleared: B reads" "$(cmd $B "$READ_1" --in 512)" "good"
+	mgmt $SCST/devices/sd1/pr_file_name "/root/sd1.pr" 2>/dev/null
+	expect_eq "pr_file_name of an exported device cannot change" \
+		"$(cat $SCST/devices/sd1/pr_file_name)" "/var/lib/scst/pr/sd1"
+	mgmt $SCST/handlers/vdisk_nullio/mgmt "add_device np1 size_mb=1"
+	mgmt $SCST/devices/np1/pr_file_name "relative/path" 2>/dev/null
+	expect_eq "pr_file_name refuses a relative path" "$(cat $SCST/devices/np1/pr_file_name)" "/var/lib/scst/pr/np1"
+	mgmt $SCST/devices/np1/pr_file_name "/root/np1.pr"
+	expect_eq "pr_file_name of a device no LUN exports takes an absolute path, shown with [key]" \
+		"$(cat $SCST/devices/np1/pr_file_name)" "/root/np1.pr
+[key]"
+	mgmt $SCST/handlers/vdisk_nullio/mgmt "del_device np1"
+}
+
 # rscst: two sessions of target t1, LUN 0 a fileio disk.
 STACK=rscst
 check "modules load" load_rscst
@@ -484,6 +534,7 @@ F=$A
 provisioning_scenarios
 readback_scenarios
 pr_scenarios
+aptpl_scenarios
 
 # LIO: two tcm_loop nexuses of one fileio backstore. tcm_loop has one
 # nexus per target port, so LIO's two initiators reach the unit through two
