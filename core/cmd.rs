@@ -175,7 +175,8 @@ fn sg(c: &mut Cmd) -> SgList<'_> {
 
 /// Creates a command (any context). The fabric then calls `start`.
 pub fn rx(session: &Session, rx: Rx<'_>) -> Result<CmdPtr> {
-    let session = SessionRef::track(session, rx.tag, rx.lun)?;
+    let reservation_out = rx.cdb.first() == Some(&crate::scsi::cdb::opcode::PERSISTENT_RESERVE_OUT);
+    let session = SessionRef::track(session, rx.tag, rx.lun, reservation_out)?;
     let mut cdb = [0u8; MAX_CDB_LEN];
     let n = rx.cdb.len().min(MAX_CDB_LEN);
     cdb[..n].copy_from_slice(&rx.cdb[..n]);

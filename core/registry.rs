@@ -197,10 +197,15 @@ pub fn until_done(core: &Core, what: &[u8], mut f: impl FnMut(&mut Registry, &mu
 }
 
 impl Core {
-    /// Whether a live target has relative target port identifier `id`.
-    pub fn has_rel_tgt_id(&self, id: u16) -> bool {
-        let mut found = false;
-        self.live_targets.for_each(|_, t| found |= t.rel_tgt_id == id);
+    /// The PROTOCOL IDENTIFIER of the live target whose relative target
+    /// port identifier is `id`, if there is one.
+    pub fn rel_tgt_protocol(&self, id: u16) -> Option<u8> {
+        let mut found = None;
+        self.live_targets.for_each(|_, t| {
+            if t.rel_tgt_id == id {
+                found = Some(t.fabric.ops.protocol());
+            }
+        });
         found
     }
 

@@ -177,8 +177,8 @@ impl DeviceReservations {
     /// their commands at this device were aborted and are gone.
     pub fn persistent_reserve_out(&self, core: &Core, dev: &Device, port: &Port, cdb: &[u8], list: &[u8]) -> Result<Answer, Sense> {
         let cmd = crate::scsi::pr::parse_pr_out(cdb, list)?;
-        let exists = |rel_tgt: u16| core.has_rel_tgt_id(rel_tgt);
-        let (answer, notices) = self.change(|s, notice| s.pr_out(port, &cmd, &exists, notice))?;
+        let protocol = |rel_tgt: u16| core.rel_tgt_protocol(rel_tgt);
+        let (answer, notices) = self.change(|s, notice| s.pr_out(port, &cmd, &protocol, notice))?;
         tell(core, dev, &notices, port);
         Ok(answer)
     }

@@ -72,6 +72,10 @@ pub struct Track {
     /// mode page has TAS set: answered with TASK ABORTED status rather than
     /// silently.
     pub task_aborted: bool,
+    /// A PERSISTENT RESERVE OUT, which PREEMPT AND ABORT leaves alone: two
+    /// of them preempting each other's initiators would otherwise each wait
+    /// for the other.
+    pub reservation_out: bool,
 }
 
 /// Memory of one in-flight slot: its entry, its place in the free stack
@@ -419,7 +423,7 @@ impl Session {
     /// [`AbortFlags`]); refused once the session is dying. Use
     /// [`crate::sys::ops::SessionRef::track`], which pairs it with the
     /// untrack that ends the command.
-    pub fn track(&self, tag: u64, lun: u64) -> Result<(&Shard, usize, NonNull<AtomicBool>)> {
+    pub fn track(&self, tag: u64, lun: u64, reservation_out: bool) -> Result<(&Shard, usize, NonNull<AtomicBool>)> {
         // Another CPU's shard if the task migrates meanwhile: only slower.
         let shard = self.inflight.local();
         let mut f = shard.lock();
@@ -434,7 +438,7 @@ impl Session {
         flag.store(false, Ordering::Relaxed);
         let flag = NonNull::from(flag);
         let epoch = self.target.fabric.core.tmf_epoch.load(Ordering::Acquire);
-        f.slots[slot] = Some(Track { epoch, tag, lun, aborted: false, task_aborted: false });
+        f.slots[slot] = Some(Track { epoch, tag, lun, aborted: false, task_aborted: false, reservation_out });
         f.count += 1;
         Ok((shard, slot, flag))
     }

@@ -215,6 +215,8 @@ fn mark_unit(sess: &Arc<Session>, function: u8, m: &Mapped, before: u64) -> (usi
 /// every I_T nexus `whose` picks that arrived before this call, as ABORT
 /// TASK SET there would (answered with TASK ABORTED status when the
 /// device's TAS is set), and waits until they are gone. Thread context.
+/// Their PERSISTENT RESERVE OUTs are left to finish: one could be a
+/// PREEMPT AND ABORT waiting for this one's initiator.
 pub fn abort_at_device(core: &crate::registry::Core, dev: &crate::device::Device, whose: &dyn Fn(&Session) -> bool) {
     let before = core.tmf_epoch.fetch_add(1, Ordering::AcqRel) + 1;
     let tas = dev.task_aborted_status.load(Ordering::Acquire);
@@ -227,7 +229,8 @@ pub fn abort_at_device(core: &crate::registry::Core, dev: &crate::device::Device
             }
             match s.luns_of(dev) {
                 Ok(luns) => {
-                    let n = mark_answering(s, function, &|t| t.epoch < before && luns.contains(&t.lun), &|l| luns.contains(&l), tas);
+                    let doomed = |t: &Track| t.epoch < before && luns.contains(&t.lun) && !t.reservation_out;
+                    let n = mark_answering(s, function, &doomed, &|l| luns.contains(&l), tas);
                     // Cleared silently (TAS off): told on its next command.
                     if n != 0 && !tas {
                         s.raise(&luns, Ua::CommandsCleared);
@@ -242,7 +245,17 @@ pub fn abort_at_device(core: &crate::registry::Core, dev: &crate::device::Device
         pr_warn!("out of memory: PREEMPT AND ABORT aborted no command\n");
         return;
     }
-    let _ = core.for_each_target(|t| t.for_each_session(|s| if whose(s) { wait(s, function, before); }));
+    // Not for PERSISTENT RESERVE OUTs, even aborted by another TMF: one may
+    // be a PREEMPT AND ABORT waiting in turn.
+    let _ = core.for_each_target(|t| {
+        t.for_each_session(|s| {
+            if whose(s) {
+                s.wait_aborted(&|t| t.epoch < before && !t.reservation_out, TMF_WARN_MS, |waited| {
+                    pr_warn!("PREEMPT AND ABORT on {:?}: aborted commands still held by the backend after {} ms\n", s.initiator, waited);
+                });
+            }
+        })
+    });
     if TMF_LOG.allow(crate::sys::time::now_ms()) {
         pr_info!("PREEMPT AND ABORT on {:?}: aborted {}\n", dev.name, aborted);
     }

@@ -547,9 +547,10 @@ unsafe impl Send for SessionRef {}
 unsafe impl Sync for SessionRef {}
 
 impl SessionRef {
-    /// Tracks a new command in `s` (refused once `s` is dying).
-    pub fn track(s: &crate::session::Session, tag: u64, lun: u64) -> Result<Self> {
-        let (shard, slot, aborted) = s.track(tag, lun)?;
+    /// Tracks a new command in `s` (refused once `s` is dying);
+    /// `reservation_out` for a PERSISTENT RESERVE OUT.
+    pub fn track(s: &crate::session::Session, tag: u64, lun: u64, reservation_out: bool) -> Result<Self> {
+        let (shard, slot, aborted) = s.track(tag, lun, reservation_out)?;
         // INVARIANT: just tracked in `s`, in that shard and slot, with that
         // slot's flag; the shard is part of `s`.
         Ok(SessionRef { sess: NonNull::from(s), shard: NonNull::from(shard), slot, aborted })

@@ -374,7 +374,12 @@ pub fn fuzz_pr_out(data: &[u8]) -> bool {
             s.release_spc2(&me)
         } else {
             match parse_pr_out(&cdb, list) {
-                Ok(cmd) => s.pr_out(&me, &cmd, &|p| p == 1 || p == 2, &mut |_| {}),
+                Ok(cmd) => s.pr_out(
+                    &me,
+                    &cmd,
+                    &|p| (p == 1 || p == 2).then_some(super::transport_id::protocol::SAS),
+                    &mut |_| {},
+                ),
                 Err(e) => Answer::Check(e),
             }
         };
@@ -398,6 +403,10 @@ pub fn fuzz_pr_out(data: &[u8]) -> bool {
             Some(_) => holders == 1,
         };
         if !consistent || regs.iter().any(|r| r.key == 0) {
+            return false;
+        }
+        // One registration per I_T nexus.
+        if (0..4u8).any(|k| regs.iter().filter(|r| r.is_of(&port(k))).count() > 1) {
             return false;
         }
         let full = s.pr_in(in_sa::READ_FULL_STATUS, u16::MAX, &mut out);

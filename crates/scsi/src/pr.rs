@@ -439,6 +439,17 @@ impl<R: Registrations> Reservations<R> {
         self.regs.list().iter().position(|r| r.is_of(n))
     }
 
+    /// Whether a registration for `p` (for every target port with
+    /// `all_tg_pt`) would share an I_T nexus with one that exists: the same
+    /// initiator port (or, for an iSCSI name without ISID, any of its ports)
+    /// through the same target port, or through any where either is for all.
+    fn overlaps(&self, p: &Port, all_tg_pt: bool) -> bool {
+        self.regs.list().iter().any(|r| {
+            let same_initiator = r.port.id.names(&p.id) || p.id.names(&r.port.id);
+            same_initiator && (all_tg_pt || r.all_tg_pt || r.port.rel_tgt == p.rel_tgt)
+        })
+    }
+
     /// Whether `n` holds the persistent reservation.
     pub fn holds(&self, n: &Port) -> bool {
         match self.reservation {
@@ -521,9 +532,9 @@ impl<R: Registrations> Reservations<R> {
         }
     }
 
-    /// Runs PERSISTENT RESERVE OUT `cmd` from `n`. `port_exists` says whether a relative
-    /// target port identifier names a target port of this logical unit (REGISTER AND
-    /// MOVE). `notice` hears of every effect on other nexuses.
+    /// Runs PERSISTENT RESERVE OUT `cmd` from `n`. `port_protocol` gives the PROTOCOL
+    /// IDENTIFIER of the target port a relative target port identifier names, if one does
+    /// (REGISTER AND MOVE). `notice` hears of every effect on other nexuses.
     ///
     /// When it fails with INSUFFICIENT REGISTRATION RESOURCES the state may be half
     /// changed: run it on a copy and keep the copy only if it succeeded.
@@ -531,7 +542,7 @@ impl<R: Registrations> Reservations<R> {
         &mut self,
         n: &Port,
         cmd: &PrOut<'_>,
-        port_exists: &dyn Fn(u16) -> bool,
+        port_protocol: &dyn Fn(u16) -> Option<u8>,
         notice: &mut dyn FnMut(Notice),
     ) -> Answer {
         if self.spc2.is_some() {
@@ -560,7 +571,7 @@ impl<R: Registrations> Reservations<R> {
             out_sa::RELEASE => self.release(n, cmd.pr_type, notice),
             out_sa::CLEAR => self.clear(n, notice),
             out_sa::PREEMPT | out_sa::PREEMPT_AND_ABORT => self.preempt(n, cmd, notice),
-            out_sa::REGISTER_AND_MOVE => self.register_and_move(n, mine, cmd, port_exists),
+            out_sa::REGISTER_AND_MOVE => self.register_and_move(n, mine, cmd, port_protocol),
             _ => Answer::Check(bad_cdb(1, Some(4))),
         };
         // Every service action that succeeds counts but RESERVE and RELEASE, an
@@ -595,6 +606,11 @@ impl<R: Registrations> Reservations<R> {
                     })
                     .filter(|p| !p.id.names(&n.id))
             };
+            // More than there can be registrations: refused before comparing them
+            // pairwise (a parameter list holds thousands).
+            if transport_ids(cmd.transport_ids).count() >= MAX_REGISTRATIONS {
+                return INSUFFICIENT_REGISTRATION_RESOURCES.into();
+            }
             for (k, p) in named().enumerate() {
                 let twice = named()
                     .take(k)
@@ -610,8 +626,20 @@ impl<R: Registrations> Reservations<R> {
             if self.regs.list().len().saturating_add(count) > MAX_REGISTRATIONS {
                 return INSUFFICIENT_REGISTRATION_RESOURCES.into();
             }
+            // One registration per I_T nexus: an ALL_TG_PT registration of an
+            // initiator port registered through some target port already would be a
+            // second one for that nexus.
+            if cmd.all_tg_pt
+                && self
+                    .regs
+                    .list()
+                    .iter()
+                    .any(|r| r.port.id.names(&n.id) || n.id.names(&r.port.id))
+            {
+                return Answer::Check(bad_param(20, Some(2)));
+            }
             for port in core::iter::once(*n).chain(named()) {
-                if self.find(&port).is_some() {
+                if self.overlaps(&port, cmd.all_tg_pt) {
                     continue;
                 }
                 let r = Registration {
@@ -825,7 +853,7 @@ impl<R: Registrations> Reservations<R> {
         n: &Port,
         mine: Option<usize>,
         cmd: &PrOut<'_>,
-        port_exists: &dyn Fn(u16) -> bool,
+        port_protocol: &dyn Fn(u16) -> Option<u8>,
     ) -> Answer {
         // Nothing to move: INVALID FIELD IN CDB, as SCST and LIO answer.
         let Some(held) = self.reservation else {
@@ -837,10 +865,15 @@ impl<R: Registrations> Reservations<R> {
         if cmd.sark == 0 {
             return Answer::Check(bad_param(8, None));
         }
+        // The destination is one initiator port (an iSCSI name without ISID names
+        // them all), of the protocol of the target port it names.
         let Ok((id, _)) = TransportId::parse(cmd.transport_ids) else {
             return Answer::Check(bad_param(PARAM_LEN, None));
         };
-        if !port_exists(cmd.move_rel_tgt) {
+        if !id.is_one_port() {
+            return Answer::Check(bad_param(PARAM_LEN, None));
+        }
+        if port_protocol(cmd.move_rel_tgt) != Some(id.protocol()) {
             return Answer::Check(bad_param(18, None));
         }
         let dest = Port {
@@ -1033,7 +1066,12 @@ mod tests {
     fn run(s: &mut State, n: &Port, c: &[u8], l: &[u8]) -> (Answer, Vec<Notice>) {
         let mut notes = Vec::new();
         let a = match parse_pr_out(c, l) {
-            Ok(cmd) => s.pr_out(n, &cmd, &|p| p == 1 || p == 2, &mut |x| notes.push(x)),
+            Ok(cmd) => s.pr_out(
+                n,
+                &cmd,
+                &|p| (p == 1 || p == 2).then_some(protocol::SAS),
+                &mut |x| notes.push(x),
+            ),
             Err(e) => Answer::Check(e),
         };
         (a, notes)
@@ -1336,6 +1374,44 @@ mod tests {
     }
 
     #[test]
+    fn one_i_t_nexus_has_one_registration() {
+        let mut s = State::default();
+        let a1 = port("ini-a", 1);
+        let a2 = port("ini-a", 2);
+        assert_eq!(
+            out(&mut s, &a1, out_sa::REGISTER, 0, 0, A, 0).0,
+            Answer::Good
+        );
+        // The same initiator port through another target port, for every port: it
+        // would be a second registration of (a, 1).
+        assert_eq!(
+            out(&mut s, &a2, out_sa::REGISTER, 0, 0, B, 0x04).0,
+            Answer::Check(Sense::INVALID_FIELD_IN_PARAMETER_LIST.in_param(20, Some(2)))
+        );
+        // Through that port alone it is another nexus.
+        assert_eq!(
+            out(&mut s, &a2, out_sa::REGISTER, 0, 0, B, 0).0,
+            Answer::Good
+        );
+        assert_eq!(keys(&s), [A, B]);
+        // An iSCSI initiator registered for all ports is the same nexus through each.
+        let i1 = Port {
+            id: TransportId::of_initiator(protocol::ISCSI, b"iqn.x:i,i,0x1").unwrap(),
+            rel_tgt: 1,
+        };
+        let i2 = Port { rel_tgt: 2, ..i1 };
+        assert_eq!(
+            out(&mut s, &i1, out_sa::REGISTER, 0, 0, C, 0x04).0,
+            Answer::Good
+        );
+        assert_eq!(
+            out(&mut s, &i2, out_sa::REGISTER, 0, C, 0xcc, 0).0,
+            Answer::Good
+        );
+        assert_eq!(keys(&s), [A, B, 0xcc]);
+    }
+
+    #[test]
     fn parameter_list_lengths_are_checked() {
         let a = port("ini-a", 1);
         let l = list(0, A, 0);
@@ -1394,6 +1470,17 @@ mod tests {
         assert_eq!(
             run(&mut s, &a, &cdb(7, 0, l.len() as u32), &l).0,
             Answer::Check(Sense::INVALID_FIELD_IN_PARAMETER_LIST.in_param(18, None))
+        );
+        // A destination of another protocol than the target port's; an iSCSI name
+        // without ISID (every port of an initiator).
+        let iscsi = Port {
+            id: TransportId::of_initiator(protocol::ISCSI, b"iqn.x:d").unwrap(),
+            rel_tgt: 2,
+        };
+        let l = move_list(A, 0xd, 0, 2, &iscsi);
+        assert_eq!(
+            run(&mut s, &a, &cdb(7, 0, l.len() as u32), &l).0,
+            Answer::Check(Sense::INVALID_FIELD_IN_PARAMETER_LIST.in_param(24, None))
         );
         let l = move_list(A, 0xd, 0, 1, &a);
         assert_eq!(

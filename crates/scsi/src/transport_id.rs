@@ -25,8 +25,8 @@ pub mod protocol {
 pub const MAX_LEN: usize = 248;
 /// The length of the fixed-size TransportIDs (Fibre Channel, SRP, SAS).
 pub const FIXED_LEN: usize = 24;
-/// The shortest iSCSI TransportID (SPC-4: at least 20 bytes).
-const ISCSI_MIN_LEN: usize = 20;
+/// The shortest iSCSI TransportID (SPC-4: an ADDITIONAL LENGTH of at least 20).
+const ISCSI_MIN_LEN: usize = 24;
 /// What separates an iSCSI initiator port's name from its ISID (format 01b).
 const ISID_SEPARATOR: &[u8] = b",i,0x";
 
@@ -186,6 +186,12 @@ impl TransportId {
         Ok((t, len))
     }
 
+    /// Whether it names one initiator port: any but an iSCSI name without ISID (format 00b),
+    /// which names every port of that initiator.
+    pub fn is_one_port(&self) -> bool {
+        self.len != 0 && !(self.protocol() == protocol::ISCSI && get_u8(&self.bytes, 0) >> 6 == 0)
+    }
+
     /// The iSCSI name (with its ",i,0x" ISID when format 01b), up to its NUL.
     fn iscsi_name(&self) -> &[u8] {
         let body = self.as_bytes().get(4..).unwrap_or(&[]);
@@ -264,7 +270,11 @@ mod tests {
     #[test]
     fn iscsi_ids_are_padded_and_typed_by_their_isid() {
         let t = TransportId::of_initiator(protocol::ISCSI, b"iqn.a").unwrap();
-        assert_eq!(t.as_bytes(), b"\x05\x00\x00\x10iqn.a\0\0\0\0\0\0\0\0\0\0\0");
+        assert_eq!(
+            t.as_bytes(),
+            b"\x05\x00\x00\x14iqn.a\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
+        );
+        assert!(!t.is_one_port());
         let p =
             TransportId::of_initiator(protocol::ISCSI, b"iqn.2024-01.org.x:init,i,0x23d000000001")
                 .unwrap();
