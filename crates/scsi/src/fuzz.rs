@@ -396,13 +396,7 @@ pub fn fuzz_pr_out(data: &[u8]) -> bool {
             }
         }
         let regs = super::pr::Registrations::list(&s.regs);
-        let holders = regs.iter().filter(|r| r.holder).count();
-        let consistent = match s.reservation {
-            None => holders == 0,
-            Some(t) if t.all_registrants() => holders == 0 && !regs.is_empty(),
-            Some(_) => holders == 1,
-        };
-        if !consistent || regs.iter().any(|r| r.key == 0) {
+        if !s.holders_consistent() || regs.iter().any(|r| r.key == 0) {
             return false;
         }
         // One registration per I_T nexus.
@@ -485,14 +479,7 @@ fn pr_file_holds(data: &[u8]) -> bool {
     if decode(data, &mut s).is_err() {
         return true;
     }
-    let regs = s.regs.list();
-    let holders = regs.iter().filter(|r| r.holder).count();
-    let consistent = match s.reservation {
-        None => holders == 0,
-        Some(t) if t.all_registrants() => holders == 0 && !regs.is_empty(),
-        Some(_) => holders == 1,
-    };
-    if !consistent || regs.iter().any(|r| r.key == 0) {
+    if !s.holders_consistent() || s.regs.list().iter().any(|r| r.key == 0) {
         return false;
     }
     // Written into a fixed buffer (8 registrations of at most 2 * 248 + 60 bytes fit).

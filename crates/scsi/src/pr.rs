@@ -429,6 +429,19 @@ pub fn access_of(cdb: &[u8]) -> Access {
 }
 
 impl<R: Registrations> Reservations<R> {
+    /// Whether the holders agree with the reservation: one registration holds a reservation
+    /// that is not all registrants, none holds one that is (every registrant does, and
+    /// there is one), none holds when nothing is reserved.
+    pub fn holders_consistent(&self) -> bool {
+        let regs = self.regs.list();
+        let holders = regs.iter().filter(|r| r.holder).count();
+        match self.reservation {
+            None => holders == 0,
+            Some(t) if t.all_registrants() => holders == 0 && !regs.is_empty(),
+            Some(_) => holders == 1,
+        }
+    }
+
     /// Whether nothing is reserved or registered (the state need not be kept).
     pub fn is_empty(&self) -> bool {
         self.spc2.is_none() && self.regs.list().is_empty() && self.reservation.is_none()
@@ -1001,14 +1014,15 @@ impl<R: Registrations> Reservations<R> {
     }
 }
 
+/// Registrations in a `Vec`, for the tests of this module and of `super::pr_file`.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::transport_id::protocol;
+pub(crate) mod test_regs {
+    use super::{Registration, Registrations};
+    use crate::sense::Sense;
     use std::vec::Vec;
 
     #[derive(Default, Clone, Debug)]
-    struct Regs(Vec<Registration>);
+    pub(crate) struct Regs(pub(crate) Vec<Registration>);
 
     impl Registrations for Regs {
         fn list(&self) -> &[Registration] {
@@ -1025,6 +1039,14 @@ mod tests {
             self.0.remove(i);
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_regs::Regs;
+    use super::*;
+    use crate::transport_id::protocol;
+    use std::vec::Vec;
 
     type State = Reservations<Regs>;
 

@@ -197,18 +197,13 @@ fn decode_body<R: Registrations>(text: &[u8], s: &mut Reservations<R>) -> Result
             return Err(bad);
         }
     }
-    let holders = s.regs.list().iter().filter(|r| r.holder).count();
-    let consistent = match reservation {
-        None => holders == 0,
-        Some(t) if t.all_registrants() => holders == 0 && !s.regs.list().is_empty(),
-        Some(_) => holders == 1,
-    };
-    if !consistent {
+    s.reservation = reservation;
+    if !s.holders_consistent() {
+        s.reservation = None;
         return Err(FileError::Inconsistent);
     }
     s.generation = generation.unwrap_or(0);
     s.aptpl = aptpl.unwrap_or(false);
-    s.reservation = reservation;
     Ok(())
 }
 
@@ -285,28 +280,10 @@ fn unhex(w: &[u8], out: &mut [u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pr::test_regs::Regs;
     use crate::pr::Port;
     use crate::transport_id::protocol;
     use std::vec::Vec;
-
-    #[derive(Default, Debug)]
-    struct Regs(Vec<Registration>);
-
-    impl Registrations for Regs {
-        fn list(&self) -> &[Registration] {
-            &self.0
-        }
-        fn list_mut(&mut self) -> &mut [Registration] {
-            &mut self.0
-        }
-        fn add(&mut self, r: Registration) -> Result<(), crate::sense::Sense> {
-            self.0.push(r);
-            Ok(())
-        }
-        fn remove(&mut self, i: usize) {
-            self.0.remove(i);
-        }
-    }
 
     fn text(s: &Reservations<Regs>) -> Vec<u8> {
         let mut v = Vec::new();
