@@ -227,7 +227,9 @@ impl AttrOps for DevAttr {
         let d = &self.dev;
         let core = d.handler.core;
         core.run_mgmt(input, |_reg, _grave| {
-            let text = core::str::from_utf8(input).unwrap_or("").trim();
+            let Ok(text) = core::str::from_utf8(input).map(str::trim) else {
+                return Err(mgmt_err!(EINVAL, "pr_file_name must be text"));
+            };
             if d.exported.load(Ordering::Acquire) != 0 {
                 return Err(mgmt_err!(EBUSY, "device {:?} is exported: pr_file_name cannot change", d.name));
             }
@@ -237,7 +239,7 @@ impl AttrOps for DevAttr {
             let path = if text.is_empty() { None } else { Some(text) };
             d.reservations
                 .load(&d.name, path)
-                .map_err(|e| crate::msg::MgmtError::new(e, format_args!("pr_file_name {}: out of memory", text)))
+                .map_err(|e| crate::msg::MgmtError::new(e, format_args!("pr_file_name {}: error {}", text, e.to_errno())))
         })
     }
 }

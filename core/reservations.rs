@@ -103,10 +103,14 @@ struct PrFiles {
     alt: CString,
     /// Set by an administrator (shown with `[key]`).
     explicit: bool,
-    /// The next write's number.
+    /// The number of the newest write found or made (0: none).
     seq: u64,
     /// The next write goes to `alt`.
     next_alt: bool,
+    /// The newest file may restore something (its APTPL is set, or it
+    /// could not be read): the next change is written, even one that
+    /// clears APTPL, until a write succeeds.
+    on_disk: bool,
 }
 
 /// The directory of the default files, as SCST's.
@@ -162,9 +166,8 @@ impl DeviceReservations {
         drop(self.published.replace(visible));
         // Kept through power loss while APTPL is set; once it is cleared,
         // a last write says so (and restores nothing).
-        let kept = w.state.as_ref().is_some_and(|s| s.aptpl);
-        if next.aptpl || kept {
-            if let Some(files) = w.files.as_mut() {
+        if let Some(files) = w.files.as_mut() {
+            if next.aptpl || files.on_disk {
                 files.save(&next);
             }
         }
@@ -227,27 +230,38 @@ impl DeviceReservations {
         };
         let alt = CString::try_from_fmt(fmt!("{}.1", text_of(&path)))?;
         let mut newest: Option<(u64, bool, State)> = None;
+        // A file that exists but cannot be read may be the newest: the next
+        // change is written whatever it is, with a number from the clock.
+        let mut unread = false;
         for (file, is_alt) in [(&path, false), (&alt, true)] {
             match read_state(file) {
                 Ok(Some((seq, s))) if newest.as_ref().is_none_or(|n| seq > n.0) => newest = Some((seq, is_alt, s)),
                 Ok(_) => {}
-                Err(why) => pr_warn!("device {}: persistent reservations file {}: {}\n", device, text_of(file), why),
+                Err(why) => {
+                    unread = true;
+                    pr_warn!("device {}: persistent reservations file {}: {}\n", device, text_of(file), why);
+                }
             }
         }
         let mut w = self.writer.lock();
         let (seq, next_alt, state) = match newest {
             // The next write goes to the other file.
-            Some((seq, was_alt, s)) => (seq.wrapping_add(1), !was_alt, if s.aptpl { Some(s) } else { None }),
-            None => (1, false, None),
+            Some((seq, was_alt, s)) => {
+                let from = if was_alt { &alt } else { &path };
+                if s.aptpl {
+                    pr_info!("device {}: {} registrations restored from {}\n", device, s.regs.list().len(), text_of(from));
+                }
+                (seq, !was_alt, Some(s))
+            }
+            None => (0, false, None),
         };
-        if let Some(s) = &state {
-            pr_info!("device {}: {} registrations restored from {}\n", device, s.regs.list().len(), text_of(&path));
-        }
+        let on_disk = unread || state.as_ref().is_some_and(|s| s.aptpl);
+        let state = state.filter(|s| s.aptpl);
         let state = state.map(|s| Arc::new(s, GFP_KERNEL)).transpose()?;
         let visible = state.as_ref().filter(|s| !s.is_empty()).cloned();
         drop(self.published.replace(visible));
         w.state = state;
-        w.files = Some(PrFiles { path, alt, explicit, seq, next_alt });
+        w.files = Some(PrFiles { path, alt, explicit, seq, next_alt, on_disk });
         Ok(())
     }
 
@@ -265,9 +279,13 @@ impl PrFiles {
     /// is logged, and the command that changed the state still succeeds, as
     /// in SCST.
     fn save(&mut self, s: &State) {
+        // Numbers grow with every write, and from the clock on (a million a
+        // second), so that a write after a reload that could not read the
+        // newest file still outnumbers it.
+        let seq = self.seq.saturating_add(1).max(crate::sys::time::wall_seconds().saturating_mul(1_000_000));
         let mut text = KVec::new();
         let mut oom = false;
-        crate::scsi::pr_file::encode(s, self.seq, &mut |b| oom |= text.extend_from_slice(b, GFP_KERNEL).is_err());
+        crate::scsi::pr_file::encode(s, seq, &mut |b| oom |= text.extend_from_slice(b, GFP_KERNEL).is_err());
         let file = if self.next_alt { &self.alt } else { &self.path };
         let written = if oom {
             Err(ENOMEM)
@@ -276,8 +294,9 @@ impl PrFiles {
         };
         match written {
             Ok(()) => {
-                self.seq = self.seq.wrapping_add(1);
+                self.seq = seq;
                 self.next_alt = !self.next_alt;
+                self.on_disk = s.aptpl;
             }
             Err(e) => {
                 if FILE_LOG.allow(crate::sys::time::now_ms()) {
@@ -291,9 +310,10 @@ impl PrFiles {
 /// The state kept in `file` and its write number; None if there is no
 /// such file.
 fn read_state(file: &CString) -> core::result::Result<Option<(u64, State)>, &'static str> {
-    let f = match KernelFile::open(file, true) {
+    let f = match KernelFile::open_plain(file) {
         Ok(f) => f,
         Err(e) if e == ENOENT => return Ok(None),
+        Err(e) if e == EINVAL => return Err("not a regular file"),
         Err(_) => return Err("cannot be opened"),
     };
     let text = f.read_all(PR_FILE_MAX).map_err(|_| "cannot be read (or is over 1 MiB)")?;

@@ -17,6 +17,7 @@ const O_WRONLY: i32 = 1;
 const O_RDWR: i32 = 2;
 const O_CREAT: i32 = 0o100;
 const O_TRUNC: i32 = 0o1000;
+const O_NONBLOCK: i32 = 0o4000;
 const O_LARGEFILE: i32 = 0o100000;
 const O_PATH: i32 = 0o10000000;
 const SEEK_END: i32 = 2;
@@ -27,6 +28,35 @@ const FALLOC_FL_PUNCH_HOLE: i32 = 0x02;
 const ENXIO: i32 = 6;
 const ITER_DEST: u32 = 0;
 const ITER_SOURCE: u32 = 1;
+
+const S_IFMT: u32 = 0o170000;
+const S_IFREG: u32 = 0o100000;
+const S_IFBLK: u32 = 0o060000;
+/// Kernel pseudo filesystems (include/uapi/linux/magic.h; configfs:
+/// fs/configfs/mount.c): their files may be regular, but reading and
+/// writing them does something else than storing data.
+const PSEUDO_FS_MAGIC: [core::ffi::c_ulong; 20] = [
+    0x9fa0,     // proc
+    0x62656572, // sysfs
+    0x64626720, // debugfs
+    0x74726163, // tracefs
+    0x62656570, // configfs
+    0x73636673, // securityfs
+    0x27e0eb,   // cgroup
+    0x63677270, // cgroup2
+    0xcafe4a11, // bpf
+    0x6165676C, // pstore
+    0xde5e81e4, // efivarfs
+    0xf97cff8c, // selinuxfs
+    0x43415d53, // smackfs
+    0x42494e4d, // binfmt_misc
+    0x07655821, // resctrl
+    0x6e736673, // nsfs
+    0x65735543, // fusectl
+    0x6e667364, // nfsd
+    0x67596969, // rpc_pipefs
+    0x19800202, // mqueue
+];
 
 /// An open file.
 ///
@@ -56,9 +86,25 @@ impl KernelFile {
     }
 
     /// Creates `path` (or empties it), for writing, readable and writable
-    /// by its owner only. Thread context.
+    /// by its owner only; it must be a plain file (`is_plain`: EINVAL
+    /// otherwise). Non-blocking, so that a FIFO cannot hold the caller.
+    /// Thread context.
     pub fn create(path: &CStr) -> Result<Self> {
-        Self::open_mode(path, O_LARGEFILE | O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let f = Self::open_mode(path, O_LARGEFILE | O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK, 0o600)?;
+        if !f.is_plain() {
+            return Err(code::EINVAL);
+        }
+        Ok(f)
+    }
+
+    /// Opens `path`, a plain file (`is_plain`: EINVAL otherwise), for
+    /// reading, without blocking on a FIFO. Thread context.
+    pub fn open_plain(path: &CStr) -> Result<Self> {
+        let f = Self::open_flags(path, O_LARGEFILE | O_RDONLY | O_NONBLOCK)?;
+        if !f.is_plain() {
+            return Err(code::EINVAL);
+        }
+        Ok(f)
     }
 
     fn open_flags(path: &CStr, flags: i32) -> Result<Self> {
@@ -81,40 +127,25 @@ impl KernelFile {
     /// too (/proc/self/mem, sysfs attributes, rscst's own `mgmt` files), but
     /// reading and writing them does something else than storing blocks.
     pub fn can_back_a_disk(&self) -> bool {
-        const S_IFMT: u32 = 0o170000;
-        const S_IFREG: u32 = 0o100000;
-        const S_IFBLK: u32 = 0o060000;
-        // include/uapi/linux/magic.h (configfs: fs/configfs/mount.c)
-        const PSEUDO_FS_MAGIC: [core::ffi::c_ulong; 20] = [
-            0x9fa0,     // proc
-            0x62656572, // sysfs
-            0x64626720, // debugfs
-            0x74726163, // tracefs
-            0x62656570, // configfs
-            0x73636673, // securityfs
-            0x27e0eb,   // cgroup
-            0x63677270, // cgroup2
-            0xcafe4a11, // bpf
-            0x6165676C, // pstore
-            0xde5e81e4, // efivarfs
-            0xf97cff8c, // selinuxfs
-            0x43415d53, // smackfs
-            0x42494e4d, // binfmt_misc
-            0x07655821, // resctrl
-            0x6e736673, // nsfs
-            0x65735543, // fusectl
-            0x6e667364, // nfsd
-            0x67596969, // rpc_pipefs
-            0x19800202, // mqueue
-        ];
+        let (mode, magic) = self.mode_and_fs();
+        matches!(mode & S_IFMT, S_IFREG | S_IFBLK) && !PSEUDO_FS_MAGIC.contains(&magic)
+    }
+
+    /// Whether the file is a regular file on a filesystem that stores what
+    /// is written (not a device node, FIFO or kernel pseudo file).
+    pub fn is_plain(&self) -> bool {
+        let (mode, magic) = self.mode_and_fs();
+        mode & S_IFMT == S_IFREG && !PSEUDO_FS_MAGIC.contains(&magic)
+    }
+
+    /// The inode's mode and its filesystem's magic number.
+    fn mode_and_fs(&self) -> (u32, core::ffi::c_ulong) {
         // SAFETY: the file is open (invariant), so its f_inode is set and
         // stays valid until filp_close, and an inode's i_sb is always set.
-        let (mode, magic) = unsafe {
+        unsafe {
             let inode = (*self.f.as_ptr()).f_inode;
             (u32::from((*inode).i_mode), (*(*inode).i_sb).s_magic)
-        };
-        let kind_ok = matches!(mode & S_IFMT, S_IFREG | S_IFBLK);
-        kind_ok && !PSEUDO_FS_MAGIC.contains(&magic)
+        }
     }
 
     /// Size in bytes (regular files and block devices alike).

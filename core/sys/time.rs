@@ -10,6 +10,14 @@ pub fn sleep_ms(ms: u32) {
     unsafe { bindings::msleep(ms) };
 }
 
+/// Wall-clock time in seconds since the epoch (it may jump).
+pub fn wall_seconds() -> u64 {
+    // SAFETY: ktime_get_real_seconds reads the real-time clock; callable
+    // in any context.
+    let s = unsafe { bindings::ktime_get_real_seconds() };
+    u64::try_from(s).unwrap_or(0)
+}
+
 /// Monotonic time in milliseconds.
 pub fn now_ms() -> u64 {
     // SAFETY: ktime_get reads the monotonic clock; callable in any context.

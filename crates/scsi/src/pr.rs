@@ -442,6 +442,18 @@ impl<R: Registrations> Reservations<R> {
         }
     }
 
+    /// Whether no two registrations share an I_T nexus (see `overlaps`).
+    pub fn registrations_distinct(&self) -> bool {
+        let regs = self.regs.list();
+        regs.iter().enumerate().all(|(i, r)| {
+            regs.iter().skip(i.saturating_add(1)).all(|q| {
+                let same_initiator = r.port.id.names(&q.port.id) || q.port.id.names(&r.port.id);
+                !(same_initiator
+                    && (r.all_tg_pt || q.all_tg_pt || r.port.rel_tgt == q.port.rel_tgt))
+            })
+        })
+    }
+
     /// Whether nothing is reserved or registered (the state need not be kept).
     pub fn is_empty(&self) -> bool {
         self.spc2.is_none() && self.regs.list().is_empty() && self.reservation.is_none()
@@ -1503,6 +1515,16 @@ mod tests {
         assert_eq!(
             run(&mut s, &a, &cdb(7, 0, l.len() as u32), &l).0,
             Answer::Check(Sense::INVALID_FIELD_IN_PARAMETER_LIST.in_param(24, None))
+        );
+        let iscsi_port = Port {
+            id: TransportId::of_initiator(protocol::ISCSI, b"iqn.x:d,i,0x1").unwrap(),
+            rel_tgt: 2,
+        };
+        let l = move_list(A, 0xd, 0, 2, &iscsi_port);
+        assert_eq!(
+            run(&mut s, &a, &cdb(7, 0, l.len() as u32), &l).0,
+            Answer::Check(Sense::INVALID_FIELD_IN_PARAMETER_LIST.in_param(18, None)),
+            "an iSCSI port through a SAS target port"
         );
         let l = move_list(A, 0xd, 0, 1, &a);
         assert_eq!(

@@ -34,7 +34,8 @@ pub enum FileError {
     Line(usize),
     /// The first line is not this format's.
     NotThisFormat,
-    /// The registrations and the reservation do not agree (holders).
+    /// The registrations and the reservation do not agree (holders), or two
+    /// registrations are for one I_T nexus.
     Inconsistent,
     /// More than [`MAX_REGISTRATIONS`] registrations, or no room for them.
     TooMany,
@@ -198,7 +199,7 @@ fn decode_body<R: Registrations>(text: &[u8], s: &mut Reservations<R>) -> Result
         }
     }
     s.reservation = reservation;
-    if !s.holders_consistent() {
+    if !s.holders_consistent() || !s.registrations_distinct() {
         s.reservation = None;
         return Err(FileError::Inconsistent);
     }
