@@ -464,6 +464,20 @@ aptpl_scenarios() {
 	lun0_again
 	expect_eq "APTPL cleared: the device added again has no registration" "$(prin $A 0 | cut -c9-)" "00000000"
 	expect_eq "APTPL cleared: B reads" "$(cmd $B "$READ_1" --in 512)" "good"
+	# A crash while the newest file is written: it ends short, and the other
+	# one, a change older, comes back.
+	prout $A 0 0 0 0xa 1 >/dev/null
+	prout $B 0 0 0 0xb 1 >/dev/null
+	local f newest="" high=0 seq
+	for f in /var/lib/scst/pr/sd1 /var/lib/scst/pr/sd1.1; do
+		seq=$(tail -1 $f | cut -d' ' -f2)
+		[ "${seq:-0}" -gt "$high" ] && { high=$seq; newest=$f; }
+	done
+	expect_eq "APTPL: the newest file lists keys a and b" "$(grep -c '^registration' "$newest")" "2"
+	head -c -10 "$newest" >/tmp/torn && cat /tmp/torn >"$newest"
+	lun0_again
+	expect_eq "APTPL: the newest file cut short, the device added again has key a alone" "$(prin $A 0 | cut -c9-)" "00000008000000000000000a"
+	pr_reset
 	mgmt $SCST/devices/sd1/pr_file_name "/root/sd1.pr" 2>/dev/null
 	expect_eq "pr_file_name of an exported device cannot change" \
 		"$(cat $SCST/devices/sd1/pr_file_name)" "/var/lib/scst/pr/sd1"
