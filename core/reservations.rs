@@ -362,10 +362,7 @@ fn tell(core: &Core, dev: &Device, notices: &[Notice], from: &Port) {
     if notices.is_empty() {
         return;
     }
-    let names = |n: &Notice, s: &crate::session::Session| {
-        let r = Registration { key: 1, port: n.port, all_tg_pt: n.all_tg_pt, holder: false };
-        r.is_of(&s.port)
-    };
+    let names = |n: &Notice, s: &crate::session::Session| n.is_for(&s.port);
     for n in notices {
         crate::ua::raise_on_device_where(core, dev, n.ua, &|s| names(n, s) && s.port != *from);
     }

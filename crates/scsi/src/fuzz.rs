@@ -452,23 +452,14 @@ pub fn fuzz_pr_file(data: &[u8]) -> bool {
     let mut len = 0usize;
     let mut put = |b: &[u8]| {
         if let Some(dst) = sealed.get_mut(len..len.saturating_add(b.len())) {
-            dst.copy_from_slice(b);
+            for (d, s) in dst.iter_mut().zip(b) {
+                *d = *s;
+            }
             len = len.saturating_add(b.len());
         }
     };
     put(body);
-    put(b"end 1 ");
-    let mut check = [0u8; 16];
-    for (i, c) in check.iter_mut().enumerate() {
-        let shift = 60u32.saturating_sub(u32::try_from(i).unwrap_or(0).saturating_mul(4));
-        let nibble = (super::pr_file::checksum(body) >> shift) & 0xF;
-        *c = b"0123456789abcdef"
-            .get(nibble as usize)
-            .copied()
-            .unwrap_or(b'0');
-    }
-    put(&check);
-    put(b"\n");
+    super::pr_file::seal(body, 1, &mut put);
     pr_file_holds(data) && pr_file_holds(sealed.get(..len).unwrap_or(&[]))
 }
 

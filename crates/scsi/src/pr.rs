@@ -153,8 +153,21 @@ pub struct Registration {
 impl Registration {
     /// Whether it is a registration of the I_T nexus `n`.
     pub fn is_of(&self, n: &Port) -> bool {
-        self.port.id.names(&n.id) && (self.all_tg_pt || self.port.rel_tgt == n.rel_tgt)
+        names_nexus(&self.port, self.all_tg_pt, n)
     }
+}
+
+/// Whether `port` (for every target port with `all_tg_pt`) names the I_T nexus `n`.
+fn names_nexus(port: &Port, all_tg_pt: bool, n: &Port) -> bool {
+    port.id.names(&n.id) && (all_tg_pt || port.rel_tgt == n.rel_tgt)
+}
+
+/// Whether registrations for `a` and `b` (each for every target port with its flag) would
+/// share an I_T nexus: the same initiator port (or, for an iSCSI name without ISID, any of
+/// its ports) through the same target port, or through any where either is for all.
+fn share_nexus(a: &Port, a_all: bool, b: &Port, b_all: bool) -> bool {
+    let same_initiator = a.id.names(&b.id) || b.id.names(&a.id);
+    same_initiator && (a_all || b_all || a.rel_tgt == b.rel_tgt)
 }
 
 /// Where registrations are kept.
@@ -180,6 +193,13 @@ pub struct Notice {
     pub ua: Ua,
     /// PREEMPT AND ABORT: their tasks at this logical unit are aborted too.
     pub abort: bool,
+}
+
+impl Notice {
+    /// Whether it goes to the I_T nexus `n`.
+    pub fn is_for(&self, n: &Port) -> bool {
+        names_nexus(&self.port, self.all_tg_pt, n)
+    }
 }
 
 /// How a service action ended.
@@ -446,11 +466,9 @@ impl<R: Registrations> Reservations<R> {
     pub fn registrations_distinct(&self) -> bool {
         let regs = self.regs.list();
         regs.iter().enumerate().all(|(i, r)| {
-            regs.iter().skip(i.saturating_add(1)).all(|q| {
-                let same_initiator = r.port.id.names(&q.port.id) || q.port.id.names(&r.port.id);
-                !(same_initiator
-                    && (r.all_tg_pt || q.all_tg_pt || r.port.rel_tgt == q.port.rel_tgt))
-            })
+            regs.iter()
+                .skip(i.saturating_add(1))
+                .all(|q| !share_nexus(&r.port, r.all_tg_pt, &q.port, q.all_tg_pt))
         })
     }
 
@@ -465,14 +483,12 @@ impl<R: Registrations> Reservations<R> {
     }
 
     /// Whether a registration for `p` (for every target port with
-    /// `all_tg_pt`) would share an I_T nexus with one that exists: the same
-    /// initiator port (or, for an iSCSI name without ISID, any of its ports)
-    /// through the same target port, or through any where either is for all.
+    /// `all_tg_pt`) would share an I_T nexus with one that exists.
     fn overlaps(&self, p: &Port, all_tg_pt: bool) -> bool {
-        self.regs.list().iter().any(|r| {
-            let same_initiator = r.port.id.names(&p.id) || p.id.names(&r.port.id);
-            same_initiator && (all_tg_pt || r.all_tg_pt || r.port.rel_tgt == p.rel_tgt)
-        })
+        self.regs
+            .list()
+            .iter()
+            .any(|r| share_nexus(&r.port, r.all_tg_pt, p, all_tg_pt))
     }
 
     /// Whether `n` holds the persistent reservation.
@@ -654,13 +670,7 @@ impl<R: Registrations> Reservations<R> {
             // One registration per I_T nexus: an ALL_TG_PT registration of an
             // initiator port registered through some target port already would be a
             // second one for that nexus.
-            if cmd.all_tg_pt
-                && self
-                    .regs
-                    .list()
-                    .iter()
-                    .any(|r| r.port.id.names(&n.id) || n.id.names(&r.port.id))
-            {
+            if cmd.all_tg_pt && self.overlaps(n, true) {
                 return Answer::Check(bad_param(20, Some(2)));
             }
             for port in core::iter::once(*n).chain(named()) {

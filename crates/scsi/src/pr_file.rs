@@ -23,6 +23,7 @@
 
 use super::pr::{PrType, Registration, Registrations, Reservations, MAX_REGISTRATIONS};
 use super::transport_id::TransportId;
+use super::wr::{fnv1a, FNV_BASIS};
 
 /// The first line.
 const MAGIC: &[u8] = b"rscst persistent reservations 1";
@@ -44,19 +45,20 @@ pub enum FileError {
     Torn,
 }
 
-/// 64-bit FNV-1a, continued from `h`.
-fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
-    for &b in bytes {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
+/// Writes the `end` line for the text `body` before it, as write number `seq`.
+pub fn seal(body: &[u8], seq: u64, out: &mut dyn FnMut(&[u8])) {
+    end_line(fnv1a(FNV_BASIS, body), seq, out);
 }
 
-const FNV_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
-
-/// The checksum the `end` line holds for the text `body` before it.
-pub fn checksum(body: &[u8]) -> u64 {
-    fnv1a(FNV_BASIS, body)
+fn end_line(sum: u64, seq: u64, out: &mut dyn FnMut(&[u8])) {
+    let mut num = [0u8; 20];
+    let mut check = [0u8; 16];
+    hex(&sum.to_be_bytes(), &mut check);
+    out(b"end ");
+    out(decimal(seq, &mut num));
+    out(b" ");
+    out(&check);
+    out(b"\n");
 }
 
 /// Writes `s` (its persistent part) in the file's format, piece by piece, to `out`, as
@@ -68,14 +70,7 @@ pub fn encode<R: Registrations>(s: &Reservations<R>, seq: u64, out: &mut dyn FnM
         out(b);
     };
     encode_body(s, &mut body);
-    let mut num = [0u8; 20];
-    let mut check = [0u8; 16];
-    hex(&sum.to_be_bytes(), &mut check);
-    out(b"end ");
-    out(decimal(seq, &mut num));
-    out(b" ");
-    out(&check);
-    out(b"\n");
+    end_line(sum, seq, out);
 }
 
 fn encode_body<R: Registrations>(s: &Reservations<R>, out: &mut dyn FnMut(&[u8])) {

@@ -256,10 +256,7 @@ fn sas_address(name: &[u8]) -> [u8; 8] {
     if hex_into(name, &mut id) {
         return id;
     }
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in name {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-    }
+    let h = super::wr::fnv1a(super::wr::FNV_BASIS, name);
     ((h & 0x0FFF_FFFF_FFFF_FFFF) | 0x5000_0000_0000_0000).to_be_bytes()
 }
 
