@@ -26,7 +26,7 @@ use crate::scsi::status;
 use crate::scsi::ua::Ua;
 use crate::session::Session;
 use crate::steps::{Next, Steps};
-use crate::sys::ops::{defer, CmdPtr, DataBuf, DevContext, ExecActive, ExecCall, HandlerRef, RawAnswer, SessionRef};
+use crate::sys::ops::{defer, CmdPtr, DataBuf, DevContext, DeviceRef, ExecActive, ExecCall, HandlerRef, RawAnswer, SessionRef};
 use crate::sys::sg::SgList;
 use crate::sys::work::{current_cpu, WorkItem};
 use core::mem::ManuallyDrop;
@@ -78,6 +78,9 @@ pub struct Cmd {
     pub gate: Hold,
     /// The next command in the write gate's queue, while queued there.
     pub gate_next: Option<CmdPtr>,
+    /// The device whose write gate `gate` is a pass of, when not the
+    /// command's own: an EXTENDED COPY's destination.
+    pub gate_elsewhere: Option<DeviceRef>,
     /// The session it came in on, tracked there until this reference drops,
     /// which `CmdPtr` does after the command's memory went back to its cache
     /// (see [`SessionRef`]).
@@ -221,6 +224,7 @@ pub fn rx(session: &Session, rx: Rx<'_>) -> Result<CmdPtr> {
         steps: Steps::Idle,
         gate: Hold::None,
         gate_next: None,
+        gate_elsewhere: None,
         session: ManuallyDrop::new(session),
     };
     CmdPtr::alloc(cmd)
@@ -278,7 +282,9 @@ fn with_buffer(mut cmd: CmdPtr, frame: Frame) {
 /// The queue where a step of `c` that may sleep runs: its device's, so that
 /// a hung backing store holds up only its own LUNs.
 fn thread_queue(c: &Cmd) -> &crate::sys::work::Workqueue {
-    match c.mapped.as_ref() {
+    // An EXTENDED COPY's next call goes to the queue of the unit it calls:
+    // a hung backing store holds up only its own LUNs.
+    match crate::steps::device_of_next_call(c) {
         Some(m) => &m.dev.queue,
         None => &c.session.target.fabric.core.wq,
     }
@@ -499,7 +505,13 @@ fn ready(mut cmd: CmdPtr, frame: Frame) {
         advance(c, Event::Rejected);
         return respond(cmd, frame);
     }
-    if c.cdb.is_some_and(|x| emulated_in_thread(&x.op)) && frame.ctx != Context::Thread {
+    let in_thread = match c.cdb {
+        Some(x) if emulated_in_thread(&x.op) => {
+            frame.ctx == Context::Thread && !(frame.in_fabric_call && outlasts_fabric_call(&x.op))
+        }
+        _ => true,
+    };
+    if !in_thread {
         // In a thread of the device (`run_deferred` comes back here).
         return defer(cmd, thread_queue);
     }
@@ -544,7 +556,14 @@ fn emulated_in_thread(op: &Op) -> bool {
             | Op::PersistentReserveOut { .. }
             | Op::Reserve
             | Op::Release
+            | Op::ExtendedCopy { param_len: 1.. }
     )
+}
+
+/// Commands too long to run inside a fabric's call even where it may sleep:
+/// an EXTENDED COPY moves up to 16 segments of 65535 blocks.
+fn outlasts_fabric_call(op: &Op) -> bool {
+    matches!(op, Op::ExtendedCopy { .. })
 }
 
 /// Which pass of its device's write gate a command needs.
@@ -567,18 +586,22 @@ fn pass_gate(mut cmd: CmdPtr, gated: Gated) -> Option<CmdPtr> {
     if gated == Gated::No || (c.gate.held() && !upgrade) {
         return Some(cmd);
     }
-    let Some(m) = c.mapped.as_ref() else { return Some(cmd) };
+    let dev = match (&c.gate_elsewhere, &c.mapped) {
+        (Some(dev), _) => dev,
+        (None, Some(m)) => &m.dev,
+        (None, None) => return Some(cmd),
+    };
     if upgrade {
         // A COMPARE AND WRITE its raw tier declined passed shared on the
         // way there: it queues for the exclusive pass like any other.
-        m.dev.gate.leave(&mut c.gate, resume_at_gate);
+        dev.gate.leave(&mut c.gate, resume_at_gate);
     }
-    if gated == Gated::Shared && m.dev.gate.try_shared(&mut c.gate, resume_at_gate) {
+    if gated == Gated::Shared && dev.gate.try_shared(&mut c.gate, resume_at_gate) {
         return Some(cmd);
     }
     // Once queued, the command may pass, complete and be freed on another
     // CPU before `enter` returns: the count keeps the device.
-    let active = ExecActive::begin(&m.dev);
+    let active = ExecActive::begin(dev);
     active.device().gate.enter(cmd, gated == Gated::Exclusive, resume_at_gate);
     drop(active);
     None
@@ -593,9 +616,15 @@ fn resume_at_gate(cmd: CmdPtr) {
 /// Gives back the command's pass of the write gate, if it has one.
 fn leave_gate(c: &mut Cmd) {
     if c.gate.held() {
-        if let Some(m) = c.mapped.as_ref() {
-            m.dev.gate.leave(&mut c.gate, resume_at_gate);
+        match (&c.gate_elsewhere, &c.mapped) {
+            (Some(dev), _) => dev.gate.leave(&mut c.gate, resume_at_gate),
+            (None, Some(m)) => m.dev.gate.leave(&mut c.gate, resume_at_gate),
+            (None, None) => {}
         }
+    }
+    // Dropped only once its pass is given back.
+    if !c.gate.held() {
+        c.gate_elsewhere = None;
     }
 }
 
@@ -768,6 +797,10 @@ fn emulate(mut cmd: CmdPtr, frame: Frame) {
         Action::Unmap { param_len } => {
             start_steps(cmd, frame, Gated::Shared, |c| crate::steps::begin_unmap(c, param_len))
         }
+        Action::Copy { param_len } => {
+            // Each WRITE passes its destination's gate (`run_steps`).
+            start_steps(cmd, frame, Gated::No, |c| crate::copy::begin_copy(c, param_len))
+        }
         Action::LbaStatus { lba, alloc_len } => {
             start_steps(cmd, frame, Gated::No, |c| crate::steps::begin_lba_status(c, lba, alloc_len))
         }
@@ -921,20 +954,30 @@ fn start_steps(cmd: CmdPtr, frame: Frame, gated: Gated, plan: impl FnOnce(&mut C
 fn run_steps(mut cmd: CmdPtr, frame: Frame) {
     loop {
         let c = cmd.get();
-        let Some(m) = c.mapped.as_ref() else {
+        if c.session.aborted() {
+            return finish_steps(cmd, frame);
+        }
+        let Some(m) = crate::steps::device_of_next_call(c) else {
             set_check(c, Sense::INTERNAL_TARGET_FAILURE);
             return finish_steps(cmd, frame);
         };
         let num_blocks = m.dev.geo.num_blocks;
-        if c.session.aborted() {
-            return finish_steps(cmd, frame);
-        }
         if !exec_here(frame.ctx, m.dev.handler.ops.exec_atomic()) {
             // Before `steps::next`, which moves on to the next call:
             // `run_deferred` comes back here to make it.
             return defer(cmd, thread_queue);
         }
-        let (handler, ctx, forced) = (m.dev.handler.ops, m.dev.ctx, forced_fua(&m.dev));
+        let (handler, ctx, forced, shift) = (m.dev.handler.ops, m.dev.ctx, forced_fua(&m.dev), m.dev.geo.block_shift);
+        cmd = match copy_gate(cmd) {
+            Some(cmd) => cmd,
+            // Queued at the destination's gate: `run_deferred` comes back
+            // here once it holds its pass.
+            None => return,
+        };
+        let c = cmd.get();
+        if c.desc.status != status::GOOD {
+            return finish_steps(cmd, frame);
+        }
         let (op, lba, blocks, fua) = match crate::steps::next(c, num_blocks) {
             Next::Done => return finish_steps(cmd, frame),
             Next::Fail(sense) => {
@@ -946,6 +989,8 @@ fn run_steps(mut cmd: CmdPtr, frame: Frame) {
         c.desc.io_op = op;
         c.desc.lba = lba;
         c.desc.blocks = blocks;
+        // The device's own (an EXTENDED COPY's devices may differ).
+        c.desc.block_shift = shift;
         // What changes the medium reaches it while the write cache is off.
         c.desc.fua = u8::from((fua || forced) && matches!(op, io_op::WRITE | io_op::DISCARD));
         c.desc.provisioning = 0;
@@ -954,7 +999,7 @@ fn run_steps(mut cmd: CmdPtr, frame: Frame) {
             // read-back's spare buffer one READ).
             c.desc.data_len = blocks << c.desc.block_shift;
         }
-        let Some(m) = c.mapped.as_ref() else { return finish_steps(cmd, frame) };
+        let Some(m) = crate::steps::device_of_next_call(c) else { return finish_steps(cmd, frame) };
         let active = ExecActive::begin(&m.dev);
         let back = handler.exec(ctx, cmd);
         drop(active);
@@ -969,6 +1014,36 @@ fn run_steps(mut cmd: CmdPtr, frame: Frame) {
             }
             // The completion continues it.
             None => return,
+        }
+    }
+}
+
+/// Before each call of an EXTENDED COPY: the call checked again
+/// (`copy::check_next_call`; a refusal ends the copy with its sense), and
+/// for a WRITE a shared pass of the destination's write gate, as a WRITE
+/// from the initiator would hold (given back when it completed,
+/// `handler_finished`). None: queued at the gate.
+fn copy_gate(mut cmd: CmdPtr) -> Option<CmdPtr> {
+    let c = cmd.get();
+    let Steps::Copy(cp) = &c.steps else { return Some(cmd) };
+    if let Err(sense) = crate::copy::check_next_call(cp, &c.session.port) {
+        set_check(c, sense);
+        return Some(cmd);
+    }
+    match crate::copy::destination_of_next_call(cp) {
+        None => {
+            leave_gate(c);
+            Some(cmd)
+        }
+        // Came back from the gate's queue with its pass.
+        Some(_) if c.gate.held() => Some(cmd),
+        Some(dev) => {
+            let Some(counted) = DeviceRef::count(dev) else {
+                set_check(c, crate::scsi::xcopy::COPY_TARGET_NOT_REACHABLE);
+                return Some(cmd);
+            };
+            c.gate_elsewhere = Some(counted);
+            pass_gate(cmd, Gated::Shared)
         }
     }
 }
@@ -1113,8 +1188,17 @@ fn handler_finished(mut cmd: CmdPtr) {
         let num_blocks = c.mapped.as_ref().map_or(0, |m| m.dev.geo.num_blocks);
         if c.desc.status == status::GOOD {
             crate::steps::record(c, num_blocks);
+            if matches!(c.steps, Steps::Copy(_)) {
+                // An EXTENDED COPY's WRITE is done with the destination's
+                // gate (any context: leaving only queues work).
+                leave_gate(c);
+            }
         } else {
-            // Failed: no more calls.
+            // Failed: no more calls. An EXTENDED COPY says the copy failed
+            // (the device that failed is not the one the initiator spoke to).
+            if matches!(c.steps, Steps::Copy(_)) {
+                set_check(c, crate::scsi::xcopy::THIRD_PARTY_DEVICE_FAILURE);
+            }
             crate::steps::clear(c);
             advance(c, Event::ExecDone);
         }

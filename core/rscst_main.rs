@@ -26,6 +26,7 @@ pub mod ratelimit;
 pub mod sgv_policy;
 
 pub mod cmd;
+pub mod copy;
 pub mod device;
 pub mod fabric;
 pub mod gate;

@@ -5,7 +5,8 @@
 //! DISCARD), GET LBA STATUS (an LBA_STATUS per descriptor) and the
 //! read-backs of `crate::scsi::readback` (VERIFY and WRITE AND VERIFY with
 //! BYTCHK, COMPARE AND WRITE, PRE-FETCH: reads into a spare buffer, each
-//! compared with the data-out buffer before the next call, and writes).
+//! compared with the data-out buffer before the next call, and writes) and
+//! EXTENDED COPY (`crate::copy`: reads from one device, writes to another).
 //!
 //! `crate::cmd` drives them: it asks [`next`] for the next call, makes it,
 //! and hands each completion to [`record`]. The plans are built by the
@@ -83,6 +84,64 @@ pub enum Steps {
     },
     /// A read-back (`crate::scsi::readback`).
     ReadBack(ReadBackSteps),
+    /// EXTENDED COPY (`crate::copy`).
+    Copy(crate::copy::CopySteps),
+}
+
+/// A buffer of the core that a command's calls use in place of the
+/// command's own: lent to the command for a call (its own kept here), given
+/// back after it.
+pub struct Spare {
+    buf: DataBuf,
+    /// `buf` holds the command's buffer, the command the spare one.
+    lent: bool,
+    /// The command's buffer's length (`CmdDesc::data_len` as received).
+    data_len: u32,
+}
+
+impl Spare {
+    /// A spare buffer of `len` bytes for `c` (thread context).
+    pub fn alloc(c: &Cmd, len: u64) -> Result<Self, Sense> {
+        let buf = c.session.target.fabric.core.sgv.alloc(len, false).map_err(|_| crate::cmd::BUSY)?;
+        Ok(Spare { buf: DataBuf::owned(buf, len), lent: false, data_len: c.desc.data_len })
+    }
+
+    /// The spare buffer, while not lent.
+    pub fn list(&mut self) -> crate::sys::sg::SgList<'_> {
+        self.buf.list()
+    }
+
+    /// Zeroes the first `len` bytes of the spare buffer; nothing while it
+    /// is lent (it was zeroed before it was).
+    pub fn zero(&mut self, len: usize) {
+        if !self.lent {
+            self.buf.list().zero(len);
+        }
+    }
+
+    /// Lends the spare buffer to the command for a call.
+    pub fn lend(&mut self, data: &mut DataBuf) {
+        if !self.lent {
+            core::mem::swap(&mut self.buf, data);
+            self.lent = true;
+        }
+    }
+
+    /// Gives the command its own buffer and length back after a call.
+    pub fn restore(&mut self, data: &mut DataBuf, data_len: &mut u32) {
+        if self.lent {
+            core::mem::swap(&mut self.buf, data);
+            self.lent = false;
+        }
+        *data_len = self.data_len;
+    }
+
+    /// Returns the spare buffer to the SGV cache (after [`Spare::restore`]).
+    pub fn free(&mut self, sgv: &crate::sgv::Sgv) {
+        if let Some(b) = self.buf.take_owned() {
+            sgv.free(b);
+        }
+    }
 }
 
 /// Where a read-back is.
@@ -103,13 +162,9 @@ enum Stage {
 pub struct ReadBackSteps {
     plan: ReadBack,
     stage: Stage,
-    /// Where reads go (and what COMPARE AND WRITE writes from): swapped
-    /// with the command's buffer for the duration of such a call.
-    spare: DataBuf,
-    /// `spare` holds the data-out buffer, the command the spare one.
-    swapped: bool,
-    /// The data-out buffer's length (`CmdDesc::data_len` as received).
-    data_len: u32,
+    /// Where reads go (and what COMPARE AND WRITE writes from): lent to
+    /// the command for such a call.
+    spare: Spare,
     /// Blocks one READ reads at most.
     chunk: u32,
     /// The next block to read.
@@ -210,9 +265,7 @@ pub fn begin_read_back(c: &mut Cmd, plan: ReadBack) -> Result<(), Sense> {
         Write::After { .. } => plan.blocks,
         _ => plan.blocks.min((READ_BACK_CHUNK >> shift).max(1)),
     };
-    let len = u64::from(chunk) << shift;
-    let sgv = &c.session.target.fabric.core.sgv;
-    let buf = sgv.alloc(len, false).map_err(|_| crate::cmd::BUSY)?;
+    let spare = Spare::alloc(c, u64::from(chunk) << shift)?;
     let stage = match plan.write {
         Write::Before { .. } => Stage::WriteFirst,
         _ => Stage::Reading,
@@ -221,9 +274,7 @@ pub fn begin_read_back(c: &mut Cmd, plan: ReadBack) -> Result<(), Sense> {
     c.steps = Steps::ReadBack(ReadBackSteps {
         plan,
         stage,
-        spare: DataBuf::owned(buf, len),
-        swapped: false,
-        data_len: c.desc.data_len,
+        spare,
         chunk,
         next: plan.lba,
         unchecked: None,
@@ -253,9 +304,9 @@ fn next_read_back(rb: &mut ReadBackSteps, data: &mut DataBuf, shift: u32) -> Nex
                 rb.next += u64::from(blocks);
                 rb.unchecked = (rb.plan.compare != Compare::Nothing).then_some((lba, blocks));
                 if rb.zero_reads {
-                    rb.spare.list().zero((blocks as usize) << shift);
+                    rb.spare.zero((blocks as usize) << shift);
                 }
-                swap(rb, data);
+                rb.spare.lend(data);
                 return Next::Call { op: io_op::READ, lba, blocks, fua: false };
             }
             (Stage::Reading, Write::After { .. }) => rb.stage = Stage::WriteAfter,
@@ -267,7 +318,7 @@ fn next_read_back(rb: &mut ReadBackSteps, data: &mut DataBuf, shift: u32) -> Nex
                 if copied != len {
                     return Next::Fail(Sense::INTERNAL_TARGET_FAILURE);
                 }
-                swap(rb, data);
+                rb.spare.lend(data);
                 return Next::Call { op: io_op::WRITE, lba: rb.plan.lba, blocks: rb.plan.blocks, fua };
             }
             _ => {
@@ -276,20 +327,6 @@ fn next_read_back(rb: &mut ReadBackSteps, data: &mut DataBuf, shift: u32) -> Nex
             }
         }
     }
-}
-
-/// Exchanges the spare buffer and the command's.
-fn swap(rb: &mut ReadBackSteps, data: &mut DataBuf) {
-    core::mem::swap(&mut rb.spare, data);
-    rb.swapped = !rb.swapped;
-}
-
-/// Gives the command its own buffer and length back after a call.
-fn restore(rb: &mut ReadBackSteps, data: &mut DataBuf, data_len: &mut u32) {
-    if rb.swapped {
-        swap(rb, data);
-    }
-    *data_len = rb.data_len;
 }
 
 /// Compares `blocks` read at `lba` (at the start of the spare buffer) with
@@ -312,14 +349,13 @@ fn compare(rb: &mut ReadBackSteps, data: &mut DataBuf, lba: u64, blocks: u32, sh
     }
 }
 
-/// Puts a read-back's buffers back (any context): the command's own in
-/// place with its length, the spare one returned to the SGV cache.
+/// Puts a read-back's or a copy's buffers back (any context): the
+/// command's own in place with its length, the spare one returned to the
+/// SGV cache.
 fn put_back(c: &mut Cmd) {
-    let Steps::ReadBack(rb) = &mut c.steps else { return };
-    restore(rb, &mut c.data, &mut c.desc.data_len);
-    if let Some(b) = rb.spare.take_owned() {
-        c.session.target.fabric.core.sgv.free(b);
-    }
+    let Steps::ReadBack(rb) = &mut c.steps else { return crate::copy::put_back(c) };
+    rb.spare.restore(&mut c.data, &mut c.desc.data_len);
+    rb.spare.free(&c.session.target.fabric.core.sgv);
 }
 
 /// Ends the steps of `c` (any context): no more calls; what a read-back
@@ -329,6 +365,16 @@ pub fn clear(c: &mut Cmd) {
     c.steps = Steps::Idle;
 }
 
+/// The device the next handler call of `c` goes to: the command's own but
+/// for an EXTENDED COPY's (its own too once the copy is done, when [`next`]
+/// has no call left).
+pub fn device_of_next_call(c: &Cmd) -> Option<&crate::lun::Mapped> {
+    match &c.steps {
+        Steps::Copy(cp) => crate::copy::unit_of_next_call(cp).or(c.mapped.as_ref()),
+        _ => c.mapped.as_ref(),
+    }
+}
+
 /// The next handler call of `c` (any context); `num_blocks` is the device's
 /// capacity.
 pub fn next(c: &mut Cmd, num_blocks: u64) -> Next {
@@ -336,6 +382,7 @@ pub fn next(c: &mut Cmd, num_blocks: u64) -> Next {
     match &mut c.steps {
         Steps::Idle => Next::Done,
         Steps::ReadBack(rb) => next_read_back(rb, &mut c.data, shift),
+        Steps::Copy(cp) => crate::copy::next_call(cp, &mut c.data),
         Steps::Unmap { list, param_len, next } => {
             // Checked when the plan was made: parsing again cannot fail.
             let range = UnmapList::parse(list, *param_len, &device_of(num_blocks))
@@ -381,9 +428,11 @@ pub fn next(c: &mut Cmd, num_blocks: u64) -> Next {
 /// one, one beyond the last block (of `num_blocks`) ends there, and an
 /// unknown state counts as mapped.
 pub fn record(c: &mut Cmd, num_blocks: u64) {
-    if let Steps::ReadBack(rb) = &mut c.steps {
+    match &mut c.steps {
         // The spare buffer goes back where `next` expects it.
-        return restore(rb, &mut c.data, &mut c.desc.data_len);
+        Steps::ReadBack(rb) => return rb.spare.restore(&mut c.data, &mut c.desc.data_len),
+        Steps::Copy(cp) => return crate::copy::record(cp, &mut c.data, &mut c.desc.data_len),
+        _ => {}
     }
     let (answered, state) = (c.desc.blocks, c.desc.provisioning);
     if let Steps::LbaStatus { found, lba, .. } = &mut c.steps {

@@ -9,7 +9,7 @@
 # boot (two tcm_loop nexuses of one fileio backstore); rscst's outcomes are
 # checked, LIO's are printed beside them (Documentation/scsi-commands.md
 # says why each difference stands).
-# timeout: 900
+# timeout: 1500
 . "$(dirname "$0")/lib.sh"
 
 # One sgio.py for the whole suite (--serve: a command per line, each answer
@@ -309,6 +309,106 @@ readback_scenarios() {
 		"$(sg_compare_and_write --in=/tmp/caw.bin --lba=1000 --num=1 $F >/dev/null 2>&1; echo $?)"
 }
 
+# EXTENDED COPY (SPC-4 6.4, LID1) between the fileio LUN 0 ($F) and the
+# thin LUN 2 ($T) of nexus A, at LBAs 3000 and up of LUN 0 and below 1000
+# of LUN 2 (above what the provisioning scenarios use).
+# naa_of SG: the logical unit's NAA designator from VPD page 83h, in hex,
+# after a byte of its length.
+naa_of() {
+	local d i=8 b1 len
+	d=$(data_in 16 "$1" 120183010000 256)
+	while [ $i -lt ${#d} ]; do
+		b1=$((0x${d:$((i + 2)):2}))
+		len=$((0x${d:$((i + 6)):2}))
+		if [ $((b1 & 0x3f)) = 3 ]; then
+			printf '%02x%s' $len "${d:$((i + 8)):$((len * 2))}"
+			return
+		fi
+		i=$((i + 8 + len * 2))
+	done
+}
+# cscd NAA [BLOCK-LENGTH]: an identification CSCD descriptor (E4h) of the
+# designator naa_of printed, of blocks of BLOCK-LENGTH (512) bytes.
+cscd() {
+	local len=$((0x${1:0:2}))
+	printf 'e4000000010300%02x%s%0*d00%06x' $len "${1:2}" $(((20 - len) * 2)) 0 "${2:-512}"
+}
+# segment SRC DST BLOCKS SRC-LBA DST-LBA: a block-to-block segment descriptor.
+segment() { printf '02000018%04x%04x0000%04x%016x%016x' "$@"; }
+# xcopy_list CSCDS SEGMENTS: a parameter list with no list identifier.
+xcopy_list() { printf '0018%04x00000000%08x00000000%s%s' $((${#1} / 2)) $((${#2} / 2)) "$1" "$2"; }
+# xcopy SG LIST: EXTENDED COPY (LID1) of the parameter list LIST.
+xcopy() { cmd "$1" "$(printf '8300%016x%08x0000' 0 $((${#2} / 2)))" --out "$2"; }
+# read_hex SG LBA BLOCKS: the hex of what READ(10) returns.
+read_hex() { data_in 2 "$1" "$(cdb10 28 00 "$2" "$3")" $(($3 * 512)); }
+copy_scenarios() {
+	drain $F
+	drain $T
+	local f t x last first
+	f=$(naa_of $F)
+	t=$(naa_of $T)
+	x=$(head -c 8192 /dev/urandom | od -An -v -tx1 | tr -d ' \n')
+	cmd $F "$(cdb10 2a 00 3000 16)" --out "$x" >/dev/null
+	outcome "EXTENDED COPY of 16 blocks from LUN 0 to LUN 2, sent to LUN 2: GOOD" "good" \
+		"$(xcopy $T "$(xcopy_list "$(cscd $f)$(cscd $t)" "$(segment 0 1 16 3000 200)")")"
+	outcome "EXTENDED COPY: LUN 2 reads back the 16 blocks LUN 0 holds" "yes" "$(same "$(read_hex $T 200 16)" "$x")"
+	outcome "EXTENDED COPY sent to LUN 0 with two segments, LUN 2 to LUN 0 and within LUN 0: GOOD, both copied" "good yes yes" \
+		"$(xcopy $F "$(xcopy_list "$(cscd $t)$(cscd $f)" "$(segment 0 1 16 200 4000)$(segment 1 1 8 3000 5000)")") $(same "$(read_hex $F 4000 16)" "$x") $(same "$(read_hex $F 5000 8)" "${x:0:8192}")"
+	outcome "RECEIVE COPY RESULTS: MAXIMUM CSCD and SEGMENT DESCRIPTOR COUNTS, MAXIMUM DESCRIPTOR LIST LENGTH" "00080010000002c0" \
+		"$(data_in 46 $T 84030000000000000000000004000000 1024 | cut -c17-32)"
+	outcome "RECEIVE COPY RESULTS: the implemented descriptors, block-to-block segments and identification CSCDs" "0202e4" \
+		"$(data_in 46 $T 84030000000000000000000004000000 1024 | cut -c87-92)"
+	last=$(read_hex $T 32760 8)
+	first=$(read_hex $T 700 16)
+	outcome "EXTENDED COPY whose second segment ends beyond LUN 2's last block: 0A/0D/02, and neither segment written" "check 0a/0d/02 yes yes" \
+		"$(xcopy $T "$(xcopy_list "$(cscd $f)$(cscd $t)" "$(segment 0 1 16 3000 700)$(segment 0 1 16 3000 32760)")") $(same "$(read_hex $T 700 16)" "$first") $(same "$(read_hex $T 32760 8)" "$last")"
+	outcome "EXTENDED COPY naming a logical unit the nexus does not reach: 0A/0D/02" "check 0a/0d/02" \
+		"$(xcopy $T "$(xcopy_list "$(cscd $f)$(cscd 10600000000000000000000000000000aa)" "$(segment 0 1 1 3000 0)")")"
+	outcome "EXTENDED COPY whose segment names a CSCD descriptor the list lacks: 0A/0D/02" "check 0a/0d/02" \
+		"$(xcopy $T "$(xcopy_list "$(cscd $t)" "$(segment 0 1 1 0 1)")")"
+	outcome "EXTENDED COPY with a DISK BLOCK LENGTH of 4096 for a unit of 512-byte blocks: 05/26/00" "check 05/26/00" \
+		"$(xcopy $T "$(xcopy_list "$(cscd $f 4096)$(cscd $t)" "$(segment 0 1 1 3000 0)")")"
+	outcome "EXTENDED COPY with 9 CSCD descriptors (8 at most): 05/26/06" "check 05/26/06" \
+		"$(xcopy $T "$(xcopy_list "$(for _ in 1 2 3 4 5 6 7 8 9; do cscd $t; done)" "$(segment 0 0 1 0 1)")")"
+	outcome "EXTENDED COPY with no parameter list: GOOD" "good" "$(cmd $T 83000000000000000000000000000000)"
+	outcome "EXTENDED COPY(LID4): 05/24/00" "check 05/24/00" "$(cmd $T 83010000000000000000000000000000)"
+	rm -f /tmp/xcopy.log
+	outcome "sg_xcopy (sg3_utils) of 64 blocks from LUN 0 to LUN 2: exit 0, and LUN 2 holds them" "0 yes" \
+		"$(sg_xcopy if=$F of=$T bs=512 count=64 skip=3000 seek=400 >/tmp/xcopy.log 2>&1; echo $?) $(same "$(read_hex $T 400 64)" "$(read_hex $F 3000 64)")"
+	[ -s /tmp/xcopy.log ] && sed 's/^/# sg_xcopy: /' /tmp/xcopy.log | head -5
+	[ "$STACK" = rscst ] || return 0
+	# rscst's copy manager also serves a third unit, and the other nexus.
+	local n before zeros
+	drain $N
+	n=$(naa_of $N)
+	expect_eq "EXTENDED COPY sent to LUN 1 (nullio), from LUN 0 to LUN 2: GOOD, LUN 2 holds the blocks" \
+		"$(xcopy $N "$(xcopy_list "$(cscd $f)$(cscd $t)" "$(segment 0 1 16 3000 500)")") $(same "$(read_hex $T 500 16)" "$x")" "good yes"
+	zeros=$(printf '%08192d' 0)
+	expect_eq "EXTENDED COPY from nullio LUN 1 over those blocks: GOOD, they read as zeros (no stale buffer copied)" \
+		"$(xcopy $T "$(xcopy_list "$(cscd $n)$(cscd $t)" "$(segment 0 1 16 0 500)")") $(same "$(read_hex $T 500 16)" "$zeros$zeros")" "good yes"
+	drain $B
+	before=$(read_hex $T 600 16)
+	cmd $T 160000000000 >/dev/null
+	expect_eq "EXTENDED COPY through nexus B into LUN 2, which nexus A reserved (RESERVE(6)): RESERVATION CONFLICT, nothing copied" \
+		"$(xcopy $B "$(xcopy_list "$(cscd $f)$(cscd $t)" "$(segment 0 1 16 3000 600)")") $(same "$(read_hex $T 600 16)" "$before")" "status 18 yes"
+	cmd $T 170000000000 >/dev/null
+	expect_eq "... once A released it, the same copy through B: GOOD, copied" \
+		"$(xcopy $B "$(xcopy_list "$(cscd $f)$(cscd $t)" "$(segment 0 1 16 3000 600)")") $(same "$(read_hex $T 600 16)" "$x")" "good yes"
+	# A device the nexus reached once, then no longer: it exists, its
+	# designator is real, but no LUN of the nexus maps it now.
+	mgmt $SCST/handlers/vdisk_nullio/mgmt "add_device sx1 size_mb=1"
+	mgmt $SCST/targets/scst_local/t1/luns/mgmt "add sx1 3"
+	wait_for 10 has_sg $HA 3
+	local gone
+	gone=$(naa_of /dev/$(sg_of $HA 3))
+	mgmt $SCST/targets/scst_local/t1/luns/mgmt "del 3"
+	wait_for 10 no_sd $HA 3
+	drain $T
+	expect_eq "EXTENDED COPY naming an existing device no LUN of the nexus maps: 0A/0D/02" \
+		"${gone:0:2} $(xcopy $T "$(xcopy_list "$(cscd $f)$(cscd "$gone")" "$(segment 0 1 1 3000 0)")")" "08 check 0a/0d/02"
+	mgmt $SCST/handlers/vdisk_nullio/mgmt "del_device sx1"
+}
+
 # Reservations (SPC-4 5.13, SPC-2 5.5) between nexus A and nexus B.
 # prout SG SA TYPE KEY SARK [FLAGS]: PERSISTENT RESERVE OUT with the basic
 # 24-byte parameter list.
@@ -547,6 +647,7 @@ T_SD=/dev/$(sd_of $HA 2)
 F=$A
 provisioning_scenarios
 readback_scenarios
+copy_scenarios
 pr_scenarios
 aptpl_scenarios
 
@@ -624,6 +725,7 @@ F=$A
 echo "# LIO: thin LUN $T ($T_SD)"
 provisioning_scenarios
 readback_scenarios
+copy_scenarios
 pr_scenarios
 
 # Side by side.

@@ -127,6 +127,10 @@ pub mod opcode {
     pub const MI_REPORT_SUPPORTED_OPCODES: u8 = 0x0C;
     /// MAINTENANCE IN service action: REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS.
     pub const MI_REPORT_SUPPORTED_TMFS: u8 = 0x0D;
+    /// EXTENDED COPY service action: EXTENDED COPY (LID1).
+    pub const XCOPY_LID1: u8 = 0x00;
+    /// RECEIVE COPY RESULTS service action: RECEIVE COPY OPERATING PARAMETERS.
+    pub const RCR_OPERATING_PARAMETERS: u8 = 0x03;
 }
 
 /// Length of a CDB from its group code (byte 0 bits 7..5): 6, 10, 10, reserved, 16, 12,
@@ -326,6 +330,18 @@ pub enum Op {
         /// Allocation length.
         alloc_len: u32,
     },
+    /// EXTENDED COPY (LID1): the core checks the parameter list
+    /// ([`super::xcopy::CopyList`]) and has the handlers copy.
+    ExtendedCopy {
+        /// Parameter list length.
+        param_len: u32,
+    },
+    /// RECEIVE COPY RESULTS, service action OPERATING PARAMETERS (the one served: LID1
+    /// copies run to their end before their status).
+    ReceiveCopyResults {
+        /// Allocation length.
+        alloc_len: u32,
+    },
     /// PERSISTENT RESERVE IN (the core answers from the logical unit's reservations).
     PersistentReserveIn {
         /// SERVICE ACTION (0..=3).
@@ -431,6 +447,8 @@ pub fn is_supported_opcode(opcode: u8) -> bool {
             | RELEASE_10
             | PERSISTENT_RESERVE_IN
             | PERSISTENT_RESERVE_OUT
+            | EXTENDED_COPY
+            | RECEIVE_COPY_RESULTS
     )
 }
 
@@ -755,6 +773,22 @@ impl Cdb {
                     Op::Release
                 }
             }
+            EXTENDED_COPY => {
+                if get_u8(c, 1) & 0x1F != XCOPY_LID1 {
+                    return Err(bad(1, Some(4)));
+                }
+                Op::ExtendedCopy {
+                    param_len: get_be32(c, 10),
+                }
+            }
+            RECEIVE_COPY_RESULTS => {
+                if get_u8(c, 1) & 0x1F != RCR_OPERATING_PARAMETERS {
+                    return Err(bad(1, Some(4)));
+                }
+                Op::ReceiveCopyResults {
+                    alloc_len: get_be32(c, 10),
+                }
+            }
             MAINTENANCE_IN if get_u8(c, 1) & 0x1F == MI_REPORT_SUPPORTED_TMFS => {
                 let alloc_len = get_be32(c, 6);
                 // SPC-4 6.36: an allocation length below four is refused.
@@ -801,10 +835,12 @@ impl Cdb {
             | Op::ReportSupportedOpcodes { .. }
             | Op::ReportSupportedTmfs { .. }
             | Op::PersistentReserveIn { .. }
+            | Op::ReceiveCopyResults { .. }
             | Op::GetLbaStatus { .. } => DataDir::Read,
             Op::Write { .. }
             | Op::ModeSelect { .. }
             | Op::Unmap { .. }
+            | Op::ExtendedCopy { .. }
             | Op::PersistentReserveOut { .. } => DataDir::Write,
             Op::WriteSame { ndob: false, .. } => DataDir::Write,
             Op::WriteSame { ndob: true, .. } => DataDir::None,
@@ -840,6 +876,8 @@ impl Cdb {
             Op::GetLbaStatus { alloc_len, .. } => u64::from(alloc_len),
             Op::PersistentReserveIn { alloc_len, .. } => u64::from(alloc_len),
             Op::PersistentReserveOut { param_len, .. } => u64::from(param_len),
+            Op::ExtendedCopy { param_len } => u64::from(param_len),
+            Op::ReceiveCopyResults { alloc_len } => u64::from(alloc_len),
             // One block, the pattern (none with NDOB).
             Op::WriteSame { ndob, .. } => {
                 if ndob {
@@ -886,6 +924,8 @@ pub fn is_unknown_command(cdb: &[u8]) -> bool {
     match op {
         SERVICE_ACTION_IN_16 => sa != SAI_READ_CAPACITY_16 && sa != SAI_GET_LBA_STATUS,
         MAINTENANCE_IN => sa != MI_REPORT_SUPPORTED_OPCODES && sa != MI_REPORT_SUPPORTED_TMFS,
+        EXTENDED_COPY => sa != XCOPY_LID1,
+        RECEIVE_COPY_RESULTS => sa != RCR_OPERATING_PARAMETERS,
         _ => false,
     }
 }
@@ -942,7 +982,7 @@ mod tests {
     #[test]
     fn unknown_and_empty() {
         assert_eq!(dec(&[]), Err(Sense::INVALID_OPCODE));
-        for op in [0x01, 0x04, 0x1D, 0x3B, 0x7F, 0x83, 0xC0, 0xFF] {
+        for op in [0x01, 0x04, 0x1D, 0x3B, 0x7F, 0x85, 0xC0, 0xFF] {
             assert_eq!(dec(&[op; 32]), Err(Sense::INVALID_OPCODE), "{op:#x}");
             assert_eq!(dec(&[op]), Err(Sense::INVALID_OPCODE), "{op:#x}");
         }
@@ -1088,6 +1128,34 @@ mod tests {
             b[2] = sel;
             assert_eq!(dec(&b), Err(bad(2, None)));
         }
+    }
+
+    #[test]
+    fn copy_commands() {
+        let mut x = [0u8; 16];
+        x[0] = EXTENDED_COPY;
+        x[13] = 0x40;
+        let c = Cdb::decode(&x).unwrap();
+        assert_eq!(c.op, Op::ExtendedCopy { param_len: 0x40 });
+        assert_eq!(c.data_dir(), DataDir::Write);
+        assert_eq!(c.transfer_len(512), 0x40);
+        x[1] = 0x01; // LID4
+        assert_eq!(dec(&x), Err(bad(1, Some(4))));
+        assert!(is_unknown_command(&x), "EXTENDED COPY(LID4)");
+        let mut r = [0u8; 16];
+        r[0] = RECEIVE_COPY_RESULTS;
+        r[1] = RCR_OPERATING_PARAMETERS;
+        r[12] = 0x01;
+        let c = Cdb::decode(&r).unwrap();
+        assert_eq!(c.op, Op::ReceiveCopyResults { alloc_len: 0x100 });
+        assert_eq!(c.data_dir(), DataDir::Read);
+        assert_eq!(c.transfer_len(512), 0x100);
+        for sa in [0u8, 1, 4, 5, 0x1F] {
+            r[1] = sa;
+            assert_eq!(dec(&r), Err(bad(1, Some(4))), "{sa:#x}");
+            assert!(is_unknown_command(&r), "{sa:#x}");
+        }
+        assert_eq!(dec(&x[..15]), Err(BAD), "short CDB");
     }
 
     #[test]

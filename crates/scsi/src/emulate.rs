@@ -82,6 +82,13 @@ pub enum Action {
     /// Read the medium back: VERIFY with BYTCHK, WRITE AND VERIFY with BYTCHK 1,
     /// COMPARE AND WRITE, PRE-FETCH (see [`super::readback`]).
     ReadBack(super::readback::ReadBack),
+    /// EXTENDED COPY with a parameter list: the core checks it
+    /// ([`super::xcopy::CopyList`]), resolves its CSCD descriptors to the logical units the
+    /// I_T nexus reaches and has their handlers copy.
+    Copy {
+        /// Parameter list length from the CDB (at least one).
+        param_len: u32,
+    },
     /// The core must produce the answer itself (it owns the state): REPORT LUNS,
     /// REQUEST SENSE, MODE SELECT parameter data (see [`super::mode::parse_mode_select`]).
     Core,
@@ -295,6 +302,12 @@ pub fn emulate_disk(cdb: &Cdb, dev: &DeviceParams<'_>, out: &mut [u8]) -> Action
                 }
             }
         }
+        // SPC-4 6.4.1: a zero-length parameter list copies nothing, and is no error.
+        Op::ExtendedCopy { param_len: 0 } => Action::Good,
+        Op::ExtendedCopy { param_len } => Action::Copy { param_len },
+        Op::ReceiveCopyResults { alloc_len } => Action::DataIn {
+            len: super::xcopy::encode_operating_parameters(alloc_len, out),
+        },
         Op::ReportSupportedTmfs { repd, alloc_len } => Action::DataIn {
             len: super::rstmf::encode_report_supported_tmfs(repd, alloc_len, out),
         },
@@ -479,7 +492,7 @@ mod tests {
         let d = dev();
         let (a, v) = emu(&[0x12, 0, 0, 0, 36, 0], &d);
         assert_eq!(a, Action::DataIn { len: 36 });
-        assert_eq!(&v[..8], &[0, 0, 6, 0x12, 91, 0, 0, 2]);
+        assert_eq!(&v[..8], &[0, 0, 6, 0x12, 91, 0x08, 0, 2]);
         assert_eq!(&v[8..36], b"RSCST   Virtual Disk    0001");
         let (a, v) = emu(&[0x12, 1, 0x00, 0, 255, 0], &d);
         assert_eq!(a, Action::DataIn { len: 9 });
@@ -493,6 +506,22 @@ mod tests {
         );
         let (a, _) = emu(&[0x12, 1, 0x83, 0, 0, 0], &d);
         assert_eq!(a, Action::DataIn { len: 0 });
+    }
+
+    #[test]
+    fn copy_commands() {
+        let mut x = [0u8; 16];
+        x[0] = EXTENDED_COPY;
+        assert_eq!(emu(&x, &dev()).0, Action::Good, "no parameter list");
+        x[13] = 0x4C;
+        assert_eq!(emu(&x, &dev()).0, Action::Copy { param_len: 0x4C });
+        let mut r = [0u8; 16];
+        r[0] = RECEIVE_COPY_RESULTS;
+        r[1] = RCR_OPERATING_PARAMETERS;
+        r[13] = 8;
+        let (a, v) = emu(&r, &dev());
+        assert_eq!(a, Action::DataIn { len: 8 });
+        assert_eq!(v[..4], [0, 0, 0, 42]);
     }
 
     #[test]

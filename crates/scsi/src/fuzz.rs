@@ -149,6 +149,7 @@ pub fn fuzz_check(data: &[u8]) -> bool {
                     }
         }
         Action::Unmap { .. } => dev.thin_provisioned && !dev.read_only,
+        Action::Copy { param_len } => param_len > 0 && c.op == Op::ExtendedCopy { param_len },
         Action::LbaStatus { lba, .. } => dev.thin_provisioned && lba < dev.num_blocks,
         Action::Check(s) => points_inside(&s),
         Action::Good | Action::Core => true,
@@ -264,11 +265,14 @@ pub fn fuzz_unmap(data: &[u8]) -> bool {
 
 /// Checks an EXTENDED COPY (LID1) parameter list: bytes 0..4 are the CDB's PARAMETER LIST
 /// LENGTH, the list follows. Returns whether the invariants held: the answer is
-/// deterministic; an accepted list has at most the advertised descriptors, each CSCD a
-/// designator of 1 to 16 bytes, each segment at least one block between CSCDs the list
-/// has; a refusal's field pointer lies inside the list.
+/// deterministic; an accepted list has at most the advertised descriptors, no more bytes
+/// of them than advertised, each CSCD a designator of 1 to 16 bytes, each segment between
+/// CSCDs the list has; a refusal's field pointer lies inside the list.
 pub fn fuzz_xcopy(data: &[u8]) -> bool {
-    use super::xcopy::{CopyList, MAX_CSCD_DESCRIPTORS, MAX_SEGMENT_DESCRIPTORS};
+    use super::xcopy::{
+        CopyList, CSCD_LEN, MAX_CSCD_DESCRIPTORS, MAX_DESCRIPTOR_LIST_LEN, MAX_SEGMENT_DESCRIPTORS,
+        SEGMENT_LEN,
+    };
     let param_len = super::wr::get_be32(data, 0);
     let list = data.get(4..).unwrap_or(&[]);
     let a = CopyList::parse(list, param_len);
@@ -284,8 +288,12 @@ pub fn fuzz_xcopy(data: &[u8]) -> bool {
             let designators_ok = c.cscds().all(|d| (1..=16).contains(&d.designator.len()));
             let segments_ok = c
                 .segments()
-                .all(|s| s.blocks > 0 && usize::from(s.src) < cscds && usize::from(s.dst) < cscds);
+                .all(|s| usize::from(s.src) < cscds && usize::from(s.dst) < cscds);
+            let bytes = cscds
+                .saturating_mul(CSCD_LEN)
+                .saturating_add(c.segments().count().saturating_mul(SEGMENT_LEN));
             cscds <= usize::from(MAX_CSCD_DESCRIPTORS)
+                && u32::try_from(bytes).is_ok_and(|b| b <= MAX_DESCRIPTOR_LIST_LEN)
                 && c.segments().count() <= usize::from(MAX_SEGMENT_DESCRIPTORS)
                 && designators_ok
                 && segments_ok

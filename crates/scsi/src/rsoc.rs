@@ -145,6 +145,50 @@ pub const COMMANDS: &[CommandInfo] = &[
         7,
         &[PERSISTENT_RESERVE_OUT, 7, F, 0, 0, F, F, F, F, C],
     ),
+    cmd_sa(
+        EXTENDED_COPY,
+        XCOPY_LID1 as u16,
+        &[
+            EXTENDED_COPY,
+            XCOPY_LID1,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            F,
+            F,
+            F,
+            F,
+            0,
+            C,
+        ],
+    ),
+    cmd_sa(
+        RECEIVE_COPY_RESULTS,
+        RCR_OPERATING_PARAMETERS as u16,
+        &[
+            RECEIVE_COPY_RESULTS,
+            RCR_OPERATING_PARAMETERS,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            F,
+            F,
+            F,
+            F,
+            0,
+            C,
+        ],
+    ),
     cmd(
         READ_16,
         &[READ_16, 0xE8, F, F, F, F, F, F, F, F, F, F, F, F, 0, C],
@@ -549,7 +593,12 @@ mod tests {
             rsoc(false, 1, COMPARE_AND_WRITE, 0).unwrap()[..8],
             [0, 3, 0, 16, 0x89, 0xE8, F, F]
         );
-        assert_eq!(rsoc(false, 1, 0x83, 0).unwrap(), [0, 1, 0, 0]);
+        assert_eq!(rsoc(false, 1, 0x85, 0).unwrap(), [0, 1, 0, 0]);
+        assert_eq!(
+            rsoc(false, 2, EXTENDED_COPY, 0).unwrap()[..8],
+            [0, 3, 0, 16, 0x83, 0, 0, 0]
+        );
+        assert_eq!(rsoc(false, 2, EXTENDED_COPY, 1).unwrap(), [0, 1, 0, 0]);
         // UNMAP only where the device deallocates.
         let mut out = [0u8; 64];
         let n = encode_report_supported_opcodes(false, false, 1, UNMAP, 0, 64, &mut out);
