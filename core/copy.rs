@@ -36,11 +36,8 @@ const DESIGNATOR_NAA: u8 = 3;
 enum Phase {
     /// Read the next chunk from the source.
     Read,
-    /// Write the `blocks` just read to the destination.
-    Write {
-        /// Blocks read.
-        blocks: u32,
-    },
+    /// Write the chunk just read to the destination.
+    Write,
 }
 
 /// An EXTENDED COPY in progress.
@@ -208,7 +205,7 @@ pub fn unit_of_next_call(cp: &CopySteps) -> Option<&Mapped> {
     let s = cp.current()?;
     match cp.phase {
         Phase::Read => cp.unit(s.src),
-        Phase::Write { .. } => cp.unit(s.dst),
+        Phase::Write => cp.unit(s.dst),
     }
 }
 
@@ -224,7 +221,7 @@ pub fn check_next_call(cp: &CopySteps, port: &crate::scsi::pr::Port) -> Result<(
     }
     let access = match cp.phase {
         Phase::Read => crate::scsi::pr::Access::Read,
-        Phase::Write { .. } => crate::scsi::pr::Access::Write,
+        Phase::Write => crate::scsi::pr::Access::Write,
     };
     if m.dev.reservations.conflicts(port, || access) {
         return Err(crate::cmd::CONFLICT);
@@ -236,7 +233,7 @@ pub fn check_next_call(cp: &CopySteps, port: &crate::scsi::pr::Port) -> Result<(
 /// for a WRITE.
 pub fn destination_of_next_call(cp: &CopySteps) -> Option<&DeviceRef> {
     match cp.phase {
-        Phase::Write { .. } => unit_of_next_call(cp).map(|m| &m.dev),
+        Phase::Write => unit_of_next_call(cp).map(|m| &m.dev),
         Phase::Read => None,
     }
 }
@@ -248,15 +245,15 @@ pub fn next_call(cp: &mut CopySteps, data: &mut crate::sys::ops::DataBuf) -> Nex
     let Some(shift) = unit_of_next_call(cp).map(|m| m.dev.geo.block_shift) else {
         return Next::Fail(Sense::INTERNAL_TARGET_FAILURE);
     };
-    let (op, lba, blocks) = match cp.phase {
+    let (start, blocks) = chunk(cp, &s, shift);
+    let (op, lba) = match cp.phase {
         Phase::Read => {
-            let blocks = read_blocks(&s, cp.copied, shift);
             if cp.zero_reads {
                 cp.spare.zero((blocks as usize) << shift);
             }
-            (io_op::READ, s.src_lba + u64::from(cp.copied), blocks)
+            (io_op::READ, s.src_lba + start)
         }
-        Phase::Write { blocks } => (io_op::WRITE, s.dst_lba + u64::from(cp.copied), blocks),
+        Phase::Write => (io_op::WRITE, s.dst_lba + start),
     };
     cp.spare.lend(data);
     Next::Call { op, lba, blocks, fua: false }
@@ -268,11 +265,10 @@ pub fn record(cp: &mut CopySteps, data: &mut crate::sys::ops::DataBuf, data_len:
     cp.spare.restore(data, data_len);
     let Some(s) = cp.current().copied() else { return };
     cp.phase = match cp.phase {
-        Phase::Read => {
+        Phase::Read => Phase::Write,
+        Phase::Write => {
             let shift = unit_of_next_call(cp).map_or(0, |m| m.dev.geo.block_shift);
-            Phase::Write { blocks: read_blocks(&s, cp.copied, shift) }
-        }
-        Phase::Write { blocks } => {
+            let blocks = chunk(cp, &s, shift).1;
             cp.copied += blocks;
             if cp.copied >= u32::from(s.blocks) {
                 cp.segment += 1;
@@ -283,10 +279,24 @@ pub fn record(cp: &mut CopySteps, data: &mut crate::sys::ops::DataBuf, data_len:
     };
 }
 
-/// Blocks the READ of segment `s` reads after its first `copied`, with
-/// blocks of `1 << shift` bytes.
-fn read_blocks(s: &Segment, copied: u32, shift: u32) -> u32 {
-    (CHUNK_BYTES >> shift).max(1).min(u32::from(s.blocks) - copied)
+/// The chunk of segment `s` its READ and WRITE move next, once `copied`
+/// blocks of it were, with blocks of `1 << shift` bytes: `(offset in the
+/// segment, blocks)`. From the segment's start, but from its end where the
+/// destination overlaps the source further on in the same unit, so that no
+/// chunk reads blocks an earlier one overwrote.
+fn chunk(cp: &CopySteps, s: &Segment, shift: u32) -> (u64, u32) {
+    let total = u32::from(s.blocks);
+    let blocks = (CHUNK_BYTES >> shift).max(1).min(total - cp.copied);
+    let same_unit = match (cp.unit(s.src), cp.unit(s.dst)) {
+        (Some(a), Some(b)) => core::ptr::eq::<crate::device::Device>(&*a.dev, &*b.dev),
+        _ => false,
+    };
+    let overlaps_ahead = s.dst_lba > s.src_lba && s.dst_lba < s.src_lba + u64::from(total);
+    if same_unit && overlaps_ahead {
+        (u64::from(total - cp.copied - blocks), blocks)
+    } else {
+        (u64::from(cp.copied), blocks)
+    }
 }
 
 /// Gives back what the copy borrowed (any context): the command's buffer

@@ -4,7 +4,8 @@
 //!
 //! Every command that writes the medium through the block tier (WRITE,
 //! WRITE AND VERIFY, WRITE SAME, UNMAP) passes the gate shared, for as long
-//! as it executes; COMPARE AND WRITE passes it exclusive, from before its
+//! as it executes (an EXTENDED COPY passes its destination's gate for each
+//! of its WRITEs, `Cmd::gate_elsewhere`); COMPARE AND WRITE passes it exclusive, from before its
 //! read until after its write. Shared passes cost two atomic operations
 //! while no COMPARE AND WRITE is about (the fast path). While one holds or
 //! waits for the gate, later writes queue behind it in arrival order; a

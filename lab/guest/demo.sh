@@ -4,6 +4,7 @@
 # loopback fabric, a filesystem on it, data written and verified, and the
 # sysfs tree printed. (The iSCSI half joins when rscst_iscsi lands.)
 # lines: lab debian-7.2
+# timeout: 1800
 set -e
 . /mnt/rscst/tests/vm/lib.sh
 step() { echo; echo "== $*"; }

@@ -12,7 +12,7 @@
 # names, a LUN carrying data, and a kernel without CONFIG_RUST refused.
 # The dkms-guest suite does the whole install inside the guest (32 minutes
 # under TCG, so only when named).
-# timeout: 400
+# timeout: 1200
 # lines: debian-7.2
 # kernel args: module.sig_enforce=1
 # firmware: uefi-test-db

@@ -5,7 +5,7 @@
 # the core from process context, softirq and hard IRQ. Each KUnit case
 # becomes a check; the suite's KTAP results (from debugfs) are left in
 # kunit.ktap for the host, which parses them again with the kernel's kunit.py.
-# timeout: 600
+# timeout: 1200
 . "$(dirname "$0")/lib.sh"
 
 CASES=37

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # VM suite "local": rscst_local + vdisk handlers driven by the Linux SCSI
 # initiator (sd, sg) and sg3_utils, fio and ext4 on the exported LUNs.
-# timeout: 1500
+# timeout: 3000
 # lines: lab debian-7.2
 . "$(dirname "$0")/lib.sh"
 

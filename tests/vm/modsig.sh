@@ -7,7 +7,7 @@
 # key, which then serve I/O. lab/debian/sign-modules.sh signs the copies in
 # out/modsig/ the way DKMS signs (scripts/sign-file, SHA-256).
 # lines: debian-7.2
-# timeout: 300
+# timeout: 900
 # kernel args: module.sig_enforce=1
 # firmware: uefi-test-db
 . /mnt/rscst/tests/vm/lib.sh

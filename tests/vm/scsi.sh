@@ -9,7 +9,7 @@
 # boot (two tcm_loop nexuses of one fileio backstore); rscst's outcomes are
 # checked, LIO's are printed beside them (Documentation/scsi-commands.md
 # says why each difference stands).
-# timeout: 1500
+# timeout: 2400
 . "$(dirname "$0")/lib.sh"
 
 # One sgio.py for the whole suite (--serve: a command per line, each answer
@@ -313,10 +313,11 @@ readback_scenarios() {
 # thin LUN 2 ($T) of nexus A, at LBAs 3000 and up of LUN 0 and below 1000
 # of LUN 2 (above what the provisioning scenarios use).
 # naa_of SG: the logical unit's NAA designator from VPD page 83h, in hex,
-# after a byte of its length.
+# after a byte of its length; 00 (none) when the page has none.
 naa_of() {
 	local d i=8 b1 len
 	d=$(data_in 16 "$1" 120183010000 256)
+	case "$d" in *[!0-9a-f]*) echo "# $STACK: VPD page 83h of $1: $d" >&2; echo 00; return ;; esac
 	while [ $i -lt ${#d} ]; do
 		b1=$((0x${d:$((i + 2)):2}))
 		len=$((0x${d:$((i + 6)):2}))
@@ -326,6 +327,7 @@ naa_of() {
 		fi
 		i=$((i + 8 + len * 2))
 	done
+	echo 00
 }
 # cscd NAA [BLOCK-LENGTH]: an identification CSCD descriptor (E4h) of the
 # designator naa_of printed, of blocks of BLOCK-LENGTH (512) bytes.
@@ -347,6 +349,7 @@ copy_scenarios() {
 	local f t x last first
 	f=$(naa_of $F)
 	t=$(naa_of $T)
+	echo "# $STACK: NAA designators (length, then bytes): LUN 0 $f, LUN 2 $t"
 	x=$(head -c 8192 /dev/urandom | od -An -v -tx1 | tr -d ' \n')
 	cmd $F "$(cdb10 2a 00 3000 16)" --out "$x" >/dev/null
 	outcome "EXTENDED COPY of 16 blocks from LUN 0 to LUN 2, sent to LUN 2: GOOD" "good" \
@@ -354,6 +357,12 @@ copy_scenarios() {
 	outcome "EXTENDED COPY: LUN 2 reads back the 16 blocks LUN 0 holds" "yes" "$(same "$(read_hex $T 200 16)" "$x")"
 	outcome "EXTENDED COPY sent to LUN 0 with two segments, LUN 2 to LUN 0 and within LUN 0: GOOD, both copied" "good yes yes" \
 		"$(xcopy $F "$(xcopy_list "$(cscd $t)$(cscd $f)" "$(segment 0 1 16 200 4000)$(segment 1 1 8 3000 5000)")") $(same "$(read_hex $F 4000 16)" "$x") $(same "$(read_hex $F 5000 8)" "${x:0:8192}")"
+	# Over 1 MiB, so in several chunks: the last chunk first, or the later
+	# chunks would read blocks the earlier ones overwrote.
+	head -c 2097152 /dev/urandom >/tmp/xpat
+	dd if=/tmp/xpat of=$SDA bs=512 seek=6000 oflag=direct conv=notrunc status=none
+	outcome "EXTENDED COPY of 4096 blocks within LUN 0 onto itself 1000 blocks further on: GOOD, the destination holds the source as it was" "good yes" \
+		"$(xcopy $F "$(xcopy_list "$(cscd $f)" "$(segment 0 0 4096 6000 7000)")") $(dd if=$SDA bs=512 skip=7000 count=4096 iflag=direct status=none | cmp -s - /tmp/xpat && echo yes || echo no)"
 	outcome "RECEIVE COPY RESULTS: MAXIMUM CSCD and SEGMENT DESCRIPTOR COUNTS, MAXIMUM DESCRIPTOR LIST LENGTH" "00080010000002c0" \
 		"$(data_in 46 $T 84030000000000000000000004000000 1024 | cut -c17-32)"
 	outcome "RECEIVE COPY RESULTS: the implemented descriptors, block-to-block segments and identification CSCDs" "0202e4" \
