@@ -446,7 +446,7 @@ fn alloc_buf(c: &mut Cmd, ctx: Context) -> Result<Buffer, Sense> {
     // overwrites every byte of a READ, clear it.
     // The promise covers the block tier only: a raw tier may answer a READ
     // itself.
-    let fills = c.mapped.as_ref().is_some_and(|m| m.dev.handler.ops.fills_reads() && !m.dev.handler.ops.has_exec_scsi());
+    let fills = c.mapped.as_ref().is_some_and(|m| m.dev.fills_reads());
     if c.desc.data_dir == dir::READ && !(fills && matches!(c.cdb.map(|x| x.op), Some(Op::Read { .. }))) {
         sg(c).zero(len as usize);
     }

@@ -94,8 +94,7 @@ pub fn begin_copy(c: &mut Cmd, param_len: u32) -> Result<(), Sense> {
         }
         let bytes = check_segment(c, &s, src, dst)?;
         largest = largest.max(bytes);
-        let ops = src.dev.handler.ops;
-        zero_reads |= !ops.fills_reads() || ops.has_exec_scsi();
+        zero_reads |= !src.dev.fills_reads();
         segments.push(s, GFP_KERNEL).map_err(|_| crate::cmd::BUSY)?;
     }
     if segments.is_empty() {

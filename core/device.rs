@@ -245,6 +245,14 @@ impl AttrOps for DevAttr {
 }
 
 impl Device {
+    /// Whether every READ of this device fills the buffer it reads into:
+    /// its block tier promises it (`FILLS_READS`) and no raw tier may
+    /// answer the READ instead. Otherwise a buffer that held other data is
+    /// zeroed first.
+    pub fn fills_reads(&self) -> bool {
+        self.handler.ops.fills_reads() && !self.handler.ops.has_exec_scsi()
+    }
+
     /// The `exported/` directory, for LUN back-links.
     pub fn with_exported_dir<R>(&self, f: impl FnOnce(Option<&Dir>) -> R) -> R {
         let s = self.sysfs.lock();

@@ -270,7 +270,7 @@ pub fn begin_read_back(c: &mut Cmd, plan: ReadBack) -> Result<(), Sense> {
         Write::Before { .. } => Stage::WriteFirst,
         _ => Stage::Reading,
     };
-    let zero_reads = c.mapped.as_ref().is_none_or(|m| !m.dev.handler.ops.fills_reads() || m.dev.handler.ops.has_exec_scsi());
+    let zero_reads = c.mapped.as_ref().is_none_or(|m| !m.dev.fills_reads());
     c.steps = Steps::ReadBack(ReadBackSteps {
         plan,
         stage,
