@@ -210,38 +210,36 @@ fio_verify() { # NAME DEVICE EXTRA...
 }
 check "fio randwrite + crc32c verify (iodepth 32, 2 jobs)" fio_verify plain $SD0
 
-# tmf_during_io NAME FUNCTION SG_RESET_FLAG: issues the reset while fio has
-# commands in the core; fio's crc32c verify then proves nothing was lost.
+# tmf_during_io NAME FUNCTION SG_RESET_FLAG LOG: starts a fio run of its
+# own, issues the reset while fio has commands in the core, shows that fio
+# was still running after it, and fio's crc32c verify then proves nothing was
+# lost. Each run lasts 20 s whatever the kernel's speed, verifying as it
+# writes (a backlog of 64 blocks): a run shared by two resets, or one of a
+# fixed number of loops, now and then ended before its reset, on Debian's
+# fast kernel and on slow machines alike.
 # How many commands a TMF meets here depends on timing (a command lives in
 # the core for about a millisecond), so the count is printed, not checked:
 # the checks with a READ held by a suspended device (below) prove
 # deterministically that ABORT TASK, LUN RESET and TARGET RESET abort a
 # command in flight.
 session_busy() { test "$(cat $SCST/targets/scst_local/$1/sessions/$2/active_commands 2>/dev/null || echo 0)" -gt 0; }
+running() { [ -e /proc/$1/stat ] && [ "$(cut -d' ' -f3 /proc/$1/stat)" != Z ]; }
 tmf_during_io() {
-	local name=$1 fn=$2 flag=$3 n
+	local name=$1 fn=$2 flag=$3 log=$4 n fio
+	fio_verify "$log" $SD0 --time_based --runtime=20 --verify_backlog=64 &
+	fio=$!
 	check "$name: fio has commands in flight" wait_for 30 session_busy t1 s1
 	kmsg_mark tmf
 	check "$name: sg_reset $flag during fio" sg_reset "$flag" $SD0
+	check "$name: fio still running after the reset" running $fio
 	n=$(since_mark tmf | sed -n "s/.*rscst: TMF $fn .*: aborted \([0-9]*\)$/\1/p" | sort -n | tail -1)
 	echo "    # $name: the TMF aborted ${n:-no} commands"
+	wait_bg "fio verify passes across the $name" $fio /tmp/fio-$log.log
 }
-# Two resets in one run: it lasts 30 s whatever the kernel's speed (two
-# loops over 16 MiB ended before the second reset on Debian's fast kernel
-# now and then), verifying as it writes (a backlog of 64 blocks).
-fio_verify reset_d $SD0 --time_based --runtime=30 --verify_backlog=64 &
-FIO=$!
-tmf_during_io "LUN reset" 4 -d
-tmf_during_io "second LUN reset" 4 -d
-wait_bg "fio verify passes across LUN resets" $FIO /tmp/fio-reset_d.log
-fio_verify reset_t $SD0 --loops=2 &
-FIO=$!
-tmf_during_io "target reset" 5 -t
-wait_bg "fio verify passes across a target reset" $FIO /tmp/fio-reset_t.log
-fio_verify reset_h $SD0 --loops=2 &
-FIO=$!
-tmf_during_io "host reset" 5 -H
-wait_bg "fio verify passes across a host reset" $FIO /tmp/fio-reset_h.log
+tmf_during_io "LUN reset" 4 -d reset_d
+tmf_during_io "second LUN reset" 4 -d reset_d2
+tmf_during_io "target reset" 5 -t reset_t
+tmf_during_io "host reset" 5 -H reset_h
 
 # LUN add and remove while another LUN is busy.
 check "add nullio device null2" mgmt $SCST/handlers/vdisk_nullio/mgmt "add_device null2 size_mb=64"
