@@ -57,6 +57,12 @@ pub const TARGETS: &[Target] = &[
         text: false,
     },
     Target {
+        name: "scsi_stpg",
+        run: scsi_stpg,
+        dict: STPG_DICT,
+        text: false,
+    },
+    Target {
         name: "scsi_pr_out",
         run: scsi_pr_out,
         dict: PR_OUT_DICT,
@@ -107,6 +113,15 @@ pub fn scsi_xcopy(data: &[u8]) {
     assert!(
         scsi::fuzz::fuzz_xcopy(data),
         "EXTENDED COPY invariant violated"
+    );
+}
+
+/// SET TARGET PORT GROUPS parameter list validation (the whole input is the list; see
+/// `scsi::fuzz::fuzz_stpg`).
+pub fn scsi_stpg(data: &[u8]) {
+    assert!(
+        scsi::fuzz::fuzz_stpg(data),
+        "SET TARGET PORT GROUPS invariant violated"
     );
 }
 
@@ -173,6 +188,16 @@ const UNMAP_DICT: &[&[u8]] = &[
     &[0x00, 0x40, 0x00, 0x00],
     &[0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF],
     &[0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xE8],
+];
+
+/// SET TARGET PORT GROUPS descriptors: each state code, groups 0, 1 and 65535.
+const STPG_DICT: &[&[u8]] = &[
+    &[0x00, 0x00, 0x00, 0x01],
+    &[0x01, 0x00, 0x00, 0x02],
+    &[0x02, 0x00, 0xFF, 0xFF],
+    &[0x03, 0x00, 0x00, 0x00],
+    &[0x0E, 0x00, 0x00, 0x01],
+    &[0x0F, 0x00, 0x00, 0x01],
 ];
 
 /// Mode page headers and page images MODE SELECT lists are made of.

@@ -48,6 +48,11 @@ fn scsi_xcopy() {
 }
 
 #[test]
+fn scsi_stpg() {
+    fuzz("scsi_stpg");
+}
+
+#[test]
 fn scsi_pr_out() {
     fuzz("scsi_pr_out");
 }

@@ -154,7 +154,7 @@ fn is_valid_name(name: &str, max: usize, ok: impl Fn(u8) -> bool) -> bool {
 }
 
 /// Checks and trims a raw `store()` buffer; the result is non-empty.
-fn prepare(line: &[u8]) -> Result<&str, ParseError> {
+pub(crate) fn prepare(line: &[u8]) -> Result<&str, ParseError> {
     let line = match line {
         [body @ .., b'\n'] => body,
         _ => line,
@@ -174,7 +174,7 @@ fn prepare(line: &[u8]) -> Result<&str, ParseError> {
 }
 
 /// Splits off the first word; the rest has leading blanks removed.
-fn split_word(s: &str) -> (&str, &str) {
+pub(crate) fn split_word(s: &str) -> (&str, &str) {
     match s.split_once(is_blank) {
         Some((word, rest)) => (word, rest.trim_start_matches(is_blank)),
         None => (s, ""),
@@ -192,7 +192,7 @@ fn take_word(s: &str) -> Result<(&str, &str), ParseError> {
 }
 
 /// Takes the last word: it must exist and be followed by nothing.
-fn last_word(s: &str) -> Result<&str, ParseError> {
+pub(crate) fn last_word(s: &str) -> Result<&str, ParseError> {
     let (word, rest) = take_word(s)?;
     if rest.is_empty() {
         Ok(word)
@@ -209,7 +209,7 @@ fn no_more(s: &str) -> Result<(), ParseError> {
     }
 }
 
-fn name(word: &str, valid: fn(&str) -> bool) -> Result<&str, ParseError> {
+pub(crate) fn name(word: &str, valid: fn(&str) -> bool) -> Result<&str, ParseError> {
     if valid(word) {
         Ok(word)
     } else {

@@ -27,6 +27,11 @@ pub fn fuzz_one(data: &[u8]) {
         sink ^= exercise_params(params);
     }
     sink ^= usize::from(parse_group_cmd(data).is_ok());
+    sink ^= usize::from(super::alua::parse_alua_group_cmd(data).is_ok())
+        ^ usize::from(super::alua::parse_dg_device_cmd(data).is_ok())
+        ^ usize::from(super::alua::parse_tg_target_cmd(data).is_ok())
+        ^ usize::from(super::alua::parse_port_id(data).is_ok())
+        ^ usize::from(super::alua::parse_preferred(data).is_ok());
     if let Ok(InitiatorCmd::Move { name, group }) = parse_initiator_cmd(data) {
         sink ^= usize::from(initiator_matches(name, group));
     }

@@ -3,6 +3,7 @@
 #![cfg_attr(not(CONFIG_RUST), no_std)]
 #![forbid(unsafe_code)]
 
+pub mod alua;
 pub mod attr;
 pub mod commands;
 pub mod error;

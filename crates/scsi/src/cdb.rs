@@ -123,6 +123,8 @@ pub mod opcode {
     pub const SAI_GET_LBA_STATUS: u8 = 0x12;
     /// MAINTENANCE IN service action: REPORT TARGET PORT GROUPS.
     pub const MI_REPORT_TARGET_PORT_GROUPS: u8 = 0x0A;
+    /// MAINTENANCE OUT service action: SET TARGET PORT GROUPS.
+    pub const MO_SET_TARGET_PORT_GROUPS: u8 = 0x0A;
     /// MAINTENANCE IN service action: REPORT SUPPORTED OPERATION CODES.
     pub const MI_REPORT_SUPPORTED_OPCODES: u8 = 0x0C;
     /// MAINTENANCE IN service action: REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS.
@@ -361,6 +363,20 @@ pub enum Op {
     Reserve,
     /// RELEASE(6) or RELEASE(10) of the whole logical unit.
     Release,
+    /// REPORT TARGET PORT GROUPS (MAINTENANCE IN, service action 0Ah): the core answers
+    /// from the device's ALUA configuration ([`super::alua`]).
+    ReportTargetPortGroups {
+        /// PARAMETER DATA FORMAT 001b: the extended header.
+        extended: bool,
+        /// Allocation length.
+        alloc_len: u32,
+    },
+    /// SET TARGET PORT GROUPS (MAINTENANCE OUT, service action 0Ah): the core checks the
+    /// parameter list ([`super::alua::StpgList`]) and changes the states.
+    SetTargetPortGroups {
+        /// Parameter list length.
+        param_len: u32,
+    },
     /// REPORT SUPPORTED OPERATION CODES (MAINTENANCE IN, service action 0Ch).
     ReportSupportedOpcodes {
         /// Return command timeouts descriptors.
@@ -437,6 +453,7 @@ pub fn is_supported_opcode(opcode: u8) -> bool {
             | SERVICE_ACTION_IN_16
             | REPORT_LUNS
             | MAINTENANCE_IN
+            | MAINTENANCE_OUT
             | READ_12
             | WRITE_12
             | WRITE_AND_VERIFY_12
@@ -800,6 +817,26 @@ impl Cdb {
                     alloc_len,
                 }
             }
+            MAINTENANCE_IN if get_u8(c, 1) & 0x1F == MI_REPORT_TARGET_PORT_GROUPS => {
+                // PARAMETER DATA FORMAT: 000b the length-only header, 001b the extended one.
+                let extended = match get_u8(c, 1) >> 5 {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(bad(1, Some(7))),
+                };
+                Op::ReportTargetPortGroups {
+                    extended,
+                    alloc_len: get_be32(c, 6),
+                }
+            }
+            MAINTENANCE_OUT => {
+                if get_u8(c, 1) & 0x1F != MO_SET_TARGET_PORT_GROUPS {
+                    return Err(bad(1, Some(4)));
+                }
+                Op::SetTargetPortGroups {
+                    param_len: get_be32(c, 6),
+                }
+            }
             MAINTENANCE_IN => {
                 if get_u8(c, 1) & 0x1F != MI_REPORT_SUPPORTED_OPCODES {
                     return Err(bad(1, Some(4)));
@@ -834,6 +871,7 @@ impl Cdb {
             | Op::Read { .. }
             | Op::ReportSupportedOpcodes { .. }
             | Op::ReportSupportedTmfs { .. }
+            | Op::ReportTargetPortGroups { .. }
             | Op::PersistentReserveIn { .. }
             | Op::ReceiveCopyResults { .. }
             | Op::GetLbaStatus { .. } => DataDir::Read,
@@ -841,6 +879,7 @@ impl Cdb {
             | Op::ModeSelect { .. }
             | Op::Unmap { .. }
             | Op::ExtendedCopy { .. }
+            | Op::SetTargetPortGroups { .. }
             | Op::PersistentReserveOut { .. } => DataDir::Write,
             Op::WriteSame { ndob: false, .. } => DataDir::Write,
             Op::WriteSame { ndob: true, .. } => DataDir::None,
@@ -872,6 +911,8 @@ impl Cdb {
             Op::ModeSense { alloc_len, .. } => u64::from(alloc_len),
             Op::ReportSupportedOpcodes { alloc_len, .. } => u64::from(alloc_len),
             Op::ReportSupportedTmfs { alloc_len, .. } => u64::from(alloc_len),
+            Op::ReportTargetPortGroups { alloc_len, .. } => u64::from(alloc_len),
+            Op::SetTargetPortGroups { param_len } => u64::from(param_len),
             Op::ModeSelect { param_len, .. } | Op::Unmap { param_len } => u64::from(param_len),
             Op::GetLbaStatus { alloc_len, .. } => u64::from(alloc_len),
             Op::PersistentReserveIn { alloc_len, .. } => u64::from(alloc_len),
@@ -923,7 +964,11 @@ pub fn is_unknown_command(cdb: &[u8]) -> bool {
     let sa = get_u8(cdb, 1) & 0x1F;
     match op {
         SERVICE_ACTION_IN_16 => sa != SAI_READ_CAPACITY_16 && sa != SAI_GET_LBA_STATUS,
-        MAINTENANCE_IN => sa != MI_REPORT_SUPPORTED_OPCODES && sa != MI_REPORT_SUPPORTED_TMFS,
+        MAINTENANCE_IN => !matches!(
+            sa,
+            MI_REPORT_TARGET_PORT_GROUPS | MI_REPORT_SUPPORTED_OPCODES | MI_REPORT_SUPPORTED_TMFS
+        ),
+        MAINTENANCE_OUT => sa != MO_SET_TARGET_PORT_GROUPS,
         EXTENDED_COPY => sa != XCOPY_LID1,
         RECEIVE_COPY_RESULTS => sa != RCR_OPERATING_PARAMETERS,
         _ => false,
@@ -1616,8 +1661,45 @@ mod tests {
         bad_options[2] = 0x04;
         assert_eq!(dec(&bad_options), Err(bad(2, Some(2))));
         let mut other_sa = b;
-        other_sa[1] = MI_REPORT_TARGET_PORT_GROUPS;
+        other_sa[1] = 0x0B;
         assert_eq!(dec(&other_sa), Err(bad(1, Some(4))));
+    }
+
+    #[test]
+    fn target_port_groups() {
+        let rtpg = [MAINTENANCE_IN, 0x0A, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0];
+        let c = Cdb::decode(&rtpg).unwrap();
+        assert_eq!(
+            c.op,
+            Op::ReportTargetPortGroups {
+                extended: false,
+                alloc_len: 0x200
+            }
+        );
+        assert_eq!((c.data_dir(), c.transfer_len(512)), (DataDir::Read, 0x200));
+        let mut ext = rtpg;
+        ext[1] = 0x2A;
+        assert_eq!(
+            Cdb::decode(&ext).unwrap().op,
+            Op::ReportTargetPortGroups {
+                extended: true,
+                alloc_len: 0x200
+            }
+        );
+        for format in [2u8, 3, 7] {
+            let mut f = rtpg;
+            f[1] = format << 5 | 0x0A;
+            assert_eq!(dec(&f), Err(bad(1, Some(7))));
+        }
+        let stpg = [MAINTENANCE_OUT, 0x0A, 0, 0, 0, 0, 0, 0, 0, 0x0C, 0, 0];
+        let c = Cdb::decode(&stpg).unwrap();
+        assert_eq!(c.op, Op::SetTargetPortGroups { param_len: 12 });
+        assert_eq!((c.data_dir(), c.transfer_len(512)), (DataDir::Write, 12));
+        let mut other = stpg;
+        other[1] = 0x06;
+        assert_eq!(dec(&other), Err(bad(1, Some(4))));
+        assert!(is_unknown_command(&other));
+        assert!(!is_unknown_command(&stpg) && !is_unknown_command(&rtpg));
     }
 
     #[test]

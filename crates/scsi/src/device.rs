@@ -45,8 +45,14 @@ pub struct DeviceParams<'a> {
     pub t10_vendor_designator: &'a [u8],
     /// Relative target port identifier (1-based) for the relative target port designator.
     pub relative_port: u16,
-    /// Target port group for the target port group designator.
+    /// The target port group of the port the command came through, for the target port
+    /// group designator (none when 0: the port is in no group).
     pub target_port_group: u16,
+    /// The TPGS field of standard INQUIRY data: 0 no ALUA, [`TPGS_IMPLICIT`] and
+    /// [`TPGS_EXPLICIT`] (SET TARGET PORT GROUPS is served).
+    pub tpgs: u8,
+    /// The asymmetric access state of the port the command came through.
+    pub port_state: super::alua::AccessState,
     /// SCSI name string of the target port (e.g. `iqn...,t,0x1`); emitted only when
     /// non-empty, NUL terminated and padded to a multiple of 4, truncated to 251 bytes.
     pub target_port_name: &'a [u8],
@@ -54,6 +60,11 @@ pub struct DeviceParams<'a> {
     /// LENGTH (in blocks); 0 reports no limit.
     pub max_transfer_bytes: u32,
 }
+
+/// TPGS bit: implicit ALUA (the states are set by management).
+pub const TPGS_IMPLICIT: u8 = 0x1;
+/// TPGS bit: explicit ALUA (SET TARGET PORT GROUPS).
+pub const TPGS_EXPLICIT: u8 = 0x2;
 
 impl DeviceParams<'_> {
     /// A device of 0 blocks of 512 bytes with empty strings; convenient base for tests.
@@ -76,6 +87,8 @@ impl DeviceParams<'_> {
         t10_vendor_designator: b"",
         relative_port: 1,
         target_port_group: 0,
+        tpgs: 0,
+        port_state: super::alua::AccessState::ActiveOptimized,
         target_port_name: b"",
         max_transfer_bytes: 0,
     };

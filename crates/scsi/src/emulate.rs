@@ -163,7 +163,14 @@ pub fn emulate_disk(cdb: &Cdb, dev: &DeviceParams<'_>, out: &mut [u8]) -> Action
         | Op::PersistentReserveIn { .. }
         | Op::PersistentReserveOut { .. }
         | Op::Reserve
-        | Op::Release => Action::Core,
+        | Op::Release
+        | Op::ReportTargetPortGroups { .. } => Action::Core,
+        // SPC-4 6.44: a logical unit without explicit ALUA does not support it.
+        Op::SetTargetPortGroups { .. } if dev.tpgs & super::device::TPGS_EXPLICIT == 0 => {
+            Action::Check(Sense::INVALID_OPCODE)
+        }
+        Op::SetTargetPortGroups { param_len: 0 } => Action::Good,
+        Op::SetTargetPortGroups { .. } => Action::Core,
         Op::ModeSelect { sp, param_len, .. } => {
             if sp {
                 Action::Check(Sense::INVALID_FIELD_IN_CDB.in_cdb(1, Some(0)))
@@ -254,7 +261,7 @@ pub fn emulate_disk(cdb: &Cdb, dev: &DeviceParams<'_>, out: &mut [u8]) -> Action
             req_sa,
             alloc_len,
         } => data(encode_report_supported_opcodes(
-            dev.thin_provisioned,
+            super::rsoc::Offered::by(dev),
             rctd,
             options,
             req_opcode,
@@ -340,6 +347,8 @@ mod tests {
             t10_vendor_designator: b"d0",
             relative_port: 1,
             target_port_group: 0,
+            tpgs: 0,
+            port_state: super::super::alua::AccessState::ActiveOptimized,
             target_port_name: b"",
             max_transfer_bytes: 0,
         }
@@ -355,6 +364,8 @@ mod tests {
             t10_vendor_designator: b"a-long-t10-vendor-designator-for-the-device-id-page",
             target_port_name: b"iqn.2026-11.org.example:a-long-target-port-name-for-vpd-83",
             thin_provisioned: true,
+            tpgs: super::super::device::TPGS_IMPLICIT | super::super::device::TPGS_EXPLICIT,
+            target_port_group: 9,
             ..dev()
         };
         let mut cdbs: Vec<Vec<u8>> = Vec::new();

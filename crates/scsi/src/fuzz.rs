@@ -60,6 +60,9 @@ pub fn fuzz_params(data: &[u8]) -> (DeviceParams<'_>, usize, &[u8]) {
         t10_vendor_designator: t10,
         relative_port: u16::from(b10),
         target_port_group: u16::from(b0),
+        tpgs: get_u8(data, 9) >> 6,
+        port_state: super::alua::AccessState::from_code(get_u8(data, 9) >> 4 & 0x3)
+            .unwrap_or_default(),
         target_port_name: name,
         max_transfer_bytes: u32::from(b10) << 16,
     };
@@ -260,6 +263,34 @@ pub fn fuzz_unmap(data: &[u8]) -> bool {
         Err(s) => s
             .field
             .map_or(true, |f| !f.in_cdb && usize::from(f.byte) < list.len()),
+    }
+}
+
+/// Checks a SET TARGET PORT GROUPS parameter list (the whole input). Returns whether the
+/// invariants held: the answer is deterministic; an accepted list names each group once,
+/// asks for no transitioning state, and has one change per 4 bytes after the header; a
+/// refusal's field pointer lies inside the list.
+pub fn fuzz_stpg(data: &[u8]) -> bool {
+    use super::alua::{AccessState, StpgList};
+    let a = StpgList::parse(data);
+    if a.map(|l| l.changes().count()) != StpgList::parse(data).map(|l| l.changes().count()) {
+        return false;
+    }
+    match a {
+        Ok(l) => {
+            let mut n = 0usize;
+            let mut ok = true;
+            for (i, c) in l.changes().enumerate() {
+                n = n.saturating_add(1);
+                ok &= c.state != AccessState::Transitioning;
+                ok &= l.changes().take(i).all(|o| o.group != c.group);
+                ok &= c.offset < data.len();
+            }
+            ok && n.saturating_mul(4).saturating_add(4) == data.len()
+        }
+        Err(s) => s
+            .field
+            .map_or(true, |f| !f.in_cdb && usize::from(f.byte) < data.len()),
     }
 }
 

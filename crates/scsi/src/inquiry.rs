@@ -46,12 +46,13 @@ pub const MAX_SCSI_NAME_LEN: usize = 251;
 /// number of bytes written.
 pub fn encode_standard_inquiry(dev: &DeviceParams<'_>, alloc_len: u16, out: &mut [u8]) -> usize {
     let mut w = Wr::new(out, usize::from(alloc_len));
-    w.u8(PERIPHERAL_DISK);
+    w.u8(peripheral(dev));
     w.u8(if dev.removable { 0x80 } else { 0 });
     w.u8(0x06); // VERSION: SPC-4
     w.u8(0x12); // NORMACA=0, HISUP=1, RESPONSE DATA FORMAT=2
     w.u8(0); // ADDITIONAL LENGTH, patched below
-    w.u8(0x08); // SCCS ACC TPGS PROTECT 0; 3PC: EXTENDED COPY is served
+             // SCCS ACC PROTECT 0; TPGS; 3PC: EXTENDED COPY is served.
+    w.u8(((dev.tpgs & 0x3) << 4) | 0x08);
     w.u8(0); // ENCSERV MULTIP ADDR16
     w.u8(0x02); // CMDQUE
     w.ascii(dev.vendor, 8, b' ');
@@ -81,7 +82,7 @@ pub fn encode_vpd(
         return Err(Sense::INVALID_FIELD_IN_CDB.in_cdb(2, None));
     }
     let mut w = Wr::new(out, usize::from(alloc_len));
-    w.u8(PERIPHERAL_DISK);
+    w.u8(peripheral(dev));
     w.u8(page);
     w.be16(0); // PAGE LENGTH, patched below
     match page {
@@ -99,6 +100,16 @@ pub fn encode_vpd(
     let len = u16::try_from(w.pos().saturating_sub(4)).unwrap_or(u16::MAX);
     w.set_be16(2, len);
     Ok(w.finish())
+}
+
+/// PERIPHERAL QUALIFIER and DEVICE TYPE: 001b (not accessible through this port) when the
+/// port's asymmetric access state is unavailable or offline, as SCST reports it.
+fn peripheral(dev: &DeviceParams<'_>) -> u8 {
+    if dev.port_state.not_connected() {
+        0x20 | PERIPHERAL_DISK
+    } else {
+        PERIPHERAL_DISK
+    }
 }
 
 /// Writes a designation descriptor header.
@@ -136,10 +147,12 @@ fn device_identification(w: &mut Wr<'_>, dev: &DeviceParams<'_>) {
     designator(w, CODE_SET_BINARY, ASSOC_PORT | 0x04, 4);
     w.be16(0);
     w.be16(dev.relative_port);
-    // Target port group (type 5), target port.
-    designator(w, CODE_SET_BINARY, ASSOC_PORT | 0x05, 4);
-    w.be16(0);
-    w.be16(dev.target_port_group);
+    // Target port group (type 5), target port: only for a port in a group.
+    if dev.target_port_group != 0 {
+        designator(w, CODE_SET_BINARY, ASSOC_PORT | 0x05, 4);
+        w.be16(0);
+        w.be16(dev.target_port_group);
+    }
     // SCSI name string (type 8), UTF-8, target port: NUL terminated, padded to 4.
     let name = dev
         .target_port_name
@@ -216,6 +229,8 @@ mod tests {
             t10_vendor_designator: b"disk0",
             relative_port: 1,
             target_port_group: 7,
+            tpgs: 0,
+            port_state: super::super::alua::AccessState::ActiveOptimized,
             target_port_name: b"iqn.x,t,0x1",
             max_transfer_bytes: 0,
         }
@@ -331,6 +346,42 @@ mod tests {
         let len = (want.len() - 4) as u16;
         want[2..4].copy_from_slice(&len.to_be_bytes());
         assert_eq!(v, want);
+        // A port in no target port group: no target port group designator.
+        let mut d = dev();
+        d.target_port_group = 0;
+        let v = vpd(0x83, &d);
+        assert_eq!(v.len(), want.len() - 8);
+        assert!(!v.windows(2).any(|w| w == [0x01, 0x15]));
+    }
+
+    #[test]
+    fn alua_in_inquiry() {
+        let byte = |d: &DeviceParams<'_>, i: usize| {
+            let mut out = [0u8; 96];
+            encode_standard_inquiry(d, 96, &mut out);
+            out[i]
+        };
+        let mut d = dev();
+        assert_eq!((byte(&d, 0), byte(&d, 5)), (0x00, 0x08));
+        d.tpgs = super::super::device::TPGS_IMPLICIT;
+        assert_eq!(byte(&d, 5), 0x18);
+        d.tpgs |= super::super::device::TPGS_EXPLICIT;
+        assert_eq!(byte(&d, 5), 0x38);
+        use super::super::alua::AccessState;
+        for (state, pq) in [
+            (AccessState::ActiveOptimized, 0x00),
+            (AccessState::ActiveNonOptimized, 0x00),
+            (AccessState::Standby, 0x00),
+            (AccessState::Transitioning, 0x00),
+            (AccessState::Unavailable, 0x20),
+            (AccessState::Offline, 0x20),
+        ] {
+            d.port_state = state;
+            assert_eq!(byte(&d, 0), pq, "{state:?}");
+            let mut out = [0u8; 64];
+            encode_vpd(0x80, &d, 64, &mut out).unwrap();
+            assert_eq!(out[0], pq, "{state:?}");
+        }
     }
 
     #[test]

@@ -27,6 +27,7 @@
 #[cfg(test)]
 extern crate std;
 
+pub mod alua;
 pub mod cdb;
 pub mod device;
 pub mod emulate;

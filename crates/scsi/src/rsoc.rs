@@ -336,6 +336,24 @@ pub const COMMANDS: &[CommandInfo] = &[
     cmd(REPORT_LUNS, &[REPORT_LUNS, 0, F, 0, 0, 0, F, F, F, F, 0, C]),
     cmd_sa(
         MAINTENANCE_IN,
+        MI_REPORT_TARGET_PORT_GROUPS as u16,
+        &[
+            MAINTENANCE_IN,
+            0xE0 | MI_REPORT_TARGET_PORT_GROUPS,
+            0,
+            0,
+            0,
+            0,
+            F,
+            F,
+            F,
+            F,
+            0,
+            C,
+        ],
+    ),
+    cmd_sa(
+        MAINTENANCE_IN,
         MI_REPORT_SUPPORTED_OPCODES as u16,
         &[
             MAINTENANCE_IN,
@@ -370,6 +388,24 @@ pub const COMMANDS: &[CommandInfo] = &[
             C,
         ],
     ),
+    cmd_sa(
+        MAINTENANCE_OUT,
+        MO_SET_TARGET_PORT_GROUPS as u16,
+        &[
+            MAINTENANCE_OUT,
+            MO_SET_TARGET_PORT_GROUPS,
+            0,
+            0,
+            0,
+            0,
+            F,
+            F,
+            F,
+            F,
+            0,
+            C,
+        ],
+    ),
     cmd(READ_12, &[READ_12, 0xE8, F, F, F, F, F, F, F, F, 0, C]),
     cmd(WRITE_12, &[WRITE_12, 0xE8, F, F, F, F, F, F, F, F, 0, C]),
     cmd(
@@ -379,9 +415,42 @@ pub const COMMANDS: &[CommandInfo] = &[
     cmd(VERIFY_12, &[VERIFY_12, 0xE6, F, F, F, F, F, F, F, F, 0, C]),
 ];
 
-/// The commands a device offers: UNMAP only where it deallocates (`thin`).
-fn offered(thin: bool) -> impl Iterator<Item = &'static CommandInfo> {
-    COMMANDS.iter().filter(move |c| thin || c.opcode != UNMAP)
+/// What a device offers of the commands that not every device does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Offered {
+    /// UNMAP: the device deallocates blocks.
+    pub unmap: bool,
+    /// SET TARGET PORT GROUPS: explicit ALUA.
+    pub set_target_port_groups: bool,
+}
+
+impl Offered {
+    /// What `dev` offers.
+    pub fn by(dev: &super::device::DeviceParams<'_>) -> Offered {
+        Offered {
+            unmap: dev.thin_provisioned,
+            set_target_port_groups: dev.tpgs & super::device::TPGS_EXPLICIT != 0,
+        }
+    }
+
+    /// Every command.
+    pub const ALL: Offered = Offered {
+        unmap: true,
+        set_target_port_groups: true,
+    };
+
+    fn offers(self, c: &CommandInfo) -> bool {
+        match c.opcode {
+            UNMAP => self.unmap,
+            MAINTENANCE_OUT => self.set_target_port_groups,
+            _ => true,
+        }
+    }
+}
+
+/// The commands a device offers.
+fn offered(by: Offered) -> impl Iterator<Item = &'static CommandInfo> {
+    COMMANDS.iter().filter(move |c| by.offers(c))
 }
 
 /// Whether any supported command with this opcode has a service action.
@@ -423,12 +492,12 @@ const REPORTING_OPTIONS: Sense = Sense::INVALID_FIELD_IN_CDB.in_cdb(2, Some(2));
 
 /// Encodes REPORT SUPPORTED OPERATION CODES data for REPORTING OPTIONS `options`
 /// (0 all commands, 1 by opcode, 2 by opcode and service action, 3 by opcode and service
-/// action if it has one), truncated to `alloc_len` and `out`, for a device that
-/// deallocates blocks or not (`thin`: UNMAP is offered). Errors (INVALID FIELD IN
+/// action if it has one), truncated to `alloc_len` and `out`, of the commands the device
+/// offers (`thin`). Errors (INVALID FIELD IN
 /// CDB): options > 3, option 1 for an opcode with service actions, option 2 for an opcode
 /// without.
 pub fn encode_report_supported_opcodes(
-    thin: bool,
+    by: Offered,
     rctd: bool,
     options: u8,
     req_opcode: u8,
@@ -441,7 +510,7 @@ pub fn encode_report_supported_opcodes(
     let found = match options {
         0 => {
             w.be32(0); // COMMAND DATA LENGTH, patched below
-            for c in offered(thin) {
+            for c in offered(by) {
                 w.u8(c.opcode);
                 w.u8(0);
                 w.be16(c.service_action.unwrap_or(0));
@@ -460,15 +529,15 @@ pub fn encode_report_supported_opcodes(
             if has_sa(req_opcode) {
                 return Err(REPORTING_OPTIONS);
             }
-            offered(thin).find(|c| c.opcode == req_opcode)
+            offered(by).find(|c| c.opcode == req_opcode)
         }
         2 => {
             if has_plain(req_opcode) {
                 return Err(REPORTING_OPTIONS);
             }
-            offered(thin).find(|c| c.opcode == req_opcode && c.service_action == Some(req_sa))
+            offered(by).find(|c| c.opcode == req_opcode && c.service_action == Some(req_sa))
         }
-        3 => offered(thin).find(|c| {
+        3 => offered(by).find(|c| {
             c.opcode == req_opcode
                 && match c.service_action {
                     Some(sa) => sa == req_sa,
@@ -500,6 +569,11 @@ mod tests {
     use super::super::cdb::{cdb_len, is_supported_opcode, Cdb};
     use super::*;
     use std::vec::Vec;
+
+    const NO_UNMAP: Offered = Offered {
+        unmap: false,
+        set_target_port_groups: true,
+    };
 
     #[test]
     fn table_matches_decoder() {
@@ -557,7 +631,7 @@ mod tests {
 
     fn rsoc(rctd: bool, options: u8, op: u8, sa: u16) -> Result<Vec<u8>, Sense> {
         let mut out = [0xEEu8; MAX_LEN];
-        encode_report_supported_opcodes(true, rctd, options, op, sa, 0xFFFF_FFFF, &mut out)
+        encode_report_supported_opcodes(Offered::ALL, rctd, options, op, sa, 0xFFFF_FFFF, &mut out)
             .map(|n| out[..n].to_vec())
     }
 
@@ -601,12 +675,24 @@ mod tests {
         assert_eq!(rsoc(false, 2, EXTENDED_COPY, 1).unwrap(), [0, 1, 0, 0]);
         // UNMAP only where the device deallocates.
         let mut out = [0u8; 64];
-        let n = encode_report_supported_opcodes(false, false, 1, UNMAP, 0, 64, &mut out);
+        let n = encode_report_supported_opcodes(NO_UNMAP, false, 1, UNMAP, 0, 64, &mut out);
         assert_eq!(&out[..n.unwrap()], &[0, 1, 0, 0]);
         assert_eq!(rsoc(false, 1, UNMAP, 0).unwrap()[..4], [0, 3, 0, 10]);
         let all = |thin| {
             let mut out = [0u8; MAX_LEN];
-            encode_report_supported_opcodes(thin, false, 0, 0, 0, 4096, &mut out).unwrap()
+            encode_report_supported_opcodes(
+                Offered {
+                    unmap: thin,
+                    set_target_port_groups: true,
+                },
+                false,
+                0,
+                0,
+                0,
+                4096,
+                &mut out,
+            )
+            .unwrap()
         };
         assert_eq!(all(true), all(false) + 8);
         assert_eq!(
@@ -637,7 +723,31 @@ mod tests {
         assert_eq!(v.len(), 4 + 10 + 12);
         let v = rsoc(false, 3, MAINTENANCE_IN, 0x0C).unwrap();
         assert_eq!(&v[..6], &[0, 3, 0, 12, 0xA3, 0x0C]);
-        assert_eq!(rsoc(false, 3, MAINTENANCE_IN, 0x0A).unwrap(), [0, 1, 0, 0]);
+        assert_eq!(
+            rsoc(false, 3, MAINTENANCE_IN, 0x0A).unwrap(),
+            [0, 3, 0, 12, 0xA3, 0xEA, 0, 0, 0, 0, F, F, F, F, 0, C]
+        );
+        assert_eq!(rsoc(false, 3, MAINTENANCE_IN, 0x0B).unwrap(), [0, 1, 0, 0]);
+        // SET TARGET PORT GROUPS only with explicit ALUA.
+        let mut out = [0u8; 64];
+        let implicit_only = Offered {
+            unmap: true,
+            set_target_port_groups: false,
+        };
+        let n = encode_report_supported_opcodes(
+            implicit_only,
+            false,
+            2,
+            MAINTENANCE_OUT,
+            0x0A,
+            64,
+            &mut out,
+        );
+        assert_eq!(&out[..n.unwrap()], &[0, 1, 0, 0]);
+        assert_eq!(
+            rsoc(false, 2, MAINTENANCE_OUT, 0x0A).unwrap()[..6],
+            [0, 3, 0, 12, 0xA4, 0x0A]
+        );
         assert_eq!(rsoc(false, 4, 0, 0), Err(REPORTING_OPTIONS));
     }
 
@@ -646,13 +756,15 @@ mod tests {
         let full = rsoc(true, 0, 0, 0).unwrap();
         for alloc in [0u32, 1, 3, 4, 5, 100, 523, 524, 525, 2000] {
             let mut out = [0xEEu8; MAX_LEN];
-            let n = encode_report_supported_opcodes(true, true, 0, 0, 0, alloc, &mut out).unwrap();
+            let n = encode_report_supported_opcodes(Offered::ALL, true, 0, 0, 0, alloc, &mut out)
+                .unwrap();
             assert_eq!(n, (alloc as usize).min(full.len()));
             assert_eq!(&out[..n], &full[..n]);
             assert!(out[n..].iter().all(|&b| b == 0xEE));
         }
         let mut small = [0u8; 100];
-        let n = encode_report_supported_opcodes(true, true, 0, 0, 0, u32::MAX, &mut small).unwrap();
+        let n = encode_report_supported_opcodes(Offered::ALL, true, 0, 0, 0, u32::MAX, &mut small)
+            .unwrap();
         assert_eq!(n, 100);
         assert_eq!(&small[..], &full[..100]);
     }
