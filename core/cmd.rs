@@ -316,10 +316,14 @@ fn parse(c: &mut Cmd) -> Result<bool, Sense> {
             return Err(ua.sense());
         }
     }
-    // Then a reservation of another I_T nexus (after the unit attention,
-    // which may be what tells the initiator it lost the reservation).
+    // Then the asymmetric access state of the port (after the unit
+    // attention, which may be what says the state changed, as LIO orders
+    // them), then a reservation of another I_T nexus (after the unit
+    // attention, which may be what tells the initiator it lost the
+    // reservation).
     if let Some(m) = c.mapped.as_ref() {
         let cdb = &c.desc.cdb[..usize::from(c.desc.cdb_len)];
+        crate::alua::check_access(&m.dev, c.session.target.rel_tgt_id, cdb)?;
         if m.dev.reservations.conflicts(&c.session.port, || crate::scsi::pr::access_of(cdb)) {
             return Err(CONFLICT);
         }
@@ -472,6 +476,7 @@ pub fn rx_data_done(mut cmd: CmdPtr, ok: bool) {
 
 fn params_for<'a>(m: &'a Mapped, rel_tgt_id: u16) -> DeviceParams<'a> {
     let d = &m.dev;
+    let alua = crate::alua::port_alua(d, rel_tgt_id);
     let name = d.name.name_bytes();
     DeviceParams {
         block_size: d.geo.block_size,
@@ -491,7 +496,9 @@ fn params_for<'a>(m: &'a Mapped, rel_tgt_id: u16) -> DeviceParams<'a> {
         naa_id: d.naa_id,
         t10_vendor_designator: name,
         relative_port: rel_tgt_id,
-        target_port_group: 0,
+        target_port_group: alua.group_id,
+        tpgs: alua.tpgs,
+        port_state: alua.state,
         target_port_name: b"",
         max_transfer_bytes: MAX_TRANSFER_BYTES,
     }
@@ -554,6 +561,7 @@ fn emulated_in_thread(op: &Op) -> bool {
             | Op::PreFetch { .. }
             | Op::PersistentReserveIn { .. }
             | Op::PersistentReserveOut { .. }
+            | Op::SetTargetPortGroups { .. }
             | Op::Reserve
             | Op::Release
             | Op::ExtendedCopy { param_len: 1.. }
@@ -637,6 +645,9 @@ fn core_keeps(c: &Cmd) -> bool {
     match c.desc.cdb[0] {
         REPORT_LUNS | PERSISTENT_RESERVE_IN | PERSISTENT_RESERVE_OUT | RESERVE_6 | RESERVE_10 | RELEASE_6 | RELEASE_10 => true,
         REQUEST_SENSE => c.session.ua.pending_at(c.desc.lun),
+        // Target port groups are the core's.
+        MAINTENANCE_IN => c.desc.cdb[1] & 0x1F == MI_REPORT_TARGET_PORT_GROUPS,
+        MAINTENANCE_OUT => c.desc.cdb[1] & 0x1F == MO_SET_TARGET_PORT_GROUPS,
         _ => false,
     }
 }
@@ -863,6 +874,21 @@ fn emulate_in_core(c: &mut Cmd, cdb: &Cdb) {
             let copied = sg(c).copy_from(&buf[..n]);
             c.desc.resid = resid(c.desc.expected_len, copied as u64);
         }
+        Op::ReportTargetPortGroups { extended, alloc_len } => {
+            let mut buf = KVec::new();
+            let room = (alloc_len as usize).min(c.desc.data_len as usize);
+            if buf.extend_with(room, 0u8, GFP_ATOMIC).is_err() {
+                return set_check(c, Sense::INTERNAL_TARGET_FAILURE);
+            }
+            let n = c.mapped.as_ref().map(|m| crate::alua::report_target_port_groups(&m.dev, extended, alloc_len, &mut buf));
+            let Some(n) = n else { return set_check(c, Sense::LUN_NOT_SUPPORTED) };
+            let copied = sg(c).copy_from(&buf[..n]);
+            c.desc.resid = resid(c.desc.expected_len, copied as u64);
+        }
+        Op::SetTargetPortGroups { param_len } => match set_target_port_groups(c, param_len) {
+            Ok(()) => c.desc.resid = resid(c.desc.expected_len, u64::from(c.desc.data_len)),
+            Err(sense) => set_check(c, sense),
+        },
         Op::ModeSelect { ten, param_len, .. } => match mode_select(c, ten, param_len) {
             Ok(()) => c.desc.resid = resid(c.desc.expected_len, u64::from(c.desc.data_len)),
             Err(sense) => set_check(c, sense),
@@ -877,6 +903,16 @@ fn emulate_in_core(c: &mut Cmd, cdb: &Cdb) {
         }
         _ => set_check(c, if c.mapped.is_none() { Sense::LUN_NOT_SUPPORTED } else { Sense::INVALID_OPCODE }),
     }
+}
+
+/// SET TARGET PORT GROUPS's parameter list (thread context): the states
+/// change, and the device's other I_T nexuses through the groups' targets
+/// get the unit attention that says so (see `crate::alua`).
+fn set_target_port_groups(c: &mut Cmd, param_len: u32) -> Result<(), Sense> {
+    crate::sys::context::assert_may_sleep();
+    let list = param_list(c, param_len)?;
+    let Some(m) = c.mapped.as_ref() else { return Err(Sense::LUN_NOT_SUPPORTED) };
+    crate::alua::set_target_port_groups(c.session.target.fabric.core, &m.dev, &c.session, &list)
 }
 
 /// MODE SELECT's parameter list (thread context): checked against the

@@ -110,6 +110,11 @@ pub struct Device {
     /// Its SPC-2 and persistent reservations.
     #[pin]
     pub reservations: crate::reservations::DeviceReservations,
+    /// Its device group's ALUA configuration, as its commands read it
+    /// (none while it is in no group; see `crate::alua`).
+    pub alua: crate::sys::rcu::RcuArc<crate::alua::AluaView>,
+    /// SET TARGET PORT GROUPS is served (explicit ALUA; SCST's `expl_alua`).
+    pub expl_alua: AtomicBool,
     #[pin]
     sysfs: Mutex<DeviceSysfs>,
 }
@@ -163,6 +168,7 @@ enum DevAttrKind {
     T10DevId,
     Usn,
     PrFileName,
+    ExplAlua,
     Handler(u32),
 }
 
@@ -210,6 +216,10 @@ impl AttrOps for DevAttr {
                 d.reservations.show_file(out);
                 Ok(())
             }
+            DevAttrKind::ExplAlua => {
+                let on = d.expl_alua.load(Ordering::Acquire);
+                key_attr(out, u8::from(on), on)
+            }
             DevAttrKind::Handler(i) => {
                 let mut buf = [0u8; 512];
                 let n = d.backend.lock().as_ref().map_or(0, |b| d.handler.ops.show_attr(b, i, &mut buf));
@@ -223,9 +233,17 @@ impl AttrOps for DevAttr {
     /// kept (an absolute path; empty: the default). Refused while LUNs
     /// export the device, as in SCST; the state is then read from there.
     fn store(&self, input: &[u8]) -> Result {
-        let DevAttrKind::PrFileName = self.kind else { return Err(EPERM) };
         let d = &self.dev;
         let core = d.handler.core;
+        if let DevAttrKind::ExplAlua = self.kind {
+            return core.run_mgmt(input, |_reg, _grave| {
+                let text = core::str::from_utf8(input).map(str::trim).unwrap_or("");
+                let on = crate::mgmt::parse_bool(text).map_err(|_| mgmt_err!(EINVAL, "expl_alua must be 0 or 1"))?;
+                d.expl_alua.store(on, Ordering::Release);
+                crate::alua::device_changed(&core, d)
+            });
+        }
+        let DevAttrKind::PrFileName = self.kind else { return Err(EPERM) };
         core.run_mgmt(input, |_reg, _grave| {
             let Ok(text) = core::str::from_utf8(input).map(str::trim) else {
                 return Err(mgmt_err!(EINVAL, "pr_file_name must be text"));
@@ -283,6 +301,7 @@ impl Device {
             dir.add_attrs(&[(c"write_through", DevAttrKind::WriteThrough)], &mut attrs, new_attr)?;
         }
         attrs.push(dir.add_attr(c"pr_file_name", 0o644, new_attr(DevAttrKind::PrFileName)?)?, GFP_KERNEL)?;
+        attrs.push(dir.add_attr(c"expl_alua", 0o644, new_attr(DevAttrKind::ExplAlua)?)?, GFP_KERNEL)?;
         for (i, name) in self.handler.ops.attr_names().enumerate() {
             let ops = Arc::new(DevAttr { dev: self.clone(), kind: DevAttrKind::Handler(i as u32) }, GFP_KERNEL)?;
             attrs.push(dir.add_attr(name, 0o444, ops)?, GFP_KERNEL)?;
@@ -412,6 +431,8 @@ pub fn add(
                     write_cache: AtomicBool::new(geo.write_cache),
                     descriptor_sense: AtomicBool::new(false),
                     task_aborted_status: AtomicBool::new(false),
+                    alua: crate::sys::rcu::RcuArc::new(None),
+                    expl_alua: AtomicBool::new(false),
                     exported: AtomicU32::new(0),
                     inflight: AtomicU32::new(0),
                     dying: AtomicBool::new(false),
@@ -475,7 +496,10 @@ pub fn force_del(reg: &mut Registry, grave: &mut Graveyard, name: &[u8]) -> Mgmt
         }
     }
     match reg.take_device(name) {
-        Some(d) => grave.bury(d),
+        Some(d) => {
+            crate::alua::forget_device(&d.handler.core, &d);
+            grave.bury(d)
+        }
         None => Ok(()),
     }
 }

@@ -11,7 +11,7 @@
 //!
 //! Lock order (a partial order; a lock is only taken while holding locks
 //! listed before it): `Core::reg` -> `Target::sessions` -> `Target::groups`
-//! -> `Group::inner` -> the sysfs mutexes (`Handler::sysfs`,
+//! -> `Group::inner` -> `Core::alua` -> the sysfs mutexes (`Handler::sysfs`,
 //! `Device::sysfs`, `LunSet::sysfs`, `Target::sysfs`, `Session::sysfs`) ->
 //! `Session::release_lock` -> one shard of `Session::inflight` at a time.
 //! `Core::last`, `Sgv::pools` and each CPU's `Sgv::cpus`
@@ -149,8 +149,11 @@ pub struct Core {
     pub targets_dir: Dir,
     /// `sgv/`.
     pub sgv_dir: Dir,
-    /// `device_groups/` (ALUA, later).
+    /// `device_groups/`.
     pub device_groups_dir: Dir,
+    /// The ALUA device groups (see `crate::alua` for its lock order).
+    #[pin]
+    pub alua: Mutex<crate::alua::Alua>,
     /// `/sys/kernel/scst_tgt`.
     pub root: Dir,
 }
@@ -263,6 +266,7 @@ impl Core {
                 targets_dir,
                 sgv_dir,
                 device_groups_dir,
+                alua <- new_mutex!(crate::alua::Alua::default(), "rscst_alua"),
                 root,
             }),
             GFP_KERNEL,

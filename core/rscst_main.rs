@@ -25,6 +25,7 @@ pub mod ratelimit;
 #[path = "../crates/sgv/src/lib.rs"]
 pub mod sgv_policy;
 
+pub mod alua;
 pub mod cmd;
 pub mod copy;
 pub mod device;
@@ -59,6 +60,12 @@ impl kernel::Module for Rscst {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let core = registry::Core::new()?;
         sys::abi::CORE.set(core);
+        if let Some(core) = sys::abi::CoreRef::installed() {
+            if let Err(e) = alua::install(core) {
+                drop(sys::abi::CORE.take());
+                return Err(e);
+            }
+        }
         pr_info!("rscst {} loaded (ABI {})\n", registry::VERSION, abi::ABI_VERSION);
         // What Documentation/architecture.md section 7.3 quotes.
         pr_info!(
@@ -77,6 +84,9 @@ impl kernel::Module for Rscst {
 impl Drop for Rscst {
     fn drop(&mut self) {
         // Fabrics and handlers hold references to this module, so none is left.
+        if let Some(core) = sys::abi::CoreRef::installed() {
+            alua::uninstall(&core);
+        }
         drop(sys::abi::CORE.take());
         pr_info!("rscst unloaded\n");
     }

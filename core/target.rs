@@ -73,6 +73,12 @@ impl Target {
         self.tgt_priv.load(Ordering::Acquire)
     }
 
+    /// Runs `f` with the target's own directory.
+    pub fn with_dir<R>(&self, f: impl FnOnce(Option<&Dir>) -> R) -> R {
+        let s = self.sysfs.lock();
+        f(s.dir.as_ref())
+    }
+
     /// Runs `f` with `ini_groups/`.
     pub fn with_groups_dir<R>(&self, f: impl FnOnce(Option<&Dir>) -> R) -> R {
         let s = self.sysfs.lock();
@@ -278,6 +284,7 @@ fn remove(reg: &mut Registry, grave: &mut Graveyard, t: &Arc<Target>) -> MgmtRes
     t.dead.store(true, Ordering::Release);
     t.del_fabric_target();
     drop(t.fabric.core.live_targets.remove(u64::from(t.rel_tgt_id)));
+    crate::alua::forget_target(&t.fabric.core, t);
     for slot in reg.targets.iter_mut() {
         if slot.as_ref().is_some_and(|x| Arc::ptr_eq(x, t)) {
             *slot = None;

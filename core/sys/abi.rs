@@ -36,7 +36,7 @@ unsafe impl Sync for CoreRef {}
 
 impl CoreRef {
     /// The installed core, while the module is live.
-    fn installed() -> Option<CoreRef> {
+    pub(crate) fn installed() -> Option<CoreRef> {
         // INVARIANT: the installed core.
         CORE.get().map(|c| CoreRef(core::ptr::NonNull::from(c)))
     }

@@ -312,23 +312,30 @@ readback_scenarios() {
 # EXTENDED COPY (SPC-4 6.4, LID1) between the fileio LUN 0 ($F) and the
 # thin LUN 2 ($T) of nexus A, at LBAs 3000 and up of LUN 0 and below 1000
 # of LUN 2 (above what the provisioning scenarios use).
-# naa_of SG: the logical unit's NAA designator from VPD page 83h, in hex,
-# after a byte of its length; 00 (none) when the page has none.
-naa_of() {
+# designator_of SG ASSOCIATION-AND-TYPE: the first designator of VPD page
+# 83h whose byte 1 (PIV aside) is ASSOCIATION-AND-TYPE, in hex, after a byte
+# of its length; 00 (none) when the page has none.
+designator_of() {
 	local d i=8 b1 len
 	d=$(data_in 16 "$1" 120183010000 256)
 	case "$d" in *[!0-9a-f]*) echo "# $STACK: VPD page 83h of $1: $d" >&2; echo 00; return ;; esac
 	while [ $i -lt ${#d} ]; do
 		b1=$((0x${d:$((i + 2)):2}))
 		len=$((0x${d:$((i + 6)):2}))
-		if [ $((b1 & 0x3f)) = 3 ]; then
+		if [ $((b1 & 0x3f)) = $((0x$2)) ]; then
 			printf '%02x%s' $len "${d:$((i + 8)):$((len * 2))}"
 			return
 		fi
 		i=$((i + 8 + len * 2))
 	done
-	echo "# $STACK: no NAA designator in VPD page 83h of $1: $d" >&2
 	echo 00
+}
+# naa_of SG: the logical unit's NAA designator (type 3, logical unit).
+naa_of() {
+	local n
+	n=$(designator_of "$1" 03)
+	[ "$n" = 00 ] && echo "# $STACK: no NAA designator in VPD page 83h of $1" >&2
+	echo "$n"
 }
 # cscd NAA [BLOCK-LENGTH]: an identification CSCD descriptor (E4h) of the
 # designator naa_of printed, of blocks of BLOCK-LENGTH (512) bytes.
@@ -417,6 +424,159 @@ copy_scenarios() {
 	expect_eq "EXTENDED COPY naming an existing device no LUN of the nexus maps: 0A/0D/02" \
 		"${gone:0:2} $(xcopy $T "$(xcopy_list "$(cscd $f)$(cscd "$gone")" "$(segment 0 1 1 3000 0)")")" "08 check 0a/0d/02"
 	mgmt $SCST/handlers/vdisk_nullio/mgmt "del_device sx1"
+}
+
+# ALUA (SPC-4 5.16) between two target ports of LUN 0, each in a target port
+# group of its own: port 1 ($P1, group 1) and port 2 ($P2, group 2);
+# alua_state GROUP STATE sets group a (1) or b (2) by management.
+# inq_byte SG N: byte N of standard INQUIRY data, in hex.
+inq_byte() {
+	local d
+	d=$(data_in 72 "$1" $INQUIRY 36)
+	echo "${d:$(($2 * 2)):2}"
+}
+# tpg_of SG: the target port group of the port, from VPD page 83h (none
+# without the designator).
+tpg_of() {
+	local t
+	t=$(designator_of "$1" 15)
+	[ "$t" = 00 ] && echo none || echo "${t:6:4}"
+}
+# rtpg_summary SG: REPORT TARGET PORT GROUPS with the extended header, each
+# group as ID:STATE:PORTS.
+rtpg_summary() {
+	local d i=16 n out=""
+	d=$(data_in 16 "$1" a32a00000000000004000000 1024)
+	case "$d" in *[!0-9a-f]*) echo "$d"; return ;; esac
+	while [ $i -lt ${#d} ]; do
+		n=$((0x${d:$((i + 14)):2}))
+		out+="$((0x${d:$((i + 4)):4})):$((0x${d:i:2} & 0x0f)):$n "
+		i=$((i + 16 + n * 8))
+	done
+	echo "${out% }"
+}
+# stpg SG DESCRIPTORS: SET TARGET PORT GROUPS with those 4-byte descriptors.
+stpg() { cmd "$1" "$(printf 'a40a00000000%08x0000' $((${#2} / 2 + 4)))" --out "00000000$2"; }
+READ_ONE=28000000000000000100
+alua_scenarios() {
+	drain $P1
+	drain $P2
+	outcome "ALUA: INQUIRY's TPGS, implicit and explicit" "30" "$(printf '%02x' $((0x$(inq_byte $P1 5) & 0x30)))"
+	outcome "ALUA: VPD page 83h names each port's target port group" "0001 0002" "$(tpg_of $P1) $(tpg_of $P2)"
+	outcome "ALUA: REPORT TARGET PORT GROUPS (extended header): groups 1 and 2, active/optimized, one port each" \
+		"1:0:1 2:0:1" "$(rtpg_summary $P1)"
+	alua_state b standby
+	outcome "ALUA: group 2 made standby by management: its nexus's next command gets 06/2A/06, the other group's none" \
+		"check 06/2a/06 good" "$(cmd $P2 $TUR) $(cmd $P1 $TUR)"
+	outcome "ALUA standby: TEST UNIT READY and READ(10) get 02/04/0B" "check 02/04/0b check 02/04/0b" \
+		"$(cmd $P2 $TUR) $(cmd $P2 $READ_ONE --in 512)"
+	outcome "ALUA standby: INQUIRY, READ CAPACITY(10), REPORT LUNS, MODE SENSE(6), PERSISTENT RESERVE IN: GOOD" \
+		"good good good good good" \
+		"$(cmd $P2 $INQUIRY --in 36) $(cmd $P2 25000000000000000000 --in 8) $(cmd $P2 $REPORT_LUNS --in 256) $(cmd $P2 1a003f00ff00 --in 255) $(cmd $P2 5e000000000000020000 --in 512)"
+	outcome "ALUA standby: REPORT TARGET PORT GROUPS through the standby port: group 2 standby" "1:0:1 2:2:1" "$(rtpg_summary $P2)"
+	local x
+	x=$(head -c 512 /dev/urandom | od -An -v -tx1 | tr -d ' \n')
+	outcome "ALUA: a block written through port 1 while port 2 is standby: GOOD" "good" "$(cmd $P1 2a000000230000000100 --out "$x")"
+	alua_state b unavailable
+	drain $P2
+	outcome "ALUA unavailable: TEST UNIT READY and MODE SENSE(6) get 02/04/0C, INQUIRY GOOD" \
+		"check 02/04/0c check 02/04/0c good" "$(cmd $P2 $TUR) $(cmd $P2 1a003f00ff00 --in 255) $(cmd $P2 $INQUIRY --in 36)"
+	outcome "ALUA unavailable: INQUIRY's PERIPHERAL QUALIFIER 001b" "20" "$(inq_byte $P2 0)"
+	alua_state b transitioning
+	drain $P2
+	outcome "ALUA transitioning: TEST UNIT READY gets 02/04/0A" "check 02/04/0a" "$(cmd $P2 $TUR)"
+	alua_state b active
+	drain $P2
+	outcome "ALUA: group 2 active again: port 2 reads back the block port 1 wrote" "yes" "$(same "$(data_in 2 $P2 28000000230000000100 512)" "$x")"
+	outcome "SET TARGET PORT GROUPS from port 1: group 2 standby: GOOD" "good" "$(stpg $P1 02000002)"
+	outcome "... port 1 (which asked) gets no unit attention; port 2 06/2A/06, then 02/04/0B" \
+		"good check 06/2a/06 check 02/04/0b" "$(cmd $P1 $TUR) $(cmd $P2 $TUR) $(cmd $P2 $TUR)"
+	outcome "sg_stpg --optimized through the standby port 2 (its group found by INQUIRY and RTPG): exit 0, group 2 active/optimized" \
+		"0 1:0:1 2:0:1" "$(sg_stpg --optimized $P2 >/tmp/stpg.log 2>&1; echo $?) $(rtpg_summary $P1)"
+	[ -s /tmp/stpg.log ] && sed "s/^/# $STACK sg_stpg: /" /tmp/stpg.log | head -5
+	drain $P1
+	drain $P2
+	outcome "sg_stpg --tp=2 --unavailable through port 1: exit 0, group 2 unavailable" \
+		"0 1:0:1 2:3:1" "$(sg_stpg --tp=2 --unavailable $P1 >/dev/null 2>&1; echo $?) $(rtpg_summary $P1)"
+	outcome "SET TARGET PORT GROUPS naming group 9, which the unit's groups lack: 05/26/00" "check 05/26/00" "$(stpg $P1 00000009)"
+	outcome "SET TARGET PORT GROUPS asking for transitioning: 05/26/00" "check 05/26/00" "$(stpg $P1 0f000002)"
+	outcome "SET TARGET PORT GROUPS with a descriptor cut short: 05/1A/00" "check 05/1a/00" \
+		"$(cmd $P1 a40a00000000000000060000 --out 000000000000)"
+	outcome "SET TARGET PORT GROUPS: group 2 active/optimized again" "good 1:0:1 2:0:1" "$(stpg $P1 00000002) $(rtpg_summary $P1)"
+	rm -f /tmp/rtpg.log
+	outcome "sg_rtpg decodes both groups: exit 0, group 2 listed" "0 yes" \
+		"$(sg_rtpg -d $P1 >/tmp/rtpg.log 2>&1; echo $?) $(grep -qi 'target port group id *: *0x2' /tmp/rtpg.log && echo yes || echo no)"
+	[ -s /tmp/rtpg.log ] && sed "s/^/# $STACK sg_rtpg: /" /tmp/rtpg.log | head -8
+	drain $P1
+	drain $P2
+}
+
+# rscst's ALUA management beyond what LIO has an equivalent of: SCST's
+# sysfs files, their errors, remote ports, explicit ALUA switched off, the
+# offline state, and a device group's deletion.
+# attrs FILE...: the files' lines, joined by blanks.
+attrs() { cat "$@" | tr '\n' ' ' | sed 's/ $//'; }
+alua_management() {
+	local G=$SCST/device_groups/dg1 TG=$SCST/device_groups/dg1/target_groups
+	expect_eq "ALUA sysfs: state, group_id and preferred as SCST shows them" \
+		"$(attrs $TG/b/state $TG/b/group_id $TG/b/preferred)" "active [key] 2 [key] 0"
+	expect_eq "ALUA sysfs: the device and the targets are links" \
+		"$(readlink $G/devices/sd1 | sed 's|.*/||') $(readlink $TG/a/t1 | sed 's|.*/||') $(readlink $TG/b/t2 | sed 's|.*/||')" "sd1 t1 t2"
+	check_fails "ALUA: a device already in a device group joins no other" sh -c "echo 'create dg2' >$SCST/device_groups/mgmt && echo 'add sd1' >$SCST/device_groups/dg2/devices/mgmt"
+	mgmt $SCST/device_groups/mgmt "del dg2"
+	check_fails "ALUA: a target already in a target group joins no other of the device group" mgmt $TG/a/mgmt "add t2"
+	check_fails "ALUA: state names are SCST's exactly ('Active' refused)" mgmt $TG/b/state "Active"
+	check_fails "ALUA: group_id 0 refused" mgmt $TG/b/group_id "0"
+	check_fails "ALUA: group_id 65536 refused" mgmt $TG/b/group_id "65536"
+	expect_eq "ALUA: refusals changed nothing" "$(rtpg_summary $P1)" "1:0:1 2:0:1"
+	check "ALUA: preferred set on group 1" mgmt $TG/a/preferred "1"
+	expect_eq "... reads 1 [key], RTPG sets PREF on group 1, and port 1's nexus gets 06/2A/06" \
+		"$(attrs $TG/a/preferred) $(data_in 10 $P1 a32a00000000000004000000 1024 | cut -c17-18) $(cmd $P1 $TUR)" "1 [key] 80 check 06/2a/06"
+	check "ALUA: remote port added to group 2" mgmt $TG/b/mgmt "add remote-port"
+	expect_eq "... a directory whose rel_tgt_id reads 0 [key]" "$(test -d $TG/b/remote-port -a ! -L $TG/b/remote-port && attrs $TG/b/remote-port/rel_tgt_id)" "0 [key]"
+	mgmt $TG/b/remote-port/rel_tgt_id 9
+	expect_eq "... set to 9: RTPG lists two ports in group 2, the second 9" \
+		"$(rtpg_summary $P1) $(data_in 10 $P1 a32a00000000000004000000 1024 | cut -c65-72)" "1:0:1 2:0:2 00000009"
+	check "ALUA: remote port deleted (looked for across the device group)" mgmt $TG/a/mgmt "del remote-port"
+	expect_eq "... gone" "$(rtpg_summary $P1) $(test -e $TG/b/remote-port && echo there || echo gone)" "1:0:1 2:0:1 gone"
+	mgmt $SCST/devices/sd1/expl_alua 0
+	drain $P1
+	expect_eq "ALUA: expl_alua 0: INQUIRY's TPGS implicit only, SET TARGET PORT GROUPS 05/20/00" \
+		"$(printf '%02x' $((0x$(inq_byte $P1 5) & 0x30))) $(stpg $P1 02000002)" "10 check 05/20/00"
+	mgmt $SCST/devices/sd1/expl_alua 1
+	mgmt $TG/b/state offline
+	drain $P2
+	expect_eq "ALUA offline (as SCST: like unavailable): TEST UNIT READY 02/04/0C, INQUIRY's qualifier 001b" \
+		"$(cmd $P2 $TUR) $(inq_byte $P2 0)" "check 02/04/0c 20"
+	mgmt $TG/b/state active
+	drain $P2
+	mgmt $TG/b/state transitioning
+	expect_eq "ALUA: entering transitioning raises no unit attention: 02/04/0A at once" "$(cmd $P2 $TUR)" "check 02/04/0a"
+	mgmt $TG/b/state standby
+	check "ALUA: device group deleted" mgmt $SCST/device_groups/mgmt "del dg1"
+	expect_eq "... its groups went active first (06/2A/06 on port 2), then away: TPGS 0, no group designator, no group reported, port 2 reads" \
+		"$(cmd $P2 $TUR) $(inq_byte $P2 5) $(tpg_of $P2) [$(rtpg_summary $P2)] $(cmd $P2 $READ_ONE --in 512)" "check 06/2a/06 08 none [] good"
+	expect_eq "... and device_groups/ is empty again" "$(ls $SCST/device_groups)" "mgmt"
+}
+alua_setup_rscst() {
+	mgmt $SCST/targets/scst_local/mgmt "add_target t2"
+	mgmt $SCST/targets/scst_local/t2/luns/mgmt "add sd1 0"
+	mgmt $SCST/targets/scst_local/mgmt "add_session t2 ini-c"
+	HC=$(local_host)
+	check "ALUA: LUN 0 through target t2 (port 2)" wait_for 20 has_sg $HC 0
+	P1=$A
+	P2=/dev/$(sg_of $HC 0)
+	local D=$SCST/device_groups
+	check "ALUA: device group dg1 with device sd1, target groups a and b (added as scstadmin adds them)" sh -c \
+		"echo 'create dg1' >$D/mgmt && echo 'add sd1' >$D/dg1/devices/mgmt && echo 'add a' >$D/dg1/target_groups/mgmt && echo 'create b' >$D/dg1/target_groups/mgmt"
+	check "ALUA: t1 in group a (id 1), t2 in group b (id 2), explicit ALUA on" sh -c \
+		"echo 'add t1' >$D/dg1/target_groups/a/mgmt && echo 1 >$D/dg1/target_groups/a/group_id && echo 'add t2' >$D/dg1/target_groups/b/mgmt && echo 2 >$D/dg1/target_groups/b/group_id && echo 1 >$SCST/devices/sd1/expl_alua"
+}
+alua_teardown_rscst() {
+	mgmt $SCST/targets/scst_local/mgmt "del_session t2 ini-c"
+	mgmt $SCST/targets/scst_local/mgmt "del_target t2"
+	drain $A
+	drain $B
 }
 
 # Reservations (SPC-4 5.13, SPC-2 5.5) between nexus A and nexus B.
@@ -658,6 +818,11 @@ F=$A
 provisioning_scenarios
 readback_scenarios
 copy_scenarios
+alua_state() { mgmt $SCST/device_groups/dg1/target_groups/$1/state "$2"; }
+alua_setup_rscst
+alua_scenarios
+alua_management
+alua_teardown_rscst
 pr_scenarios
 aptpl_scenarios
 
@@ -740,6 +905,22 @@ echo "# LIO: thin LUN $T ($T_SD)"
 provisioning_scenarios
 readback_scenarios
 copy_scenarios
+# ALUA: a target port group for each nexus's LUN 0 (they are two targets).
+AL=$C/core/fileio_0/lio0/alua
+mkdir -p $AL/tg_a $AL/tg_b
+echo 1 >$AL/tg_a/tg_pt_gp_id
+echo 2 >$AL/tg_b/tg_pt_gp_id
+echo tg_a >$C/loopback/naa.5001405cccccc01/tpgt_1/lun/lun_0/alua_tg_pt_gp
+echo tg_b >$C/loopback/naa.5001405cccccc02/tpgt_1/lun/lun_0/alua_tg_pt_gp
+declare -A LIO_STATE=([active]=0 [nonoptimized]=1 [standby]=2 [unavailable]=3 [offline]=14 [transitioning]=15)
+alua_state() { echo "${LIO_STATE[$2]}" >$AL/tg_$1/alua_access_state; }
+P1=$A
+P2=$B
+alua_scenarios
+for n in 1 2; do echo default_tg_pt_gp >$C/loopback/naa.5001405cccccc0$n/tpgt_1/lun/lun_0/alua_tg_pt_gp; done
+rmdir $AL/tg_a $AL/tg_b
+drain $A
+drain $B
 pr_scenarios
 
 # Side by side.
@@ -755,7 +936,7 @@ echo "# $diffs of ${#NAMES[@]} scenarios differ from LIO (marked *)"
 # an LBA status descriptor, a comparison or a count (not a transport error
 # or a helper's complaint).
 st='(good|check [0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{2}|status [0-9a-f]{2})'
-answer="^(($st|[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{2}|[0-9a-f]{6}|[0-9a-f]{4}|[0-9a-f]{2}|7[0-3]|[0-9]+|yes|no|none|no data \\($st\\)|[0-9]+\\+[0-9]+:[0-9]+|no: [0-9]+ then [0-9]+ blocks) ?)+\$"
+answer="^(($st|[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{2}|[0-9a-f]{6}|[0-9a-f]{4}|[0-9a-f]{2}|7[0-3]|[0-9]+|yes|no|none|no data \\($st\\)|[0-9]+\\+[0-9]+:[0-9]+|[0-9]+:[0-9]+:[0-9]+|no: [0-9]+ then [0-9]+ blocks) ?)+\$"
 expect_eq "LIO answered every scenario with a SCSI outcome" \
 	"$(for n in "${NAMES[@]}"; do printf '%s\n' "${R[lio|$n]}" | grep -Eq "$answer" && echo x; done | wc -l)" "${#NAMES[@]}"
 finish

@@ -162,8 +162,8 @@ pub struct PortGroup<'a> {
 /// (format 1, implicit transition time 0) when `extended`, truncated to `alloc_len` and
 /// `out`; returns the number of bytes written. RETURN DATA LENGTH counts everything, even
 /// what did not fit.
-pub fn encode_report_target_port_groups(
-    groups: &[PortGroup<'_>],
+pub fn encode_report_target_port_groups<'a>(
+    groups: impl Iterator<Item = PortGroup<'a>>,
     extended: bool,
     alloc_len: u32,
     out: &mut [u8],
@@ -369,7 +369,7 @@ mod tests {
 
     fn rtpg(groups: &[PortGroup<'_>], extended: bool, alloc: u32) -> Vec<u8> {
         let mut out = [0xEEu8; 256];
-        let n = encode_report_target_port_groups(groups, extended, alloc, &mut out);
+        let n = encode_report_target_port_groups(groups.iter().copied(), extended, alloc, &mut out);
         out[..n].to_vec()
     }
 
