@@ -38,7 +38,7 @@ use crate::scsi::sense::Sense;
 use crate::scsi::ua::Ua;
 use crate::session::Session;
 use crate::sys::abi::CoreRef;
-use crate::sys::compat::NameBytes;
+use crate::sys::compat::{fmt, NameBytes};
 use crate::sys::sysfs::{Attr, AttrOps, Dir, Link, TextBuf};
 use core::sync::atomic::Ordering;
 use kernel::alloc::flags::GFP_KERNEL;
@@ -111,6 +111,14 @@ pub fn report_target_port_groups(dev: &Device, extended: bool, alloc_len: u32, o
     })
 }
 
+/// The length of `dev`'s whole REPORT TARGET PORT GROUPS data (any context).
+pub fn report_target_port_groups_len(dev: &Device, extended: bool) -> usize {
+    let groups: usize = dev.alua.read(|v| {
+        v.map_or(0, |v| v.groups.iter().map(|g| 8 + 4 * g.ports.len().min(usize::from(u8::MAX))).sum())
+    });
+    groups + if extended { 8 } else { 4 }
+}
+
 /// Whether a command to `dev` through `rel_tgt_id` may run in the port's
 /// asymmetric access state (any context).
 pub fn check_access(dev: &Device, rel_tgt_id: u16, cdb: &[u8]) -> Result<(), Sense> {
@@ -132,21 +140,20 @@ struct Node {
 #[derive(Default)]
 struct NodeSysfs {
     attrs: KVec<Attr>,
-    /// Outermost first.
+    /// Its directory first, then its subdirectories.
     dirs: KVec<Dir>,
 }
 
 impl Teardown for Node {
     fn teardown(&self) {
-        let (attrs, mut dirs) = {
+        let (attrs, dirs) = {
             let mut s = self.sysfs.lock();
             (core::mem::take(&mut s.attrs), core::mem::take(&mut s.dirs))
         };
+        // The files, then the directories (a child directory holds its
+        // parent until it goes).
         drop(attrs);
-        // Innermost directories first.
-        while let Some(d) = dirs.pop() {
-            drop(d);
-        }
+        drop(dirs);
     }
 }
 
@@ -343,10 +350,13 @@ impl AttrOps for AluaAttr {
                         Kind::Targets => targets_cmd(core, dg, i, reg, grave, input),
                         Kind::GroupId => {
                             let id = parse_port_id(input).map_err(|_| mgmt_err!(EINVAL, "group_id must be 1 to 65535"))?;
-                            if let Some(tg) = dg.tgs[i].as_mut() {
-                                tg.id = id;
-                            }
-                            publish(dg)
+                            let Some(tg) = dg.tgs[i].as_mut() else { return Ok(()) };
+                            let before = core::mem::replace(&mut tg.id, id);
+                            publish(dg).inspect_err(|_| {
+                                if let Some(tg) = dg.tgs[i].as_mut() {
+                                    tg.id = before;
+                                }
+                            })
                         }
                         Kind::Preferred => {
                             let p = parse_preferred(input).map_err(|_| mgmt_err!(EINVAL, "preferred must be 0 or 1"))?;
@@ -371,14 +381,38 @@ fn oom<T>(_: T) -> crate::msg::MgmtError {
     mgmt_err!(ENOMEM, "out of memory")
 }
 
-fn add_file(node: &Arc<Node>, dir: &Dir, name: &core::ffi::CStr, mode: u16, core: CoreRef, kind: Kind) -> Result {
-    let attr = dir.add_attr(name, mode, Arc::new(AluaAttr { core, node: Some(node.clone()), kind }, GFP_KERNEL)?)?;
-    node.sysfs.lock().attrs.push(attr, GFP_KERNEL)?;
+// A node's directories and files are made one step at a time, each step
+// under its own node's lock only (every node's lock is one lock class, so
+// never two at once), and kept in the node even when a later step fails:
+// its teardown, after the locks, removes them.
+
+/// Gives `node` its directory: under directory `i` of `parent`, or under
+/// `device_groups/`.
+fn node_dir(core: CoreRef, node: &Node, parent: Option<(&Node, usize)>) -> Result {
+    let dir = match parent {
+        None => Dir::new(Some(&core.device_groups_dir), &node.name)?,
+        Some((p, i)) => with_node_dir(p, i, |d| d.map(|d| Dir::new(Some(d), &node.name))).unwrap_or(Err(ENODEV))?,
+    };
+    node.sysfs.lock().dirs.push(dir, GFP_KERNEL)?;
     Ok(())
 }
 
-fn keep_dir(node: &Arc<Node>, dir: Dir) -> Result {
-    node.sysfs.lock().dirs.push(dir, GFP_KERNEL)?;
+/// Adds `name` under the node's own directory.
+fn node_subdir(node: &Node, name: &core::ffi::CStr) -> Result {
+    let mut s = node.sysfs.lock();
+    let dir = Dir::new(Some(s.dirs.first().ok_or(ENODEV)?), name)?;
+    s.dirs.push(dir, GFP_KERNEL)?;
+    Ok(())
+}
+
+/// Adds file `name` to directory `i` of the node.
+fn node_file(core: CoreRef, node: &Arc<Node>, i: usize, name: &core::ffi::CStr, kind: Kind) -> Result {
+    let ops = Arc::new(AluaAttr { core, node: Some(node.clone()), kind }, GFP_KERNEL)?;
+    let mut s = node.sysfs.lock();
+    s.attrs.reserve(1, GFP_KERNEL)?;
+    let attr = s.dirs.get(i).ok_or(ENODEV)?.add_attr(name, 0o644, ops)?;
+    // Within the room reserved: cannot fail.
+    s.attrs.push(attr, GFP_KERNEL)?;
     Ok(())
 }
 
@@ -393,21 +427,19 @@ fn groups_cmd(core: CoreRef, a: &mut Alua, grave: &mut Graveyard, input: &[u8]) 
     match parse_alua_group_cmd(input) {
         Err(e) => Err(mgmt_err!(EINVAL, "{}", e.message())),
         Ok(GroupCmd::Create { name }) => {
-            if name == "mgmt" || a.dgs().any(|d| d.node.name.name_bytes() == name.as_bytes()) {
+            if name == "mgmt" {
+                return Err(mgmt_err!(EINVAL, "a device group cannot be called mgmt"));
+            }
+            if a.dgs().any(|d| d.node.name.name_bytes() == name.as_bytes()) {
                 return Err(mgmt_err!(EEXIST, "device group {} already exists", name));
             }
             a.dgs.reserve(1, GFP_KERNEL).map_err(oom)?;
             let node = new_node(name)?;
-            let built = (|| -> Result {
-                let dir = Dir::new(Some(&core.device_groups_dir), &node.name)?;
-                let devices = Dir::new(Some(&dir), c"devices")?;
-                let tgs = Dir::new(Some(&dir), c"target_groups")?;
-                add_file(&node, &devices, c"mgmt", 0o644, core, Kind::Devices)?;
-                add_file(&node, &tgs, c"mgmt", 0o644, core, Kind::TargetGroups)?;
-                keep_dir(&node, dir)?;
-                keep_dir(&node, devices)?;
-                keep_dir(&node, tgs)
-            })();
+            let built = node_dir(core, &node, None)
+                .and_then(|()| node_subdir(&node, c"devices"))
+                .and_then(|()| node_subdir(&node, c"target_groups"))
+                .and_then(|()| node_file(core, &node, 1, c"mgmt", Kind::Devices))
+                .and_then(|()| node_file(core, &node, 2, c"mgmt", Kind::TargetGroups));
             if let Err(e) = built {
                 grave.bury(node)?;
                 return Err(crate::msg::MgmtError::new(e, format_args!("device group {}: sysfs failed", name)));
@@ -459,6 +491,9 @@ fn devices_cmd(a: &mut Alua, node: &Arc<Node>, reg: &mut Registry, input: &[u8])
     let cmd = parse_dg_device_cmd(input).map_err(|e| mgmt_err!(EINVAL, "{}", e.message()))?;
     match cmd {
         MemberCmd::Add { name } => {
+            if name == "mgmt" {
+                return Err(mgmt_err!(EINVAL, "a device called mgmt cannot join a device group"));
+            }
             let Some(dev) = reg.device(name.as_bytes()).cloned() else {
                 return Err(mgmt_err!(ENOENT, "device {} not found", name));
             };
@@ -472,8 +507,15 @@ fn devices_cmd(a: &mut Alua, node: &Arc<Node>, reg: &mut Registry, input: &[u8])
                 .flatten()
                 .ok_or_else(|| mgmt_err!(ENODEV, "device {} has no directory", name))?
                 .map_err(|e| crate::msg::MgmtError::new(e, format_args!("device {}: link failed", name)))?;
+            let added: *const Device = &*dev;
             crate::slots::insert(&mut dg.devices, DgDevice { dev, _link: link }, GFP_KERNEL).map_err(oom)?;
-            publish(dg)
+            publish(dg).inspect_err(|_| {
+                for slot in dg.devices.iter_mut() {
+                    if slot.as_ref().is_some_and(|d| core::ptr::eq(&*d.dev, added)) {
+                        *slot = None;
+                    }
+                }
+            })
         }
         MemberCmd::Del { name } => {
             let Some(dg) = a.dg_of_node(node) else { return Err(mgmt_err!(ENOENT, "device group is being deleted")) };
@@ -494,25 +536,33 @@ fn target_groups_cmd(core: CoreRef, a: &mut Alua, node: &Arc<Node>, grave: &mut 
     match parse_alua_group_cmd(input) {
         Err(e) => Err(mgmt_err!(EINVAL, "{}", e.message())),
         Ok(GroupCmd::Create { name }) => {
-            if name == "mgmt" || dg.tgs().any(|t| t.node.name.name_bytes() == name.as_bytes()) {
+            if name == "mgmt" {
+                return Err(mgmt_err!(EINVAL, "a target group cannot be called mgmt"));
+            }
+            if dg.tgs().any(|t| t.node.name.name_bytes() == name.as_bytes()) {
                 return Err(mgmt_err!(EEXIST, "target group {} already exists", name));
             }
             dg.tgs.reserve(1, GFP_KERNEL).map_err(oom)?;
             let tg_node = new_node(name)?;
-            let built = with_node_dir(node, 2, |parent| -> Result {
-                let dir = Dir::new(Some(parent.ok_or(ENODEV)?), &tg_node.name)?;
-                for (file, kind) in [(c"mgmt", Kind::Targets), (c"group_id", Kind::GroupId), (c"preferred", Kind::Preferred), (c"state", Kind::State)] {
-                    add_file(&tg_node, &dir, file, 0o644, core, kind)?;
-                }
-                keep_dir(&tg_node, dir)
+            let built = node_dir(core, &tg_node, Some((node, 2))).and_then(|()| {
+                [(c"mgmt", Kind::Targets), (c"group_id", Kind::GroupId), (c"preferred", Kind::Preferred), (c"state", Kind::State)]
+                    .into_iter()
+                    .try_for_each(|(file, kind)| node_file(core, &tg_node, 0, file, kind))
             });
             if let Err(e) = built {
                 grave.bury(tg_node)?;
                 return Err(crate::msg::MgmtError::new(e, format_args!("target group {}: sysfs failed", name)));
             }
-            let tg = Tg { node: tg_node, id: 0, state: AccessState::ActiveOptimized, preferred: false, members: KVec::new() };
+            let tg = Tg { node: tg_node.clone(), id: 0, state: AccessState::ActiveOptimized, preferred: false, members: KVec::new() };
             crate::slots::insert(&mut dg.tgs, tg, GFP_KERNEL).map_err(oom)?;
-            publish(dg)
+            if let Err(e) = publish(dg) {
+                let slot = dg.tgs.iter_mut().find(|t| t.as_ref().is_some_and(|t| Arc::ptr_eq(&t.node, &tg_node)));
+                if let Some(tg) = slot.and_then(|s| s.take()) {
+                    bury_tg(tg, grave)?;
+                }
+                return Err(e);
+            }
+            Ok(())
         }
         Ok(GroupCmd::Del { name }) => {
             let Some(slot) = dg.tgs.iter_mut().find(|t| t.as_ref().is_some_and(|t| t.node.name.name_bytes() == name.as_bytes())) else {
@@ -533,6 +583,9 @@ fn targets_cmd(core: CoreRef, dg: &mut Dg, i: usize, reg: &mut Registry, grave: 
     let cmd = parse_tg_target_cmd(input).map_err(|e| mgmt_err!(EINVAL, "{}", e.message()))?;
     match cmd {
         MemberCmd::Add { name } => {
+            if matches!(name, "mgmt" | "group_id" | "preferred" | "state") {
+                return Err(mgmt_err!(EINVAL, "a target called {} cannot join a target group (its file has that name)", name));
+            }
             if let Some(t) = dg.tgs().find(|t| t.members().any(|m| m.name.name_bytes() == name.as_bytes())) {
                 return Err(mgmt_err!(EEXIST, "target {} is already in target group {:?}", name, t.node.name));
             }
@@ -551,11 +604,8 @@ fn targets_cmd(core: CoreRef, dg: &mut Dg, i: usize, reg: &mut Registry, grave: 
                 }
                 None => {
                     let node = new_node(name)?;
-                    let built = with_node_dir(&tg.node, 0, |tgd| -> Result {
-                        let dir = Dir::new(Some(tgd.ok_or(ENODEV)?), &node.name)?;
-                        add_file(&node, &dir, c"rel_tgt_id", 0o644, core, Kind::RemoteRelTgtId)?;
-                        keep_dir(&node, dir)
-                    });
+                    let built = node_dir(core, &node, Some((&tg.node, 0)))
+                        .and_then(|()| node_file(core, &node, 0, c"rel_tgt_id", Kind::RemoteRelTgtId));
                     if let Err(e) = built {
                         grave.bury(node)?;
                         return Err(crate::msg::MgmtError::new(e, format_args!("target {}: sysfs failed", name)));
@@ -564,7 +614,16 @@ fn targets_cmd(core: CoreRef, dg: &mut Dg, i: usize, reg: &mut Registry, grave: 
                 }
             };
             crate::slots::insert(&mut tg.members, Member { name: cname, port }, GFP_KERNEL).map_err(oom)?;
-            publish(dg)
+            if let Err(e) = publish(dg) {
+                let slot = dg.tgs.get_mut(i).and_then(|t| t.as_mut()).and_then(|t| {
+                    t.members.iter_mut().find(|m| m.as_ref().is_some_and(|m| m.name.name_bytes() == name.as_bytes()))
+                });
+                if let Some(Member { port: MemberPort::Remote { node, .. }, .. }) = slot.and_then(|s| s.take()) {
+                    grave.bury(node)?;
+                }
+                return Err(e);
+            }
+            Ok(())
         }
         MemberCmd::Del { name } => {
             // As SCST: the target is looked for in every target group of
@@ -616,7 +675,13 @@ fn change_tg(core: CoreRef, dg: &mut Dg, i: usize, state: Option<AccessState>, p
         return Ok(());
     }
     let raise = tg.state != AccessState::Transitioning;
-    publish(dg)?;
+    if let Err(e) = publish(dg) {
+        // Nothing changed for the commands: nor for management.
+        if let Some(tg) = dg.tgs[i].as_mut() {
+            (tg.state, tg.preferred) = before;
+        }
+        return Err(e);
+    }
     let Some(tg) = dg.tgs[i].as_ref() else { return Ok(()) };
     if raise {
         let mut ports = KVec::new();
@@ -634,8 +699,11 @@ fn change_tg(core: CoreRef, dg: &mut Dg, i: usize, state: Option<AccessState>, p
     Ok(())
 }
 
-/// Publishes `dg`'s configuration to the commands of each of its devices.
+/// Publishes `dg`'s configuration to the commands of each of its devices:
+/// every view is built first, so that on failure (out of memory) none
+/// changed.
 fn publish(dg: &Dg) -> MgmtResult {
+    let mut views = KVec::new();
     for dev in dg.devices() {
         let mut groups = KVec::new();
         for tg in dg.tgs() {
@@ -651,6 +719,9 @@ fn publish(dg: &Dg) -> MgmtResult {
         }
         let explicit = dev.expl_alua.load(Ordering::Acquire);
         let view = Arc::new(AluaView { explicit, groups }, GFP_KERNEL).map_err(oom)?;
+        views.push(view, GFP_KERNEL).map_err(oom)?;
+    }
+    for (dev, view) in dg.devices().zip(views) {
         drop(dev.alua.replace(Some(view)));
     }
     Ok(())
@@ -659,10 +730,11 @@ fn publish(dg: &Dg) -> MgmtResult {
 /// Publishes again the group of `dev` (its `expl_alua` changed).
 pub fn device_changed(core: &crate::registry::Core, dev: &Device) -> MgmtResult {
     let a = core.alua.lock();
-    match a.dgs().find(|d| d.devices().any(|x| core::ptr::eq(&**x, dev))) {
+    let res = match a.dgs().find(|d| d.devices().any(|x| core::ptr::eq(&**x, dev))) {
         Some(dg) => publish(dg),
         None => Ok(()),
-    }
+    };
+    res
 }
 
 /// A device goes away: it leaves its device group (management, under

@@ -875,8 +875,9 @@ fn emulate_in_core(c: &mut Cmd, cdb: &Cdb) {
             c.desc.resid = resid(c.desc.expected_len, copied as u64);
         }
         Op::ReportTargetPortGroups { extended, alloc_len } => {
+            let need = c.mapped.as_ref().map_or(0, |m| crate::alua::report_target_port_groups_len(&m.dev, extended));
             let mut buf = KVec::new();
-            let room = (alloc_len as usize).min(c.desc.data_len as usize);
+            let room = (alloc_len as usize).min(c.desc.data_len as usize).min(need);
             if buf.extend_with(room, 0u8, GFP_ATOMIC).is_err() {
                 return set_check(c, Sense::INTERNAL_TARGET_FAILURE);
             }

@@ -10,8 +10,8 @@
 //! dead (flags set under `reg` when an object is removed).
 //!
 //! Lock order (a partial order; a lock is only taken while holding locks
-//! listed before it): `Core::reg` -> `Target::sessions` -> `Target::groups`
-//! -> `Group::inner` -> `Core::alua` -> the sysfs mutexes (`Handler::sysfs`,
+//! listed before it): `Core::reg` -> `Core::alua` -> `Target::sessions` -> `Target::groups`
+//! -> `Group::inner` -> the sysfs mutexes (`Handler::sysfs`,
 //! `Device::sysfs`, `LunSet::sysfs`, `Target::sysfs`, `Session::sysfs`) ->
 //! `Session::release_lock` -> one shard of `Session::inflight` at a time.
 //! `Core::last`, `Sgv::pools` and each CPU's `Sgv::cpus`

@@ -491,9 +491,15 @@ alua_scenarios() {
 	outcome "SET TARGET PORT GROUPS from port 1: group 2 standby: GOOD" "good" "$(stpg $P1 02000002)"
 	outcome "... port 1 (which asked) gets no unit attention; port 2 06/2A/06, then 02/04/0B" \
 		"good check 06/2a/06 check 02/04/0b" "$(cmd $P1 $TUR) $(cmd $P2 $TUR) $(cmd $P2 $TUR)"
-	outcome "sg_stpg --optimized through the standby port 2 (its group found by INQUIRY and RTPG): exit 0, group 2 active/optimized" \
-		"0 1:0:1 2:0:1" "$(sg_stpg --optimized $P2 >/tmp/stpg.log 2>&1; echo $?) $(rtpg_summary $P1)"
+	# Without --tp, sg_stpg asks for its port's group (found by INQUIRY and
+	# RTPG) to become active/optimized and gives the group that was
+	# active/optimized the state its own group had.
+	outcome "sg_stpg --optimized through the standby port 2: exit 0, group 2 active/optimized, group 1 standby" \
+		"0 1:2:1 2:0:1" "$(sg_stpg --optimized $P2 >/tmp/stpg.log 2>&1; echo $?) $(rtpg_summary $P2)"
 	[ -s /tmp/stpg.log ] && sed "s/^/# $STACK sg_stpg: /" /tmp/stpg.log | head -5
+	outcome "... port 1's nexus gets 06/2A/06, then 02/04/0B" "check 06/2a/06 check 02/04/0b" "$(cmd $P1 $TUR) $(cmd $P1 $TUR)"
+	outcome "SET TARGET PORT GROUPS through the standby port 1: group 1 active/optimized again" "good 1:0:1 2:0:1" \
+		"$(stpg $P1 00000001) $(rtpg_summary $P1)"
 	drain $P1
 	drain $P2
 	outcome "sg_stpg --tp=2 --unavailable through port 1: exit 0, group 2 unavailable" \
@@ -530,8 +536,8 @@ alua_management() {
 	check_fails "ALUA: group_id 65536 refused" mgmt $TG/b/group_id "65536"
 	expect_eq "ALUA: refusals changed nothing" "$(rtpg_summary $P1)" "1:0:1 2:0:1"
 	check "ALUA: preferred set on group 1" mgmt $TG/a/preferred "1"
-	expect_eq "... reads 1 [key], RTPG sets PREF on group 1, and port 1's nexus gets 06/2A/06" \
-		"$(attrs $TG/a/preferred) $(data_in 10 $P1 a32a00000000000004000000 1024 | cut -c17-18) $(cmd $P1 $TUR)" "1 [key] 80 check 06/2a/06"
+	expect_eq "... reads 1 [key], port 1's nexus gets 06/2A/06, and RTPG sets PREF on group 1" \
+		"$(attrs $TG/a/preferred) $(cmd $P1 $TUR) $(data_in 10 $P1 a32a00000000000004000000 1024 | cut -c17-18)" "1 [key] check 06/2a/06 80"
 	check "ALUA: remote port added to group 2" mgmt $TG/b/mgmt "add remote-port"
 	expect_eq "... a directory whose rel_tgt_id reads 0 [key]" "$(test -d $TG/b/remote-port -a ! -L $TG/b/remote-port && attrs $TG/b/remote-port/rel_tgt_id)" "0 [key]"
 	mgmt $TG/b/remote-port/rel_tgt_id 9
@@ -564,6 +570,8 @@ alua_setup_rscst() {
 	mgmt $SCST/targets/scst_local/mgmt "add_session t2 ini-c"
 	HC=$(local_host)
 	check "ALUA: LUN 0 through target t2 (port 2)" wait_for 20 has_sg $HC 0
+	# udev's probes of the new disk end before its path turns standby.
+	udevadm settle -t 20 2>/dev/null
 	P1=$A
 	P2=/dev/$(sg_of $HC 0)
 	local D=$SCST/device_groups

@@ -210,6 +210,9 @@ pub struct StateChange {
 const STPG_HEADER_LEN: usize = 4;
 /// Bytes of a set target port group descriptor.
 const STPG_DESCRIPTOR_LEN: usize = 4;
+/// The most descriptors a list may have, as in SCST: each names a distinct group, and a
+/// longer list would only cost time (every pair is compared).
+pub const MAX_STPG_DESCRIPTORS: usize = 64;
 
 /// A checked SET TARGET PORT GROUPS parameter list: 4 reserved bytes, then descriptors of 4
 /// bytes (ASYMMETRIC ACCESS STATE in byte 0, bits 3..0; TARGET PORT GROUP in bytes 2..3).
@@ -220,7 +223,8 @@ pub struct StpgList<'a> {
 
 impl<'a> StpgList<'a> {
     /// Checks `list`: a length that is not the header plus whole descriptors is a
-    /// PARAMETER LIST LENGTH ERROR; a state that cannot be asked for (transitioning, or no
+    /// PARAMETER LIST LENGTH ERROR; more than [`MAX_STPG_DESCRIPTORS`] INVALID FIELD IN CDB
+    /// at the PARAMETER LIST LENGTH (byte 6), as SCST has it; a state that cannot be asked for (transitioning, or no
     /// state at all) is INVALID FIELD IN PARAMETER LIST pointing at it, as is a group named
     /// twice (an invalid combination, SPC-4 6.44).
     pub fn parse(list: &'a [u8]) -> Result<StpgList<'a>, Sense> {
@@ -229,6 +233,9 @@ impl<'a> StpgList<'a> {
             .ok_or(Sense::PARAMETER_LIST_LENGTH_ERROR)?;
         if descriptors.len() % STPG_DESCRIPTOR_LEN != 0 {
             return Err(Sense::PARAMETER_LIST_LENGTH_ERROR);
+        }
+        if descriptors.len() / STPG_DESCRIPTOR_LEN > MAX_STPG_DESCRIPTORS {
+            return Err(Sense::INVALID_FIELD_IN_CDB.in_cdb(6, None));
         }
         let me = StpgList { descriptors };
         for (i, c) in me.changes_unchecked().enumerate() {
@@ -438,6 +445,21 @@ mod tests {
         assert_eq!(code(&[0, 0, 0, 0, 0x04, 0, 0, 1]), bad_field);
         assert_eq!(code(&[0, 0, 0, 0, 0x0E, 0, 0, 1]), None);
         assert_eq!(code(&[0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 1]), bad_field);
+        let mut long = std::vec![0u8; 4 + 4 * 65];
+        for (i, d) in long[4..].chunks_mut(4).enumerate() {
+            d[3] = i as u8;
+        }
+        assert_eq!(
+            StpgList::parse(&long[..4 + 4 * 64])
+                .unwrap()
+                .changes()
+                .count(),
+            64
+        );
+        assert_eq!(
+            StpgList::parse(&long),
+            Err(Sense::INVALID_FIELD_IN_CDB.in_cdb(6, None))
+        );
         let s = StpgList::parse(&[0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 1]).unwrap_err();
         assert_eq!(s, Sense::INVALID_FIELD_IN_PARAMETER_LIST.in_param(10, None));
     }

@@ -269,7 +269,8 @@ pub fn fuzz_unmap(data: &[u8]) -> bool {
 /// Checks a SET TARGET PORT GROUPS parameter list (the whole input). Returns whether the
 /// invariants held: the answer is deterministic; an accepted list names each group once,
 /// asks for no transitioning state, and has one change per 4 bytes after the header; a
-/// refusal's field pointer lies inside the list.
+/// refusal's field pointer lies inside the list (or, for a list too long, at the CDB's
+/// PARAMETER LIST LENGTH).
 pub fn fuzz_stpg(data: &[u8]) -> bool {
     use super::alua::{AccessState, StpgList};
     let a = StpgList::parse(data);
@@ -287,10 +288,11 @@ pub fn fuzz_stpg(data: &[u8]) -> bool {
                 ok &= c.offset < data.len();
             }
             ok && n.saturating_mul(4).saturating_add(4) == data.len()
+                && n <= super::alua::MAX_STPG_DESCRIPTORS
         }
-        Err(s) => s
-            .field
-            .map_or(true, |f| !f.in_cdb && usize::from(f.byte) < data.len()),
+        Err(s) => s.field.map_or(true, |f| {
+            (f.in_cdb && f.byte == 6) || (!f.in_cdb && usize::from(f.byte) < data.len())
+        }),
     }
 }
 
