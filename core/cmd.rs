@@ -16,13 +16,14 @@ use crate::sys::compat::NameBytes;
 use crate::abi::{dir, io_op, CmdDesc, MAX_CDB_LEN, MAX_TRANSFER_BYTES, SENSE_BUF_LEN};
 use crate::lifecycle::{exec_here, may_call_fabric, Context, Event, Frame, State};
 use crate::device::Device;
-use crate::gate::Hold;
+use crate::gate::{Hold, Place};
 use crate::lun::Mapped;
 use crate::scsi::cdb::{Cdb, DataDir, Op};
 use crate::scsi::device::DeviceParams;
 use crate::scsi::emulate::{emulate_disk, Action, MAX_RESPONSE_LEN};
 use crate::scsi::sense::Sense;
 use crate::scsi::status;
+use crate::scsi::task_set::{Order, TaskAttr};
 use crate::scsi::ua::Ua;
 use crate::session::Session;
 use crate::steps::{Next, Steps};
@@ -74,10 +75,15 @@ pub struct Cmd {
     /// What is left of a command the core runs as several handler calls
     /// (UNMAP, WRITE SAME, GET LBA STATUS, the read-backs).
     pub steps: Steps,
-    /// What it has of its device's write gate (see `crate::gate`).
-    pub gate: Hold,
-    /// The next command in the write gate's queue, while queued there.
-    pub gate_next: Option<CmdPtr>,
+    /// Its place at its device's write gate (see `crate::gate`).
+    pub gate: Place,
+    /// Its place at its device's order gate, the task set.
+    pub order: Place,
+    /// Where its task attribute puts it in the task set (set by `parse`).
+    pub task_order: Order,
+    /// Where it is with its device's QErr, once it ended with CHECK
+    /// CONDITION.
+    pub qerr: QErrStep,
     /// The device whose write gate `gate` is a pass of, when not the
     /// command's own: an EXTENDED COPY's destination.
     pub gate_elsewhere: Option<DeviceRef>,
@@ -85,6 +91,27 @@ pub struct Cmd {
     /// which `CmdPtr` does after the command's memory went back to its cache
     /// (see [`SessionRef`]).
     pub session: ManuallyDrop<SessionRef>,
+}
+
+/// Where a command is with its device's QErr (see [`apply_qerr`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum QErrStep {
+    /// Not looked at yet.
+    Unchecked,
+    /// Its response waits in a core thread that applies it.
+    Queued,
+    /// Applied, or nothing to apply.
+    Done,
+}
+
+/// The write gate's lane: a command's place there.
+pub fn write_place(c: &mut Cmd) -> &mut Place {
+    &mut c.gate
+}
+
+/// The order gate's lane: a command's place in the task set.
+pub fn order_place(c: &mut Cmd) -> &mut Place {
+    &mut c.order
 }
 
 /// What a fabric hands in with a new command.
@@ -209,7 +236,8 @@ pub fn rx(session: &Session, rx: Rx<'_>) -> Result<CmdPtr> {
         dev_priv: core::ptr::null_mut(),
         sess_priv: session.sess_priv as *mut core::ffi::c_void,
         provisioning: 0,
-        _reserved: [0; 7],
+        task_attr: crate::abi::task_attr::SIMPLE,
+        _reserved: [0; 6],
     };
     let cmd = Cmd {
         desc,
@@ -222,8 +250,10 @@ pub fn rx(session: &Session, rx: Rx<'_>) -> Result<CmdPtr> {
         parsed: false,
         exec_call: ExecCall::new(),
         steps: Steps::Idle,
-        gate: Hold::None,
-        gate_next: None,
+        gate: Place::default(),
+        order: Place::default(),
+        task_order: Order::Simple,
+        qerr: QErrStep::Unchecked,
         gate_elsewhere: None,
         session: ManuallyDrop::new(session),
     };
@@ -309,6 +339,13 @@ fn request_data(mut cmd: CmdPtr, frame: Frame) {
 /// returns whether write data must be fetched first.
 fn parse(c: &mut Cmd) -> Result<bool, Sense> {
     let fetch = decode(c)?;
+    // Where the task attribute puts it in the task set (refused, as a
+    // field of the CDB would be, before any unit attention).
+    if let Some(m) = c.mapped.as_ref() {
+        let attr = TaskAttr::from_code(c.desc.task_attr).ok_or(Sense::INVALID_TASK_ATTRIBUTE)?;
+        let cdb = &c.desc.cdb[..usize::from(c.desc.cdb_len)];
+        c.task_order = crate::scsi::task_set::order(attr, cdb, m.dev.queue_algorithm())?;
+    }
     // A pending unit attention ends a valid command (a CDB error comes
     // first, as in SCST and LIO), except those SPC lets through.
     if c.mapped.is_some() && crate::scsi::ua::terminates(c.desc.cdb[0]) {
@@ -486,6 +523,8 @@ fn params_for<'a>(m: &'a Mapped, rel_tgt_id: u16) -> DeviceParams<'a> {
         write_cache_changeable: d.handler.ops.manages_write_cache(),
         descriptor_sense: d.descriptor_sense.load(Ordering::Relaxed),
         task_aborted_status: d.task_aborted_status.load(Ordering::Relaxed),
+        queue_algorithm: d.queue_algorithm(),
+        qerr: d.qerr(),
         rotational: d.geo.rotational,
         removable: false,
         thin_provisioned: d.geo.thin_provisioned,
@@ -512,6 +551,9 @@ fn ready(mut cmd: CmdPtr, frame: Frame) {
         advance(c, Event::Rejected);
         return respond(cmd, frame);
     }
+    // Its turn in the task set (queued there, it comes back here).
+    let Some(mut cmd) = enter_task_set(cmd) else { return };
+    let c = cmd.get();
     let in_thread = match c.cdb {
         Some(x) if emulated_in_thread(&x.op) => {
             frame.ctx == Context::Thread && !(frame.in_fabric_call && outlasts_fabric_call(&x.op))
@@ -574,6 +616,74 @@ fn outlasts_fabric_call(op: &Op) -> bool {
     matches!(op, Op::ExtendedCopy { .. })
 }
 
+/// Enters the command's task set as its task attribute says (any
+/// context). None: queued there behind earlier commands; it comes back to
+/// `ready` in a thread of the device once it is its turn. Idempotent.
+fn enter_task_set(mut cmd: CmdPtr) -> Option<CmdPtr> {
+    let c = cmd.get();
+    if c.order.hold.held() {
+        return Some(cmd);
+    }
+    let Some(m) = c.mapped.as_ref() else { return Some(cmd) };
+    let order = &m.dev.order;
+    match c.task_order {
+        Order::HeadOfQueue => order.enter_head(&mut c.order.hold),
+        Order::Simple if order.try_shared(&mut c.order.hold, resume_at_gate) => {}
+        exclusive_or_queued => {
+            // Once queued, the command may pass, complete and be freed on
+            // another CPU before `enter` returns: the count keeps the device.
+            let active = ExecActive::begin(&m.dev);
+            active.device().order.enter(cmd, exclusive_or_queued == Order::Ordered, resume_at_gate);
+            drop(active);
+            return None;
+        }
+    }
+    Some(cmd)
+}
+
+/// Leaves the command's task set, if it entered it: the commands queued
+/// behind it that may now go on do.
+fn leave_task_set(c: &mut Cmd) {
+    if let Some(m) = c.mapped.as_ref() {
+        m.dev.order.leave(&mut c.order.hold, resume_at_gate);
+    }
+}
+
+/// Sends the aborted commands queued in the task set of `dev` on at once,
+/// without waiting for their turn (any context; for a TMF that marked
+/// them: it may be what the commands ahead of them wait for).
+pub fn release_aborted_at(dev: &Device) {
+    dev.order.release_aborted(|c| c.session.aborted(), resume_at_gate);
+}
+
+/// Whether the command's device's QErr makes its CHECK CONDITION abort
+/// other commands, and whose.
+fn qerr_aborts(c: &Cmd) -> crate::scsi::task_set::Aborts {
+    use crate::scsi::task_set::Aborts;
+    match c.mapped.as_ref() {
+        Some(m) if c.desc.status == status::CHECK_CONDITION && !c.session.aborted() => m.dev.qerr().on_check_condition(),
+        _ => Aborts::Nothing,
+    }
+}
+
+/// QErr (SPC-4 7.5.8): a command ending with CHECK CONDITION aborts the
+/// other commands of its task set (those of every I_T nexus, or of its
+/// own), before its status goes out and while it still holds its place in
+/// the task set, so that nothing queued behind it starts first. In a core
+/// thread: marking them walks the targets' sessions.
+fn apply_qerr(c: &mut Cmd) {
+    use crate::scsi::task_set::Aborts;
+    c.qerr = QErrStep::Done;
+    let every_nexus = match qerr_aborts(c) {
+        Aborts::Nothing => return,
+        Aborts::ThisNexus => false,
+        Aborts::EveryNexus => true,
+    };
+    if let Some(m) = c.mapped.as_ref() {
+        crate::tmf::abort_on_check_condition(&c.session, &m.dev, c.desc.tag, c.desc.lun, every_nexus);
+    }
+}
+
 /// Which pass of its device's write gate a command needs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Gated {
@@ -590,8 +700,8 @@ enum Gated {
 /// ([`resume_at_gate`]), back to where it was queued.
 fn pass_gate(mut cmd: CmdPtr, gated: Gated) -> Option<CmdPtr> {
     let c = cmd.get();
-    let upgrade = gated == Gated::Exclusive && c.gate == Hold::Shared;
-    if gated == Gated::No || (c.gate.held() && !upgrade) {
+    let upgrade = gated == Gated::Exclusive && c.gate.hold == Hold::Shared;
+    if gated == Gated::No || (c.gate.hold.held() && !upgrade) {
         return Some(cmd);
     }
     let dev = match (&c.gate_elsewhere, &c.mapped) {
@@ -602,9 +712,9 @@ fn pass_gate(mut cmd: CmdPtr, gated: Gated) -> Option<CmdPtr> {
     if upgrade {
         // A COMPARE AND WRITE its raw tier declined passed shared on the
         // way there: it queues for the exclusive pass like any other.
-        dev.gate.leave(&mut c.gate, resume_at_gate);
+        dev.gate.leave(&mut c.gate.hold, resume_at_gate);
     }
-    if gated == Gated::Shared && dev.gate.try_shared(&mut c.gate, resume_at_gate) {
+    if gated == Gated::Shared && dev.gate.try_shared(&mut c.gate.hold, resume_at_gate) {
         return Some(cmd);
     }
     // Once queued, the command may pass, complete and be freed on another
@@ -623,15 +733,15 @@ fn resume_at_gate(cmd: CmdPtr) {
 
 /// Gives back the command's pass of the write gate, if it has one.
 fn leave_gate(c: &mut Cmd) {
-    if c.gate.held() {
+    if c.gate.hold.held() {
         match (&c.gate_elsewhere, &c.mapped) {
-            (Some(dev), _) => dev.gate.leave(&mut c.gate, resume_at_gate),
-            (None, Some(m)) => m.dev.gate.leave(&mut c.gate, resume_at_gate),
+            (Some(dev), _) => dev.gate.leave(&mut c.gate.hold, resume_at_gate),
+            (None, Some(m)) => m.dev.gate.leave(&mut c.gate.hold, resume_at_gate),
             (None, None) => {}
         }
     }
     // Dropped only once its pass is given back.
-    if !c.gate.held() {
+    if !c.gate.hold.held() {
         c.gate_elsewhere = None;
     }
 }
@@ -938,6 +1048,12 @@ fn mode_select(c: &mut Cmd, ten: bool, param_len: u16) -> Result<(), Sense> {
     if let Some(tas) = changes.task_aborted_status {
         changed |= m.dev.task_aborted_status.swap(tas, Ordering::AcqRel) != tas;
     }
+    if let Some(qam) = changes.queue_algorithm {
+        changed |= m.dev.queue_algorithm.swap(qam.field(), Ordering::AcqRel) != qam.field();
+    }
+    if let Some(qerr) = changes.qerr {
+        changed |= m.dev.qerr.swap(qerr.field(), Ordering::AcqRel) != qerr.field();
+    }
     if changed {
         let core = c.session.target.fabric.core;
         crate::ua::raise_on_device(&core, &m.dev, Ua::ModeParametersChanged, Some(&c.session));
@@ -1073,7 +1189,7 @@ fn copy_gate(mut cmd: CmdPtr) -> Option<CmdPtr> {
             Some(cmd)
         }
         // Came back from the gate's queue with its pass.
-        Some(_) if c.gate.held() => Some(cmd),
+        Some(_) if c.gate.hold.held() => Some(cmd),
         Some(dev) => {
             let Some(counted) = DeviceRef::count(dev) else {
                 set_check(c, crate::scsi::xcopy::COPY_TARGET_NOT_REACHABLE);
@@ -1188,7 +1304,7 @@ pub fn run_deferred(mut cmd: CmdPtr) {
         _ => match c.desc.io_op {
             // Passed the write gate on its way to `start_steps` (its raw
             // tier, if any, declined it already).
-            io_op::NONE if c.gate.held() => emulate(cmd, frame),
+            io_op::NONE if c.gate.hold.held() => emulate(cmd, frame),
             // Write data arrived in hard IRQ: not dispatched yet.
             io_op::NONE => ready(cmd, frame),
             io_op::SCSI => offer_raw(cmd, frame),
@@ -1306,6 +1422,17 @@ fn respond(mut cmd: CmdPtr, frame: Frame) {
     let c = cmd.get();
     // Done with the medium: the writes queued behind it may go on.
     leave_gate(c);
+    match c.qerr {
+        QErrStep::Unchecked if qerr_aborts(c) != crate::scsi::task_set::Aborts::Nothing => {
+            c.qerr = QErrStep::Queued;
+            return defer(cmd, |c| &c.session.target.fabric.core.wq);
+        }
+        QErrStep::Unchecked => c.qerr = QErrStep::Done,
+        QErrStep::Queued => apply_qerr(c),
+        QErrStep::Done => {}
+    }
+    // Its status is final: it leaves the task set.
+    leave_task_set(c);
     let ops = c.session.target.fabric.ops;
     if !may_call_fabric(frame, ops.rules(false)) {
         return defer(cmd, |c| &c.session.target.fabric.core.fabric_wq);
@@ -1337,6 +1464,7 @@ pub fn tx_done(mut cmd: CmdPtr) {
 /// [`crate::sys::ops::SessionRef`].)
 pub fn release(c: &mut Cmd) {
     leave_gate(c);
+    leave_task_set(c);
     crate::steps::clear(c);
     c.mapped = None;
     if let Some(b) = c.data.take_owned() {

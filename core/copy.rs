@@ -126,23 +126,15 @@ fn resolve(c: &Cmd, cscd: &Cscd<'_>, offset: usize) -> Result<Mapped, Sense> {
     }
     // The first LUN that maps it writable, else the first that maps it.
     let mut found: Option<Mapped> = None;
-    let mut from = 0u64;
-    while let Some((lun, mapped)) = c.session.next_lun(from) {
-        if let Some(m) = mapped {
-            let naa = crate::scsi::inquiry::naa5(m.dev.naa_id).to_be_bytes();
-            if cscd.designator == naa && found.as_ref().is_none_or(|f| f.read_only && !m.read_only) {
-                let writable = !m.read_only;
-                found = Some(m);
-                if writable {
-                    break;
-                }
-            }
+    c.session.for_each_mapped(|_, m| {
+        let naa = crate::scsi::inquiry::naa5(m.dev.naa_id).to_be_bytes();
+        if cscd.designator == naa && found.as_ref().is_none_or(|f| f.read_only && !m.read_only) {
+            let writable = !m.read_only;
+            found = Some(m);
+            return !writable;
         }
-        match lun.checked_add(1) {
-            Some(n) => from = n,
-            None => break,
-        }
-    }
+        true
+    });
     let m = found.ok_or(xcopy::COPY_TARGET_NOT_REACHABLE)?;
     if cscd.block_len != 0 && cscd.block_len != m.dev.geo.block_size {
         return Err(Sense::INVALID_FIELD_IN_PARAMETER_LIST.in_param(offset + 29, None));

@@ -10,7 +10,8 @@ use crate::sys::ops::{DevContext, DevPriv};
 use crate::sys::sysfs::{Attr, AttrOps, Dir, Link, TextBuf};
 use crate::sys::work::{QueueKind, Workqueue};
 use core::fmt::Write;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
+use crate::scsi::task_set::{QErr, QueueAlgorithm};
 use kernel::alloc::flags::GFP_KERNEL;
 use crate::sys::compat::fmt;
 use kernel::prelude::*;
@@ -107,6 +108,16 @@ pub struct Device {
     /// writes (see `crate::gate`).
     #[pin]
     pub gate: crate::gate::Gate,
+    /// The task set: what orders commands by their task attributes (see
+    /// `crate::gate`).
+    #[pin]
+    pub order: crate::gate::Gate,
+    /// The control mode page's QUEUE ALGORITHM MODIFIER (the field's
+    /// value; changed by MODE SELECT, 1 at first).
+    pub queue_algorithm: AtomicU8,
+    /// The control mode page's QErr (the field's value; changed by MODE
+    /// SELECT, 0 at first).
+    pub qerr: AtomicU8,
     /// Its SPC-2 and persistent reservations.
     #[pin]
     pub reservations: crate::reservations::DeviceReservations,
@@ -263,6 +274,16 @@ impl AttrOps for DevAttr {
 }
 
 impl Device {
+    /// The control mode page's QUEUE ALGORITHM MODIFIER now.
+    pub fn queue_algorithm(&self) -> QueueAlgorithm {
+        QueueAlgorithm::from_field(self.queue_algorithm.load(Ordering::Relaxed)).unwrap_or(QueueAlgorithm::Unrestricted)
+    }
+
+    /// The control mode page's QErr now.
+    pub fn qerr(&self) -> QErr {
+        QErr::from_field(self.qerr.load(Ordering::Relaxed)).unwrap_or(QErr::Continue)
+    }
+
     /// Whether every READ of this device fills the buffer it reads into:
     /// its block tier promises it (`FILLS_READS`) and no raw tier may
     /// answer the READ instead. Otherwise a buffer that held other data is
@@ -441,7 +462,10 @@ pub fn add(
                     idle_queue,
                     deep_credit: AtomicU32::new(0),
                     idle_calls: AtomicU32::new(0),
-                    gate <- crate::gate::Gate::new(),
+                    gate <- crate::gate::Gate::new(crate::cmd::write_place),
+                    order <- crate::gate::Gate::new(crate::cmd::order_place),
+                    queue_algorithm: AtomicU8::new(QueueAlgorithm::Unrestricted.field()),
+                    qerr: AtomicU8::new(QErr::Continue.field()),
                     reservations <- crate::reservations::DeviceReservations::new(),
                     sysfs <- new_mutex!(DeviceSysfs {
                         handler_link: None,

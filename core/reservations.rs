@@ -334,14 +334,10 @@ fn text_of(s: &CString) -> &str {
 /// Drops the SPC-2 reservations of the devices `s` sees: any, or those
 /// `port` holds (thread context; walks the LUN table without allocating).
 pub fn drop_spc2_seen_by(s: &crate::session::Session, port: Option<&Port>) {
-    let mut from = 0;
-    while let Some((lun, m)) = s.next_lun(from) {
-        if let Some(m) = m {
-            m.dev.reservations.drop_spc2(port);
-        }
-        let Some(next) = lun.checked_add(1) else { break };
-        from = next;
-    }
+    s.for_each_mapped(|_, m| {
+        m.dev.reservations.drop_spc2(port);
+        true
+    });
 }
 
 /// A copy of `s` (an empty state for none) that can change.

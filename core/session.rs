@@ -271,6 +271,23 @@ impl Session {
         self.with_luns(|s| s.next_lun(from))
     }
 
+    /// Calls `f` with every LUN the session sees that maps a live device,
+    /// in LUN order, while it returns true. No lock is held during the
+    /// calls and nothing is allocated: the LUN table is walked from LUN to
+    /// LUN.
+    pub fn for_each_mapped(&self, mut f: impl FnMut(u64, Mapped) -> bool) {
+        let mut from = 0;
+        while let Some((lun, m)) = self.next_lun(from) {
+            if let Some(m) = m {
+                if !f(lun, m) {
+                    return;
+                }
+            }
+            let Some(next) = lun.checked_add(1) else { return };
+            from = next;
+        }
+    }
+
     /// Calls `f` with every LUN the session sees (REPORT LUNS).
     pub fn for_each_lun(&self, f: impl FnMut(u64)) {
         self.with_luns(|s| s.for_each_lun(f))
@@ -519,6 +536,11 @@ impl Session {
     /// Aborts every command (session loss) and waits for them.
     fn drain(&self) {
         self.abort_matching(&|_| true, false);
+        // Those queued in a task set go now, not in their turn.
+        self.for_each_mapped(|_, m| {
+            crate::cmd::release_aborted_at(&m.dev);
+            true
+        });
         self.wait_aborted(&|_| true, DRAIN_WARN_MS, |waited| {
             pr_warn!("session {:?}: {} commands still in flight after {} ms\n", self.initiator, self.active(), waited);
         });

@@ -102,14 +102,15 @@ fn wait(s: &Session, function: u8, before: u64) {
 /// LUN for which `at_lun` holds (walking the LUN table from LUN to LUN: no
 /// allocation, no lock held during the calls).
 fn tell_handlers(s: &Session, function: u8, at_lun: &dyn Fn(u64) -> bool) {
-    let mut from = 0;
-    while let Some((lun, m)) = s.next_lun(from) {
-        if let (true, Some(m)) = (at_lun(lun), m) {
+    s.for_each_mapped(|lun, m| {
+        if at_lun(lun) {
             m.dev.handler.ops.task_mgmt(&m.dev, function);
+            // Those still queued in the task set go now, not in their turn:
+            // what they queue behind may be waiting for this TMF.
+            crate::cmd::release_aborted_at(&m.dev);
         }
-        let Some(next) = lun.checked_add(1) else { break };
-        from = next;
-    }
+        true
+    });
 }
 
 /// Runs `function` for `sess` in a core thread on the commands that arrived
@@ -153,7 +154,7 @@ fn run(sess: &Arc<Session>, function: u8, lun: u64, tag: u64, before: u64) -> c_
         }
         tmf::TARGET_RESET => {
             let mut aborted = 0;
-            target.for_each_session(|s| aborted += mark(s, function, &older, &|_| true));
+            target.for_each_session(|s| aborted += mark_for_target_reset(s, sess, before));
             aborted
         }
         _ => return tmf_result::REJECTED,
@@ -180,6 +181,26 @@ fn run(sess: &Arc<Session>, function: u8, lun: u64, tag: u64, before: u64) -> c_
         return tmf_result::NOT_FOUND;
     }
     tmf_result::COMPLETE
+}
+
+/// TARGET RESET's marking of the commands of `s` older than `before`:
+/// another initiator's at a logical unit whose TAS is set are answered
+/// with TASK ABORTED status, the others go silently (SAM-5 7.12 with the
+/// control mode page's TAS, which is per logical unit).
+fn mark_for_target_reset(s: &Session, requester: &Session, before: u64) -> usize {
+    let function = tmf::TARGET_RESET;
+    let older = |t: &Track| t.epoch < before;
+    if core::ptr::eq(s, requester) {
+        return mark(s, function, &older, &|_| true);
+    }
+    let mut aborted = 0;
+    s.for_each_mapped(|lun, m| {
+        if m.dev.task_aborted_status.load(Ordering::Acquire) {
+            aborted += mark_answering(s, function, &|t| older(t) && t.lun == lun, &|l| l == lun, true);
+        }
+        true
+    });
+    aborted + mark(s, function, &|t| older(t) && !t.aborted, &|_| true)
 }
 
 /// Marks every command of the logical unit `m` older than `before` in every
@@ -219,32 +240,11 @@ fn mark_unit(sess: &Arc<Session>, function: u8, m: &Mapped, before: u64) -> (usi
 /// PREEMPT AND ABORT waiting for this one's initiator.
 pub fn abort_at_device(core: &crate::registry::Core, dev: &crate::device::Device, whose: &dyn Fn(&Session) -> bool) {
     let before = core.tmf_epoch.fetch_add(1, Ordering::AcqRel) + 1;
-    let tas = dev.task_aborted_status.load(Ordering::Acquire);
-    let function = tmf::ABORT_TASK_SET;
-    let mut aborted = 0;
-    let marked = core.for_each_target(|t| {
-        t.for_each_session(|s| {
-            if !whose(s) {
-                return;
-            }
-            match s.luns_of(dev) {
-                Ok(luns) => {
-                    let doomed = |t: &Track| t.epoch < before && luns.contains(&t.lun) && !t.reservation_out;
-                    let n = mark_answering(s, function, &doomed, &|l| luns.contains(&l), tas);
-                    // Cleared silently (TAS off): told on its next command.
-                    if n != 0 && !tas {
-                        s.raise(&luns, Ua::CommandsCleared);
-                    }
-                    aborted += n;
-                }
-                Err(_) => pr_warn!("session {:?}: out of memory: commands not aborted\n", s.initiator),
-            }
-        })
-    });
-    if marked.is_err() {
+    let spared = |_: &Session, t: &Track| t.reservation_out;
+    let Ok(aborted) = mark_at_device(core, dev, before, whose, &spared, None) else {
         pr_warn!("out of memory: PREEMPT AND ABORT aborted no command\n");
         return;
-    }
+    };
     // Not for PERSISTENT RESERVE OUTs, even aborted by another TMF: one may
     // be a PREEMPT AND ABORT waiting in turn.
     let _ = core.for_each_target(|t| {
@@ -259,6 +259,68 @@ pub fn abort_at_device(core: &crate::registry::Core, dev: &crate::device::Device
     if TMF_LOG.allow(crate::sys::time::now_ms()) {
         pr_info!("PREEMPT AND ABORT on {:?}: aborted {}\n", dev.name, aborted);
     }
+}
+
+/// QErr (SPC-4 7.5.8): the command `tag` at `lun` of `faulted` ended with
+/// CHECK CONDITION, and the device's QErr aborts the other commands of its
+/// task set: those of `faulted` at `dev`, and with `every_nexus` those of
+/// every other I_T nexus too (answered with TASK ABORTED status when the
+/// device's TAS is set, otherwise told by COMMANDS CLEARED BY ANOTHER
+/// INITIATOR). The faulted nexus's go silently: its initiator knows from
+/// the CHECK CONDITION. Thread context. It does not wait for them: they
+/// may be queued in the task set behind the faulted command, which still
+/// holds its place.
+pub fn abort_on_check_condition(faulted: &Session, dev: &crate::device::Device, tag: u64, lun: u64, every_nexus: bool) {
+    let core = &faulted.target.fabric.core;
+    let before = core.tmf_epoch.fetch_add(1, Ordering::AcqRel) + 1;
+    let whose = |s: &Session| every_nexus || core::ptr::eq(s, faulted);
+    let itself = |s: &Session, t: &Track| core::ptr::eq(s, faulted) && t.tag == tag && t.lun == lun;
+    match mark_at_device(core, dev, before, &whose, &itself, Some(faulted)) {
+        Ok(n) if n != 0 && TMF_LOG.allow(crate::sys::time::now_ms()) => {
+            pr_info!("QErr on {:?}: a CHECK CONDITION from {:?} aborted {}\n", dev.name, faulted.initiator, n);
+        }
+        Ok(_) => {}
+        Err(_) => pr_warn!("out of memory: QErr on {:?} aborted no command\n", dev.name),
+    }
+}
+
+/// Marks the commands at `dev` older than `before` of the sessions `whose`
+/// picks, except those `spared`, and returns how many. Those of sessions
+/// other than `requester` (all, without one) are answered with TASK
+/// ABORTED status when the device's TAS is set; otherwise their sessions
+/// are told by COMMANDS CLEARED BY ANOTHER INITIATOR on their next command
+/// (SAM-5 7.4). Thread context.
+fn mark_at_device(
+    core: &crate::registry::Core,
+    dev: &crate::device::Device,
+    before: u64,
+    whose: &dyn Fn(&Session) -> bool,
+    spared: &dyn Fn(&Session, &Track) -> bool,
+    requester: Option<&Session>,
+) -> Result<usize> {
+    let tas = dev.task_aborted_status.load(Ordering::Acquire);
+    let function = tmf::ABORT_TASK_SET;
+    let mut aborted = 0;
+    core.for_each_target(|t| {
+        t.for_each_session(|s| {
+            if !whose(s) {
+                return;
+            }
+            let other = requester.is_none_or(|r| !core::ptr::eq(&**s, r));
+            match s.luns_of(dev) {
+                Ok(luns) => {
+                    let doomed = |t: &Track| t.epoch < before && luns.contains(&t.lun) && !spared(s, t);
+                    let n = mark_answering(s, function, &doomed, &|l| luns.contains(&l), tas && other);
+                    if n != 0 && !tas && other {
+                        s.raise(&luns, Ua::CommandsCleared);
+                    }
+                    aborted += n;
+                }
+                Err(_) => pr_warn!("session {:?}: out of memory: commands not aborted\n", s.initiator),
+            }
+        })
+    })?;
+    Ok(aborted)
 }
 
 /// SPC-2 reservations a TMF releases (SPC-2 5.5.1): a LOGICAL UNIT RESET

@@ -628,6 +628,14 @@ impl<F: FabricTypes> FabricCmd<F> {
         unsafe { self.0.as_mut().fabric_priv = p.into_raw().as_ptr() };
     }
 
+    /// Sets the command's task attribute (an `abi::task_attr` code; SIMPLE
+    /// unless set). Read when the command starts: set it before `start`.
+    pub fn set_task_attr(&mut self, attr: u8) {
+        // SAFETY: live and ours (invariant); the core reads the field only
+        // once the command is started.
+        unsafe { self.0.as_mut().task_attr = attr };
+    }
+
     /// Takes the fabric's per-command context out of the command.
     pub fn take_priv(&mut self) -> Option<F::CmdPriv> {
         // SAFETY: live and ours (invariant).

@@ -13,7 +13,7 @@
 //! again, read-only; 7 exists only during one case (`kd_thread` and
 //! `kd_nofill` in turn).
 
-use crate::abi::{dir, io_op, scsi_status, tmf, tmf_result, FabricOps, ABI_VERSION};
+use crate::abi::{dir, io_op, scsi_status, task_attr, tmf, tmf_result, FabricOps, ABI_VERSION};
 use crate::fakes::{self, raw_op, record, Fake, FakeDev, KSession, Record, HELD, STARTING};
 use crate::sys::client::{FabricRegistration, HandlerRegistration, Ops, SessionHandle};
 use core::num::NonZeroUsize;
@@ -60,10 +60,16 @@ fn write10(lba: u32) -> [u8; 10] {
 
 /// Hands a command in from the caller's context; returns its tag.
 fn send(sess: &SessionHandle<Fake>, lun: u64, cdb: &[u8], data_dir: u8, len: u32, atomic: bool) -> Option<u64> {
+    send_with(sess, lun, cdb, data_dir, len, atomic, task_attr::SIMPLE)
+}
+
+/// [`send`] with the task attribute `attr`.
+fn send_with(sess: &SessionHandle<Fake>, lun: u64, cdb: &[u8], data_dir: u8, len: u32, atomic: bool, attr: u8) -> Option<u64> {
     let tag = fakes::new_tag();
     record(tag).tag.store(0, Ordering::Release);
     let mut fc = sess.rx_cmd(lun, cdb, tag, data_dir, len, core::ptr::null_mut(), 0)?;
     fc.set_priv(NonZeroUsize::new(tag as usize).ok_or(()).ok()?);
+    fc.set_task_attr(attr);
     STARTING.store(shim::current_task(), Ordering::Release);
     fc.start(atomic);
     STARTING.store(0, Ordering::Release);
@@ -1229,16 +1235,6 @@ pub fn query_functions_find_without_aborting() -> TestResult {
     ensure(one.task_mgmt_wait(tmf::QUERY_TASK_SET, 100, 0) == tmf_result::NOT_FOUND, c"QUERY TASK SET of an unmapped LUN not NOT_FOUND")
 }
 
-/// MODE SELECT(6) of the control mode page with TAS as `tas` (the other
-/// bits as the page reports them).
-fn mode_select_tas(lun: u64, tas: bool) -> core::result::Result<(u8, u8, u8, u8), &'static CStr> {
-    let list = [0, 0, 0, 0, 0x0a, 0x0a, 0x02, 0x10, 0, if tas { 0x40 } else { 0 }, 0, 0, 0, 0, 0, 0];
-    fakes::set_write_image(&list);
-    let tag = with_session(1, |s| send(s, lun, &[0x15, 0x10, 0, 0, 16, 0], dir::WRITE, 16, false));
-    fakes::set_write_image(&[]);
-    Ok(outcome(response(tag?)?))
-}
-
 /// TAS set on the hold device's control mode page: a LOGICAL UNIT RESET
 /// from session 1 ends session 2's held command with TASK ABORTED status,
 /// answered (not flagged aborted), before the reset reports; session 1's
@@ -1247,7 +1243,7 @@ fn mode_select_tas(lun: u64, tas: bool) -> core::result::Result<(u8, u8, u8, u8)
 /// got TASK ABORTED instead). With TAS clear, session 2's command is
 /// flagged aborted and it gets 06/2F/00.
 pub fn task_aborted_status_goes_to_the_other_initiator() -> TestResult {
-    ensure(mode_select_tas(LUN_HOLD, true)? == (GOOD, 0, 0, 0), c"MODE SELECT setting TAS not GOOD")?;
+    ensure(mode_select_control(CONTROL_B3_DEFAULT, true)? == (GOOD, 0, 0, 0), c"MODE SELECT setting TAS not GOOD")?;
     let res = (|| {
         clear_attentions();
         let own = with_session(1, |s| send(s, LUN_HOLD, &read10(1), dir::READ, 512, false))?;
@@ -1269,7 +1265,7 @@ pub fn task_aborted_status_goes_to_the_other_initiator() -> TestResult {
         ensure(response(other)?.status.load(Ordering::Relaxed) == scsi_status::TASK_ABORTED, c"CLEAR TASK SET with TAS: no TASK ABORTED")?;
         ensure(tur(2, LUN_HOLD)?.0 == GOOD, c"with TAS, CLEAR TASK SET still raised a unit attention")
     })();
-    let back = mode_select_tas(LUN_HOLD, false);
+    let back = mode_select_control(CONTROL_B3_DEFAULT, false);
     res?;
     ensure(back? == (GOOD, 0, 0, 0), c"MODE SELECT clearing TAS not GOOD")?;
     clear_attentions();
@@ -1344,4 +1340,223 @@ pub fn preempt_and_abort_ends_the_preempted_initiators_commands() -> TestResult 
     clear_attentions();
     res?;
     ensure(cleared? == GOOD, c"CLEAR through session 1 not GOOD")
+}
+
+/// READ(10) of block `lba` from session `i` at the hold device with task
+/// attribute `attr`; its tag.
+fn read_with(i: usize, lba: u32, attr: u8) -> core::result::Result<u64, &'static CStr> {
+    with_session(i, |s| send_with(s, LUN_HOLD, &read10(lba), dir::READ, 512, false, attr))?.ok_or(c"the core refused the command")
+}
+
+/// Whether the command `tag` was answered.
+fn answered(tag: u64) -> bool {
+    record(tag).tag.load(Ordering::Acquire) == tag
+}
+
+/// Waits 100 ms, then says whether the hold device has exactly `n`
+/// commands in hand (nothing else reached it meanwhile).
+fn still_held(n: usize) -> bool {
+    shim::sleep_ms(100);
+    HELD.count() == n
+}
+
+/// The response to `tag` is GOOD; its position in the order of events.
+fn good_at(tag: u64, what: &'static CStr) -> core::result::Result<u64, &'static CStr> {
+    let r = response(Some(tag))?;
+    ensure(!r.aborted.load(Ordering::Relaxed) && r.status.load(Ordering::Relaxed) == GOOD, what)?;
+    Ok(r.stamp.load(Ordering::Relaxed))
+}
+
+/// The task set orders commands by their task attributes (SAM-5 8.6), over
+/// both I_T nexuses of the hold device: an ORDERED READ waits for the
+/// SIMPLE one ahead of it, and a SIMPLE one sent after it waits for it; a
+/// HEAD OF QUEUE READ sent last reaches the device at once, and the
+/// ORDERED one waits for it too. Completing them one by one lets each go
+/// on in turn, all GOOD.
+pub fn ordered_waits_for_earlier_commands_and_holds_later_ones() -> TestResult {
+    let first = read_with(1, 1, task_attr::SIMPLE)?;
+    held_io_kept(1, c"the first SIMPLE READ did not reach the hold device")?;
+    let ordered = read_with(2, 2, task_attr::ORDERED)?;
+    let later = read_with(1, 3, task_attr::SIMPLE)?;
+    let passed_early = !still_held(1);
+    let head = read_with(2, 4, task_attr::HEAD_OF_QUEUE)?;
+    let head_passed = wait_until(|| HELD.count() == 2);
+    // The first command went into the first slot.
+    let first_io = HELD.take().ok_or(c"the held SIMPLE READ vanished")?;
+    let first_lba = first_io.lba();
+    first_io.complete(None);
+    let waited_for_head = still_held(1);
+    release_held();
+    ensure(!passed_early, c"a command behind the ORDERED one, or the ORDERED one, reached the device while the first was held")?;
+    ensure(head_passed, c"the HEAD OF QUEUE READ did not reach the device at once")?;
+    ensure(first_lba == 1, c"the hold device's first slot did not hold the first READ")?;
+    ensure(waited_for_head, c"the ORDERED READ did not wait for the HEAD OF QUEUE READ")?;
+    let ordered_io = held_io(io_op::READ, 2, c"the ORDERED READ did not reach the device once the others completed")?;
+    let later_waited = still_held(0);
+    ordered_io.complete(None);
+    ensure(later_waited, c"the SIMPLE READ sent after the ORDERED one did not wait for it")?;
+    held_io(io_op::READ, 3, c"the last SIMPLE READ did not reach the device after the ORDERED one")?.complete(None);
+    let at = [
+        good_at(first, c"the first SIMPLE READ not GOOD")?,
+        good_at(head, c"the HEAD OF QUEUE READ not GOOD")?,
+        good_at(ordered, c"the ORDERED READ not GOOD")?,
+        good_at(later, c"the last SIMPLE READ not GOOD")?,
+    ];
+    ensure(at[0] < at[2] && at[1] < at[2] && at[2] < at[3], c"the commands were not answered in task-set order")
+}
+
+/// Waits until the hold device has `n` commands in hand (leaving them
+/// there).
+fn held_io_kept(n: usize, what: &'static CStr) -> TestResult {
+    ensure(wait_until(|| HELD.count() == n), what)
+}
+
+/// MODE SELECT(6) of the control mode page from session 1 at the hold
+/// device with byte 3 (QUEUE ALGORITHM MODIFIER, QErr) as `b3` and TAS as
+/// `tas`.
+fn mode_select_control(b3: u8, tas: bool) -> core::result::Result<(u8, u8, u8, u8), &'static CStr> {
+    let list = [0, 0, 0, 0, 0x0a, 0x0a, 0x02, b3, 0, if tas { 0x40 } else { 0 }, 0, 0, 0, 0, 0, 0];
+    fakes::set_write_image(&list);
+    let tag = with_session(1, |s| send(s, LUN_HOLD, &[0x15, 0x10, 0, 0, 16, 0], dir::WRITE, 16, false));
+    fakes::set_write_image(&[]);
+    Ok(outcome(response(tag?)?))
+}
+
+/// The control page's defaults: QUEUE ALGORITHM MODIFIER 1, QErr 0.
+const CONTROL_B3_DEFAULT: u8 = 0x10;
+
+/// The ACA attribute (no ACA condition can exist: NormACA is 0) and a code
+/// that is no attribute end with CHECK CONDITION, ILLEGAL REQUEST, INVALID
+/// MESSAGE ERROR (05/49/00), reaching no handler. With the QUEUE ALGORITHM
+/// MODIFIER at 0 (restricted reordering) a SIMPLE READ waits for the one
+/// ahead of it, as an ORDERED one would; back at 1 it does not.
+pub fn aca_attribute_is_refused_and_restricted_reordering_orders_simple_commands() -> TestResult {
+    for attr in [task_attr::ACA, 3] {
+        let r = response(with_session(1, |s| send_with(s, LUN_HOLD, &read10(1), dir::READ, 512, false, attr))?)?;
+        ensure(outcome(r) == (CHECK, 5, 0x49, 0x00), c"a task attribute refused without 05/49/00")?;
+        ensure(HELD.count() == 0, c"a refused task attribute reached the hold device")?;
+    }
+    ensure(mode_select_control(0x00, false)? == (GOOD, 0, 0, 0), c"MODE SELECT of QUEUE ALGORITHM MODIFIER 0 not GOOD")?;
+    clear_attentions();
+    let res = (|| {
+        let first = read_with(1, 1, task_attr::SIMPLE)?;
+        held_io_kept(1, c"the first READ did not reach the hold device")?;
+        let second = read_with(2, 2, task_attr::SIMPLE)?;
+        let waited = still_held(1);
+        release_held();
+        ensure(waited, c"under restricted reordering a SIMPLE READ did not wait for the one ahead")?;
+        held_io(io_op::READ, 2, c"the second READ did not go on")?.complete(None);
+        good_at(first, c"the first READ not GOOD")?;
+        good_at(second, c"the second READ not GOOD")?;
+        Ok(())
+    })();
+    release_held();
+    let back = mode_select_control(CONTROL_B3_DEFAULT, false);
+    clear_attentions();
+    res?;
+    ensure(back? == (GOOD, 0, 0, 0), c"MODE SELECT of QUEUE ALGORITHM MODIFIER 1 not GOOD")?;
+    let first = read_with(1, 1, task_attr::SIMPLE)?;
+    let second = read_with(2, 2, task_attr::SIMPLE)?;
+    let both = wait_until(|| HELD.count() == 2);
+    release_held();
+    ensure(both, c"under unrestricted reordering two SIMPLE READs did not run together")?;
+    good_at(first, c"the first READ not GOOD")?;
+    good_at(second, c"the second READ not GOOD").map(|_| ())
+}
+
+/// READ(10) beyond the hold device's 2048 blocks: CHECK CONDITION 05/21/00.
+fn failing_read(i: usize) -> core::result::Result<(u8, u8, u8, u8), &'static CStr> {
+    Ok(outcome(response(with_session(i, |s| send(s, LUN_HOLD, &read10(4096), dir::READ, 512, false))?)?))
+}
+
+/// QErr (SPC-4 7.5.8). At 01b, a CHECK CONDITION of session 1 aborts the
+/// commands of both sessions the hold device has in hand: session 1's
+/// silently, session 2's silently too (TAS off), with COMMANDS CLEARED BY
+/// ANOTHER INITIATOR for session 2 only. At 11b only session 1's command
+/// is aborted; session 2's completes GOOD and it gets no unit attention.
+pub fn qerr_aborts_the_task_set_on_check_condition() -> TestResult {
+    ensure(mode_select_control(CONTROL_B3_DEFAULT | 0x02, false)? == (GOOD, 0, 0, 0), c"MODE SELECT of QErr 01b not GOOD")?;
+    clear_attentions();
+    let res = (|| {
+        let own = read_with(1, 1, task_attr::SIMPLE)?;
+        let other = read_with(2, 2, task_attr::SIMPLE)?;
+        held_io_kept(2, c"the two READs did not reach the hold device")?;
+        let failed = failing_read(1)?;
+        release_held();
+        ensure(failed == (CHECK, 5, 0x21, 0x00), c"the READ beyond the capacity did not fail with 05/21/00")?;
+        ensure(response(Some(own))?.aborted.load(Ordering::Relaxed), c"QErr 01b: the faulted nexus's other READ was not aborted")?;
+        ensure(response(Some(other))?.aborted.load(Ordering::Relaxed), c"QErr 01b: the other nexus's READ was not aborted")?;
+        ensure(tur(2, LUN_HOLD)? == (CHECK, 6, 0x2f, 0x00), c"QErr 01b: the other nexus was not told 06/2F/00")?;
+        ensure(tur(1, LUN_HOLD)?.0 == GOOD, c"QErr 01b: the faulted nexus got a unit attention")?;
+        ensure(mode_select_control(CONTROL_B3_DEFAULT | 0x06, false)? == (GOOD, 0, 0, 0), c"MODE SELECT of QErr 11b not GOOD")?;
+        clear_attentions();
+        let own = read_with(1, 1, task_attr::SIMPLE)?;
+        let other = read_with(2, 2, task_attr::SIMPLE)?;
+        held_io_kept(2, c"the two READs did not reach the hold device")?;
+        let failed = failing_read(1)?;
+        release_held();
+        ensure(failed == (CHECK, 5, 0x21, 0x00), c"the READ beyond the capacity did not fail with 05/21/00")?;
+        ensure(response(Some(own))?.aborted.load(Ordering::Relaxed), c"QErr 11b: the faulted nexus's other READ was not aborted")?;
+        good_at(other, c"QErr 11b: the other nexus's READ was not left to complete GOOD")?;
+        ensure(tur(2, LUN_HOLD)?.0 == GOOD, c"QErr 11b: the other nexus got a unit attention")
+    })();
+    release_held();
+    let back = mode_select_control(CONTROL_B3_DEFAULT, false);
+    clear_attentions();
+    res?;
+    ensure(back? == (GOOD, 0, 0, 0), c"MODE SELECT of QErr 00b not GOOD")
+}
+
+/// An ABORT TASK SET does not wait for the commands ahead of those it
+/// aborts in the task set: session 2's ORDERED READ, queued behind session
+/// 1's SIMPLE READ that the hold device keeps, is aborted and released at
+/// once, and the TMF completes while session 1's READ is still held (it
+/// then completes GOOD).
+pub fn abort_task_set_answers_commands_queued_in_the_task_set_at_once() -> TestResult {
+    let first = read_with(1, 1, task_attr::SIMPLE)?;
+    held_io_kept(1, c"the SIMPLE READ did not reach the hold device")?;
+    let ordered = read_with(2, 2, task_attr::ORDERED)?;
+    let two = session(2)?;
+    let mut result = -1;
+    let out = shim::with_async(
+        || result = two.task_mgmt_wait(tmf::ABORT_TASK_SET, LUN_HOLD, 0),
+        |job| {
+            let done = wait_until(|| job.done());
+            let first_held = HELD.count() == 1 && !answered(first);
+            release_held();
+            (done, first_held)
+        },
+    );
+    let (done, first_held) = out.ok_or(c"no thread for the TMF")?;
+    ensure(done, c"ABORT TASK SET waited for the command ahead of the one it aborted")?;
+    ensure(first_held, c"the first READ was not in hand while the TMF completed")?;
+    ensure(result == tmf_result::COMPLETE, c"ABORT TASK SET not COMPLETE")?;
+    ensure(response(Some(ordered))?.aborted.load(Ordering::Relaxed), c"the queued ORDERED READ was not aborted")?;
+    good_at(first, c"the first READ not GOOD").map(|_| ())
+}
+
+/// TAS for TARGET RESET: with TAS set on the hold device, a TARGET RESET
+/// from session 1 ends session 2's held READ with TASK ABORTED status
+/// (answered, before the reset reports) and session 1's own silently.
+pub fn target_reset_answers_task_aborted_where_tas_is_set() -> TestResult {
+    ensure(mode_select_control(CONTROL_B3_DEFAULT, true)? == (GOOD, 0, 0, 0), c"MODE SELECT setting TAS not GOOD")?;
+    let res = (|| {
+        clear_attentions();
+        let own = read_with(1, 1, task_attr::SIMPLE)?;
+        let other = read_with(2, 2, task_attr::SIMPLE)?;
+        held_io_kept(2, c"the two READs did not reach the hold device")?;
+        let run = during_tmf(1, tmf::TARGET_RESET, 0, 0, 2, || ())?;
+        ensure(run.result == tmf_result::COMPLETE, c"TARGET RESET not COMPLETE")?;
+        let o = response(Some(other))?;
+        ensure(!o.aborted.load(Ordering::Relaxed), c"with TAS, the other initiator's command was not answered")?;
+        ensure(o.status.load(Ordering::Relaxed) == scsi_status::TASK_ABORTED, c"with TAS, the other initiator's command did not get TASK ABORTED")?;
+        ensure(o.stamp.load(Ordering::Relaxed) < run.at, c"TASK ABORTED came after the TARGET RESET reported")?;
+        ensure(response(Some(own))?.aborted.load(Ordering::Relaxed), c"the requester's own command was not ended silently")
+    })();
+    release_held();
+    clear_attentions();
+    let back = mode_select_control(CONTROL_B3_DEFAULT, false);
+    clear_attentions();
+    res?;
+    ensure(back? == (GOOD, 0, 0, 0), c"MODE SELECT clearing TAS not GOOD")
 }

@@ -62,7 +62,12 @@ void rscst_kunit_teardown(void);
 	X(compare_and_write_holds_writes_until_it_completes) \
 	X(query_functions_find_without_aborting) \
 	X(task_aborted_status_goes_to_the_other_initiator) \
-	X(preempt_and_abort_ends_the_preempted_initiators_commands)
+	X(preempt_and_abort_ends_the_preempted_initiators_commands) \
+	X(ordered_waits_for_earlier_commands_and_holds_later_ones) \
+	X(aca_attribute_is_refused_and_restricted_reordering_orders_simple_commands) \
+	X(qerr_aborts_the_task_set_on_check_condition) \
+	X(abort_task_set_answers_commands_queued_in_the_task_set_at_once) \
+	X(target_reset_answers_task_aborted_where_tas_is_set)
 
 #define DECLARE_BODY(name) const char *rscst_kunit_##name(void);
 RSCST_CASES(DECLARE_BODY)

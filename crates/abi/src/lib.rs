@@ -12,8 +12,8 @@
 //! ([`CmdDesc`]) has exactly one owner at a time.
 //! - The fabric owns it from `rscst_rx_cmd` to `rscst_cmd_start`, during
 //!   `rdy_to_xfer` until `rscst_cmd_rx_data_done`, and from `xmit_response`
-//!   until `rscst_cmd_tx_done`. It writes only `fabric_priv` and the data
-//!   buffer (write data).
+//!   until `rscst_cmd_tx_done`. It writes only `fabric_priv`, `task_attr`
+//!   (before `rscst_cmd_start`) and the data buffer (write data).
 //! - A handler owns it from its `exec` callback until `rscst_cmd_exec_done`,
 //!   or from its `exec_scsi` callback until `rscst_cmd_scsi_done` (or
 //!   `rscst_cmd_exec_done`) unless it answered `NOT_HANDLED`, and writes only
@@ -39,7 +39,7 @@
 use core::ffi::{c_char, c_int, c_void};
 
 /// Version of the structures below.
-pub const ABI_VERSION: u32 = 6;
+pub const ABI_VERSION: u32 = 7;
 
 /// Longest CDB a command carries (variable-length CDBs up to 32 bytes).
 pub const MAX_CDB_LEN: usize = 32;
@@ -130,6 +130,20 @@ pub mod scsi_status {
     pub const ACA_ACTIVE: u8 = 0x30;
     /// TASK ABORTED.
     pub const TASK_ABORTED: u8 = 0x40;
+}
+
+/// Task attributes (SAM-5 8.6), as fabrics pass them in `CmdDesc::task_attr`
+/// (each fabric maps its own codes onto these; an untagged command is
+/// SIMPLE).
+pub mod task_attr {
+    /// SIMPLE (the default: zero).
+    pub const SIMPLE: u8 = 0;
+    /// HEAD OF QUEUE.
+    pub const HEAD_OF_QUEUE: u8 = 1;
+    /// ORDERED.
+    pub const ORDERED: u8 = 2;
+    /// ACA.
+    pub const ACA: u8 = 4;
 }
 
 /// Task management functions (SAM-5), as fabrics pass them in.
@@ -296,8 +310,11 @@ pub struct CmdDesc {
     pub sess_priv: *mut c_void,
     /// The handler's answer to [`io_op::LBA_STATUS`] ([`provisioning`]).
     pub provisioning: u8,
+    /// The command's [`task_attr`], set by the fabric before
+    /// `rscst_cmd_start` (zero, SIMPLE, unless it says otherwise).
+    pub task_attr: u8,
     /// Reserved, zero.
-    pub _reserved: [u8; 7],
+    pub _reserved: [u8; 6],
 }
 
 /// What a handler reports about a device it attached.
@@ -625,6 +642,7 @@ mod tests {
         assert_eq!(offset_of!(CmdDesc, dev_priv), 208);
         assert_eq!(offset_of!(CmdDesc, sess_priv), 216);
         assert_eq!(offset_of!(CmdDesc, provisioning), 224);
+        assert_eq!(offset_of!(CmdDesc, task_attr), 225);
         assert_eq!(size_of::<CmdDesc>(), 232);
     }
 

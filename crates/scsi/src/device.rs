@@ -21,6 +21,10 @@ pub struct DeviceParams<'a> {
     /// Commands aborted by another I_T nexus's task management end with TASK ABORTED
     /// status (the control mode page's TAS) rather than silently.
     pub task_aborted_status: bool,
+    /// The control mode page's QUEUE ALGORITHM MODIFIER.
+    pub queue_algorithm: super::task_set::QueueAlgorithm,
+    /// The control mode page's QErr.
+    pub qerr: super::task_set::QErr,
     /// Rotating medium. When false, VPD page B1h reports MEDIUM ROTATION RATE 1
     /// (non-rotating); when true, 0 (not reported).
     pub rotational: bool,
@@ -76,6 +80,8 @@ impl DeviceParams<'_> {
         write_cache_changeable: false,
         descriptor_sense: false,
         task_aborted_status: false,
+        queue_algorithm: super::task_set::QueueAlgorithm::Unrestricted,
+        qerr: super::task_set::QErr::Continue,
         rotational: false,
         removable: false,
         thin_provisioned: false,

@@ -15,7 +15,8 @@ const BLOCK_SIZES: [u32; 4] = [512, 1024, 2048, 4096];
 /// Splits `data` into device parameters, output buffer length and CDB bytes.
 ///
 /// Layout: byte 0 block size (bits 1..0) and flags (bit 2 read-only, 3 write cache,
-/// 4 rotational, 5 removable); bytes 1..9 capacity seed; byte 9 capacity shaping (bits 1..0:
+/// 4 rotational, 5 removable); bytes 1..9 capacity seed (bit 60 also QUEUE ALGORITHM
+/// MODIFIER 0, bits 62..61 QErr); byte 9 capacity shaping (bits 1..0:
 /// raw, 16-bit, near `u64::MAX`, zero), thin provisioning (bit 2) and TAS (bit 3); byte 10 output length (bit 7 clear: 512, else
 /// `(b & 0x7F) * 5`); byte 11 CDB length (mod 33). Then the CDB, then string material.
 pub fn fuzz_params(data: &[u8]) -> (DeviceParams<'_>, usize, &[u8]) {
@@ -49,6 +50,13 @@ pub fn fuzz_params(data: &[u8]) -> (DeviceParams<'_>, usize, &[u8]) {
         write_cache_changeable: b0 & 0x40 != 0,
         descriptor_sense: b0 & 0x80 != 0,
         task_aborted_status: get_u8(data, 9) & 0x08 != 0,
+        queue_algorithm: if seed & (1 << 60) != 0 {
+            super::task_set::QueueAlgorithm::Restricted
+        } else {
+            super::task_set::QueueAlgorithm::Unrestricted
+        },
+        qerr: super::task_set::QErr::from_field((seed >> 61) as u8 & 3)
+            .unwrap_or(super::task_set::QErr::Continue),
         rotational: b0 & 0x10 != 0,
         removable: b0 & 0x20 != 0,
         thin_provisioned: get_u8(data, 9) & 0x04 != 0,

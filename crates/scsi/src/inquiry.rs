@@ -218,6 +218,8 @@ mod tests {
             write_cache_changeable: true,
             descriptor_sense: false,
             task_aborted_status: false,
+            queue_algorithm: crate::task_set::QueueAlgorithm::Unrestricted,
+            qerr: crate::task_set::QErr::Continue,
             rotational: false,
             removable: false,
             thin_provisioned: false,

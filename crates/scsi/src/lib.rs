@@ -44,6 +44,7 @@ pub mod rsoc;
 pub mod rstmf;
 pub mod sense;
 pub mod status;
+pub mod task_set;
 pub mod transport_id;
 pub mod ua;
 mod wr;

@@ -3,11 +3,13 @@
 //! parameter list validation (SPC-4 7.5, SBC-3 6.4).
 //!
 //! Implemented pages (subpage 0 only): 01h read-write error recovery, 08h caching, 0Ah
-//! control, 1Ch informational exceptions control. Only the caching page's WCE bit is
-//! changeable, and only on devices whose write cache the core manages; no page is saveable.
+//! control, 1Ch informational exceptions control. Changeable: the caching page's WCE bit
+//! (only on devices whose write cache the core manages) and the control page's D_SENSE,
+//! QUEUE ALGORITHM MODIFIER, QErr and TAS; no page is saveable.
 
 use super::device::DeviceParams;
 use super::sense::Sense;
+use super::task_set::{QErr, QueueAlgorithm};
 use super::wr::{get_be16, get_be32, get_u8, Wr};
 
 /// Mode pages implemented, in the order returned for page 3Fh.
@@ -31,6 +33,10 @@ pub const PC_SAVED: u8 = 3;
 const D_SENSE: u8 = 0x04;
 /// TAS: byte 5 of the control mode page.
 const TAS: u8 = 0x40;
+/// QUEUE ALGORITHM MODIFIER: byte 3 of the control mode page, bits 7..4.
+const QAM_SHIFT: u8 = 4;
+/// QErr: byte 3 of the control mode page, bits 2..1.
+const QERR_SHIFT: u8 = 1;
 
 /// DEVICE-SPECIFIC PARAMETER bits of the mode parameter header.
 const WP: u8 = 0x80;
@@ -88,19 +94,22 @@ fn page(code: u8, pc: u8, dev: &DeviceParams<'_>) -> Option<Page> {
             20
         }
         0x0A => {
-            // Control: TST=0, GLTSD=1, D_SENSE (changeable, 0 by default); QUEUE ALGORITHM
-            // MODIFIER=1 (unrestricted reordering), QERR=0; TAS (changeable, 0 by
-            // default); BUSY TIMEOUT PERIOD 0 (undefined).
+            // Control: TST=0 (one task set), GLTSD=1; changeable, with their defaults:
+            // D_SENSE 0, QUEUE ALGORITHM MODIFIER 1 (unrestricted reordering), QErr 0,
+            // TAS 0; BUSY TIMEOUT PERIOD 0 (undefined).
             if changeable {
                 b[2] = D_SENSE;
+                b[3] = 0xF << QAM_SHIFT | 0x3 << QERR_SHIFT;
                 b[5] = TAS;
-            } else {
-                let d_sense = pc == PC_CURRENT && dev.descriptor_sense;
-                b[2] = 0x02 | if d_sense { D_SENSE } else { 0 };
-                b[3] = 0x10;
-                if pc == PC_CURRENT && dev.task_aborted_status {
+            } else if pc == PC_CURRENT {
+                b[2] = 0x02 | if dev.descriptor_sense { D_SENSE } else { 0 };
+                b[3] = dev.queue_algorithm.field() << QAM_SHIFT | dev.qerr.field() << QERR_SHIFT;
+                if dev.task_aborted_status {
                     b[5] = TAS;
                 }
+            } else {
+                b[2] = 0x02;
+                b[3] = QueueAlgorithm::Unrestricted.field() << QAM_SHIFT;
             }
             12
         }
@@ -203,6 +212,10 @@ pub struct ModeChanges {
     /// New TAS value (TASK ABORTED status to other initiators), when the control page was
     /// sent.
     pub task_aborted_status: Option<bool>,
+    /// New QUEUE ALGORITHM MODIFIER, when the control page was sent.
+    pub queue_algorithm: Option<QueueAlgorithm>,
+    /// New QErr, when the control page was sent.
+    pub qerr: Option<QErr>,
 }
 
 /// Validates a MODE SELECT(6) (`ten == false`) or (10) parameter list against `dev` and
@@ -303,6 +316,15 @@ pub fn parse_mode_select(
         if code == 0x0A {
             changes.descriptor_sense = Some(get_u8(sent, 2) & D_SENSE != 0);
             changes.task_aborted_status = Some(get_u8(sent, 5) & TAS != 0);
+            // Changeable fields whose values are not all valid: the pointer names the
+            // field's most significant bit.
+            let b3 = get_u8(sent, 3);
+            let qam = QueueAlgorithm::from_field(b3 >> QAM_SHIFT)
+                .ok_or_else(|| field(off.saturating_add(3), Some(7)))?;
+            let qerr = QErr::from_field(b3 >> QERR_SHIFT & 0x3)
+                .ok_or_else(|| field(off.saturating_add(3), Some(2)))?;
+            changes.queue_algorithm = Some(qam);
+            changes.qerr = Some(qerr);
         }
         off = off.saturating_add(total);
         rest = rest.get(total..).unwrap_or(&[]);
@@ -419,7 +441,7 @@ mod tests {
         want.extend_from_slice(&CACHING_WCE);
         let mut c = CONTROL;
         c[2] = 0x04; // D_SENSE
-        c[3] = 0;
+        c[3] = 0xF6; // QUEUE ALGORITHM MODIFIER, QErr
         c[5] = 0x40; // TAS
         want.extend_from_slice(&c);
         let mut i = IEC;
@@ -555,6 +577,8 @@ mod tests {
                 write_cache: Some(true),
                 descriptor_sense: Some(false),
                 task_aborted_status: Some(false),
+                queue_algorithm: Some(QueueAlgorithm::Unrestricted),
+                qerr: Some(QErr::Continue),
             })
         );
         // Header only: nothing changes.
@@ -638,6 +662,8 @@ mod tests {
             Ok(ModeChanges {
                 descriptor_sense: Some(true),
                 task_aborted_status: Some(false),
+                queue_algorithm: Some(QueueAlgorithm::Unrestricted),
+                qerr: Some(QErr::Continue),
                 ..ModeChanges::default()
             })
         );
@@ -649,6 +675,8 @@ mod tests {
             Ok(ModeChanges {
                 descriptor_sense: Some(false),
                 task_aborted_status: Some(true),
+                queue_algorithm: Some(QueueAlgorithm::Unrestricted),
+                qerr: Some(QErr::Continue),
                 ..ModeChanges::default()
             })
         );
@@ -674,5 +702,63 @@ mod tests {
         assert_eq!(sense(&r, &dd)[4 + 2], 0x02);
         assert_eq!(mode_select_header_len(false), 4);
         assert_eq!(mode_select_header_len(true), 8);
+    }
+
+    #[test]
+    fn control_page_queue_algorithm_and_qerr() {
+        let d = dev();
+        let mut r = req(0x0A, PC_CHANGEABLE, false);
+        r.dbd = true;
+        // Both fields whole in the changeable mask, as SCST has them.
+        assert_eq!(sense(&r, &d)[4 + 3], 0xF6);
+        r.pc = PC_DEFAULT;
+        assert_eq!(sense(&r, &d)[4 + 3], 0x10);
+        r.pc = PC_CURRENT;
+        let set = DeviceParams {
+            queue_algorithm: QueueAlgorithm::Restricted,
+            qerr: QErr::AbortThisNexus,
+            ..dev()
+        };
+        assert_eq!(sense(&r, &set)[4 + 3], 0x06);
+        assert_eq!(sense(&r, &d)[4 + 3], 0x10);
+        // Every valid value is taken.
+        for (b3, qam, qerr) in [
+            (0x00, QueueAlgorithm::Restricted, QErr::Continue),
+            (0x12, QueueAlgorithm::Unrestricted, QErr::AbortAll),
+            (0x16, QueueAlgorithm::Unrestricted, QErr::AbortThisNexus),
+        ] {
+            let mut c = CONTROL;
+            c[3] = b3;
+            assert_eq!(
+                parse_mode_select(&select(false, &[], &[&c]), false, &d),
+                Ok(ModeChanges {
+                    descriptor_sense: Some(false),
+                    task_aborted_status: Some(false),
+                    queue_algorithm: Some(qam),
+                    qerr: Some(qerr),
+                    ..ModeChanges::default()
+                }),
+                "{b3:#x}"
+            );
+        }
+        // Reserved values: the field's most significant bit, byte 3 of the page after
+        // the 4-byte header.
+        let mut c = CONTROL;
+        c[3] = 0x20;
+        assert_eq!(
+            parse_mode_select(&select(false, &[], &[&c]), false, &d),
+            Err(Sense::INVALID_FIELD_IN_PARAMETER_LIST.in_param(7, Some(7)))
+        );
+        c[3] = 0x14;
+        assert_eq!(
+            parse_mode_select(&select(false, &[], &[&c]), false, &d),
+            Err(Sense::INVALID_FIELD_IN_PARAMETER_LIST.in_param(7, Some(2)))
+        );
+        // Bit 0 of byte 3 (obsolete) stays unchangeable.
+        c[3] = 0x11;
+        assert_eq!(
+            parse_mode_select(&select(false, &[], &[&c]), false, &d),
+            Err(Sense::INVALID_FIELD_IN_PARAMETER_LIST.in_param(7, None))
+        );
     }
 }

@@ -233,6 +233,10 @@ impl Sense {
     /// SPC-4 pairs ASC 49h with the ABORTED COMMAND sense key: the transport delivered a
     /// message (e.g. an iSCSI PDU) the target could not accept, and a retry may succeed.
     pub const INVALID_MESSAGE: Sense = Sense::new(key::ABORTED_COMMAND, 0x49, 0x00);
+    /// 05/49/00 INVALID MESSAGE ERROR with ILLEGAL REQUEST: a task attribute the logical
+    /// unit does not take: ACA while no ACA condition is established (SAM-5 8.6.5), or a
+    /// code that is no attribute. SCST answers both so.
+    pub const INVALID_TASK_ATTRIBUTE: Sense = Sense::new(key::ILLEGAL_REQUEST, 0x49, 0x00);
     /// 0B/4B/00 DATA PHASE ERROR.
     pub const DATA_PHASE_ERROR: Sense = Sense::new(key::ABORTED_COMMAND, 0x4B, 0x00);
     /// 0B/4E/00 OVERLAPPED COMMANDS ATTEMPTED.

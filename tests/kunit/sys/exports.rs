@@ -62,6 +62,11 @@ export! {
     rscst_kunit_query_functions_find_without_aborting => query_functions_find_without_aborting,
     rscst_kunit_task_aborted_status_goes_to_the_other_initiator => task_aborted_status_goes_to_the_other_initiator,
     rscst_kunit_preempt_and_abort_ends_the_preempted_initiators_commands => preempt_and_abort_ends_the_preempted_initiators_commands,
+    rscst_kunit_ordered_waits_for_earlier_commands_and_holds_later_ones => ordered_waits_for_earlier_commands_and_holds_later_ones,
+    rscst_kunit_aca_attribute_is_refused_and_restricted_reordering_orders_simple_commands => aca_attribute_is_refused_and_restricted_reordering_orders_simple_commands,
+    rscst_kunit_qerr_aborts_the_task_set_on_check_condition => qerr_aborts_the_task_set_on_check_condition,
+    rscst_kunit_abort_task_set_answers_commands_queued_in_the_task_set_at_once => abort_task_set_answers_commands_queued_in_the_task_set_at_once,
+    rscst_kunit_target_reset_answers_task_aborted_where_tas_is_set => target_reset_answers_task_aborted_where_tas_is_set,
 }
 
 #[no_mangle]
