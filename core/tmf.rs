@@ -157,6 +157,10 @@ fn run(sess: &Arc<Session>, function: u8, lun: u64, tag: u64, before: u64) -> c_
             target.for_each_session(|s| aborted += mark_for_target_reset(s, sess, before));
             aborted
         }
+        // No ACA condition is ever established (NormACA 0): CLEAR ACA has
+        // nothing to clear, and is rejected as the unsupported function it
+        // is here, like any code the core does not know.
+        tmf::CLEAR_ACA => return tmf_result::REJECTED,
         _ => return tmf_result::REJECTED,
     };
     // Every session's commands are marked before any is waited for: a

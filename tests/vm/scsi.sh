@@ -71,6 +71,24 @@ tas() {
 	case "$d" in "no data"*) echo "$d"; return ;; esac
 	echo $(((0x${d:18:2} >> 6) & 1))
 }
+# qam_qerr SG: the control page's QUEUE ALGORITHM MODIFIER and QErr, as
+# "QAM QERR".
+qam_qerr() {
+	local d
+	d=$(data_in 20 "$1" $MODE_SENSE_CONTROL 16)
+	case "$d" in "no data"*) echo "$d"; return ;; esac
+	echo "$((0x${d:14:2} >> 4)) $(((0x${d:14:2} >> 1) & 3))"
+}
+# control_list BYTE XOR: a MODE SELECT(6) parameter list of nexus A's
+# current control page with page byte BYTE xor'ed with hex XOR.
+control_list() {
+	local page
+	page=$($SGIO $A $MODE_SENSE_CONTROL --in 16 2>&1 | sed -n 's/^data ........//p')
+	if [ ${#page} -ge 24 ]; then
+		page="${page:0:$(($1 * 2))}$(printf '%02x' $((0x${page:$(($1 * 2)):2} ^ 0x$2)))${page:$(($1 * 2 + 2))}"
+	fi
+	echo "00000000$page"
+}
 # drain SG: reports every pending unit attention (at most 8).
 drain() {
 	local i
@@ -147,19 +165,28 @@ scenarios() {
 	sdparm -q --clear TAS $A >/dev/null 2>&1
 	outcome "sdparm --clear TAS: it reads 0 again" "0" "$(tas $A)"
 	drain $B
-	# The control page with its QUEUE ALGORITHM MODIFIER changed, which is
-	# not changeable: INVALID FIELD IN PARAMETER LIST.
-	local page
-	page=$($SGIO $A $MODE_SENSE_CONTROL --in 16 2>&1 | sed -n 's/^data ........//p')
-	if [ ${#page} -ge 24 ]; then
-		page="${page:0:6}$(printf '%02x' $((0x${page:6:2} ^ 0x20)))${page:8:16}"
-	fi
-	outcome "MODE SELECT of a field that is not changeable: 05/26/00" "check 05/26/00" \
-		"$(cmd $A 151000001000 --out "00000000$page")"
-	# QAM is byte 3 of the page, 7 of the list (no bit pointer: see
-	# Documentation/scsi-commands.md, section 3).
-	outcome "that refusal points at parameter byte 7 (sense-key specific 80 00 07)" "800007" \
-		"$(sks $A 151000001000 --out "00000000$page")"
+	outcome "the control page's QUEUE ALGORITHM MODIFIER and QErr read 1 and 0 at first" "1 0" "$(qam_qerr $B)"
+	sdparm -q --set QERR=1 $A >/dev/null 2>&1
+	outcome "sdparm --set QERR=1 through nexus A: nexus B's next command gets 06/2A/01" "check 06/2a/01" "$(cmd $B $TUR)"
+	outcome "QErr set: it reads 1 through nexus B" "1 1" "$(qam_qerr $B)"
+	sdparm -q --set QAM=0,QERR=3 $A >/dev/null 2>&1
+	outcome "sdparm --set QAM=0,QERR=3: both read back through nexus A" "0 3" "$(qam_qerr $A)"
+	sdparm -q --set QAM=1,QERR=0 $A >/dev/null 2>&1
+	outcome "sdparm --set QAM=1,QERR=0: the defaults again" "1 0" "$(qam_qerr $A)"
+	drain $B
+	# The control page with TST changed, which is not changeable: INVALID
+	# FIELD IN PARAMETER LIST at byte 2 of the page, 6 of the list (no bit
+	# pointer: see Documentation/scsi-commands.md, section 3).
+	outcome "MODE SELECT of a field that is not changeable (TST): 05/26/00" "check 05/26/00" \
+		"$(cmd $A 151000001000 --out "$(control_list 2 20)")"
+	outcome "that refusal points at parameter byte 6 (sense-key specific 80 00 06)" "800006" \
+		"$(sks $A 151000001000 --out "$(control_list 2 20)")"
+	# Changeable fields set to reserved values: the field's most
+	# significant bit, in byte 3 of the page (7 of the list).
+	outcome "MODE SELECT of QErr 10b (reserved) points at byte 7, bit 2 (8a 00 07)" "8a0007" \
+		"$(sks $A 151000001000 --out "$(control_list 3 06)")"
+	outcome "MODE SELECT of QUEUE ALGORITHM MODIFIER 3 (reserved) points at byte 7, bit 7 (8f 00 07)" "8f0007" \
+		"$(sks $A 151000001000 --out "$(control_list 3 20)")"
 	outcome "MODE SELECT with SP set points at CDB byte 1, bit 0 (c8 00 01)" "c80001" \
 		"$(sks $A 151100000400 --out 00000000)"
 	outcome "MODE SELECT with a truncated page: 05/1A/00" "check 05/1a/00" \

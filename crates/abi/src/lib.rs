@@ -170,6 +170,9 @@ pub mod tmf {
     /// QUERY ASYNCHRONOUS EVENT: whether a unit attention is pending for
     /// this I_T nexus at `lun`.
     pub const QUERY_ASYNC_EVENT: u8 = 9;
+    /// CLEAR ACA: answered [`super::tmf_result::REJECTED`], as no ACA
+    /// condition is ever established (NormACA is 0).
+    pub const CLEAR_ACA: u8 = 10;
 }
 
 /// Results of a task management function.

@@ -199,7 +199,8 @@ fn read_back_holds(c: &Cdb, dev: &super::DeviceParams<'_>, r: &super::readback::
 }
 
 /// Validates a MODE SELECT parameter list: byte 0 picks the device (as [`fuzz_params`]'s
-/// byte 0) and bit 7 of byte 1 MODE SELECT(10); the list follows. Returns whether the
+/// byte 0, with bit 4 its QUEUE ALGORITHM MODIFIER 0 and bits 5 and 7 its QErr) and bit 7
+/// of byte 1 MODE SELECT(10); the list follows. Returns whether the
 /// invariants held: the answer is deterministic, and an accepted list changes the write
 /// cache only on a device that lets the initiator change it, and a refusal's field pointer
 /// lies inside the list.
@@ -211,6 +212,16 @@ pub fn fuzz_mode_select(data: &[u8]) -> bool {
         read_only: b0 & 0x04 != 0,
         write_cache: b0 & 0x08 != 0,
         write_cache_changeable: b0 & 0x40 != 0,
+        queue_algorithm: if b0 & 0x10 != 0 {
+            super::task_set::QueueAlgorithm::Restricted
+        } else {
+            super::task_set::QueueAlgorithm::Unrestricted
+        },
+        qerr: match (b0 & 0x20 != 0, b0 & 0x80 != 0) {
+            (false, false) => super::task_set::QErr::Continue,
+            (true, false) => super::task_set::QErr::AbortAll,
+            _ => super::task_set::QErr::AbortThisNexus,
+        },
         ..DeviceParams::EMPTY
     };
     let ten = get_u8(data, 1) & 0x80 != 0;
