@@ -280,6 +280,9 @@ fn start_parsed(mut cmd: CmdPtr, frame: Frame) {
         return respond(cmd, frame);
     }
     c.parsed = true;
+    // Its place in the task set, before its data (queued there, it comes
+    // back to `with_buffer` through `run_deferred`).
+    let Some(cmd) = enter_task_set(cmd) else { return };
     with_buffer(cmd, frame)
 }
 
@@ -551,9 +554,6 @@ fn ready(mut cmd: CmdPtr, frame: Frame) {
         advance(c, Event::Rejected);
         return respond(cmd, frame);
     }
-    // Its turn in the task set (queued there, it comes back here).
-    let Some(mut cmd) = enter_task_set(cmd) else { return };
-    let c = cmd.get();
     let in_thread = match c.cdb {
         Some(x) if emulated_in_thread(&x.op) => {
             frame.ctx == Context::Thread && !(frame.in_fabric_call && outlasts_fabric_call(&x.op))
@@ -617,13 +617,13 @@ fn outlasts_fabric_call(op: &Op) -> bool {
 }
 
 /// Enters the command's task set as its task attribute says (any
-/// context). None: queued there behind earlier commands; it comes back to
-/// `ready` in a thread of the device once it is its turn. Idempotent.
+/// context), once it is parsed: the order of the task set is the order in
+/// which commands are parsed, their arrival order (but for commands handed
+/// in from hard IRQ, parsed later in a thread). None: queued there behind
+/// earlier commands; it comes back to `with_buffer` in a thread of the
+/// device once it is its turn.
 fn enter_task_set(mut cmd: CmdPtr) -> Option<CmdPtr> {
     let c = cmd.get();
-    if c.order.hold.held() {
-        return Some(cmd);
-    }
     let Some(m) = c.mapped.as_ref() else { return Some(cmd) };
     let order = &m.dev.order;
     match c.task_order {
@@ -633,12 +633,18 @@ fn enter_task_set(mut cmd: CmdPtr) -> Option<CmdPtr> {
             // Once queued, the command may pass, complete and be freed on
             // another CPU before `enter` returns: the count keeps the device.
             let active = ExecActive::begin(&m.dev);
-            active.device().order.enter(cmd, exclusive_or_queued == Order::Ordered, resume_at_gate);
+            let passed = active.device().order.enter(cmd, exclusive_or_queued == Order::Ordered, resume_at_gate);
             drop(active);
-            return None;
+            return passed;
         }
     }
     Some(cmd)
+}
+
+/// Whether the command was aborted (the order gate's test, see
+/// `Gate::release_aborted`).
+pub fn is_aborted(c: &mut Cmd) -> bool {
+    c.session.aborted()
 }
 
 /// Leaves the command's task set, if it entered it: the commands queued
@@ -653,15 +659,21 @@ fn leave_task_set(c: &mut Cmd) {
 /// without waiting for their turn (any context; for a TMF that marked
 /// them: it may be what the commands ahead of them wait for).
 pub fn release_aborted_at(dev: &Device) {
-    dev.order.release_aborted(|c| c.session.aborted(), resume_at_gate);
+    dev.order.release_aborted(resume_at_gate);
 }
 
 /// Whether the command's device's QErr makes its CHECK CONDITION abort
-/// other commands, and whose.
+/// other commands, and whose. Only a command that entered the task set
+/// counts: one refused while parsed (a CDB error, a unit attention it
+/// reports, a reservation conflict) does not, or two initiators' unit
+/// attentions of the aborts (06/2F/00) would abort each other's commands
+/// in turn.
 fn qerr_aborts(c: &Cmd) -> crate::scsi::task_set::Aborts {
     use crate::scsi::task_set::Aborts;
     match c.mapped.as_ref() {
-        Some(m) if c.desc.status == status::CHECK_CONDITION && !c.session.aborted() => m.dev.qerr().on_check_condition(),
+        Some(m) if c.order.hold.held() && c.desc.status == status::CHECK_CONDITION && !c.session.aborted() => {
+            m.dev.qerr().on_check_condition()
+        }
         _ => Aborts::Nothing,
     }
 }
@@ -720,9 +732,9 @@ fn pass_gate(mut cmd: CmdPtr, gated: Gated) -> Option<CmdPtr> {
     // Once queued, the command may pass, complete and be freed on another
     // CPU before `enter` returns: the count keeps the device.
     let active = ExecActive::begin(dev);
-    active.device().gate.enter(cmd, gated == Gated::Exclusive, resume_at_gate);
+    let passed = active.device().gate.enter(cmd, gated == Gated::Exclusive, resume_at_gate);
     drop(active);
-    None
+    passed
 }
 
 /// A command queued at the write gate holds its pass now: on in a thread
@@ -1420,8 +1432,6 @@ fn raw_resid(expected_len: u32, data_len: u32, overflow: u32, handler_resid: i32
 /// from per-CPU work.
 fn respond(mut cmd: CmdPtr, frame: Frame) {
     let c = cmd.get();
-    // Done with the medium: the writes queued behind it may go on.
-    leave_gate(c);
     match c.qerr {
         QErrStep::Unchecked if qerr_aborts(c) != crate::scsi::task_set::Aborts::Nothing => {
             c.qerr = QErrStep::Queued;
@@ -1431,7 +1441,9 @@ fn respond(mut cmd: CmdPtr, frame: Frame) {
         QErrStep::Queued => apply_qerr(c),
         QErrStep::Done => {}
     }
-    // Its status is final: it leaves the task set.
+    // Done with the medium (after QErr aborted the writes queued behind
+    // it): they may go on. Its status is final: it leaves the task set.
+    leave_gate(c);
     leave_task_set(c);
     let ops = c.session.target.fabric.ops;
     if !may_call_fabric(frame, ops.rules(false)) {

@@ -162,16 +162,21 @@ pub struct Gate {
     /// Exclusive passes held or queued, and head passes held (written
     /// under the lock).
     closed: AtomicU32,
+    /// Whether a command is aborted, for a gate whose queued commands a
+    /// TMF releases at once (`release_aborted`).
+    aborted: Option<fn(&mut Cmd) -> bool>,
     #[pin]
     queue: IrqSpinLock<Queue>,
 }
 
 impl Gate {
-    /// An open gate whose commands' places are in `lane`.
-    pub fn new(lane: Lane) -> impl PinInit<Self> {
+    /// An open gate whose commands' places are in `lane`; with `aborted`,
+    /// one whose aborted commands never wait in the queue.
+    pub fn new(lane: Lane, aborted: Option<fn(&mut Cmd) -> bool>) -> impl PinInit<Self> {
         pin_init!(Gate {
             shared: AtomicU32::new(0),
             closed: AtomicU32::new(0),
+            aborted,
             queue <- crate::new_irq_spinlock!(
                 Queue { outgoing: None, incoming: None, exclusive: false, heads: 0, lane },
                 "rscst_gate"
@@ -196,21 +201,38 @@ impl Gate {
         false
     }
 
-    /// Queues `cmd` for its pass (any context): `exclusive` for COMPARE AND
-    /// WRITE or ORDERED. It is handed to `resume` once it holds it, perhaps
-    /// before this returns, and may then complete and be freed on another
-    /// CPU: the caller keeps the device alive for the call.
-    pub fn enter(&self, mut cmd: CmdPtr, exclusive: bool, resume: fn(CmdPtr)) {
+    /// Takes a pass for `cmd` (any context): `exclusive` for COMPARE AND
+    /// WRITE or ORDERED. Some: it holds it now, nothing being queued ahead
+    /// of it. None: it is queued, and handed to `resume` once it holds it,
+    /// perhaps before this returns, and may then complete and be freed on
+    /// another CPU: the caller keeps the device alive for the call. A gate
+    /// that releases aborted commands does not queue one that is aborted
+    /// already (its TMF may have looked at the queue before it came): it
+    /// goes to `resume` without a pass.
+    pub fn enter(&self, mut cmd: CmdPtr, exclusive: bool, resume: fn(CmdPtr)) -> Option<CmdPtr> {
         let mut q = self.queue.lock();
+        if self.aborted.is_some_and(|aborted| aborted(cmd.get())) {
+            q.place(&mut cmd).hold = Hold::None;
+            resume(cmd);
+            return None;
+        }
         let hold = if exclusive {
             self.closed.fetch_add(1, SeqCst);
             Hold::WaitingExclusive
         } else {
             Hold::WaitingShared
         };
+        if q.front().is_none() {
+            if let Some(pass) = self.pass_for(&q, hold) {
+                self.grant(&mut q, pass);
+                q.place(&mut cmd).hold = pass;
+                return Some(cmd);
+            }
+        }
         q.place(&mut cmd).hold = hold;
         q.push(cmd);
         self.admit(&mut q, resume);
+        None
     }
 
     /// A head pass, at once (any context): what is queued or comes later,
@@ -222,11 +244,13 @@ impl Gate {
         *hold = Hold::Head;
     }
 
-    /// Takes the queued commands for which `aborted` holds out of the queue
-    /// and hands each to `resume` without a pass (any context; for a TMF
-    /// that marked them): they are answered at once rather than in their
-    /// turn. The commands behind them that may pass now go on too.
-    pub fn release_aborted(&self, aborted: fn(&mut Cmd) -> bool, resume: fn(CmdPtr)) {
+    /// Takes the queued commands that are aborted out of the queue and
+    /// hands each to `resume` without a pass (any context; for a TMF that
+    /// marked them, before it waits for them): they are answered at once
+    /// rather than in their turn. The commands behind them that may pass
+    /// now go on too. Nothing for a gate made without an `aborted` test.
+    pub fn release_aborted(&self, resume: fn(CmdPtr)) {
+        let Some(aborted) = self.aborted else { return };
         let mut q = self.queue.lock();
         let lane = q.lane;
         let mut exclusive_left = 0;
@@ -278,20 +302,30 @@ impl Gate {
     /// the lock.
     fn admit(&self, q: &mut Queue, resume: fn(CmdPtr)) {
         while let Some(front) = q.front() {
-            let open = !q.exclusive && q.heads == 0;
-            let pass = match front {
-                Hold::WaitingShared if open => Hold::Shared,
-                Hold::WaitingExclusive if open && self.shared.load(SeqCst) == 0 => Hold::Exclusive,
-                _ => return,
-            };
+            let Some(pass) = self.pass_for(q, front) else { return };
             let Some(mut cmd) = q.pop() else { return };
-            if pass == Hold::Shared {
-                self.shared.fetch_add(1, SeqCst);
-            } else {
-                q.exclusive = true;
-            }
+            self.grant(q, pass);
             q.place(&mut cmd).hold = pass;
             resume(cmd);
+        }
+    }
+
+    /// The pass a command waiting as `waiting` may take now, if any.
+    fn pass_for(&self, q: &Queue, waiting: Hold) -> Option<Hold> {
+        let open = !q.exclusive && q.heads == 0;
+        match waiting {
+            Hold::WaitingShared if open => Some(Hold::Shared),
+            Hold::WaitingExclusive if open && self.shared.load(SeqCst) == 0 => Some(Hold::Exclusive),
+            _ => None,
+        }
+    }
+
+    /// Counts `pass` as held.
+    fn grant(&self, q: &mut Queue, pass: Hold) {
+        if pass == Hold::Shared {
+            self.shared.fetch_add(1, SeqCst);
+        } else {
+            q.exclusive = true;
         }
     }
 }

@@ -204,7 +204,9 @@ fn mark_for_target_reset(s: &Session, requester: &Session, before: u64) -> usize
         }
         true
     });
-    aborted + mark(s, function, &|t| older(t) && !t.aborted, &|_| true)
+    // The rest silently; the handlers of the LUNs above were told already.
+    let told = |l: u64| s.lookup(l).is_some_and(|m| m.dev.task_aborted_status.load(Ordering::Acquire));
+    aborted + mark(s, function, &|t| older(t) && !t.aborted, &|l| !told(l))
 }
 
 /// Marks every command of the logical unit `m` older than `before` in every

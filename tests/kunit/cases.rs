@@ -1280,11 +1280,16 @@ pub fn task_aborted_status_goes_to_the_other_initiator() -> TestResult {
 /// PERSISTENT RESERVE OUT from session `i` at `lun` with the basic 24-byte
 /// list (service action `sa`, TYPE `t`, the two keys); its record.
 fn pr_out(i: usize, lun: u64, sa: u8, t: u8, key: u64, sark: u64) -> core::result::Result<&'static Record, &'static CStr> {
+    pr_out_with(i, lun, sa, t, key, sark, task_attr::SIMPLE)
+}
+
+/// [`pr_out`] with the task attribute `attr`.
+fn pr_out_with(i: usize, lun: u64, sa: u8, t: u8, key: u64, sark: u64, attr: u8) -> core::result::Result<&'static Record, &'static CStr> {
     let mut list = [0u8; 24];
     list[..8].copy_from_slice(&key.to_be_bytes());
     list[8..16].copy_from_slice(&sark.to_be_bytes());
     fakes::set_write_image(&list);
-    let tag = with_session(i, |s| send(s, lun, &[0x5f, sa, t, 0, 0, 0, 0, 0, 24, 0], dir::WRITE, 24, false));
+    let tag = with_session(i, |s| send_with(s, lun, &[0x5f, sa, t, 0, 0, 0, 0, 0, 24, 0], dir::WRITE, 24, false, attr));
     fakes::set_write_image(&[]);
     response(tag?)
 }
@@ -1464,16 +1469,28 @@ pub fn aca_attribute_is_refused_and_restricted_reordering_orders_simple_commands
     good_at(second, c"the second READ not GOOD").map(|_| ())
 }
 
-/// READ(10) beyond the hold device's 2048 blocks: CHECK CONDITION 05/21/00.
+/// A READ from session `i` that the hold device, with two commands in hand
+/// already, fails with MEDIUM ERROR, UNRECOVERED READ ERROR (03/11/00);
+/// its outcome.
 fn failing_read(i: usize) -> core::result::Result<(u8, u8, u8, u8), &'static CStr> {
-    Ok(outcome(response(with_session(i, |s| send(s, LUN_HOLD, &read10(4096), dir::READ, 512, false))?)?))
+    let tag = read_with(i, 3, task_attr::SIMPLE)?;
+    held_io_kept(3, c"the third READ did not reach the hold device")?;
+    // The newest command is in the last occupied slot.
+    let io = HELD.take_last().ok_or(c"the third READ vanished")?;
+    let lba = io.lba();
+    io.complete(Some((0x03, 0x11, 0x00)));
+    ensure(lba == 3, c"the hold device's last slot did not hold the third READ")?;
+    Ok(outcome(response(Some(tag))?))
 }
 
-/// QErr (SPC-4 7.5.8). At 01b, a CHECK CONDITION of session 1 aborts the
-/// commands of both sessions the hold device has in hand: session 1's
-/// silently, session 2's silently too (TAS off), with COMMANDS CLEARED BY
-/// ANOTHER INITIATOR for session 2 only. At 11b only session 1's command
-/// is aborted; session 2's completes GOOD and it gets no unit attention.
+/// QErr (SPC-4 7.5.8). At 01b, a CHECK CONDITION (a READ failed by the
+/// device) of session 1 aborts the commands of both sessions the hold
+/// device has in hand: session 1's silently, session 2's silently too (TAS
+/// off), with COMMANDS CLEARED BY ANOTHER INITIATOR for session 2 only. At
+/// 11b only session 1's command is aborted; session 2's completes GOOD and
+/// it gets no unit attention. A command refused while parsed (a READ
+/// beyond the capacity, 05/21/00) never entered the task set, and aborts
+/// nothing.
 pub fn qerr_aborts_the_task_set_on_check_condition() -> TestResult {
     ensure(mode_select_control(CONTROL_B3_DEFAULT | 0x02, false)? == (GOOD, 0, 0, 0), c"MODE SELECT of QErr 01b not GOOD")?;
     clear_attentions();
@@ -1481,9 +1498,13 @@ pub fn qerr_aborts_the_task_set_on_check_condition() -> TestResult {
         let own = read_with(1, 1, task_attr::SIMPLE)?;
         let other = read_with(2, 2, task_attr::SIMPLE)?;
         held_io_kept(2, c"the two READs did not reach the hold device")?;
+        let beyond = outcome(response(with_session(1, |s| send(s, LUN_HOLD, &read10(4096), dir::READ, 512, false))?)?);
+        let untouched = !answered(own) && !answered(other);
         let failed = failing_read(1)?;
         release_held();
-        ensure(failed == (CHECK, 5, 0x21, 0x00), c"the READ beyond the capacity did not fail with 05/21/00")?;
+        ensure(beyond == (CHECK, 5, 0x21, 0x00), c"the READ beyond the capacity did not fail with 05/21/00")?;
+        ensure(untouched, c"QErr 01b: a CDB refused while parsed aborted commands")?;
+        ensure(failed == (CHECK, 3, 0x11, 0x00), c"the failed READ did not end with 03/11/00")?;
         ensure(response(Some(own))?.aborted.load(Ordering::Relaxed), c"QErr 01b: the faulted nexus's other READ was not aborted")?;
         ensure(response(Some(other))?.aborted.load(Ordering::Relaxed), c"QErr 01b: the other nexus's READ was not aborted")?;
         ensure(tur(2, LUN_HOLD)? == (CHECK, 6, 0x2f, 0x00), c"QErr 01b: the other nexus was not told 06/2F/00")?;
@@ -1495,7 +1516,7 @@ pub fn qerr_aborts_the_task_set_on_check_condition() -> TestResult {
         held_io_kept(2, c"the two READs did not reach the hold device")?;
         let failed = failing_read(1)?;
         release_held();
-        ensure(failed == (CHECK, 5, 0x21, 0x00), c"the READ beyond the capacity did not fail with 05/21/00")?;
+        ensure(failed == (CHECK, 3, 0x11, 0x00), c"the failed READ did not end with 03/11/00")?;
         ensure(response(Some(own))?.aborted.load(Ordering::Relaxed), c"QErr 11b: the faulted nexus's other READ was not aborted")?;
         good_at(other, c"QErr 11b: the other nexus's READ was not left to complete GOOD")?;
         ensure(tur(2, LUN_HOLD)?.0 == GOOD, c"QErr 11b: the other nexus got a unit attention")
@@ -1559,4 +1580,49 @@ pub fn target_reset_answers_task_aborted_where_tas_is_set() -> TestResult {
     clear_attentions();
     res?;
     ensure(back? == (GOOD, 0, 0, 0), c"MODE SELECT clearing TAS not GOOD")
+}
+
+/// The deadlock `Gate::release_aborted` prevents: session 2 holds an
+/// exclusive access reservation and has a READ in the hold device's hands
+/// and an ORDERED READ queued behind it; session 1's PREEMPT AND ABORT of
+/// session 2's key, sent HEAD OF QUEUE, passes at once and aborts both.
+/// The ORDERED READ, which would wait for the PREEMPT AND ABORT's head
+/// pass while that waits for it, is answered at once (silently, before the
+/// held READ is released); the PERSISTENT RESERVE OUT completes GOOD once
+/// the held READ is released too.
+pub fn preempt_and_abort_at_the_head_of_the_queue_ends_what_is_queued_behind() -> TestResult {
+    clear_attentions();
+    ensure(pr_out(2, LUN_HOLD, 0, 0, 0, 0xb)?.status.load(Ordering::Relaxed) == GOOD, c"REGISTER through session 2 not GOOD")?;
+    ensure(pr_out(1, LUN_HOLD, 0, 0, 0, 0xa)?.status.load(Ordering::Relaxed) == GOOD, c"REGISTER through session 1 not GOOD")?;
+    let res = (|| {
+        ensure(pr_out(2, LUN_HOLD, 1, 3, 0xb, 0)?.status.load(Ordering::Relaxed) == GOOD, c"RESERVE through session 2 not GOOD")?;
+        let held = read_with(2, 2, task_attr::SIMPLE)?;
+        held_io_kept(1, c"session 2's READ did not reach the hold device")?;
+        let queued = read_with(2, 3, task_attr::ORDERED)?;
+        let hooks = fakes::HOLD_TMF_CALLS.load(Ordering::Acquire);
+        let mut preempt = None;
+        let out = shim::with_async(
+            || preempt = Some(pr_out_with(1, LUN_HOLD, 5, 3, 0xa, 0xb, task_attr::HEAD_OF_QUEUE).map(|r| r.status.load(Ordering::Relaxed))),
+            |_| {
+                let marked = wait_until(|| fakes::HOLD_TMF_CALLS.load(Ordering::Acquire) > hooks);
+                let queued_answered = wait_until(|| answered(queued));
+                let held_waiting = !answered(held);
+                release_held();
+                (marked, queued_answered, held_waiting)
+            },
+        );
+        let (marked, queued_answered, held_waiting) = out.ok_or(c"no thread for the PERSISTENT RESERVE OUT")?;
+        ensure(marked, c"PREEMPT AND ABORT did not abort the held READ (no task_mgmt hook call)")?;
+        ensure(queued_answered, c"the ORDERED READ queued behind the held one was not answered while that one was held")?;
+        ensure(held_waiting, c"the held READ was answered before it was released")?;
+        ensure(response(Some(queued))?.aborted.load(Ordering::Relaxed), c"the queued ORDERED READ was not ended silently")?;
+        ensure(response(Some(held))?.aborted.load(Ordering::Relaxed), c"the held READ was not ended silently")?;
+        let status = preempt.ok_or(c"the PERSISTENT RESERVE OUT did not run")?.map_err(|_| c"PREEMPT AND ABORT got no response")?;
+        ensure(status == GOOD, c"PREEMPT AND ABORT not GOOD")
+    })();
+    release_held();
+    let cleared = pr_out(1, LUN_HOLD, 3, 0, 0xa, 0).map(|r| r.status.load(Ordering::Relaxed));
+    clear_attentions();
+    res?;
+    ensure(cleared? == GOOD, c"CLEAR through session 1 not GOOD")
 }

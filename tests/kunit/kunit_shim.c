@@ -67,7 +67,8 @@ void rscst_kunit_teardown(void);
 	X(aca_attribute_is_refused_and_restricted_reordering_orders_simple_commands) \
 	X(qerr_aborts_the_task_set_on_check_condition) \
 	X(abort_task_set_answers_commands_queued_in_the_task_set_at_once) \
-	X(target_reset_answers_task_aborted_where_tas_is_set)
+	X(target_reset_answers_task_aborted_where_tas_is_set) \
+	X(preempt_and_abort_at_the_head_of_the_queue_ends_what_is_queued_behind)
 
 #define DECLARE_BODY(name) const char *rscst_kunit_##name(void);
 RSCST_CASES(DECLARE_BODY)

@@ -184,7 +184,7 @@ scenarios() {
 	# Changeable fields set to reserved values: the field's most
 	# significant bit, in byte 3 of the page (7 of the list).
 	outcome "MODE SELECT of QErr 10b (reserved) points at byte 7, bit 2 (8a 00 07)" "8a0007" \
-		"$(sks $A 151000001000 --out "$(control_list 3 06)")"
+		"$(sks $A 151000001000 --out "$(control_list 3 04)")"
 	outcome "MODE SELECT of QUEUE ALGORITHM MODIFIER 3 (reserved) points at byte 7, bit 7 (8f 00 07)" "8f0007" \
 		"$(sks $A 151000001000 --out "$(control_list 3 20)")"
 	outcome "MODE SELECT with SP set points at CDB byte 1, bit 0 (c8 00 01)" "c80001" \

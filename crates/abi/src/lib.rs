@@ -274,7 +274,8 @@ pub struct CmdDesc {
     pub status: u8,
     /// Valid bytes in `sense`.
     pub sense_len: u8,
-    /// Non-zero when the command was aborted by a TMF or session loss: the
+    /// Non-zero when the command was aborted (by a TMF, session loss, or a
+    /// CHECK CONDITION of another of its nexus's commands under QErr): the
     /// fabric must not send a response, only release it with `tx_done`. (A
     /// command another I_T nexus's TMF aborted on a logical unit with TAS
     /// set comes with `aborted` 0 and status TASK ABORTED: it is answered.)

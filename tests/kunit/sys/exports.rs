@@ -67,6 +67,7 @@ export! {
     rscst_kunit_qerr_aborts_the_task_set_on_check_condition => qerr_aborts_the_task_set_on_check_condition,
     rscst_kunit_abort_task_set_answers_commands_queued_in_the_task_set_at_once => abort_task_set_answers_commands_queued_in_the_task_set_at_once,
     rscst_kunit_target_reset_answers_task_aborted_where_tas_is_set => target_reset_answers_task_aborted_where_tas_is_set,
+    rscst_kunit_preempt_and_abort_at_the_head_of_the_queue_ends_what_is_queued_behind => preempt_and_abort_at_the_head_of_the_queue_ends_what_is_queued_behind,
 }
 
 #[no_mangle]
