@@ -1243,9 +1243,7 @@ pub fn query_functions_find_without_aborting() -> TestResult {
 /// got TASK ABORTED instead). With TAS clear, session 2's command is
 /// flagged aborted and it gets 06/2F/00.
 pub fn task_aborted_status_goes_to_the_other_initiator() -> TestResult {
-    ensure(mode_select_control(CONTROL_B3_DEFAULT, true)? == (GOOD, 0, 0, 0), c"MODE SELECT setting TAS not GOOD")?;
-    let res = (|| {
-        clear_attentions();
+    with_control(CONTROL_B3_DEFAULT, true, || {
         let own = with_session(1, |s| send(s, LUN_HOLD, &read10(1), dir::READ, 512, false))?;
         wait_held(1)?;
         let other = with_session(2, |s| send(s, LUN_HOLD, &read10(2), dir::READ, 512, false))?;
@@ -1264,11 +1262,7 @@ pub fn task_aborted_status_goes_to_the_other_initiator() -> TestResult {
         ensure(run.result == tmf_result::COMPLETE, c"CLEAR TASK SET not COMPLETE")?;
         ensure(response(other)?.status.load(Ordering::Relaxed) == scsi_status::TASK_ABORTED, c"CLEAR TASK SET with TAS: no TASK ABORTED")?;
         ensure(tur(2, LUN_HOLD)?.0 == GOOD, c"with TAS, CLEAR TASK SET still raised a unit attention")
-    })();
-    let back = mode_select_control(CONTROL_B3_DEFAULT, false);
-    res?;
-    ensure(back? == (GOOD, 0, 0, 0), c"MODE SELECT clearing TAS not GOOD")?;
-    clear_attentions();
+    })?;
     let other = with_session(2, |s| send(s, LUN_HOLD, &read10(2), dir::READ, 512, false))?;
     wait_held(1)?;
     let run = during_tmf(1, tmf::CLEAR_TASK_SET, LUN_HOLD, 0, 1, || ())?;
@@ -1430,6 +1424,21 @@ fn mode_select_control(b3: u8, tas: bool) -> core::result::Result<(u8, u8, u8, u
 /// The control page's defaults: QUEUE ALGORITHM MODIFIER 1, QErr 0.
 const CONTROL_B3_DEFAULT: u8 = 0x10;
 
+/// Runs `body` with the hold device's control page byte 3 (QUEUE ALGORITHM
+/// MODIFIER, QErr) as `b3` and TAS as `tas`, no unit attention pending;
+/// then, whatever `body` returned, completes what the device holds, puts
+/// the defaults back and clears the unit attentions of the changes.
+fn with_control(b3: u8, tas: bool, body: impl FnOnce() -> TestResult) -> TestResult {
+    ensure(mode_select_control(b3, tas)? == (GOOD, 0, 0, 0), c"MODE SELECT of the control page not GOOD")?;
+    clear_attentions();
+    let res = body();
+    release_held();
+    let back = mode_select_control(CONTROL_B3_DEFAULT, false);
+    clear_attentions();
+    res?;
+    ensure(back? == (GOOD, 0, 0, 0), c"MODE SELECT putting the control page's defaults back not GOOD")
+}
+
 /// The ACA attribute (no ACA condition can exist: NormACA is 0) and a code
 /// that is no attribute end with CHECK CONDITION, ILLEGAL REQUEST, INVALID
 /// MESSAGE ERROR (05/49/00), reaching no handler. With the QUEUE ALGORITHM
@@ -1441,9 +1450,7 @@ pub fn aca_attribute_is_refused_and_restricted_reordering_orders_simple_commands
         ensure(outcome(r) == (CHECK, 5, 0x49, 0x00), c"a task attribute refused without 05/49/00")?;
         ensure(HELD.count() == 0, c"a refused task attribute reached the hold device")?;
     }
-    ensure(mode_select_control(0x00, false)? == (GOOD, 0, 0, 0), c"MODE SELECT of QUEUE ALGORITHM MODIFIER 0 not GOOD")?;
-    clear_attentions();
-    let res = (|| {
+    with_control(0x00, false, || {
         let first = read_with(1, 1, task_attr::SIMPLE)?;
         held_io_kept(1, c"the first READ did not reach the hold device")?;
         let second = read_with(2, 2, task_attr::SIMPLE)?;
@@ -1454,12 +1461,7 @@ pub fn aca_attribute_is_refused_and_restricted_reordering_orders_simple_commands
         good_at(first, c"the first READ not GOOD")?;
         good_at(second, c"the second READ not GOOD")?;
         Ok(())
-    })();
-    release_held();
-    let back = mode_select_control(CONTROL_B3_DEFAULT, false);
-    clear_attentions();
-    res?;
-    ensure(back? == (GOOD, 0, 0, 0), c"MODE SELECT of QUEUE ALGORITHM MODIFIER 1 not GOOD")?;
+    })?;
     let first = read_with(1, 1, task_attr::SIMPLE)?;
     let second = read_with(2, 2, task_attr::SIMPLE)?;
     let both = wait_until(|| HELD.count() == 2);
@@ -1492,9 +1494,7 @@ fn failing_read(i: usize) -> core::result::Result<(u8, u8, u8, u8), &'static CSt
 /// beyond the capacity, 05/21/00) never entered the task set, and aborts
 /// nothing.
 pub fn qerr_aborts_the_task_set_on_check_condition() -> TestResult {
-    ensure(mode_select_control(CONTROL_B3_DEFAULT | 0x02, false)? == (GOOD, 0, 0, 0), c"MODE SELECT of QErr 01b not GOOD")?;
-    clear_attentions();
-    let res = (|| {
+    with_control(CONTROL_B3_DEFAULT | 0x02, false, || {
         let own = read_with(1, 1, task_attr::SIMPLE)?;
         let other = read_with(2, 2, task_attr::SIMPLE)?;
         held_io_kept(2, c"the two READs did not reach the hold device")?;
@@ -1520,12 +1520,7 @@ pub fn qerr_aborts_the_task_set_on_check_condition() -> TestResult {
         ensure(response(Some(own))?.aborted.load(Ordering::Relaxed), c"QErr 11b: the faulted nexus's other READ was not aborted")?;
         good_at(other, c"QErr 11b: the other nexus's READ was not left to complete GOOD")?;
         ensure(tur(2, LUN_HOLD)?.0 == GOOD, c"QErr 11b: the other nexus got a unit attention")
-    })();
-    release_held();
-    let back = mode_select_control(CONTROL_B3_DEFAULT, false);
-    clear_attentions();
-    res?;
-    ensure(back? == (GOOD, 0, 0, 0), c"MODE SELECT of QErr 00b not GOOD")
+    })
 }
 
 /// An ABORT TASK SET does not wait for the commands ahead of those it
@@ -1560,9 +1555,7 @@ pub fn abort_task_set_answers_commands_queued_in_the_task_set_at_once() -> TestR
 /// from session 1 ends session 2's held READ with TASK ABORTED status
 /// (answered, before the reset reports) and session 1's own silently.
 pub fn target_reset_answers_task_aborted_where_tas_is_set() -> TestResult {
-    ensure(mode_select_control(CONTROL_B3_DEFAULT, true)? == (GOOD, 0, 0, 0), c"MODE SELECT setting TAS not GOOD")?;
-    let res = (|| {
-        clear_attentions();
+    with_control(CONTROL_B3_DEFAULT, true, || {
         let own = read_with(1, 1, task_attr::SIMPLE)?;
         let other = read_with(2, 2, task_attr::SIMPLE)?;
         held_io_kept(2, c"the two READs did not reach the hold device")?;
@@ -1573,13 +1566,7 @@ pub fn target_reset_answers_task_aborted_where_tas_is_set() -> TestResult {
         ensure(o.status.load(Ordering::Relaxed) == scsi_status::TASK_ABORTED, c"with TAS, the other initiator's command did not get TASK ABORTED")?;
         ensure(o.stamp.load(Ordering::Relaxed) < run.at, c"TASK ABORTED came after the TARGET RESET reported")?;
         ensure(response(Some(own))?.aborted.load(Ordering::Relaxed), c"the requester's own command was not ended silently")
-    })();
-    release_held();
-    clear_attentions();
-    let back = mode_select_control(CONTROL_B3_DEFAULT, false);
-    clear_attentions();
-    res?;
-    ensure(back? == (GOOD, 0, 0, 0), c"MODE SELECT clearing TAS not GOOD")
+    })
 }
 
 /// The deadlock `Gate::release_aborted` prevents: session 2 holds an
