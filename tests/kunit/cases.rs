@@ -1385,7 +1385,12 @@ pub fn ordered_waits_for_earlier_commands_and_holds_later_ones() -> TestResult {
     let first_lba = first_io.lba();
     first_io.complete(None);
     let waited_for_head = still_held(1);
-    release_held();
+    // Completed alone: `release_held` would also take the ORDERED READ,
+    // which its completion lets through.
+    let head_io = HELD.take().ok_or(c"the held HEAD OF QUEUE READ vanished")?;
+    let head_lba = head_io.lba();
+    head_io.complete(None);
+    ensure(head_lba == 4, c"the hold device's command left was not the HEAD OF QUEUE READ")?;
     ensure(!passed_early, c"a command behind the ORDERED one, or the ORDERED one, reached the device while the first was held")?;
     ensure(head_passed, c"the HEAD OF QUEUE READ did not reach the device at once")?;
     ensure(first_lba == 1, c"the hold device's first slot did not hold the first READ")?;
@@ -1433,6 +1438,8 @@ fn with_control(b3: u8, tas: bool, body: impl FnOnce() -> TestResult) -> TestRes
     clear_attentions();
     let res = body();
     release_held();
+    // A unit attention `body` left (a reset's) would end the MODE SELECT.
+    clear_attentions();
     let back = mode_select_control(CONTROL_B3_DEFAULT, false);
     clear_attentions();
     res?;
@@ -1455,7 +1462,8 @@ pub fn aca_attribute_is_refused_and_restricted_reordering_orders_simple_commands
         held_io_kept(1, c"the first READ did not reach the hold device")?;
         let second = read_with(2, 2, task_attr::SIMPLE)?;
         let waited = still_held(1);
-        release_held();
+        // Completed alone: `release_held` would also take the second READ.
+        HELD.take().ok_or(c"the first READ vanished")?.complete(None);
         ensure(waited, c"under restricted reordering a SIMPLE READ did not wait for the one ahead")?;
         held_io(io_op::READ, 2, c"the second READ did not go on")?.complete(None);
         good_at(first, c"the first READ not GOOD")?;
