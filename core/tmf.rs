@@ -48,8 +48,11 @@ struct Request {
 impl RunOnce for Request {
     fn run(self) {
         let fabric = &self.sess.target.fabric;
-        let result = run(&self.sess, self.function, self.lun, self.tag, self.before);
-        fabric.ops.tmf_done(self.tmf_priv, result);
+        let (result, info) = match self.function {
+            tmf::QUERY_ASYNC_EVENT => query_async_event(&self.sess, self.lun),
+            _ => (run(&self.sess, self.function, self.lun, self.tag, self.before), 0),
+        };
+        fabric.ops.tmf_done(self.tmf_priv, result, info);
         // After its last call into the fabric (its module may go once the
         // count is zero, see `fabric::unregister`).
         fabric.tmfs_pending.fetch_sub(1, Ordering::AcqRel);
@@ -127,7 +130,6 @@ fn run(sess: &Arc<Session>, function: u8, lun: u64, tag: u64, before: u64) -> c_
     let found = match function {
         tmf::QUERY_TASK => Some(sess.in_flight(&|t| older(t) && t.tag == tag && t.lun == lun)),
         tmf::QUERY_TASK_SET => Some(sess.in_flight(&|t| older(t) && t.lun == lun)),
-        tmf::QUERY_ASYNC_EVENT => Some(sess.ua.pending_at(lun)),
         _ => None,
     };
     if let Some(found) = found {
@@ -185,6 +187,24 @@ fn run(sess: &Arc<Session>, function: u8, lun: u64, tag: u64, before: u64) -> c_
         return tmf_result::NOT_FOUND;
     }
     tmf_result::COMPLETE
+}
+
+/// QUERY ASYNCHRONOUS EVENT (SAM-5 7.10): FUNCTION SUCCEEDED with the
+/// unit attention `lun` of `sess` reports next (it stays pending) as the
+/// additional response information, FUNCTION COMPLETE when none is
+/// pending, NOT_FOUND for a LUN the session does not see.
+fn query_async_event(sess: &Session, lun: u64) -> (c_int, u32) {
+    if sess.lookup(lun).is_none() {
+        return (tmf_result::NOT_FOUND, 0);
+    }
+    let info = sess.ua.query_info(lun);
+    if TMF_LOG.allow(crate::sys::time::now_ms()) {
+        pr_info!("TMF {} lun {} from {:?}: found {:#08x}\n", tmf::QUERY_ASYNC_EVENT, lun, sess.initiator, info.unwrap_or(0));
+    }
+    match info {
+        Some(info) => (tmf_result::SUCCEEDED, info),
+        None => (tmf_result::COMPLETE, 0),
+    }
 }
 
 /// TARGET RESET's marking of the commands of `s` older than `before`:

@@ -67,6 +67,15 @@ impl Attentions {
         self.any() && find(self.table.lock().live(), lun).is_some_and(|e| !e.set.is_empty())
     }
 
+    /// QUERY ASYNCHRONOUS EVENT's additional response information for the
+    /// condition `lun` reports next, if one is pending (it stays pending).
+    pub fn query_info(&self, lun: u64) -> Option<u32> {
+        if !self.any() {
+            return None;
+        }
+        find(self.table.lock().live(), lun).and_then(|e| e.set.query_info())
+    }
+
     /// Removes and returns the condition `lun` reports next (data path, any
     /// context; frees nothing).
     pub fn take(&self, lun: u64) -> Option<Ua> {

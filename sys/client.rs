@@ -568,6 +568,11 @@ impl<F: FabricTypes> SessionHandle<F> {
     /// Runs a task management function and waits for its result (thread
     /// context). The fabric's `tmf_done` must be [`tmf_done_wakes_waiter`].
     pub fn task_mgmt_wait(&self, function: u8, lun: u64, tag: u64) -> c_int {
+        self.task_mgmt_wait_info(function, lun, tag).0
+    }
+
+    /// [`Self::task_mgmt_wait`], with the additional response information.
+    pub fn task_mgmt_wait_info(&self, function: u8, lun: u64, tag: u64) -> (c_int, u32) {
         super::compat::stack_pin_init!(let wait = TmfWait::new());
         let p: *const TmfWait = &*wait;
         // SAFETY: live session (invariant). `wait` outlives the TMF: on
@@ -576,7 +581,7 @@ impl<F: FabricTypes> SessionHandle<F> {
         let ret = unsafe { rscst_task_mgmt(self.sess.as_ptr(), function, lun, tag, p.cast_mut().cast()) };
         if ret != 0 {
             kernel::pr_err!("task management function {} not submitted: {}\n", function, ret);
-            return abi::tmf_result::FAILED;
+            return (abi::tmf_result::FAILED, 0);
         }
         wait.as_ref().wait()
     }
@@ -745,8 +750,9 @@ impl<F: FabricTypes> Drop for FabricCmd<F> {
 /// Where a fabric thread waits for the result of a TMF it submitted.
 #[pin_data]
 pub struct TmfWait {
+    /// The result and the additional response information.
     #[pin]
-    result: SpinLock<Option<c_int>>,
+    result: SpinLock<Option<(c_int, u32)>>,
     #[pin]
     done: CondVar,
 }
@@ -759,7 +765,7 @@ impl TmfWait {
         })
     }
 
-    fn wait(self: Pin<&Self>) -> c_int {
+    fn wait(self: Pin<&Self>) -> (c_int, u32) {
         loop {
             let mut r = self.result.lock();
             if let Some(v) = *r {
@@ -786,12 +792,12 @@ impl TmfWait {
 /// # Safety
 /// `tmf_priv` is the `TmfWait` that `task_mgmt_wait` submitted, and this is
 /// the core's one call for it.
-pub unsafe extern "C" fn tmf_done_wakes_waiter(_ctx: *mut c_void, tmf_priv: *mut c_void, result: c_int) {
+pub unsafe extern "C" fn tmf_done_wakes_waiter(_ctx: *mut c_void, tmf_priv: *mut c_void, result: c_int, info: u32) {
     // SAFETY: the waiter is alive: it returns only after seeing the result
     // stored below, under the lock we hold until our last access.
     let w = unsafe { &*tmf_priv.cast::<TmfWait>() };
     let mut r = w.result.lock();
-    *r = Some(result);
+    *r = Some((result, info));
     w.done.notify_all();
     // The guard drops here: unlocking is the last access to the waiter.
 }

@@ -497,12 +497,13 @@ impl FabricRef {
         self.t().tmf_done.is_some()
     }
 
-    /// The TMF submitted with `tmf_priv` finished with `result`.
-    pub fn tmf_done(&self, tmf_priv: TmfPriv, result: core::ffi::c_int) {
+    /// The TMF submitted with `tmf_priv` finished with `result` and the
+    /// additional response information `info`.
+    pub fn tmf_done(&self, tmf_priv: TmfPriv, result: core::ffi::c_int, info: u32) {
         if let Some(f) = self.t().tmf_done {
             // SAFETY: `tmf_priv` is what the fabric submitted the TMF with,
             // given back once (the token is consumed).
-            unsafe { f(self.t().ctx, tmf_priv.0 as *mut c_void, result) };
+            unsafe { f(self.t().ctx, tmf_priv.0 as *mut c_void, result, info) };
         }
     }
 

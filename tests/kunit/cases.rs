@@ -1205,8 +1205,10 @@ pub fn compare_and_write_holds_writes_until_it_completes() -> TestResult {
 /// hand (FUNCTION SUCCEEDED) by its tag and LUN, for its own I_T nexus
 /// only, and abort nothing: it completes GOOD, after which both find
 /// nothing (COMPLETE). QUERY ASYNCHRONOUS EVENT succeeds while a unit
-/// attention is pending at the LUN and completes once it was reported; a
-/// LUN the session does not see: NOT_FOUND.
+/// attention is pending at the LUN, with its sense key and codes as the
+/// additional response information (16h 29h 03h: the only one pending),
+/// leaves it pending, and completes once it was reported; a LUN the
+/// session does not see: NOT_FOUND.
 pub fn query_functions_find_without_aborting() -> TestResult {
     let (one, two) = (session(1)?, session(2)?);
     let tag = send(&one, LUN_HOLD, &read10(1), dir::READ, 512, false).ok_or(c"the core refused the command")?;
@@ -1229,7 +1231,10 @@ pub fn query_functions_find_without_aborting() -> TestResult {
     ensure(one.task_mgmt_wait(tmf::QUERY_ASYNC_EVENT, LUN_THREAD, 0) == tmf_result::COMPLETE, c"QUERY ASYNCHRONOUS EVENT succeeded with nothing pending")?;
     // A LOGICAL UNIT RESET from the other session leaves 06/29/03 here.
     ensure(two.task_mgmt_wait(tmf::LUN_RESET, LUN_THREAD, 0) == tmf_result::COMPLETE, c"LUN RESET not COMPLETE")?;
-    ensure(one.task_mgmt_wait(tmf::QUERY_ASYNC_EVENT, LUN_THREAD, 0) == tmf_result::SUCCEEDED, c"QUERY ASYNCHRONOUS EVENT missed a pending unit attention")?;
+    let found = one.task_mgmt_wait_info(tmf::QUERY_ASYNC_EVENT, LUN_THREAD, 0);
+    ensure(found.0 == tmf_result::SUCCEEDED, c"QUERY ASYNCHRONOUS EVENT missed a pending unit attention")?;
+    // UADE DEPTH 01b (the only one), UNIT ATTENTION, 29h/03h.
+    ensure(found.1 == 0x16_29_03, c"QUERY ASYNCHRONOUS EVENT's additional response information was not 16 29 03")?;
     ensure(tur(1, LUN_THREAD)? == (CHECK, 6, 0x29, 0x03), c"the unit attention was not 06/29/03")?;
     ensure(one.task_mgmt_wait(tmf::QUERY_ASYNC_EVENT, LUN_THREAD, 0) == tmf_result::COMPLETE, c"QUERY ASYNCHRONOUS EVENT succeeded after the unit attention was reported")?;
     ensure(one.task_mgmt_wait(tmf::QUERY_TASK_SET, 100, 0) == tmf_result::NOT_FOUND, c"QUERY TASK SET of an unmapped LUN not NOT_FOUND")

@@ -168,7 +168,7 @@ pub mod tmf {
     /// set of `lun`.
     pub const QUERY_TASK_SET: u8 = 8;
     /// QUERY ASYNCHRONOUS EVENT: whether a unit attention is pending for
-    /// this I_T nexus at `lun`.
+    /// this I_T nexus at `lun` (which one: `tmf_done`'s `info`).
     pub const QUERY_ASYNC_EVENT: u8 = 9;
     /// CLEAR ACA: answered [`super::tmf_result::REJECTED`], as no ACA
     /// condition is ever established (NormACA is 0).
@@ -525,10 +525,16 @@ pub struct FabricOps {
     >,
     /// The task management function submitted with `tmf_priv` finished with
     /// `result` ([`tmf_result`]): every command it aborted has been released.
-    /// Called once per accepted `rscst_task_mgmt`, from a core thread.
-    /// Required to submit task management functions.
-    pub tmf_done:
-        Option<unsafe extern "C" fn(ctx: *mut c_void, tmf_priv: *mut c_void, result: c_int)>,
+    /// `info` is the ADDITIONAL RESPONSE INFORMATION (SAM-5 7.1), three
+    /// bytes in its low 24 bits, for the fabrics whose TMF response carries
+    /// it (FCP's): for a QUERY ASYNCHRONOUS EVENT answered
+    /// [`tmf_result::SUCCEEDED`], the unit attention it found (byte 0: UADE
+    /// DEPTH in bits 5..4, SENSE KEY in bits 3..0; byte 1 ASC; byte 2
+    /// ASCQ); zero otherwise. Called once per accepted `rscst_task_mgmt`,
+    /// from a core thread. Required to submit task management functions.
+    pub tmf_done: Option<
+        unsafe extern "C" fn(ctx: *mut c_void, tmf_priv: *mut c_void, result: c_int, info: u32),
+    >,
 }
 
 /// Signatures of the functions `rscst.ko` exports. The core checks its

@@ -7,11 +7,10 @@
 /// implemented (no ACA: NACA is refused); TARGET RESET, which the core also
 /// carries out, has only an obsolete bit in SPC-4.
 const BYTE0: u8 = 0x80 | 0x40 | 0x10 | 0x08 | 0x04;
-/// Byte 1: QUERY TASK SET (QTSS) and I_T NEXUS RESET (ITNRS). QUERY
-/// ASYNCHRONOUS EVENT is carried out but not claimed (QAES): its FUNCTION
-/// SUCCEEDED must carry the pending condition's sense codes, for which the
-/// ABI's TMF result has no room yet.
-const BYTE1: u8 = 0x02 | 0x01;
+/// Byte 1: QUERY ASYNCHRONOUS EVENT (QAES: its FUNCTION SUCCEEDED carries
+/// the pending condition's sense codes to fabrics whose responses have
+/// room for them), QUERY TASK SET (QTSS) and I_T NEXUS RESET (ITNRS).
+const BYTE1: u8 = 0x04 | 0x02 | 0x01;
 /// Length of the extended format (REPD set).
 const EXTENDED_LEN: usize = 16;
 
@@ -44,12 +43,12 @@ mod tests {
     fn basic_and_extended() {
         let mut out = [0xEEu8; 32];
         assert_eq!(encode_report_supported_tmfs(false, 100, &mut out), 4);
-        assert_eq!(out[..5], [0xDC, 0x03, 0, 0, 0xEE]);
+        assert_eq!(out[..5], [0xDC, 0x07, 0, 0, 0xEE]);
         let mut out = [0xEEu8; 32];
         assert_eq!(encode_report_supported_tmfs(true, 100, &mut out), 16);
         assert_eq!(
             out[..16],
-            [0xDC, 0x03, 0, 0x0C, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+            [0xDC, 0x07, 0, 0x0C, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
         );
         assert_eq!(out[16], 0xEE);
     }
@@ -64,6 +63,6 @@ mod tests {
         }
         let mut out = [0u8; 2];
         assert_eq!(encode_report_supported_tmfs(false, 100, &mut out), 2);
-        assert_eq!(out, [0xDC, 0x03]);
+        assert_eq!(out, [0xDC, 0x07]);
     }
 }

@@ -151,6 +151,22 @@ impl UaSet {
         Some(ua)
     }
 
+    /// QUERY ASYNCHRONOUS EVENT's ADDITIONAL RESPONSE INFORMATION (SAM-5
+    /// 7.10) for the condition reported next, if any, as three bytes in the
+    /// low 24 bits: byte 0 the UADE DEPTH (01b: the only one pending, 10b:
+    /// more pending) in bits 5..4 and the SENSE KEY (UNIT ATTENTION) in bits
+    /// 3..0, byte 1 the ASC, byte 2 the ASCQ. Reporting it clears nothing.
+    pub fn query_info(self) -> Option<u32> {
+        let ua = self.next()?;
+        let depth: u32 = if self.iter().nth(1).is_some() {
+            0x20
+        } else {
+            0x10
+        };
+        let s = ua.sense();
+        Some((depth | u32::from(s.key)) << 16 | u32::from(s.asc) << 8 | u32::from(s.ascq))
+    }
+
     /// The pending conditions in reporting order.
     pub fn iter(self) -> impl Iterator<Item = Ua> {
         ALL.into_iter().filter(move |ua| self.contains(*ua))
@@ -262,6 +278,18 @@ pub fn merge_into(table: &[UaEntry], luns: &[u64], ua: Ua, out: &mut [UaEntry]) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_info_names_the_next_condition_and_whether_more_wait() {
+        assert_eq!(UaSet::EMPTY.query_info(), None);
+        let mut s = UaSet::of(Ua::BusDeviceReset);
+        assert_eq!(s.query_info(), Some(0x16_29_03));
+        s.establish(Ua::ModeParametersChanged);
+        assert_eq!(s.query_info(), Some(0x26_29_03));
+        // Nothing was cleared.
+        assert_eq!(s.take_next(), Some(Ua::BusDeviceReset));
+        assert_eq!(s.query_info(), Some(0x16_2A_01));
+    }
 
     #[test]
     fn each_condition_is_reported_once_in_order() {
