@@ -7,6 +7,9 @@ pub mod alua;
 pub mod attr;
 pub mod commands;
 pub mod error;
+// The fuzz targets' checks: host builds only (the kernel modules never call
+// them, and their test-only code need not be in them).
+#[cfg(not(CONFIG_RUST))]
 pub mod fuzz;
 pub mod params;
 pub mod wildcard;

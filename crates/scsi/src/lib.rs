@@ -31,6 +31,9 @@ pub mod alua;
 pub mod cdb;
 pub mod device;
 pub mod emulate;
+// The fuzz targets' checks: host builds only (the kernel modules never call
+// them, and their test-only code need not be in them).
+#[cfg(not(CONFIG_RUST))]
 pub mod fuzz;
 pub mod inquiry;
 pub mod luns;

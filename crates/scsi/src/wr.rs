@@ -117,29 +117,23 @@ pub(crate) fn printable(b: u8) -> u8 {
 
 /// Big-endian u16 at `at` of `b`, or 0 when out of range.
 pub(crate) fn get_be16(b: &[u8], at: usize) -> u16 {
-    let mut a = [0u8; 2];
-    if let Some(s) = b.get(at..at.saturating_add(2)) {
-        a.copy_from_slice(s);
-    }
-    u16::from_be_bytes(a)
+    // `try_from`, not `copy_from_slice`: no length-mismatch panic path (whose
+    // symbol the 6.12 kernel's objtool does not know from rustc 1.95 on).
+    b.get(at..at.saturating_add(2)).and_then(|s| <[u8; 2]>::try_from(s).ok()).map_or(0, u16::from_be_bytes)
 }
 
 /// Big-endian u32 at `at` of `b`, or 0 when out of range.
 pub(crate) fn get_be32(b: &[u8], at: usize) -> u32 {
-    let mut a = [0u8; 4];
-    if let Some(s) = b.get(at..at.saturating_add(4)) {
-        a.copy_from_slice(s);
-    }
-    u32::from_be_bytes(a)
+    // `try_from`, not `copy_from_slice`: no length-mismatch panic path (whose
+    // symbol the 6.12 kernel's objtool does not know from rustc 1.95 on).
+    b.get(at..at.saturating_add(4)).and_then(|s| <[u8; 4]>::try_from(s).ok()).map_or(0, u32::from_be_bytes)
 }
 
 /// Big-endian u64 at `at` of `b`, or 0 when out of range.
 pub(crate) fn get_be64(b: &[u8], at: usize) -> u64 {
-    let mut a = [0u8; 8];
-    if let Some(s) = b.get(at..at.saturating_add(8)) {
-        a.copy_from_slice(s);
-    }
-    u64::from_be_bytes(a)
+    // `try_from`, not `copy_from_slice`: no length-mismatch panic path (whose
+    // symbol the 6.12 kernel's objtool does not know from rustc 1.95 on).
+    b.get(at..at.saturating_add(8)).and_then(|s| <[u8; 8]>::try_from(s).ok()).map_or(0, u64::from_be_bytes)
 }
 
 /// Byte at `at` of `b`, or 0 when out of range.
