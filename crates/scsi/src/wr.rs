@@ -115,25 +115,28 @@ pub(crate) fn printable(b: u8) -> u8 {
     }
 }
 
+/// The `N` bytes at `at` of `b`, or zeros when out of range. `try_from`, not
+/// `copy_from_slice`: no length-mismatch panic path (whose symbol the 6.12
+/// kernel's objtool does not know from rustc 1.95 on).
+fn bytes_at<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
+    b.get(at..at.saturating_add(N))
+        .and_then(|s| <[u8; N]>::try_from(s).ok())
+        .unwrap_or([0; N])
+}
+
 /// Big-endian u16 at `at` of `b`, or 0 when out of range.
 pub(crate) fn get_be16(b: &[u8], at: usize) -> u16 {
-    // `try_from`, not `copy_from_slice`: no length-mismatch panic path (whose
-    // symbol the 6.12 kernel's objtool does not know from rustc 1.95 on).
-    b.get(at..at.saturating_add(2)).and_then(|s| <[u8; 2]>::try_from(s).ok()).map_or(0, u16::from_be_bytes)
+    u16::from_be_bytes(bytes_at(b, at))
 }
 
 /// Big-endian u32 at `at` of `b`, or 0 when out of range.
 pub(crate) fn get_be32(b: &[u8], at: usize) -> u32 {
-    // `try_from`, not `copy_from_slice`: no length-mismatch panic path (whose
-    // symbol the 6.12 kernel's objtool does not know from rustc 1.95 on).
-    b.get(at..at.saturating_add(4)).and_then(|s| <[u8; 4]>::try_from(s).ok()).map_or(0, u32::from_be_bytes)
+    u32::from_be_bytes(bytes_at(b, at))
 }
 
 /// Big-endian u64 at `at` of `b`, or 0 when out of range.
 pub(crate) fn get_be64(b: &[u8], at: usize) -> u64 {
-    // `try_from`, not `copy_from_slice`: no length-mismatch panic path (whose
-    // symbol the 6.12 kernel's objtool does not know from rustc 1.95 on).
-    b.get(at..at.saturating_add(8)).and_then(|s| <[u8; 8]>::try_from(s).ok()).map_or(0, u64::from_be_bytes)
+    u64::from_be_bytes(bytes_at(b, at))
 }
 
 /// Byte at `at` of `b`, or 0 when out of range.
