@@ -23,8 +23,19 @@ gen="$REPO_DIR/sys/generated/bindings.rs"
 stamp="$REPO_DIR/sys/generated/.kdir"
 want="$kdir $(sha256sum "$REPO_DIR/sys/bindings.h" "$REPO_DIR/sys/allowlist" "$REPO_DIR/sys/gen-bindings.sh" | sha256sum | cut -c1-16)"
 if [ -z "$subdir" ] && { [ ! -f "$gen" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; }; then
-	log "generating bindings for $kdir"
-	bash "$REPO_DIR/sys/gen-bindings.sh" "$kdir" "$gen"
+	# Kept outside the repository by what they are made of (a fresh clone
+	# reuses them): the kernel tree, the inputs above, bindgen's version.
+	cached="$RSCST_CACHE/bindings/$(echo "$want $(bindgen --version 2>&1)" | sha256sum | cut -c1-16).rs"
+	if [ -f "$cached" ]; then
+		mkdir -p "$(dirname "$gen")"
+		cp "$cached" "$gen"
+		touch "$cached" # (pruned by last use)
+	else
+		log "generating bindings for $kdir"
+		bash "$REPO_DIR/sys/gen-bindings.sh" "$kdir" "$gen"
+		mkdir -p "$(dirname "$cached")"
+		cp "$gen" "$cached.tmp" && mv "$cached.tmp" "$cached"
+	fi
 	echo "$want" >"$stamp"
 fi
 export RUST_LIB_SRC

@@ -44,6 +44,13 @@ for l in lab debian-7.2; do
 			log "suite $n@$l is not part of this run: $why (make check-vm SUITE=$n KERNEL=$l)"
 			continue
 		fi
+		# A suite whose header says "# make check lines: LINE..." runs, when
+		# not named, on those of its lines only.
+		mc=$(header "$n" "make check lines")
+		if [ -z "$want" ] && [ -n "$mc" ] && [[ " $mc " != *" $l "* ]]; then
+			log "suite $n@$l is not part of this run: it runs on $mc in make check (make check-vm SUITE=$n KERNEL=$l)"
+			continue
+		fi
 		runs+=("$n $l")
 	done
 done

@@ -23,3 +23,7 @@ for d in "$RSCST_CACHE"/debian/chroot-*/; do
 	[ -d "$d" ] || continue
 	[ "$(basename "$d")" = "$keep_c" ] || { log "pruning stale Debian chroot $(basename "$d")"; rm -rf "$d"; }
 done
+# Generated bindings (a few MiB each): the eight used last.
+if [ -d "$RSCST_CACHE/bindings" ]; then
+	ls -t "$RSCST_CACHE"/bindings/*.rs 2>/dev/null | tail -n +9 | xargs -r rm -f
+fi

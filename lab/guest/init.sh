@@ -41,17 +41,22 @@ if [ ! -f "$script" ]; then
 	echo 2 >"$out/rc"
 	power_off
 fi
+# The guest's uptime at each phase, in phases.txt (where a run's minutes go).
+phase() { read -r up _ </proc/uptime; echo "$up $1" >>"$out/phases.txt"; }
+phase suite
 # Leak scans need a quiet period; clear what boot left behind.
 [ -w /sys/kernel/debug/kmemleak ] && echo clear >/sys/kernel/debug/kmemleak
 cd /mnt/rscst || power_off
 RSCST_OUT=$out sh -c "bash $script" >"$out/suite.log" 2>&1
 echo $? >"$out/rc.suite"
+phase "leak scan"
 if [ -w /sys/kernel/debug/kmemleak ]; then
 	echo scan >/sys/kernel/debug/kmemleak
 	sleep 1
 	echo scan >/sys/kernel/debug/kmemleak
 	cat /sys/kernel/debug/kmemleak >"$out/kmemleak.txt" && touch "$out/kmemleak.scanned"
 fi
+phase end
 dmesg >"$out/dmesg.txt"
 cp "$out/rc.suite" "$out/rc"
 cat "$out/suite.log"

@@ -9,9 +9,22 @@ SKIP=0
 SCST=/sys/kernel/scst_tgt
 REPO=${REPO:-/mnt/rscst}
 
-ok() { PASS=$((PASS + 1)); echo "ok - $1"; }
-not_ok() { FAIL=$((FAIL + 1)); echo "not ok - $1"; }
-skip() { SKIP=$((SKIP + 1)); echo "skip - $1: $2"; }
+# Each check's time since the one before it, in timing.txt next to the
+# suite's log (where a suite's minutes go; no fork, read from /proc/uptime).
+_last_check_at=""
+_time_check() { # NAME
+	[ -n "${RSCST_OUT:-}" ] || return 0
+	local now _ d
+	read -r now _ </proc/uptime
+	now=${now/./} # centiseconds
+	now=$((10#$now))
+	d=$((now - ${_last_check_at:-$now}))
+	printf '%d.%02d %s\n' $((d / 100)) $((d % 100)) "$1" >>"$RSCST_OUT/timing.txt"
+	_last_check_at=$now
+}
+ok() { PASS=$((PASS + 1)); echo "ok - $1"; _time_check "$1"; }
+not_ok() { FAIL=$((FAIL + 1)); echo "not ok - $1"; _time_check "$1"; }
+skip() { SKIP=$((SKIP + 1)); echo "skip - $1: $2"; _time_check "$1"; }
 
 # check NAME CMD...: passes when CMD exits 0; shows its output otherwise.
 check() {

@@ -241,9 +241,10 @@ tmf_during_io "second LUN reset" 4 -d reset_d2
 tmf_during_io "target reset" 5 -t reset_t
 tmf_during_io "host reset" 5 -H reset_h
 
-# LUN add and remove while another LUN is busy.
+# LUN add and remove while another LUN is busy (a 20-second fio run, as the
+# resets' above, outlasting both changes whatever the kernel's speed).
 check "add nullio device null2" mgmt $SCST/handlers/vdisk_nullio/mgmt "add_device null2 size_mb=64"
-fio_verify busy $SD0 --loops=2 &
+fio_verify busy $SD0 --time_based --runtime=20 --verify_backlog=64 &
 FIO=$!
 check "the busy LUN has commands in flight" wait_for 30 session_busy t1 s1
 check "add LUN 2 under load" mgmt $SCST/targets/scst_local/t1/luns/mgmt "add null2 2"
@@ -251,6 +252,7 @@ check "LUN 2 appears without rescan" wait_for 10 has_sd $H 2
 check "I/O to the new LUN" dd if=/dev/$(sd_of $H 2) of=/dev/null bs=1M count=8 iflag=direct status=none
 check "remove LUN 2 under load" mgmt $SCST/targets/scst_local/t1/luns/mgmt "del 2"
 check "LUN 2 disappears without rescan" wait_for 10 no_sd $H 2
+check "the busy LUN's fio still running after LUN 2 came and went" running $FIO
 wait_bg "busy LUN unaffected (fio verify)" $FIO /tmp/fio-busy.log
 check "delete null2" mgmt $SCST/handlers/vdisk_nullio/mgmt "del_device null2"
 
