@@ -23,7 +23,7 @@ use crate::scsi::device::DeviceParams;
 use crate::scsi::emulate::{emulate_disk, Action, MAX_RESPONSE_LEN};
 use crate::scsi::sense::Sense;
 use crate::scsi::status;
-use crate::scsi::task_set::{Order, TaskAttr};
+use crate::scsi::task_set::{Order, TaskAttr, UnderAca};
 use crate::scsi::ua::Ua;
 use crate::session::Session;
 use crate::steps::{Next, Steps};
@@ -84,6 +84,14 @@ pub struct Cmd {
     /// Where it is with its device's QErr, once it ended with CHECK
     /// CONDITION.
     pub qerr: QErrStep,
+    /// What its device's ACA condition made of it when it came
+    /// (`AcaCommand` until that command's end is noted).
+    pub under_aca: UnderAca,
+    /// The ACA condition its CHECK CONDITION established at its device
+    /// (`aca::establish`'s number), 0 for none.
+    pub faulted: u64,
+    /// NACA was set in its CDB and taken away for a raw SCSI tier.
+    pub naca_taken: bool,
     /// The device whose write gate `gate` is a pass of, when not the
     /// command's own: an EXTENDED COPY's destination.
     pub gate_elsewhere: Option<DeviceRef>,
@@ -160,6 +168,8 @@ fn advance(c: &mut Cmd, ev: Event) {
 pub(crate) const BUSY: Sense = Sense::new(0xff, 0, 0);
 /// Not a sense: answer RESERVATION CONFLICT.
 pub(crate) const CONFLICT: Sense = Sense::new(0xfe, 0, 0);
+/// Not a sense: answer ACA ACTIVE.
+pub(crate) const ACA_ACTIVE: Sense = Sense::new(0xfd, 0, 0);
 
 /// Residual for `done` bytes of `expected`: positive underrun, negative
 /// overrun, saturated (the ABI's lengths come from initiators).
@@ -181,8 +191,14 @@ fn io_resid(c: &Cmd) -> i32 {
 fn set_check(c: &mut Cmd, sense: Sense) {
     // No data goes back with an error.
     c.desc.resid = resid(c.desc.expected_len, 0);
-    if sense == BUSY || sense == CONFLICT {
-        c.desc.status = if sense == BUSY { status::BUSY } else { status::RESERVATION_CONFLICT };
+    let bare = match sense {
+        BUSY => Some(status::BUSY),
+        CONFLICT => Some(status::RESERVATION_CONFLICT),
+        ACA_ACTIVE => Some(status::ACA_ACTIVE),
+        _ => None,
+    };
+    if let Some(s) = bare {
+        c.desc.status = s;
         c.desc.sense_len = 0;
         return;
     }
@@ -254,6 +270,9 @@ pub fn rx(session: &Session, rx: Rx<'_>) -> Result<CmdPtr> {
         order: Place::default(),
         task_order: Order::Simple,
         qerr: QErrStep::Unchecked,
+        under_aca: UnderAca::Proceed,
+        faulted: 0,
+        naca_taken: false,
         gate_elsewhere: None,
         session: ManuallyDrop::new(session),
     };
@@ -343,11 +362,17 @@ fn request_data(mut cmd: CmdPtr, frame: Frame) {
 fn parse(c: &mut Cmd) -> Result<bool, Sense> {
     let fetch = decode(c)?;
     // Where the task attribute puts it in the task set (refused, as a
-    // field of the CDB would be, before any unit attention).
+    // field of the CDB would be, before any unit attention). What an ACA
+    // condition admits runs at once, past the commands it blocks.
     if let Some(m) = c.mapped.as_ref() {
-        let attr = TaskAttr::from_code(c.desc.task_attr).ok_or(Sense::INVALID_TASK_ATTRIBUTE)?;
         let cdb = &c.desc.cdb[..usize::from(c.desc.cdb_len)];
-        c.task_order = crate::scsi::task_set::order(attr, cdb, m.dev.queue_algorithm())?;
+        c.task_order = match c.under_aca {
+            UnderAca::AcaCommand | UnderAca::PreemptAndAbort => Order::HeadOfQueue,
+            _ => {
+                let attr = TaskAttr::from_code(c.desc.task_attr).ok_or(Sense::INVALID_TASK_ATTRIBUTE)?;
+                crate::scsi::task_set::order(attr, cdb, m.dev.queue_algorithm())?
+            }
+        };
     }
     // A pending unit attention ends a valid command (a CDB error comes
     // first, as in SCST and LIO), except those SPC lets through.
@@ -371,11 +396,29 @@ fn parse(c: &mut Cmd) -> Result<bool, Sense> {
     Ok(fetch)
 }
 
+/// An ACA condition of the command's logical unit, if one is established,
+/// ends it with ACA ACTIVE or BUSY unless it admits it (SAM-5 5.9.3: before
+/// any field of the CDB is checked).
+fn admit_under_aca(c: &mut Cmd) -> Result<(), Sense> {
+    let Some(m) = c.mapped.as_ref() else { return Ok(()) };
+    // A code that is no attribute is refused later (05/49/00); here it
+    // counts as SIMPLE.
+    let attr = TaskAttr::from_code(c.desc.task_attr).unwrap_or(TaskAttr::Simple);
+    let cdb = &c.desc.cdb[..usize::from(c.desc.cdb_len)];
+    c.under_aca = crate::aca::admit(&m.dev, c.session.nexus, c.desc.tag, attr, cdb);
+    match c.under_aca {
+        UnderAca::AcaActive => Err(ACA_ACTIVE),
+        UnderAca::Busy => Err(BUSY),
+        UnderAca::Proceed | UnderAca::AcaCommand | UnderAca::PreemptAndAbort => Ok(()),
+    }
+}
+
 /// Decodes and checks the CDB and resolves the LUN; returns whether write
 /// data must be fetched first.
 fn decode(c: &mut Cmd) -> Result<bool, Sense> {
     let len = usize::from(c.desc.cdb_len);
     c.mapped = c.session.lookup(c.desc.lun);
+    admit_under_aca(c)?;
     let cdb = match Cdb::decode(&c.desc.cdb[..len]) {
         Ok(cdb) => cdb,
         // A command the core does not implement goes to a raw tier; a known
@@ -575,6 +618,14 @@ fn ready(mut cmd: CmdPtr, frame: Frame) {
         return respond(cmd, frame);
     }
     c.desc.io_op = io_op::SCSI;
+    // The core keeps ACA conditions: the device behind the tier sees neither
+    // NACA nor the ACA attribute (the command the condition admits runs at
+    // once there too).
+    let len = usize::from(c.desc.cdb_len);
+    c.naca_taken |= crate::scsi::cdb::take_naca(&mut c.desc.cdb[..len]);
+    if c.desc.task_attr == crate::abi::task_attr::ACA {
+        c.desc.task_attr = crate::abi::task_attr::HEAD_OF_QUEUE;
+    }
     // The residual of a handler that completes with `rscst_cmd_exec_done`
     // (`rscst_cmd_scsi_done` sets its own).
     c.desc.resid = io_resid(c);
@@ -626,8 +677,19 @@ fn enter_task_set(mut cmd: CmdPtr) -> Option<CmdPtr> {
     let c = cmd.get();
     let Some(m) = c.mapped.as_ref() else { return Some(cmd) };
     let order = &m.dev.order;
+    if c.task_order == Order::HeadOfQueue {
+        order.enter_head(&mut c.order.hold);
+        // An ACA condition established since the command was admitted (its
+        // flag is set before the condition takes its own head pass, so a
+        // pass taken after that one sees it): the command waits with those
+        // the condition blocks.
+        if c.under_aca != UnderAca::Proceed || !m.dev.aca.is_established() {
+            return Some(cmd);
+        }
+        order.leave(&mut c.order.hold, resume_at_gate);
+        c.task_order = Order::Simple;
+    }
     match c.task_order {
-        Order::HeadOfQueue => order.enter_head(&mut c.order.hold),
         Order::Simple if order.try_shared(&mut c.order.hold, resume_at_gate) => {}
         exclusive_or_queued => {
             // Once queued, the command may pass, complete and be freed on
@@ -696,6 +758,54 @@ fn apply_qerr(c: &mut Cmd) {
     }
 }
 
+/// What the command's end does to its device's ACA condition (once, as
+/// its status is final, before it leaves the task set): a CHECK CONDITION
+/// with NACA set establishes one for its nexus; the ACA command's end lets
+/// another follow, and its CHECK CONDITION without NACA clears the
+/// condition.
+fn note_aca(c: &mut Cmd) {
+    let check = c.desc.status == status::CHECK_CONDITION && !c.session.aborted();
+    end_aca_command(c, check);
+    if !check {
+        return;
+    }
+    let Some(m) = c.mapped.as_ref() else { return };
+    if !naca(c) {
+        return;
+    }
+    let Some(generation) = crate::aca::establish(&m.dev, c.session.nexus) else { return };
+    c.faulted = generation;
+    // A nexus that no longer sees the unit (a LUN deleted or replaced, the
+    // session moved to another group or closing while the command ran)
+    // could never clear the condition: it goes again. The other side of
+    // the race changes what the nexus sees first, then clears
+    // (`aca::clear_if_faulted`): with a barrier on each side, one of the
+    // two sees the other.
+    core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
+    let still_seen = c.session.lookup(c.desc.lun).is_some_and(|now| core::ptr::eq(&*now.dev, &*m.dev));
+    if !still_seen || c.session.dying.load(core::sync::atomic::Ordering::Acquire) {
+        crate::aca::undo(&m.dev, generation);
+        c.faulted = 0;
+    }
+}
+
+/// Whether the command's CDB had NACA set.
+fn naca(c: &Cmd) -> bool {
+    c.naca_taken || crate::scsi::cdb::naca(&c.desc.cdb[..usize::from(c.desc.cdb_len)])
+}
+
+/// The end of the ACA command in progress, if this is it (idempotent: also
+/// when it is released without a status).
+fn end_aca_command(c: &mut Cmd, check: bool) {
+    if c.under_aca != UnderAca::AcaCommand {
+        return;
+    }
+    c.under_aca = UnderAca::Proceed;
+    if let Some(m) = c.mapped.as_ref() {
+        crate::aca::aca_command_done(&m.dev, c.session.nexus, c.desc.tag, check, naca(c));
+    }
+}
+
 /// Which pass of its device's write gate a command needs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Gated {
@@ -739,7 +849,7 @@ fn pass_gate(mut cmd: CmdPtr, gated: Gated) -> Option<CmdPtr> {
 
 /// A command queued at the write gate holds its pass now: on in a thread
 /// (`run_deferred` finds where it stopped).
-fn resume_at_gate(cmd: CmdPtr) {
+pub(crate) fn resume_at_gate(cmd: CmdPtr) {
     defer(cmd, thread_queue)
 }
 
@@ -1432,6 +1542,9 @@ fn raw_resid(expected_len: u32, data_len: u32, overflow: u32, handler_resid: i32
 /// from per-CPU work.
 fn respond(mut cmd: CmdPtr, frame: Frame) {
     let c = cmd.get();
+    if c.qerr == QErrStep::Unchecked {
+        note_aca(c);
+    }
     match c.qerr {
         QErrStep::Unchecked if qerr_aborts(c) != crate::scsi::task_set::Aborts::Nothing => {
             c.qerr = QErrStep::Queued;
@@ -1450,6 +1563,12 @@ fn respond(mut cmd: CmdPtr, frame: Frame) {
         return defer(cmd, |c| &c.session.target.fabric.core.fabric_wq);
     }
     if c.session.aborted() {
+        // Aborted after its CHECK CONDITION established an ACA condition:
+        // the initiator never sees it, so the condition goes.
+        let generation = core::mem::take(&mut c.faulted);
+        if let (1.., Some(m)) = (generation, c.mapped.as_ref()) {
+            crate::aca::undo(&m.dev, generation);
+        }
         if c.session.answers_task_aborted() {
             // TAS: the initiator gets TASK ABORTED status, with no data.
             c.desc.sense_len = 0;
@@ -1476,6 +1595,7 @@ pub fn tx_done(mut cmd: CmdPtr) {
 /// [`crate::sys::ops::SessionRef`].)
 pub fn release(c: &mut Cmd) {
     leave_gate(c);
+    end_aca_command(c, false);
     leave_task_set(c);
     crate::steps::clear(c);
     c.mapped = None;

@@ -112,6 +112,9 @@ pub struct Device {
     /// `crate::gate`).
     #[pin]
     pub order: crate::gate::Gate,
+    /// Its ACA condition, if one is established (see `crate::aca`).
+    #[pin]
+    pub aca: crate::aca::Aca,
     /// The control mode page's QUEUE ALGORITHM MODIFIER (the field's
     /// value; changed by MODE SELECT, 1 at first).
     pub queue_algorithm: AtomicU8,
@@ -464,6 +467,7 @@ pub fn add(
                     idle_calls: AtomicU32::new(0),
                     gate <- crate::gate::Gate::new(crate::cmd::write_place, None),
                     order <- crate::gate::Gate::new(crate::cmd::order_place, Some(crate::cmd::is_aborted)),
+                    aca <- crate::aca::Aca::new(),
                     queue_algorithm: AtomicU8::new(QueueAlgorithm::Unrestricted.field()),
                     qerr: AtomicU8::new(QErr::Continue.field()),
                     reservations <- crate::reservations::DeviceReservations::new(),

@@ -78,6 +78,14 @@ impl LunOwner for Group {
     fn core(&self) -> crate::sys::abi::CoreRef {
         self.target.fabric.core
     }
+    fn device_left(&self, dev: &crate::device::Device) {
+        let me = self.target.groups.lock().iter().find(|g| core::ptr::eq(&***g, self)).cloned();
+        self.target.for_each_session(|s| {
+            if s.is_bound_to(me.as_ref()) {
+                s.device_left(dev);
+            }
+        });
+    }
 }
 
 impl Teardown for Group {

@@ -95,6 +95,9 @@ pub trait LunOwner: Send + Sync {
     fn is_dead(&self) -> bool;
     /// The core whose management lock guards the set.
     fn core(&self) -> crate::sys::abi::CoreRef;
+    /// `dev` left the set (the table no longer holds it there): tell the
+    /// sessions that see this set (`Session::device_left`).
+    fn device_left(&self, dev: &Device);
 }
 
 struct LunMgmt {
@@ -245,6 +248,7 @@ impl LunSet {
         match self.table.store(lun, entry) {
             Ok(Some(replaced)) => {
                 replaced.dev.exported.fetch_sub(1, Ordering::AcqRel);
+                owner.device_left(&replaced.dev);
             }
             Ok(None) => {}
             Err(_) => {
@@ -272,6 +276,7 @@ impl LunSet {
             e.dev.exported.fetch_sub(1, Ordering::AcqRel);
             self.del_sysfs(lun);
             if let Some(o) = owner {
+                o.device_left(&e.dev);
                 o.luns_changed(&[lun], LunChange::Gone);
             }
         }
@@ -322,6 +327,9 @@ impl LunSet {
                 if let Some(e) = self.table.erase(*lun) {
                     e.get().dev.exported.fetch_sub(1, Ordering::AcqRel);
                     self.del_sysfs(*lun);
+                    if let Some(o) = owner {
+                        o.device_left(&e.get().dev);
+                    }
                     *slot = Some(e);
                     n += 1;
                 }

@@ -25,6 +25,7 @@ pub mod ratelimit;
 #[path = "../crates/sgv/src/lib.rs"]
 pub mod sgv_policy;
 
+pub mod aca;
 pub mod alua;
 pub mod cmd;
 pub mod copy;

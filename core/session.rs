@@ -223,6 +223,8 @@ pub struct Session {
     pub port: Port,
     /// The fabric's session context.
     pub sess_priv: usize,
+    /// A number for this I_T nexus no other ever has (`crate::aca`).
+    pub nexus: u64,
     /// Set when unregistering: new commands are refused.
     pub dying: AtomicBool,
     /// Counters.
@@ -313,6 +315,10 @@ impl Session {
         self.for_each_lun(|l| {
             let _ = old.push(l, GFP_ATOMIC);
         });
+        // The devices seen so far (an ACA condition this nexus faulted at one
+        // it no longer sees goes, below).
+        let mut old_devs = KVec::new();
+        self.for_each_mapped(|_, m| old_devs.push(m.dev, GFP_KERNEL).is_ok());
         let fabric = self.target.fabric.ops;
         let tpriv = self.target.priv_();
         for l in old.iter() {
@@ -322,6 +328,8 @@ impl Session {
         // (its last reference removes sysfs files, which sleeps).
         let old_group = self.group.replace(group);
         drop(old_group);
+        old_devs.iter().for_each(|d| self.device_left(d));
+        drop(old_devs);
         let new = self.lun_numbers().unwrap_or_default();
         // Other logical units, or the same ones at other numbers: each is
         // new to this nexus, and the inventory changed.
@@ -331,6 +339,16 @@ impl Session {
         }
         for l in new.iter() {
             fabric.luns_changed(tpriv, self, *l, true);
+        }
+    }
+
+    /// `dev` left this session's LUN set (management context, after the
+    /// table or the group changed): an ACA condition this nexus faulted
+    /// there goes, as it could no longer clear it, unless it still sees the
+    /// device at another LUN.
+    pub fn device_left(&self, dev: &crate::device::Device) {
+        if self.luns_of(dev).map_or(true, |l| l.is_empty()) {
+            crate::aca::clear_if_faulted(dev, self.nexus);
         }
     }
 
@@ -536,9 +554,11 @@ impl Session {
     /// Aborts every command (session loss) and waits for them.
     fn drain(&self) {
         self.abort_matching(&|_| true, false);
-        // Those queued in a task set go now, not in their turn.
+        // Those queued in a task set go now, not in their turn; the loss of
+        // a faulted nexus clears its ACA condition.
         self.for_each_mapped(|_, m| {
             crate::cmd::release_aborted_at(&m.dev);
+            crate::aca::clear_if_faulted(&m.dev, self.nexus);
             true
         });
         self.wait_aborted(&|_| true, DRAIN_WARN_MS, |waited| {
@@ -643,6 +663,7 @@ pub fn register(target: &Arc<Target>, initiator: &[u8], sess_priv: usize) -> Res
             initiator: cname,
             port,
             sess_priv,
+            nexus: crate::aca::next_nexus(),
             dying: AtomicBool::new(false),
             stats,
             inflight,

@@ -124,6 +124,13 @@ impl LunOwner for Target {
     fn core(&self) -> crate::sys::abi::CoreRef {
         self.fabric.core
     }
+    fn device_left(&self, dev: &crate::device::Device) {
+        self.for_each_session(|s| {
+            if s.is_bound_to(None) {
+                s.device_left(dev);
+            }
+        });
+    }
 }
 
 impl Teardown for Target {

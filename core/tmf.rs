@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Task management: ABORT TASK, ABORT TASK SET, CLEAR TASK SET, LUN RESET,
-//! TARGET RESET, I_T NEXUS RESET, and the QUERY functions (QUERY TASK,
-//! QUERY TASK SET, QUERY ASYNCHRONOUS EVENT), which abort nothing.
+//! TARGET RESET, I_T NEXUS RESET, CLEAR ACA, and the QUERY functions (QUERY
+//! TASK, QUERY TASK SET, QUERY ASYNCHRONOUS EVENT), which abort nothing.
 //!
 //! A fabric submits a TMF from any context ([`submit`]) and gets its result
 //! later through its `tmf_done` callback; the TMF runs in a core thread. It
@@ -17,6 +17,7 @@
 //! marking and waiting allocate nothing.
 
 use crate::abi::{tmf, tmf_result};
+use crate::aca::Cleared;
 use crate::lun::Mapped;
 use crate::scsi::ua::Ua;
 use crate::session::{Session, Track};
@@ -141,6 +142,11 @@ fn run(sess: &Arc<Session>, function: u8, lun: u64, tag: u64, before: u64) -> c_
         }
         return if found { tmf_result::SUCCEEDED } else { tmf_result::COMPLETE };
     }
+    // The ACA conditions a reset ends go before its commands are marked: a
+    // condition a later command establishes while the reset waits stays.
+    // (One an aborted command established goes when it is answered, see
+    // `crate::cmd::respond`.)
+    clear_aca(sess, function, lun);
     let mut failed = false;
     let aborted = match function {
         tmf::ABORT_TASK => mark(sess, function, &|t| older(t) && t.tag == tag && t.lun == lun, &|l| l == lun),
@@ -159,10 +165,19 @@ fn run(sess: &Arc<Session>, function: u8, lun: u64, tag: u64, before: u64) -> c_
             target.for_each_session(|s| aborted += mark_for_target_reset(s, sess, before));
             aborted
         }
-        // No ACA condition is ever established (NormACA 0): CLEAR ACA has
-        // nothing to clear, and is rejected as the unsupported function it
-        // is here, like any code the core does not know.
-        tmf::CLEAR_ACA => return tmf_result::REJECTED,
+        // The faulted nexus clears its ACA condition and aborts its ACA
+        // command in progress; another nexus is rejected; with no condition
+        // there is nothing to do (as SCST answers).
+        tmf::CLEAR_ACA => {
+            let Some(m) = sess.lookup(lun) else { return tmf_result::NOT_FOUND };
+            match crate::aca::clear_from(&m.dev, sess.nexus) {
+                Cleared::NotFaulted => return tmf_result::REJECTED,
+                Cleared::Nothing | Cleared::Cleared(None) => return tmf_result::COMPLETE,
+                Cleared::Cleared(Some(aca_tag)) => {
+                    mark(sess, function, &|t| older(t) && t.tag == aca_tag && t.lun == lun, &|l| l == lun)
+                }
+            }
+        }
         _ => return tmf_result::REJECTED,
     };
     // Every session's commands are marked before any is waited for: a
@@ -271,6 +286,14 @@ pub fn abort_at_device(core: &crate::registry::Core, dev: &crate::device::Device
         pr_warn!("out of memory: PREEMPT AND ABORT aborted no command\n");
         return;
     };
+    // A preempted faulted nexus's ACA condition goes with its commands.
+    let _ = core.for_each_target(|t| {
+        t.for_each_session(|s| {
+            if whose(s) {
+                crate::aca::clear_if_faulted(dev, s.nexus);
+            }
+        })
+    });
     // Not for PERSISTENT RESERVE OUTs, even aborted by another TMF: one may
     // be a PREEMPT AND ABORT waiting in turn.
     let _ = core.for_each_target(|t| {
@@ -361,6 +384,30 @@ fn release_spc2(sess: &Arc<Session>, function: u8, lun: u64) {
         }
         tmf::TARGET_RESET => sess.target.for_each_session(|s| crate::reservations::drop_spc2_seen_by(s, None)),
         tmf::NEXUS_LOSS => crate::reservations::drop_spc2_seen_by(sess, Some(&sess.port)),
+        _ => {}
+    }
+}
+
+/// ACA conditions a TMF clears (SAM-5 5.9.5): a LOGICAL UNIT RESET the
+/// unit's, a TARGET RESET those of every unit of the target, an I_T NEXUS
+/// RESET those whose faulted nexus it is.
+fn clear_aca(sess: &Arc<Session>, function: u8, lun: u64) {
+    match function {
+        tmf::LUN_RESET => {
+            if let Some(m) = sess.lookup(lun) {
+                crate::aca::clear(&m.dev);
+            }
+        }
+        tmf::TARGET_RESET => sess.target.for_each_session(|s| {
+            s.for_each_mapped(|_, m| {
+                crate::aca::clear(&m.dev);
+                true
+            })
+        }),
+        tmf::NEXUS_LOSS => sess.for_each_mapped(|_, m| {
+            crate::aca::clear_if_faulted(&m.dev, sess.nexus);
+            true
+        }),
         _ => {}
     }
 }

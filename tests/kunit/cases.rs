@@ -851,15 +851,15 @@ pub fn raw_tier_answers_any_status_sense_and_residual() -> TestResult {
     let r = response(with_session(1, |s| send(s, LUN_RAW, &[0u8; 6], dir::NONE, 0, false))?)?;
     ensure(r.status.load(Ordering::Relaxed) == scsi_status::CHECK_CONDITION, c"the core answered TEST UNIT READY instead of the raw tier")?;
     check_sense(r, &fakes::BECOMING_READY, c"the raw tier's fixed sense changed on the way")?;
-    // A command the core knows, with a bad field (NACA), is the core's to
-    // refuse: it never reaches the raw tier.
-    let r = response(with_session(1, |s| send(s, LUN_RAW, &[0, 0, 0, 0, 0, 0x04], dir::NONE, 0, false))?)?;
+    // A command the core knows, with a bad field (INQUIRY's CMDDT), is the
+    // core's to refuse: it never reaches the raw tier.
+    let r = response(with_session(1, |s| send(s, LUN_RAW, &[0x12, 0x02, 0, 0, 36, 0], dir::READ, 36, false))?)?;
     check_sense(r, &INVALID_FIELD, c"a known CDB with a bad field reached the raw tier")
 }
 
 /// ILLEGAL REQUEST, INVALID FIELD IN CDB (fixed format), pointing at the
-/// NACA bit of a 6-byte CDB: SKSV, C/D, BPV and bit 2; byte 5.
-const INVALID_FIELD: [u8; 18] = [0x70, 0, 0x05, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x24, 0, 0, 0xCA, 0, 5];
+/// CMDDT bit of INQUIRY: SKSV, C/D, BPV and bit 1; byte 1.
+const INVALID_FIELD: [u8; 18] = [0x70, 0, 0x05, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x24, 0, 0, 0xC9, 0, 1];
 
 /// What the raw tier declines, the core emulates: INQUIRY, a READ that then
 /// reaches the block tier, and an opcode nobody knows (INVALID COMMAND
@@ -1451,7 +1451,7 @@ fn with_control(b3: u8, tas: bool, body: impl FnOnce() -> TestResult) -> TestRes
     ensure(back? == (GOOD, 0, 0, 0), c"MODE SELECT putting the control page's defaults back not GOOD")
 }
 
-/// The ACA attribute (no ACA condition can exist: NormACA is 0) and a code
+/// The ACA attribute while no ACA condition is established and a code
 /// that is no attribute end with CHECK CONDITION, ILLEGAL REQUEST, INVALID
 /// MESSAGE ERROR (05/49/00), reaching no handler. With the QUEUE ALGORITHM
 /// MODIFIER at 0 (restricted reordering) a SIMPLE READ waits for the one
@@ -1625,4 +1625,172 @@ pub fn preempt_and_abort_at_the_head_of_the_queue_ends_what_is_queued_behind() -
     clear_attentions();
     res?;
     ensure(cleared? == GOOD, c"CLEAR through session 1 not GOOD")
+}
+
+/// READ(10) of block `lba` with NACA set in its CONTROL byte.
+fn read10_naca(lba: u32) -> [u8; 10] {
+    let mut c = read10(lba);
+    c[9] = 0x04;
+    c
+}
+
+/// TEST UNIT READY with NACA set.
+const TEST_UNIT_READY_NACA: [u8; 6] = [0, 0, 0, 0, 0, 0x04];
+
+/// The status of `cdb` (no data) from session `i` at the hold device with
+/// task attribute `attr`.
+fn status_with(i: usize, cdb: &[u8], attr: u8) -> core::result::Result<u8, &'static CStr> {
+    Ok(response(with_session(i, |s| send_with(s, LUN_HOLD, cdb, dir::NONE, 0, false, attr))?)?.status.load(Ordering::Relaxed))
+}
+
+/// Session 1's READ with NACA set, failed by the hold device (03/11/00),
+/// establishes an ACA condition for session 1's nexus.
+fn establish_aca() -> TestResult {
+    let tag = with_session(1, |s| send(s, LUN_HOLD, &read10_naca(1), dir::READ, 512, false))?.ok_or(c"the core refused the READ with NACA")?;
+    held_io_kept(1, c"the READ with NACA did not reach the hold device")?;
+    HELD.take().ok_or(c"the READ with NACA vanished")?.complete(Some((0x03, 0x11, 0x00)));
+    ensure(outcome(response(Some(tag))?) == (CHECK, 3, 0x11, 0x00), c"the READ with NACA did not end with 03/11/00")
+}
+
+/// ACA (SAM-5 5.9). Once session 1's READ with NACA set ends with CHECK
+/// CONDITION: session 1's SIMPLE TEST UNIT READY gets ACA ACTIVE, session
+/// 2's BUSY (ACA ACTIVE with NACA set, or with the ACA attribute); session
+/// 1's ACA command runs (a READ the device holds), a second one meanwhile
+/// gets ACA ACTIVE, the next one after it GOOD. CLEAR ACA from session 2 is
+/// rejected, from session 1 it completes, and both sessions' commands are
+/// GOOD again, an ACA command refused (05/49/00). A LOGICAL UNIT RESET
+/// clears a condition too (the next command gets its 06/29/03); CLEAR ACA
+/// with no condition completes.
+pub fn aca_condition_admits_only_the_faulted_nexus_aca_command_until_clear_aca() -> TestResult {
+    use scsi_status::{ACA_ACTIVE, BUSY};
+    clear_attentions();
+    let (one, two) = (session(1)?, session(2)?);
+    let res = (|| {
+        establish_aca()?;
+        ensure(status_with(1, &TEST_UNIT_READY, task_attr::SIMPLE)? == ACA_ACTIVE, c"the faulted nexus's SIMPLE command did not get ACA ACTIVE")?;
+        ensure(status_with(2, &TEST_UNIT_READY, task_attr::SIMPLE)? == BUSY, c"another nexus's command did not get BUSY")?;
+        ensure(status_with(2, &TEST_UNIT_READY_NACA, task_attr::SIMPLE)? == ACA_ACTIVE, c"another nexus's command with NACA did not get ACA ACTIVE")?;
+        ensure(status_with(2, &TEST_UNIT_READY, task_attr::ACA)? == ACA_ACTIVE, c"another nexus's ACA command did not get ACA ACTIVE")?;
+        let aca_read = read_with(1, 2, task_attr::ACA)?;
+        held_io_kept(1, c"the faulted nexus's ACA READ did not reach the hold device")?;
+        let second = status_with(1, &TEST_UNIT_READY, task_attr::ACA)?;
+        release_held();
+        ensure(second == ACA_ACTIVE, c"a second ACA command while one ran did not get ACA ACTIVE")?;
+        good_at(aca_read, c"the ACA READ not GOOD")?;
+        ensure(status_with(1, &TEST_UNIT_READY, task_attr::ACA)? == GOOD, c"the next ACA command not GOOD")?;
+        ensure(two.task_mgmt_wait(tmf::CLEAR_ACA, LUN_HOLD, 0) == tmf_result::REJECTED, c"CLEAR ACA from another nexus not REJECTED")?;
+        ensure(status_with(2, &TEST_UNIT_READY, task_attr::SIMPLE)? == BUSY, c"a rejected CLEAR ACA cleared the condition")?;
+        ensure(one.task_mgmt_wait(tmf::CLEAR_ACA, LUN_HOLD, 0) == tmf_result::COMPLETE, c"CLEAR ACA from the faulted nexus not COMPLETE")?;
+        ensure(status_with(1, &TEST_UNIT_READY, task_attr::SIMPLE)? == GOOD, c"after CLEAR ACA the faulted nexus's command not GOOD")?;
+        ensure(status_with(2, &TEST_UNIT_READY, task_attr::SIMPLE)? == GOOD, c"after CLEAR ACA another nexus's command not GOOD")?;
+        let refused = response(with_session(1, |s| send_with(s, LUN_HOLD, &TEST_UNIT_READY, dir::NONE, 0, false, task_attr::ACA))?)?;
+        ensure(outcome(refused) == (CHECK, 5, 0x49, 0x00), c"an ACA command without a condition not refused with 05/49/00")?;
+        establish_aca()?;
+        ensure(status_with(2, &TEST_UNIT_READY, task_attr::SIMPLE)? == BUSY, c"the second condition was not established")?;
+        ensure(two.task_mgmt_wait(tmf::LUN_RESET, LUN_HOLD, 0) == tmf_result::COMPLETE, c"LUN RESET not COMPLETE")?;
+        ensure(tur(1, LUN_HOLD)? == (CHECK, 6, 0x29, 0x03), c"after a LUN RESET the faulted nexus did not get 06/29/03")?;
+        ensure(tur(1, LUN_HOLD)?.0 == GOOD, c"a LUN RESET left the ACA condition")?;
+        ensure(one.task_mgmt_wait(tmf::CLEAR_ACA, LUN_HOLD, 0) == tmf_result::COMPLETE, c"CLEAR ACA with no condition not COMPLETE")
+    })();
+    // Whatever happened: no condition stays for the next cases (cleared
+    // first: it would block what the device lets go).
+    let _ = one.task_mgmt_wait(tmf::CLEAR_ACA, LUN_HOLD, 0);
+    release_held();
+    clear_attentions();
+    res
+}
+
+/// INQUIRY with CMDDT set (refused: 05/24/00) and NACA set.
+const INQUIRY_CMDDT_NACA: [u8; 6] = [0x12, 0x02, 0, 0, 36, 0x04];
+
+/// Session 2's SIMPLE READ of `lba`, held by the device, and its ORDERED
+/// READ of `lba + 1` queued behind it; then session 1's INQUIRY with CMDDT
+/// and NACA ends with 05/24/00 (an ACA condition for session 1) and the
+/// SIMPLE READ completes GOOD. The ORDERED READ must stay blocked by the
+/// condition: not at the device, unanswered, 100 ms later. Its tag.
+fn blocked_by_aca(lba: u32) -> core::result::Result<u64, &'static CStr> {
+    let simple = read_with(2, lba, task_attr::SIMPLE)?;
+    held_io_kept(1, c"the SIMPLE READ did not reach the hold device")?;
+    let ordered = read_with(2, lba + 1, task_attr::ORDERED)?;
+    let inquiry = response(with_session(1, |s| send(s, LUN_HOLD, &INQUIRY_CMDDT_NACA, dir::READ, 36, false))?)?;
+    ensure(outcome(inquiry) == (CHECK, 5, 0x24, 0x00), c"the INQUIRY with CMDDT and NACA did not end with 05/24/00")?;
+    HELD.take().ok_or(c"the SIMPLE READ vanished")?.complete(None);
+    good_at(simple, c"the SIMPLE READ held before the condition not GOOD")?;
+    ensure(still_held(0) && !answered(ordered), c"the ORDERED READ queued before the condition was not blocked by it")?;
+    Ok(ordered)
+}
+
+/// An ACA condition blocks the commands queued in the task set before it
+/// was established (SAM-5 5.9.2) until it ends ([`blocked_by_aca`]): while
+/// session 1's ACA TEST UNIT READY runs GOOD the blocked READ stays; CLEAR
+/// ACA lets it go on (GOOD), and so does an I_T NEXUS RESET of the faulted
+/// nexus. CLEAR ACA aborts the ACA command in progress (a held READ) and
+/// reports after it is released. An ACA command's CHECK CONDITION without
+/// NACA ends the condition, and so does another nexus's PREEMPT AND ABORT
+/// of the faulted one, which the condition lets run (session 2's commands
+/// GOOD again after each).
+pub fn aca_condition_blocks_the_task_set_until_clear_aca_reset_or_preemption() -> TestResult {
+    use scsi_status::BUSY;
+    clear_attentions();
+    let one = session(1)?;
+    let res = (|| {
+        let blocked = blocked_by_aca(3)?;
+        ensure(status_with(1, &TEST_UNIT_READY, task_attr::ACA)? == GOOD, c"the ACA TEST UNIT READY not GOOD while a command was blocked")?;
+        ensure(still_held(0) && !answered(blocked), c"the blocked READ went on after the ACA command")?;
+        ensure(one.task_mgmt_wait(tmf::CLEAR_ACA, LUN_HOLD, 0) == tmf_result::COMPLETE, c"CLEAR ACA not COMPLETE")?;
+        held_io(io_op::READ, 4, c"the blocked ORDERED READ did not go on after CLEAR ACA")?.complete(None);
+        good_at(blocked, c"the ORDERED READ blocked until CLEAR ACA not GOOD")?;
+
+        establish_aca()?;
+        let aca_read = read_with(1, 5, task_attr::ACA)?;
+        held_io_kept(1, c"the ACA READ did not reach the hold device")?;
+        let run = during_tmf(1, tmf::CLEAR_ACA, LUN_HOLD, 0, 1, || ())?;
+        ensure(run.waited, c"CLEAR ACA returned while the ACA command was held")?;
+        ensure(run.result == tmf_result::COMPLETE, c"CLEAR ACA with an ACA command in progress not COMPLETE")?;
+        let r = response(Some(aca_read))?;
+        ensure(r.aborted.load(Ordering::Relaxed), c"CLEAR ACA did not abort the ACA command in progress")?;
+        ensure(r.stamp.load(Ordering::Relaxed) < run.at, c"CLEAR ACA reported before its aborted ACA command was released")?;
+        ensure(status_with(2, &TEST_UNIT_READY, task_attr::SIMPLE)? == GOOD, c"CLEAR ACA left the condition")?;
+
+        establish_aca()?;
+        let failing = read_with(1, 6, task_attr::ACA)?;
+        held_io_kept(1, c"the failing ACA READ did not reach the hold device")?;
+        HELD.take().ok_or(c"the failing ACA READ vanished")?.complete(Some((0x03, 0x11, 0x00)));
+        ensure(outcome(response(Some(failing))?) == (CHECK, 3, 0x11, 0x00), c"the failing ACA READ did not end with 03/11/00")?;
+        ensure(
+            status_with(2, &TEST_UNIT_READY, task_attr::SIMPLE)? == GOOD,
+            c"an ACA command's CHECK CONDITION without NACA left the condition",
+        )?;
+
+        let blocked = blocked_by_aca(7)?;
+        ensure(one.task_mgmt_wait(tmf::NEXUS_LOSS, LUN_HOLD, 0) == tmf_result::COMPLETE, c"I_T NEXUS RESET not COMPLETE")?;
+        held_io(io_op::READ, 8, c"the blocked ORDERED READ did not go on after the I_T NEXUS RESET")?.complete(None);
+        good_at(blocked, c"the ORDERED READ blocked until the I_T NEXUS RESET not GOOD")?;
+        ensure(
+            status_with(2, &TEST_UNIT_READY, task_attr::SIMPLE)? == GOOD,
+            c"an I_T NEXUS RESET of the faulted nexus left the condition",
+        )?;
+
+        clear_attentions();
+        ensure(pr_out(1, LUN_HOLD, 0, 0, 0, 0xa)?.status.load(Ordering::Relaxed) == GOOD, c"REGISTER through session 1 not GOOD")?;
+        ensure(pr_out(2, LUN_HOLD, 0, 0, 0, 0xb)?.status.load(Ordering::Relaxed) == GOOD, c"REGISTER through session 2 not GOOD")?;
+        establish_aca()?;
+        ensure(status_with(2, &TEST_UNIT_READY, task_attr::SIMPLE)? == BUSY, c"the condition before the PREEMPT AND ABORT was not established")?;
+        let preempt = pr_out(2, LUN_HOLD, 5, 3, 0xb, 0xa)?.status.load(Ordering::Relaxed);
+        ensure(preempt == GOOD, c"session 2's PREEMPT AND ABORT of the faulted nexus under the condition not GOOD")?;
+        ensure(
+            status_with(2, &TEST_UNIT_READY, task_attr::SIMPLE)? == GOOD,
+            c"a PREEMPT AND ABORT of the faulted nexus left the condition",
+        )
+    })();
+    // Whatever happened: no condition, held command or registration stays
+    // for the next cases (the condition first: it would block what the
+    // device lets go).
+    let _ = one.task_mgmt_wait(tmf::CLEAR_ACA, LUN_HOLD, 0);
+    release_held();
+    clear_attentions();
+    let _ = pr_out(2, LUN_HOLD, 3, 0, 0xb, 0);
+    let _ = pr_out(1, LUN_HOLD, 3, 0, 0xa, 0);
+    clear_attentions();
+    res
 }

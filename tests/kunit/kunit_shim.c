@@ -68,7 +68,9 @@ void rscst_kunit_teardown(void);
 	X(qerr_aborts_the_task_set_on_check_condition) \
 	X(abort_task_set_answers_commands_queued_in_the_task_set_at_once) \
 	X(target_reset_answers_task_aborted_where_tas_is_set) \
-	X(preempt_and_abort_at_the_head_of_the_queue_ends_what_is_queued_behind)
+	X(preempt_and_abort_at_the_head_of_the_queue_ends_what_is_queued_behind) \
+	X(aca_condition_admits_only_the_faulted_nexus_aca_command_until_clear_aca) \
+	X(aca_condition_blocks_the_task_set_until_clear_aca_reset_or_preemption)
 
 #define DECLARE_BODY(name) const char *rscst_kunit_##name(void);
 RSCST_CASES(DECLARE_BODY)

@@ -140,12 +140,12 @@ check "RSOC with RCTD answers more than 512 bytes ($rsoc_len)" test "$rsoc_len" 
 expect_eq "RSOC with RCTD: every byte its COMMAND DATA LENGTH announces arrives" "$rsoc_len" "$rsoc_field"
 
 # REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS: ABORT TASK, ABORT TASK SET,
-# CLEAR TASK SET, LOGICAL UNIT RESET, QUERY TASK, QUERY ASYNCHRONOUS EVENT,
+# CLEAR ACA, CLEAR TASK SET, LOGICAL UNIT RESET, QUERY TASK, QUERY ASYNCHRONOUS EVENT,
 # QUERY TASK SET and I_T NEXUS RESET, in the basic and
 # the extended (REPD) format; RSOC lists the command.
-expect_eq "REPORT SUPPORTED TMFs: ATS, ATSS, CTSS, LURS, QTS, QAES, QTSS and ITNRS" "$(raw_hex a3 0d 00 00 00 00 00 00 00 40 00 00)" "dc070000"
+expect_eq "REPORT SUPPORTED TMFs: ATS, ATSS, CACAS, CTSS, LURS, QTS, QAES, QTSS and ITNRS" "$(raw_hex a3 0d 00 00 00 00 00 00 00 40 00 00)" "fc070000"
 expect_eq "REPORT SUPPORTED TMFs with REPD: the 16-byte format, no timeouts" \
-	"$(raw_hex a3 0d 80 00 00 00 00 00 00 40 00 00)" "dc07000c000000000000000000000000"
+	"$(raw_hex a3 0d 80 00 00 00 00 00 00 40 00 00)" "fc07000c000000000000000000000000"
 raw=$(sg_raw -r 64 $SG0 a3 0d 00 00 00 00 00 00 00 03 00 00 2>&1)
 expect_match "REPORT SUPPORTED TMFs with an allocation length of 3: INVALID FIELD IN CDB" "$raw" "Invalid field in cdb"
 expect_eq "RSOC of MAINTENANCE IN 0Dh: supported, with its CDB usage data" \

@@ -180,6 +180,21 @@ scenarios() {
 	sdparm -q --set QAM=1,QERR=0 $A >/dev/null 2>&1
 	outcome "sdparm --set QAM=1,QERR=0: the defaults again" "1 0" "$(qam_qerr $A)"
 	drain $B
+	# ACA (SAM-5 5.9): a CHECK CONDITION of a command with NACA set in its
+	# CONTROL byte (an INQUIRY with CMDDT, refused) establishes an ACA
+	# condition for nexus A until a LUN RESET. (Linux sends neither the ACA
+	# attribute nor CLEAR ACA, and retries a BUSY status until the command
+	# times out, 30 s here: the KUnit tier checks those.)
+	outcome "INQUIRY's NormACA bit reads 1 (byte 3: 32h)" "32" "$(inq_byte $A 3)"
+	outcome "INQUIRY with CMDDT and NACA set through nexus A: 05/24/00" "check 05/24/00" "$(cmd $A 120200002404 --in 36)"
+	outcome "ACA condition: nexus A's next command ends with ACA ACTIVE, and nexus B's with NACA set" \
+		"status 30 status 30" "$(cmd $A $TUR) $(cmd $B 000000000004)"
+	outcome "ACA condition: nexus A's REQUEST SENSE ends with ACA ACTIVE too" "status 30" "$(cmd $A $REQUEST_SENSE --in 18)"
+	sg_reset -d $SDA >/dev/null 2>&1
+	outcome "a LUN RESET clears the ACA condition: both nexuses get 06/29/03, then GOOD" "check 06/29/03 check 06/29/03 good good" \
+		"$(cmd $A $TUR) $(cmd $B $TUR) $(cmd $A $TUR) $(cmd $B $TUR)"
+	drain $A
+	drain $B
 	# The control page with TST changed, which is not changeable: INVALID
 	# FIELD IN PARAMETER LIST at byte 2 of the page, 6 of the list (no bit
 	# pointer: see Documentation/scsi-commands.md, section 3).

@@ -170,8 +170,9 @@ pub mod tmf {
     /// QUERY ASYNCHRONOUS EVENT: whether a unit attention is pending for
     /// this I_T nexus at `lun` (which one: `tmf_done`'s `info`).
     pub const QUERY_ASYNC_EVENT: u8 = 9;
-    /// CLEAR ACA: answered [`super::tmf_result::REJECTED`], as no ACA
-    /// condition is ever established (NormACA is 0).
+    /// CLEAR ACA: clears the ACA condition of the logical unit behind
+    /// `lun` if this I_T nexus is its faulted one (aborting its ACA command
+    /// in progress); [`super::tmf_result::REJECTED`] if another nexus is.
     pub const CLEAR_ACA: u8 = 10;
 }
 

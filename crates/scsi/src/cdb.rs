@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Command descriptor block decoding: turns raw CDB bytes into a validated [`Op`].
 //!
-//! Validation policy: fields that request a feature this target does not implement (NACA,
-//! protection information, CMDDT, power conditions, unknown service actions or report
+//! Validation policy: fields that request a feature this target does not implement
+//! (protection information, CMDDT, power conditions, unknown service actions or report
 //! selections, obsolete PMI/LBA combinations, reserved BYTCHK) are rejected with
 //! INVALID FIELD IN CDB. Other reserved and obsolete bits are ignored, which SPC-4 permits
 //! and which keeps old initiators working.
@@ -133,6 +133,38 @@ pub mod opcode {
     pub const XCOPY_LID1: u8 = 0x00;
     /// RECEIVE COPY RESULTS service action: RECEIVE COPY OPERATING PARAMETERS.
     pub const RCR_OPERATING_PARAMETERS: u8 = 0x03;
+}
+
+/// Whether the CDB's CONTROL byte has NACA set: a CHECK CONDITION then establishes an ACA
+/// condition. The CONTROL byte is the last at the opcode's length, or byte 1 of a
+/// variable-length (7Fh) CDB (SPC-4 4.2.5.3). False for a vendor-specific opcode or a CDB
+/// shorter than its length.
+pub fn naca(cdb: &[u8]) -> bool {
+    control_byte(cdb)
+        .and_then(|i| cdb.get(i))
+        .is_some_and(|c| c & NACA != 0)
+}
+
+/// Clears NACA in the CDB's CONTROL byte (for a device behind a raw SCSI tier: the core keeps
+/// ACA conditions itself); returns whether it was set.
+pub fn take_naca(cdb: &mut [u8]) -> bool {
+    let Some(c) = control_byte(cdb).and_then(|i| cdb.get_mut(i)) else {
+        return false;
+    };
+    let was = *c & NACA != 0;
+    *c &= !NACA;
+    was
+}
+
+/// NACA in the CONTROL byte.
+const NACA: u8 = 0x04;
+
+/// Where the CONTROL byte is (see [`naca`]).
+fn control_byte(cdb: &[u8]) -> Option<usize> {
+    match *cdb.first()? {
+        opcode::VARIABLE_LENGTH => Some(1),
+        op => cdb_len(op)?.checked_sub(1),
+    }
 }
 
 /// Length of a CDB from its group code (byte 0 bits 7..5): 6, 10, 10, reserved, 16, 12,
@@ -554,7 +586,7 @@ impl Cdb {
     /// Decodes a CDB.
     ///
     /// Unknown opcode (or empty input) -> `Err(Sense::INVALID_OPCODE)`. Known opcode with a
-    /// bad field (CDB shorter than its group length, NACA set, a field requesting an
+    /// bad field (CDB shorter than its group length, a field requesting an
     /// unsupported feature, unsupported service action) -> `Err(Sense::INVALID_FIELD_IN_CDB)`.
     /// `cdb` may be longer than the opcode's length (fabrics pass 16 or 32-byte buffers).
     /// Never panics.
@@ -566,11 +598,8 @@ impl Cdb {
         }
         let len = cdb_len(opcode).ok_or(Sense::INVALID_OPCODE)?;
         let c = cdb.get(..len).ok_or(BAD)?;
-        // CONTROL byte: NACA (bit 2) needs ACA support, which this target lacks.
-        if c.last().copied().unwrap_or(0) & 0x04 != 0 {
-            let control = u16::try_from(len.saturating_sub(1)).unwrap_or(0);
-            return Err(bad(control, Some(2)));
-        }
+        // CONTROL byte: NACA (bit 2) is taken (see `task_set`); the rest of
+        // it is vendor specific or reserved (ignored).
         let op = match opcode {
             TEST_UNIT_READY => Op::TestUnitReady,
             REQUEST_SENSE => Op::RequestSense {
@@ -1103,13 +1132,33 @@ mod tests {
     }
 
     #[test]
-    fn naca_rejected() {
-        assert_eq!(dec(&[0, 0, 0, 0, 0, 0x04]), Err(bad(5, Some(2))));
+    fn naca_taken_and_found_at_the_control_byte() {
+        assert_eq!(dec(&[0, 0, 0, 0, 0, 0x04]), Ok(Op::TestUnitReady));
         assert_eq!(dec(&[0, 0, 0, 0, 0, 0x03]), Ok(Op::TestUnitReady));
-        let mut r10 = [0u8; 10];
+        assert!(naca(&[0, 0, 0, 0, 0, 0x04]));
+        assert!(!naca(&[0, 0, 0, 0, 0, 0x03]));
+        let mut r10 = [0u8; 16];
         r10[0] = READ_10;
         r10[9] = 0x04;
-        assert_eq!(dec(&r10), Err(bad(9, Some(2))));
+        assert!(naca(&r10));
+        // Byte 5 is no CONTROL byte of a 10-byte CDB.
+        r10[9] = 0;
+        r10[5] = 0x04;
+        assert!(!naca(&r10));
+        // Too short, empty, or of a group without a length.
+        assert!(!naca(&[0x28, 0, 0, 0, 0, 0x04]));
+        assert!(!naca(&[]));
+        // A variable-length CDB's CONTROL byte is byte 1.
+        assert!(!naca(&[0x7F, 0, 0, 0, 0, 0x04]));
+        assert!(naca(&[0x7F, 0x04]));
+        assert!(!naca(&[0x7F]));
+        // Taken away for a raw tier: only the CONTROL byte's NACA bit.
+        let mut t = [0x28, 0x04, 0, 0, 0, 0x04, 0, 0, 1, 0x07];
+        assert!(take_naca(&mut t));
+        assert_eq!(t, [0x28, 0x04, 0, 0, 0, 0x04, 0, 0, 1, 0x03]);
+        assert!(!take_naca(&mut t));
+        assert!(!take_naca(&mut [0x28, 0, 0, 0, 0, 0x04]));
+        assert!(!take_naca(&mut []));
     }
 
     #[test]
@@ -1736,8 +1785,8 @@ mod tests {
             !is_unknown_command(&[0xA3, 0x0D, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0]),
             "REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS"
         );
-        // READ(10) with NACA set: a known command with a bad field.
-        assert!(!is_unknown_command(&[0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0x04]));
+        // READ(10) with a bad field (RDPROTECT).
+        assert!(!is_unknown_command(&[0x28, 0x20, 0, 0, 0, 0, 0, 0, 1, 0]));
         assert!(!is_unknown_command(&[]));
     }
 

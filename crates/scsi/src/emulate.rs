@@ -505,7 +505,7 @@ mod tests {
         let d = dev();
         let (a, v) = emu(&[0x12, 0, 0, 0, 36, 0], &d);
         assert_eq!(a, Action::DataIn { len: 36 });
-        assert_eq!(&v[..8], &[0, 0, 6, 0x12, 91, 0x08, 0, 2]);
+        assert_eq!(&v[..8], &[0, 0, 6, 0x32, 91, 0x08, 0, 2]);
         assert_eq!(&v[8..36], b"RSCST   Virtual Disk    0001");
         let (a, v) = emu(&[0x12, 1, 0x00, 0, 255, 0], &d);
         assert_eq!(a, Action::DataIn { len: 9 });

@@ -660,7 +660,8 @@ mod tests {
                 cdb[0] = INTERESTING[(r.next() as usize) % INTERESTING.len()];
             }
             if r.next() % 2 == 0 {
-                // Clear NACA so more commands get through.
+                // Half of them with bit 2 clear from byte 5 on: NACA clear
+                // wherever the CONTROL byte sits, as most initiators send it.
                 for b in cdb.iter_mut().skip(5) {
                     *b &= !0x04;
                 }

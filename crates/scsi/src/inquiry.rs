@@ -49,7 +49,7 @@ pub fn encode_standard_inquiry(dev: &DeviceParams<'_>, alloc_len: u16, out: &mut
     w.u8(peripheral(dev));
     w.u8(if dev.removable { 0x80 } else { 0 });
     w.u8(0x06); // VERSION: SPC-4
-    w.u8(0x12); // NORMACA=0, HISUP=1, RESPONSE DATA FORMAT=2
+    w.u8(0x32); // NORMACA=1 (ACA: see `task_set`), HISUP=1, RESPONSE DATA FORMAT=2
     w.u8(0); // ADDITIONAL LENGTH, patched below
              // SCCS ACC PROTECT 0; TPGS; 3PC: EXTENDED COPY is served.
     w.u8(((dev.tpgs & 0x3) << 4) | 0x08);
@@ -244,7 +244,7 @@ mod tests {
         let n = encode_standard_inquiry(&dev(), 512, &mut out);
         assert_eq!(n, 96);
         let mut want = [0u8; 96];
-        want[..8].copy_from_slice(&[0, 0, 6, 0x12, 91, 0x08, 0, 2]);
+        want[..8].copy_from_slice(&[0, 0, 6, 0x32, 91, 0x08, 0, 2]);
         want[8..16].copy_from_slice(b"RSCST   ");
         want[16..32].copy_from_slice(b"DISK            ");
         want[32..36].copy_from_slice(b"0.1 ");

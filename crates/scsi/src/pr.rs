@@ -408,6 +408,12 @@ pub enum Access {
     Release,
 }
 
+/// Whether `cdb` is a PERSISTENT RESERVE OUT with service action PREEMPT AND ABORT (which an
+/// ACA condition of another nexus lets through).
+pub fn is_preempt_and_abort(cdb: &[u8]) -> bool {
+    matches!(cdb, [super::cdb::opcode::PERSISTENT_RESERVE_OUT, sa, ..] if sa & 0x1F == out_sa::PREEMPT_AND_ABORT)
+}
+
 /// What the command `cdb` does, for the conflict rules (SPC-4 table 66, SBC-3 table 13): any
 /// CDB, including those only a raw SCSI tier understands; a command not named here changes
 /// the logical unit as far as reservations are concerned.
@@ -1067,6 +1073,17 @@ pub(crate) mod test_regs {
 mod tests {
     use super::test_regs::Regs;
     use super::*;
+
+    #[test]
+    fn preempt_and_abort_is_told_by_opcode_and_service_action() {
+        assert!(is_preempt_and_abort(&[
+            0x5F, 0x05, 0x03, 0, 0, 0, 0, 0, 24, 0
+        ]));
+        assert!(is_preempt_and_abort(&[0x5F, 0xE5]));
+        assert!(!is_preempt_and_abort(&[0x5F, 0x04]));
+        assert!(!is_preempt_and_abort(&[0x5E, 0x05]));
+        assert!(!is_preempt_and_abort(&[0x5F]));
+    }
     use crate::transport_id::protocol;
     use std::vec::Vec;
 

@@ -34,7 +34,8 @@ const fn cmd_sa(opcode: u8, sa: u16, usage: &'static [u8]) -> CommandInfo {
     }
 }
 
-/// CONTROL byte usage: NACA is checked, everything else ignored.
+/// CONTROL byte usage: NACA is honoured (an ACA condition on CHECK CONDITION), everything
+/// else ignored.
 const C: u8 = 0x04;
 const F: u8 = 0xFF;
 

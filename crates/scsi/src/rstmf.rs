@@ -2,11 +2,11 @@
 //! REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS parameter data (SPC-4 r37 6.36):
 //! the task management functions the core carries out (`core/tmf.rs`).
 
-/// Byte 0: ABORT TASK (ATS), ABORT TASK SET (ATSS), CLEAR TASK SET (CTSS),
-/// LOGICAL UNIT RESET (LURS) and QUERY TASK (QTS). CLEAR ACA is not
-/// implemented (no ACA: NACA is refused); TARGET RESET, which the core also
-/// carries out, has only an obsolete bit in SPC-4.
-const BYTE0: u8 = 0x80 | 0x40 | 0x10 | 0x08 | 0x04;
+/// Byte 0: ABORT TASK (ATS), ABORT TASK SET (ATSS), CLEAR ACA (CACAS),
+/// CLEAR TASK SET (CTSS), LOGICAL UNIT RESET (LURS) and QUERY TASK (QTS);
+/// TARGET RESET, which the core also carries out, has only an obsolete bit
+/// in SPC-4.
+const BYTE0: u8 = 0x80 | 0x40 | 0x20 | 0x10 | 0x08 | 0x04;
 /// Byte 1: QUERY ASYNCHRONOUS EVENT (QAES: its FUNCTION SUCCEEDED carries
 /// the pending condition's sense codes to fabrics whose responses have
 /// room for them), QUERY TASK SET (QTSS) and I_T NEXUS RESET (ITNRS).
@@ -43,12 +43,12 @@ mod tests {
     fn basic_and_extended() {
         let mut out = [0xEEu8; 32];
         assert_eq!(encode_report_supported_tmfs(false, 100, &mut out), 4);
-        assert_eq!(out[..5], [0xDC, 0x07, 0, 0, 0xEE]);
+        assert_eq!(out[..5], [0xFC, 0x07, 0, 0, 0xEE]);
         let mut out = [0xEEu8; 32];
         assert_eq!(encode_report_supported_tmfs(true, 100, &mut out), 16);
         assert_eq!(
             out[..16],
-            [0xDC, 0x07, 0, 0x0C, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+            [0xFC, 0x07, 0, 0x0C, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
         );
         assert_eq!(out[16], 0xEE);
     }
@@ -63,6 +63,6 @@ mod tests {
         }
         let mut out = [0u8; 2];
         assert_eq!(encode_report_supported_tmfs(false, 100, &mut out), 2);
-        assert_eq!(out, [0xDC, 0x07]);
+        assert_eq!(out, [0xFC, 0x07]);
     }
 }

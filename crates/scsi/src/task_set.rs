@@ -4,9 +4,10 @@
 //! and QErr fields change.
 //!
 //! rscst keeps one task set per logical unit, shared by every I_T nexus (TST 000b, as LIO
-//! does; SCST's vdisk keeps one per nexus by default). It does not establish ACA
-//! conditions (NormACA 0 in INQUIRY, NACA 1 refused in the CONTROL byte), so a command
-//! with the ACA attribute is refused.
+//! does; SCST's vdisk keeps one per nexus by default). A CHECK CONDITION of a command with
+//! NACA set in its CONTROL byte establishes an ACA condition for its I_T nexus (NormACA 1
+//! in INQUIRY), which [`under_aca`] says what it does to new commands, as SCST has it;
+//! without one, a command with the ACA attribute is refused.
 //!
 //! The ordering itself, in the words of SAM-5 8.6: a SIMPLE command waits for the HEAD
 //! OF QUEUE and ORDERED commands received before it; an ORDERED one for every command
@@ -124,8 +125,8 @@ const IMPLICIT_HEAD_OF_QUEUE: [u8; 4] = [0x00, 0x12, 0x25, 0xA0];
 
 /// Where the command `cdb` with attribute `attr` goes in its task set under `qam`.
 ///
-/// Errors: the ACA attribute (no ACA condition is ever established) -> ILLEGAL REQUEST,
-/// INVALID MESSAGE ERROR.
+/// Errors: the ACA attribute (asked here only while no ACA condition is established, see
+/// [`under_aca`]) -> ILLEGAL REQUEST, INVALID MESSAGE ERROR.
 pub fn order(attr: TaskAttr, cdb: &[u8], qam: QueueAlgorithm) -> Result<Order, Sense> {
     let implicit_hoq = match cdb {
         [0x9E, sa, ..] => sa & 0x1F == 0x10,
@@ -140,6 +141,48 @@ pub fn order(attr: TaskAttr, cdb: &[u8], qam: QueueAlgorithm) -> Result<Order, S
         TaskAttr::Ordered => Order::Ordered,
         TaskAttr::Simple => Order::Simple,
     })
+}
+
+/// What an established ACA condition does to a new command (SAM-5 5.9, as SCST).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnderAca {
+    /// It goes on as it would without the condition.
+    Proceed,
+    /// It is the faulted nexus's ACA command: it runs at once (as HEAD OF QUEUE).
+    AcaCommand,
+    /// It is another nexus's PREEMPT AND ABORT, which may end the condition: it runs at
+    /// once (as HEAD OF QUEUE).
+    PreemptAndAbort,
+    /// It ends with ACA ACTIVE status.
+    AcaActive,
+    /// It ends with BUSY status.
+    Busy,
+}
+
+/// What the ACA condition of a logical unit does to a new command with attribute `attr`:
+/// `from_faulted` says whether it comes from the faulted I_T nexus, `naca` whether its
+/// CONTROL byte has NACA set, `preempt_and_abort` whether it is a PERSISTENT RESERVE OUT
+/// PREEMPT AND ABORT, `aca_command_running` whether the faulted nexus's one ACA command
+/// is in progress.
+///
+/// The faulted nexus may send one ACA command at a time; anything else it sends gets ACA
+/// ACTIVE. Another nexus may preempt and abort the faulted one; its ACA commands, and its
+/// commands with NACA set, get ACA ACTIVE, the others BUSY.
+pub fn under_aca(
+    from_faulted: bool,
+    attr: TaskAttr,
+    naca: bool,
+    preempt_and_abort: bool,
+    aca_command_running: bool,
+) -> UnderAca {
+    match (from_faulted, attr) {
+        (true, TaskAttr::Aca) if !aca_command_running => UnderAca::AcaCommand,
+        (true, _) => UnderAca::AcaActive,
+        (false, TaskAttr::Aca) => UnderAca::AcaActive,
+        (false, _) if preempt_and_abort => UnderAca::PreemptAndAbort,
+        (false, _) if naca => UnderAca::AcaActive,
+        (false, _) => UnderAca::Busy,
+    }
 }
 
 /// Whose other commands a CHECK CONDITION aborts.
@@ -240,7 +283,7 @@ mod tests {
     }
 
     #[test]
-    fn aca_attribute_is_refused_with_invalid_message_error() {
+    fn aca_attribute_without_a_condition_is_refused_with_invalid_message_error() {
         for qam in [QueueAlgorithm::Restricted, QueueAlgorithm::Unrestricted] {
             let e = order(TaskAttr::Aca, &READ10, qam).unwrap_err();
             assert_eq!((e.key, e.asc, e.ascq), (0x05, 0x49, 0x00));
@@ -261,6 +304,30 @@ mod tests {
                 None => assert_eq!(v, 2),
             }
         }
+    }
+
+    #[test]
+    fn aca_admits_one_aca_command_of_the_faulted_nexus_and_preempt_and_abort() {
+        use TaskAttr::*;
+        use UnderAca::*;
+        // The faulted nexus.
+        assert_eq!(under_aca(true, Aca, false, false, false), AcaCommand);
+        assert_eq!(under_aca(true, Aca, true, false, false), AcaCommand);
+        assert_eq!(under_aca(true, Aca, false, false, true), AcaActive);
+        for attr in [Simple, Ordered, HeadOfQueue] {
+            assert_eq!(under_aca(true, attr, false, false, false), AcaActive);
+            assert_eq!(under_aca(true, attr, false, true, false), AcaActive);
+        }
+        // Another nexus.
+        assert_eq!(under_aca(false, Aca, false, false, false), AcaActive);
+        assert_eq!(
+            under_aca(false, Simple, false, true, false),
+            PreemptAndAbort
+        );
+        assert_eq!(under_aca(false, Ordered, true, true, true), PreemptAndAbort);
+        assert_eq!(under_aca(false, Simple, true, false, false), AcaActive);
+        assert_eq!(under_aca(false, Ordered, false, false, false), Busy);
+        assert_eq!(under_aca(false, HeadOfQueue, false, false, true), Busy);
     }
 
     #[test]

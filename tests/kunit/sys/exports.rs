@@ -68,6 +68,8 @@ export! {
     rscst_kunit_abort_task_set_answers_commands_queued_in_the_task_set_at_once => abort_task_set_answers_commands_queued_in_the_task_set_at_once,
     rscst_kunit_target_reset_answers_task_aborted_where_tas_is_set => target_reset_answers_task_aborted_where_tas_is_set,
     rscst_kunit_preempt_and_abort_at_the_head_of_the_queue_ends_what_is_queued_behind => preempt_and_abort_at_the_head_of_the_queue_ends_what_is_queued_behind,
+    rscst_kunit_aca_condition_admits_only_the_faulted_nexus_aca_command_until_clear_aca => aca_condition_admits_only_the_faulted_nexus_aca_command_until_clear_aca,
+    rscst_kunit_aca_condition_blocks_the_task_set_until_clear_aca_reset_or_preemption => aca_condition_blocks_the_task_set_until_clear_aca_reset_or_preemption,
 }
 
 #[no_mangle]
