@@ -221,10 +221,8 @@ pub fn begin_write_same(c: &mut Cmd, lba: u64, blocks: u32, unmap: bool, ndob: b
     let block_size = 1usize << c.desc.block_shift;
     let mut block = KVec::new();
     block.extend_with(block_size, 0u8, GFP_KERNEL).map_err(|_| crate::cmd::BUSY)?;
-    if !ndob && c.data.list().copy_to(&mut block) != block_size {
-        return Err(Sense::PARAMETER_LIST_LENGTH_ERROR);
-    }
-    if provisioning::write_same_plan(unmap, ndob, &block) == WriteSame::Deallocate {
+    let received = if ndob { 0 } else { c.data.list().copy_to(&mut block) };
+    if provisioning::write_same_plan(unmap, ndob, block.get(..received).unwrap_or(&[]), block_size)? == WriteSame::Deallocate {
         c.steps = Steps::Discard { lba, blocks, done: false };
         return Ok(());
     }

@@ -63,6 +63,12 @@ pub const TARGETS: &[Target] = &[
         text: false,
     },
     Target {
+        name: "scsi_write_same",
+        run: scsi_write_same,
+        dict: WRITE_SAME_DICT,
+        text: false,
+    },
+    Target {
         name: "scsi_pr_out",
         run: scsi_pr_out,
         dict: PR_OUT_DICT,
@@ -105,6 +111,15 @@ pub fn scsi_mode_select(data: &[u8]) {
 /// capacity, the CDB's parameter list length, then the list).
 pub fn scsi_unmap(data: &[u8]) {
     assert!(scsi::fuzz::fuzz_unmap(data), "UNMAP invariant violated");
+}
+
+/// WRITE SAME with its data-out buffer (layout: see `scsi::fuzz::fuzz_write_same`: the
+/// device, a WRITE SAME CDB, then the data received).
+pub fn scsi_write_same(data: &[u8]) {
+    assert!(
+        scsi::fuzz::fuzz_write_same(data),
+        "WRITE SAME invariant violated"
+    );
 }
 
 /// EXTENDED COPY (LID1) parameter list validation (layout: see `scsi::fuzz::fuzz_xcopy`:
@@ -191,6 +206,16 @@ const UNMAP_DICT: &[&[u8]] = &[
 ];
 
 /// SET TARGET PORT GROUPS descriptors: each state code, groups 0, 1 and 65535.
+/// WRITE SAME: UNMAP and NDOB in byte 1 of the CDB, small block counts, zero blocks.
+const WRITE_SAME_DICT: &[&[u8]] = &[
+    &[0x08],
+    &[0x09],
+    &[0x00, 0x00, 0x00, 0x01],
+    &[0x00, 0x00, 0x00, 0x40],
+    &[0x00; 16],
+    &[0xFF; 4],
+];
+
 const STPG_DICT: &[&[u8]] = &[
     &[0x00, 0x00, 0x00, 0x01],
     &[0x01, 0x00, 0x00, 0x02],

@@ -53,6 +53,11 @@ fn scsi_stpg() {
 }
 
 #[test]
+fn scsi_write_same() {
+    fuzz("scsi_write_same");
+}
+
+#[test]
 fn scsi_pr_out() {
     fuzz("scsi_pr_out");
 }

@@ -49,6 +49,7 @@ usn=$(cat $SCST/devices/disk1/usn)
 expect_match "VPD serial number" "$(sg_vpd -p sn $SG0 2>&1)" "serial number: $usn"
 expect_match "VPD device id: NAA" "$(sg_vpd -p di $SG0 2>&1)" "NAA"
 expect_match "VPD device id: T10 vendor id" "$(sg_vpd -p di $SG0 2>&1)" "vendor id: RSCST"
+expect_match "VPD extended inquiry data: HEAD OF QUEUE, ORDERED and SIMPLE supported" "$(sg_vpd -p ei $SG0 2>&1)" "HEADSUP=1 ORDSUP=1 SIMPSUP=1"
 cap=$(sg_readcap -l $SG0 2>&1)
 expect_match "READ CAPACITY(16) blocks" "$cap" "Last LBA=524287"
 expect_match "READ CAPACITY(16) block size" "$cap" "Logical block length=512 bytes"

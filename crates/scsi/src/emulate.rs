@@ -508,8 +508,8 @@ mod tests {
         assert_eq!(&v[..8], &[0, 0, 6, 0x32, 91, 0x08, 0, 2]);
         assert_eq!(&v[8..36], b"RSCST   Virtual Disk    0001");
         let (a, v) = emu(&[0x12, 1, 0x00, 0, 255, 0], &d);
-        assert_eq!(a, Action::DataIn { len: 9 });
-        assert_eq!(v, [0, 0, 0, 5, 0, 0x80, 0x83, 0xB0, 0xB1]);
+        assert_eq!(a, Action::DataIn { len: 10 });
+        assert_eq!(v, [0, 0, 0, 6, 0, 0x80, 0x83, 0x86, 0xB0, 0xB1]);
         let (_, v) = emu(&[0x12, 1, 0x80, 0, 255, 0], &d);
         assert_eq!(v, b"\x00\x80\x00\x04beef");
         let (a, _) = emu(&[0x12, 1, 0xB2, 0, 255, 0], &d);

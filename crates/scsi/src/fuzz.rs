@@ -241,6 +241,53 @@ pub fn fuzz_mode_select(data: &[u8]) -> bool {
     }
 }
 
+/// Checks a WRITE SAME with its data-out buffer: byte 0 is the device (bit 0 thin
+/// provisioned, bit 1 read-only, bits 2..3 the block size 512 << n), bytes 1..17 a WRITE
+/// SAME(10) or (16) CDB (byte 1 decides which, odd for 16), the rest the data received.
+/// Returns whether the invariants held: emulation and the plan are deterministic; an
+/// accepted command's plan deallocates exactly when UNMAP is set on a thin-provisioned
+/// device and no data came (NDOB) or the first block received is zeros, and refuses data
+/// shorter than one block without NDOB with PARAMETER LIST LENGTH ERROR.
+pub fn fuzz_write_same(data: &[u8]) -> bool {
+    use super::provisioning::{write_same_plan, WriteSame};
+    let flags = get_u8(data, 0);
+    let dev = DeviceParams {
+        num_blocks: 1 << 20,
+        block_size: 512 << ((flags >> 2) & 3),
+        thin_provisioned: flags & 1 != 0,
+        read_only: flags & 2 != 0,
+        ..DeviceParams::EMPTY
+    };
+    let mut cdb = [0u8; 16];
+    for (i, b) in cdb.iter_mut().enumerate() {
+        *b = get_u8(data, 1 + i);
+    }
+    let sixteen = cdb[0] & 1 != 0;
+    cdb[0] = if sixteen { 0x93 } else { 0x41 };
+    let cdb = if sixteen { &cdb[..] } else { &cdb[..10] };
+    let received = data.get(17..).unwrap_or(&[]);
+    let Ok(c) = Cdb::decode(cdb) else { return true };
+    let mut out = [0u8; 8];
+    let Action::WriteSame { unmap, ndob, .. } = emulate_disk(&c, &dev, &mut out) else {
+        return true;
+    };
+    let bs = dev.block_size as usize;
+    let plan = write_same_plan(unmap, ndob, received, bs);
+    if plan != write_same_plan(unmap, ndob, received, bs) || (ndob && !sixteen) {
+        return false;
+    }
+    let zeros = received
+        .get(..bs)
+        .is_some_and(|b| b.iter().all(|&x| x == 0));
+    match plan {
+        Ok(WriteSame::Deallocate) => unmap && dev.thin_provisioned && (ndob || zeros),
+        Ok(WriteSame::Write) => !(unmap && (ndob || zeros)),
+        Err(s) => {
+            !ndob && received.len() < bs && s == super::sense::Sense::PARAMETER_LIST_LENGTH_ERROR
+        }
+    }
+}
+
 /// Validates an UNMAP parameter list: bytes 0..8 are the device's capacity, bytes 8..10
 /// the CDB's PARAMETER LIST LENGTH; the list follows. Returns whether the invariants held:
 /// the answer is deterministic; an accepted list yields at most

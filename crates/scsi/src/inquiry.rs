@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 //! INQUIRY data for a direct-access block device: standard data (SPC-4 6.6.2) and the vital
-//! product data pages 00h, 80h, 83h, B0h, B1h and (thin-provisioned devices) B2h.
+//! product data pages 00h, 80h, 83h, 86h, B0h, B1h and (thin-provisioned devices) B2h.
 
 use super::device::DeviceParams;
 use super::provisioning::{
@@ -10,12 +10,12 @@ use super::sense::Sense;
 use super::wr::Wr;
 
 /// VPD pages implemented by [`encode_vpd`], in ascending order.
-pub const SUPPORTED_VPD_PAGES: [u8; 6] = [0x00, 0x80, 0x83, 0xB0, 0xB1, 0xB2];
+pub const SUPPORTED_VPD_PAGES: [u8; 7] = [0x00, 0x80, 0x83, 0x86, 0xB0, 0xB1, 0xB2];
 
 /// The VPD pages `dev` offers: the logical block provisioning page (B2h) only on a
 /// thin-provisioned device, as LIO offers it.
 pub fn supported_vpd_pages(dev: &DeviceParams<'_>) -> &'static [u8] {
-    const FULLY_PROVISIONED: [u8; 5] = [0x00, 0x80, 0x83, 0xB0, 0xB1];
+    const FULLY_PROVISIONED: [u8; 6] = [0x00, 0x80, 0x83, 0x86, 0xB0, 0xB1];
     if dev.thin_provisioned {
         &SUPPORTED_VPD_PAGES
     } else {
@@ -92,6 +92,7 @@ pub fn encode_vpd(
             w.ascii(dev.serial, n, b' ');
         }
         0x83 => device_identification(&mut w, dev),
+        0x86 => extended_inquiry_data(&mut w, dev),
         0xB0 => block_limits(&mut w, dev),
         0xB1 => block_device_characteristics(&mut w, dev),
         0xB2 => super::provisioning::write_lbp_vpd(&mut w, dev),
@@ -100,6 +101,18 @@ pub fn encode_vpd(
     let len = u16::try_from(w.pos().saturating_sub(4)).unwrap_or(u16::MAX);
     w.set_be16(2, len);
     Ok(w.finish())
+}
+
+/// The Extended INQUIRY Data page (86h, SPC-4 7.8.7), as SCST fills it: no protection
+/// information; HEAD OF QUEUE, ORDERED and SIMPLE task attributes supported; V_SUP while a
+/// volatile write cache is on (write-through devices have none to flush); LUICLR (unit
+/// attentions are per I_T nexus and a nexus loss clears its own).
+fn extended_inquiry_data(w: &mut Wr<'_>, dev: &DeviceParams<'_>) {
+    w.u8(0); // ACTIVATE MICROCODE, SPT, GRD_CHK, APP_CHK, REF_CHK
+    w.u8(0x07); // UASK_SUP GROUP_SUP PRIOR_SUP 0; HEADSUP ORDSUP SIMPSUP 1
+    w.u8(u8::from(dev.write_cache)); // WU_SUP CRD_SUP NV_SUP 0; V_SUP
+    w.u8(0x01); // P_I_I_SUP 0; LUICLR 1
+    w.zeros(56); // bytes 8 to 63: reserved, timers and counts not reported
 }
 
 /// PERIPHERAL QUALIFIER and DEVICE TYPE: 001b (not accessible through this port) when the
@@ -295,23 +308,48 @@ mod tests {
 
     #[test]
     fn supported_pages() {
-        assert_eq!(vpd(0, &dev()), [0, 0, 0, 5, 0x00, 0x80, 0x83, 0xB0, 0xB1]);
+        assert_eq!(
+            vpd(0, &dev()),
+            [0, 0, 0, 6, 0x00, 0x80, 0x83, 0x86, 0xB0, 0xB1]
+        );
         let thin = DeviceParams {
             thin_provisioned: true,
             ..dev()
         };
         assert_eq!(
             vpd(0, &thin),
-            [0, 0, 0, 6, 0x00, 0x80, 0x83, 0xB0, 0xB1, 0xB2]
+            [0, 0, 0, 7, 0x00, 0x80, 0x83, 0x86, 0xB0, 0xB1, 0xB2]
         );
         for p in SUPPORTED_VPD_PAGES {
             vpd(p, &thin);
         }
-        for p in [0x01u8, 0x81, 0x86, 0x89, 0xB2, 0xB7, 0xFF] {
+        for p in [0x01u8, 0x81, 0x85, 0x89, 0xB2, 0xB7, 0xFF] {
             let mut out = [0u8; 64];
             assert_eq!(
                 encode_vpd(p, &dev(), 64, &mut out),
                 Err(Sense::INVALID_FIELD_IN_CDB.in_cdb(2, None))
+            );
+        }
+    }
+
+    #[test]
+    fn extended_inquiry_data_claims_the_task_attributes_and_a_volatile_cache_while_on() {
+        let v = vpd(0x86, &dev());
+        assert_eq!(v.len(), 64);
+        assert_eq!(
+            &v[..8],
+            &[0, 0x86, 0, 0x3C, 0, 0x07, u8::from(dev().write_cache), 0x01]
+        );
+        assert!(v[8..].iter().all(|&b| b == 0));
+        for wce in [false, true] {
+            let d = DeviceParams {
+                write_cache: wce,
+                ..dev()
+            };
+            assert_eq!(
+                vpd(0x86, &d)[6],
+                u8::from(wce),
+                "V_SUP follows the write cache"
             );
         }
     }

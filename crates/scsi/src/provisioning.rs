@@ -142,14 +142,29 @@ pub fn check_write_same(
     Ok(())
 }
 
-/// How a valid WRITE SAME is carried out: with UNMAP set, deallocation when no data came
-/// (NDOB) or the block sent is all zeros (what deallocated blocks read as), else a write.
-pub fn write_same_plan(unmap: bool, ndob: bool, block: &[u8]) -> WriteSame {
-    if unmap && (ndob || block.iter().all(|&b| b == 0)) {
+/// How a valid WRITE SAME is carried out, from the data-out buffer's `received` bytes (at
+/// most one block of `block_size` is looked at; nothing with NDOB): with UNMAP set,
+/// deallocation when no data came (NDOB) or the block sent is all zeros (what deallocated
+/// blocks read as), else a write of the block. Fewer bytes than one block without NDOB:
+/// PARAMETER LIST LENGTH ERROR.
+pub fn write_same_plan(
+    unmap: bool,
+    ndob: bool,
+    received: &[u8],
+    block_size: usize,
+) -> Result<WriteSame, Sense> {
+    let block = if ndob {
+        &[][..]
+    } else {
+        received
+            .get(..block_size)
+            .ok_or(Sense::PARAMETER_LIST_LENGTH_ERROR)?
+    };
+    Ok(if unmap && block.iter().all(|&b| b == 0) {
         WriteSame::Deallocate
     } else {
         WriteSame::Write
-    }
+    })
 }
 
 /// How many status descriptors a GET LBA STATUS with `alloc_len` should gather: as many
@@ -351,14 +366,38 @@ mod tests {
             check_write_same(&ro, 0, 1, false, 10),
             Err(Sense::WRITE_PROTECTED)
         );
-        assert_eq!(write_same_plan(true, true, &[]), WriteSame::Deallocate);
         assert_eq!(
-            write_same_plan(true, false, &[0; 512]),
-            WriteSame::Deallocate
+            write_same_plan(true, true, &[], 512),
+            Ok(WriteSame::Deallocate)
         );
-        assert_eq!(write_same_plan(true, false, &[1; 512]), WriteSame::Write);
-        assert_eq!(write_same_plan(false, false, &[0; 512]), WriteSame::Write);
-        assert_eq!(write_same_plan(false, true, &[]), WriteSame::Write);
+        assert_eq!(
+            write_same_plan(true, true, &[7; 9], 512),
+            Ok(WriteSame::Deallocate)
+        );
+        assert_eq!(
+            write_same_plan(true, false, &[0; 512], 512),
+            Ok(WriteSame::Deallocate)
+        );
+        assert_eq!(
+            write_same_plan(true, false, &[1; 512], 512),
+            Ok(WriteSame::Write)
+        );
+        assert_eq!(
+            write_same_plan(false, false, &[0; 512], 512),
+            Ok(WriteSame::Write)
+        );
+        assert_eq!(write_same_plan(false, true, &[], 512), Ok(WriteSame::Write));
+        // Only the first block counts; fewer bytes than one block are refused.
+        let mut zeros_then_ones = [0u8; 1024];
+        zeros_then_ones[512..].fill(1);
+        assert_eq!(
+            write_same_plan(true, false, &zeros_then_ones, 512),
+            Ok(WriteSame::Deallocate)
+        );
+        assert_eq!(
+            write_same_plan(true, false, &[0; 511], 512),
+            Err(Sense::PARAMETER_LIST_LENGTH_ERROR)
+        );
     }
 
     #[test]
