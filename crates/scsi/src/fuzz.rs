@@ -259,8 +259,8 @@ pub fn fuzz_write_same(data: &[u8]) -> bool {
         ..DeviceParams::EMPTY
     };
     let mut cdb = [0u8; 16];
-    for (i, b) in cdb.iter_mut().enumerate() {
-        *b = get_u8(data, 1 + i);
+    for (b, &x) in cdb.iter_mut().zip(data.get(1..).unwrap_or(&[])) {
+        *b = x;
     }
     let sixteen = cdb[0] & 1 != 0;
     cdb[0] = if sixteen { 0x93 } else { 0x41 };
