@@ -563,7 +563,7 @@ fn params_for<'a>(m: &'a Mapped, rel_tgt_id: u16) -> DeviceParams<'a> {
     let name = d.name.name_bytes();
     DeviceParams {
         block_size: d.geo.block_size,
-        num_blocks: d.geo.num_blocks,
+        num_blocks: d.num_blocks(),
         read_only: d.geo.read_only || m.read_only,
         write_cache: d.write_cache.load(Ordering::Relaxed),
         write_cache_changeable: d.handler.ops.manages_write_cache(),
@@ -1236,7 +1236,7 @@ fn run_steps(mut cmd: CmdPtr, frame: Frame) {
             set_check(c, Sense::INTERNAL_TARGET_FAILURE);
             return finish_steps(cmd, frame);
         };
-        let num_blocks = m.dev.geo.num_blocks;
+        let num_blocks = m.dev.num_blocks();
         if !exec_here(frame.ctx, m.dev.handler.ops.exec_atomic()) {
             // Before `steps::next`, which moves on to the next call:
             // `run_deferred` comes back here to make it.
@@ -1460,7 +1460,7 @@ fn handler_finished(mut cmd: CmdPtr) {
         // One call of several: the command stays Executing, and the core
         // makes the next call (or finishes it), here or in the call still
         // running if the handler completed inside it.
-        let num_blocks = c.mapped.as_ref().map_or(0, |m| m.dev.geo.num_blocks);
+        let num_blocks = c.mapped.as_ref().map_or(0, |m| m.dev.num_blocks());
         if c.desc.status == status::GOOD {
             crate::steps::record(c, num_blocks);
             if matches!(c.steps, Steps::Copy(_)) {

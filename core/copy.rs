@@ -175,7 +175,7 @@ fn check_segment(c: &Cmd, s: &Segment, src: &Mapped, dst: &Mapped) -> Result<u32
 
 /// What `check_range` needs of a device.
 fn capacity(m: &Mapped) -> crate::scsi::device::DeviceParams<'static> {
-    crate::scsi::device::DeviceParams { num_blocks: m.dev.geo.num_blocks, ..crate::scsi::device::DeviceParams::EMPTY }
+    crate::scsi::device::DeviceParams { num_blocks: m.dev.num_blocks(), ..crate::scsi::device::DeviceParams::EMPTY }
 }
 
 impl CopySteps {

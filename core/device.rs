@@ -10,7 +10,8 @@ use crate::sys::ops::{DevContext, DevPriv};
 use crate::sys::sysfs::{Attr, AttrOps, Dir, Link, TextBuf};
 use crate::sys::work::{QueueKind, Workqueue};
 use core::fmt::Write;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use crate::scsi::ua::Ua;
 use crate::scsi::task_set::{QErr, QueueAlgorithm};
 use kernel::alloc::flags::GFP_KERNEL;
 use crate::sys::compat::fmt;
@@ -60,8 +61,12 @@ pub struct Device {
     /// The handler's device, until teardown detaches it.
     #[pin]
     backend: Mutex<Option<DevPriv>>,
-    /// Size and flags.
+    /// Size and flags as the handler gave them (the capacity since:
+    /// [`Device::num_blocks`]).
     pub geo: Geometry,
+    /// The capacity in blocks now: the handler's at first, read again by
+    /// `resync_size`.
+    capacity: AtomicU64,
     /// Unit serial number (VPD 0x80), 8 hex digits derived from the name.
     pub usn: [u8; 8],
     /// 64-bit identity for the NAA designator.
@@ -183,6 +188,7 @@ enum DevAttrKind {
     Usn,
     PrFileName,
     ExplAlua,
+    ResyncSize,
     Handler(u32),
 }
 
@@ -204,7 +210,7 @@ pub fn key_attr(out: &mut TextBuf<'_>, value: impl core::fmt::Display, non_defau
 impl AttrOps for DevAttr {
     fn show(&self, out: &mut TextBuf<'_>) {
         let d = &self.dev;
-        let bytes = d.geo.num_blocks << d.geo.block_shift;
+        let bytes = d.num_blocks() << d.geo.block_shift;
         let _ = match self.kind {
             DevAttrKind::Type => {
                 let t = d.handler.ops.device_type();
@@ -234,6 +240,8 @@ impl AttrOps for DevAttr {
                 let on = d.expl_alua.load(Ordering::Acquire);
                 key_attr(out, u8::from(on), on)
             }
+            // Write-only.
+            DevAttrKind::ResyncSize => Ok(()),
             DevAttrKind::Handler(i) => {
                 let mut buf = [0u8; 512];
                 let n = d.backend.lock().as_ref().map_or(0, |b| d.handler.ops.show_attr(b, i, &mut buf));
@@ -249,6 +257,9 @@ impl AttrOps for DevAttr {
     fn store(&self, input: &[u8]) -> Result {
         let d = &self.dev;
         let core = d.handler.core;
+        if let DevAttrKind::ResyncSize = self.kind {
+            return core.run_mgmt(input, |_reg, _grave| d.resync_size(&core));
+        }
         if let DevAttrKind::ExplAlua = self.kind {
             return core.run_mgmt(input, |_reg, _grave| {
                 let text = core::str::from_utf8(input).map(str::trim).unwrap_or("");
@@ -277,6 +288,34 @@ impl AttrOps for DevAttr {
 }
 
 impl Device {
+    /// The capacity in blocks now (data path: one load).
+    pub fn num_blocks(&self) -> u64 {
+        self.capacity.load(Ordering::Acquire)
+    }
+
+    /// `resync_size` (SCST's attribute): asks the handler for the backing
+    /// store's size again; a new capacity is reported to every I_T nexus
+    /// that sees the device (CAPACITY DATA HAS CHANGED). Management context.
+    fn resync_size(&self, core: &Core) -> MgmtResult {
+        let bytes = {
+            let backend = self.backend.lock();
+            let Some(b) = backend.as_ref() else { return Err(mgmt_err!(ENODEV, "device {:?} is going away", self.name)) };
+            match self.handler.ops.size(b) {
+                None => return Err(mgmt_err!(EINVAL, "the handler of {:?} cannot resync its size", self.name)),
+                Some(r) => r.map_err(|e| crate::msg::MgmtError::new(e, format_args!("device {:?}: reading the size failed: error {}", self.name, e.to_errno())))?,
+            }
+        };
+        let blocks = bytes >> self.geo.block_shift;
+        if blocks == 0 {
+            return Err(mgmt_err!(EINVAL, "device {:?}: the backing store is smaller than one block", self.name));
+        }
+        if self.capacity.swap(blocks, Ordering::AcqRel) != blocks {
+            pr_info!("device {:?}: capacity now {} blocks\n", self.name, blocks);
+            crate::ua::raise_on_device(core, self, Ua::CapacityChanged, None);
+        }
+        Ok(())
+    }
+
     /// The control mode page's QUEUE ALGORITHM MODIFIER now.
     pub fn queue_algorithm(&self) -> QueueAlgorithm {
         QueueAlgorithm::from_field(self.queue_algorithm.load(Ordering::Relaxed)).unwrap_or(QueueAlgorithm::Unrestricted)
@@ -326,6 +365,9 @@ impl Device {
         }
         attrs.push(dir.add_attr(c"pr_file_name", 0o644, new_attr(DevAttrKind::PrFileName)?)?, GFP_KERNEL)?;
         attrs.push(dir.add_attr(c"expl_alua", 0o644, new_attr(DevAttrKind::ExplAlua)?)?, GFP_KERNEL)?;
+        if self.handler.ops.resizes() {
+            attrs.push(dir.add_attr(c"resync_size", 0o200, new_attr(DevAttrKind::ResyncSize)?)?, GFP_KERNEL)?;
+        }
         for (i, name) in self.handler.ops.attr_names().enumerate() {
             let ops = Arc::new(DevAttr { dev: self.clone(), kind: DevAttrKind::Handler(i as u32) }, GFP_KERNEL)?;
             attrs.push(dir.add_attr(name, 0o444, ops)?, GFP_KERNEL)?;
@@ -449,6 +491,7 @@ pub fn add(
                     handler: handler.clone(),
                     ctx,
                     backend <- new_mutex!(None),
+                    capacity: AtomicU64::new(geo.num_blocks),
                     geo,
                     usn: hex8((hash >> 32) as u32 ^ hash as u32),
                     naa_id: hash,

@@ -238,6 +238,10 @@ pub struct Session {
     /// Signalled, under `release_lock`, when an aborted command leaves.
     #[pin]
     released: CondVar,
+    /// Held while the fabric is told of a unit attention: once
+    /// `unregister` set `dying` and took it, no such call is left.
+    #[pin]
+    fabric_calls: IrqSpinLock<()>,
     /// The access group whose LUNs the session sees (None: the target's).
     #[pin]
     group: RcuArc<Group>,
@@ -393,11 +397,26 @@ impl Session {
     /// and frees the table if that left nothing (thread context).
     fn establish_while(&self, luns: &[u64], ua: Ua, still: impl Fn(&LunSet, u64) -> bool) -> Result {
         let r = self.ua.establish(luns, ua);
-        for l in luns.iter().copied().filter(|l| !self.with_luns(|set| still(set, *l))) {
-            self.ua.clear(Some(l), Some(ua));
+        for l in luns.iter().copied() {
+            if !self.with_luns(|set| still(set, l)) {
+                self.ua.clear(Some(l), Some(ua));
+            } else if r.is_ok() {
+                self.tell_fabric_ua(l);
+            }
         }
         self.ua.release_if_idle();
         r
+    }
+
+    /// Tells the fabric that a unit attention condition was established at
+    /// `lun` (its `ua_raised`, for an asynchronous event), unless the
+    /// session is being unregistered: the fabric may free its context once
+    /// `unregister` returns.
+    fn tell_fabric_ua(&self, lun: u64) {
+        let _calls = self.fabric_calls.lock();
+        if !self.dying.load(Ordering::Acquire) {
+            self.target.fabric.ops.ua_raised(self.sess_priv, lun);
+        }
     }
 
     /// Establishes `ua` at those of the ascending `luns` that map `dev`
@@ -669,6 +688,7 @@ pub fn register(target: &Arc<Target>, initiator: &[u8], sess_priv: usize) -> Res
             inflight,
             release_lock <- crate::new_irq_spinlock!((), "rscst_inflight_release"),
             released <- new_condvar!("rscst_session_released"),
+            fabric_calls <- crate::new_irq_spinlock!((), "rscst_session_fabric_calls"),
             group: RcuArc::new(group),
             ua <- Attentions::new(),
             sysfs <- new_mutex!(SessionSysfs { attrs: KVec::new(), dir: None }),
@@ -696,6 +716,9 @@ pub fn register(target: &Arc<Target>, initiator: &[u8], sess_priv: usize) -> Res
 /// Unregisters a session: aborts and waits for its commands (process context).
 pub fn unregister(s: Arc<Session>) {
     s.dying.store(true, Ordering::Release);
+    // A fabric call about a unit attention that saw the session alive ends
+    // before this lock is had; none starts after.
+    drop(s.fabric_calls.lock());
     s.drain();
     // I_T nexus loss: what it held with RESERVE is released (SPC-2 5.5.1);
     // its persistent registrations stay (SPC-4 5.13.1).

@@ -206,7 +206,7 @@ pub enum Next {
 /// UNMAP (thread context): copies and checks the parameter list; nothing is
 /// deallocated unless all of it is valid.
 pub fn begin_unmap(c: &mut Cmd, param_len: u16) -> Result<(), Sense> {
-    let num_blocks = c.mapped.as_ref().map_or(0, |m| m.dev.geo.num_blocks);
+    let num_blocks = c.mapped.as_ref().map_or(0, |m| m.dev.num_blocks());
     let list = crate::cmd::param_list(c, param_len)?;
     UnmapList::parse(&list, param_len, &device_of(num_blocks))?;
     c.steps = Steps::Unmap { list, param_len, next: 0 };

@@ -140,6 +140,8 @@ if [[ "$lines" == *" debian-7.2 "* ]] && [[ "$lines" == *" lab "* ]]; then
 		prepare_debian_line && debian_prepared >"$prep_state"
 	) >"$prep_log" 2>&1 </dev/null &
 	prep_pid=$!
+	# Interrupted (a timeout, ^C): the preparation and its children stop too.
+	trap 'if [ -n "$prep_pid" ]; then pkill -TERM -P "$prep_pid" 2>/dev/null; kill "$prep_pid" 2>/dev/null; fi; rm -f "$prep_log" "$prep_state"' EXIT
 	log "preparing the Debian line behind the lab's suites (pid $prep_pid)"
 elif [[ "$lines" == *" debian-7.2 "* ]]; then
 	if prepare_debian_line; then

@@ -233,6 +233,25 @@ impl HandlerRef {
         }
     }
 
+    /// Whether the handler can say a device's size again (`resync_size`).
+    pub fn resizes(&self) -> bool {
+        self.t().size.is_some()
+    }
+
+    /// The size of device `dev`'s backing store now, in bytes (thread
+    /// context): None without the handler's `size`.
+    pub fn size(&self, dev: &DevPriv) -> Option<Result<u64>> {
+        let f = self.t().size?;
+        super::context::assert_may_sleep();
+        // SAFETY: `dev` is attached (DevPriv invariant: not yet consumed by
+        // detach).
+        let r = unsafe { f(self.t().ctx, dev.0 as *mut c_void) };
+        Some(match u64::try_from(r) {
+            Ok(bytes) => Ok(bytes),
+            Err(_) => Err(kernel::error::Error::from_errno(i32::try_from(r).unwrap_or(-22))),
+        })
+    }
+
     /// Names of the handler's extra device attributes.
     pub fn attr_names(&self) -> impl Iterator<Item = &CStr> + '_ {
         let mut p = self.t().attr_names;
@@ -504,6 +523,18 @@ impl FabricRef {
             // SAFETY: `tmf_priv` is what the fabric submitted the TMF with,
             // given back once (the token is consumed).
             unsafe { f(self.t().ctx, tmf_priv.0 as *mut c_void, result, info) };
+        }
+    }
+
+    /// A unit attention condition was established at `lun` for the
+    /// session whose fabric context is `sess_priv` (see `Session::tell_fabric_ua`
+    /// for why the session is still registered).
+    pub fn ua_raised(&self, sess_priv: usize, lun: u64) {
+        if let Some(f) = self.t().ua_raised {
+            // SAFETY: `sess_priv` is the context the fabric registered the
+            // session with, and the session is not unregistered yet (its
+            // `fabric_calls` lock is held, see `Session::tell_fabric_ua`).
+            unsafe { f(self.t().ctx, sess_priv as *mut c_void, lun) };
         }
     }
 

@@ -150,6 +150,13 @@ impl DevHandler for FileioHandler {
         cmd.complete(sense)
     }
 
+    const RESIZES: bool = true;
+
+    /// The file's (or block device's) size now, for `resync_size`.
+    fn size(&self, dev: &Fileio) -> Result<u64> {
+        dev.file.size()
+    }
+
     fn show_attr(&self, dev: &Fileio, index: u32, out: &mut MsgOut<'_>) {
         let _ = match index {
             // Always given at add_device: a key attribute in SCST's sense.

@@ -205,7 +205,6 @@ const UNMAP_DICT: &[&[u8]] = &[
     &[0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xE8],
 ];
 
-/// SET TARGET PORT GROUPS descriptors: each state code, groups 0, 1 and 65535.
 /// WRITE SAME: UNMAP and NDOB in byte 1 of the CDB, small block counts, zero blocks.
 const WRITE_SAME_DICT: &[&[u8]] = &[
     &[0x08],
@@ -216,6 +215,7 @@ const WRITE_SAME_DICT: &[&[u8]] = &[
     &[0xFF; 4],
 ];
 
+/// SET TARGET PORT GROUPS descriptors: each state code, groups 0, 1 and 65535.
 const STPG_DICT: &[&[u8]] = &[
     &[0x00, 0x00, 0x00, 0x01],
     &[0x01, 0x00, 0x00, 0x02],

@@ -1794,3 +1794,27 @@ pub fn aca_condition_blocks_the_task_set_until_clear_aca_reset_or_preemption() -
     clear_attentions();
     res
 }
+
+/// The fabric hears of each unit attention established for its sessions
+/// (`ua_raised`, which iSCSI and SRP turn into asynchronous events): a
+/// LOGICAL UNIT RESET from session 2 at the hold device raises 29/03 on
+/// every nexus of the unit, the other target's session too, and each is
+/// told once per condition, at that LUN; a TEST UNIT READY that reports the
+/// condition tells nobody.
+pub fn the_fabric_is_told_of_each_unit_attention_raised() -> TestResult {
+    clear_attentions();
+    let before: [u32; 4] = core::array::from_fn(|i| fakes::UA_RAISED[i].load(Ordering::Acquire));
+    let two = session(2)?;
+    ensure(two.task_mgmt_wait(tmf::LUN_RESET, LUN_HOLD, 0) == tmf_result::COMPLETE, c"LUN RESET not COMPLETE")?;
+    let after: [u32; 4] = core::array::from_fn(|i| fakes::UA_RAISED[i].load(Ordering::Acquire));
+    let res = (|| {
+        for id in 1..=3 {
+            ensure(after[id] == before[id] + 1, c"a session was not told once of the LUN RESET's unit attention")?;
+            ensure(fakes::UA_RAISED_LUN[id].load(Ordering::Relaxed) == LUN_HOLD, c"the fabric was told of another LUN")?;
+        }
+        ensure(tur(2, LUN_HOLD)? == (CHECK, 6, 0x29, 0x03), c"session 2 did not get the 06/29/03 it was told of")?;
+        ensure(fakes::UA_RAISED[3].load(Ordering::Acquire) == after[3], c"reporting the condition told the fabric again")
+    })();
+    clear_attentions();
+    res
+}

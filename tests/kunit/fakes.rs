@@ -267,7 +267,19 @@ impl FabricDriver for Fake {
     }
 
     fn lun_changed(&self, _tgt: &KTarget, _session: SessionId, _lun: u64, _added: bool) {}
+
+    fn ua_raised(&self, session: &KSession, lun: u64) {
+        let i = (session.id as usize).min(UA_RAISED.len() - 1);
+        UA_RAISED_LUN[i].store(lun, Ordering::Relaxed);
+        UA_RAISED[i].fetch_add(1, Ordering::Release);
+    }
 }
+
+/// How often the core told the fabric of a unit attention (`ua_raised`),
+/// per session id (1 to 3), and at which LUN the last time.
+pub static UA_RAISED: [AtomicU32; 4] = [const { AtomicU32::new(0) }; 4];
+/// See [`UA_RAISED`].
+pub static UA_RAISED_LUN: [AtomicU64; 4] = [const { AtomicU64::new(u64::MAX) }; 4];
 
 fn set_target(open: bool, h: Option<TargetHandle<Fake>>) {
     if let Some(st) = STATE.get() {

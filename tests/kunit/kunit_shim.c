@@ -70,7 +70,8 @@ void rscst_kunit_teardown(void);
 	X(target_reset_answers_task_aborted_where_tas_is_set) \
 	X(preempt_and_abort_at_the_head_of_the_queue_ends_what_is_queued_behind) \
 	X(aca_condition_admits_only_the_faulted_nexus_aca_command_until_clear_aca) \
-	X(aca_condition_blocks_the_task_set_until_clear_aca_reset_or_preemption)
+	X(aca_condition_blocks_the_task_set_until_clear_aca_reset_or_preemption) \
+	X(the_fabric_is_told_of_each_unit_attention_raised)
 
 #define DECLARE_BODY(name) const char *rscst_kunit_##name(void);
 RSCST_CASES(DECLARE_BODY)

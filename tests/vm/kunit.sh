@@ -8,7 +8,7 @@
 # timeout: 1200
 . "$(dirname "$0")/lib.sh"
 
-CASES=45
+CASES=46
 RESULTS=/sys/kernel/debug/kunit/rscst_core/results
 check "rscst loads" insmod "$REPO/core/rscst.ko"
 check "rscst_kunit loads (its suite runs)" insmod "$REPO/tests/kunit/rscst_kunit.ko"

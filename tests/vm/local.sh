@@ -516,6 +516,19 @@ hits=$(echo "$sgv" | awk '$1 ~ /^[0-9]+$/ {h += $2} END {print h + 0}')
 expect_match "SGV cache reuses buffers (hits > 0)" "$hits" "^[1-9][0-9]*$"
 inuse=$(echo "$sgv" | awk '$1 ~ /^[0-9]+$/ {u += $5} END {print u + 0}')
 expect_eq "no SGV buffer in use when idle" "$inuse" "0"
+# resync_size (SCST's): the file grew; the device takes the new size and
+# tells the nexus CAPACITY DATA HAS CHANGED once.
+# (REPORT LUNS first: LUN 1's removal left 3F/0E pending at LUN 0.)
+sg_luns /dev/$(sg_of $HC 0) >/dev/null 2>&1
+truncate -s 192M /root/disk2.img
+check "resync_size after the backing file grew to 192 MiB" mgmt $SCST/devices/disk2/resync_size 1
+expect_eq "the device's size is the file's" "$(head -1 $SCST/devices/disk2/size)" "201326592"
+expect_match "the nexus's next command: CAPACITY DATA HAS CHANGED (06/2A/09)" \
+	"$(sg_raw /dev/$(sg_of $HC 0) 00 00 00 00 00 00 2>&1)" "Capacity data has changed"
+expect_match "READ CAPACITY(16) reports the new last block (49151 of 4 KiB)" "$(sg_readcap -l /dev/$(sg_of $HC 0) 2>&1)" "Last LBA=49151"
+check "resync_size with the size unchanged" mgmt $SCST/devices/disk2/resync_size 1
+expect_match "an unchanged size raises nothing: TEST UNIT READY is GOOD" "$(sg_raw /dev/$(sg_of $HC 0) 00 00 00 00 00 00 2>&1)" "SCSI Status: Good"
+check "nullio has no resync_size (its size is its size_mb)" test ! -e $SCST/devices/null1/resync_size
 check "del_target tc" mgmt $SCST/targets/scst_local/mgmt "del_target tc"
 check "add target t3" mgmt $SCST/targets/scst_local/mgmt "add_target t3"
 expect_eq "t1 holds rel_tgt_id 1" "$(cat $SCST/targets/scst_local/t1/rel_tgt_id)" "1"

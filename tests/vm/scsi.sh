@@ -138,6 +138,19 @@ scenarios() {
 	sg_reset -t $SDA >/dev/null 2>&1
 	outcome "TARGET RESET: the requester gets 06/29/03" "check 06/29/03" "$(cmd $A $TUR)"
 	outcome "TARGET RESET: the other nexus gets 06/29/03" "check 06/29/03" "$(cmd $B $TUR)"
+	sg_reset -d $SDA >/dev/null 2>&1
+	drain $A
+	outcome "sg_requests through the other nexus after a LUN RESET: its unit attention (bus device reset), then no sense" "yes yes" \
+		"$(sg_requests $B 2>&1 | grep -qi 'bus device reset' && echo yes || echo no) $(sg_requests $B 2>&1 | grep -qi 'no sense' && echo yes || echo no)"
+	outcome "sg_opcodes: exit 0, COMPARE AND WRITE and PERSISTENT RESERVE OUT listed" "0 yes yes" \
+		"$(sg_opcodes $A >/tmp/opc.log 2>&1; echo $?) $(grep -qi 'compare and write' /tmp/opc.log && echo yes || echo no) $(grep -qi 'persistent reserve out' /tmp/opc.log && echo yes || echo no)"
+	outcome "sg_opcodes -o 0x89 -R (one command, with its timeouts): exit 0, a timeout reported" "0 yes" \
+		"$(sg_opcodes -o 0x89 -R $A >/tmp/opc1.log 2>&1; echo $?) $(grep -qi 'timeout' /tmp/opc1.log && echo yes || echo no)"
+	sed "s/^/# $STACK sg_opcodes -o 0x89 -R: /" /tmp/opc1.log | head -8
+	outcome "sg_opcodes --tmf: exit 0, ABORT TASK, LOGICAL UNIT RESET and CLEAR ACA listed" "0 yes yes yes" \
+		"$(sg_opcodes --tmf $A >/tmp/tmf.log 2>&1; echo $?) $(grep -qi 'abort task$' /tmp/tmf.log && echo yes || echo no) $(grep -qi 'logical unit reset' /tmp/tmf.log && echo yes || echo no) $(grep -qi 'clear aca' /tmp/tmf.log && echo yes || echo no)"
+	outcome "sg_modes -p 0x0a: exit 0, the control mode page" "0 yes" \
+		"$(sg_modes -p 0x0a $A >/tmp/modes.log 2>&1; echo $?) $(grep -q '>> Control' /tmp/modes.log && echo yes || echo no)"
 
 	lun1_add
 	outcome "LUN 1 added: LUN 0 of nexus A reports 06/3F/0E" "check 06/3f/0e" "$(cmd $A $TUR)"
@@ -294,6 +307,16 @@ provisioning_scenarios() {
 	outcome "blkdiscard of the whole LUN after 4 MiB written: exit 0" "0" "$(blkdiscard $T_SD >/dev/null 2>&1; echo $?)"
 	outcome "blkdiscard: the backing file gave back the 4 MiB (under 64 KiB left)" "yes" \
 		"$([ "$before" -ge 8192 ] && [ "$(allocated $THIN_FILE)" -lt 128 ] && echo yes || echo "no: $before then $(allocated $THIN_FILE) blocks")"
+	# sg3_utils as the initiator: 24 KiB written at LBA 304-351 (4 KiB
+	# aligned, as the file's blocks), then given back in two parts.
+	dd if=/dev/urandom of=$T_SD bs=24k count=1 seek=$((304 * 512)) oflag=direct,seek_bytes status=none
+	outcome "sg_unmap of LBA 304-319: exit 0; GET LBA STATUS: 304-319 deallocated, 320-351 mapped" "0 304+16:1 320+32:0" \
+		"$(sg_unmap --lba=304 --num=16 $T >/dev/null 2>&1; echo $?) $(get_lba_status $T 304) $(get_lba_status $T 320)"
+	outcome "sg_write_same --unmap (a block of zeros) over LBA 336-351: exit 0, deallocated to the end (LBA 336-32767)" "0 336+32432:1" \
+		"$(sg_write_same --unmap --lba=336 --num=16 $T >/dev/null 2>&1; echo $?) $(get_lba_status $T 336)"
+	outcome "sg_get_lba_status from LBA 320: exit 0, LBA 320-335 mapped first" "0 yes" \
+		"$(sg_get_lba_status --lba=320 --brief $T >/tmp/glbas.log 2>&1; echo $?) $(grep -Eqi '^ *0x0*140 +0x0*10 +0\b' /tmp/glbas.log && echo yes || echo no)"
+	sed "s/^/# $STACK sg_get_lba_status: /" /tmp/glbas.log | head -3
 }
 
 # Commands that read the medium back (SBC-4 5.3, 5.8, 5.29-5.31) on the
@@ -355,6 +378,24 @@ readback_scenarios() {
 		"$(sg_compare_and_write --in=/tmp/caw.bin --lba=1000 --num=1 $F >/dev/null 2>&1; echo $?)"
 	outcome "sg_compare_and_write again (the compare half no longer matches): exit 14" "14" \
 		"$(sg_compare_and_write --in=/tmp/caw.bin --lba=1000 --num=1 $F >/dev/null 2>&1; echo $?)"
+	# A race: A and B each compare the block at 1040 with a and write their
+	# own (b, c) at once. One wins; the other then finds the winner's block.
+	cmd $F "$(cdb10 2a 00 1040 1)" --out "$a" >/dev/null
+	drain $A
+	drain $B
+	printf '%s%s' "$a" "$b" | xxd -r -p >/tmp/caw-a.bin
+	printf '%s%s' "$a" "$c" | xxd -r -p >/tmp/caw-b.bin
+	local pa pb ra=0 rb=0 won
+	sg_compare_and_write --in=/tmp/caw-a.bin --lba=1040 --num=1 $A >/dev/null 2>&1 &
+	pa=$!
+	sg_compare_and_write --in=/tmp/caw-b.bin --lba=1040 --num=1 $B >/dev/null 2>&1 &
+	pb=$!
+	wait $pa || ra=$?
+	wait $pb || rb=$?
+	won=$(data_in 2 $F "$(cdb10 28 00 1040 1)" 512)
+	echo "# $STACK: COMPARE AND WRITE race: A exit $ra, B exit $rb"
+	outcome "sg_compare_and_write race of A and B on one block: one exit 0, the other 14 (miscompare), the block the winner's" "yes" \
+		"$({ [ "$ra $rb" = "0 14" ] && [ "$won" = "$b" ]; } || { [ "$ra $rb" = "14 0" ] && [ "$won" = "$c" ]; } && echo yes || echo no)"
 }
 
 # EXTENDED COPY (SPC-4 6.4, LID1) between the fileio LUN 0 ($F) and the
@@ -737,6 +778,23 @@ pr_scenarios() {
 	outcome "sg_persist --read-keys lists 0xc" "yes" "$(sg_persist -n -i -k $A 2>/dev/null | grep -q '0xc$' && echo yes || echo no)"
 	outcome "sg_persist: B, unregistered, reserving: exit 24" "24" "$(sg_persist -n -o -R -K 0xd -T 6 $B >/dev/null 2>&1; echo $?)"
 	outcome "sg_persist --clear through A: exit 0" "0" "$(sg_persist -n -o -C -K 0xc $A >/dev/null 2>&1; echo $?)"
+	# All-registrants types and PREEMPT AND ABORT through sg_persist, on
+	# rscst only: on LIO 7.2 through tcm_loop this sequence left its workers
+	# blocked (hung tasks) until the suite's time ran out.
+	if [ "$STACK" = rscst ]; then
+		pr_reset
+		expect_eq "sg_persist: A and B register c and d, A reserves write exclusive all registrants (type 7): exit 0 each" \
+			"$(sg_persist -n -o -G -S 0xc $A >/dev/null 2>&1; echo $?) $(sg_persist -n -o -G -S 0xd $B >/dev/null 2>&1; echo $?) $(sg_persist -n -o -R -K 0xc -T 7 $A >/dev/null 2>&1; echo $?)" "0 0 0"
+		expect_eq "type 7: READ RESERVATION says type 7; B, a registrant, writes" \
+			"$(prin $B 1 | cut -c43-44) $(cmd $B "$WRITE_1" --out "$BLOCK")" "07 good"
+		expect_eq "sg_persist --preempt-abort of key c by B (type 8): exit 0" \
+			"$(sg_persist -n -o -A -K 0xd -S 0xc -T 8 $B >/dev/null 2>&1; echo $?)" "0"
+		expect_eq "preempting a key of an all-registrants reservation removes it alone: d registered, type 7 kept, A told 06/2A/05" \
+			"$(prin $B 0 | cut -c9-) $(prin $B 1 | cut -c43-44) $(cmd $A $TUR)" "00000008000000000000000d 07 check 06/2a/05"
+		expect_eq "sg_persist registers e through A with ALL_TG_PT: exit 0, two keys" \
+			"$(sg_persist -n -o -G -S 0xe -Y $A >/dev/null 2>&1; echo $?) $(prin $B 0 | cut -c9-16)" "0 00000010"
+		sg_persist -n -o -C -K 0xd $B >/dev/null 2>&1
+	fi
 	# SPC-2 reservations.
 	pr_reset
 	outcome "RESERVE(6) by A: GOOD" "good" "$(cmd $A 160000000000)"
@@ -815,6 +873,24 @@ aptpl_scenarios() {
 		"$(cat $SCST/devices/np1/pr_file_name)" "/root/np1.pr
 [key]"
 	mgmt $SCST/handlers/vdisk_nullio/mgmt "del_device np1"
+	# Across a reload of the modules: the state is in the file.
+	expect_eq "APTPL: REGISTER with APTPL set through A, then RESERVE exclusive access, before the reload" \
+		"$(prout $A 0 0 0 0xa 1) $(prout $A 1 3 0xa 0)" "good good"
+	mgmt $SCST/targets/scst_local/mgmt "del_target t1"
+	for d in sd1 sn1 st1; do mgmt $SCST/handlers/vdisk_fileio/mgmt "del_device $d" 2>/dev/null || mgmt $SCST/handlers/vdisk_nullio/mgmt "del_device $d"; done
+	check "APTPL: rmmod of the three modules" rmmod rscst_local rscst_vdisk rscst
+	check "APTPL: the modules load again" load_rscst
+	mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device sd1 filename=/root/scsi.img"
+	mgmt $SCST/targets/scst_local/mgmt "add_target t1"
+	mgmt $SCST/targets/scst_local/t1/luns/mgmt "add sd1 0"
+	mgmt $SCST/targets/scst_local/mgmt "add_session t1 ini-a"
+	HA=$(local_host)
+	wait_for 20 has_sg $HA 0
+	A=/dev/$(sg_of $HA 0)
+	drain $A
+	expect_eq "APTPL: after the reload, READ KEYS lists key a and READ RESERVATION exclusive access by a" \
+		"$(prin $A 0 | cut -c9-) $(prin $A 1 | cut -c9-46)" "00000008000000000000000a 00000010000000000000000a00000000000300"
+	pr_reset
 }
 
 # rscst: two sessions of target t1, LUN 0 a fileio disk.

@@ -39,7 +39,7 @@
 use core::ffi::{c_char, c_int, c_void};
 
 /// Version of the structures below.
-pub const ABI_VERSION: u32 = 7;
+pub const ABI_VERSION: u32 = 8;
 
 /// Longest CDB a command carries (variable-length CDBs up to 32 bytes).
 pub const MAX_CDB_LEN: usize = 32;
@@ -448,6 +448,12 @@ pub struct HandlerOps {
     /// thread before the TMF waits for the commands; may sleep.
     pub task_mgmt:
         Option<unsafe extern "C" fn(ctx: *mut c_void, dev_priv: *mut c_void, function: u8)>,
+    /// Optional: the size of the device's backing store now, in bytes, or a
+    /// negative errno: writing the device's `resync_size` attribute (SCST's)
+    /// makes the core read it again and take it as the new capacity
+    /// (CAPACITY DATA HAS CHANGED to every I_T nexus). Thread context; may
+    /// sleep. Without it `resync_size` is refused.
+    pub size: Option<unsafe extern "C" fn(ctx: *mut c_void, dev_priv: *mut c_void) -> i64>,
 }
 
 /// A fabric (target driver: scst_local, iscsi, srpt, ...), registered with
@@ -536,6 +542,19 @@ pub struct FabricOps {
     pub tmf_done: Option<
         unsafe extern "C" fn(ctx: *mut c_void, tmf_priv: *mut c_void, result: c_int, info: u32),
     >,
+    /// Optional: a unit attention condition was established at `lun` for
+    /// the session whose context is `sess_priv` (what the fabric passed to
+    /// `rscst_session_register`; others may be pending there too): a fabric
+    /// whose protocol reports asynchronous events (iSCSI's Asynchronous
+    /// Message, SRP's AER) may tell the initiator now rather than with its
+    /// next command. The condition stays pending until a command reports
+    /// it. Any context (a MODE SELECT's thread, a TMF, management), under a
+    /// spinlock of the session that `rscst_session_unregister` takes too:
+    /// the fabric only queues work here, calls nothing in the core, and
+    /// takes no lock it holds across `rscst_session_unregister`. It is also
+    /// called from inside `rscst_session_register` (the new session's power
+    /// on, at each LUN), before the fabric has the session's handle.
+    pub ua_raised: Option<unsafe extern "C" fn(ctx: *mut c_void, sess_priv: *mut c_void, lun: u64)>,
 }
 
 /// Signatures of the functions `rscst.ko` exports. The core checks its
@@ -659,8 +678,8 @@ mod tests {
 
     #[test]
     fn ops_tables_have_stable_sizes() {
-        assert_eq!(size_of::<HandlerOps>(), 96);
-        assert_eq!(size_of::<FabricOps>(), 104);
+        assert_eq!(size_of::<HandlerOps>(), 104);
+        assert_eq!(size_of::<FabricOps>(), 112);
         assert_eq!(offset_of!(FabricOps, protocol), 20);
         assert_eq!(size_of::<DeviceSetup>(), 32);
     }

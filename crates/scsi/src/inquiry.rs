@@ -103,15 +103,15 @@ pub fn encode_vpd(
     Ok(w.finish())
 }
 
-/// The Extended INQUIRY Data page (86h, SPC-4 7.8.7), as SCST fills it: no protection
-/// information; HEAD OF QUEUE, ORDERED and SIMPLE task attributes supported; V_SUP while a
-/// volatile write cache is on (write-through devices have none to flush); LUICLR (unit
-/// attentions are per I_T nexus and a nexus loss clears its own).
+/// The Extended INQUIRY Data page (86h, SPC-4 7.8.7): no protection information; HEAD OF
+/// QUEUE, ORDERED and SIMPLE task attributes supported; V_SUP while a volatile write cache
+/// is on (write-through devices have none to flush). LUICLR is 0 (SCST sets it): reporting a
+/// unit attention at one LUN does not clear it at the others.
 fn extended_inquiry_data(w: &mut Wr<'_>, dev: &DeviceParams<'_>) {
     w.u8(0); // ACTIVATE MICROCODE, SPT, GRD_CHK, APP_CHK, REF_CHK
     w.u8(0x07); // UASK_SUP GROUP_SUP PRIOR_SUP 0; HEADSUP ORDSUP SIMPSUP 1
     w.u8(u8::from(dev.write_cache)); // WU_SUP CRD_SUP NV_SUP 0; V_SUP
-    w.u8(0x01); // P_I_I_SUP 0; LUICLR 1
+    w.u8(0); // P_I_I_SUP 0; LUICLR 0
     w.zeros(56); // bytes 8 to 63: reserved, timers and counts not reported
 }
 
@@ -338,7 +338,7 @@ mod tests {
         assert_eq!(v.len(), 64);
         assert_eq!(
             &v[..8],
-            &[0, 0x86, 0, 0x3C, 0, 0x07, u8::from(dev().write_cache), 0x01]
+            &[0, 0x86, 0, 0x3C, 0, 0x07, u8::from(dev().write_cache), 0]
         );
         assert!(v[8..].iter().all(|&b| b == 0));
         for wce in [false, true] {

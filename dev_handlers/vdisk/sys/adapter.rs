@@ -56,6 +56,13 @@ pub trait DevHandler: Send + Sync + 'static {
     /// A TMF marked commands of `dev` aborted (only called with
     /// [`DevHandler::TASK_MGMT`]).
     fn task_mgmt(&self, _dev: &Self::Dev, _function: u8) {}
+    /// The handler can say its backing store's size again (`resync_size`).
+    const RESIZES: bool = false;
+    /// The backing store's size now, in bytes (only called with
+    /// [`DevHandler::RESIZES`]; thread context).
+    fn size(&self, _dev: &Self::Dev) -> Result<u64> {
+        Err(EINVAL)
+    }
 }
 
 /// ILLEGAL REQUEST, INVALID COMMAND OPERATION CODE.
@@ -87,10 +94,26 @@ pub const fn handler_ops<T: DevHandler>(
         show_attr: Some(show_attr::<T>),
         attr_names: attr_names.as_ptr().cast::<c_char>(),
         task_mgmt: if T::TASK_MGMT { Some(task_mgmt::<T>) } else { None },
+        size: if T::RESIZES { Some(size::<T>) } else { None },
     };
     // SAFETY: every callback above is this adapter's for `T`, which reads
     // `ctx` as a `*const T`; the strings are statics.
     unsafe { Ops::new(table) }
+}
+
+/// # Safety
+/// `ctx` is the context of a registered `handler_ops::<T>` table; `dev`
+/// came from its `attach` and is not detached (ABI `size` contract).
+unsafe extern "C" fn size<T: DevHandler>(ctx: *mut c_void, dev: *mut c_void) -> i64 {
+    if dev.is_null() {
+        return i64::from(EINVAL.to_errno());
+    }
+    // SAFETY: per the caller.
+    let (h, dev) = unsafe { (driver_of::<T>(ctx), &*dev.cast::<T::Dev>()) };
+    match h.size(dev) {
+        Ok(bytes) => i64::try_from(bytes).unwrap_or(i64::MAX),
+        Err(e) => i64::from(e.to_errno()),
+    }
 }
 
 /// # Safety

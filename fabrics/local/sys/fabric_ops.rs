@@ -26,6 +26,10 @@ pub trait FabricDriver: FabricTypes {
     fn xmit_response(&self, cmd: FabricCmd<Self>);
     /// A LUN appeared for `session`, or is about to go from it.
     fn lun_changed(&self, tgt: &Self::Target, session: SessionId, lun: u64, added: bool);
+    /// A unit attention condition was established for `session` at `lun`
+    /// (any context: only queue work here). A fabric whose protocol has
+    /// asynchronous events may report it; by default nothing happens.
+    fn ua_raised(&self, _session: &Self::Session, _lun: u64) {}
 }
 
 /// Builds the ops table for `T` (its `ctx`, a `T`, is set at registration).
@@ -51,6 +55,7 @@ pub const fn fabric_ops<T: FabricDriver>(
         xmit_response: Some(xmit_response::<T>),
         luns_changed: Some(lun_changed::<T>),
         tmf_done: Some(super::client::tmf_done_wakes_waiter),
+        ua_raised: Some(ua_raised::<T>),
     };
     // SAFETY: every callback above is this adapter's for `T`, which reads
     // `ctx` as a `*const T` (`tmf_done_wakes_waiter` ignores it); the
@@ -146,6 +151,20 @@ unsafe extern "C" fn xmit_response<T: FabricDriver>(ctx: *mut c_void, cmd: *mut 
     if let (fabric, Some(c)) = unsafe { (driver_of::<T>(ctx), FabricCmd::<T>::from_raw(cmd)) } {
         fabric.xmit_response(c)
     }
+}
+
+/// # Safety
+/// `ctx` as for `add_target`; `sess_priv` is the context a session of this
+/// fabric was registered with (`SessionHandle::register`: a
+/// `*const T::Session` kept alive until after its unregistration), and the
+/// session is still registered (ABI `ua_raised` contract).
+unsafe extern "C" fn ua_raised<T: FabricDriver>(ctx: *mut c_void, sess_priv: *mut c_void, lun: u64) {
+    if sess_priv.is_null() {
+        return;
+    }
+    // SAFETY: per the caller.
+    let (fabric, session) = unsafe { (driver_of::<T>(ctx), &*sess_priv.cast_const().cast::<T::Session>()) };
+    fabric.ua_raised(session, lun)
 }
 
 /// # Safety

@@ -70,6 +70,7 @@ export! {
     rscst_kunit_preempt_and_abort_at_the_head_of_the_queue_ends_what_is_queued_behind => preempt_and_abort_at_the_head_of_the_queue_ends_what_is_queued_behind,
     rscst_kunit_aca_condition_admits_only_the_faulted_nexus_aca_command_until_clear_aca => aca_condition_admits_only_the_faulted_nexus_aca_command_until_clear_aca,
     rscst_kunit_aca_condition_blocks_the_task_set_until_clear_aca_reset_or_preemption => aca_condition_blocks_the_task_set_until_clear_aca_reset_or_preemption,
+    rscst_kunit_the_fabric_is_told_of_each_unit_attention_raised => the_fabric_is_told_of_each_unit_attention_raised,
 }
 
 #[no_mangle]
