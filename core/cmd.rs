@@ -571,6 +571,7 @@ fn params_for<'a>(m: &'a Mapped, rel_tgt_id: u16) -> DeviceParams<'a> {
         task_aborted_status: d.task_aborted_status.load(Ordering::Relaxed),
         queue_algorithm: d.queue_algorithm(),
         qerr: d.qerr(),
+        saved_modes: d.saved_modes.get(),
         rotational: d.geo.rotational,
         removable: false,
         thin_provisioned: d.geo.thin_provisioned,
@@ -1122,7 +1123,7 @@ fn emulate_in_core(c: &mut Cmd, cdb: &Cdb) {
             Ok(()) => c.desc.resid = resid(c.desc.expected_len, u64::from(c.desc.data_len)),
             Err(sense) => set_check(c, sense),
         },
-        Op::ModeSelect { ten, param_len, .. } => match mode_select(c, ten, param_len) {
+        Op::ModeSelect { ten, sp, param_len, .. } => match mode_select(c, ten, sp, param_len) {
             Ok(()) => c.desc.resid = resid(c.desc.expected_len, u64::from(c.desc.data_len)),
             Err(sense) => set_check(c, sense),
         },
@@ -1149,33 +1150,31 @@ fn set_target_port_groups(c: &mut Cmd, param_len: u32) -> Result<(), Sense> {
 }
 
 /// MODE SELECT's parameter list (thread context): checked against the
-/// device's mode pages, then applied; a change raises MODE PARAMETERS
-/// CHANGED on every other I_T nexus of the device (SPC-4 7.5.2). The one
-/// step of a command that takes mutexes (`Target::sessions`, through
-/// `raise_on_device`) and sleeps: `ready` sent it to a thread of the device
-/// first, and nothing holding those mutexes waits for a command.
-fn mode_select(c: &mut Cmd, ten: bool, param_len: u16) -> Result<(), Sense> {
+/// device's mode pages, then applied; with SP set, every saveable value is
+/// then saved (SPC-4 6.11; `crate::saved_modes`), and if that fails nothing
+/// changes and the command ends BUSY, as in SCST. A change raises MODE
+/// PARAMETERS CHANGED on every other I_T nexus of the device (SPC-4
+/// 7.5.2). The one step of a command that takes mutexes (the device's mode
+/// changes, `Target::sessions` through `raise_on_device`) and sleeps:
+/// `ready` sent it to a thread of the device first, and nothing holding
+/// those mutexes waits for a command.
+fn mode_select(c: &mut Cmd, ten: bool, sp: bool, param_len: u16) -> Result<(), Sense> {
     crate::sys::context::assert_may_sleep();
-    let list = param_list(c, param_len)?;
+    // (SP with no list: the current values are saved.)
+    let list = if param_len == 0 { KVec::new() } else { param_list(c, param_len)? };
     let m = c.mapped.as_ref().ok_or(Sense::LUN_NOT_SUPPORTED)?;
+    let _changes = m.dev.saved_modes.lock_changes();
     let params = params_for(m, c.session.target.rel_tgt_id);
-    let changes = crate::scsi::mode::parse_mode_select(&list, ten, &params)?;
-    let mut changed = false;
-    if let Some(wce) = changes.write_cache {
-        changed |= m.dev.write_cache.swap(wce, Ordering::AcqRel) != wce;
+    let changes = if list.is_empty() {
+        crate::scsi::mode::ModeChanges::default()
+    } else {
+        crate::scsi::mode::parse_mode_select(&list, ten, &params)?
+    };
+    let after = changes.applied_to(params.mode_values());
+    if sp {
+        crate::saved_modes::save(&m.dev, after).map_err(|_| BUSY)?;
     }
-    if let Some(d_sense) = changes.descriptor_sense {
-        changed |= m.dev.descriptor_sense.swap(d_sense, Ordering::AcqRel) != d_sense;
-    }
-    if let Some(tas) = changes.task_aborted_status {
-        changed |= m.dev.task_aborted_status.swap(tas, Ordering::AcqRel) != tas;
-    }
-    if let Some(qam) = changes.queue_algorithm {
-        changed |= m.dev.queue_algorithm.swap(qam.field(), Ordering::AcqRel) != qam.field();
-    }
-    if let Some(qerr) = changes.qerr {
-        changed |= m.dev.qerr.swap(qerr.field(), Ordering::AcqRel) != qerr.field();
-    }
+    let changed = m.dev.set_mode_values(after);
     if changed {
         let core = c.session.target.fabric.core;
         crate::ua::raise_on_device(&core, &m.dev, Ua::ModeParametersChanged, Some(&c.session));

@@ -12,6 +12,7 @@ use crate::sys::work::{QueueKind, Workqueue};
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use crate::scsi::ua::Ua;
+use crate::scsi::mode::ModeValues;
 use crate::scsi::task_set::{QErr, QueueAlgorithm};
 use kernel::alloc::flags::GFP_KERNEL;
 use crate::sys::compat::fmt;
@@ -126,6 +127,10 @@ pub struct Device {
     /// The control mode page's QErr (the field's value; changed by MODE
     /// SELECT, 0 at first).
     pub qerr: AtomicU8,
+    /// The saved values of the mode parameters above, if it keeps them
+    /// (see `crate::saved_modes`).
+    #[pin]
+    pub saved_modes: crate::saved_modes::SavedModes,
     /// Its SPC-2 and persistent reservations.
     #[pin]
     pub reservations: crate::reservations::DeviceReservations,
@@ -326,6 +331,28 @@ impl Device {
         QErr::from_field(self.qerr.load(Ordering::Relaxed)).unwrap_or(QErr::Continue)
     }
 
+    /// The current values of the changeable mode parameters.
+    pub fn mode_values(&self) -> ModeValues {
+        ModeValues {
+            write_cache: self.write_cache.load(Ordering::Acquire),
+            descriptor_sense: self.descriptor_sense.load(Ordering::Acquire),
+            task_aborted_status: self.task_aborted_status.load(Ordering::Acquire),
+            queue_algorithm: self.queue_algorithm(),
+            qerr: self.qerr(),
+        }
+    }
+
+    /// Makes `v` the current values of the changeable mode parameters;
+    /// returns whether any changed.
+    pub fn set_mode_values(&self, v: ModeValues) -> bool {
+        let mut changed = self.write_cache.swap(v.write_cache, Ordering::AcqRel) != v.write_cache;
+        changed |= self.descriptor_sense.swap(v.descriptor_sense, Ordering::AcqRel) != v.descriptor_sense;
+        changed |= self.task_aborted_status.swap(v.task_aborted_status, Ordering::AcqRel) != v.task_aborted_status;
+        changed |= self.queue_algorithm.swap(v.queue_algorithm.field(), Ordering::AcqRel) != v.queue_algorithm.field();
+        changed |= self.qerr.swap(v.qerr.field(), Ordering::AcqRel) != v.qerr.field();
+        changed
+    }
+
     /// Whether every READ of this device fills the buffer it reads into:
     /// its block tier promises it (`FILLS_READS`) and no raw tier may
     /// answer the READ instead. Otherwise a buffer that held other data is
@@ -513,6 +540,7 @@ pub fn add(
                     aca <- crate::aca::Aca::new(),
                     queue_algorithm: AtomicU8::new(QueueAlgorithm::Unrestricted.field()),
                     qerr: AtomicU8::new(QErr::Continue.field()),
+                    saved_modes <- crate::saved_modes::SavedModes::new(),
                     reservations <- crate::reservations::DeviceReservations::new(),
                     sysfs <- new_mutex!(DeviceSysfs {
                         handler_link: None,
@@ -537,6 +565,8 @@ pub fn add(
         grave.bury(dev)?;
         return Err(crate::msg::MgmtError::new(e, format_args!("add_device {}: sysfs failed", name)));
     }
+    // Its saved mode parameters come back (see `crate::saved_modes`).
+    crate::saved_modes::restore(&dev);
     // What was kept of its persistent reservations (APTPL) comes back.
     if let Err(e) = dev.reservations.load(&dev.name, None) {
         pr_warn!("device {}: persistent reservations not restored (error {})\n", name, e.to_errno());

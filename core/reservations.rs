@@ -327,7 +327,7 @@ fn read_state(file: &CString) -> core::result::Result<Option<(u64, State)>, &'st
 }
 
 /// A name or path as text.
-fn text_of(s: &CString) -> &str {
+pub(crate) fn text_of(s: &CString) -> &str {
     core::str::from_utf8(s.name_bytes()).unwrap_or("?")
 }
 

@@ -8,7 +8,7 @@
 
 // `pin_init!` expands recursively, once per field: `Device` has more fields
 // than the default limit (128) allows.
-#![recursion_limit = "256"]
+#![recursion_limit = "512"]
 
 use kernel::prelude::*;
 
@@ -38,6 +38,7 @@ pub mod lun;
 pub mod msg;
 pub mod registry;
 pub mod reservations;
+pub mod saved_modes;
 pub mod session;
 pub mod sgv;
 pub mod slots;

@@ -212,6 +212,7 @@ for r in "${runs[@]}"; do
 		# lab's test certificate in db, the image with rscst-dkms installed,
 		# the package folder (Debian line; prepared above).
 		kargs=$(header "$s" "kernel args")
+		mem=$(header "$s" memory)
 		uefi=""
 		[ "$(header "$s" firmware)" = uefi-test-db ] && uefi=$modsig_vars
 		disk=""
@@ -222,11 +223,11 @@ for r in "${runs[@]}"; do
 		[ "$l" = lab ] || name=$s@$l
 		rm -rf "$REPO_DIR/out/$name" # nothing of an earlier run is read as this one's
 		if [ "$l" = lab ]; then
-			RSCST_KERNEL_ARGS=$kargs RSCST_UEFI_VARS="" RSCST_ROOTFS_IMAGE="" \
+			RSCST_KERNEL_ARGS=$kargs RSCST_UEFI_VARS="" RSCST_ROOTFS_IMAGE="" RSCST_VM_MEMORY=$mem \
 				bash "$LAB_DIR/run-vm.sh" "$s" "${t:-900}" debug || rc=$?
 		else
 			RSCST_KERNEL_ARGS=$kargs RSCST_UEFI_VARS=$uefi RSCST_ROOTFS_IMAGE=$disk RSCST_SHARE_DIR=$debian_share \
-				RSCST_PKG_DIR=$pkgdir bash "$LAB_DIR/run-vm.sh" "$s" "${t:-900}" "$l" || rc=$?
+				RSCST_PKG_DIR=$pkgdir RSCST_VM_MEMORY=$mem bash "$LAB_DIR/run-vm.sh" "$s" "${t:-900}" "$l" || rc=$?
 		fi
 		log="$REPO_DIR/out/$name/suite.log"
 	fi

@@ -13,7 +13,7 @@ result() { # OK? NAME
 	if [ "$1" = 0 ]; then pass=$((pass + 1)); echo "ok - $2"; else fail=$((fail + 1)); echo "not ok - $2"; fi
 }
 rc=0
-bash "$LAB_DIR/run-vm.sh" canary 900 debug >/tmp/rscst-canary.log 2>&1 || rc=$?
+RSCST_VM_MEMORY=1536M bash "$LAB_DIR/run-vm.sh" canary 900 debug >/tmp/rscst-canary.log 2>&1 || rc=$?
 out="$REPO_DIR/out/canary"
 grep -q '^ok - canary module loaded' "$out/suite.log" 2>/dev/null
 result $? "canary module loaded in the guest"

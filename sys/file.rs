@@ -32,6 +32,7 @@ const ITER_SOURCE: u32 = 1;
 const S_IFMT: u32 = 0o170000;
 const S_IFREG: u32 = 0o100000;
 const S_IFBLK: u32 = 0o060000;
+const S_IFDIR: u32 = 0o040000;
 /// Kernel pseudo filesystems (include/uapi/linux/magic.h; configfs:
 /// fs/configfs/mount.c): their files may be regular, but reading and
 /// writing them does something else than storing data.
@@ -120,6 +121,11 @@ impl KernelFile {
         }
         // INVARIANT: a valid file from filp_open.
         NonNull::new(f).map(|f| KernelFile { f }).ok_or(code::EINVAL)
+    }
+
+    /// Whether `path` names a directory (false when it cannot be looked up).
+    pub fn is_directory(path: &CStr) -> bool {
+        Self::open_flags(path, O_PATH).is_ok_and(|f| f.mode_and_fs().0 & S_IFMT == S_IFDIR)
     }
 
     /// Whether the file can back a disk: a regular file or a block device
@@ -298,7 +304,14 @@ impl KernelFile {
     /// Writes all of `data` from the start of the file and makes it durable
     /// (fsync). Thread context.
     pub fn write_all_synced(&self, data: &[u8]) -> Result {
-        let mut pos: bindings::loff_t = 0;
+        self.write_all_at(0, data)?;
+        self.sync_range(0, u64::MAX, false)
+    }
+
+    /// Writes all of `data` at byte `at` of the file (not synced). Thread
+    /// context.
+    pub fn write_all_at(&self, at: u64, data: &[u8]) -> Result {
+        let mut pos = bindings::loff_t::try_from(at).map_err(|_| code::EFBIG)?;
         let mut done = 0usize;
         while done < data.len() {
             let rest = &data[done..];
@@ -313,7 +326,7 @@ impl KernelFile {
             }
             done += n as usize;
         }
-        self.sync_range(0, u64::MAX, false)
+        Ok(())
     }
 }
 

@@ -80,6 +80,12 @@ pub const TARGETS: &[Target] = &[
         dict: PR_FILE_DICT,
         text: true,
     },
+    Target {
+        name: "scsi_mode_file",
+        run: scsi_mode_file,
+        dict: MODE_FILE_DICT,
+        text: true,
+    },
 ];
 
 /// Looks a target up by name.
@@ -160,6 +166,29 @@ pub fn scsi_pr_file(data: &[u8]) {
 }
 
 /// The file's keywords and a SAS TransportID.
+/// Saved mode parameter files (layout: `scsi::mode_file`): read, and if accepted written
+/// and read again (see `scsi::fuzz::fuzz_mode_file`).
+pub fn scsi_mode_file(data: &[u8]) {
+    assert!(
+        scsi::fuzz::fuzz_mode_file(data),
+        "saved mode parameters file invariant violated"
+    );
+}
+
+const MODE_FILE_DICT: &[&[u8]] = &[
+    b"d\n",
+    b"TAS=",
+    b"QERR=",
+    b"D_SENSE=",
+    b"QUEUE_ALG=",
+    b"WRITE_THROUGH=",
+    b"TMF_ONLY=",
+    b"SWP=",
+    b"DPICZ=",
+    b"0x",
+    b";",
+];
+
 const PR_FILE_DICT: &[&[u8]] = &[
     b"rscst persistent reservations 1\n",
     b"generation ",

@@ -68,6 +68,11 @@ fn scsi_pr_file() {
 }
 
 #[test]
+fn scsi_mode_file() {
+    fuzz("scsi_mode_file");
+}
+
+#[test]
 fn every_target_has_a_binary_a_corpus_and_a_test() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let manifest = fs::read_to_string(dir.join("Cargo.toml")).unwrap();

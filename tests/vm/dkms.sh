@@ -30,6 +30,8 @@ n=$(cd $src 2>/dev/null && find . -type f ! -name dkms.conf | wc -l)
 differ=$(cd $src 2>/dev/null && find . -type f ! -name dkms.conf | while IFS= read -r f; do cmp -s "$f" "$REPO/$f" || echo "$f"; done)
 check "its $n source files are this tree's" test "$n" -gt 0 -a -z "$differ"
 [ -z "$differ" ] || echo "$differ" | head -5 | sed 's/^/    # differs: /'
+check "it made SCST's directories for persistent reservations and saved mode parameters" \
+	test -d /var/lib/scst/pr -a -d /var/lib/scst/vdev_mode_pages
 dkms_enforcement_checks /var/lib/dkms/mok.pub
 
 log=/root/dkms-install.log

@@ -6,6 +6,7 @@
 # becomes a check; the suite's KTAP results (from debugfs) are left in
 # kunit.ktap for the host, which parses them again with the kernel's kunit.py.
 # timeout: 1200
+# memory: 1536M
 . "$(dirname "$0")/lib.sh"
 
 CASES=46

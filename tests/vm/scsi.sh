@@ -77,6 +77,14 @@ tas() {
 	case "$d" in "no data"*) echo "$d"; return ;; esac
 	echo $(((0x${d:18:2} >> 6) & 1))
 }
+# control_page SG PC: the control mode page for page control PC (0 current,
+# 3 saved) as "ps=PS d_sense=D tas=T qerr=Q", or the outcome.
+control_page() {
+	local d
+	d=$(data_in 20 "$1" "1a08$(printf '%02x' $(($2 << 6 | 0x0a)))001000" 16)
+	case "$d" in "no data"*) echo "$d"; return ;; esac
+	echo "ps=$((0x${d:8:2} >> 7)) d_sense=$(((0x${d:12:2} >> 2) & 1)) tas=$(((0x${d:18:2} >> 6) & 1)) qerr=$(((0x${d:14:2} >> 1) & 3))"
+}
 # qam_qerr SG: the control page's QUEUE ALGORITHM MODIFIER and QErr, as
 # "QAM QERR".
 qam_qerr() {
@@ -221,12 +229,24 @@ scenarios() {
 		"$(sks $A 151000001000 --out "$(control_list 3 04)")"
 	outcome "MODE SELECT of QUEUE ALGORITHM MODIFIER 3 (reserved) points at byte 7, bit 7 (8f 00 07)" "8f0007" \
 		"$(sks $A 151000001000 --out "$(control_list 3 20)")"
-	outcome "MODE SELECT with SP set points at CDB byte 1, bit 0 (c8 00 01)" "c80001" \
-		"$(sks $A 151100000400 --out 00000000)"
 	outcome "MODE SELECT with a truncated page: 05/1A/00" "check 05/1a/00" \
 		"$(cmd $A 151000000800 --out "00000000080a0000")"
-	outcome "MODE SELECT with SP set (no saveable pages): 05/24/00" "check 05/24/00" \
-		"$(cmd $A 151100000400 --out 00000000)"
+	# Saved values (SPC-4 6.11; the device was added with SCST's directory
+	# /var/lib/scst/vdev_mode_pages present).
+	drain $A
+	drain $B
+	outcome "the control page's saved values (PC 11b): PS set, the defaults" "ps=1 d_sense=0 tas=0 qerr=0" "$(control_page $B 3)"
+	outcome "the caching page's PS bit is set (byte 0: 88h)" "88" "$(data_in 12 $A $MODE_SENSE_CACHING 28 | cut -c9-10)"
+	sdparm -q --set D_SENSE --save $A >/dev/null 2>&1
+	outcome "sdparm --set D_SENSE --save through nexus A: nexus B's next command gets 06/2A/01" "check 06/2a/01" "$(cmd $B $TUR)"
+	outcome "D_SENSE saved: current and saved values read 1 through nexus B" "ps=1 d_sense=1 tas=0 qerr=0 ps=1 d_sense=1 tas=0 qerr=0" \
+		"$(control_page $B 0) $(control_page $B 3)"
+	sdparm -q --clear D_SENSE $A >/dev/null 2>&1
+	outcome "sdparm --clear D_SENSE without --save: current 0, saved still 1" "d_sense=0 d_sense=1" \
+		"$(control_page $A 0 | cut -d' ' -f2) $(control_page $A 3 | cut -d' ' -f2)"
+	outcome "MODE SELECT with SP set and no parameter list: GOOD, the current values saved" "good ps=1 d_sense=0 tas=0 qerr=0" \
+		"$(cmd $A 151100000000) $(control_page $A 3)"
+	drain $B
 }
 
 # Logical block provisioning (SBC-4 4.7) on a thin LUN of 16 MiB (32768
@@ -811,21 +831,23 @@ pr_scenarios() {
 	pr_reset
 }
 
-# lun0_again: LUN 0's device sd1 deleted and added again (the same file),
-# A and B its new /dev/sg nodes, no unit attention left.
+# lun0_again [a]: LUN 0's device sd1 deleted and added again (the same
+# file), A and B its new /dev/sg nodes, no unit attention left ("a": nexus
+# A alone, after the modules' reload).
 lun0_again() {
+	local hosts="$HA $HB" h
+	[ "${1:-}" = a ] && hosts=$HA
 	mgmt $SCST/targets/scst_local/t1/luns/mgmt "del 0"
-	wait_for 10 no_sd $HA 0
-	wait_for 10 no_sd $HB 0
+	for h in $hosts; do wait_for 10 no_sd $h 0; done
 	mgmt $SCST/handlers/vdisk_fileio/mgmt "del_device sd1"
 	mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device sd1 filename=/root/scsi.img"
 	mgmt $SCST/targets/scst_local/t1/luns/mgmt "add sd1 0"
-	wait_for 10 has_sd $HA 0
-	wait_for 10 has_sd $HB 0
+	for h in $hosts; do wait_for 10 has_sd $h 0; done
 	A=/dev/$(sg_of $HA 0)
-	B=/dev/$(sg_of $HB 0)
 	SDA=/dev/$(sd_of $HA 0)
 	drain $A
+	[ "${1:-}" = a ] && return
+	B=/dev/$(sg_of $HB 0)
 	drain $B
 }
 # Persistent reservations through power loss (APTPL), rscst only: kept in
@@ -865,7 +887,23 @@ aptpl_scenarios() {
 	mgmt $SCST/devices/sd1/pr_file_name "/root/sd1.pr" 2>/dev/null
 	expect_eq "pr_file_name of an exported device cannot change" \
 		"$(cat $SCST/devices/sd1/pr_file_name)" "/var/lib/scst/pr/sd1"
+	# A device added while SCST's directory of saved mode parameters is
+	# missing keeps none.
+	mv /var/lib/scst/vdev_mode_pages /var/lib/scst/vdev_mode_pages.away
 	mgmt $SCST/handlers/vdisk_nullio/mgmt "add_device np1 size_mb=1"
+	mv /var/lib/scst/vdev_mode_pages.away /var/lib/scst/vdev_mode_pages
+	mgmt $SCST/targets/scst_local/t1/luns/mgmt "add np1 3"
+	wait_for 10 has_sg $HA 3
+	local np=/dev/$(sg_of $HA 3)
+	drain $np
+	expect_eq "a device without saved values: MODE SELECT with SP set gets 05/24/00 pointing at CDB byte 1, bit 0 (c8 00 01)" \
+		"$(cmd $np 151100000400 --out 00000000) $(sks $np 151100000400 --out 00000000)" "check 05/24/00 c80001"
+	expect_eq "a device without saved values: MODE SENSE of saved values gets 05/39/00, and no page has PS set" \
+		"$(cmd $np 1a08ca001000 --in 16) $(control_page $np 0 | cut -d' ' -f1)" "check 05/39/00 ps=0"
+	mgmt $SCST/targets/scst_local/t1/luns/mgmt "del 3"
+	wait_for 10 no_sd $HA 3
+	drain $A
+	drain $B
 	mgmt $SCST/devices/np1/pr_file_name "relative/path" 2>/dev/null
 	expect_eq "pr_file_name refuses a relative path" "$(cat $SCST/devices/np1/pr_file_name)" "/var/lib/scst/pr/np1"
 	mgmt $SCST/devices/np1/pr_file_name "/root/np1.pr"
@@ -876,6 +914,12 @@ aptpl_scenarios() {
 	# Across a reload of the modules: the state is in the file.
 	expect_eq "APTPL: REGISTER with APTPL set through A, then RESERVE exclusive access, before the reload" \
 		"$(prout $A 0 0 0 0xa 1) $(prout $A 1 3 0xa 0)" "good good"
+	# And the saved mode parameters: QErr 1 and the write cache off.
+	sdparm -q --set QERR=1 --save $A >/dev/null 2>&1
+	sdparm -q --clear WCE --save $A >/dev/null 2>&1
+	expect_eq "saved mode parameters: /var/lib/scst/vdev_mode_pages/sd1 in SCST's format, and its .1" \
+		"$(cat /var/lib/scst/vdev_mode_pages/sd1 | tr '\n' ' ') $(cmp /var/lib/scst/vdev_mode_pages/sd1 /var/lib/scst/vdev_mode_pages/sd1.1 && echo same)" \
+		"sd1 TAS=0 QERR=1 D_SENSE=0 QUEUE_ALG=1 WRITE_THROUGH=1  same"
 	mgmt $SCST/targets/scst_local/mgmt "del_target t1"
 	for d in sd1 sn1 st1; do mgmt $SCST/handlers/vdisk_fileio/mgmt "del_device $d" 2>/dev/null || mgmt $SCST/handlers/vdisk_nullio/mgmt "del_device $d"; done
 	check "APTPL: rmmod of the three modules" rmmod rscst_local rscst_vdisk rscst
@@ -891,12 +935,31 @@ aptpl_scenarios() {
 	expect_eq "APTPL: after the reload, READ KEYS lists key a and READ RESERVATION exclusive access by a" \
 		"$(prin $A 0 | cut -c9-) $(prin $A 1 | cut -c9-46)" "00000008000000000000000a 00000010000000000000000a00000000000300"
 	pr_reset
+	expect_eq "after the reload, the saved mode parameters are the current ones: QErr 1, WCE 0, write_through 1" \
+		"$(control_page $A 0 | cut -d' ' -f4) $(control_page $A 3 | cut -d' ' -f4) $(wce $A) $(head -1 $SCST/devices/sd1/write_through)" \
+		"qerr=1 qerr=1 0 1"
+	# A file as SCST writes it (its defaults left out, its other
+	# separators): the device added again takes it; a torn one (its name
+	# not written yet) falls back to the .1.
+	printf 'sd1\nTAS=1;SWP=0\n' >/var/lib/scst/vdev_mode_pages/sd1
+	lun0_again a
+	expect_eq "SCST's file 'sd1 TAS=1;SWP=0': the device added again has TAS 1 and everything else at its default (WCE 1)" \
+		"$(control_page $A 0) $(wce $A)" "ps=1 d_sense=0 tas=1 qerr=0 1"
+	printf '\0\0\0\nTAS=0\n' >/var/lib/scst/vdev_mode_pages/sd1
+	lun0_again a
+	expect_eq "a file whose name line is not written: the .1 restores QErr 1 and WCE 0" \
+		"$(control_page $A 0 | cut -d' ' -f4) $(wce $A)" "qerr=1 0"
+	sdparm -q --set QERR=0 --save $A >/dev/null 2>&1
+	sdparm -q --set WCE --save $A >/dev/null 2>&1
+	expect_eq "the defaults saved again" "$(control_page $A 3) $(wce $A)" "ps=1 d_sense=0 tas=0 qerr=0 1"
 }
 
 # rscst: two sessions of target t1, LUN 0 a fileio disk.
 STACK=rscst
 check "modules load" load_rscst
 truncate -s 64M /root/scsi.img
+# Devices keep saved mode parameters when SCST's directory exists.
+mkdir -p /var/lib/scst/vdev_mode_pages
 check "add fileio device" mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device sd1 filename=/root/scsi.img"
 check "add nullio device" mgmt $SCST/handlers/vdisk_nullio/mgmt "add_device sn1 size_mb=64"
 expect_eq "write_through starts at 0 (write cache on)" "$(cat $SCST/devices/sd1/write_through)" "0"
@@ -1070,7 +1133,7 @@ echo "# $diffs of ${#NAMES[@]} scenarios differ from LIO (marked *)"
 # an LBA status descriptor, a comparison or a count (not a transport error
 # or a helper's complaint).
 st='(good|check [0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{2}|status [0-9a-f]{2})'
-answer="^(($st|[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{2}|[0-9a-f]{6}|[0-9a-f]{4}|[0-9a-f]{2}|7[0-3]|[0-9]+|yes|no|none|no data \\($st\\)|[0-9]+\\+[0-9]+:[0-9]+|[0-9]+:[0-9]+:[0-9]+|no: [0-9]+ then [0-9]+ blocks) ?)+\$"
+answer="^(($st|[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{2}|[0-9a-f]{6}|[0-9a-f]{4}|[0-9a-f]{2}|7[0-3]|[0-9]+|yes|no|none|no data \\($st\\)|[0-9]+\\+[0-9]+:[0-9]+|[0-9]+:[0-9]+:[0-9]+|no: [0-9]+ then [0-9]+ blocks|(ps|d_sense|tas|qerr)=[0-9]) ?)+\$"
 expect_eq "LIO answered every scenario with a SCSI outcome" \
 	"$(for n in "${NAMES[@]}"; do printf '%s\n' "${R[lio|$n]}" | grep -Eq "$answer" && echo x; done | wc -l)" "${#NAMES[@]}"
 finish

@@ -25,6 +25,9 @@ pub struct DeviceParams<'a> {
     pub queue_algorithm: super::task_set::QueueAlgorithm,
     /// The control mode page's QErr.
     pub qerr: super::task_set::QErr,
+    /// The saved values of the saveable mode parameters (MODE SENSE page control 3), or
+    /// None when the device keeps none (MODE SELECT's SP is then refused).
+    pub saved_modes: Option<super::mode::ModeValues>,
     /// Rotating medium. When false, VPD page B1h reports MEDIUM ROTATION RATE 1
     /// (non-rotating); when true, 0 (not reported).
     pub rotational: bool,
@@ -82,6 +85,7 @@ impl DeviceParams<'_> {
         task_aborted_status: false,
         queue_algorithm: super::task_set::QueueAlgorithm::Unrestricted,
         qerr: super::task_set::QErr::Continue,
+        saved_modes: None,
         rotational: false,
         removable: false,
         thin_provisioned: false,

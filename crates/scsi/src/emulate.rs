@@ -172,9 +172,10 @@ pub fn emulate_disk(cdb: &Cdb, dev: &DeviceParams<'_>, out: &mut [u8]) -> Action
         Op::SetTargetPortGroups { param_len: 0 } => Action::Good,
         Op::SetTargetPortGroups { .. } => Action::Core,
         Op::ModeSelect { sp, param_len, .. } => {
-            if sp {
+            if sp && dev.saved_modes.is_none() {
+                // SPC-4 6.11: saved values not implemented.
                 Action::Check(Sense::INVALID_FIELD_IN_CDB.in_cdb(1, Some(0)))
-            } else if param_len == 0 {
+            } else if param_len == 0 && !sp {
                 Action::Good
             } else {
                 Action::Core
@@ -338,6 +339,7 @@ mod tests {
             task_aborted_status: false,
             queue_algorithm: crate::task_set::QueueAlgorithm::Unrestricted,
             qerr: crate::task_set::QErr::Continue,
+            saved_modes: None,
             rotational: false,
             removable: false,
             thin_provisioned: false,
@@ -498,6 +500,19 @@ mod tests {
             emu(&[0x15, 0x11, 0, 0, 24, 0], &d).0,
             Action::Check(Sense::INVALID_FIELD_IN_CDB.in_cdb(1, Some(0)))
         );
+        // A device that keeps saved values: SP=1 goes to the core, which saves, even
+        // without a parameter list.
+        let saving = DeviceParams {
+            saved_modes: Some(d.mode_values()),
+            ..d
+        };
+        assert_eq!(emu(&[0x15, 0x11, 0, 0, 24, 0], &saving).0, Action::Core);
+        assert_eq!(emu(&[0x15, 0x11, 0, 0, 0, 0], &saving).0, Action::Core);
+        assert_eq!(
+            emu(&[0x55, 0x11, 0, 0, 0, 0, 0, 0, 0, 0], &saving).0,
+            Action::Core
+        );
+        assert_eq!(emu(&[0x15, 0x10, 0, 0, 0, 0], &saving).0, Action::Good);
     }
 
     #[test]

@@ -57,6 +57,8 @@ pub fn fuzz_params(data: &[u8]) -> (DeviceParams<'_>, usize, &[u8]) {
         },
         qerr: super::task_set::QErr::from_field((seed >> 61) as u8 & 3)
             .unwrap_or(super::task_set::QErr::Continue),
+        saved_modes: super::mode::ModeValues::unpack(get_u8(data, 9) & 0x3F)
+            .filter(|_| get_u8(data, 9) & 0x02 != 0),
         rotational: b0 & 0x10 != 0,
         removable: b0 & 0x20 != 0,
         thin_provisioned: get_u8(data, 9) & 0x04 != 0,
@@ -545,6 +547,48 @@ fn few_reservations() -> super::pr::Reservations<FewRegistrations> {
         },
         spc2: None,
     }
+}
+
+/// Reads `data` as the saved mode parameters file of device `d` (`super::mode_file`), as
+/// it is and after the device's name line. Returns whether the invariants held: an
+/// accepted file, written out again, reads back as the same values.
+pub fn fuzz_mode_file(data: &[u8]) -> bool {
+    use super::mode::ModeValues;
+    use super::mode_file::{encode, parse};
+    use super::task_set::{QErr, QueueAlgorithm};
+    let base = ModeValues {
+        write_cache: true,
+        descriptor_sense: false,
+        task_aborted_status: false,
+        queue_algorithm: QueueAlgorithm::Unrestricted,
+        qerr: QErr::Continue,
+    };
+    let mut named = [0u8; 4096];
+    let body = data.get(..data.len().min(4000)).unwrap_or(&[]);
+    named[0] = b'd';
+    named[1] = b'\n';
+    for (d, s) in named.iter_mut().skip(2).zip(body) {
+        *d = *s;
+    }
+    let named = named.get(..body.len().saturating_add(2)).unwrap_or(&[]);
+    [data, named].iter().all(|text| {
+        let Ok(r) = parse(text, b"d", base) else {
+            return true;
+        };
+        if parse(text, b"d", base) != Ok(r) {
+            return false;
+        }
+        let mut out = [0u8; 128];
+        let mut len = 0usize;
+        encode(b"d", &r.values, &mut |b| {
+            for (d, s) in out.iter_mut().skip(len).zip(b) {
+                *d = *s;
+            }
+            len = len.saturating_add(b.len());
+        });
+        let again = parse(out.get(..len).unwrap_or(&[]), b"d", base);
+        again.map(|a| a.values) == Ok(r.values)
+    })
 }
 
 /// Reads `data` as a persistent reservations file (`super::pr_file`). Returns whether the

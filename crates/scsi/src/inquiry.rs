@@ -233,6 +233,7 @@ mod tests {
             task_aborted_status: false,
             queue_algorithm: crate::task_set::QueueAlgorithm::Unrestricted,
             qerr: crate::task_set::QErr::Continue,
+            saved_modes: None,
             rotational: false,
             removable: false,
             thin_provisioned: false,

@@ -38,6 +38,7 @@ pub mod fuzz;
 pub mod inquiry;
 pub mod luns;
 pub mod mode;
+pub mod mode_file;
 pub mod pr;
 pub mod pr_file;
 pub mod provisioning;

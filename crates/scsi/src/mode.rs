@@ -5,7 +5,10 @@
 //! Implemented pages (subpage 0 only): 01h read-write error recovery, 08h caching, 0Ah
 //! control, 1Ch informational exceptions control. Changeable: the caching page's WCE bit
 //! (only on devices whose write cache the core manages) and the control page's D_SENSE,
-//! QUEUE ALGORITHM MODIFIER, QErr and TAS; no page is saveable.
+//! QUEUE ALGORITHM MODIFIER, QErr and TAS. Those are also the saveable ones ([`ModeValues`])
+//! on a device that keeps saved values (`DeviceParams::saved_modes`; the core keeps them in
+//! a file, see [`super::mode_file`]): pages 08h (when WCE is changeable) and 0Ah then have
+//! the PS bit, and page control 3 returns the saved values.
 
 use super::device::DeviceParams;
 use super::sense::Sense;
@@ -26,8 +29,73 @@ pub const PC_CURRENT: u8 = 0;
 pub const PC_CHANGEABLE: u8 = 1;
 /// Page control: default values.
 pub const PC_DEFAULT: u8 = 2;
-/// Page control: saved values (not supported).
+/// Page control: saved values.
 pub const PC_SAVED: u8 = 3;
+
+/// The saveable mode parameters: the changeable ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModeValues {
+    /// The caching page's WCE.
+    pub write_cache: bool,
+    /// The control page's D_SENSE.
+    pub descriptor_sense: bool,
+    /// The control page's TAS.
+    pub task_aborted_status: bool,
+    /// The control page's QUEUE ALGORITHM MODIFIER.
+    pub queue_algorithm: QueueAlgorithm,
+    /// The control page's QErr.
+    pub qerr: QErr,
+}
+
+impl ModeValues {
+    /// The values as one byte, for a lock-free copy: bit 0 WCE, 1 D_SENSE, 2 TAS, 3 QUEUE
+    /// ALGORITHM MODIFIER, 5..4 QErr.
+    pub fn pack(&self) -> u8 {
+        u8::from(self.write_cache)
+            | u8::from(self.descriptor_sense) << 1
+            | u8::from(self.task_aborted_status) << 2
+            | (self.queue_algorithm.field() & 1) << 3
+            | (self.qerr.field() & 3) << 4
+    }
+
+    /// The values [`ModeValues::pack`] packed; None for a byte it does not make.
+    pub fn unpack(b: u8) -> Option<ModeValues> {
+        if b & 0xC0 != 0 {
+            return None;
+        }
+        Some(ModeValues {
+            write_cache: b & 1 != 0,
+            descriptor_sense: b & 2 != 0,
+            task_aborted_status: b & 4 != 0,
+            queue_algorithm: QueueAlgorithm::from_field(b >> 3 & 1)?,
+            qerr: QErr::from_field(b >> 4 & 3)?,
+        })
+    }
+}
+
+impl DeviceParams<'_> {
+    /// The current values of the saveable mode parameters.
+    pub fn mode_values(&self) -> ModeValues {
+        ModeValues {
+            write_cache: self.write_cache,
+            descriptor_sense: self.descriptor_sense,
+            task_aborted_status: self.task_aborted_status,
+            queue_algorithm: self.queue_algorithm,
+            qerr: self.qerr,
+        }
+    }
+
+    /// The device with `v` as its current mode parameters.
+    fn with_mode_values(&self, v: ModeValues) -> Self {
+        let mut d = *self;
+        d.write_cache = v.write_cache;
+        d.descriptor_sense = v.descriptor_sense;
+        d.task_aborted_status = v.task_aborted_status;
+        d.queue_algorithm = v.queue_algorithm;
+        d.qerr = v.qerr;
+        d
+    }
+}
 
 /// D_SENSE: byte 2 of the control mode page.
 const D_SENSE: u8 = 0x04;
@@ -74,7 +142,8 @@ impl Page {
     }
 }
 
-/// Builds page `code` for page control `pc` (0 current, 1 changeable, 2 default).
+/// Builds page `code` for page control `pc` (0 current, 1 changeable, 2 default; for 3,
+/// saved, the caller passes the device with its saved values as current ones).
 fn page(code: u8, pc: u8, dev: &DeviceParams<'_>) -> Option<Page> {
     let mut b = [0u8; 20];
     let changeable = pc == PC_CHANGEABLE;
@@ -101,7 +170,7 @@ fn page(code: u8, pc: u8, dev: &DeviceParams<'_>) -> Option<Page> {
                 b[2] = D_SENSE;
                 b[3] = 0xF << QAM_SHIFT | 0x3 << QERR_SHIFT;
                 b[5] = TAS;
-            } else if pc == PC_CURRENT {
+            } else if pc == PC_CURRENT || pc == PC_SAVED {
                 b[2] = 0x02 | if dev.descriptor_sense { D_SENSE } else { 0 };
                 b[3] = dev.queue_algorithm.field() << QAM_SHIFT | dev.qerr.field() << QERR_SHIFT;
                 if dev.task_aborted_status {
@@ -122,7 +191,14 @@ fn page(code: u8, pc: u8, dev: &DeviceParams<'_>) -> Option<Page> {
         }
         _ => return None,
     };
-    b[0] = code; // PS=0 (not saveable), SPF=0
+    // PS: the page holds saveable parameters (the changeable ones); SPF=0.
+    let saveable = dev.saved_modes.is_some()
+        && match code {
+            0x08 => dev.write_cache_changeable,
+            0x0A => true,
+            _ => false,
+        };
+    b[0] = code | if saveable { 0x80 } else { 0 };
     b[1] = u8::try_from(len.saturating_sub(2)).unwrap_or(0);
     Some(Page { b, len })
 }
@@ -130,7 +206,7 @@ fn page(code: u8, pc: u8, dev: &DeviceParams<'_>) -> Option<Page> {
 /// Encodes MODE SENSE(6) or (10) data truncated to `req.alloc_len` and `out`.
 ///
 /// Errors: unsupported page, or subpage other than 00h/FFh -> INVALID FIELD IN CDB; page
-/// control 3 (saved) -> SAVING PARAMETERS NOT SUPPORTED.
+/// control 3 (saved) on a device without saved values -> SAVING PARAMETERS NOT SUPPORTED.
 pub fn encode_mode_sense(
     req: &ModeSenseReq,
     dev: &DeviceParams<'_>,
@@ -142,9 +218,16 @@ pub fn encode_mode_sense(
     if req.page != ALL_PAGES && !SUPPORTED_MODE_PAGES.contains(&req.page) {
         return Err(Sense::INVALID_FIELD_IN_CDB.in_cdb(2, Some(5)));
     }
-    if req.pc == PC_SAVED {
-        return Err(Sense::SAVING_PARAMETERS_NOT_SUPPORTED);
-    }
+    let saved_dev;
+    let dev = if req.pc == PC_SAVED {
+        let saved = dev
+            .saved_modes
+            .ok_or(Sense::SAVING_PARAMETERS_NOT_SUPPORTED)?;
+        saved_dev = dev.with_mode_values(saved);
+        &saved_dev
+    } else {
+        dev
+    };
     let changeable = req.pc == PC_CHANGEABLE;
     let long = req.ten && req.llbaa;
     let bd_len: usize = match (req.dbd, long) {
@@ -216,6 +299,19 @@ pub struct ModeChanges {
     pub queue_algorithm: Option<QueueAlgorithm>,
     /// New QErr, when the control page was sent.
     pub qerr: Option<QErr>,
+}
+
+impl ModeChanges {
+    /// `v` with these changes.
+    pub fn applied_to(&self, v: ModeValues) -> ModeValues {
+        ModeValues {
+            write_cache: self.write_cache.unwrap_or(v.write_cache),
+            descriptor_sense: self.descriptor_sense.unwrap_or(v.descriptor_sense),
+            task_aborted_status: self.task_aborted_status.unwrap_or(v.task_aborted_status),
+            queue_algorithm: self.queue_algorithm.unwrap_or(v.queue_algorithm),
+            qerr: self.qerr.unwrap_or(v.qerr),
+        }
+    }
 }
 
 /// Validates a MODE SELECT(6) (`ten == false`) or (10) parameter list against `dev` and
@@ -489,6 +585,88 @@ mod tests {
         assert_eq!(
             encode_mode_sense(&req(ALL_PAGES, PC_SAVED, true), &dev(), &mut out),
             Err(Sense::SAVING_PARAMETERS_NOT_SUPPORTED)
+        );
+    }
+
+    #[test]
+    fn saved_values_with_the_ps_bit_on_saveable_pages() {
+        let saved = ModeValues {
+            write_cache: false,
+            descriptor_sense: true,
+            task_aborted_status: true,
+            queue_algorithm: QueueAlgorithm::Restricted,
+            qerr: QErr::AbortThisNexus,
+        };
+        let d = DeviceParams {
+            saved_modes: Some(saved),
+            ..dev()
+        };
+        let mut r = req(ALL_PAGES, PC_SAVED, false);
+        r.dbd = true;
+        let v = sense(&r, &d);
+        let mut want = vec![3 + 56, 0, 0x10, 0];
+        want.extend_from_slice(&RW_RECOVERY);
+        let mut c = CACHING_WCE;
+        c[0] |= 0x80;
+        c[2] = 0;
+        want.extend_from_slice(&c);
+        let mut k = CONTROL;
+        k[0] |= 0x80;
+        k[2] = 0x02 | 0x04; // GLTSD, D_SENSE
+        k[3] = 0x06; // QUEUE ALGORITHM MODIFIER 0, QErr 11b
+        k[5] = 0x40; // TAS
+        want.extend_from_slice(&k);
+        want.extend_from_slice(&IEC);
+        assert_eq!(v, want);
+        // Current values keep theirs, with the PS bits.
+        r.pc = PC_CURRENT;
+        let v = sense(&r, &d);
+        assert_eq!(v[4 + 12], 0x88);
+        assert_eq!(v[4 + 12 + 2], 0x04);
+        assert_eq!(&v[4 + 32..4 + 38], &[0x8A, 0x0A, 0x02, 0x10, 0, 0]);
+        // A write cache the core does not manage is not saveable.
+        let fixed = DeviceParams {
+            write_cache_changeable: false,
+            ..d
+        };
+        let v = sense(&r, &fixed);
+        assert_eq!(
+            (v[4], v[4 + 12], v[4 + 32], v[4 + 44]),
+            (0x01, 0x08, 0x8A, 0x1C)
+        );
+        // The PS bit of a page sent back is ignored.
+        let mut back = v[4 + 32..4 + 44].to_vec();
+        back[2] |= 0x04;
+        assert_eq!(
+            parse_mode_select(&select(false, &[], &[&back]), false, &fixed)
+                .map(|c| c.descriptor_sense),
+            Ok(Some(true))
+        );
+    }
+
+    #[test]
+    fn mode_values_pack_and_unpack() {
+        for b in 0..=255u8 {
+            match ModeValues::unpack(b) {
+                Some(v) => assert_eq!(v.pack(), b),
+                None => assert!(b & 0xC0 != 0 || b >> 4 & 3 == 2, "{b:#x}"),
+            }
+        }
+        let v = dev().mode_values();
+        assert_eq!(ModeValues::unpack(v.pack()), Some(v));
+        assert_eq!(ModeChanges::default().applied_to(v), v);
+        let c = ModeChanges {
+            descriptor_sense: Some(true),
+            qerr: Some(QErr::AbortAll),
+            ..ModeChanges::default()
+        };
+        assert_eq!(
+            c.applied_to(v),
+            ModeValues {
+                descriptor_sense: true,
+                qerr: QErr::AbortAll,
+                ..v
+            }
         );
     }
 
