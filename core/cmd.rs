@@ -640,12 +640,13 @@ fn ready(mut cmd: CmdPtr, frame: Frame) {
 
 /// Commands whose emulation sleeps: MODE SELECT with a parameter list
 /// (applying it raises unit attentions on the device's other nexuses, which
-/// takes the targets' session locks), and those the core runs as several
+/// takes the targets' session locks) or with SP (saving writes files), and those the core runs as several
 /// handler calls (their plans allocate; see `crate::steps`).
 fn emulated_in_thread(op: &Op) -> bool {
     matches!(
         op,
         Op::ModeSelect { param_len: 1.., .. }
+            | Op::ModeSelect { sp: true, .. }
             | Op::Unmap { param_len: 1.. }
             | Op::WriteSame { .. }
             | Op::GetLbaStatus { .. }
@@ -663,9 +664,10 @@ fn emulated_in_thread(op: &Op) -> bool {
 }
 
 /// Commands too long to run inside a fabric's call even where it may sleep:
-/// an EXTENDED COPY moves up to 16 segments of 65535 blocks.
+/// an EXTENDED COPY moves up to 16 segments of 65535 blocks; a MODE SELECT
+/// with SP writes and syncs two files.
 fn outlasts_fabric_call(op: &Op) -> bool {
-    matches!(op, Op::ExtendedCopy { .. })
+    matches!(op, Op::ExtendedCopy { .. } | Op::ModeSelect { sp: true, .. })
 }
 
 /// Enters the command's task set as its task attribute says (any

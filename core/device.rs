@@ -342,6 +342,19 @@ impl Device {
         }
     }
 
+    /// The default values of the changeable mode parameters: the write
+    /// cache as the handler set it up, the control page's fields as SPC-4's
+    /// defaults (the values a device starts with).
+    pub fn default_mode_values(&self) -> ModeValues {
+        ModeValues {
+            write_cache: self.geo.write_cache,
+            descriptor_sense: false,
+            task_aborted_status: false,
+            queue_algorithm: QueueAlgorithm::Unrestricted,
+            qerr: QErr::Continue,
+        }
+    }
+
     /// Makes `v` the current values of the changeable mode parameters;
     /// returns whether any changed.
     pub fn set_mode_values(&self, v: ModeValues) -> bool {

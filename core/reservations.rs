@@ -310,13 +310,7 @@ impl PrFiles {
 /// The state kept in `file` and its write number; None if there is no
 /// such file.
 fn read_state(file: &CString) -> core::result::Result<Option<(u64, State)>, &'static str> {
-    let f = match KernelFile::open_plain(file) {
-        Ok(f) => f,
-        Err(e) if e == ENOENT => return Ok(None),
-        Err(e) if e == EINVAL => return Err("not a regular file"),
-        Err(_) => return Err("cannot be opened"),
-    };
-    let text = f.read_all(PR_FILE_MAX).map_err(|_| "cannot be read (or is over 1 MiB)")?;
+    let Some(text) = read_kept_file(file, PR_FILE_MAX)? else { return Ok(None) };
     let mut s = State::default();
     match crate::scsi::pr_file::decode(&text, &mut s) {
         Ok(seq) => Ok(Some((seq, s))),
@@ -324,6 +318,18 @@ fn read_state(file: &CString) -> core::result::Result<Option<(u64, State)>, &'st
         Err(FileError::NotThisFormat) => Err("not rscst's format: ignored"),
         Err(_) => Err("malformed: ignored"),
     }
+}
+
+/// The text of a file the core keeps state in, at most `max` bytes (thread
+/// context); None if there is no such file, else why it cannot be used.
+pub(crate) fn read_kept_file(file: &CString, max: usize) -> core::result::Result<Option<KVec<u8>>, &'static str> {
+    let f = match KernelFile::open_plain(file) {
+        Ok(f) => f,
+        Err(e) if e == ENOENT => return Ok(None),
+        Err(e) if e == EINVAL => return Err("not a regular file"),
+        Err(_) => return Err("cannot be opened"),
+    };
+    f.read_all(max).map(Some).map_err(|_| "cannot be read (or is too long)")
 }
 
 /// A name or path as text.

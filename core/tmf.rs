@@ -190,6 +190,7 @@ fn run(sess: &Arc<Session>, function: u8, lun: u64, tag: u64, before: u64) -> c_
         _ => wait(sess, function, before),
     }
     release_spc2(sess, function, lun);
+    restore_mode_parameters(sess, function, lun);
     raise_attentions(sess, function, lun);
     // The count is what the VM suites read to prove a TMF met commands in flight.
     if log {
@@ -388,27 +389,44 @@ fn release_spc2(sess: &Arc<Session>, function: u8, lun: u64) {
     }
 }
 
-/// ACA conditions a TMF clears (SAM-5 5.9.5): a LOGICAL UNIT RESET the
-/// unit's, a TARGET RESET those of every unit of the target, an I_T NEXUS
-/// RESET those whose faulted nexus it is.
-fn clear_aca(sess: &Arc<Session>, function: u8, lun: u64) {
+/// The mode parameters a reset returns to their saved values, or defaults
+/// (SAM-5 6.3.3, `crate::saved_modes::reset`): a LOGICAL UNIT RESET the
+/// unit's, a TARGET RESET those of every unit of the target.
+fn restore_mode_parameters(sess: &Arc<Session>, function: u8, lun: u64) {
+    for_each_reset_unit(sess, function, lun, crate::saved_modes::reset);
+}
+
+/// Calls `f` with the device of each logical unit a reset resets: a
+/// LOGICAL UNIT RESET's, or for a TARGET RESET every unit of the target
+/// (once for each LUN it is seen through).
+fn for_each_reset_unit(sess: &Arc<Session>, function: u8, lun: u64, f: impl Fn(&crate::device::Device)) {
     match function {
         tmf::LUN_RESET => {
             if let Some(m) = sess.lookup(lun) {
-                crate::aca::clear(&m.dev);
+                f(&m.dev);
             }
         }
         tmf::TARGET_RESET => sess.target.for_each_session(|s| {
             s.for_each_mapped(|_, m| {
-                crate::aca::clear(&m.dev);
+                f(&m.dev);
                 true
             })
         }),
-        tmf::NEXUS_LOSS => sess.for_each_mapped(|_, m| {
+        _ => {}
+    }
+}
+
+/// ACA conditions a TMF clears (SAM-5 5.9.5): a LOGICAL UNIT RESET the
+/// unit's, a TARGET RESET those of every unit of the target, an I_T NEXUS
+/// RESET those whose faulted nexus it is.
+fn clear_aca(sess: &Arc<Session>, function: u8, lun: u64) {
+    if function == tmf::NEXUS_LOSS {
+        sess.for_each_mapped(|_, m| {
             crate::aca::clear_if_faulted(&m.dev, sess.nexus);
             true
-        }),
-        _ => {}
+        });
+    } else {
+        for_each_reset_unit(sess, function, lun, crate::aca::clear);
     }
 }
 

@@ -165,7 +165,6 @@ pub fn scsi_pr_file(data: &[u8]) {
     );
 }
 
-/// The file's keywords and a SAS TransportID.
 /// Saved mode parameter files (layout: `scsi::mode_file`): read, and if accepted written
 /// and read again (see `scsi::fuzz::fuzz_mode_file`).
 pub fn scsi_mode_file(data: &[u8]) {
@@ -189,6 +188,7 @@ const MODE_FILE_DICT: &[&[u8]] = &[
     b";",
 ];
 
+/// The file's keywords and a SAS TransportID.
 const PR_FILE_DICT: &[&[u8]] = &[
     b"rscst persistent reservations 1\n",
     b"generation ",

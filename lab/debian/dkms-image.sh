@@ -72,6 +72,20 @@ echo "deb [trusted=yes] file:/mnt/pkgs ./" >"$mnt/etc/apt/sources.list.d/lab-loc
 # (Commands in the chroot do not inherit the lock's descriptor 9.)
 in_chroot "$mnt" apt-get update -q >/dev/null 9>&- || die "apt-get update on the local folder failed"
 
+# DKMS's first build for a Debian kernel makes the kernel's Rust metadata
+# (dkms/build.sh: /var/lib/rscst-dkms/ABI, about 13 minutes beside the
+# lab's suites, against one for the modules). What it made is kept between
+# runs, keyed by what makes it: dkms/build.sh and dkms/rust-overlay.sh, the
+# kernel, and every package of the folder but rscst-dkms (headers, source,
+# rustc). A change to any of them makes it again; `make check-vm
+# SUITE=dkms-guest` always does, in the guest.
+meta_key=$({ sha256sum <"$REPO_DIR/dkms/build.sh"; sha256sum <"$REPO_DIR/dkms/rust-overlay.sh"; echo "$abi"
+	awk '/^Package: rscst-dkms$/ { skip = 1 } /^$/ { skip = 0 } !skip' "$pkgs/Packages" | sha256sum; } | sha256sum | cut -c1-12)
+meta="$top/rust-metadata-$meta_key.tar"
+if [ -f "$meta" ]; then
+	tar -C "$mnt/var/lib" -xf "$meta" || die "$meta could not be unpacked into the image"
+	log "the kernel's Rust metadata from an earlier run ($meta)"
+fi
 log "installing rscst-dkms in a copy of the Debian 13 image (DKMS builds for $abi)"
 start=$(date +%s)
 if ! in_chroot "$mnt" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -98,6 +112,10 @@ if [ $rc != 0 ]; then
 	die "dkms unbuild or dkms's kernel postinst hook failed in the image"
 fi
 log "dkms's kernel hook ran: $(tail -1 "$hook")"
+if [ ! -f "$meta" ]; then
+	rm -f "$top"/rust-metadata-*.tar
+	tar -C "$mnt/var/lib" -cf "$meta.tmp" rscst-dkms && mv "$meta.tmp" "$meta" || log "the kernel's Rust metadata could not be kept in $meta"
+fi
 rm -f "$mnt/etc/apt/sources.list.d/lab-local.list" "$mnt/usr/sbin/policy-rc.d"
 # What the chroot's scripts left running (DKMS's progress dots leave a
 # "sleep 3" behind) holds the mounts: wait for it, then end it.

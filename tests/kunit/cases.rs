@@ -1243,11 +1243,22 @@ pub fn query_functions_find_without_aborting() -> TestResult {
 /// TAS set on the hold device's control mode page: a LOGICAL UNIT RESET
 /// from session 1 ends session 2's held command with TASK ABORTED status,
 /// answered (not flagged aborted), before the reset reports; session 1's
-/// own command ends silently (flagged aborted). A CLEAR TASK SET then
-/// leaves session 2 no COMMANDS CLEARED BY ANOTHER INITIATOR (its command
-/// got TASK ABORTED instead). With TAS clear, session 2's command is
-/// flagged aborted and it gets 06/2F/00.
+/// own command ends silently (flagged aborted). The reset returns TAS to
+/// its default, off (SAM-5 6.3.3: the device keeps no saved values here):
+/// a CLEAR TASK SET then ends session 2's command silently and leaves it
+/// 06/2F/00. With TAS set again, a CLEAR TASK SET gives session 2's command
+/// TASK ABORTED instead, and no unit attention.
 pub fn task_aborted_status_goes_to_the_other_initiator() -> TestResult {
+    // CLEAR TASK SET from session 1 with TAS off: session 2's held command
+    // ends silently, and session 2 is told 06/2F/00.
+    let cleared_silently = |why_silent: &'static CStr, why_ua: &'static CStr| -> TestResult {
+        let other = with_session(2, |s| send(s, LUN_HOLD, &read10(2), dir::READ, 512, false))?;
+        wait_held(1)?;
+        let run = during_tmf(1, tmf::CLEAR_TASK_SET, LUN_HOLD, 0, 1, || ())?;
+        ensure(run.result == tmf_result::COMPLETE, c"CLEAR TASK SET not COMPLETE")?;
+        ensure(response(other)?.aborted.load(Ordering::Relaxed), why_silent)?;
+        ensure(tur(2, LUN_HOLD)? == (CHECK, 6, 0x2f, 0x00), why_ua)
+    };
     with_control(CONTROL_B3_DEFAULT, true, || {
         let own = with_session(1, |s| send(s, LUN_HOLD, &read10(1), dir::READ, 512, false))?;
         wait_held(1)?;
@@ -1261,6 +1272,13 @@ pub fn task_aborted_status_goes_to_the_other_initiator() -> TestResult {
         ensure(o.stamp.load(Ordering::Relaxed) < run.at, c"TASK ABORTED came after the LUN RESET reported")?;
         ensure(response(own)?.aborted.load(Ordering::Relaxed), c"the requester's own command was not ended silently")?;
         clear_attentions();
+        cleared_silently(
+            c"after the LUN RESET (TAS back to its default), the other initiator's command was not ended silently",
+            c"after the LUN RESET (TAS back to its default), CLEAR TASK SET did not leave 06/2F/00",
+        )?;
+        clear_attentions();
+        ensure(mode_select_control(CONTROL_B3_DEFAULT, true)? == (GOOD, 0, 0, 0), c"MODE SELECT setting TAS again not GOOD")?;
+        clear_attentions();
         let other = with_session(2, |s| send(s, LUN_HOLD, &read10(2), dir::READ, 512, false))?;
         wait_held(1)?;
         let run = during_tmf(1, tmf::CLEAR_TASK_SET, LUN_HOLD, 0, 1, || ())?;
@@ -1268,12 +1286,10 @@ pub fn task_aborted_status_goes_to_the_other_initiator() -> TestResult {
         ensure(response(other)?.status.load(Ordering::Relaxed) == scsi_status::TASK_ABORTED, c"CLEAR TASK SET with TAS: no TASK ABORTED")?;
         ensure(tur(2, LUN_HOLD)?.0 == GOOD, c"with TAS, CLEAR TASK SET still raised a unit attention")
     })?;
-    let other = with_session(2, |s| send(s, LUN_HOLD, &read10(2), dir::READ, 512, false))?;
-    wait_held(1)?;
-    let run = during_tmf(1, tmf::CLEAR_TASK_SET, LUN_HOLD, 0, 1, || ())?;
-    ensure(run.result == tmf_result::COMPLETE, c"CLEAR TASK SET not COMPLETE")?;
-    ensure(response(other)?.aborted.load(Ordering::Relaxed), c"without TAS, the other initiator's command was not ended silently")?;
-    ensure(tur(2, LUN_HOLD)? == (CHECK, 6, 0x2f, 0x00), c"without TAS, CLEAR TASK SET did not leave 06/2F/00")
+    cleared_silently(
+        c"without TAS, the other initiator's command was not ended silently",
+        c"without TAS, CLEAR TASK SET did not leave 06/2F/00",
+    )
 }
 
 /// PERSISTENT RESERVE OUT from session `i` at `lun` with the basic 24-byte

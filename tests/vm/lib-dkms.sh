@@ -38,7 +38,7 @@ dkms_installed_checks() {
 	done
 	local overlay=/var/lib/rscst-dkms/$kver/overlay.log
 	sed 's/^/    #   /' $overlay 2>/dev/null
-	expect_match "the kernel's Rust metadata was regenerated and checked" "$(cat $overlay 2>&1)" "crate hashes match the kernel's Module.symvers \([0-9]+ Rust symbols\)"
+	expect_match "the kernel's Rust metadata was made from linux-source and checked (its overlay.log)" "$(cat $overlay 2>&1)" "crate hashes match the kernel's Module.symvers \([0-9]+ Rust symbols\)"
 	mok=$(cert_cn /var/lib/dkms/mok.pub)
 	expect_eq "the modules are signed with DKMS's MOK key ($mok)" "$(modinfo -F signer /lib/modules/$kver/updates/dkms/rscst.ko*)" "$mok"
 	# By certificate, not only by name: the signature names the MOK

@@ -244,6 +244,12 @@ scenarios() {
 	sdparm -q --clear D_SENSE $A >/dev/null 2>&1
 	outcome "sdparm --clear D_SENSE without --save: current 0, saved still 1" "d_sense=0 d_sense=1" \
 		"$(control_page $A 0 | cut -d' ' -f2) $(control_page $A 3 | cut -d' ' -f2)"
+	sg_reset -d $SDA >/dev/null 2>&1
+	drain $A
+	drain $B
+	outcome "a LUN RESET returns the current values to the saved ones (SAM-5 6.3.3): D_SENSE reads 1 again" "d_sense=1" \
+		"$(control_page $A 0 | cut -d' ' -f2)"
+	sdparm -q --clear D_SENSE $A >/dev/null 2>&1
 	outcome "MODE SELECT with SP set and no parameter list: GOOD, the current values saved" "good ps=1 d_sense=0 tas=0 qerr=0" \
 		"$(cmd $A 151100000000) $(control_page $A 3)"
 	drain $B
@@ -792,6 +798,14 @@ pr_scenarios() {
 	outcome "PR: B writes as the new holder; A, unregistered, cannot read" "good status 18" \
 		"$(cmd $B "$WRITE_1" --out "$BLOCK") $(cmd $A "$READ_1" --in 512)"
 	pr_reset
+	# SPEC_I_PT: sg_persist given a TransportID with --register sets it; A
+	# registers key f for itself and for B's nexus (named by the TransportID
+	# READ FULL STATUS reported above).
+	outcome "sg_persist --register -X B's TransportID (SPEC_I_PT) through A: exit 0, READ KEYS lists f twice" \
+		"0 00000010000000000000000f000000000000000f" \
+		"$(sg_persist -n -o -G -S 0xf -X "$(echo "$tid" | sed 's/../&,/g; s/,$//')" $A >/dev/null 2>&1; echo $?) $(prin $B 0 | cut -c9-)"
+	outcome "SPEC_I_PT: B, registered by A, reserves exclusive access with key f: GOOD" "good" "$(prout $B 1 3 0xf 0)"
+	pr_reset
 	# sg3_utils as the initiator (exit 24: reservation conflict).
 	outcome "sg_persist registers key c and reserves exclusive access registrants only through A" "0 0" \
 		"$(sg_persist -n -o -G -S 0xc $A >/dev/null 2>&1; echo $?) $(sg_persist -n -o -R -K 0xc -T 6 $A >/dev/null 2>&1; echo $?)"
@@ -917,8 +931,8 @@ aptpl_scenarios() {
 	# And the saved mode parameters: QErr 1 and the write cache off.
 	sdparm -q --set QERR=1 --save $A >/dev/null 2>&1
 	sdparm -q --clear WCE --save $A >/dev/null 2>&1
-	expect_eq "saved mode parameters: /var/lib/scst/vdev_mode_pages/sd1 in SCST's format, and its .1" \
-		"$(cat /var/lib/scst/vdev_mode_pages/sd1 | tr '\n' ' ') $(cmp /var/lib/scst/vdev_mode_pages/sd1 /var/lib/scst/vdev_mode_pages/sd1.1 && echo same)" \
+	expect_eq "saved mode parameters: /var/lib/scst/vdev_mode_pages/sd1 in SCST's format, and its backup sd1~" \
+		"$(cat /var/lib/scst/vdev_mode_pages/sd1 | tr '\n' ' ') $(cmp /var/lib/scst/vdev_mode_pages/sd1 /var/lib/scst/vdev_mode_pages/sd1~ && echo same)" \
 		"sd1 TAS=0 QERR=1 D_SENSE=0 QUEUE_ALG=1 WRITE_THROUGH=1  same"
 	mgmt $SCST/targets/scst_local/mgmt "del_target t1"
 	for d in sd1 sn1 st1; do mgmt $SCST/handlers/vdisk_fileio/mgmt "del_device $d" 2>/dev/null || mgmt $SCST/handlers/vdisk_nullio/mgmt "del_device $d"; done
@@ -947,7 +961,7 @@ aptpl_scenarios() {
 		"$(control_page $A 0) $(wce $A)" "ps=1 d_sense=0 tas=1 qerr=0 1"
 	printf '\0\0\0\nTAS=0\n' >/var/lib/scst/vdev_mode_pages/sd1
 	lun0_again a
-	expect_eq "a file whose name line is not written: the .1 restores QErr 1 and WCE 0" \
+	expect_eq "a file whose name line is not written: the backup sd1~ restores QErr 1 and WCE 0" \
 		"$(control_page $A 0 | cut -d' ' -f4) $(wce $A)" "qerr=1 0"
 	sdparm -q --set QERR=0 --save $A >/dev/null 2>&1
 	sdparm -q --set WCE --save $A >/dev/null 2>&1

@@ -16,7 +16,8 @@ const BLOCK_SIZES: [u32; 4] = [512, 1024, 2048, 4096];
 ///
 /// Layout: byte 0 block size (bits 1..0) and flags (bit 2 read-only, 3 write cache,
 /// 4 rotational, 5 removable); bytes 1..9 capacity seed (bit 60 also QUEUE ALGORITHM
-/// MODIFIER 0, bits 62..61 QErr); byte 9 capacity shaping (bits 1..0:
+/// MODIFIER 0, bits 62..61 QErr, bit 39 saved values kept, bits 45..40 those values as
+/// `ModeValues::pack` makes them); byte 9 capacity shaping (bits 1..0:
 /// raw, 16-bit, near `u64::MAX`, zero), thin provisioning (bit 2) and TAS (bit 3); byte 10 output length (bit 7 clear: 512, else
 /// `(b & 0x7F) * 5`); byte 11 CDB length (mod 33). Then the CDB, then string material.
 pub fn fuzz_params(data: &[u8]) -> (DeviceParams<'_>, usize, &[u8]) {
@@ -57,8 +58,9 @@ pub fn fuzz_params(data: &[u8]) -> (DeviceParams<'_>, usize, &[u8]) {
         },
         qerr: super::task_set::QErr::from_field((seed >> 61) as u8 & 3)
             .unwrap_or(super::task_set::QErr::Continue),
-        saved_modes: super::mode::ModeValues::unpack(get_u8(data, 9) & 0x3F)
-            .filter(|_| get_u8(data, 9) & 0x02 != 0),
+        // Saved values (or none) from bits 39..46 of the seed.
+        saved_modes: super::mode::ModeValues::unpack((seed >> 40) as u8 & 0x3F)
+            .filter(|_| seed & (1 << 39) != 0),
         rotational: b0 & 0x10 != 0,
         removable: b0 & 0x20 != 0,
         thin_provisioned: get_u8(data, 9) & 0x04 != 0,

@@ -92,21 +92,16 @@ pub fn parse(text: &[u8], device: &[u8], base: ModeValues) -> Result<Restored, M
             1 => Some(true),
             _ => None,
         };
+        let field = u8::try_from(value).ok();
         let v = &mut r.values;
         if key.eq_ignore_ascii_case(b"TAS") {
             v.task_aborted_status = flag().ok_or(bad)?;
         } else if key.eq_ignore_ascii_case(b"QERR") {
-            v.qerr = u8::try_from(value)
-                .ok()
-                .and_then(QErr::from_field)
-                .ok_or(bad)?;
+            v.qerr = field.and_then(QErr::from_field).ok_or(bad)?;
         } else if key.eq_ignore_ascii_case(b"D_SENSE") {
             v.descriptor_sense = flag().ok_or(bad)?;
         } else if key.eq_ignore_ascii_case(b"QUEUE_ALG") {
-            v.queue_algorithm = u8::try_from(value)
-                .ok()
-                .and_then(QueueAlgorithm::from_field)
-                .ok_or(bad)?;
+            v.queue_algorithm = field.and_then(QueueAlgorithm::from_field).ok_or(bad)?;
         } else if key.eq_ignore_ascii_case(b"WRITE_THROUGH") {
             v.write_cache = !flag().ok_or(bad)?;
         } else if let Some(name) = NOT_IMPLEMENTED
