@@ -342,17 +342,10 @@ impl Device {
         }
     }
 
-    /// The default values of the changeable mode parameters: the write
-    /// cache as the handler set it up, the control page's fields as SPC-4's
-    /// defaults (the values a device starts with).
+    /// The default values of the changeable mode parameters (see
+    /// `mode_defaults`).
     pub fn default_mode_values(&self) -> ModeValues {
-        ModeValues {
-            write_cache: self.geo.write_cache,
-            descriptor_sense: false,
-            task_aborted_status: false,
-            queue_algorithm: QueueAlgorithm::Unrestricted,
-            qerr: QErr::Continue,
-        }
+        mode_defaults(&self.geo)
     }
 
     /// Makes `v` the current values of the changeable mode parameters;
@@ -462,6 +455,19 @@ fn device_queue(device: &str, suffix: &str, kind: QueueKind) -> Result<Workqueue
     Workqueue::new(qname, kind)
 }
 
+/// The default values of the changeable mode parameters, those a device
+/// starts with: the write cache as the handler set it up, the control
+/// page's fields at SPC-4's defaults.
+fn mode_defaults(geo: &Geometry) -> ModeValues {
+    ModeValues {
+        write_cache: geo.write_cache,
+        descriptor_sense: false,
+        task_aborted_status: false,
+        queue_algorithm: QueueAlgorithm::Unrestricted,
+        qerr: QErr::Continue,
+    }
+}
+
 fn check_setup(s: &crate::abi::DeviceSetup) -> Result<Geometry, &'static str> {
     let bs = s.block_size;
     if !(512..=4096).contains(&bs) || !bs.is_power_of_two() {
@@ -513,6 +519,7 @@ pub fn add(
         }
     };
     let hash = name_hash(name.as_bytes());
+    let defaults = mode_defaults(&geo);
     let ctx = backend.context();
     let queues = device_queue(name, "", QueueKind::Blocking { max_active: DEVICE_THREADS })
         .and_then(|q| Ok((q, device_queue(name, ".idle", QueueKind::PerCpu)?)));
@@ -535,9 +542,9 @@ pub fn add(
                     geo,
                     usn: hex8((hash >> 32) as u32 ^ hash as u32),
                     naa_id: hash,
-                    write_cache: AtomicBool::new(geo.write_cache),
-                    descriptor_sense: AtomicBool::new(false),
-                    task_aborted_status: AtomicBool::new(false),
+                    write_cache: AtomicBool::new(defaults.write_cache),
+                    descriptor_sense: AtomicBool::new(defaults.descriptor_sense),
+                    task_aborted_status: AtomicBool::new(defaults.task_aborted_status),
                     alua: crate::sys::rcu::RcuArc::new(None),
                     expl_alua: AtomicBool::new(false),
                     exported: AtomicU32::new(0),
@@ -551,8 +558,8 @@ pub fn add(
                     gate <- crate::gate::Gate::new(crate::cmd::write_place, None),
                     order <- crate::gate::Gate::new(crate::cmd::order_place, Some(crate::cmd::is_aborted)),
                     aca <- crate::aca::Aca::new(),
-                    queue_algorithm: AtomicU8::new(QueueAlgorithm::Unrestricted.field()),
-                    qerr: AtomicU8::new(QErr::Continue.field()),
+                    queue_algorithm: AtomicU8::new(defaults.queue_algorithm.field()),
+                    qerr: AtomicU8::new(defaults.qerr.field()),
                     saved_modes <- crate::saved_modes::SavedModes::new(),
                     reservations <- crate::reservations::DeviceReservations::new(),
                     sysfs <- new_mutex!(DeviceSysfs {

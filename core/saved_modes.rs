@@ -201,12 +201,26 @@ pub fn save(dev: &Device, v: ModeValues) -> Result {
                 failed(&path, e);
                 kept.main_whole.store(false, Ordering::Relaxed);
             }
+            // Whole but perhaps not durable: the reader takes it, or after a
+            // crash that cut it short the backup; both hold the new values.
+            Err((Written::Whole, e)) => {
+                failed(&path, e);
+            }
         }
     } else {
         // The reader takes the backup: `<device>` first (if that fails, the
         // backup still holds the old values), then the backup, which is
         // then no longer needed.
-        write_name_last(&path, &text, name_len).map_err(|(_, e)| failed(&path, e))?;
+        match write_name_last(&path, &text, name_len) {
+            Ok(()) => {}
+            // Whole, but perhaps not durable: the reader takes it now (and
+            // after a crash that cut it short, the backup's old values; an
+            // fsync error leaves no better choice).
+            Err((Written::Whole, e)) => {
+                failed(&path, e);
+            }
+            Err((_, e)) => return Err(failed(&path, e)),
+        }
         kept.main_whole.store(true, Ordering::Relaxed);
         if let Err((_, e)) = write_name_last(&backup, &text, name_len) {
             failed(&backup, e);
@@ -220,8 +234,12 @@ pub fn save(dev: &Device, v: ModeValues) -> Result {
 enum Written {
     /// Nothing: it could not be opened.
     Nothing,
-    /// It was emptied, and then not all written and synced.
+    /// It was emptied, and then not all written: it does not start with
+    /// the name.
     Part,
+    /// All written, the name too, but the last sync failed: a reader takes
+    /// it until a crash perhaps cuts it short.
+    Whole,
 }
 
 /// Writes `text` to `file`, its first `name_len` bytes (the name's line)
@@ -233,5 +251,5 @@ fn write_name_last(file: &CString, text: &[u8], name_len: usize) -> core::result
     f.write_all_at(name.len() as u64, rest).map_err(part)?;
     f.sync_range(0, u64::MAX, false).map_err(part)?;
     f.write_all_at(0, name).map_err(part)?;
-    f.sync_range(0, u64::MAX, false).map_err(part)
+    f.sync_range(0, u64::MAX, false).map_err(|e| (Written::Whole, e))
 }

@@ -83,8 +83,12 @@ meta_key=$({ sha256sum <"$REPO_DIR/dkms/build.sh"; sha256sum <"$REPO_DIR/dkms/ru
 	awk '/^Package: rscst-dkms$/ { skip = 1 } /^$/ { skip = 0 } !skip' "$pkgs/Packages" | sha256sum; } | sha256sum | cut -c1-12)
 meta="$top/rust-metadata-$meta_key.tar"
 if [ -f "$meta" ]; then
-	tar -C "$mnt/var/lib" -xf "$meta" || die "$meta could not be unpacked into the image"
-	log "the kernel's Rust metadata from an earlier run ($meta)"
+	if tar -C "$mnt/var/lib" -xf "$meta"; then
+		log "the kernel's Rust metadata from an earlier run ($meta)"
+	else
+		log "$meta could not be unpacked: DKMS makes the metadata again"
+		rm -rf "$meta" "$mnt/var/lib/rscst-dkms"
+	fi
 fi
 log "installing rscst-dkms in a copy of the Debian 13 image (DKMS builds for $abi)"
 start=$(date +%s)
@@ -113,8 +117,15 @@ if [ $rc != 0 ]; then
 fi
 log "dkms's kernel hook ran: $(tail -1 "$hook")"
 if [ ! -f "$meta" ]; then
-	rm -f "$top"/rust-metadata-*.tar
-	tar -C "$mnt/var/lib" -cf "$meta.tmp" rscst-dkms && mv "$meta.tmp" "$meta" || log "the kernel's Rust metadata could not be kept in $meta"
+	rm -f "$top"/rust-metadata-*.tar "$top"/rust-metadata-*.tar.tmp
+	# (Synced before it is published: a tar cut short by a crash would
+	# fail every later run's unpacking.)
+	if tar -C "$mnt/var/lib" -cf "$meta.tmp" rscst-dkms && sync "$meta.tmp" && mv "$meta.tmp" "$meta"; then
+		log "the kernel's Rust metadata kept in $meta"
+	else
+		rm -f "$meta.tmp"
+		log "the kernel's Rust metadata could not be kept in $meta"
+	fi
 fi
 rm -f "$mnt/etc/apt/sources.list.d/lab-local.list" "$mnt/usr/sbin/policy-rc.d"
 # What the chroot's scripts left running (DKMS's progress dots leave a

@@ -954,7 +954,7 @@ aptpl_scenarios() {
 		"qerr=1 qerr=1 0 1"
 	# A file as SCST writes it (its defaults left out, its other
 	# separators): the device added again takes it; a torn one (its name
-	# not written yet) falls back to the .1.
+	# not written yet) falls back to the backup, sd1~.
 	printf 'sd1\nTAS=1;SWP=0\n' >/var/lib/scst/vdev_mode_pages/sd1
 	lun0_again a
 	expect_eq "SCST's file 'sd1 TAS=1;SWP=0': the device added again has TAS 1 and everything else at its default (WCE 1)" \
