@@ -1163,14 +1163,13 @@ fn set_target_port_groups(c: &mut Cmd, param_len: u32) -> Result<(), Sense> {
 fn mode_select(c: &mut Cmd, ten: bool, sp: bool, param_len: u16) -> Result<(), Sense> {
     crate::sys::context::assert_may_sleep();
     // (SP with no list: the current values are saved.)
-    let list = if param_len == 0 { KVec::new() } else { param_list(c, param_len)? };
+    let list = if param_len == 0 { None } else { Some(param_list(c, param_len)?) };
     let m = c.mapped.as_ref().ok_or(Sense::LUN_NOT_SUPPORTED)?;
     let _changes = m.dev.saved_modes.lock_changes();
     let params = params_for(m, c.session.target.rel_tgt_id);
-    let changes = if list.is_empty() {
-        crate::scsi::mode::ModeChanges::default()
-    } else {
-        crate::scsi::mode::parse_mode_select(&list, ten, &params)?
+    let changes = match list {
+        Some(list) => crate::scsi::mode::parse_mode_select(&list, ten, &params)?,
+        None => crate::scsi::mode::ModeChanges::default(),
     };
     let after = changes.applied_to(params.mode_values());
     if sp {
