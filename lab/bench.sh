@@ -75,6 +75,13 @@ table("fio randread 4k, **iodepth 1**, median total latency (submission + comple
 table("fio randread 4k, iodepth 32, 1 job, **fileio on the same tmpfs file** (both with a queue per CPU):", "IOPS",
       [("rscst_fileio_tmpfs", "rscst_local + vdisk_fileio"), ("lio_fileio_tmpfs", "LIO tcm_loop + fileio")],
       [("lio_fileio_tmpfs", "LIO")], "")
+table("fio randread 4k, 1 job, **a null_blk device** (irqmode 0) behind each (both with a queue per CPU):", "IOPS",
+      [("rscst_blockio_nullb", "rscst_local + vdisk_blockio, iodepth 32"), ("lio_iblock_nullb", "LIO tcm_loop + iblock, iodepth 32")],
+      [("lio_iblock_nullb", "LIO")], "Goal: rscst at least 1.5x LIO.")
+table("fio randread 4k, **iodepth 1**, a null_blk device behind each, median total latency:", "us",
+      [("rscst_blockio_qd1_lat_us", "rscst_local + vdisk_blockio, iodepth 1 (median latency)"),
+       ("lio_iblock_qd1_lat_us", "LIO tcm_loop + iblock, iodepth 1 (median latency)")],
+      [("lio_iblock_qd1_lat_us", "LIO")], "")
 open(sys.argv[2], "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY

@@ -7,6 +7,7 @@
 #include <linux/file.h>
 #include <linux/uio.h>
 #include <linux/blkdev.h>
+#include <linux/bio.h>
 #include <linux/scatterlist.h>
 #include <linux/highmem.h>
 #include <linux/workqueue.h>

@@ -3,50 +3,38 @@
 //! through the page cache (SCST's vdisk_fileio). Runs in the core's threads.
 
 use crate::abi::{handler_flags, io_op, provisioning, HandlerOps};
+use crate::backing::{self, Backing, INTERNAL_TARGET_FAILURE, READ_ERROR, WRITE_ERROR};
 use crate::sys::adapter::{handler_ops, DevHandler, Geometry, MsgOut};
 use crate::sys::client::{IoCmd, Ops};
 use crate::sys::file::KernelFile;
 use core::fmt::Write;
 use kernel::alloc::flags::GFP_KERNEL;
-use crate::sys::compat::fmt;
 use kernel::prelude::*;
-use kernel::str::CString;
-
-// SBC sense for failed backend I/O.
-const MEDIUM_ERROR: u8 = 0x03;
-const UNRECOVERED_READ_ERROR: (u8, u8) = (0x11, 0x00);
-const WRITE_ERROR: (u8, u8) = (0x0c, 0x00);
-const HARDWARE_ERROR: u8 = 0x04;
-const INTERNAL_TARGET_FAILURE: (u8, u8) = (0x44, 0x00);
 
 /// A fileio device.
 pub struct Fileio {
     file: KernelFile,
-    filename: CString,
-    nv_cache: bool,
-    thin_provisioned: bool,
+    backing: Backing,
 }
 
 /// The handler.
 pub struct FileioHandler;
 
-const PARAMS: &[&str] =
+/// The `add_device` parameters of `vdisk_fileio` and `vdisk_blockio`.
+pub const PARAMS: &[&str] =
     &["filename", "blocksize", "read_only", "write_through", "nv_cache", "rotational", "thin_provisioned"];
+
+/// The parameters of `vdisk_fileio` and `vdisk_blockio`, for `mgmt`'s help.
+pub const PARAMS_HELP: &core::ffi::CStr =
+    c"filename, blocksize, read_only, write_through, nv_cache, rotational, thin_provisioned";
 
 impl DevHandler for FileioHandler {
     type Dev = Fileio;
 
     fn attach(&self, _name: &str, params: &str, msg: &mut MsgOut<'_>) -> Result<(KBox<Fileio>, Geometry)> {
         let p = crate::params::parse(params, PARAMS, msg)?;
-        let Some(filename) = p.filename else {
-            let _ = write!(msg, "filename is required");
-            return Err(EINVAL);
-        };
-        if !filename.starts_with('/') {
-            let _ = write!(msg, "filename must be an absolute path");
-            return Err(EINVAL);
-        }
-        let cname = CString::try_from_fmt(fmt!("{}", filename))?;
+        let cname = backing::filename(p.filename, msg)?;
+        let filename = backing::name(&cname);
         let not_a_disk = |msg: &mut MsgOut<'_>| {
             let _ = write!(msg, "{} cannot back a disk: not a regular file or block device on a storage filesystem", filename);
             EINVAL
@@ -69,25 +57,19 @@ impl DevHandler for FileioHandler {
         let size = file.size().inspect_err(|e| {
             let _ = write!(msg, "cannot find the size of {}: error {}", filename, e.to_errno());
         })?;
-        if size < u64::from(bs) {
-            let _ = write!(msg, "{} is smaller than one block ({} bytes)", filename, size);
-            return Err(EINVAL);
-        }
+        let thin_provisioned = p.thin_provisioned.unwrap_or(false);
         let geo = Geometry {
             block_size: bs,
-            num_blocks: size >> bs.trailing_zeros(),
+            num_blocks: backing::blocks(&cname, size, bs, msg)?,
             read_only: p.read_only,
             write_cache: !p.write_through,
             rotational: p.rotational,
             size_is_key: false,
-            thin_provisioned: p.thin_provisioned,
+            thin_provisioned,
         };
-        let dev = Fileio {
-            file,
-            filename: cname,
-            nv_cache: p.nv_cache,
-            thin_provisioned: p.thin_provisioned,
-        };
+        let backing =
+            Backing { filename: cname, nv_cache: p.nv_cache, thin_provisioned, thin_given: thin_provisioned };
+        let dev = Fileio { file, backing };
         Ok((KBox::new(dev, GFP_KERNEL)?, geo))
     }
 
@@ -103,7 +85,7 @@ impl DevHandler for FileioHandler {
         let sense = match cmd.op() {
             io_op::READ => match dev.file.read_sg(&cmd.sg(), pos, len) {
                 Ok(n) if n == len => None,
-                _ => Some((MEDIUM_ERROR, UNRECOVERED_READ_ERROR.0, UNRECOVERED_READ_ERROR.1)),
+                _ => Some(READ_ERROR),
             },
             io_op::WRITE => {
                 let wrote = dev.file.write_sg(&cmd.sg(), pos, len);
@@ -119,14 +101,14 @@ impl DevHandler for FileioHandler {
                     }
                     _ => false,
                 };
-                (!synced).then_some((MEDIUM_ERROR, WRITE_ERROR.0, WRITE_ERROR.1))
+                (!synced).then_some(WRITE_ERROR)
             }
             io_op::FLUSH => {
                 let end = if cmd.blocks() == 0 { u64::MAX } else { pos + len as u64 - 1 };
-                if dev.nv_cache || dev.file.sync_range(pos, end, false).is_ok() {
+                if dev.backing.nv_cache || dev.file.sync_range(pos, end, false).is_ok() {
                     None
                 } else {
-                    Some((MEDIUM_ERROR, WRITE_ERROR.0, WRITE_ERROR.1))
+                    Some(WRITE_ERROR)
                 }
             }
             io_op::DISCARD => {
@@ -135,7 +117,7 @@ impl DevHandler for FileioHandler {
                 let durable = |()| if cmd.fua() { dev.file.sync_range(pos, pos + len - 1, false) } else { Ok(()) };
                 match dev.file.punch_hole(pos, len).and_then(durable) {
                     Ok(()) => None,
-                    Err(_) => Some((MEDIUM_ERROR, WRITE_ERROR.0, WRITE_ERROR.1)),
+                    Err(_) => Some(WRITE_ERROR),
                 }
             }
             io_op::LBA_STATUS => match dev.file.extent_at(pos, pos + (u64::from(cmd.blocks()) << shift)) {
@@ -143,9 +125,9 @@ impl DevHandler for FileioHandler {
                     let (blocks, state) = block_run(end - pos, shift, data);
                     return cmd.complete_lba_status(blocks, state);
                 }
-                Err(_) => Some((MEDIUM_ERROR, UNRECOVERED_READ_ERROR.0, UNRECOVERED_READ_ERROR.1)),
+                Err(_) => Some(READ_ERROR),
             },
-            _ => Some((HARDWARE_ERROR, INTERNAL_TARGET_FAILURE.0, INTERNAL_TARGET_FAILURE.1)),
+            _ => Some(INTERNAL_TARGET_FAILURE),
         };
         cmd.complete(sense)
     }
@@ -158,12 +140,7 @@ impl DevHandler for FileioHandler {
     }
 
     fn show_attr(&self, dev: &Fileio, index: u32, out: &mut MsgOut<'_>) {
-        let _ = match index {
-            // Always given at add_device: a key attribute in SCST's sense.
-            0 => write!(out, "{}\n[key]", dev.filename.to_str().unwrap_or("?")),
-            1 => key_flag(out, dev.nv_cache),
-            _ => key_flag(out, dev.thin_provisioned),
-        };
+        dev.backing.show_attr(index, out)
     }
 }
 
@@ -182,21 +159,12 @@ fn block_run(bytes: u64, shift: u32, data: bool) -> (u32, u8) {
     (u32::try_from(blocks).unwrap_or(u32::MAX).max(1), state)
 }
 
-/// A 0/1 attribute, marked `[key]` when set (not the default).
-fn key_flag(out: &mut MsgOut<'_>, v: bool) -> core::fmt::Result {
-    if v {
-        write!(out, "1\n[key]")
-    } else {
-        write!(out, "0")
-    }
-}
-
 /// The ops table registered with the core (with a `FileioHandler` as its context).
 pub const OPS: Ops<HandlerOps, FileioHandler> = handler_ops::<FileioHandler>(
     c"vdisk_fileio",
     handler_flags::FILLS_READS | handler_flags::WRITE_CACHE,
-    c"filename, blocksize, read_only, write_through, nv_cache, rotational, thin_provisioned",
+    PARAMS_HELP,
     // `write_through` is the core's (it follows MODE SELECT).
-    b"filename\0nv_cache\0thin_provisioned\0\0",
+    backing::ATTR_NAMES,
 );
 

@@ -26,7 +26,7 @@ pub struct VdiskParams<'a> {
     /// `rotational`.
     pub rotational: bool,
     /// `thin_provisioned`.
-    pub thin_provisioned: bool,
+    pub thin_provisioned: Option<bool>,
 }
 
 /// Parses `params`, accepting only the keys in `allowed`.
@@ -68,7 +68,7 @@ pub fn parse<'a>(params: &'a str, allowed: &[&str], msg: &mut MsgOut<'_>) -> Res
             "nv_cache" => p.nv_cache = parse_bool(v).map_err(|_| bad(msg))?,
             "read_zero" => p.read_zero = parse_bool(v).map_err(|_| bad(msg))?,
             "rotational" => p.rotational = parse_bool(v).map_err(|_| bad(msg))?,
-            "thin_provisioned" => p.thin_provisioned = parse_bool(v).map_err(|_| bad(msg))?,
+            "thin_provisioned" => p.thin_provisioned = Some(parse_bool(v).map_err(|_| bad(msg))?),
             _ => return Err(bad(msg)),
         }
     }

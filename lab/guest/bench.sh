@@ -39,8 +39,9 @@ for d in /sys/bus/scsi/devices/*; do
 	[ "$(cat $d/model 2>/dev/null | tr -d ' ')" = scsi_debug ] && SDBG=/dev/$(ls $d/block | head -1)
 done
 
-# null_blk: the block layer alone.
-modprobe null_blk nr_devices=1 queue_mode=2 irqmode=0 gb=1 bs=512
+# null_blk: the block layer alone (nullb0), and behind rscst's
+# vdisk_blockio (nullb1) and LIO's iblock (nullb2).
+modprobe null_blk nr_devices=3 queue_mode=2 irqmode=0 gb=1 bs=512
 NULLB=/dev/nullb0
 
 # rscst: loopback + nullio.
@@ -54,6 +55,8 @@ mkdir -p /mnt/tmpfs && mount -t tmpfs -o size=600M bench /mnt/tmpfs || bench_fai
 dd if=/dev/urandom of=/mnt/tmpfs/disk.img bs=1M count=512 status=none || bench_failed "no file in the tmpfs"
 mgmt $SCST/handlers/vdisk_fileio/mgmt "add_device bfile filename=/mnt/tmpfs/disk.img"
 RSCST_FILE=$(export_local bfile benchf b2)
+mgmt $SCST/handlers/vdisk_blockio/mgmt "add_device bblk filename=/dev/nullb1"
+RSCST_BLK=$(export_local bblk benchb b3)
 
 # LIO: tcm_loop + rd_mcp with rd_nullio, and tcm_loop + fileio on the tmpfs
 # file, configured through configfs.
@@ -66,6 +69,9 @@ echo 1 >$C/core/rd_mcp_0/null0/enable
 mkdir -p $C/core/fileio_0/file0
 echo "fd_dev_name=/mnt/tmpfs/disk.img,fd_dev_size=536870912" >$C/core/fileio_0/file0/control
 echo 1 >$C/core/fileio_0/file0/enable
+mkdir -p $C/core/iblock_0/blk0
+echo "udev_path=/dev/nullb2" >$C/core/iblock_0/blk0/control
+echo 1 >$C/core/iblock_0/blk0/enable
 lio_lun() { # WWN-SUFFIX BACKSTORE HW-QUEUES -> /dev/sdX (the LIO disk that was not there before)
 	local t=$C/loopback/naa.5001405aaaaaaa$1/tpgt_1 d i dev="" before
 	before=$(ls /sys/block)
@@ -87,9 +93,10 @@ lio_lun() { # WWN-SUFFIX BACKSTORE HW-QUEUES -> /dev/sdX (the LIO disk that was 
 LIO=$(lio_lun a1 rd_mcp_0/null0 1)
 LIO_MQ=$(lio_lun a2 rd_mcp_0/null0 "$(nproc)")
 LIO_FILE=$(lio_lun a3 fileio_0/file0 "$(nproc)")
-echo "devices: null_blk=$NULLB scsi_debug=$SDBG rscst=$RSCST lio=$LIO lio_mq=$LIO_MQ rscst_fileio=$RSCST_FILE lio_fileio=$LIO_FILE"
+LIO_BLK=$(lio_lun a4 iblock_0/blk0 "$(nproc)")
+echo "devices: null_blk=$NULLB scsi_debug=$SDBG rscst=$RSCST lio=$LIO lio_mq=$LIO_MQ rscst_fileio=$RSCST_FILE lio_fileio=$LIO_FILE rscst_blockio=$RSCST_BLK lio_iblock=$LIO_BLK"
 for d in /sys/block/*/mq; do echo "hardware queues: $(basename $(dirname $d)) $(ls $d | wc -l) ($(cat $(dirname $d)/queue/scheduler))"; done
-for d in "$NULLB" "$SDBG" "$RSCST" "$LIO" "$LIO_MQ" "$RSCST_FILE" "$LIO_FILE"; do
+for d in "$NULLB" "$SDBG" "$RSCST" "$LIO" "$LIO_MQ" "$RSCST_FILE" "$LIO_FILE" "$RSCST_BLK" "$LIO_BLK"; do
 	if [ ! -b "$d" ]; then
 		echo "bench: a device is missing ('$d'); not measuring"
 		echo "0 passed, 1 failed"
@@ -100,7 +107,8 @@ done
 SCENARIOS="null_blk scsi_debug rscst_local lio_tcm_loop_mq lio_tcm_loop
 rscst_local_2j lio_tcm_loop_mq_2j lio_tcm_loop_2j scsi_debug_2j
 rscst_local_qd1_lat_us lio_tcm_loop_mq_qd1_lat_us lio_tcm_loop_qd1_lat_us scsi_debug_qd1_lat_us
-rscst_fileio_tmpfs lio_fileio_tmpfs"
+rscst_fileio_tmpfs lio_fileio_tmpfs
+rscst_blockio_nullb lio_iblock_nullb rscst_blockio_qd1_lat_us lio_iblock_qd1_lat_us"
 results="{"
 declare -A R
 for rep in $(seq $REPS); do
@@ -121,6 +129,10 @@ for rep in $(seq $REPS); do
 		scsi_debug_qd1_lat_us) v=$(qd1_lat_us $SDBG) ;;
 		rscst_fileio_tmpfs) v=$(iops $RSCST_FILE 32 1) ;;
 		lio_fileio_tmpfs) v=$(iops $LIO_FILE 32 1) ;;
+		rscst_blockio_nullb) v=$(iops $RSCST_BLK 32 1) ;;
+		lio_iblock_nullb) v=$(iops $LIO_BLK 32 1) ;;
+		rscst_blockio_qd1_lat_us) v=$(qd1_lat_us $RSCST_BLK) ;;
+		lio_iblock_qd1_lat_us) v=$(qd1_lat_us $LIO_BLK) ;;
 		esac
 		[[ $v =~ ^[0-9.]+$ ]] || bench_failed "scenario $s gave no number ('$v')"
 		echo "rep $rep $s $v"

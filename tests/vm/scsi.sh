@@ -337,7 +337,7 @@ provisioning_scenarios() {
 	# aligned, as the file's blocks), then given back in two parts.
 	dd if=/dev/urandom of=$T_SD bs=24k count=1 seek=$((304 * 512)) oflag=direct,seek_bytes status=none
 	outcome "sg_unmap of LBA 304-319: exit 0; GET LBA STATUS: 304-319 deallocated, 320-351 mapped" "0 304+16:1 320+32:0" \
-		"$(sg_unmap --lba=304 --num=16 $T >/dev/null 2>&1; echo $?) $(get_lba_status $T 304) $(get_lba_status $T 320)"
+		"$(sg_unmap --force --lba=304 --num=16 $T >/dev/null 2>&1; echo $?) $(get_lba_status $T 304) $(get_lba_status $T 320)"
 	outcome "sg_write_same --unmap (a block of zeros) over LBA 336-351: exit 0, deallocated to the end (LBA 336-32767)" "0 336+32432:1" \
 		"$(sg_write_same --unmap --lba=336 --num=16 $T >/dev/null 2>&1; echo $?) $(get_lba_status $T 336)"
 	outcome "sg_get_lba_status from LBA 320: exit 0, LBA 320-335 mapped first" "0 yes" \

@@ -14,5 +14,7 @@ pub mod msgout;
 pub mod sg;
 
 pub mod adapter;
+#[path = "../../../sys/bio.rs"]
+pub mod bio;
 #[path = "../../../sys/file.rs"]
 pub mod file;
