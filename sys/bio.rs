@@ -188,13 +188,14 @@ impl BlockDevice {
     }
 
     /// Submits bios covering `len` bytes of `sg` (which [`covers`] them)
-    /// from `pos`. Each bio but the last ends on a logical block boundary
-    /// (the block layer refuses one that does not): a bio's last few pages
-    /// are cut to reach one, and the rest of a cut entry starts the next.
+    /// from `pos`. Each bio ends on a logical block boundary (the block
+    /// layer refuses one that does not): in a bio's last few slots a page
+    /// is cut at a boundary, and the rest of a cut entry starts the next.
     fn submit_data(&self, io: *mut InFlight, sg: &SgList<'_>, kind: BioKind, pos: u64, len: usize) {
         let block = self.logical_block_size().max(1 << SECTOR_SHIFT) as usize;
-        // Entries are whole sectors, so a bio needs at most this many more
-        // pages to reach a block boundary.
+        // Entries are whole sectors, so a bio reaches a block boundary
+        // within `to_align - 1` more pages (each at least a sector), which
+        // its last `to_align - 1` slots keep for that.
         let to_align = (block >> SECTOR_SHIFT) as u32;
         let mut left = len;
         let mut entries_left = sg.nents();
@@ -203,7 +204,8 @@ impl BlockDevice {
         // The part of the current entry not in a bio yet.
         let mut piece: Option<(*mut bindings::page, u32, u32)> = None;
         while left > 0 {
-            let nr_vecs = entries_left.min(BIO_MAX_VECS).max(to_align + 1);
+            let needed = entries_left + u32::from(piece.is_some());
+            let nr_vecs = (needed + to_align).min(BIO_MAX_VECS);
             let mut added = 0usize;
             self.submit_bio(io, kind, sector, nr_vecs as u16, |bio| {
                 let mut vecs = 0u32;
@@ -215,14 +217,22 @@ impl BlockDevice {
                         break;
                     };
                     let mut n = (seg_len as usize).min(left) as u32;
-                    if nr_vecs - vecs <= to_align {
-                        // The last pages: only up to the next block boundary.
+                    if n == 0 {
+                        continue; // an empty entry: nothing to add
+                    }
+                    // (Merged pages use no slot of their own, so `vecs` may
+                    // pass `nr_vecs`.)
+                    if nr_vecs.saturating_sub(vecs) < to_align {
+                        // The last slots: whole blocks past the next block
+                        // boundary at most.
                         let short = (block - added % block) % block;
-                        if short == 0 {
+                        if n as usize > short {
+                            n = (short + (n as usize - short) / block * block) as u32;
+                        }
+                        if n == 0 {
                             piece = Some((page, off, seg_len));
                             break;
                         }
-                        n = n.min(short as u32);
                     }
                     // SAFETY: `bio` is ours until submitted; the page range is
                     // part of the command's buffer, live until it completes.
