@@ -419,6 +419,9 @@ fn decode(c: &mut Cmd) -> Result<bool, Sense> {
     let len = usize::from(c.desc.cdb_len);
     c.mapped = c.session.lookup(c.desc.lun);
     admit_under_aca(c)?;
+    if c.mapped.as_ref().is_some_and(|m| raw_tier_sizes_commands(&m.dev)) && !core_keeps(c) {
+        return parse_raw(c);
+    }
     let cdb = match Cdb::decode(&c.desc.cdb[..len]) {
         Ok(cdb) => cdb,
         // A command the core does not implement goes to a raw tier; a known
@@ -476,6 +479,12 @@ fn decode(c: &mut Cmd) -> Result<bool, Sense> {
     let wanted = data_len;
     let limit = if is_io || blocks_out { u64::MAX } else { NON_IO_MAX_BYTES };
     let data_len = data_len.min(u64::from(c.desc.expected_len)).min(limit) as u32;
+    let raw_tier = c.mapped.as_ref().is_some_and(|m| m.dev.handler.ops.has_exec_scsi());
+    if is_io && wanted > u64::from(data_len) && raw_tier {
+        // A raw tier passes the CDB on as it came: its device would move
+        // more than the buffer holds.
+        return Err(bad_length);
+    }
     if is_io && wanted > u64::from(data_len) {
         // A READ or WRITE longer than the buffer: a residual overflow (SAM-5,
         // RFC 7143 11.4.5.1). The whole blocks that fit are transferred; a
@@ -608,11 +617,16 @@ fn ready(mut cmd: CmdPtr, frame: Frame) {
         // In a thread of the device (`run_deferred` comes back here).
         return defer(cmd, thread_queue);
     }
-    let raw = c.mapped.as_ref().filter(|m| m.dev.handler.ops.has_exec_scsi() && !core_keeps(c));
+    // (A command left undecoded for the raw tier stays the raw tier's, even
+    // if a unit attention made `core_keeps` true since.)
+    let raw = c.mapped.as_ref().filter(|m| m.dev.handler.ops.has_exec_scsi() && (c.cdb.is_none() || !core_keeps(c)));
     let Some(m) = raw else { return emulate(cmd, frame) };
     // The handler is not told that its LUN is read-only: the core refuses
     // what changes the medium for it (SCST's WRITE_MEDIUM commands).
-    let writes = crate::scsi::cdb::writes_medium(&c.desc.cdb[..usize::from(c.desc.cdb_len)]);
+    let writes = crate::scsi::cdb::writes_medium_of(
+        m.dev.handler.ops.device_type(),
+        &c.desc.cdb[..usize::from(c.desc.cdb_len)],
+    );
     if writes && (m.read_only || m.dev.geo.read_only) {
         set_check(c, Sense::WRITE_PROTECTED);
         advance(c, Event::Rejected);
@@ -869,6 +883,16 @@ fn leave_gate(c: &mut Cmd) {
     if !c.gate.hold.held() {
         c.gate_elsewhere = None;
     }
+}
+
+/// Whether the device's raw tier takes every command the core does not
+/// keep as the fabric sized it, undecoded: a device other than a disk
+/// behind a raw tier (a pass-through tape, changer, CD/DVD...). The core's
+/// decoder knows SBC's CDBs, whose opcodes mean other transfers there (a
+/// tape's READ(6) counts bytes or blocks by its FIXED bit; a CD's blocks
+/// are 2048 bytes).
+fn raw_tier_sizes_commands(dev: &Device) -> bool {
+    dev.handler.ops.has_exec_scsi() && dev.handler.ops.device_type() != 0
 }
 
 /// Commands the core answers even for a handler with a raw tier: REPORT

@@ -155,8 +155,11 @@ pub fn type_name(t: u8) -> &'static str {
     match t {
         0 => "Direct-access device (e.g., magnetic disk)",
         1 => "Sequential-access device (e.g., magnetic tape)",
+        3 => "Processor device",
         5 => "CD/DVD device",
+        7 => "Optical memory device",
         8 => "Medium changer device",
+        12 => "Storage array controller device",
         _ => "Unknown",
     }
 }

@@ -149,6 +149,13 @@ impl<D> Ops<FabricOps, D> {
 }
 
 impl<D> Ops<HandlerOps, D> {
+    /// The same table for a handler of SCSI peripheral device type `t`
+    /// (0 disk, 1 tape, 5 CD/DVD...; the adapters build disks).
+    pub const fn with_device_type(mut self, t: u8) -> Self {
+        self.table.device_type = t as u32;
+        self
+    }
+
     /// The same table without `exec` and `exec_scsi` (the core refuses it).
     pub fn without_tiers(mut self) -> Self {
         self.table.exec = None;
@@ -452,6 +459,16 @@ impl RawCmd {
         // SAFETY: hands our command back to the core exactly once (self is
         // consumed); `sense` is valid for its length.
         unsafe { rscst_cmd_scsi_done(p, status, sense.as_ptr(), sense.len() as u32, resid) };
+    }
+
+    /// Completes the command with CHECK CONDITION and the core's sense data
+    /// for `sense` (key, additional sense code and qualifier): an answer of
+    /// the target's own, not of the device behind the tier.
+    pub fn complete_sense(self, sense: (u8, u8, u8)) {
+        let (k, a, q) = sense;
+        let p = self.into_raw();
+        // SAFETY: hands our command back to the core exactly once (self is consumed).
+        unsafe { rscst_cmd_exec_done(p, k, a, q) };
     }
 }
 

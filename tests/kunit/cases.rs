@@ -42,7 +42,8 @@ const LUN_NOFILL: u64 = 3;
 const LUN_ATOMIC: u64 = 4;
 const LUN_RAW: u64 = 5;
 const LUN_RAW_RO: u64 = 6;
-/// Added and replaced by `lun_replace_never_leaves_the_lun_missing` only.
+/// Added and replaced by `lun_replace_never_leaves_the_lun_missing` only
+/// (and a tape's for `raw_tier_of_a_tape_gets_commands_sized_by_the_initiator`).
 const LUN_SWAPPED: u64 = 7;
 const GOOD: u8 = 0;
 
@@ -923,6 +924,30 @@ pub fn raw_tier_read_only_lun_refuses_writes() -> TestResult {
     ensure(r.status.load(Ordering::Relaxed) == GOOD, c"a vendor data-out command did not reach the raw tier")?;
     let r = response(with_session(1, |s| send(s, LUN_RAW_RO, &vendor(raw_op::CONFLICT, 0), dir::NONE, 0, false))?)?;
     ensure(r.status.load(Ordering::Relaxed) == scsi_status::RESERVATION_CONFLICT, c"a no-data CDB did not reach the raw tier")
+}
+
+/// A raw tier of another device type than a disk (`kunit_raw_tape`, type
+/// 1) gets the commands the core does not keep undecoded, sized as the
+/// initiator sent them: a tape's READ(6) of one 512-byte variable block
+/// (`08 00 00 02 00 00`, which SBC would read as 256 blocks at LBA 2)
+/// moves 512 bytes. REPORT LUNS stays the core's.
+pub fn raw_tier_of_a_tape_gets_commands_sized_by_the_initiator() -> TestResult {
+    let luns = c"/sys/kernel/scst_tgt/targets/kunit_open/ko/luns/mgmt";
+    mgmt(c"/sys/kernel/scst_tgt/handlers/kunit_raw_tape/mgmt", c"add_device kt_tape mode=inline")?;
+    let res = mgmt(luns, c"add kt_tape 7").and_then(|()| {
+        clear_attentions();
+        let read6 = [0x08, 0, 0, 0x02, 0, 0];
+        let r = response(with_session(1, |s| send(s, LUN_SWAPPED, &read6, dir::READ, 512, false))?)?;
+        ensure(r.status.load(Ordering::Relaxed) == GOOD, c"a tape's READ(6) not GOOD")?;
+        ensure(r.head.load(Ordering::Relaxed) == 0xa5a5_a5a5, c"a tape's READ(6) did not reach the raw tier")?;
+        ensure(r.resid.load(Ordering::Relaxed) == 0, c"a tape's READ(6) of 512 bytes has a residual")?;
+        let rl = response(with_session(1, |s| send(s, LUN_SWAPPED, &REPORT_LUNS, dir::READ, 256, false))?)?;
+        ensure(rl.status.load(Ordering::Relaxed) == GOOD, c"REPORT LUNS on the tape's LUN not answered by the core")
+    });
+    let _ = mgmt(luns, c"del 7");
+    let _ = mgmt(c"/sys/kernel/scst_tgt/handlers/kunit_raw_tape/mgmt", c"del_device kt_tape");
+    clear_attentions();
+    res
 }
 
 /// An unknown CDB whose buffer is too large to allocate in atomic context

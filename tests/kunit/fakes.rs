@@ -514,6 +514,13 @@ fn raw_answer(mut cmd: RawCmd) -> core::result::Result<(), RawCmd> {
     let op = cmd.cdb().first().copied().unwrap_or(0);
     let (status, sense, resid): (u8, &[u8], i32) = match op {
         0x00 => (scsi_status::CHECK_CONDITION, &BECOMING_READY, 0),
+        // A tape's READ(6) (only `kunit_raw_tape` gets one): its whole
+        // buffer, 0xa5.
+        0x08 => {
+            let len = (cmd.data_len() as usize).min(4096);
+            let _ = cmd.sg().copy_from(&[0xa5u8; 4096][..len]);
+            (scsi_status::GOOD, &[], 0)
+        }
         raw_op::SHORT_READ => {
             let len = (cmd.data_len() as usize).saturating_sub(RAW_SHORT as usize).min(4096);
             let _ = cmd.sg().copy_from(&[0xa5u8; 4096][..len]);
@@ -553,3 +560,7 @@ pub const ATOMIC_OPS: Ops<HandlerOps, FakeDev<false>> =
     handler_ops::<FakeDev<false>>(c"kunit_atomic", handler_flags::EXEC_ATOMIC | handler_flags::WRITE_CACHE, MODES, b"\0");
 /// `kunit_raw`: the raw SCSI tier in front of the block tier; may sleep.
 pub const RAW_OPS: Ops<HandlerOps, FakeDev<true>> = handler_ops::<FakeDev<true>>(c"kunit_raw", 0, MODES, b"\0");
+/// `kunit_raw_tape`: `kunit_raw` for tapes (peripheral device type 1), as
+/// a pass-through `dev_tape`.
+pub const RAW_TAPE_OPS: Ops<HandlerOps, FakeDev<true>> =
+    handler_ops::<FakeDev<true>>(c"kunit_raw_tape", 0, MODES, b"\0").with_device_type(1);

@@ -48,6 +48,7 @@ void rscst_kunit_teardown(void);
 	X(commands_carry_their_session_context) \
 	X(raw_tier_read_only_lun_refuses_writes) \
 	X(raw_tier_large_unknown_cdb_from_softirq) \
+	X(raw_tier_of_a_tape_gets_commands_sized_by_the_initiator) \
 	X(unregistration_waits_for_commands_of_every_cpu) \
 	X(lun_replace_never_leaves_the_lun_missing) \
 	X(abort_task_set_clear_task_set_and_nexus_reset_abort_held_commands) \

@@ -38,6 +38,7 @@ struct Regs {
     _dev: HandlerRegistration<FakeDev<false>>,
     _atomic: HandlerRegistration<FakeDev<false>>,
     _raw: HandlerRegistration<FakeDev<true>>,
+    _raw_tape: HandlerRegistration<FakeDev<true>>,
 }
 
 struct KunitModule {
@@ -63,6 +64,7 @@ impl kernel::Module for KunitModule {
                 _dev: HandlerRegistration::new(fakes::DEV_OPS, Arc::new(FakeDev::<false>, GFP_KERNEL)?)?,
                 _atomic: HandlerRegistration::new(fakes::ATOMIC_OPS, Arc::new(FakeDev::<false>, GFP_KERNEL)?)?,
                 _raw: HandlerRegistration::new(fakes::RAW_OPS, Arc::new(FakeDev::<true>, GFP_KERNEL)?)?,
+                _raw_tape: HandlerRegistration::new(fakes::RAW_TAPE_OPS, Arc::new(FakeDev::<true>, GFP_KERNEL)?)?,
             })
         })();
         match regs {

@@ -4,7 +4,9 @@
 # driven through rscst_local by the Linux initiator (sd, sg3_utils, fio,
 # ext4). vdisk_blockio on null_blk devices that complete inline (irqmode 0),
 # in softirq (1) and in hard IRQ from a timer (2), and on a scsi_debug disk
-# that is then deleted underneath it.
+# that is then deleted underneath it. The pass-through handlers of
+# rscst_disk: dev_disk on a scsi_debug disk, dev_tape on scsi_debug's tape
+# (Linux 7's).
 # timeout: 1500
 # lines: lab debian-7.2
 # make check lines: debian-7.2
@@ -250,6 +252,130 @@ expect_match "the other LUNs still serve: LUN 0 reads" "$(sg_raw -r 512 $(sg 0) 
 check "unexport LUN 4" mgmt $SCST/targets/scst_local/t1/luns/mgmt "del 4"
 check "del_device sdbg (its disk gone)" mgmt $BMGMT "del_device sdbg"
 check "scsi_debug unloads" rmmod scsi_debug
+
+# Pass-through: a scsi_debug disk exported by dev_disk (rscst_disk.ko) as
+# LUN 6. scsi_debug reports a medium error for READs of LBA 0x1234 to
+# 0x123d (opts=2); fio keeps to 8 MiB onward.
+check "rscst_disk loads" insmod_with_deps $REPO/dev_handlers/passthrough/rscst_disk.ko
+for h in dev_disk dev_disk_perf dev_tape dev_tape_perf dev_processor dev_cdrom dev_modisk dev_modisk_perf dev_changer dev_raid; do
+	check "handler $h registered" test -f $SCST/handlers/$h/mgmt
+done
+expect_eq "dev_tape's type" "$(cat $SCST/handlers/dev_tape/type)" "1 - Sequential-access device (e.g., magnetic tape)"
+check "scsi_debug loads again: 32 MiB of 512-byte blocks, medium errors at LBA 0x1234" \
+	modprobe scsi_debug dev_size_mb=32 delay=0 opts=2
+PT=""
+for d in /sys/bus/scsi/devices/*:*; do
+	[ "$(cat $d/model 2>/dev/null | tr -d ' ')" = scsi_debug ] && PT=$(basename $d)
+done
+check "the scsi_debug disk has an H:C:I:L ($PT)" test -n "$PT"
+PTSD=$(ls /sys/bus/scsi/devices/$PT/block 2>/dev/null | head -1)
+PTSG=/dev/$(ls /sys/bus/scsi/devices/$PT/scsi_generic 2>/dev/null | head -1)
+DMGMT=$SCST/handlers/dev_disk/mgmt
+check_fails "dev_disk refuses a name that is no H:C:I:L" mgmt $DMGMT "add_device disk1"
+expect_match "... saying how devices are named" "$(res)" "H:C:I:L"
+check_fails "dev_disk refuses a device that does not exist" mgmt $DMGMT "add_device 99:0:0:0"
+expect_match "... saying so" "$(res)" "no SCSI device 99:0:0:0"
+check_fails "dev_tape refuses the disk" mgmt $SCST/handlers/dev_tape/mgmt "add_device $PT"
+expect_match "... because of its device type" "$(res)" "peripheral device type 0x0: dev_tape takes type 0x1"
+check_fails "dev_disk refuses parameters" mgmt $DMGMT "add_device $PT read_only=1"
+check "add_device $PT to dev_disk" mgmt $DMGMT "add_device $PT"
+expect_eq "its handler link" "$(basename "$(readlink $SCST/devices/$PT/handler)")" "dev_disk"
+expect_eq "its size is the disk's" "$(head -1 $SCST/devices/$PT/size)" "33554432"
+check "add LUN 6 ($PT)" mgmt $SCST/targets/scst_local/t1/luns/mgmt "add $PT 6"
+check "LUN 6 appears" wait_for 10 has_sd $H 6
+clear_ua 0 6
+inq=$(sg_inq $(sg 6) 2>&1)
+expect_match "INQUIRY through LUN 6 answers with the device's vendor" "$inq" "Vendor identification: Linux"
+expect_match "... and product" "$inq" "Product identification: scsi_debug"
+sgio_one() { python3 $REPO/tests/vm/sgio.py "$@" 2>&1 | head -2 | tr '\n' ' '; }
+serial=$(sgio_one $PTSG "12 01 80 00 40 00" --in 64)
+expect_match "the device has a unit serial number page (80h)" "$serial" "^good data 0080"
+expect_eq "... which INQUIRY through LUN 6 returns byte for byte" "$(sgio_one $(sg 6) "12 01 80 00 40 00" --in 64)" "$serial"
+expect_match "the device's Block Limits page says 65536 blocks at most a command" \
+	"$(sg_vpd -p bl $PTSG 2>&1)" "Maximum transfer length: 0x10000"
+expect_match "... which LUN 6 caps at the 8 MiB one command of the core moves (16384 blocks)" \
+	"$(sg_vpd -p bl $(sg 6) 2>&1)" "Maximum transfer length: 0x4000"
+rd1234="28 00 00 00 12 34 00 00 01 00"
+r=$(sgio_one $(sg 6) "$rd1234" --in 512)
+expect_match "READ of LBA 0x1234 through LUN 6: MEDIUM ERROR, UNRECOVERED READ ERROR" "$r" "^check 03/11/00 "
+expect_eq "... with the device's own sense bytes" "$r" "$(sgio_one $PTSG "$rd1234" --in 512)"
+check "fio crc32c verify at iodepth 16 on LUN 6, from 8 MiB on" \
+	fio --rw=randwrite --bs=4k --iodepth=16 --ioengine=libaio --direct=1 --offset=8M --size=16M \
+	--verify=crc32c --verify_fatal=1 --thread --name=pt --filename=$(sd 6) --output=/tmp/fio-pt.log
+check "the scsi_debug disk holds what LUN 6 wrote" \
+	bash -c "cmp <(dd if=$(sd 6) bs=1M skip=8 count=16 iflag=direct status=none) <(dd if=/dev/$PTSD bs=1M skip=8 count=16 iflag=direct status=none)"
+check "PERSISTENT RESERVE OUT REGISTER on LUN 6" sg_persist -n -o -G -S 0xabc $(sg 6)
+expect_match "READ KEYS on LUN 6 lists it" "$(sg_persist -n -k $(sg 6) 2>&1)" "0xabc"
+expect_match "... which the core keeps: the device itself has no PERSISTENT RESERVE IN (05/20/00)" \
+	"$(sgio_one $PTSG "5e 00 00 00 00 00 00 00 20 00" --in 32)" "^check 05/20/00 "
+check "the key unregistered" sg_persist -n -o -G -K 0xabc -S 0 $(sg 6)
+# dev_disk_perf: READ and WRITE complete GOOD without reaching the device.
+LMGMT=$SCST/targets/scst_local/t1/luns/mgmt
+lba100() { dd if=/dev/$PTSD bs=512 skip=100 count=1 iflag=direct status=none | sha256sum; }
+before=$(lba100)
+move_lun6() { # FROM TO: LUN 6's device from handler FROM to handler TO
+	mgmt $LMGMT "del 6" && wait_for 10 no_sg $H 6 && mgmt $SCST/handlers/$1/mgmt "del_device $PT" &&
+		mgmt $SCST/handlers/$2/mgmt "add_device $PT" && mgmt $LMGMT "add $PT 6" && wait_for 10 has_sg $H 6
+}
+check "LUN 6 moved to dev_disk_perf" move_lun6 dev_disk dev_disk_perf
+clear_ua 0 6
+expect_match "a WRITE(10) of LBA 100 through dev_disk_perf: GOOD" \
+	"$(sgio_one $(sg 6) "2a 00 00 00 00 64 00 00 01 00" --out $(printf '5a%.0s' $(seq 512)))" "^good "
+expect_eq "... and the device's LBA 100 is as it was" "$(lba100)" "$before"
+check "LUN 6 back on dev_disk" move_lun6 dev_disk_perf dev_disk
+clear_ua 0 6
+expect_match "a WRITE(10) of LBA 100 through dev_disk: GOOD" \
+	"$(sgio_one $(sg 6) "2a 00 00 00 00 64 00 00 01 00" --out $(printf '5a%.0s' $(seq 512)))" "^good "
+expect_eq "... and the device's LBA 100 holds it" "$(lba100)" "$(printf '\x5a%.0s' $(seq 512) | sha256sum)"
+check "the scsi_debug disk removed underneath" sh -c "echo 1 >/sys/bus/scsi/devices/$PT/delete"
+check "... from the midlayer" wait_for 10 test ! -e /sys/bus/scsi/devices/$PT
+r=$(sgio_one $(sg 6) "28 00 00 00 00 00 00 00 01 00" --in 512)
+expect_match "READ through LUN 6 after the removal: HARDWARE ERROR, LOGICAL UNIT FAILURE" "$r" "^check 04/3e/01 "
+expect_match "the other LUNs still serve: LUN 0 reads" "$(sgio_one $(sg 0) "28 00 00 00 00 00 00 00 01 00" --in 512)" "^good "
+check "unexport LUN 6" mgmt $SCST/targets/scst_local/t1/luns/mgmt "del 6"
+check "del_device $PT (its disk gone)" mgmt $DMGMT "del_device $PT"
+check "scsi_debug unloads again" rmmod scsi_debug
+
+# Pass-through of a tape: scsi_debug's tape emulation (ptype=1; Linux 7's,
+# which keeps each block's first 4 bytes) exported by dev_tape as LUN 7.
+# Its READ(6) and WRITE(6) move bytes, not SBC's blocks: the core passes
+# them sized as the initiator sent them.
+tape_checks() {
+	check "scsi_debug loads as a tape" modprobe scsi_debug ptype=1 delay=0
+	local d
+	PT=""
+	for d in /sys/bus/scsi/devices/*:*; do
+		[ "$(cat $d/model 2>/dev/null | tr -d ' ')" = scsi_debug ] && PT=$(basename $d)
+	done
+	check "the tape has an H:C:I:L ($PT)" test -n "$PT"
+	check "add_device $PT to dev_tape" mgmt $SCST/handlers/dev_tape/mgmt "add_device $PT"
+	check "add LUN 7 ($PT)" mgmt $SCST/targets/scst_local/t1/luns/mgmt "add $PT 7"
+	check "LUN 7 appears" wait_for 10 has_sg $H 7
+	clear_ua 0 7
+	local st=$(sg 7)
+	expect_match "INQUIRY through LUN 7: peripheral device type 1" "$(sgio_one $st "12 00 00 00 24 00" --in 36)" "^good data 01"
+	expect_eq "READ BLOCK LIMITS through LUN 7: the device's (512 to 1 MiB)" \
+		"$(sgio_one $st "05 00 00 00 00 00" --in 6)" "good data 041000000200 "
+	expect_match "REWIND" "$(sgio_one $st "01 00 00 00 00 00")" "^good "
+	local block=$(printf 'cafe%01020d' 0)
+	expect_match "WRITE(6) of one 512-byte variable block" "$(sgio_one $st "0a 00 00 02 00 00" --out $block)" "^good "
+	expect_match "WRITE FILEMARKS(6) of one" "$(sgio_one $st "10 00 00 00 01 00")" "^good "
+	expect_match "READ POSITION: block 2 (the block and the filemark)" \
+		"$(sgio_one $st "34 00 00 00 00 00 00 00 00 00" --in 20)" "^good data 0000000000000002"
+	expect_match "REWIND again" "$(sgio_one $st "01 00 00 00 00 00")" "^good "
+	expect_match "READ(6) of one 512-byte variable block: the block (its first 4 bytes kept)" \
+		"$(sgio_one $st "08 00 00 02 00 00" --in 512)" "^good data cafe0000"
+	expect_match "the next READ(6): CHECK CONDITION, FILEMARK DETECTED (00/00/01), as the tape said" \
+		"$(sgio_one $st "08 00 00 02 00 00" --in 512)" "^check 00/00/01 sense f0"
+	check "unexport LUN 7" mgmt $SCST/targets/scst_local/t1/luns/mgmt "del 7"
+	check "del_device $PT" mgmt $SCST/handlers/dev_tape/mgmt "del_device $PT"
+	check "scsi_debug unloads" rmmod scsi_debug
+}
+case $(uname -r) in
+6.12.*) skip "dev_tape on scsi_debug's tape" "6.12's scsi_debug has no tape emulation (READ BLOCK LIMITS is an invalid opcode there): Linux 7's runs it" ;;
+*) tape_checks ;;
+esac
+check "rscst_disk unloads" rmmod rscst_disk
 
 # Teardown.
 check "del_session s1" mgmt $SCST/targets/scst_local/mgmt "del_session t1 s1"

@@ -32,7 +32,7 @@ dkms_enforcement_checks() {
 dkms_installed_checks() {
 	local version=$1 m mok
 	expect_match "dkms status: rscst $version installed for $kver" "$(dkms status rscst 2>&1)" "rscst/$version, $kre, x86_64: installed"
-	for m in rscst rscst_vdisk rscst_local; do
+	for m in rscst rscst_vdisk rscst_local rscst_disk; do
 		check "$m.ko installed under /lib/modules/$kver/updates/dkms" \
 			sh -c "ls /lib/modules/$kver/updates/dkms/$m.ko*"
 	done

@@ -377,6 +377,11 @@ pub struct HandlerOps {
     /// [`handler_flags`].
     pub flags: u32,
     /// SCSI peripheral device type it emulates (0 = disk, 5 = CD/DVD).
+    /// With a raw tier and a type other than 0, every command the core does
+    /// not keep (REPORT LUNS, reservations, REQUEST SENSE with a unit
+    /// attention pending, target port groups) reaches `exec_scsi`
+    /// undecoded, with the fabric's expected direction and length: SBC's
+    /// decoding of the same opcodes would size them wrong there.
     pub device_type: u32,
     /// The handler's own object, passed to every callback as `ctx`.
     pub ctx: *mut c_void,

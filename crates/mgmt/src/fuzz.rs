@@ -45,7 +45,8 @@ pub fn fuzz_one(data: &[u8]) {
     sink ^= exercise_value(text);
     sink ^= usize::from(is_valid_device_name(text))
         ^ usize::from(is_valid_target_name(text))
-        ^ usize::from(is_valid_initiator_name(text));
+        ^ usize::from(is_valid_initiator_name(text))
+        ^ usize::from(super::hctl::parse_hctl(text).is_ok());
     // Split the text in two to get a pattern and a name.
     let mid = text.len() / 2;
     let (pattern, name) = match (text.get(..mid), text.get(mid..)) {

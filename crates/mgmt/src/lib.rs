@@ -11,6 +11,7 @@ pub mod error;
 // them, and their test-only code need not be in them).
 #[cfg(not(CONFIG_RUST))]
 pub mod fuzz;
+pub mod hctl;
 pub mod params;
 pub mod wildcard;
 
@@ -21,5 +22,6 @@ pub use self::commands::{
     HandlerCmd, InitiatorCmd, LunCmd,
 };
 pub use self::error::{ParseError, MAX_LINE};
+pub use self::hctl::{parse_hctl, Hctl};
 pub use self::params::{parse_bool, parse_size, parse_u32, parse_u64, Params, UnknownKey};
 pub use self::wildcard::initiator_matches;

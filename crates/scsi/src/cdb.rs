@@ -1030,10 +1030,50 @@ pub fn writes_medium(cdb: &[u8]) -> bool {
     }
 }
 
+/// Whether a CDB changes the medium of a device of peripheral device type
+/// `device_type` (a pass-through tape or CD/DVD has medium changes SBC does
+/// not name): [`writes_medium`]'s and, for a tape (SSC-4), WRITE
+/// FILEMARKS(6) and (16), ERASE(6) and (16), SET CAPACITY; for a CD/DVD
+/// (MMC-6), BLANK, CLOSE TRACK/SESSION, RESERVE TRACK and SEND CUE SHEET.
+pub fn writes_medium_of(device_type: u8, cdb: &[u8]) -> bool {
+    let Some(&op) = cdb.first() else { return false };
+    writes_medium(cdb)
+        || match device_type {
+            0x01 => matches!(op, 0x10 | 0x80 | 0x19 | 0x93 | 0x0B),
+            0x05 => matches!(op, 0xA1 | 0x5B | 0x53 | 0x5D),
+            _ => false,
+        }
+}
+
 #[cfg(test)]
 mod tests {
     use super::opcode::*;
     use super::*;
+
+    #[test]
+    fn medium_changes_by_device_type() {
+        // WRITE FILEMARKS(6) and (16), ERASE(6), SET CAPACITY: a tape's, not
+        // a disk's (ERASE(16) is a disk's WRITE SAME(16)).
+        for op in [0x10u8, 0x19, 0x0B, 0x80] {
+            assert!(writes_medium_of(1, &[op, 0, 0, 0, 1, 0]), "{op:#x}");
+            assert!(!writes_medium_of(0, &[op, 0, 0, 0, 1, 0]), "{op:#x}");
+        }
+        assert!(writes_medium_of(1, &[0x93; 16]));
+        // BLANK and SEND CUE SHEET: a CD's.
+        assert!(writes_medium_of(
+            5,
+            &[0xA1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        ));
+        assert!(writes_medium_of(5, &[0x5D, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+        assert!(!writes_medium_of(
+            1,
+            &[0xA1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        ));
+        // A tape's WRITE(6) is SBC's too; READ(6) is no change for anyone.
+        assert!(writes_medium_of(1, &[0x0A, 0, 0, 2, 0, 0]));
+        assert!(!writes_medium_of(1, &[0x08, 0, 0, 2, 0, 0]));
+        assert!(!writes_medium_of(8, &[]));
+    }
 
     fn dec(b: &[u8]) -> Result<Op, Sense> {
         Cdb::decode(b).map(|c| c.op)

@@ -13,6 +13,7 @@ pub mod msgout;
 #[path = "../../../sys/sg.rs"]
 pub mod sg;
 
+#[path = "../../../sys/adapter.rs"]
 pub mod adapter;
 #[path = "../../../sys/bio.rs"]
 pub mod bio;

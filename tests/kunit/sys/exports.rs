@@ -47,6 +47,7 @@ export! {
     rscst_kunit_commands_carry_their_session_context => commands_carry_their_session_context,
     rscst_kunit_raw_tier_read_only_lun_refuses_writes => raw_tier_read_only_lun_refuses_writes,
     rscst_kunit_raw_tier_large_unknown_cdb_from_softirq => raw_tier_large_unknown_cdb_from_softirq,
+    rscst_kunit_raw_tier_of_a_tape_gets_commands_sized_by_the_initiator => raw_tier_of_a_tape_gets_commands_sized_by_the_initiator,
     rscst_kunit_unregistration_waits_for_commands_of_every_cpu => unregistration_waits_for_commands_of_every_cpu,
     rscst_kunit_lun_replace_never_leaves_the_lun_missing => lun_replace_never_leaves_the_lun_missing,
     rscst_kunit_abort_task_set_clear_task_set_and_nexus_reset_abort_held_commands => abort_task_set_clear_task_set_and_nexus_reset_abort_held_commands,

@@ -16,7 +16,7 @@ pub mod msgout;
 #[path = "../../../sys/sg.rs"]
 pub mod sg;
 
-#[path = "../../../dev_handlers/vdisk/sys/adapter.rs"]
+#[path = "../../../sys/adapter.rs"]
 pub mod adapter;
 #[path = "../../../fabrics/local/sys/fabric_ops.rs"]
 pub mod fabric_ops;
