@@ -9,7 +9,7 @@
 # memory: 1536M
 . "$(dirname "$0")/lib.sh"
 
-CASES=46
+CASES=47
 RESULTS=/sys/kernel/debug/kunit/rscst_core/results
 check "rscst loads" insmod "$REPO/core/rscst.ko"
 check "rscst_kunit loads (its suite runs)" insmod "$REPO/tests/kunit/rscst_kunit.ko"
