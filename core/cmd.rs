@@ -479,10 +479,11 @@ fn decode(c: &mut Cmd) -> Result<bool, Sense> {
     let wanted = data_len;
     let limit = if is_io || blocks_out { u64::MAX } else { NON_IO_MAX_BYTES };
     let data_len = data_len.min(u64::from(c.desc.expected_len)).min(limit) as u32;
-    let raw_tier = c.mapped.as_ref().is_some_and(|m| m.dev.handler.ops.has_exec_scsi());
-    if is_io && wanted > u64::from(data_len) && raw_tier {
+    // (Those the core keeps never reach the raw tier.)
+    let raw_tier = c.mapped.as_ref().is_some_and(|m| m.dev.handler.ops.has_exec_scsi()) && !core_keeps(c);
+    if raw_tier && wanted > u64::from(data_len) && (is_io || d == dir::WRITE) {
         // A raw tier passes the CDB on as it came: its device would move
-        // more than the buffer holds.
+        // more than the buffer holds (or expect more data-out than came).
         return Err(bad_length);
     }
     if is_io && wanted > u64::from(data_len) {

@@ -138,8 +138,8 @@ impl DevHandler for Passthrough {
             return Ok(());
         }
         let fixup = if self.device_type == TYPE_DISK && is_block_limits_inquiry(cmd.cdb()) {
-            let blocks = dev.max_bytes.checked_div(u64::from(dev.block_size)).unwrap_or(0).min(u64::from(u32::MAX)) as u32;
-            Some(Fixup { len: 12, apply: cap_maximum_transfer_length, arg: blocks })
+            let blocks = dev.max_bytes.checked_div(u64::from(dev.block_size)).unwrap_or(0).clamp(1, u64::from(u32::MAX)) as u32;
+            Some(Fixup { len: 16, apply: cap_maximum_transfer_length, arg: blocks })
         } else {
             None
         };
@@ -162,12 +162,19 @@ fn is_block_limits_inquiry(cdb: &[u8]) -> bool {
 
 /// Caps the Block Limits page's MAXIMUM TRANSFER LENGTH (bytes 8 to 11, in
 /// blocks; 0 = no limit) at `blocks`: the device's own limit does not count
-/// its host's, which one request cannot exceed.
+/// its host's, which one request cannot exceed. The OPTIMAL TRANSFER LENGTH
+/// (bytes 12 to 15) is kept at most that too.
 fn cap_maximum_transfer_length(page: &mut [u8], blocks: u32) {
-    let Some(field) = page.get_mut(8..12).and_then(|f| <&mut [u8; 4]>::try_from(f).ok()) else { return };
-    let device = u32::from_be_bytes(*field);
-    if device == 0 || device > blocks {
-        *field = blocks.to_be_bytes();
+    if let Some(field) = page.get_mut(8..12).and_then(|f| <&mut [u8; 4]>::try_from(f).ok()) {
+        let device = u32::from_be_bytes(*field);
+        if device == 0 || device > blocks {
+            *field = blocks.to_be_bytes();
+        }
+    }
+    if let Some(field) = page.get_mut(12..16).and_then(|f| <&mut [u8; 4]>::try_from(f).ok()) {
+        if u32::from_be_bytes(*field) > blocks {
+            *field = blocks.to_be_bytes();
+        }
     }
 }
 

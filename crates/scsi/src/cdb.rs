@@ -1031,18 +1031,22 @@ pub fn writes_medium(cdb: &[u8]) -> bool {
 }
 
 /// Whether a CDB changes the medium of a device of peripheral device type
-/// `device_type` (a pass-through tape or CD/DVD has medium changes SBC does
-/// not name): [`writes_medium`]'s and, for a tape (SSC-4), WRITE
-/// FILEMARKS(6) and (16), ERASE(6) and (16), SET CAPACITY; for a CD/DVD
-/// (MMC-6), BLANK, CLOSE TRACK/SESSION, RESERVE TRACK and SEND CUE SHEET.
+/// `device_type`, by its own command set (the same opcode means another
+/// command there: MMC's READ SUB-CHANNEL is SBC's UNMAP): for a disk, an
+/// optical memory device or RBC, [`writes_medium`]; for a tape (SSC-4),
+/// FORMAT MEDIUM, WRITE(6) and (16), WRITE FILEMARKS(6) and (16), ERASE(6)
+/// and (16), SET CAPACITY; for a CD/DVD (MMC-6), FORMAT UNIT, WRITE(10) and
+/// (12), WRITE AND VERIFY(10), BLANK, CLOSE TRACK/SESSION, RESERVE TRACK
+/// and SEND CUE SHEET; for the other types (processors, changers, storage
+/// array controllers) none.
 pub fn writes_medium_of(device_type: u8, cdb: &[u8]) -> bool {
     let Some(&op) = cdb.first() else { return false };
-    writes_medium(cdb)
-        || match device_type {
-            0x01 => matches!(op, 0x10 | 0x80 | 0x19 | 0x93 | 0x0B),
-            0x05 => matches!(op, 0xA1 | 0x5B | 0x53 | 0x5D),
-            _ => false,
-        }
+    match device_type {
+        0x00 | 0x07 | 0x0E => writes_medium(cdb),
+        0x01 => matches!(op, 0x04 | 0x0A | 0x8A | 0x10 | 0x80 | 0x19 | 0x93 | 0x0B),
+        0x05 => matches!(op, 0x04 | 0x2A | 0xAA | 0x2E | 0xA1 | 0x5B | 0x53 | 0x5D),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -1073,6 +1077,15 @@ mod tests {
         assert!(writes_medium_of(1, &[0x0A, 0, 0, 2, 0, 0]));
         assert!(!writes_medium_of(1, &[0x08, 0, 0, 2, 0, 0]));
         assert!(!writes_medium_of(8, &[]));
+        // MMC's READ SUB-CHANNEL is SBC's UNMAP: no change on a CD.
+        assert!(!writes_medium_of(5, &[0x42, 0, 0x40, 1, 0, 0, 0, 0, 16, 0]));
+        assert!(writes_medium_of(0, &[0x42, 0, 0, 0, 0, 0, 0, 0, 24, 0]));
+        assert!(writes_medium_of(5, &[0x2A, 0, 0, 0, 0, 0, 0, 0, 1, 0]));
+        // A changer's MOVE MEDIUM moves cartridges, writes none.
+        assert!(!writes_medium_of(
+            8,
+            &[0xA5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        ));
     }
 
     fn dec(b: &[u8]) -> Result<Op, Sense> {

@@ -126,14 +126,19 @@ static unsigned int rscst_sys_pt_add_page(struct request *rq, struct bio *bio, s
 #endif
 }
 
-/* Ends and frees the bios of a request that was never executed. */
+/*
+ * Ends the bios of a request that was never executed, each through its own
+ * end_io: ours free the bio, blk_rq_map_kern's also their copy pages.
+ */
 static void rscst_sys_pt_unmap(struct request *rq)
 {
 	while (rq->bio) {
 		struct bio *bio = rq->bio;
 
 		rq->bio = bio->bi_next;
-		rscst_sys_pt_bio_end(bio);
+		bio->bi_next = NULL;
+		bio->bi_status = BLK_STS_IOERR;
+		bio_endio(bio);
 	}
 	rq->biotail = NULL;
 }
@@ -241,16 +246,30 @@ fail:
 }
 
 /*
- * Puts len bytes at buf (kmalloc'ed) into the request: the block layer
- * copies them to pages of its own where the device's DMA needs it.
+ * Puts len bytes at buf (kmalloc'ed, at most RSCST_PT_BOUNCE_MAX: one bio of
+ * at most BIO_MAX_VECS pages) into the request: the block layer copies them
+ * to pages of its own where the device's DMA needs it. -EINVAL when the
+ * request does not hold all of them (6.12 stops at the device's segment
+ * limit without saying so); the request then holds no bio.
  */
 int rscst_sys_pt_map_kern(struct request *rq, void *buf, unsigned int len)
 {
+	int rc;
+
+	if (len > (BIO_MAX_VECS << PAGE_SHIFT))
+		return -EINVAL;
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
-	return blk_rq_map_kern(rq, buf, len, GFP_NOIO);
+	rc = blk_rq_map_kern(rq, buf, len, GFP_NOIO);
 #else
-	return blk_rq_map_kern(rq->q, rq, buf, len, GFP_NOIO);
+	rc = blk_rq_map_kern(rq->q, rq, buf, len, GFP_NOIO);
 #endif
+	if (rc)
+		return rc;
+	if (blk_rq_bytes(rq) != len) {
+		rscst_sys_pt_unmap(rq);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* Frees a request that was never executed, and its bios. */

@@ -261,10 +261,19 @@ impl Drop for ScsiDevice {
 /// [`rscst_sys_pt_map`]'s answer for a buffer to bounce.
 const NOT_ALIGNED: i32 = 1;
 
-/// A copy of `cmd`'s buffer (of its write data) for a request (kmalloc'ed
-/// or, large, vmalloc'ed: the block layer maps either).
-fn bounce_buffer(cmd: &mut RawCmd, write: bool) -> Result<KVVec<u8>> {
-    let mut buf = KVVec::from_elem(0u8, cmd.data_len() as usize, GFP_KERNEL)?;
+/// The largest copy of a command's data: one bio of the kernel's most
+/// pages (`BIO_MAX_VECS`). Kmalloc'ed, so that its end may free it in any
+/// context (a vmalloc'ed one could not be freed where a driver completes
+/// inline, under RCU).
+const BOUNCE_MAX: usize = 256 << 12;
+
+/// A copy of `cmd`'s buffer (of its write data) for a request.
+fn bounce_buffer(cmd: &mut RawCmd, write: bool) -> Result<KVec<u8>> {
+    let len = cmd.data_len() as usize;
+    if len > BOUNCE_MAX {
+        return Err(code::EINVAL);
+    }
+    let mut buf = KVec::from_elem(0u8, len, GFP_KERNEL)?;
     if write {
         cmd.sg().copy_to(&mut buf);
     }
@@ -276,7 +285,7 @@ struct Pending {
     cmd: RawCmd,
     /// The data's copy, when the request moves it rather than the
     /// command's pages: read data is copied back at the end.
-    bounce: Option<KVVec<u8>>,
+    bounce: Option<KVec<u8>>,
     write: bool,
     fixup: Option<Fixup>,
     /// The device, referenced until the command completes (a device is
@@ -297,8 +306,7 @@ unsafe extern "C" fn rscst_pt_done(data: *mut c_void, result: i32, sense: *const
     // SAFETY: the box `send` leaked for this request, taken back once.
     let Pending { mut cmd, sdev, failed, bounce, write, fixup } =
         KBox::into_inner(unsafe { KBox::from_raw(data.cast::<Pending>()) });
-    // (sg copies map pages atomically: any context; a vmalloc'ed bounce
-    // buffer's vfree is deferred out of interrupts.)
+    // (sg copies map pages atomically, and kfree frees: any context.)
     if let (Some(buf), false) = (&bounce, write) {
         cmd.sg().copy_from(buf);
     }
